@@ -1,0 +1,102 @@
+//! The ChatbotAction resource: a one-off on-call request against a
+//! ChatbotDeployment that never edits its spec.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::{CustomResource, KubeSchema};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// What the on-call engineer asks for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum ActionKind {
+    /// Send all traffic to the previous stable revision (or `revision`) and hold it there.
+    #[default]
+    Rollback,
+    /// Skip the remaining rollout steps and make the new revision stable.
+    Promote,
+    /// Stop the rollout and return all traffic to the stable revision.
+    Abort,
+    /// Hold the rollout at its current step.
+    Pause,
+    /// Continue a paused rollout.
+    Resume,
+    /// Take a database backup now.
+    Backup,
+    /// Restore the database from `backup`.
+    Restore,
+}
+
+/// An on-call request, carried out once.
+#[derive(CustomResource, KubeSchema, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[kube(
+    group = "chatbot.dev",
+    version = "v1alpha1",
+    kind = "ChatbotAction",
+    namespaced,
+    status = "ChatbotActionStatus",
+    shortname = "cba",
+    category = "chatbot",
+    doc = "A one-off on-call action against a ChatbotDeployment.",
+    printcolumn(
+        name = "Deployment",
+        type_ = "string",
+        json_path = ".spec.deployment",
+        description = "Target ChatbotDeployment"
+    ),
+    printcolumn(
+        name = "Action",
+        type_ = "string",
+        json_path = ".spec.action",
+        description = "Requested action"
+    ),
+    printcolumn(
+        name = "Phase",
+        type_ = "string",
+        json_path = ".status.phase",
+        description = "Pending, Running, Succeeded or Failed"
+    ),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
+)]
+#[x_kube(validation = Rule::new("self.action != 'Restore' || has(self.backup)").message("spec.backup is required when spec.action is Restore"))]
+#[x_kube(validation = Rule::new("!has(self.revision) || self.action == 'Rollback'").message("spec.revision is only allowed when spec.action is Rollback"))]
+#[x_kube(validation = Rule::new("self == oldSelf").message("spec is immutable: create a new ChatbotAction instead"))]
+#[serde(rename_all = "camelCase")]
+pub struct ChatbotActionSpec {
+    /// Name of the ChatbotDeployment in the same namespace.
+    #[x_kube(validation = Rule::new("size(self) > 0").message("spec.deployment must name a ChatbotDeployment"))]
+    pub deployment: String,
+    /// `Rollback`, `Promote`, `Abort`, `Pause`, `Resume`, `Backup` or `Restore`.
+    pub action: ActionKind,
+    /// Revision to roll back to; defaults to the previous stable revision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("self >= 1").message("spec.revision must be at least 1"))]
+    pub revision: Option<i64>,
+    /// Backup id to restore from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup: Option<String>,
+    /// Why, for the audit trail (shown in the Event and the history).
+    #[x_kube(validation = Rule::new("size(self) > 0").message("spec.reason must say why"))]
+    pub reason: String,
+}
+
+/// Outcome of a ChatbotAction.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ChatbotActionStatus {
+    /// `Pending`, `Running`, `Succeeded`, `Failed` or `Unsupported`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<String>,
+    /// What happened, in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// When the operator started the action.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<Time>,
+    /// When it finished.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<Time>,
+}

@@ -1,0 +1,36 @@
+//! The `chatbot.dev/v1alpha1` API: the ChatbotDeployment resource, the on-call
+//! ChatbotAction resource, their status types and the generated CRDs.
+//!
+//! Every field carries a doc comment: it becomes the `kubectl explain` text.
+//! Cross-field rules live beside the fields as CEL rules
+//! (`x-kubernetes-validations`) so the API server rejects bad specs at
+//! admission with a message that names the field.
+
+// `printcolumn(type_ = ..)` repeats across columns by design.
+#![allow(clippy::duplicated_attributes)]
+
+mod action;
+pub mod admission;
+mod app;
+mod crd;
+mod data;
+mod deployment;
+mod operations;
+mod rollout;
+mod status;
+mod traffic;
+
+pub use action::*;
+pub use app::*;
+pub use crd::*;
+pub use data::*;
+pub use deployment::*;
+pub use operations::*;
+pub use rollout::*;
+pub use status::*;
+pub use traffic::*;
+
+/// The API group of both resources.
+pub const GROUP: &str = "chatbot.dev";
+/// The served and stored version of both resources.
+pub const VERSION: &str = "v1alpha1";

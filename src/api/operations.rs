@@ -1,0 +1,258 @@
+//! Running the service: backups, observability, the cost model and the
+//! maintenance page.
+
+use kube::KubeSchema;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::SecretKeyRef;
+
+/// An S3 location for backups.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct S3Destination {
+    /// Bucket name.
+    pub bucket: String,
+    /// Key prefix, e.g. `mindmitra/prod/`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    /// AWS region of the bucket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+}
+
+/// A PersistentVolumeClaim for backups.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PvcDestination {
+    /// Claim name; created by the operator when it does not exist.
+    pub claim_name: String,
+    /// Size of the claim in GiB when the operator creates it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "sizeGiB")]
+    pub size_gib: Option<i32>,
+}
+
+/// Where backups are written: exactly one of `s3`, `pvc`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("has(self.s3) != has(self.pvc)").message("spec.backup.destination must set exactly one of s3, pvc"))]
+pub struct BackupDestination {
+    /// An S3 bucket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s3: Option<S3Destination>,
+    /// A volume in the cluster.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pvc: Option<PvcDestination>,
+}
+
+/// Logical database backups (pg_dump), tied to revisions.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("!has(self.enabled) || !self.enabled || has(self.schedule)").message("spec.backup.schedule is required when spec.backup.enabled is true"))]
+pub struct Backup {
+    /// Take scheduled backups.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// Cron schedule in UTC, e.g. `0 3 * * *`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("self.matches('^(@(hourly|daily|weekly|monthly))$|^([^ ]+ ){4}[^ ]+$')").message("spec.backup.schedule must be a five-field cron expression such as '0 3 * * *'"))]
+    pub schedule: Option<String>,
+    /// Days a backup is kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("self >= 1 && self <= 3650").message("spec.backup.retentionDays must be between 1 and 3650"))]
+    pub retention_days: Option<i32>,
+    /// Where backups go.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destination: Option<BackupDestination>,
+    /// Take a backup before each new revision takes traffic, recorded with the revision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before_rollout: Option<bool>,
+    /// Restore every backup into a scratch database to prove it works.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify: Option<bool>,
+}
+
+/// Service-level objectives, rendered as alerting rules.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Slo {
+    /// Target availability in percent, e.g. `99.9`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("self > 0.0 && self <= 100.0").message("spec.observability.slo.availabilityPercent must be above 0 and at most 100"))]
+    pub availability_percent: Option<f64>,
+    /// Target p95 server latency in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("self > 0").message("spec.observability.slo.p95LatencyMs must be positive"))]
+    pub p95_latency_ms: Option<i64>,
+    /// Target p95 time to the first streamed token in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("self > 0").message("spec.observability.slo.p95TimeToFirstTokenMs must be positive"))]
+    pub p95_time_to_first_token_ms: Option<i64>,
+    /// Highest acceptable error rate in percent, e.g. `0.1`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("self >= 0.0 && self <= 100.0").message("spec.observability.slo.errorRatePercent must be between 0 and 100"))]
+    pub error_rate_percent: Option<f64>,
+}
+
+/// Alert thresholds beyond the SLOs.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Alerts {
+    /// Page when p95 latency passes this many milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p95_latency_ms: Option<i64>,
+    /// Page when the error rate passes this percent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_rate_percent: Option<f64>,
+    /// Page when availability drops below this percent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub availability_percent: Option<f64>,
+    /// Warn when database connections pass this percent of the limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub db_connections_percent: Option<f64>,
+    /// Warn when cache memory passes this percent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_memory_percent: Option<f64>,
+    /// Warn when the month's projected LLM spend passes this many US dollars.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "llmMonthlyCostUSD")]
+    pub llm_monthly_cost_usd: Option<f64>,
+}
+
+/// An external uptime check of the public health endpoint.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UptimeCheck {
+    /// Path checked, defaults to the health path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Seconds between checks, e.g. `30`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("self >= 10 && self <= 3600").message("spec.observability.uptimeCheck.intervalSeconds must be between 10 and 3600"))]
+    pub interval_seconds: Option<i32>,
+}
+
+/// Errors, metrics, alerts and logs.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Observability {
+    /// Secret key holding the Sentry DSN; reaches the app as `SENTRY_DSN`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sentry_dsn_secret_ref: Option<SecretKeyRef>,
+    /// Create a Prometheus Operator ServiceMonitor for the app's `/metrics`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_monitor: Option<bool>,
+    /// Service-level objectives.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slo: Option<Slo>,
+    /// Extra alert thresholds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alerts: Option<Alerts>,
+    /// Uptime check of the public endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uptime_check: Option<UptimeCheck>,
+    /// App log level, passed as `LOG_LEVEL`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("self in ['trace', 'debug', 'info', 'warning', 'warn', 'error', 'critical']").message("spec.observability.logLevel must be one of trace, debug, info, warning, warn, error, critical"))]
+    pub log_level: Option<String>,
+}
+
+/// Prices of the LLM the app calls, in US dollars per million tokens.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelPrice {
+    /// Model name, for reports, e.g. `gpt-4o-mini (fine-tuned)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Dollars per million input (prompt) tokens.
+    #[serde(rename = "inputPerMillionUSD")]
+    #[x_kube(validation = Rule::new("self >= 0.0").message("spec.cost.model.inputPerMillionUSD must not be negative"))]
+    pub input_per_million_usd: f64,
+    /// Dollars per million output (completion) tokens.
+    #[serde(rename = "outputPerMillionUSD")]
+    #[x_kube(validation = Rule::new("self >= 0.0").message("spec.cost.model.outputPerMillionUSD must not be negative"))]
+    pub output_per_million_usd: f64,
+}
+
+/// Expected usage, the input of the cost and capacity model.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Usage {
+    /// Active users per day.
+    #[x_kube(validation = Rule::new("self >= 0").message("spec.cost.usage.activeUsersPerDay must not be negative"))]
+    pub active_users_per_day: i64,
+    /// Messages each active user sends per day.
+    #[x_kube(validation = Rule::new("self >= 0.0").message("spec.cost.usage.messagesPerUserPerDay must not be negative"))]
+    pub messages_per_user_per_day: f64,
+    /// Input tokens per message (prompt plus history).
+    #[x_kube(validation = Rule::new("self >= 0").message("spec.cost.usage.inputTokensPerMessage must not be negative"))]
+    pub input_tokens_per_message: i64,
+    /// Output tokens per message (the answer).
+    #[x_kube(validation = Rule::new("self >= 0").message("spec.cost.usage.outputTokensPerMessage must not be negative"))]
+    pub output_tokens_per_message: i64,
+    /// Users connected at the busiest moment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_concurrent_users: Option<i64>,
+    /// Requests per minute at the busiest moment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_requests_per_minute: Option<i64>,
+}
+
+/// The cost model and budget.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Cost {
+    /// LLM prices.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<ModelPrice>,
+    /// Expected usage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
+    /// Monthly budget in US dollars (LLM plus infrastructure).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "monthlyBudgetUSD")]
+    #[x_kube(validation = Rule::new("self >= 0.0").message("spec.cost.monthlyBudgetUSD must not be negative"))]
+    pub monthly_budget_usd: Option<f64>,
+    /// Other active-user counts to project the cost for, e.g. `[100, 1000, 5000]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 10))]
+    pub growth_steps: Option<Vec<i64>>,
+}
+
+/// A contact shown on the maintenance page, e.g. a crisis helpline.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Contact {
+    /// Who answers, e.g. `AASRA`.
+    pub name: String,
+    /// Phone number as dialled, e.g. `022 2754 6669`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    /// A link, e.g. a status page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+/// A static fallback page served when no app pod is ready, or on demand.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Maintenance {
+    /// Serve the page when no app pod is ready.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when_unavailable: Option<bool>,
+    /// Serve the page now, instead of the app.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// Page title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Text shown to users.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("size(self) <= 4096").message("spec.maintenance.message must be at most 4096 characters"))]
+    pub message: Option<String>,
+    /// Contacts listed on the page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 16))]
+    pub contacts: Option<Vec<Contact>>,
+}

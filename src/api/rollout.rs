@@ -1,0 +1,250 @@
+//! How a new revision replaces the stable one, and how it is judged.
+
+use kube::KubeSchema;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The delivery strategy of new revisions.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum Strategy {
+    /// Zero-downtime rolling update of one Deployment.
+    #[default]
+    Rolling,
+    /// The new revision runs beside the stable one behind a preview Service until promoted.
+    BlueGreen,
+    /// Traffic moves to the new revision in weighted steps.
+    Canary,
+    /// Traffic is split between variants for a fixed time, then the winner is kept.
+    #[serde(rename = "ABTest")]
+    AbTest,
+}
+
+/// A pause in a canary rollout.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Pause {
+    /// How long to wait, e.g. `10m`, `24h`; without it the rollout waits for a Promote action.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("self.matches('^([0-9]+(s|m|h|d))+$')").message("spec.rollout.canary.steps[].pause.duration must be a duration such as 30s, 10m, 24h or 14d"))]
+    pub duration: Option<String>,
+}
+
+/// One step of a canary rollout: exactly one of `setWeight`, `pause`, `analysis`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("(has(self.setWeight) ? 1 : 0) + (has(self.pause) ? 1 : 0) + (has(self.analysis) ? 1 : 0) == 1").message("each spec.rollout.canary.steps[] entry must set exactly one of setWeight, pause, analysis"))]
+pub struct CanaryStep {
+    /// Percent of traffic sent to the new revision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("self >= 0 && self <= 100").message("spec.rollout.canary.steps[].setWeight must be between 0 and 100"))]
+    pub set_weight: Option<i32>,
+    /// Wait for a duration or for a Promote action.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pause: Option<Pause>,
+    /// Run the rollout's analysis now; the next step waits for it to pass.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub analysis: Option<bool>,
+}
+
+/// Canary settings.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Canary {
+    /// Steps in order; weights may only grow.
+    #[schemars(length(min = 1, max = 32))]
+    #[x_kube(validation = Rule::new("self.filter(s, has(s.setWeight)).map(s, s.setWeight).isSorted()").message("spec.rollout.canary.steps setWeight values must not decrease"))]
+    pub steps: Vec<CanaryStep>,
+}
+
+/// Blue-green settings.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BlueGreen {
+    /// Promote as soon as smoke checks and analysis pass; `false` waits for a Promote action.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_promotion: Option<bool>,
+    /// Seconds the old revision keeps running after promotion, for an instant rollback.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("self >= 0 && self <= 86400").message("spec.rollout.blueGreen.scaleDownDelaySeconds must be between 0 and 86400"))]
+    pub scale_down_delay_seconds: Option<i32>,
+}
+
+/// One arm of an A/B test.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Variant {
+    /// Variant name, e.g. `baseline`, `new-prompt`.
+    #[x_kube(validation = Rule::new("self.matches('^[a-z][a-z0-9-]{0,30}$')").message("spec.rollout.abTest.variants[].name must be lower-case letters, digits and dashes (at most 31)"))]
+    pub name: String,
+    /// Percent of traffic this variant receives.
+    #[x_kube(validation = Rule::new("self >= 0 && self <= 100").message("spec.rollout.abTest.variants[].weight must be between 0 and 100"))]
+    pub weight: i32,
+    /// This variant keeps serving the stable revision (the control group).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<bool>,
+    /// Image of a non-baseline variant; without it the variant runs the spec's `image`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+}
+
+/// How a user stays on one variant.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("has(self.header) != has(self.cookie)").message("spec.rollout.abTest.sticky must name exactly one of header, cookie"))]
+pub struct Sticky {
+    /// Request header that carries the variant, e.g. `X-Chatbot-Variant`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header: Option<String>,
+    /// Cookie that carries the variant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cookie: Option<String>,
+}
+
+/// What ends an A/B test.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum AbDecision {
+    /// Wait for an on-call Promote or Rollback action.
+    #[default]
+    Manual,
+    /// Keep the variant with the better success rate when its lead is significant.
+    BestSuccessRate,
+    /// Keep the variant with the better value of the first comparison metric.
+    BestMetric,
+}
+
+/// A/B test settings.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AbTest {
+    /// The variants; weights add up to 100.
+    #[schemars(length(min = 2, max = 8))]
+    #[x_kube(validation = Rule::new("self.map(v, v.weight).sum() == 100").message("spec.rollout.abTest.variants weights must add up to 100"))]
+    #[x_kube(validation = Rule::new("self.all(v, self.exists_one(w, w.name == v.name))").message("spec.rollout.abTest.variants names must be unique"))]
+    #[x_kube(validation = Rule::new("self.filter(v, has(v.baseline) && v.baseline).size() <= 1").message("spec.rollout.abTest.variants may mark at most one variant as baseline"))]
+    pub variants: Vec<Variant>,
+    /// Sticky assignment, so a user stays on one variant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sticky: Option<Sticky>,
+    /// How long the test runs, e.g. `14d`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("self.matches('^([0-9]+(s|m|h|d))+$')").message("spec.rollout.abTest.duration must be a duration such as 24h or 14d"))]
+    pub duration: Option<String>,
+    /// How the winner is chosen when the duration ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<AbDecision>,
+    /// Extra per-variant metrics for the report, e.g. a conversion rate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 8))]
+    pub compare: Option<Vec<MetricQuery>>,
+}
+
+/// A named PromQL query; `{{revision}}` is replaced by the revision's label value.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MetricQuery {
+    /// Name shown in status and reports.
+    pub name: String,
+    /// PromQL returning one number.
+    pub query: String,
+}
+
+/// A custom metric check with its own threshold.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("has(self.min) || has(self.max)").message("spec.rollout.analysis.metrics[] needs min or max"))]
+pub struct MetricCheck {
+    /// Name shown in status.
+    pub name: String,
+    /// PromQL returning one number; `{{revision}}` is replaced by the candidate revision.
+    pub query: String,
+    /// The check fails below this value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    /// The check fails above this value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+}
+
+/// Judgement of a new revision from Prometheus metrics and HTTP smoke checks.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Analysis {
+    /// Run analysis at all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// Prometheus base URL, e.g. `http://prometheus.monitoring:9090`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("self.startsWith('http://') || self.startsWith('https://')").message("spec.rollout.analysis.prometheusURL must be an http(s) URL"))]
+    #[serde(rename = "prometheusURL")]
+    pub prometheus_url: Option<String>,
+    /// Time between two measurements, e.g. `1m`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("self.matches('^([0-9]+(s|m|h))+$')").message("spec.rollout.analysis.interval must be a duration such as 30s or 1m"))]
+    pub interval: Option<String>,
+    /// Measurements per analysis run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("self >= 1 && self <= 100").message("spec.rollout.analysis.count must be between 1 and 100"))]
+    pub count: Option<i32>,
+    /// Failed measurements tolerated before the run fails.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("self >= 0").message("spec.rollout.analysis.failureLimit must not be negative"))]
+    pub failure_limit: Option<i32>,
+    /// Lowest acceptable share of non-5xx responses, in percent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("self >= 0.0 && self <= 100.0").message("spec.rollout.analysis.minSuccessRatePercent must be between 0 and 100"))]
+    pub min_success_rate_percent: Option<f64>,
+    /// Highest acceptable share of 5xx responses, in percent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("self >= 0.0 && self <= 100.0").message("spec.rollout.analysis.maxErrorRatePercent must be between 0 and 100"))]
+    pub max_error_rate_percent: Option<f64>,
+    /// Highest acceptable p95 server latency in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("self > 0").message("spec.rollout.analysis.maxP95LatencyMs must be positive"))]
+    pub max_p95_latency_ms: Option<i64>,
+    /// Highest acceptable p95 time to the first streamed token in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("self > 0").message("spec.rollout.analysis.maxP95TimeToFirstTokenMs must be positive"))]
+    pub max_p95_time_to_first_token_ms: Option<i64>,
+    /// Extra metric checks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 16))]
+    pub metrics: Option<Vec<MetricCheck>>,
+    /// Paths requested on the new revision before it takes traffic (the health path is always checked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 16))]
+    pub smoke_paths: Option<Vec<String>>,
+}
+
+/// Rollout settings.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("!has(self.strategy) || self.strategy != 'Canary' || has(self.canary)").message("spec.rollout.canary is required when spec.rollout.strategy is Canary"))]
+#[x_kube(validation = Rule::new("!has(self.strategy) || self.strategy != 'ABTest' || has(self.abTest)").message("spec.rollout.abTest is required when spec.rollout.strategy is ABTest"))]
+pub struct Rollout {
+    /// `Rolling`, `BlueGreen`, `Canary` or `ABTest`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<Strategy>,
+    /// Canary steps (strategy `Canary`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary: Option<Canary>,
+    /// Blue-green settings (strategy `BlueGreen`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blue_green: Option<BlueGreen>,
+    /// A/B test settings (strategy `ABTest`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ab_test: Option<AbTest>,
+    /// Metric and smoke checks of new revisions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub analysis: Option<Analysis>,
+    /// Send all traffic back to the stable revision when a check fails.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_rollback: Option<bool>,
+    /// Seconds a new revision may take to become ready before it counts as failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("self >= 30 && self <= 86400").message("spec.rollout.progressDeadlineSeconds must be between 30 and 86400"))]
+    pub progress_deadline_seconds: Option<i32>,
+    /// Old revisions kept in status and available to roll back to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("self >= 1 && self <= 50").message("spec.rollout.revisionHistoryLimit must be between 1 and 50"))]
+    pub revision_history_limit: Option<i32>,
+}

@@ -1,0 +1,228 @@
+//! The offline commands: `render`, `plan`, `crd`. Each builds its whole
+//! output before printing, so a failure never leaves partial output on
+//! stdout.
+
+use std::{
+    io::Read,
+    path::{Path, PathBuf},
+};
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::{
+    api::{self, ChatbotDeployment},
+    environment::Environments,
+    manifest::{self, ManifestError},
+    plan,
+    render::{self, RenderError, Renderer, Templates},
+};
+
+/// Turns a ChatbotDeployment into a production LLM chatbot service.
+#[derive(Debug, Parser)]
+#[command(name = "chatbot-operator", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print every child manifest of the ChatbotDeployments in FILE as multi-document YAML, offline.
+    Render(RenderArgs),
+    /// Print resolved settings with their origin, capacity checks, warnings and the cost model, offline.
+    Plan(PlanArgs),
+    /// Print the ChatbotDeployment and ChatbotAction CustomResourceDefinitions.
+    Crd,
+}
+
+/// Where the defaults and templates come from.
+#[derive(Debug, Args)]
+pub struct Sources {
+    /// File with one or more ChatbotDeployments; `-` reads standard input.
+    #[arg(short = 'f', long = "filename", value_name = "FILE")]
+    pub file: PathBuf,
+    /// Directory of environment files (`<name>.yaml`) replacing the embedded ones.
+    #[arg(long, value_name = "DIR")]
+    pub environments: Option<PathBuf>,
+    /// Directory of child templates replacing the embedded ones.
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+    /// Resolve against this environment instead of the one in the spec.
+    #[arg(long = "env", value_name = "NAME")]
+    pub environment: Option<String>,
+}
+
+/// Arguments of `render`.
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    #[command(flatten)]
+    pub sources: Sources,
+    /// Revision number stamped on the pods (`CHATBOT_REVISION`); defaults to the resource's status, else 1.
+    #[arg(long, value_name = "N")]
+    pub revision: Option<i64>,
+}
+
+/// Output formats of `plan`.
+#[derive(Clone, Copy, Debug, Default, ValueEnum)]
+pub enum Format {
+    /// For people.
+    #[default]
+    Human,
+    Json,
+    Yaml,
+}
+
+/// Arguments of `plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub sources: Sources,
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Human)]
+    pub output: Format,
+}
+
+/// A command failure, with the exit code it maps to.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// The input is wrong: exit code 2.
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    /// The input could not be rendered: exit code 2.
+    #[error("{source_name} ({name}): {error}")]
+    Render {
+        source_name: String,
+        name: String,
+        error: Box<RenderError>,
+    },
+    /// Environments or templates given on the command line are wrong: exit code 2.
+    #[error("{0}")]
+    Setup(Box<RenderError>),
+    /// A file could not be read: exit code 2.
+    #[error("{}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// Output could not be produced: exit code 1.
+    #[error("output: {0}")]
+    Output(String),
+}
+
+impl CliError {
+    /// Exit code: 2 for bad input, 1 for anything else.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            CliError::Output(_) => 1,
+            _ => 2,
+        }
+    }
+}
+
+/// Runs a command and returns what it prints on stdout.
+pub fn run(cli: Cli) -> Result<String, CliError> {
+    match cli.command {
+        Command::Render(args) => render_command(&args),
+        Command::Plan(args) => plan_command(&args),
+        Command::Crd => api::crds_yaml().map_err(|e| CliError::Output(e.to_string())),
+    }
+}
+
+fn read_input(path: &Path) -> Result<(String, String), CliError> {
+    let read_error = |source| CliError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    if path == Path::new("-") {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(read_error)?;
+        Ok(("<stdin>".into(), text))
+    } else {
+        let text = std::fs::read_to_string(path).map_err(read_error)?;
+        Ok((path.display().to_string(), text))
+    }
+}
+
+fn renderer(sources: &Sources) -> Result<Renderer, CliError> {
+    let environments = match &sources.environments {
+        Some(dir) => Environments::from_dir(dir),
+        None => Environments::embedded(),
+    }
+    .map_err(|e| CliError::Setup(Box::new(e.into())))?;
+    let templates = match &sources.templates {
+        Some(dir) => Templates::from_dir(dir),
+        None => Templates::embedded(),
+    }
+    .map_err(|e| CliError::Setup(Box::new(e)))?;
+    Ok(Renderer {
+        environments,
+        templates,
+    })
+}
+
+/// Reads the deployments of `sources`, applying `--env`.
+fn load(sources: &Sources) -> Result<(String, Vec<ChatbotDeployment>), CliError> {
+    let (source_name, text) = read_input(&sources.file)?;
+    let mut deployments = manifest::parse_deployments(&source_name, &text)?;
+    if let Some(environment) = &sources.environment {
+        for deployment in &mut deployments {
+            deployment.spec.environment = environment.clone();
+        }
+    }
+    Ok((source_name, deployments))
+}
+
+fn render_error(source_name: &str, deployment: &ChatbotDeployment, error: RenderError) -> CliError {
+    CliError::Render {
+        source_name: source_name.to_string(),
+        name: deployment.metadata.name.clone().unwrap_or_default(),
+        error: Box::new(error),
+    }
+}
+
+fn render_command(args: &RenderArgs) -> Result<String, CliError> {
+    let renderer = renderer(&args.sources)?;
+    let (source_name, deployments) = load(&args.sources)?;
+    let mut out = String::new();
+    for deployment in &deployments {
+        let revision = args
+            .revision
+            .or_else(|| deployment.status.as_ref().and_then(|s| s.current_revision))
+            .unwrap_or(1);
+        let rendered = renderer
+            .render(deployment, revision)
+            .map_err(|error| render_error(&source_name, deployment, error))?;
+        out.push_str(
+            &render::to_yaml(&rendered.children).map_err(|e| CliError::Output(e.to_string()))?,
+        );
+    }
+    Ok(out)
+}
+
+fn plan_command(args: &PlanArgs) -> Result<String, CliError> {
+    let renderer = renderer(&args.sources)?;
+    let (source_name, deployments) = load(&args.sources)?;
+    let mut plans = Vec::new();
+    for deployment in &deployments {
+        // Rendering proves the plan describes something that can be deployed.
+        let rendered = renderer
+            .render(deployment, 1)
+            .map_err(|error| render_error(&source_name, deployment, error))?;
+        plans.push(plan::plan(&rendered.context.name, &rendered.resolution));
+    }
+    let output = |e: &dyn std::fmt::Display| CliError::Output(e.to_string());
+    match args.output {
+        Format::Human => Ok(plans
+            .iter()
+            .map(plan::to_text)
+            .collect::<Vec<_>>()
+            .join("\n")),
+        Format::Json => serde_json::to_string_pretty(&plans)
+            .map(|json| json + "\n")
+            .map_err(|e| output(&e)),
+        Format::Yaml => serde_yaml_ng::to_string(&plans).map_err(|e| output(&e)),
+    }
+}

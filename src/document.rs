@@ -1,0 +1,125 @@
+//! Reading YAML strictly: multi-document streams, typed deserialisation that
+//! names the field path of every mistake, and unknown fields treated as
+//! errors rather than silently dropped.
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+/// A field-level problem found while deserialising.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct FieldError {
+    /// Dotted path of the field, e.g. `spec.replicas.min`; `.` for the whole document.
+    pub path: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+/// Splits a YAML stream into its documents, skipping empty ones. The error
+/// carries the line and column of a syntax error.
+pub fn documents(text: &str) -> Result<Vec<Value>, FieldError> {
+    use serde::Deserialize;
+    let mut docs = Vec::new();
+    for document in serde_yaml_ng::Deserializer::from_str(text) {
+        let value = Value::deserialize(document).map_err(|error| FieldError {
+            path: ".".into(),
+            message: format!("malformed YAML: {error}"),
+        })?;
+        if !value.is_null() {
+            docs.push(value);
+        }
+    }
+    Ok(docs)
+}
+
+/// Deserialises `value` into `T`, failing on a wrong type, a missing field
+/// or any field `T` does not know.
+pub fn strict_from_value<T: DeserializeOwned>(value: Value) -> Result<T, FieldError> {
+    let mut unknown = Vec::new();
+    let mut record = |path: serde_ignored::Path<'_>| unknown.push(clean_path(&path));
+    let result: Result<T, _> =
+        serde_path_to_error::deserialize(serde_ignored::Deserializer::new(value, &mut record));
+    finish(result, unknown)
+}
+
+/// Like [`strict_from_value`], straight from YAML text, so syntax and type
+/// errors keep their line numbers.
+pub fn strict_from_yaml<T: DeserializeOwned>(text: &str) -> Result<T, FieldError> {
+    let mut unknown = Vec::new();
+    let mut record = |path: serde_ignored::Path<'_>| unknown.push(clean_path(&path));
+    let deserializer = serde_yaml_ng::Deserializer::from_str(text);
+    let result: Result<T, _> = serde_path_to_error::deserialize(serde_ignored::Deserializer::new(
+        deserializer,
+        &mut record,
+    ));
+    finish(result, unknown)
+}
+
+/// serde_ignored marks the inside of an `Option` with a `?` segment; users
+/// never write one, so it is left out of the path shown to them.
+fn clean_path(path: &serde_ignored::Path<'_>) -> String {
+    path.to_string()
+        .split('.')
+        .filter(|segment| *segment != "?")
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+fn finish<T, E: std::fmt::Display>(
+    result: Result<T, serde_path_to_error::Error<E>>,
+    unknown: Vec<String>,
+) -> Result<T, FieldError> {
+    let value = result.map_err(|error| FieldError {
+        path: error.path().to_string(),
+        message: error.inner().to_string(),
+    })?;
+    match unknown.into_iter().next() {
+        Some(path) => Err(FieldError {
+            path,
+            message: "unknown field".into(),
+        }),
+        None => Ok(value),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Outer {
+        inner: Inner,
+    }
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Inner {
+        count: u32,
+    }
+
+    #[test]
+    fn wrong_type_names_the_field_path() {
+        let error = strict_from_yaml::<Outer>("inner:\n  count: lots\n").unwrap_err();
+        assert_eq!(error.path, "inner.count");
+        assert!(error.message.contains("invalid type"), "{}", error.message);
+    }
+
+    #[test]
+    fn unknown_field_is_an_error_not_dropped() {
+        let error = strict_from_yaml::<Outer>("inner:\n  count: 1\n  cuont: 2\n").unwrap_err();
+        assert_eq!(error.path, "inner.cuont");
+        assert_eq!(error.message, "unknown field");
+    }
+
+    #[test]
+    fn empty_documents_are_skipped() {
+        let docs = documents("---\n---\na: 1\n---\n").unwrap();
+        assert_eq!(docs.len(), 1);
+    }
+
+    #[test]
+    fn syntax_error_reports_a_line() {
+        let error = documents("a: [1, 2\nb: 3\n").unwrap_err();
+        assert!(error.message.contains("line"), "{}", error.message);
+    }
+}

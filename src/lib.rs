@@ -1,0 +1,17 @@
+//! chatbot-operator: one `ChatbotDeployment` resource becomes a production
+//! deployment of an LLM chatbot service.
+//!
+//! The crate is a library of pure pieces (API types, environment resolution,
+//! rendering, cost and capacity) plus the `chatbot-operator` binary that
+//! drives them from the command line.
+
+pub mod api;
+pub mod capacity;
+pub mod cli;
+pub mod cost;
+pub mod document;
+pub mod environment;
+pub mod manifest;
+pub mod plan;
+pub mod prices;
+pub mod render;

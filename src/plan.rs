@@ -1,0 +1,252 @@
+//! `plan`: what a ChatbotDeployment resolves to, offline. Settings with
+//! their origin, capacity checks, warnings and the cost model.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::{
+    api::{ChatbotDeploymentSpec, StoreMode},
+    capacity::{self, CapacityCheck, CheckStatus},
+    cost::{self, CostReport},
+    environment::{Origin, Resolution},
+    render::names,
+};
+
+/// One resolved setting.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Setting {
+    /// Dotted path in the spec, e.g. `replicas.min`.
+    pub path: String,
+    /// The value as JSON.
+    pub value: serde_json::Value,
+    /// Where it came from.
+    pub origin: Origin,
+}
+
+/// The plan of one ChatbotDeployment.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Plan {
+    pub name: String,
+    pub environment: String,
+    pub settings: Vec<Setting>,
+    pub capacity: Vec<CapacityCheck>,
+    pub warnings: Vec<String>,
+    pub cost: CostReport,
+}
+
+/// Builds the plan from a resolution.
+pub fn plan(name: &str, resolution: &Resolution) -> Plan {
+    let spec = &resolution.spec;
+    let resolved = serde_json::to_value(spec).unwrap_or_default();
+    let settings = resolution
+        .origins
+        .iter()
+        .map(|(path, origin)| Setting {
+            path: path.clone(),
+            value: resolved
+                .pointer(&format!("/{}", path.replace('.', "/")))
+                .cloned()
+                .unwrap_or_default(),
+            origin: origin.clone(),
+        })
+        .collect();
+    let capacity = capacity::checks(spec);
+    let cost = cost::estimate(spec);
+    let warnings = warnings(spec, &capacity, &cost);
+    Plan {
+        name: name.to_string(),
+        environment: spec.environment.clone(),
+        settings,
+        capacity,
+        warnings,
+        cost,
+    }
+}
+
+/// What a careful reviewer would point out.
+pub fn warnings(
+    spec: &ChatbotDeploymentSpec,
+    capacity: &[CapacityCheck],
+    cost: &CostReport,
+) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let production = spec.environment == "production";
+    let tiers = spec
+        .rate_limits
+        .as_ref()
+        .and_then(|r| r.tiers.as_ref())
+        .map_or(0, Vec::len);
+    if tiers == 0 {
+        warnings.push(
+            "no rate limit: spec.rateLimits.tiers is empty, so one user's LLM spend is unbounded"
+                .into(),
+        );
+    }
+    let backups = spec
+        .backup
+        .as_ref()
+        .and_then(|b| b.enabled)
+        .unwrap_or(false);
+    let has_database = spec
+        .database
+        .as_ref()
+        .and_then(|d| d.mode)
+        .is_some_and(|mode| mode != StoreMode::None);
+    if production && has_database && !backups {
+        warnings.push("no backup in production: spec.backup.enabled is false".into());
+    }
+    let min = spec.replicas.as_ref().and_then(|r| r.min).unwrap_or(1);
+    if production && min < 2 {
+        warnings.push(format!(
+            "single replica in production: spec.replicas.min is {min}; a node drain or crash takes the service down"
+        ));
+    }
+    match names::image_version(&spec.image) {
+        Some(tag) if tag == "latest" => warnings.push(
+            "spec.image uses the latest tag: revisions cannot be told apart or rolled back".into(),
+        ),
+        None if !spec.image.contains('@') => warnings.push(
+            "spec.image has no tag (means latest): revisions cannot be told apart or rolled back"
+                .into(),
+        ),
+        _ => {}
+    }
+    for check in capacity {
+        match check.status {
+            CheckStatus::Ok => {}
+            CheckStatus::Warning => warnings.push(format!(
+                "{} at {:.0}% of the limit ({} of {}): less than 20% headroom",
+                check.resource, check.percent, check.needed, check.limit
+            )),
+            CheckStatus::Exceeded => warnings.push(format!(
+                "{} exceed the limit: {} needed, {} available ({:.0}%)",
+                check.resource, check.needed, check.limit, check.percent
+            )),
+        }
+    }
+    if cost.within_budget == Some(false) {
+        warnings.push(format!(
+            "estimated ${:.2}/month is over the budget of ${:.2}/month",
+            cost.total_usd,
+            cost.budget_usd.unwrap_or_default()
+        ));
+    }
+    warnings
+}
+
+/// The plan as a person reads it.
+pub fn to_text(plan: &Plan) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "ChatbotDeployment {} (environment {})",
+        plan.name, plan.environment
+    );
+    let _ = writeln!(out, "\nSettings (origin):");
+    for setting in &plan.settings {
+        let _ = writeln!(
+            out,
+            "  {:<44} {:<28} ({})",
+            setting.path,
+            compact(&setting.value),
+            setting.origin
+        );
+    }
+    let _ = writeln!(out, "\nCapacity:");
+    if plan.capacity.is_empty() {
+        let _ = writeln!(
+            out,
+            "  nothing to check (no in-cluster or known managed store)"
+        );
+    }
+    for check in &plan.capacity {
+        let _ = writeln!(
+            out,
+            "  {}: {} of {} ({:.0}%) {:?}",
+            check.resource, check.needed, check.limit, check.percent, check.status
+        );
+        for line in &check.arithmetic {
+            let _ = writeln!(out, "    {line}");
+        }
+    }
+    let cost = &plan.cost;
+    let _ = writeln!(out, "\nCost per month (USD):");
+    match &cost.llm {
+        Some(llm) => {
+            let _ = writeln!(out, "  LLM ${:.2}", llm.total_usd);
+            for line in &llm.arithmetic {
+                let _ = writeln!(out, "    {line}");
+            }
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "  LLM: no spec.cost.model and spec.cost.usage, not estimated"
+            );
+        }
+    }
+    let _ = writeln!(out, "  infrastructure ${:.2}", cost.infra_usd);
+    for item in &cost.infra {
+        let _ = writeln!(out, "    {}: {}", item.item, item.arithmetic);
+    }
+    if !cost.unpriced.is_empty() {
+        let _ = writeln!(out, "    not priced: {}", cost.unpriced.join(", "));
+    }
+    let _ = write!(out, "  total ${:.2}", cost.total_usd);
+    match (cost.budget_usd, cost.within_budget) {
+        (Some(budget), Some(true)) => {
+            let _ = writeln!(out, " — within the ${budget:.2} budget");
+        }
+        (Some(budget), _) => {
+            let _ = writeln!(out, " — OVER the ${budget:.2} budget");
+        }
+        _ => {
+            let _ = writeln!(out, " — no budget set");
+        }
+    }
+    match &cost.worst_case_user {
+        Some(worst) => {
+            let _ = writeln!(
+                out,
+                "  worst-case single user (tier {}): ${:.2}\n    {}",
+                worst.tier, worst.monthly_usd, worst.arithmetic
+            );
+        }
+        None if cost.llm.is_some() => {
+            let _ = writeln!(
+                out,
+                "  worst-case single user: unbounded (no per-user rate limit)"
+            );
+        }
+        None => {}
+    }
+    for step in &cost.growth {
+        let budget = match step.within_budget {
+            Some(true) => " (within budget)",
+            Some(false) => " (OVER budget)",
+            None => "",
+        };
+        let _ = writeln!(
+            out,
+            "  at {} users/day: LLM ${:.2}, total ${:.2}{budget}",
+            step.active_users_per_day, step.llm_usd, step.total_usd
+        );
+    }
+    let _ = writeln!(out, "\nWarnings:");
+    if plan.warnings.is_empty() {
+        let _ = writeln!(out, "  none");
+    }
+    for warning in &plan.warnings {
+        let _ = writeln!(out, "  - {warning}");
+    }
+    out
+}
+
+fn compact(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,516 @@
+//! The render context: every value a template needs, computed from the
+//! resolved spec by plain functions. Templates decide the shape of a
+//! child; this module decides its values, including the app contract.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::{
+    api::core::v1::{
+        ConfigMapEnvSource, EnvFromSource, EnvVar, EnvVarSource, ResourceRequirements,
+        SecretKeySelector,
+    },
+    apimachinery::pkg::api::resource::Quantity,
+};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::{
+    RenderError,
+    names::{self, ChildNames},
+};
+use crate::api::{
+    ChatbotDeploymentSpec, RateLimitBackend, SecretKeyRef, StoreMode, TrafficProvider,
+};
+
+/// Fallbacks for values neither the spec nor the environment sets.
+pub mod fallback {
+    pub const PORT: i32 = 8000;
+    pub const HEALTH_PATH: &str = "/health";
+    pub const STARTUP_SECONDS: i32 = 60;
+    pub const PERIOD_SECONDS: i32 = 10;
+    pub const TARGET_CPU: i32 = 70;
+    pub const REVISION_HISTORY: i32 = 10;
+    pub const PROGRESS_DEADLINE: i32 = 600;
+    pub const GRACE_SECONDS: i64 = 30;
+    /// A WebSocket or streamed answer may stay open this long by default.
+    pub const STREAM_IDLE_SECONDS: i32 = 3600;
+    pub const LOG_LEVEL: &str = "info";
+    pub const DB_POOL_SIZE: i32 = 5;
+    pub const DB_MAX_OVERFLOW: i32 = 5;
+    pub const CPU_REQUEST: &str = "100m";
+    pub const MEMORY_REQUEST: &str = "256Mi";
+    pub const CPU_LIMIT: &str = "500m";
+    pub const MEMORY_LIMIT: &str = "512Mi";
+}
+
+/// Autoscaler bounds, present when `replicas.max > replicas.min`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Autoscaling {
+    pub min: i32,
+    pub max: i32,
+    pub target_cpu_utilization: i32,
+}
+
+/// Probe settings.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Probes {
+    pub startup_path: String,
+    pub readiness_path: String,
+    pub liveness_path: String,
+    pub period_seconds: i32,
+    pub startup_failure_threshold: i32,
+}
+
+/// Who may open connections to the app pods.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct IngressPeer {
+    /// A namespace by name; `None` means pods of the resource's own namespace.
+    pub namespace: Option<String>,
+}
+
+/// Network settings.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Network {
+    pub ingress_from: Vec<IngressPeer>,
+    pub idle_timeout_seconds: i32,
+}
+
+/// Everything the templates read.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RenderContext {
+    pub name: String,
+    pub namespace: Option<String>,
+    pub environment: String,
+    pub image: String,
+    pub port: i32,
+    pub revision: i64,
+    pub names: ChildNames,
+    pub selector_labels: BTreeMap<String, String>,
+    pub common_labels: BTreeMap<String, String>,
+    pub pod_labels: BTreeMap<String, String>,
+    /// Non-secret app environment, the ConfigMap's data.
+    pub config: BTreeMap<String, String>,
+    pub config_hash: String,
+    /// Per-container environment: the revision and every secret reference.
+    pub env: Vec<EnvVar>,
+    pub env_from: Vec<EnvFromSource>,
+    pub command: Option<Vec<String>>,
+    pub args: Option<Vec<String>>,
+    pub resources: ResourceRequirements,
+    /// Fixed replica count; `None` when an autoscaler owns it.
+    pub replicas: Option<i32>,
+    pub autoscaling: Option<Autoscaling>,
+    /// Whether a PodDisruptionBudget protects the pods (two or more replicas).
+    pub disruption_budget: bool,
+    pub probes: Probes,
+    pub termination_grace_period_seconds: i64,
+    pub revision_history_limit: i32,
+    pub progress_deadline_seconds: i32,
+    pub network: Network,
+    pub websockets: bool,
+}
+
+/// Builds the context for one resolved spec.
+pub fn build(
+    name: &str,
+    namespace: Option<&str>,
+    spec: &ChatbotDeploymentSpec,
+    revision: i64,
+) -> Result<RenderContext, RenderError> {
+    let names = ChildNames::for_deployment(name);
+    let port = spec.port.unwrap_or(fallback::PORT);
+    let websockets = spec.websockets.unwrap_or(false);
+
+    let replicas = spec.replicas.clone().unwrap_or_default();
+    let min = replicas.min.unwrap_or(1);
+    let max = replicas.max.unwrap_or(min);
+    if max < min {
+        return Err(RenderError::Spec {
+            path: "spec.replicas".into(),
+            message: format!(
+                "min ({min}) is greater than max ({max}) after applying environment defaults"
+            ),
+        });
+    }
+    let autoscaling = (max > min).then(|| Autoscaling {
+        min,
+        max,
+        target_cpu_utilization: replicas
+            .target_cpu_utilization
+            .unwrap_or(fallback::TARGET_CPU),
+    });
+
+    let health = spec.health.clone().unwrap_or_default();
+    let health_path = health.path.unwrap_or_else(|| fallback::HEALTH_PATH.into());
+    let startup_seconds = health.startup_seconds.unwrap_or(fallback::STARTUP_SECONDS);
+    let probes = Probes {
+        startup_path: health_path.clone(),
+        readiness_path: health.readiness_path.unwrap_or_else(|| health_path.clone()),
+        liveness_path: health.liveness_path.unwrap_or(health_path),
+        period_seconds: health.period_seconds.unwrap_or(fallback::PERIOD_SECONDS),
+        startup_failure_threshold: (startup_seconds + 4) / 5,
+    };
+
+    let traffic = spec.traffic.clone().unwrap_or_default();
+    let idle_timeout_seconds = traffic.idle_timeout_seconds.unwrap_or(if websockets {
+        fallback::STREAM_IDLE_SECONDS
+    } else {
+        60
+    });
+    let termination_grace_period_seconds = if websockets {
+        i64::from(idle_timeout_seconds).clamp(fallback::GRACE_SECONDS, 3600)
+    } else {
+        fallback::GRACE_SECONDS
+    };
+
+    let config = app_config(spec, port)?;
+    let config_hash = hash_hex(&serde_json::to_vec(&config).unwrap_or_default());
+    let env = app_env(spec, &names, revision)?;
+    let mut env_from = vec![EnvFromSource {
+        config_map_ref: Some(ConfigMapEnvSource {
+            name: names.config_map.clone(),
+            optional: Some(false),
+        }),
+        ..Default::default()
+    }];
+    env_from.extend(spec.env_from.clone().unwrap_or_default());
+
+    let selector_labels = names::selector_labels(name);
+    let common_labels = names::common_labels(name, &spec.environment, &spec.image);
+    let mut pod_labels = common_labels.clone();
+    pod_labels.insert(names::keys::REVISION.into(), revision.to_string());
+
+    let rollout = spec.rollout.clone().unwrap_or_default();
+    Ok(RenderContext {
+        name: name.to_string(),
+        namespace: namespace.map(str::to_string),
+        environment: spec.environment.clone(),
+        image: spec.image.clone(),
+        port,
+        revision,
+        names,
+        selector_labels,
+        common_labels,
+        pod_labels,
+        config,
+        config_hash,
+        env,
+        env_from,
+        command: spec.command.clone(),
+        args: spec.args.clone(),
+        resources: resources(spec.resources.clone()),
+        replicas: autoscaling.is_none().then_some(min),
+        disruption_budget: min >= 2,
+        autoscaling,
+        probes,
+        termination_grace_period_seconds,
+        revision_history_limit: rollout
+            .revision_history_limit
+            .unwrap_or(fallback::REVISION_HISTORY),
+        progress_deadline_seconds: rollout
+            .progress_deadline_seconds
+            .unwrap_or(fallback::PROGRESS_DEADLINE),
+        network: Network {
+            ingress_from: ingress_peers(spec, namespace),
+            idle_timeout_seconds,
+        },
+        websockets,
+    })
+}
+
+/// Hex SHA-256 of `bytes`, shortened to 16 characters: enough to tell two
+/// renderings apart, short enough to read in `kubectl describe`.
+pub fn hash_hex(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+/// Requests and limits, with fallbacks for whichever the spec leaves out.
+fn resources(spec: Option<ResourceRequirements>) -> ResourceRequirements {
+    let mut resources = spec.unwrap_or_default();
+    let fill = |map: &mut Option<BTreeMap<String, Quantity>>, cpu: &str, memory: &str| {
+        let map = map.get_or_insert_with(BTreeMap::new);
+        map.entry("cpu".into())
+            .or_insert_with(|| Quantity(cpu.into()));
+        map.entry("memory".into())
+            .or_insert_with(|| Quantity(memory.into()));
+    };
+    fill(
+        &mut resources.requests,
+        fallback::CPU_REQUEST,
+        fallback::MEMORY_REQUEST,
+    );
+    fill(
+        &mut resources.limits,
+        fallback::CPU_LIMIT,
+        fallback::MEMORY_LIMIT,
+    );
+    resources
+}
+
+/// Keys of the app contract the operator sets; a spec may not set them by
+/// hand, because two sources of truth for `PORT` is how outages start.
+const CONTRACT_KEYS: [(&str, &str); 13] = [
+    ("PORT", "spec.port"),
+    ("ENVIRONMENT", "spec.environment"),
+    ("LOG_LEVEL", "spec.observability.logLevel"),
+    ("WEB_CONCURRENCY", "spec.workers"),
+    ("DB_POOL_SIZE", "spec.database.pool.size"),
+    ("DB_MAX_OVERFLOW", "spec.database.pool.maxOverflow"),
+    ("CORS_ALLOWED_ORIGINS", "spec.traffic.corsAllowedOrigins"),
+    ("DATABASE_URL", "spec.database"),
+    ("REDIS_URL", "spec.cache"),
+    ("SENTRY_DSN", "spec.observability.sentryDsnSecretRef"),
+    ("CHATBOT_REVISION", "the revision history"),
+    ("RATE_LIMIT_ENABLED", "spec.rateLimits"),
+    ("RATE_LIMIT_BACKEND", "spec.rateLimits.backend"),
+];
+
+fn contract_owner(key: &str) -> Option<&'static str> {
+    if key.starts_with("RATE_LIMIT_") {
+        return Some("spec.rateLimits");
+    }
+    CONTRACT_KEYS
+        .iter()
+        .find(|(contract, _)| *contract == key)
+        .map(|(_, field)| *field)
+}
+
+fn reject_contract_key(path: String, key: &str) -> Result<(), RenderError> {
+    match contract_owner(key) {
+        Some(field) => Err(RenderError::Spec {
+            path,
+            message: format!(
+                "{key} is part of the app contract and is set from {field}; set that field instead"
+            ),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// The non-secret app environment: the ConfigMap's data.
+fn app_config(
+    spec: &ChatbotDeploymentSpec,
+    port: i32,
+) -> Result<BTreeMap<String, String>, RenderError> {
+    let mut config = BTreeMap::new();
+    let mut set = |key: &str, value: String| {
+        config.insert(key.to_string(), value);
+    };
+    set("PORT", port.to_string());
+    set("ENVIRONMENT", spec.environment.clone());
+    let observability = spec.observability.clone().unwrap_or_default();
+    set(
+        "LOG_LEVEL",
+        observability
+            .log_level
+            .unwrap_or_else(|| fallback::LOG_LEVEL.into()),
+    );
+    if let Some(workers) = spec.workers {
+        set("WEB_CONCURRENCY", workers.to_string());
+    }
+    let database = spec.database.clone().unwrap_or_default();
+    if database.mode.unwrap_or_default().is_enabled() {
+        let pool = database.pool.unwrap_or_default();
+        set(
+            "DB_POOL_SIZE",
+            pool.size.unwrap_or(fallback::DB_POOL_SIZE).to_string(),
+        );
+        set(
+            "DB_MAX_OVERFLOW",
+            pool.max_overflow
+                .unwrap_or(fallback::DB_MAX_OVERFLOW)
+                .to_string(),
+        );
+    }
+    let origins = spec
+        .traffic
+        .as_ref()
+        .and_then(|t| t.cors_allowed_origins.clone())
+        .unwrap_or_default();
+    set("CORS_ALLOWED_ORIGINS", origins.join(","));
+
+    let limits = spec.rate_limits.clone().unwrap_or_default();
+    let tiers = limits.tiers.clone().unwrap_or_default();
+    let enabled =
+        !tiers.is_empty() || limits.auth.is_some() || limits.edge_per_ip_per_minute.is_some();
+    set("RATE_LIMIT_ENABLED", enabled.to_string());
+    if enabled {
+        let cache_enabled = spec
+            .cache
+            .as_ref()
+            .and_then(|c| c.mode)
+            .unwrap_or_default()
+            .is_enabled();
+        let backend = match limits.backend {
+            Some(RateLimitBackend::Memory) => "memory",
+            Some(RateLimitBackend::Redis) => "redis",
+            None if cache_enabled => "redis",
+            None => "memory",
+        };
+        set("RATE_LIMIT_BACKEND", backend.into());
+        set(
+            "RATE_LIMIT_FALLBACK_TO_MEMORY",
+            limits.fallback_to_memory.unwrap_or(true).to_string(),
+        );
+        for tier in &tiers {
+            let tier_key = tier.name.to_ascii_uppercase().replace('-', "_");
+            if let Some(per_minute) = tier.requests_per_minute {
+                set(
+                    &format!("RATE_LIMIT_{tier_key}_PER_MINUTE"),
+                    per_minute.to_string(),
+                );
+            }
+            if let Some(per_hour) = tier.requests_per_hour {
+                set(
+                    &format!("RATE_LIMIT_{tier_key}_PER_HOUR"),
+                    per_hour.to_string(),
+                );
+            }
+        }
+        if let Some(auth) = &limits.auth {
+            set("RATE_LIMIT_AUTH_ATTEMPTS", auth.attempts.to_string());
+            set(
+                "RATE_LIMIT_AUTH_WINDOW_SECONDS",
+                (auth.window_minutes * 60).to_string(),
+            );
+        }
+        if let Some(edge) = limits.edge_per_ip_per_minute {
+            set("RATE_LIMIT_EDGE_PER_IP_PER_MINUTE", edge.to_string());
+        }
+    }
+    for (key, value) in spec.config.clone().unwrap_or_default() {
+        reject_contract_key(format!("spec.config.{key}"), &key)?;
+        config.insert(key, value);
+    }
+    Ok(config)
+}
+
+fn secret_env(env: &str, secret: &str, key: &str) -> EnvVar {
+    EnvVar {
+        name: env.to_string(),
+        value_from: Some(EnvVarSource {
+            secret_key_ref: Some(SecretKeySelector {
+                name: secret.to_string(),
+                key: key.to_string(),
+                optional: Some(false),
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn store_url(
+    env: &str,
+    mode: StoreMode,
+    operator_secret: &str,
+    external: Option<&SecretKeyRef>,
+) -> Option<EnvVar> {
+    match (mode, external) {
+        (StoreMode::None, _) => None,
+        (StoreMode::External, Some(reference)) => {
+            Some(secret_env(env, &reference.name, &reference.key))
+        }
+        _ => Some(secret_env(env, operator_secret, env)),
+    }
+}
+
+/// The per-container environment: revision, connection URLs and every
+/// secret by reference, then the spec's own `env`.
+fn app_env(
+    spec: &ChatbotDeploymentSpec,
+    names: &ChildNames,
+    revision: i64,
+) -> Result<Vec<EnvVar>, RenderError> {
+    let mut env = vec![EnvVar {
+        name: "CHATBOT_REVISION".into(),
+        value: Some(revision.to_string()),
+        ..Default::default()
+    }];
+    let database = spec.database.clone().unwrap_or_default();
+    env.extend(store_url(
+        "DATABASE_URL",
+        database.mode.unwrap_or_default(),
+        &names.database_secret,
+        database.url_secret_ref.as_ref(),
+    ));
+    let cache = spec.cache.clone().unwrap_or_default();
+    env.extend(store_url(
+        "REDIS_URL",
+        cache.mode.unwrap_or_default(),
+        &names.cache_secret,
+        cache.url_secret_ref.as_ref(),
+    ));
+    if let Some(dsn) = spec
+        .observability
+        .as_ref()
+        .and_then(|o| o.sentry_dsn_secret_ref.as_ref())
+    {
+        env.push(secret_env("SENTRY_DSN", &dsn.name, &dsn.key));
+    }
+    let secrets = spec.secrets.clone().unwrap_or_default();
+    for (index, required) in secrets.required.unwrap_or_default().iter().enumerate() {
+        reject_contract_key(format!("spec.secrets.required[{index}].env"), &required.env)?;
+        env.push(secret_env(
+            &required.env,
+            &required.secret_name,
+            &required.key,
+        ));
+    }
+    for (index, generated) in secrets.generated.unwrap_or_default().iter().enumerate() {
+        reject_contract_key(format!("spec.secrets.generated[{index}]"), generated)?;
+        env.push(secret_env(generated, &names.generated_secret, generated));
+    }
+    for (index, extra) in spec.env.clone().unwrap_or_default().into_iter().enumerate() {
+        reject_contract_key(format!("spec.env[{index}].name"), &extra.name)?;
+        env.push(extra);
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for (index, var) in env.iter().enumerate() {
+        if !seen.insert(var.name.as_str()) {
+            return Err(RenderError::Spec {
+                path: "spec".into(),
+                message: format!(
+                    "environment variable {} is set twice (secrets.required, secrets.generated and env must not repeat a name; entry {index})",
+                    var.name
+                ),
+            });
+        }
+    }
+    Ok(env)
+}
+
+/// Peers allowed to reach the app: the traffic provider's namespace, the
+/// resource's own namespace, and the monitoring namespace when scraped.
+fn ingress_peers(spec: &ChatbotDeploymentSpec, namespace: Option<&str>) -> Vec<IngressPeer> {
+    let traffic = spec.traffic.clone().unwrap_or_default();
+    let mut peers = vec![IngressPeer { namespace: None }];
+    match traffic.provider.unwrap_or_default() {
+        TrafficProvider::IngressNginx => peers.push(IngressPeer {
+            namespace: Some("ingress-nginx".into()),
+        }),
+        TrafficProvider::GatewayApi => {
+            let gateway_namespace = traffic.gateway.and_then(|g| g.namespace);
+            if let Some(gateway_namespace) = gateway_namespace
+                && Some(gateway_namespace.as_str()) != namespace
+            {
+                peers.push(IngressPeer {
+                    namespace: Some(gateway_namespace),
+                });
+            }
+        }
+        TrafficProvider::None => {}
+    }
+    if spec
+        .observability
+        .as_ref()
+        .and_then(|o| o.service_monitor)
+        .unwrap_or(false)
+    {
+        peers.push(IngressPeer {
+            namespace: Some("monitoring".into()),
+        });
+    }
+    peers
+}

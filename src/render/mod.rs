@@ -1,0 +1,167 @@
+//! The pure render pipeline:
+//! resolve(spec, environment) → context → tera templates → YAML → typed
+//! k8s-openapi objects → common labels and a spec hash on each.
+//!
+//! No I/O, no clock: the same input always gives byte-identical output.
+
+mod children;
+mod context;
+pub mod names;
+mod templates;
+
+use std::collections::BTreeMap;
+
+pub use children::{Child, ChildKind};
+pub use context::{RenderContext, build as build_context, fallback, hash_hex};
+pub use templates::Templates;
+
+use crate::{
+    api::ChatbotDeployment,
+    environment::{EnvironmentError, Environments, Resolution},
+};
+
+/// Why a ChatbotDeployment could not be rendered.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    /// The resource has no name, so children cannot be named.
+    #[error("metadata.name: required")]
+    MissingName,
+    /// The spec names an unknown environment, or its defaults are broken.
+    #[error(transparent)]
+    Environment(#[from] EnvironmentError),
+    /// The spec asks for something only the renderer can judge.
+    #[error("{path}: {message}")]
+    Spec { path: String, message: String },
+    /// A template failed to compile or render.
+    #[error("template {template}: {message}")]
+    Template { template: String, message: String },
+    /// A template is missing from the template set.
+    #[error("template {template}: {message}")]
+    MissingTemplate { template: String, message: String },
+    /// A template rendered something that is not a valid object of its kind.
+    #[error("template {template} rendered an invalid {kind}: {path}: {message}")]
+    InvalidObject {
+        template: String,
+        kind: String,
+        path: String,
+        message: String,
+    },
+}
+
+impl RenderError {
+    /// A short, stable reason for conditions, events and metrics.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            RenderError::MissingName => "MissingName",
+            RenderError::Environment(EnvironmentError::Unknown { .. }) => "UnknownEnvironment",
+            RenderError::Environment(_) => "InvalidEnvironment",
+            RenderError::Spec { .. } => "InvalidSpec",
+            RenderError::Template { .. } | RenderError::MissingTemplate { .. } => "TemplateError",
+            RenderError::InvalidObject { .. } => "InvalidObject",
+        }
+    }
+}
+
+/// The renderer's fixed inputs: environment defaults and templates.
+#[derive(Debug)]
+pub struct Renderer {
+    pub environments: Environments,
+    pub templates: Templates,
+}
+
+/// A rendered ChatbotDeployment: its resolution and its children in apply order.
+#[derive(Clone, Debug)]
+pub struct Rendered {
+    pub resolution: Resolution,
+    pub context: RenderContext,
+    pub children: Vec<Child>,
+}
+
+impl Renderer {
+    /// Embedded environments and templates.
+    pub fn embedded() -> Result<Self, RenderError> {
+        Ok(Self {
+            environments: Environments::embedded()?,
+            templates: Templates::embedded()?,
+        })
+    }
+
+    /// Renders every child of `cbd` for `revision`.
+    pub fn render(&self, cbd: &ChatbotDeployment, revision: i64) -> Result<Rendered, RenderError> {
+        let name = cbd
+            .metadata
+            .name
+            .as_deref()
+            .ok_or(RenderError::MissingName)?;
+        let resolution = self.environments.resolve(&cbd.spec)?;
+        let context = build_context(
+            name,
+            cbd.metadata.namespace.as_deref(),
+            &resolution.spec,
+            revision,
+        )?;
+        let tera_context =
+            tera::Context::from_serialize(&context).map_err(|error| RenderError::Template {
+                template: "(context)".into(),
+                message: error.to_string(),
+            })?;
+        let mut children = Vec::new();
+        for kind in wanted_children(&context) {
+            let yaml = self.templates.render(kind, &tera_context)?;
+            let mut child =
+                Child::parse(kind, &yaml).map_err(|error| RenderError::InvalidObject {
+                    template: kind.template().into(),
+                    kind: kind.type_meta().1.into(),
+                    path: error.path,
+                    message: error.message,
+                })?;
+            stamp(&mut child, &context);
+            children.push(child);
+        }
+        Ok(Rendered {
+            resolution,
+            context,
+            children,
+        })
+    }
+}
+
+/// Which children the context asks for, in apply order.
+pub fn wanted_children(context: &RenderContext) -> Vec<ChildKind> {
+    ChildKind::ALL
+        .into_iter()
+        .filter(|kind| match kind {
+            ChildKind::HorizontalPodAutoscaler => context.autoscaling.is_some(),
+            ChildKind::PodDisruptionBudget => context.disruption_budget,
+            _ => true,
+        })
+        .collect()
+}
+
+/// Common metadata, set in one place for every child: namespace, labels,
+/// and the hash of the child as rendered (taken before the hash itself is
+/// added, so it depends on the content alone).
+fn stamp(child: &mut Child, context: &RenderContext) {
+    let metadata = child.metadata_mut();
+    metadata.namespace = context.namespace.clone();
+    let labels = metadata.labels.get_or_insert_with(BTreeMap::new);
+    for (key, value) in &context.common_labels {
+        labels.entry(key.clone()).or_insert_with(|| value.clone());
+    }
+    let hash = hash_hex(&serde_json::to_vec(child).unwrap_or_default());
+    child
+        .metadata_mut()
+        .annotations
+        .get_or_insert_with(BTreeMap::new)
+        .insert(names::keys::SPEC_HASH.into(), hash);
+}
+
+/// Multi-document YAML of `children`, each starting with `---`.
+pub fn to_yaml(children: &[Child]) -> Result<String, serde_yaml_ng::Error> {
+    let mut out = String::new();
+    for child in children {
+        out.push_str("---\n");
+        out.push_str(&serde_yaml_ng::to_string(child)?);
+    }
+    Ok(out)
+}

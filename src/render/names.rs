@@ -1,0 +1,126 @@
+//! Names and labels of the children. Names are derived from the
+//! ChatbotDeployment's name alone, so they are stable across reconciles and
+//! ready for an owner reference.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+/// Label and annotation keys the operator sets.
+pub mod keys {
+    /// `app.kubernetes.io/name`: always `chatbot`.
+    pub const NAME: &str = "app.kubernetes.io/name";
+    /// `app.kubernetes.io/instance`: the ChatbotDeployment's name.
+    pub const INSTANCE: &str = "app.kubernetes.io/instance";
+    /// `app.kubernetes.io/component`: `app` for the chatbot pods.
+    pub const COMPONENT: &str = "app.kubernetes.io/component";
+    /// `app.kubernetes.io/part-of`: the ChatbotDeployment's name.
+    pub const PART_OF: &str = "app.kubernetes.io/part-of";
+    /// `app.kubernetes.io/managed-by`: `chatbot-operator`.
+    pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
+    /// `app.kubernetes.io/version`: the image tag, when it is a valid label value.
+    pub const VERSION: &str = "app.kubernetes.io/version";
+    /// The environment whose defaults were used.
+    pub const ENVIRONMENT: &str = "chatbot.dev/environment";
+    /// The revision number of the pod template.
+    pub const REVISION: &str = "chatbot.dev/revision";
+    /// Hash of the child as rendered, used to skip writes when nothing changed.
+    pub const SPEC_HASH: &str = "chatbot.dev/spec-hash";
+    /// Hash of the app's ConfigMap data, so a config change rolls the pods.
+    pub const CONFIG_HASH: &str = "chatbot.dev/config-hash";
+}
+
+/// The field manager and `managed-by` value.
+pub const MANAGER: &str = "chatbot-operator";
+
+/// Names of every child of one ChatbotDeployment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ChildNames {
+    pub service_account: String,
+    pub config_map: String,
+    pub deployment: String,
+    pub service: String,
+    pub autoscaler: String,
+    pub disruption_budget: String,
+    pub network_policy: String,
+    /// Secret with `DATABASE_URL`, written by the data-services controller.
+    pub database_secret: String,
+    /// Secret with `REDIS_URL`, written by the data-services controller.
+    pub cache_secret: String,
+    /// Secret with the generated values (`SECRET_KEY`, …), created once.
+    pub generated_secret: String,
+}
+
+impl ChildNames {
+    pub fn for_deployment(name: &str) -> Self {
+        Self {
+            service_account: name.to_string(),
+            config_map: format!("{name}-env"),
+            deployment: name.to_string(),
+            service: name.to_string(),
+            autoscaler: name.to_string(),
+            disruption_budget: name.to_string(),
+            network_policy: name.to_string(),
+            database_secret: format!("{name}-db"),
+            cache_secret: format!("{name}-cache"),
+            generated_secret: format!("{name}-generated"),
+        }
+    }
+}
+
+/// Labels that select the app pods. They never change over the life of
+/// the resource (a Deployment's selector is immutable).
+pub fn selector_labels(name: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (keys::NAME.to_string(), "chatbot".to_string()),
+        (keys::INSTANCE.to_string(), name.to_string()),
+        (keys::COMPONENT.to_string(), "app".to_string()),
+    ])
+}
+
+/// Labels on every child and on the pods.
+pub fn common_labels(name: &str, environment: &str, image: &str) -> BTreeMap<String, String> {
+    let mut labels = selector_labels(name);
+    labels.insert(keys::PART_OF.to_string(), name.to_string());
+    labels.insert(keys::MANAGED_BY.to_string(), MANAGER.to_string());
+    labels.insert(keys::ENVIRONMENT.to_string(), environment.to_string());
+    if let Some(version) = image_version(image) {
+        labels.insert(keys::VERSION.to_string(), version);
+    }
+    labels
+}
+
+/// The tag of an image reference, when it is a valid label value.
+pub fn image_version(image: &str) -> Option<String> {
+    let without_digest = image.split('@').next().unwrap_or(image);
+    let last_segment = without_digest.rsplit('/').next().unwrap_or(without_digest);
+    let (_, tag) = last_segment.split_once(':')?;
+    let valid = !tag.is_empty()
+        && tag.len() <= 63
+        && tag
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        && tag.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && tag.ends_with(|c: char| c.is_ascii_alphanumeric());
+    valid.then(|| tag.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_version_is_the_tag() {
+        assert_eq!(
+            image_version("ghcr.io/acme/bot:1.4.2").as_deref(),
+            Some("1.4.2")
+        );
+        assert_eq!(
+            image_version("localhost:5000/bot:v2").as_deref(),
+            Some("v2")
+        );
+        assert_eq!(image_version("localhost:5000/bot"), None);
+        assert_eq!(image_version("bot@sha256:abc"), None);
+        assert_eq!(image_version("bot:1.0@sha256:abc").as_deref(), Some("1.0"));
+    }
+}

@@ -1,0 +1,80 @@
+//! The tera templates of the children: embedded from `templates/`, or read
+//! from a directory that replaces them.
+
+use std::path::Path;
+
+use include_dir::{Dir, include_dir};
+use tera::{Context, Kwargs, State, Tera, Value};
+
+use super::{ChildKind, RenderError};
+
+static EMBEDDED: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/templates");
+
+/// A loaded set of child templates.
+#[derive(Debug)]
+pub struct Templates {
+    tera: Tera,
+}
+
+impl Templates {
+    /// The templates compiled into the binary.
+    pub fn embedded() -> Result<Self, RenderError> {
+        let sources = EMBEDDED.files().filter_map(|file| {
+            let name = file.path().to_str()?.to_string();
+            Some((name, file.contents_utf8()?.to_string()))
+        });
+        Self::from_sources(sources)
+    }
+
+    /// Templates read from `dir`; each child kind's file must be there.
+    pub fn from_dir(dir: &Path) -> Result<Self, RenderError> {
+        let mut sources = Vec::new();
+        for kind in ChildKind::ALL {
+            let path = dir.join(kind.template());
+            let text =
+                std::fs::read_to_string(&path).map_err(|error| RenderError::MissingTemplate {
+                    template: kind.template().into(),
+                    message: format!("{}: {error}", path.display()),
+                })?;
+            sources.push((kind.template().to_string(), text));
+        }
+        Self::from_sources(sources)
+    }
+
+    fn from_sources(
+        sources: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, RenderError> {
+        let mut tera = Tera::default();
+        // YAML flow values are valid JSON, so `| json` is how every value
+        // enters a template: quoting and escaping are never hand-written.
+        tera.register_filter("json", |value: Value, _: Kwargs, _: &State| {
+            serde_json::to_string(&value).unwrap_or_else(|_| "null".into())
+        });
+        for (name, text) in sources {
+            tera.add_raw_template(&name, &text)
+                .map_err(|error| RenderError::Template {
+                    template: name.clone(),
+                    message: error.to_string(),
+                })?;
+        }
+        for kind in ChildKind::ALL {
+            if !tera.contains_template(kind.template()) {
+                return Err(RenderError::MissingTemplate {
+                    template: kind.template().into(),
+                    message: "not found among the templates".into(),
+                });
+            }
+        }
+        Ok(Self { tera })
+    }
+
+    /// Renders the template of `kind` with `context`.
+    pub fn render(&self, kind: ChildKind, context: &Context) -> Result<String, RenderError> {
+        self.tera
+            .render(kind.template(), context)
+            .map_err(|error| RenderError::Template {
+                template: kind.template().into(),
+                message: error.to_string(),
+            })
+    }
+}
