@@ -53,17 +53,18 @@ fn compiled<K: CustomResourceExt>(
 /// (the whole resource as JSON) on creation.
 pub fn check_deployment(object: &Value) -> Vec<RuleViolation> {
     static SCHEMA: OnceLock<CompiledSchema> = OnceLock::new();
-    check(compiled::<ChatbotDeployment>(&SCHEMA), object)
+    check(compiled::<ChatbotDeployment>(&SCHEMA), object, None)
 }
 
-/// Evaluates every CEL rule of the ChatbotAction CRD against `object` on creation.
-pub fn check_action(object: &Value) -> Vec<RuleViolation> {
+/// Evaluates every CEL rule of the ChatbotAction CRD against `object`; with
+/// `old`, as an update (transition rules such as immutability included).
+pub fn check_action(object: &Value, old: Option<&Value>) -> Vec<RuleViolation> {
     static SCHEMA: OnceLock<CompiledSchema> = OnceLock::new();
-    check(compiled::<ChatbotAction>(&SCHEMA), object)
+    check(compiled::<ChatbotAction>(&SCHEMA), object, old)
 }
 
-fn check(schema: &CompiledSchema, object: &Value) -> Vec<RuleViolation> {
-    match Validator::new().validate_compiled(schema, object, None) {
+fn check(schema: &CompiledSchema, object: &Value, old: Option<&Value>) -> Vec<RuleViolation> {
+    match Validator::new().validate_compiled(schema, object, old) {
         Ok(()) => Vec::new(),
         Err(errors) => errors
             .into_vec()

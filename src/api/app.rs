@@ -33,14 +33,17 @@ pub struct Replicas {
 pub struct Health {
     /// Default path for every probe, e.g. `/health`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 1024))]
     #[x_kube(validation = Rule::new("self.startsWith('/')").message("spec.health.path must start with /"))]
     pub path: Option<String>,
     /// Path of the readiness probe, when it differs from `path`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 1024))]
     #[x_kube(validation = Rule::new("self.startsWith('/')").message("spec.health.readinessPath must start with /"))]
     pub readiness_path: Option<String>,
     /// Path of the liveness probe, when it differs from `path`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 1024))]
     #[x_kube(validation = Rule::new("self.startsWith('/')").message("spec.health.livenessPath must start with /"))]
     pub liveness_path: Option<String>,
     /// Longest time the app may take to start before liveness checks begin.
@@ -68,6 +71,7 @@ pub struct SecretKeyRef {
 #[serde(rename_all = "camelCase")]
 pub struct SecretEnv {
     /// Environment variable the app reads, e.g. `OPENAI_API_KEY`.
+    #[schemars(length(max = 128))]
     #[x_kube(validation = Rule::new("self.matches('^[A-Z_][A-Z0-9_]*$')").message("spec.secrets.required[].env must be an upper-case environment variable name"))]
     pub env: String,
     /// Name of the Secret holding the value; it must exist before pods roll.
@@ -88,7 +92,7 @@ pub struct Secrets {
     /// Environment variables whose values the operator generates once (32
     /// random bytes, hex) into the Secret `<name>-generated` and never rotates.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 32))]
+    #[schemars(length(max = 32), inner(length(max = 128)))]
     #[x_kube(validation = Rule::new("self.all(n, n.matches('^[A-Z_][A-Z0-9_]*$'))").message("spec.secrets.generated must hold upper-case environment variable names"))]
     pub generated: Option<Vec<String>>,
 }
@@ -99,6 +103,7 @@ pub struct Secrets {
 #[x_kube(validation = Rule::new("has(self.requestsPerMinute) || has(self.requestsPerHour)").message("spec.rateLimits.tiers[] needs requestsPerMinute or requestsPerHour"))]
 pub struct RateLimitTier {
     /// Tier name as the app knows it, e.g. `anonymous`, `free`, `pro`, `client`.
+    #[schemars(length(max = 63))]
     #[x_kube(validation = Rule::new("self.matches('^[a-z][a-z0-9-]*$')").message("spec.rateLimits.tiers[].name must be lower-case letters, digits and dashes"))]
     pub name: String,
     /// Requests one user of this tier may make per minute.

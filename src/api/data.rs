@@ -98,6 +98,7 @@ pub struct Database {
     pub engine_version: Option<String>,
     /// RDS instance class (managed), e.g. `db.t3.micro`; sets the connection limit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 64))]
     #[x_kube(validation = Rule::new("self.startsWith('db.')").message("spec.database.instanceClass must be an RDS instance class such as db.t3.micro"))]
     pub instance_class: Option<String>,
     /// Allocated storage in GiB (managed) or the volume size (inCluster).
@@ -157,6 +158,7 @@ pub struct Cache {
     pub engine_version: Option<String>,
     /// ElastiCache node type (managed), e.g. `cache.t3.micro`; sets the memory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 64))]
     #[x_kube(validation = Rule::new("self.startsWith('cache.')").message("spec.cache.nodeType must be an ElastiCache node type such as cache.t3.micro"))]
     pub node_type: Option<String>,
     /// Read replicas per shard (managed); production fails over automatically when at least 1.

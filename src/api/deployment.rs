@@ -37,9 +37,11 @@ pub const ENVIRONMENTS: [&str; 3] = ["dev", "staging", "production"];
 #[serde(rename_all = "camelCase")]
 pub struct ChatbotDeploymentSpec {
     /// `dev`, `staging` or `production`: selects the defaults of `environments/<name>.yaml`. Every field set here wins over them.
+    #[schemars(length(max = 32))]
     #[x_kube(validation = Rule::new("self in ['dev', 'staging', 'production']").message("spec.environment must be one of dev, staging, production"))]
     pub environment: String,
     /// Container image of the chatbot, e.g. `ghcr.io/acme/chatbot:1.4.2`.
+    #[schemars(length(max = 1024))]
     #[x_kube(validation = Rule::new("size(self) > 0 && !self.contains(' ')").message("spec.image must be a container image reference"))]
     pub image: String,
     /// Port the app listens on; passed as `PORT`.
@@ -60,7 +62,7 @@ pub struct ChatbotDeploymentSpec {
     pub env_from: Option<Vec<EnvFromSource>>,
     /// Non-secret configuration, placed in the app's ConfigMap and environment (e.g. `KAFKA_BOOTSTRAP_SERVERS`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[x_kube(validation = Rule::new("self.all(k, k.matches('^[A-Za-z_][A-Za-z0-9_]*$'))").message("spec.config keys must be environment variable names"))]
+    #[schemars(extend("maxProperties" = 128))]
     pub config: Option<BTreeMap<String, String>>,
     /// CPU and memory requests and limits of each app container.
     #[serde(default, skip_serializing_if = "Option::is_none")]

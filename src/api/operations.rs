@@ -56,6 +56,7 @@ pub struct Backup {
     pub enabled: Option<bool>,
     /// Cron schedule in UTC, e.g. `0 3 * * *`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 128))]
     #[x_kube(validation = Rule::new("self.matches('^(@(hourly|daily|weekly|monthly))$|^([^ ]+ ){4}[^ ]+$')").message("spec.backup.schedule must be a five-field cron expression such as '0 3 * * *'"))]
     pub schedule: Option<String>,
     /// Days a backup is kept.
@@ -154,6 +155,7 @@ pub struct Observability {
     pub uptime_check: Option<UptimeCheck>,
     /// App log level, passed as `LOG_LEVEL`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 16))]
     #[x_kube(validation = Rule::new("self in ['trace', 'debug', 'info', 'warning', 'warn', 'error', 'critical']").message("spec.observability.logLevel must be one of trace, debug, info, warning, warn, error, critical"))]
     pub log_level: Option<String>,
 }

@@ -25,6 +25,7 @@ pub enum Strategy {
 pub struct Pause {
     /// How long to wait, e.g. `10m`, `24h`; without it the rollout waits for a Promote action.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 32))]
     #[x_kube(validation = Rule::new("self.matches('^([0-9]+(s|m|h|d))+$')").message("spec.rollout.canary.steps[].pause.duration must be a duration such as 30s, 10m, 24h or 14d"))]
     pub duration: Option<String>,
 }
@@ -74,6 +75,7 @@ pub struct BlueGreen {
 #[serde(rename_all = "camelCase")]
 pub struct Variant {
     /// Variant name, e.g. `baseline`, `new-prompt`.
+    #[schemars(length(max = 31))]
     #[x_kube(validation = Rule::new("self.matches('^[a-z][a-z0-9-]{0,30}$')").message("spec.rollout.abTest.variants[].name must be lower-case letters, digits and dashes (at most 31)"))]
     pub name: String,
     /// Percent of traffic this variant receives.
@@ -127,6 +129,7 @@ pub struct AbTest {
     pub sticky: Option<Sticky>,
     /// How long the test runs, e.g. `14d`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 32))]
     #[x_kube(validation = Rule::new("self.matches('^([0-9]+(s|m|h|d))+$')").message("spec.rollout.abTest.duration must be a duration such as 24h or 14d"))]
     pub duration: Option<String>,
     /// How the winner is chosen when the duration ends.
@@ -174,11 +177,13 @@ pub struct Analysis {
     pub enabled: Option<bool>,
     /// Prometheus base URL, e.g. `http://prometheus.monitoring:9090`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 2048))]
     #[x_kube(validation = Rule::new("self.startsWith('http://') || self.startsWith('https://')").message("spec.rollout.analysis.prometheusURL must be an http(s) URL"))]
     #[serde(rename = "prometheusURL")]
     pub prometheus_url: Option<String>,
     /// Time between two measurements, e.g. `1m`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 32))]
     #[x_kube(validation = Rule::new("self.matches('^([0-9]+(s|m|h))+$')").message("spec.rollout.analysis.interval must be a duration such as 30s or 1m"))]
     pub interval: Option<String>,
     /// Measurements per analysis run.

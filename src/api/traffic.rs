@@ -70,6 +70,7 @@ pub struct Traffic {
     pub provider: Option<TrafficProvider>,
     /// Public host name, e.g. `chat.example.com`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 253))]
     #[x_kube(validation = Rule::new("self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$')").message("spec.traffic.host must be a lower-case DNS name"))]
     pub host: Option<String>,
     /// Gateway the HTTPRoute attaches to (gatewayAPI).
@@ -83,7 +84,7 @@ pub struct Traffic {
     pub tls: Option<Tls>,
     /// Origins allowed by CORS; passed to the app as `CORS_ALLOWED_ORIGINS`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 32))]
+    #[schemars(length(max = 32), inner(length(max = 2048)))]
     #[x_kube(validation = Rule::new("self.all(o, o.startsWith('https://') || o.startsWith('http://'))").message("spec.traffic.corsAllowedOrigins must hold http(s) origins such as https://app.example.com"))]
     pub cors_allowed_origins: Option<Vec<String>>,
     /// Security headers at the edge.

@@ -380,10 +380,21 @@ fn app_config(
         }
     }
     for (key, value) in spec.config.clone().unwrap_or_default() {
+        if !is_env_name(&key) {
+            return Err(RenderError::Spec {
+                path: format!("spec.config.{key}"),
+                message: "keys must be environment variable names (letters, digits and _, not starting with a digit)".into(),
+            });
+        }
         reject_contract_key(format!("spec.config.{key}"), &key)?;
         config.insert(key, value);
     }
     Ok(config)
+}
+
+fn is_env_name(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 fn secret_env(env: &str, secret: &str, key: &str) -> EnvVar {

@@ -1,0 +1,41 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+/// The five team samples under `manifests/samples/`.
+pub const SAMPLES: [&str; 5] = [
+    "brigade-sales",
+    "claude-saas",
+    "finance-assistant",
+    "mindmitra",
+    "stock-consultant",
+];
+
+pub fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn sample_path(name: &str) -> PathBuf {
+    root()
+        .join("manifests/samples")
+        .join(format!("{name}.yaml"))
+}
+
+pub fn sample_text(name: &str) -> String {
+    std::fs::read_to_string(sample_path(name)).expect("sample exists")
+}
+
+/// A sample as JSON, the way the API server receives it.
+pub fn sample_json(name: &str) -> Value {
+    serde_yaml_ng::from_str(&sample_text(name)).expect("sample is YAML")
+}
+
+/// The CRDs as committed under `manifests/crds/`.
+pub fn crds_on_disk() -> Vec<Value> {
+    let text =
+        std::fs::read_to_string(root().join("manifests/crds/chatbot.dev.yaml")).expect("CRD file");
+    chatbot_operator::document::documents(&text).expect("CRD YAML")
+}
