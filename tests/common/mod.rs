@@ -39,3 +39,19 @@ pub fn crds_on_disk() -> Vec<Value> {
         std::fs::read_to_string(root().join("manifests/crds/chatbot.dev.yaml")).expect("CRD file");
     chatbot_operator::document::documents(&text).expect("CRD YAML")
 }
+
+/// Parses a sample the way `render -f` does.
+pub fn sample_deployment(name: &str) -> chatbot_operator::api::ChatbotDeployment {
+    let path = sample_path(name);
+    chatbot_operator::manifest::parse_deployments(&path.display().to_string(), &sample_text(name))
+        .expect("sample parses")
+        .remove(0)
+}
+
+/// Renders a sample with the embedded environments and templates.
+pub fn render_sample(name: &str) -> chatbot_operator::render::Rendered {
+    chatbot_operator::render::Renderer::embedded()
+        .expect("embedded renderer")
+        .render(&sample_deployment(name), 1)
+        .expect("sample renders")
+}

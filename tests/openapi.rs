@@ -1,0 +1,61 @@
+//! Rendered children validated against the Kubernetes OpenAPI schemas with
+//! `kubernetes-validate` (PyPI), strictly (unknown fields rejected), for
+//! the oldest schema it ships (1.25, nearest the 1.24 floor) and a current
+//! one. `scripts/test.sh` installs it; without it this test fails and says so.
+
+use std::{path::Path, process::Command};
+
+use chatbot_operator::render;
+
+mod common;
+
+const KUBERNETES_VERSIONS: [&str; 2] = ["1.25.0", "1.32.0"];
+
+fn validate(files: &[std::path::PathBuf], version: &str) -> std::process::Output {
+    Command::new("kubernetes-validate")
+        .args(["--strict", "--quiet", "--no-warn", "-k", version])
+        .args(files)
+        .output()
+        .unwrap_or_else(|error| {
+            panic!("kubernetes-validate is not installed ({error}); run scripts/test.sh or `pip install kubernetes-validate`")
+        })
+}
+
+fn write(dir: &Path, name: &str, yaml: &str) -> std::path::PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, yaml).unwrap();
+    path
+}
+
+#[test]
+fn rendered_samples_validate_against_the_kubernetes_schemas() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for name in common::SAMPLES {
+        for (index, child) in common::render_sample(name).children.iter().enumerate() {
+            let yaml = render::to_yaml(std::slice::from_ref(child)).unwrap();
+            files.push(write(dir.path(), &format!("{name}-{index}.yaml"), &yaml));
+        }
+    }
+    for version in KUBERNETES_VERSIONS {
+        let output = validate(&files, version);
+        assert!(
+            output.status.success(),
+            "Kubernetes {version}:\n{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+/// Proves the validator above can fail: an object it must reject.
+#[test]
+fn the_validator_rejects_an_invalid_object() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = common::render_sample("mindmitra").children.remove(3);
+    let yaml = render::to_yaml(std::slice::from_mut(&mut child))
+        .unwrap()
+        .replace("maxUnavailable: 0", "maxUnavailable: [0]");
+    let file = write(dir.path(), "broken.yaml", &yaml);
+    assert!(!validate(&[file], KUBERNETES_VERSIONS[0]).status.success());
+}

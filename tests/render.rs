@@ -1,0 +1,370 @@
+//! The render pipeline on the five team samples: what each child must hold
+//! for a platform team to trust it.
+
+use chatbot_operator::render::{self, Child, ChildKind, RenderError, Renderer, Templates};
+use k8s_openapi::api::apps::v1::Deployment;
+
+mod common;
+
+fn deployment(rendered: &render::Rendered) -> &Deployment {
+    rendered
+        .children
+        .iter()
+        .find_map(|child| match child {
+            Child::Deployment(deployment) => Some(deployment.as_ref()),
+            _ => None,
+        })
+        .expect("a Deployment is rendered")
+}
+
+fn kinds(rendered: &render::Rendered) -> Vec<ChildKind> {
+    rendered.children.iter().map(Child::kind).collect()
+}
+
+#[test]
+fn samples_render_to_the_reviewed_snapshots() {
+    for name in common::SAMPLES {
+        let yaml = render::to_yaml(&common::render_sample(name).children).unwrap();
+        insta::assert_snapshot!(format!("render_{name}"), yaml);
+    }
+}
+
+#[test]
+fn render_is_byte_identical_across_runs_and_renderers() {
+    for name in common::SAMPLES {
+        let first = render::to_yaml(&common::render_sample(name).children).unwrap();
+        let second = render::to_yaml(&common::render_sample(name).children).unwrap();
+        assert_eq!(first, second, "{name}");
+    }
+}
+
+#[test]
+fn every_pod_meets_the_restricted_pod_security_standard() {
+    for name in common::SAMPLES {
+        let rendered = common::render_sample(name);
+        let pod = deployment(&rendered)
+            .spec
+            .as_ref()
+            .unwrap()
+            .template
+            .spec
+            .as_ref()
+            .unwrap();
+        let pod_security = pod.security_context.as_ref().unwrap();
+        assert_eq!(pod_security.run_as_non_root, Some(true), "{name}");
+        assert_eq!(
+            pod_security
+                .seccomp_profile
+                .as_ref()
+                .map(|p| p.type_.as_str()),
+            Some("RuntimeDefault"),
+            "{name}"
+        );
+        assert_eq!(pod.automount_service_account_token, Some(false), "{name}");
+        for container in &pod.containers {
+            let security = container.security_context.as_ref().unwrap();
+            assert_eq!(security.allow_privilege_escalation, Some(false), "{name}");
+            assert_eq!(security.read_only_root_filesystem, Some(true), "{name}");
+            assert_eq!(security.run_as_non_root, Some(true), "{name}");
+            assert_eq!(
+                security.capabilities.as_ref().and_then(|c| c.drop.clone()),
+                Some(vec!["ALL".to_string()]),
+                "{name}"
+            );
+            assert!(security.privileged.is_none(), "{name}");
+            let mounts = container.volume_mounts.as_ref().unwrap();
+            assert!(
+                mounts.iter().any(|m| m.mount_path == "/tmp"),
+                "{name}: /tmp is writable"
+            );
+            let resources = container.resources.as_ref().unwrap();
+            for map in [&resources.requests, &resources.limits] {
+                let map = map.as_ref().unwrap();
+                assert!(
+                    map.contains_key("cpu") && map.contains_key("memory"),
+                    "{name}"
+                );
+            }
+            assert!(container.readiness_probe.is_some(), "{name}");
+            assert!(container.liveness_probe.is_some(), "{name}");
+            assert!(container.startup_probe.is_some(), "{name}");
+        }
+        assert!(pod.host_network.is_none() && pod.host_pid.is_none() && pod.host_ipc.is_none());
+        assert!(
+            pod.volumes
+                .as_ref()
+                .unwrap()
+                .iter()
+                .all(|v| v.host_path.is_none())
+        );
+    }
+}
+
+#[test]
+fn rolling_updates_never_take_a_serving_pod_away_first() {
+    for name in common::SAMPLES {
+        let rendered = common::render_sample(name);
+        let strategy = deployment(&rendered)
+            .spec
+            .as_ref()
+            .unwrap()
+            .strategy
+            .as_ref()
+            .unwrap();
+        let rolling = strategy.rolling_update.as_ref().unwrap();
+        assert_eq!(
+            rolling.max_unavailable,
+            Some(k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(0)),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn an_autoscaled_deployment_leaves_replicas_to_the_autoscaler() {
+    for name in common::SAMPLES {
+        let rendered = common::render_sample(name);
+        let has_hpa = kinds(&rendered).contains(&ChildKind::HorizontalPodAutoscaler);
+        let replicas = deployment(&rendered).spec.as_ref().unwrap().replicas;
+        assert_eq!(
+            has_hpa,
+            replicas.is_none(),
+            "{name}: HPA and a fixed replica count exclude each other"
+        );
+    }
+    // Production defaults: 2..10 with an HPA and a PodDisruptionBudget.
+    let brigade = common::render_sample("brigade-sales");
+    assert!(kinds(&brigade).contains(&ChildKind::HorizontalPodAutoscaler));
+    assert!(kinds(&brigade).contains(&ChildKind::PodDisruptionBudget));
+}
+
+#[test]
+fn a_fixed_replica_count_has_no_autoscaler() {
+    let mut cbd = common::sample_deployment("mindmitra");
+    cbd.spec.replicas = Some(chatbot_operator::api::Replicas {
+        min: Some(3),
+        max: Some(3),
+        target_cpu_utilization: None,
+    });
+    let rendered = Renderer::embedded().unwrap().render(&cbd, 1).unwrap();
+    assert!(!kinds(&rendered).contains(&ChildKind::HorizontalPodAutoscaler));
+    assert_eq!(
+        deployment(&rendered).spec.as_ref().unwrap().replicas,
+        Some(3)
+    );
+}
+
+#[test]
+fn the_app_contract_reaches_the_container() {
+    let rendered = common::render_sample("mindmitra");
+    let config = rendered
+        .children
+        .iter()
+        .find_map(|c| match c {
+            Child::ConfigMap(map) => map.data.clone(),
+            _ => None,
+        })
+        .unwrap();
+    for key in [
+        "PORT",
+        "ENVIRONMENT",
+        "DB_POOL_SIZE",
+        "CORS_ALLOWED_ORIGINS",
+        "LOG_LEVEL",
+        "RATE_LIMIT_USER_PER_HOUR",
+    ] {
+        assert!(config.contains_key(key), "ConfigMap lacks {key}");
+    }
+    assert_eq!(config["RATE_LIMIT_USER_PER_HOUR"], "200");
+    assert_eq!(config["DB_POOL_SIZE"], "5");
+    let pod = deployment(&rendered)
+        .spec
+        .clone()
+        .unwrap()
+        .template
+        .spec
+        .unwrap();
+    let env = pod.containers[0].env.clone().unwrap();
+    let by_name = |name: &str| {
+        env.iter()
+            .find(|e| e.name == name)
+            .unwrap_or_else(|| panic!("{name} missing"))
+    };
+    assert_eq!(by_name("CHATBOT_REVISION").value.as_deref(), Some("1"));
+    for (name, secret, key) in [
+        ("DATABASE_URL", "mindmitra-db", "DATABASE_URL"),
+        ("REDIS_URL", "mindmitra-cache", "REDIS_URL"),
+        ("SENTRY_DSN", "mindmitra-sentry", "dsn"),
+        ("OPENAI_API_KEY", "mindmitra-llm", "api-key"),
+        ("SECRET_KEY", "mindmitra-generated", "SECRET_KEY"),
+    ] {
+        let var = by_name(name);
+        assert!(var.value.is_none(), "{name} must never carry a value");
+        let reference = var
+            .value_from
+            .as_ref()
+            .unwrap()
+            .secret_key_ref
+            .as_ref()
+            .unwrap();
+        assert_eq!(
+            (reference.name.as_str(), reference.key.as_str()),
+            (secret, key)
+        );
+    }
+    let env_from = pod.containers[0].env_from.clone().unwrap();
+    assert_eq!(
+        env_from[0].config_map_ref.as_ref().unwrap().name,
+        "mindmitra-env"
+    );
+}
+
+#[test]
+fn websocket_apps_get_long_grace_and_timeouts() {
+    let finance = common::render_sample("finance-assistant");
+    let pod = deployment(&finance)
+        .spec
+        .clone()
+        .unwrap()
+        .template
+        .spec
+        .unwrap();
+    assert_eq!(pod.termination_grace_period_seconds, Some(2400));
+    assert_eq!(finance.context.network.idle_timeout_seconds, 2400);
+    let brigade = common::render_sample("brigade-sales");
+    let pod = deployment(&brigade)
+        .spec
+        .clone()
+        .unwrap()
+        .template
+        .spec
+        .unwrap();
+    assert_eq!(pod.termination_grace_period_seconds, Some(30));
+}
+
+#[test]
+fn every_child_carries_labels_a_spec_hash_and_a_stable_name() {
+    for name in common::SAMPLES {
+        for child in &common::render_sample(name).children {
+            let metadata = child.metadata();
+            let labels = metadata.labels.as_ref().unwrap();
+            assert_eq!(labels["app.kubernetes.io/managed-by"], "chatbot-operator");
+            assert_eq!(labels["app.kubernetes.io/instance"], name);
+            let hash = &metadata.annotations.as_ref().unwrap()["chatbot.dev/spec-hash"];
+            assert_eq!(hash.len(), 16);
+            assert!(child.name().starts_with(name), "{name}: {}", child.name());
+            assert!(child.name().len() <= 63);
+        }
+    }
+}
+
+#[test]
+fn a_changed_spec_changes_only_the_hashes_it_should() {
+    let before = common::render_sample("brigade-sales");
+    let mut cbd = common::sample_deployment("brigade-sales");
+    cbd.spec.image = "ghcr.io/brigade/sales-bot:3.2.0".into();
+    let after = Renderer::embedded().unwrap().render(&cbd, 2).unwrap();
+    let hash = |child: &Child| {
+        child.metadata().annotations.as_ref().unwrap()["chatbot.dev/spec-hash"].clone()
+    };
+    let deployment_before = before
+        .children
+        .iter()
+        .find(|c| c.kind() == ChildKind::Deployment)
+        .unwrap();
+    let deployment_after = after
+        .children
+        .iter()
+        .find(|c| c.kind() == ChildKind::Deployment)
+        .unwrap();
+    assert_ne!(hash(deployment_before), hash(deployment_after));
+}
+
+/// The embedded templates, copied into a directory a test may break.
+fn template_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(common::root().join("templates")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
+    }
+    dir
+}
+
+fn render_with(dir: &std::path::Path) -> Result<render::Rendered, RenderError> {
+    let renderer = Renderer {
+        environments: chatbot_operator::environment::Environments::embedded().unwrap(),
+        templates: Templates::from_dir(dir)?,
+    };
+    renderer.render(&common::sample_deployment("mindmitra"), 1)
+}
+
+#[test]
+fn a_template_syntax_error_names_the_template_and_line() {
+    let dir = template_dir();
+    let path = dir.path().join("service.yaml");
+    let broken = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("{{ selector_labels | json }}", "{{ selector_labels | json ");
+    std::fs::write(&path, broken).unwrap();
+    let error = render_with(dir.path()).unwrap_err().to_string();
+    assert!(error.starts_with("template service.yaml:"), "{error}");
+    assert!(error.contains("service.yaml:8"), "names the line: {error}");
+}
+
+#[test]
+fn a_template_typo_is_an_error_not_a_silently_dropped_field() {
+    let dir = template_dir();
+    let path = dir.path().join("deployment.yaml");
+    let broken = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("imagePullPolicy:", "imagePulPolicy:");
+    std::fs::write(&path, broken).unwrap();
+    let error = render_with(dir.path()).unwrap_err().to_string();
+    assert_eq!(
+        error,
+        "template deployment.yaml rendered an invalid Deployment: spec.template.spec.containers.0.imagePulPolicy: unknown field"
+    );
+}
+
+#[test]
+fn a_template_of_the_wrong_type_is_rejected() {
+    let dir = template_dir();
+    let path = dir.path().join("hpa.yaml");
+    let broken = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("minReplicas: {{ autoscaling.min }}", "minReplicas: two");
+    std::fs::write(&path, broken).unwrap();
+    let error = render_with(dir.path()).unwrap_err().to_string();
+    assert!(
+        error.starts_with(
+            "template hpa.yaml rendered an invalid HorizontalPodAutoscaler: spec.minReplicas:"
+        ),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_missing_template_is_named() {
+    let dir = template_dir();
+    std::fs::remove_file(dir.path().join("pdb.yaml")).unwrap();
+    let error = render_with(dir.path()).unwrap_err().to_string();
+    assert!(error.starts_with("template pdb.yaml: "), "{error}");
+}
+
+#[test]
+fn contract_variables_cannot_be_set_by_hand() {
+    let mut cbd = common::sample_deployment("stock-consultant");
+    cbd.spec
+        .config
+        .get_or_insert_with(Default::default)
+        .insert("PORT".into(), "9000".into());
+    let error = Renderer::embedded()
+        .unwrap()
+        .render(&cbd, 1)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        error,
+        "spec.config.PORT: PORT is part of the app contract and is set from spec.port; set that field instead"
+    );
+}
