@@ -64,7 +64,7 @@ fn verdict(resource: &str, needed: f64, limit: f64, arithmetic: Vec<String>) -> 
         resource: resource.into(),
         needed,
         limit,
-        percent: ratio * 100.0,
+        percent: (ratio * 1000.0).round() / 10.0,
         status,
         arithmetic,
     }

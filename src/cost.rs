@@ -13,6 +13,11 @@ use crate::{
 /// Days in a month, for usage figures given per day.
 pub const DAYS_PER_MONTH: f64 = 30.0;
 
+/// Money is reported in whole cents.
+pub fn cents(usd: f64) -> f64 {
+    (usd * 100.0).round() / 100.0
+}
+
 /// LLM spend for one usage level.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -82,8 +87,8 @@ fn llm_cost(spec: &ChatbotDeploymentSpec, active_users: i64) -> Option<LlmCost> 
     let messages = active_users as f64 * usage.messages_per_user_per_day * DAYS_PER_MONTH;
     let input_tokens = messages * usage.input_tokens_per_message as f64;
     let output_tokens = messages * usage.output_tokens_per_message as f64;
-    let input_usd = input_tokens / 1e6 * model.input_per_million_usd;
-    let output_usd = output_tokens / 1e6 * model.output_per_million_usd;
+    let input_usd = cents(input_tokens / 1e6 * model.input_per_million_usd);
+    let output_usd = cents(output_tokens / 1e6 * model.output_per_million_usd);
     Some(LlmCost {
         active_users_per_day: active_users,
         messages_per_month: messages,
@@ -91,7 +96,7 @@ fn llm_cost(spec: &ChatbotDeploymentSpec, active_users: i64) -> Option<LlmCost> 
         output_tokens_per_month: output_tokens,
         input_usd,
         output_usd,
-        total_usd: input_usd + output_usd,
+        total_usd: cents(input_usd + output_usd),
         arithmetic: vec![
             format!(
                 "messages/month = {active_users} users/day × {} messages/user/day × {DAYS_PER_MONTH} days = {messages}",
@@ -124,7 +129,7 @@ fn infra(spec: &ChatbotDeploymentSpec) -> (Vec<InfraItem>, Vec<String>) {
                 };
                 match prices::find(prices::RDS_POSTGRES, &class_name) {
                     Some(class) => {
-                        let instance = class.hourly_usd * prices::HOURS_PER_MONTH * zones;
+                        let instance = cents(class.hourly_usd * prices::HOURS_PER_MONTH * zones);
                         items.push(InfraItem {
                             item: format!("RDS {class_name}"),
                             monthly_usd: instance,
@@ -138,7 +143,7 @@ fn infra(spec: &ChatbotDeploymentSpec) -> (Vec<InfraItem>, Vec<String>) {
                     None => unpriced.push(format!("RDS {class_name} (not in the price table)")),
                 }
                 let storage_gib = f64::from(database.storage_gib.unwrap_or(20));
-                let storage = storage_gib * prices::RDS_STORAGE_GIB_MONTH_USD * zones;
+                let storage = cents(storage_gib * prices::RDS_STORAGE_GIB_MONTH_USD * zones);
                 items.push(InfraItem {
                     item: "RDS storage".into(),
                     monthly_usd: storage,
@@ -160,7 +165,8 @@ fn infra(spec: &ChatbotDeploymentSpec) -> (Vec<InfraItem>, Vec<String>) {
                 let nodes = 1 + cache.replicas.unwrap_or(0);
                 match prices::find(prices::ELASTICACHE_REDIS, &node_type) {
                     Some(class) => {
-                        let monthly = class.hourly_usd * prices::HOURS_PER_MONTH * f64::from(nodes);
+                        let monthly =
+                            cents(class.hourly_usd * prices::HOURS_PER_MONTH * f64::from(nodes));
                         items.push(InfraItem {
                             item: format!("ElastiCache {node_type}"),
                             monthly_usd: monthly,
@@ -206,7 +212,7 @@ fn worst_case_user(spec: &ChatbotDeploymentSpec) -> Option<WorstCaseUser> {
     let per_message_usd = (usage.input_tokens_per_message as f64 * model.input_per_million_usd
         + usage.output_tokens_per_message as f64 * model.output_per_million_usd)
         / 1e6;
-    let monthly_usd = messages * per_message_usd;
+    let monthly_usd = cents(messages * per_message_usd);
     Some(WorstCaseUser {
         tier: tier.name.clone(),
         messages_per_hour: per_hour,
@@ -232,8 +238,8 @@ pub fn estimate(spec: &ChatbotDeploymentSpec) -> CostReport {
         .unwrap_or(0);
     let llm = llm_cost(spec, usage_users);
     let (infra, unpriced) = infra(spec);
-    let infra_usd: f64 = infra.iter().map(|item| item.monthly_usd).sum();
-    let total_usd = infra_usd + llm.as_ref().map_or(0.0, |l| l.total_usd);
+    let infra_usd = cents(infra.iter().map(|item| item.monthly_usd).sum());
+    let total_usd = cents(infra_usd + llm.as_ref().map_or(0.0, |l| l.total_usd));
     let budget_usd = spec.cost.as_ref().and_then(|c| c.monthly_budget_usd);
     let within = |total: f64| budget_usd.map(|budget| total <= budget);
     let growth = spec
@@ -244,7 +250,7 @@ pub fn estimate(spec: &ChatbotDeploymentSpec) -> CostReport {
         .into_iter()
         .filter_map(|users| {
             let llm = llm_cost(spec, users)?;
-            let total = llm.total_usd + infra_usd;
+            let total = cents(llm.total_usd + infra_usd);
             Some(GrowthStep {
                 active_users_per_day: users,
                 llm_usd: llm.total_usd,

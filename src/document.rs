@@ -55,14 +55,26 @@ pub fn strict_from_yaml<T: DeserializeOwned>(text: &str) -> Result<T, FieldError
     finish(result, unknown)
 }
 
-/// serde_ignored marks the inside of an `Option` with a `?` segment; users
-/// never write one, so it is left out of the path shown to them.
+/// serde_ignored marks the inside of an `Option` with a `?` segment and a
+/// list index as a plain segment; the path shown to users leaves out the
+/// first and writes the second as `[n]`, as serde_path_to_error does.
 fn clean_path(path: &serde_ignored::Path<'_>) -> String {
-    path.to_string()
+    let mut out = String::new();
+    for segment in path
+        .to_string()
         .split('.')
         .filter(|segment| *segment != "?")
-        .collect::<Vec<_>>()
-        .join(".")
+    {
+        if !segment.is_empty() && segment.chars().all(|c| c.is_ascii_digit()) {
+            out.push_str(&format!("[{segment}]"));
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(segment);
+        }
+    }
+    out
 }
 
 fn finish<T, E: std::fmt::Display>(

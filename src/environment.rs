@@ -42,14 +42,21 @@ pub enum EnvironmentError {
     Empty { path: PathBuf },
 }
 
-/// Where a resolved value came from.
+/// Where a resolved value came from. Serialised as its text (`spec`,
+/// `environment production`) so JSON and YAML pipelines read a plain string.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(into = "String")]
 pub enum Origin {
     /// Written in the ChatbotDeployment spec.
     Spec,
     /// Taken from the environment's defaults.
     Environment(String),
+}
+
+impl From<Origin> for String {
+    fn from(origin: Origin) -> String {
+        origin.to_string()
+    }
 }
 
 impl fmt::Display for Origin {

@@ -61,7 +61,8 @@ pub fn parse_deployments(
     }
     let several = docs.len() > 1;
     let mut deployments = Vec::with_capacity(docs.len());
-    for (index, doc) in docs.into_iter().enumerate() {
+    for (index, mut doc) in docs.into_iter().enumerate() {
+        admission::prune_nulls(&mut doc);
         let position = several.then_some(index + 1);
         let name = doc
             .pointer("/metadata/name")

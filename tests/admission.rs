@@ -563,6 +563,41 @@ fn an_action_cannot_be_edited_after_creation() {
     assert!(check_action(&old, Some(&old)).is_empty());
 }
 
+#[test]
+fn value_limits_of_the_schema_are_enforced_beside_the_rules() {
+    let mut doc = base();
+    set(
+        &mut doc,
+        "/spec/rollout",
+        json!({"abTest": {"variants": [{"name": "only", "weight": 100}]}}),
+    );
+    let violations = check_deployment(&doc);
+    assert_eq!(
+        violations[0].to_string(),
+        "spec.rollout.abTest.variants: must have at least 2 items"
+    );
+
+    let mut doc = base();
+    set(
+        &mut doc,
+        "/spec/secrets",
+        json!({"generated": ["K".repeat(129)]}),
+    );
+    assert_eq!(
+        check_deployment(&doc)[0].to_string(),
+        "spec.secrets.generated[0]: must have at most 128 characters"
+    );
+}
+
+#[test]
+fn an_explicit_null_means_unset_as_the_api_server_prunes_it() {
+    let mut doc = base();
+    set(&mut doc, "/spec/replicas", json!({"min": null, "max": 4}));
+    chatbot_operator::api::admission::prune_nulls(&mut doc);
+    assert!(check_deployment(&doc).is_empty());
+    assert_eq!(doc["spec"]["replicas"], json!({"max": 4}));
+}
+
 /// Every `x-kubernetes-validations` message in `schema`.
 fn rule_messages(schema: &Value, found: &mut BTreeSet<String>) {
     match schema {

@@ -322,7 +322,7 @@ fn a_template_typo_is_an_error_not_a_silently_dropped_field() {
     let error = render_with(dir.path()).unwrap_err().to_string();
     assert_eq!(
         error,
-        "template deployment.yaml rendered an invalid Deployment: spec.template.spec.containers.0.imagePulPolicy: unknown field"
+        "template deployment.yaml rendered an invalid Deployment: spec.template.spec.containers[0].imagePulPolicy: unknown field"
     );
 }
 
