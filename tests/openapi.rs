@@ -12,13 +12,19 @@ mod common;
 const KUBERNETES_VERSIONS: [&str; 2] = ["1.25.0", "1.32.0"];
 
 fn validate(files: &[std::path::PathBuf], version: &str) -> std::process::Output {
-    Command::new("kubernetes-validate")
-        .args(["--strict", "--quiet", "--no-warn", "-k", version])
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    Command::new(python)
+        .args(["-m", "kubernetes_validate", "--strict", "--quiet", "--no-warn", "-k", version])
         .args(files)
         .output()
-        .unwrap_or_else(|error| {
-            panic!("kubernetes-validate is not installed ({error}); run scripts/test.sh or `pip install kubernetes-validate`")
+        .inspect(|output| {
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert!(
+                !stderr.contains("No module named kubernetes_validate"),
+                "kubernetes-validate is not installed: run scripts/test.sh or `python3 -m pip install kubernetes-validate`"
+            );
         })
+        .unwrap_or_else(|error| panic!("python3 is needed for kubernetes-validate: {error}"))
 }
 
 fn write(dir: &Path, name: &str, yaml: &str) -> std::path::PathBuf {

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs, then runs all of it: formatting,
+# lints and every test that needs no cluster. The end-to-end tests against
+# the cluster in KUBECONFIG are separate (see README, "End-to-end tests").
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python=${PYTHON:-python3}
+# Kubernetes OpenAPI schemas for validating rendered children.
+if ! "$python" -c 'import kubernetes_validate' 2>/dev/null; then
+  echo "installing kubernetes-validate (PyPI)"
+  "$python" -m pip install --quiet --disable-pip-version-check 'kubernetes-validate>=1.32'
+fi
+
+cargo fmt --all -- --check
+cargo clippy --locked --all-targets -- -D warnings
+cargo test --locked

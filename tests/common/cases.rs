@@ -1,0 +1,504 @@
+//! Specs that break each CRD rule, with the rule's message: shared by the
+//! offline admission tests and the end-to-end test against a real API server.
+
+use serde_json::{Value, json};
+
+/// The sample every deployment case starts from.
+pub fn base() -> Value {
+    super::sample_json("mindmitra")
+}
+
+/// Sets `value` at the JSON pointer `path`, creating maps on the way.
+pub fn set(doc: &mut Value, path: &str, value: Value) {
+    let mut node = doc;
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    for (index, part) in parts.iter().enumerate() {
+        if index == parts.len() - 1 {
+            node.as_object_mut()
+                .expect("parent is a map")
+                .insert(part.to_string(), value);
+            return;
+        }
+        node = node
+            .as_object_mut()
+            .expect("parent is a map")
+            .entry(part.to_string())
+            .or_insert_with(|| json!({}));
+    }
+}
+
+/// (pointer, value that breaks a rule, the rule's message)
+pub fn deployment_cases() -> Vec<(&'static str, Value, &'static str)> {
+    vec![
+        (
+            "/metadata/name",
+            json!("Mind_Mitra"),
+            "metadata.name must be a DNS label of at most 40 characters (children add suffixes such as -env and Service names are limited to 63)",
+        ),
+        (
+            "/spec/environment",
+            json!("prod"),
+            "spec.environment must be one of dev, staging, production",
+        ),
+        (
+            "/spec/image",
+            json!("ghcr.io/x y"),
+            "spec.image must be a container image reference",
+        ),
+        (
+            "/spec/port",
+            json!(80),
+            "spec.port must be between 1024 and 65535 (the app runs as non-root)",
+        ),
+        (
+            "/spec/workers",
+            json!(0),
+            "spec.workers must be between 1 and 64",
+        ),
+        (
+            "/spec/replicas",
+            json!({"min": 5, "max": 3}),
+            "spec.replicas.min must be less than or equal to spec.replicas.max",
+        ),
+        (
+            "/spec/replicas",
+            json!({"min": 0}),
+            "spec.replicas.min must be between 1 and 1000",
+        ),
+        (
+            "/spec/replicas",
+            json!({"max": 1001}),
+            "spec.replicas.max must be between 1 and 1000",
+        ),
+        (
+            "/spec/replicas",
+            json!({"targetCPUUtilization": 5}),
+            "spec.replicas.targetCPUUtilization must be between 10 and 100",
+        ),
+        (
+            "/spec/health",
+            json!({"path": "health"}),
+            "spec.health.path must start with /",
+        ),
+        (
+            "/spec/health",
+            json!({"readinessPath": "ready"}),
+            "spec.health.readinessPath must start with /",
+        ),
+        (
+            "/spec/health",
+            json!({"livenessPath": "live"}),
+            "spec.health.livenessPath must start with /",
+        ),
+        (
+            "/spec/health",
+            json!({"startupSeconds": 0}),
+            "spec.health.startupSeconds must be between 1 and 3600",
+        ),
+        (
+            "/spec/health",
+            json!({"periodSeconds": 301}),
+            "spec.health.periodSeconds must be between 1 and 300",
+        ),
+        (
+            "/spec/secrets",
+            json!({"required": [{"env": "openai_key", "secretName": "s", "key": "k"}]}),
+            "spec.secrets.required[].env must be an upper-case environment variable name",
+        ),
+        (
+            "/spec/secrets",
+            json!({"generated": ["jwt-secret"]}),
+            "spec.secrets.generated must hold upper-case environment variable names",
+        ),
+        (
+            "/spec/database",
+            json!({"mode": "managed"}),
+            "spec.database.instanceClass is required when spec.database.mode is managed",
+        ),
+        (
+            "/spec/database",
+            json!({"mode": "external"}),
+            "spec.database.urlSecretRef is required when spec.database.mode is external",
+        ),
+        (
+            "/spec/database",
+            json!({"mode": "managed", "instanceClass": "t3.micro"}),
+            "spec.database.instanceClass must be an RDS instance class such as db.t3.micro",
+        ),
+        (
+            "/spec/database",
+            json!({"mode": "inCluster", "storageGiB": 0}),
+            "spec.database.storageGiB must be between 1 and 65536",
+        ),
+        (
+            "/spec/database",
+            json!({"mode": "inCluster", "backupRetentionDays": 36}),
+            "spec.database.backupRetentionDays must be between 0 and 35",
+        ),
+        (
+            "/spec/database",
+            json!({"mode": "inCluster", "pool": {"size": 0}}),
+            "spec.database.pool.size must be between 1 and 500",
+        ),
+        (
+            "/spec/database",
+            json!({"mode": "inCluster", "pool": {"maxOverflow": -1}}),
+            "spec.database.pool.maxOverflow must be between 0 and 500",
+        ),
+        (
+            "/spec/database",
+            json!({"mode": "inCluster", "pooler": {"defaultPoolSize": 0}}),
+            "spec.database.pooler.defaultPoolSize must be between 1 and 1000",
+        ),
+        (
+            "/spec/database",
+            json!({"mode": "inCluster", "pooler": {"replicas": 11}}),
+            "spec.database.pooler.replicas must be between 1 and 10",
+        ),
+        (
+            "/spec/database",
+            json!({"mode": "inCluster", "migrations": {"command": ["migrate"], "timeoutSeconds": 5}}),
+            "spec.database.migrations.timeoutSeconds must be between 10 and 86400",
+        ),
+        (
+            "/spec/cache",
+            json!({"mode": "managed"}),
+            "spec.cache.nodeType is required when spec.cache.mode is managed",
+        ),
+        (
+            "/spec/cache",
+            json!({"mode": "external"}),
+            "spec.cache.urlSecretRef is required when spec.cache.mode is external",
+        ),
+        (
+            "/spec/cache",
+            json!({"mode": "managed", "nodeType": "t3.micro"}),
+            "spec.cache.nodeType must be an ElastiCache node type such as cache.t3.micro",
+        ),
+        (
+            "/spec/cache",
+            json!({"mode": "inCluster", "replicas": 6}),
+            "spec.cache.replicas must be between 0 and 5",
+        ),
+        (
+            "/spec/cache",
+            json!({"mode": "inCluster", "memoryMiB": 8}),
+            "spec.cache.memoryMiB must be at least 16",
+        ),
+        (
+            "/spec/cache",
+            json!({"mode": "inCluster", "workingSetMiB": -1}),
+            "spec.cache.workingSetMiB must not be negative",
+        ),
+        (
+            "/spec/rateLimits",
+            json!({"tiers": [{"name": "Pro", "requestsPerHour": 100}]}),
+            "spec.rateLimits.tiers[].name must be lower-case letters, digits and dashes",
+        ),
+        (
+            "/spec/rateLimits",
+            json!({"tiers": [{"name": "pro"}]}),
+            "spec.rateLimits.tiers[] needs requestsPerMinute or requestsPerHour",
+        ),
+        (
+            "/spec/rateLimits",
+            json!({"tiers": [{"name": "pro", "requestsPerMinute": 0}]}),
+            "spec.rateLimits.tiers[].requestsPerMinute must be at least 1",
+        ),
+        (
+            "/spec/rateLimits",
+            json!({"tiers": [{"name": "pro", "requestsPerHour": 0}]}),
+            "spec.rateLimits.tiers[].requestsPerHour must be at least 1",
+        ),
+        (
+            "/spec/rateLimits",
+            json!({"auth": {"attempts": 0, "windowMinutes": 15}}),
+            "spec.rateLimits.auth.attempts must be at least 1",
+        ),
+        (
+            "/spec/rateLimits",
+            json!({"auth": {"attempts": 5, "windowMinutes": 0}}),
+            "spec.rateLimits.auth.windowMinutes must be at least 1",
+        ),
+        (
+            "/spec/rateLimits",
+            json!({"edgePerIPPerMinute": 0}),
+            "spec.rateLimits.edgePerIPPerMinute must be at least 1",
+        ),
+        (
+            "/spec/rollout",
+            json!({"strategy": "Canary"}),
+            "spec.rollout.canary is required when spec.rollout.strategy is Canary",
+        ),
+        (
+            "/spec/rollout",
+            json!({"strategy": "ABTest"}),
+            "spec.rollout.abTest is required when spec.rollout.strategy is ABTest",
+        ),
+        (
+            "/spec/rollout",
+            json!({"canary": {"steps": [{"setWeight": 50}, {"setWeight": 20}]}}),
+            "spec.rollout.canary.steps setWeight values must not decrease",
+        ),
+        (
+            "/spec/rollout",
+            json!({"canary": {"steps": [{"setWeight": 150}]}}),
+            "spec.rollout.canary.steps[].setWeight must be between 0 and 100",
+        ),
+        (
+            "/spec/rollout",
+            json!({"canary": {"steps": [{"setWeight": 10, "analysis": true}]}}),
+            "each spec.rollout.canary.steps[] entry must set exactly one of setWeight, pause, analysis",
+        ),
+        (
+            "/spec/rollout",
+            json!({"canary": {"steps": [{"pause": {"duration": "ten minutes"}}]}}),
+            "spec.rollout.canary.steps[].pause.duration must be a duration such as 30s, 10m, 24h or 14d",
+        ),
+        (
+            "/spec/rollout",
+            json!({"blueGreen": {"scaleDownDelaySeconds": -1}}),
+            "spec.rollout.blueGreen.scaleDownDelaySeconds must be between 0 and 86400",
+        ),
+        (
+            "/spec/rollout",
+            json!({"abTest": {"variants": [{"name": "a", "weight": 50}, {"name": "b", "weight": 40}]}}),
+            "spec.rollout.abTest.variants weights must add up to 100",
+        ),
+        (
+            "/spec/rollout",
+            json!({"abTest": {"variants": [{"name": "a", "weight": 50}, {"name": "a", "weight": 50}]}}),
+            "spec.rollout.abTest.variants names must be unique",
+        ),
+        (
+            "/spec/rollout",
+            json!({"abTest": {"variants": [{"name": "a", "weight": 50, "baseline": true}, {"name": "b", "weight": 50, "baseline": true}]}}),
+            "spec.rollout.abTest.variants may mark at most one variant as baseline",
+        ),
+        (
+            "/spec/rollout",
+            json!({"abTest": {"variants": [{"name": "A", "weight": 50}, {"name": "b", "weight": 50}]}}),
+            "spec.rollout.abTest.variants[].name must be lower-case letters, digits and dashes (at most 31)",
+        ),
+        (
+            "/spec/rollout",
+            json!({"abTest": {"variants": [{"name": "a", "weight": 150}, {"name": "b", "weight": -50}]}}),
+            "spec.rollout.abTest.variants[].weight must be between 0 and 100",
+        ),
+        (
+            "/spec/rollout",
+            json!({"abTest": {"variants": [{"name": "a", "weight": 50}, {"name": "b", "weight": 50}], "sticky": {"header": "X-V", "cookie": "v"}}}),
+            "spec.rollout.abTest.sticky must name exactly one of header, cookie",
+        ),
+        (
+            "/spec/rollout",
+            json!({"abTest": {"variants": [{"name": "a", "weight": 50}, {"name": "b", "weight": 50}], "duration": "two weeks"}}),
+            "spec.rollout.abTest.duration must be a duration such as 24h or 14d",
+        ),
+        (
+            "/spec/rollout",
+            json!({"analysis": {"prometheusURL": "prometheus:9090"}}),
+            "spec.rollout.analysis.prometheusURL must be an http(s) URL",
+        ),
+        (
+            "/spec/rollout",
+            json!({"analysis": {"interval": "1 minute"}}),
+            "spec.rollout.analysis.interval must be a duration such as 30s or 1m",
+        ),
+        (
+            "/spec/rollout",
+            json!({"analysis": {"count": 0}}),
+            "spec.rollout.analysis.count must be between 1 and 100",
+        ),
+        (
+            "/spec/rollout",
+            json!({"analysis": {"failureLimit": -1}}),
+            "spec.rollout.analysis.failureLimit must not be negative",
+        ),
+        (
+            "/spec/rollout",
+            json!({"analysis": {"minSuccessRatePercent": 101.0}}),
+            "spec.rollout.analysis.minSuccessRatePercent must be between 0 and 100",
+        ),
+        (
+            "/spec/rollout",
+            json!({"analysis": {"maxErrorRatePercent": -1.0}}),
+            "spec.rollout.analysis.maxErrorRatePercent must be between 0 and 100",
+        ),
+        (
+            "/spec/rollout",
+            json!({"analysis": {"maxP95LatencyMs": 0}}),
+            "spec.rollout.analysis.maxP95LatencyMs must be positive",
+        ),
+        (
+            "/spec/rollout",
+            json!({"analysis": {"maxP95TimeToFirstTokenMs": 0}}),
+            "spec.rollout.analysis.maxP95TimeToFirstTokenMs must be positive",
+        ),
+        (
+            "/spec/rollout",
+            json!({"analysis": {"metrics": [{"name": "conversion", "query": "sum(x)"}]}}),
+            "spec.rollout.analysis.metrics[] needs min or max",
+        ),
+        (
+            "/spec/rollout",
+            json!({"progressDeadlineSeconds": 10}),
+            "spec.rollout.progressDeadlineSeconds must be between 30 and 86400",
+        ),
+        (
+            "/spec/rollout",
+            json!({"revisionHistoryLimit": 0}),
+            "spec.rollout.revisionHistoryLimit must be between 1 and 50",
+        ),
+        (
+            "/spec/traffic",
+            json!({"provider": "ingressNginx"}),
+            "spec.traffic.host is required when spec.traffic.provider is gatewayAPI or ingressNginx",
+        ),
+        (
+            "/spec/traffic",
+            json!({"provider": "gatewayAPI", "host": "a.example.com"}),
+            "spec.traffic.gateway is required when spec.traffic.provider is gatewayAPI",
+        ),
+        (
+            "/spec/traffic",
+            json!({"host": "Chat.Example.com"}),
+            "spec.traffic.host must be a lower-case DNS name",
+        ),
+        (
+            "/spec/traffic",
+            json!({"corsAllowedOrigins": ["app.example.com"]}),
+            "spec.traffic.corsAllowedOrigins must hold http(s) origins such as https://app.example.com",
+        ),
+        (
+            "/spec/traffic",
+            json!({"idleTimeoutSeconds": 0}),
+            "spec.traffic.idleTimeoutSeconds must be between 1 and 86400",
+        ),
+        (
+            "/spec/backup",
+            json!({"enabled": true}),
+            "spec.backup.schedule is required when spec.backup.enabled is true",
+        ),
+        (
+            "/spec/backup",
+            json!({"schedule": "daily at three"}),
+            "spec.backup.schedule must be a five-field cron expression such as '0 3 * * *'",
+        ),
+        (
+            "/spec/backup",
+            json!({"retentionDays": 0}),
+            "spec.backup.retentionDays must be between 1 and 3650",
+        ),
+        (
+            "/spec/backup",
+            json!({"destination": {}}),
+            "spec.backup.destination must set exactly one of s3, pvc",
+        ),
+        (
+            "/spec/observability",
+            json!({"logLevel": "verbose"}),
+            "spec.observability.logLevel must be one of trace, debug, info, warning, warn, error, critical",
+        ),
+        (
+            "/spec/observability",
+            json!({"slo": {"availabilityPercent": 0.0}}),
+            "spec.observability.slo.availabilityPercent must be above 0 and at most 100",
+        ),
+        (
+            "/spec/observability",
+            json!({"slo": {"errorRatePercent": 200.0}}),
+            "spec.observability.slo.errorRatePercent must be between 0 and 100",
+        ),
+        (
+            "/spec/observability",
+            json!({"slo": {"p95LatencyMs": 0}}),
+            "spec.observability.slo.p95LatencyMs must be positive",
+        ),
+        (
+            "/spec/observability",
+            json!({"slo": {"p95TimeToFirstTokenMs": -5}}),
+            "spec.observability.slo.p95TimeToFirstTokenMs must be positive",
+        ),
+        (
+            "/spec/observability",
+            json!({"uptimeCheck": {"intervalSeconds": 5}}),
+            "spec.observability.uptimeCheck.intervalSeconds must be between 10 and 3600",
+        ),
+        (
+            "/spec/cost/model",
+            json!({"inputPerMillionUSD": -1.0, "outputPerMillionUSD": 1.0}),
+            "spec.cost.model.inputPerMillionUSD must not be negative",
+        ),
+        (
+            "/spec/cost/model",
+            json!({"inputPerMillionUSD": 1.0, "outputPerMillionUSD": -1.0}),
+            "spec.cost.model.outputPerMillionUSD must not be negative",
+        ),
+        (
+            "/spec/cost/monthlyBudgetUSD",
+            json!(-1.0),
+            "spec.cost.monthlyBudgetUSD must not be negative",
+        ),
+        (
+            "/spec/cost/usage",
+            json!({"activeUsersPerDay": -1, "messagesPerUserPerDay": 1.0, "inputTokensPerMessage": 1, "outputTokensPerMessage": 1}),
+            "spec.cost.usage.activeUsersPerDay must not be negative",
+        ),
+        (
+            "/spec/cost/usage",
+            json!({"activeUsersPerDay": 1, "messagesPerUserPerDay": -1.0, "inputTokensPerMessage": 1, "outputTokensPerMessage": 1}),
+            "spec.cost.usage.messagesPerUserPerDay must not be negative",
+        ),
+        (
+            "/spec/cost/usage",
+            json!({"activeUsersPerDay": 1, "messagesPerUserPerDay": 1.0, "inputTokensPerMessage": -1, "outputTokensPerMessage": 1}),
+            "spec.cost.usage.inputTokensPerMessage must not be negative",
+        ),
+        (
+            "/spec/cost/usage",
+            json!({"activeUsersPerDay": 1, "messagesPerUserPerDay": 1.0, "inputTokensPerMessage": 1, "outputTokensPerMessage": -1}),
+            "spec.cost.usage.outputTokensPerMessage must not be negative",
+        ),
+        (
+            "/spec/maintenance",
+            json!({"message": "x".repeat(4097)}),
+            "spec.maintenance.message must be at most 4096 characters",
+        ),
+    ]
+}
+
+pub fn action() -> Value {
+    json!({
+        "apiVersion": "chatbot.dev/v1alpha1",
+        "kind": "ChatbotAction",
+        "metadata": {"name": "rollback-1", "namespace": "mindmitra"},
+        "spec": {"deployment": "mindmitra", "action": "Rollback", "revision": 3, "reason": "p95 doubled after 1.4.2"}
+    })
+}
+
+pub fn action_cases() -> Vec<(&'static str, Value, &'static str)> {
+    vec![
+        (
+            "/spec/deployment",
+            json!(""),
+            "spec.deployment must name a ChatbotDeployment",
+        ),
+        ("/spec/reason", json!(""), "spec.reason must say why"),
+        (
+            "/spec/revision",
+            json!(0),
+            "spec.revision must be at least 1",
+        ),
+        (
+            "/spec",
+            json!({"deployment": "mindmitra", "action": "Restore", "reason": "bad migration"}),
+            "spec.backup is required when spec.action is Restore",
+        ),
+        (
+            "/spec",
+            json!({"deployment": "mindmitra", "action": "Promote", "revision": 2, "reason": "looks good"}),
+            "spec.revision is only allowed when spec.action is Rollback",
+        ),
+    ]
+}
