@@ -1,6 +1,6 @@
-//! Reading YAML strictly: multi-document streams, typed deserialisation that
-//! names the field path of every mistake, and unknown fields treated as
-//! errors rather than silently dropped.
+//! Reading YAML strictly: multi-document streams (syntax errors carry their
+//! line), typed deserialisation that names the field path of every mistake,
+//! and unknown fields treated as errors rather than silently dropped.
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -39,19 +39,6 @@ pub fn strict_from_value<T: DeserializeOwned>(value: Value) -> Result<T, FieldEr
     let mut record = |path: serde_ignored::Path<'_>| unknown.push(clean_path(&path));
     let result: Result<T, _> =
         serde_path_to_error::deserialize(serde_ignored::Deserializer::new(value, &mut record));
-    finish(result, unknown)
-}
-
-/// Like [`strict_from_value`], straight from YAML text, so syntax and type
-/// errors keep their line numbers.
-pub fn strict_from_yaml<T: DeserializeOwned>(text: &str) -> Result<T, FieldError> {
-    let mut unknown = Vec::new();
-    let mut record = |path: serde_ignored::Path<'_>| unknown.push(clean_path(&path));
-    let deserializer = serde_yaml_ng::Deserializer::from_str(text);
-    let result: Result<T, _> = serde_path_to_error::deserialize(serde_ignored::Deserializer::new(
-        deserializer,
-        &mut record,
-    ));
     finish(result, unknown)
 }
 
@@ -96,6 +83,8 @@ fn finish<T, E: std::fmt::Display>(
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[derive(Debug, serde::Deserialize)]
@@ -111,15 +100,20 @@ mod tests {
 
     #[test]
     fn wrong_type_names_the_field_path() {
-        let error = strict_from_yaml::<Outer>("inner:\n  count: lots\n").unwrap_err();
+        let error = strict_from_value::<Outer>(json!({"inner": {"count": "lots"}})).unwrap_err();
         assert_eq!(error.path, "inner.count");
         assert!(error.message.contains("invalid type"), "{}", error.message);
     }
 
     #[test]
     fn unknown_field_is_an_error_not_dropped() {
-        let error = strict_from_yaml::<Outer>("inner:\n  count: 1\n  cuont: 2\n").unwrap_err();
+        let error =
+            strict_from_value::<Outer>(json!({"inner": {"count": 1, "cuont": 2}})).unwrap_err();
         assert_eq!(error.path, "inner.cuont");
+        let nested = strict_from_value::<Vec<Outer>>(
+            json!([{"inner": {"count": 1}}, {"inner": {"count": 1, "x": 0}}]),
+        );
+        assert_eq!(nested.unwrap_err().path, "[1].inner.x");
         assert_eq!(error.message, "unknown field");
     }
 

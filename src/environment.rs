@@ -190,14 +190,38 @@ impl Environments {
         let merged = merge(defaults, &written);
         let mut origins = BTreeMap::new();
         record_origins(&merged, &written, "", &spec.environment, &mut origins);
-        let spec =
+        let mut resolved =
             document::strict_from_value::<ChatbotDeploymentSpec>(merged).map_err(|source| {
                 EnvironmentError::Invalid {
                     file: format!("{}.yaml", spec.environment),
                     source,
                 }
             })?;
-        Ok(Resolution { spec, origins })
+        follow_explicit_minimum(&mut resolved, &mut origins);
+        Ok(Resolution {
+            spec: resolved,
+            origins,
+        })
+    }
+}
+
+/// A default never contradicts an explicit field: a spec that asks for
+/// `replicas.min: 3` in an environment whose default maximum is 1 gets a
+/// maximum of 3, not an impossible range.
+fn follow_explicit_minimum(
+    spec: &mut ChatbotDeploymentSpec,
+    origins: &mut BTreeMap<String, Origin>,
+) {
+    let Some(replicas) = spec.replicas.as_mut() else {
+        return;
+    };
+    let max_is_default = matches!(origins.get("replicas.max"), Some(Origin::Environment(_)));
+    if let (Some(min), Some(max)) = (replicas.min, replicas.max)
+        && max < min
+        && max_is_default
+    {
+        replicas.max = Some(min);
+        origins.insert("replicas.max".into(), Origin::Spec);
     }
 }
 

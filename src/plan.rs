@@ -113,6 +113,18 @@ pub fn warnings(
         ),
         _ => {}
     }
+    for var in spec.env.iter().flatten() {
+        let upper = var.name.to_ascii_uppercase();
+        let secret_like = ["KEY", "SECRET", "TOKEN", "PASSWORD", "DSN"]
+            .iter()
+            .any(|word| upper.contains(word));
+        if secret_like && var.value.is_some() {
+            warnings.push(format!(
+                "spec.env sets {} as a literal value: secrets belong in a Secret referenced from spec.secrets.required",
+                var.name
+            ));
+        }
+    }
     for check in capacity {
         match check.status {
             CheckStatus::Ok => {}

@@ -146,3 +146,19 @@ fn cache_memory_is_checked_against_the_node_type() {
     assert!(close(check.needed, 256.0));
     assert!(close(check.limit, 1.37 * 1024.0));
 }
+
+#[test]
+fn a_secret_written_into_env_is_flagged_without_repeating_its_value() {
+    let mut spec = resolved("brigade-sales");
+    spec.env = Some(vec![k8s_openapi::api::core::v1::EnvVar {
+        name: "OPENAI_API_KEY".into(),
+        value: Some("sk-live-do-not-print".into()),
+        ..Default::default()
+    }]);
+    let warnings = chatbot_operator::plan::warnings(&spec, &[], &cost::estimate(&spec));
+    let warning = warnings
+        .iter()
+        .find(|w| w.contains("OPENAI_API_KEY"))
+        .expect("flagged");
+    assert!(!warning.contains("sk-live"), "{warning}");
+}

@@ -124,3 +124,22 @@ fn environments_can_be_replaced_from_a_directory() {
         "spec.environment: unknown environment \"staging\"; known: production"
     );
 }
+
+#[test]
+fn a_default_maximum_below_an_explicit_minimum_follows_it() {
+    // dev's default is exactly one replica; a team asking for three gets three.
+    let mut cbd = common::sample_deployment("stock-consultant");
+    cbd.spec.environment = "dev".into();
+    cbd.spec.replicas = Some(chatbot_operator::api::Replicas {
+        min: Some(3),
+        max: None,
+        target_cpu_utilization: None,
+    });
+    let resolution = Environments::embedded()
+        .unwrap()
+        .resolve(&cbd.spec)
+        .unwrap();
+    let replicas = resolution.spec.replicas.unwrap();
+    assert_eq!((replicas.min, replicas.max), (Some(3), Some(3)));
+    assert_eq!(resolution.origins["replicas.max"], Origin::Spec);
+}

@@ -82,45 +82,56 @@ pub enum Child {
     NetworkPolicy(NetworkPolicy),
 }
 
-#[derive(serde::Deserialize)]
-struct TypeMeta {
-    #[serde(rename = "apiVersion")]
-    api_version: Option<String>,
-    kind: Option<String>,
-}
-
 impl Child {
     /// Parses a rendered template as `kind`, strictly.
     pub fn parse(kind: ChildKind, yaml: &str) -> Result<Child, FieldError> {
         let (api_version, kind_name) = kind.type_meta();
-        let found: TypeMeta = serde_yaml_ng::from_str(yaml).map_err(|error| FieldError {
-            path: ".".into(),
-            message: format!("rendered YAML is malformed: {error}"),
-        })?;
-        if found.api_version.as_deref() != Some(api_version)
-            || found.kind.as_deref() != Some(kind_name)
-        {
+        // One YAML parse: malformed YAML reports its line here, wrong types
+        // and unknown fields report their field path below.
+        let mut documents = document::documents(yaml)?;
+        if documents.len() != 1 {
+            return Err(FieldError {
+                path: ".".into(),
+                message: format!(
+                    "a template renders exactly one object, found {}",
+                    documents.len()
+                ),
+            });
+        }
+        let object = documents.remove(0);
+        let found = |key: &str| {
+            object
+                .get(key)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_string()
+        };
+        if found("apiVersion") != api_version || found("kind") != kind_name {
             return Err(FieldError {
                 path: "apiVersion/kind".into(),
                 message: format!(
                     "expected {api_version}/{kind_name}, found {}/{}",
-                    found.api_version.unwrap_or_default(),
-                    found.kind.unwrap_or_default()
+                    found("apiVersion"),
+                    found("kind")
                 ),
             });
         }
         Ok(match kind {
-            ChildKind::ServiceAccount => Child::ServiceAccount(document::strict_from_yaml(yaml)?),
-            ChildKind::ConfigMap => Child::ConfigMap(document::strict_from_yaml(yaml)?),
-            ChildKind::Service => Child::Service(document::strict_from_yaml(yaml)?),
-            ChildKind::Deployment => Child::Deployment(Box::new(document::strict_from_yaml(yaml)?)),
+            ChildKind::ServiceAccount => {
+                Child::ServiceAccount(document::strict_from_value(object)?)
+            }
+            ChildKind::ConfigMap => Child::ConfigMap(document::strict_from_value(object)?),
+            ChildKind::Service => Child::Service(document::strict_from_value(object)?),
+            ChildKind::Deployment => {
+                Child::Deployment(Box::new(document::strict_from_value(object)?))
+            }
             ChildKind::HorizontalPodAutoscaler => {
-                Child::HorizontalPodAutoscaler(document::strict_from_yaml(yaml)?)
+                Child::HorizontalPodAutoscaler(document::strict_from_value(object)?)
             }
             ChildKind::PodDisruptionBudget => {
-                Child::PodDisruptionBudget(document::strict_from_yaml(yaml)?)
+                Child::PodDisruptionBudget(document::strict_from_value(object)?)
             }
-            ChildKind::NetworkPolicy => Child::NetworkPolicy(document::strict_from_yaml(yaml)?),
+            ChildKind::NetworkPolicy => Child::NetworkPolicy(document::strict_from_value(object)?),
         })
     }
 

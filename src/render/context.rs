@@ -34,6 +34,8 @@ pub mod fallback {
     pub const GRACE_SECONDS: i64 = 30;
     /// A WebSocket or streamed answer may stay open this long by default.
     pub const STREAM_IDLE_SECONDS: i32 = 3600;
+    /// A plain request may sit idle this long at the edge by default.
+    pub const REQUEST_IDLE_SECONDS: i32 = 60;
     pub const LOG_LEVEL: &str = "info";
     pub const DB_POOL_SIZE: i32 = 5;
     pub const DB_MAX_OVERFLOW: i32 = 5;
@@ -155,7 +157,7 @@ pub fn build(
     let idle_timeout_seconds = traffic.idle_timeout_seconds.unwrap_or(if websockets {
         fallback::STREAM_IDLE_SECONDS
     } else {
-        60
+        fallback::REQUEST_IDLE_SECONDS
     });
     let termination_grace_period_seconds = if websockets {
         i64::from(idle_timeout_seconds).clamp(fallback::GRACE_SECONDS, 3600)
@@ -250,7 +252,7 @@ fn resources(spec: Option<ResourceRequirements>) -> ResourceRequirements {
 
 /// Keys of the app contract the operator sets; a spec may not set them by
 /// hand, because two sources of truth for `PORT` is how outages start.
-const CONTRACT_KEYS: [(&str, &str); 13] = [
+const CONTRACT_KEYS: [(&str, &str); 11] = [
     ("PORT", "spec.port"),
     ("ENVIRONMENT", "spec.environment"),
     ("LOG_LEVEL", "spec.observability.logLevel"),
@@ -262,10 +264,10 @@ const CONTRACT_KEYS: [(&str, &str); 13] = [
     ("REDIS_URL", "spec.cache"),
     ("SENTRY_DSN", "spec.observability.sentryDsnSecretRef"),
     ("CHATBOT_REVISION", "the revision history"),
-    ("RATE_LIMIT_ENABLED", "spec.rateLimits"),
-    ("RATE_LIMIT_BACKEND", "spec.rateLimits.backend"),
 ];
 
+/// The spec field that sets a contract variable; every `RATE_LIMIT_*` is
+/// the rate limiter's.
 fn contract_owner(key: &str) -> Option<&'static str> {
     if key.starts_with("RATE_LIMIT_") {
         return Some("spec.rateLimits");
@@ -478,16 +480,14 @@ fn app_env(
         env.push(extra);
     }
     let mut seen = std::collections::BTreeSet::new();
-    for (index, var) in env.iter().enumerate() {
-        if !seen.insert(var.name.as_str()) {
-            return Err(RenderError::Spec {
-                path: "spec".into(),
-                message: format!(
-                    "environment variable {} is set twice (secrets.required, secrets.generated and env must not repeat a name; entry {index})",
-                    var.name
-                ),
-            });
-        }
+    if let Some(repeated) = env.iter().find(|var| !seen.insert(var.name.as_str())) {
+        return Err(RenderError::Spec {
+            path: "spec".into(),
+            message: format!(
+                "environment variable {} is set twice across secrets.required, secrets.generated and env",
+                repeated.name
+            ),
+        });
     }
     Ok(env)
 }
