@@ -74,9 +74,8 @@ fn verdict(resource: &str, needed: f64, limit: f64, arithmetic: Vec<String>) -> 
 /// rollout's extra pods (25% surge for rolling and canary, a second full
 /// set for blue-green and A/B).
 pub fn peak_pods(spec: &ChatbotDeploymentSpec) -> (i64, String) {
-    let replicas = spec.replicas.clone().unwrap_or_default();
-    let min = i64::from(replicas.min.unwrap_or(1));
-    let max = i64::from(replicas.max.unwrap_or(replicas.min.unwrap_or(1))).max(min);
+    let (min, max) = spec.replicas.clone().unwrap_or_default().bounds();
+    let max = i64::from(max.max(min));
     let strategy = spec
         .rollout
         .as_ref()

@@ -97,7 +97,7 @@ pub fn warnings(
     if production && has_database && !backups {
         warnings.push("no backup in production: spec.backup.enabled is false".into());
     }
-    let min = spec.replicas.as_ref().and_then(|r| r.min).unwrap_or(1);
+    let (min, _) = spec.replicas.clone().unwrap_or_default().bounds();
     if production && min < 2 {
         warnings.push(format!(
             "single replica in production: spec.replicas.min is {min}; a node drain or crash takes the service down"

@@ -8,14 +8,18 @@ use chatbot_operator::{
 
 mod common;
 
+/// Replicas with only a minimum, leaving the rest to the environment.
+fn only_min(min: i32) -> chatbot_operator::api::Replicas {
+    chatbot_operator::api::Replicas {
+        min: Some(min),
+        ..Default::default()
+    }
+}
+
 #[test]
 fn an_explicit_field_wins_and_its_siblings_keep_their_defaults() {
     let mut cbd = common::sample_deployment("brigade-sales");
-    cbd.spec.replicas = Some(chatbot_operator::api::Replicas {
-        min: Some(3),
-        max: None,
-        target_cpu_utilization: None,
-    });
+    cbd.spec.replicas = Some(only_min(3));
     let resolution = Environments::embedded()
         .unwrap()
         .resolve(&cbd.spec)
@@ -130,11 +134,7 @@ fn a_default_maximum_below_an_explicit_minimum_follows_it() {
     // dev's default is exactly one replica; a team asking for three gets three.
     let mut cbd = common::sample_deployment("stock-consultant");
     cbd.spec.environment = "dev".into();
-    cbd.spec.replicas = Some(chatbot_operator::api::Replicas {
-        min: Some(3),
-        max: None,
-        target_cpu_utilization: None,
-    });
+    cbd.spec.replicas = Some(only_min(3));
     let resolution = Environments::embedded()
         .unwrap()
         .resolve(&cbd.spec)

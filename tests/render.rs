@@ -290,6 +290,17 @@ fn template_dir() -> tempfile::TempDir {
     dir
 }
 
+/// Renders mindmitra with the embedded templates, one of them edited by
+/// replacing `from` with `to`; returns the error.
+fn error_with_edited_template(template: &str, from: &str, to: &str) -> String {
+    let dir = template_dir();
+    let path = dir.path().join(template);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains(from), "{template} no longer holds {from:?}");
+    std::fs::write(&path, text.replace(from, to)).unwrap();
+    render_with(dir.path()).unwrap_err().to_string()
+}
+
 fn render_with(dir: &std::path::Path) -> Result<render::Rendered, RenderError> {
     let renderer = Renderer {
         environments: chatbot_operator::environment::Environments::embedded().unwrap(),
@@ -300,26 +311,19 @@ fn render_with(dir: &std::path::Path) -> Result<render::Rendered, RenderError> {
 
 #[test]
 fn a_template_syntax_error_names_the_template_and_line() {
-    let dir = template_dir();
-    let path = dir.path().join("service.yaml");
-    let broken = std::fs::read_to_string(&path)
-        .unwrap()
-        .replace("{{ selector_labels | json }}", "{{ selector_labels | json ");
-    std::fs::write(&path, broken).unwrap();
-    let error = render_with(dir.path()).unwrap_err().to_string();
+    let error = error_with_edited_template(
+        "service.yaml",
+        "{{ selector_labels | json }}",
+        "{{ selector_labels | json ",
+    );
     assert!(error.starts_with("template service.yaml:"), "{error}");
     assert!(error.contains("service.yaml:8"), "names the line: {error}");
 }
 
 #[test]
 fn a_template_typo_is_an_error_not_a_silently_dropped_field() {
-    let dir = template_dir();
-    let path = dir.path().join("deployment.yaml");
-    let broken = std::fs::read_to_string(&path)
-        .unwrap()
-        .replace("imagePullPolicy:", "imagePulPolicy:");
-    std::fs::write(&path, broken).unwrap();
-    let error = render_with(dir.path()).unwrap_err().to_string();
+    let error =
+        error_with_edited_template("deployment.yaml", "imagePullPolicy:", "imagePulPolicy:");
     assert_eq!(
         error,
         "template deployment.yaml rendered an invalid Deployment: spec.template.spec.containers[0].imagePulPolicy: unknown field"
@@ -328,13 +332,11 @@ fn a_template_typo_is_an_error_not_a_silently_dropped_field() {
 
 #[test]
 fn a_template_of_the_wrong_type_is_rejected() {
-    let dir = template_dir();
-    let path = dir.path().join("hpa.yaml");
-    let broken = std::fs::read_to_string(&path)
-        .unwrap()
-        .replace("minReplicas: {{ autoscaling.min }}", "minReplicas: two");
-    std::fs::write(&path, broken).unwrap();
-    let error = render_with(dir.path()).unwrap_err().to_string();
+    let error = error_with_edited_template(
+        "hpa.yaml",
+        "minReplicas: {{ autoscaling.min }}",
+        "minReplicas: two",
+    );
     assert!(
         error.starts_with(
             "template hpa.yaml rendered an invalid HorizontalPodAutoscaler: spec.minReplicas:"

@@ -26,6 +26,15 @@ pub struct Replicas {
     pub target_cpu_utilization: Option<i32>,
 }
 
+impl Replicas {
+    /// `(min, max)` with the defaults of an unset bound: one pod, and a
+    /// maximum equal to the minimum (no autoscaling).
+    pub fn bounds(&self) -> (i32, i32) {
+        let min = self.min.unwrap_or(1);
+        (min, self.max.unwrap_or(min))
+    }
+}
+
 /// Health endpoints the app serves; they become the readiness, liveness and
 /// startup probes.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, KubeSchema)]

@@ -124,8 +124,7 @@ pub fn build(
     let websockets = spec.websockets.unwrap_or(false);
 
     let replicas = spec.replicas.clone().unwrap_or_default();
-    let min = replicas.min.unwrap_or(1);
-    let max = replicas.max.unwrap_or(min);
+    let (min, max) = replicas.bounds();
     if max < min {
         return Err(RenderError::Spec {
             path: "spec.replicas".into(),
