@@ -214,3 +214,41 @@ fn printer_columns_show_phase_revision_weight_ready_cost_and_age() {
         serde_json::json!({})
     );
 }
+
+fn undocumented(schema: &Value, path: &str, out: &mut Vec<String>) {
+    let Value::Object(node) = schema else { return };
+    if let Some(Value::Object(properties)) = node.get("properties") {
+        for (name, child) in properties {
+            let child_path = format!("{path}.{name}");
+            let described = child
+                .get("description")
+                .and_then(Value::as_str)
+                .is_some_and(|text| !text.trim().is_empty());
+            // apiVersion, kind and metadata are described by the API server itself.
+            let standard =
+                path.is_empty() && ["apiVersion", "kind", "metadata"].contains(&name.as_str());
+            if !described && !standard {
+                out.push(child_path.clone());
+            }
+            undocumented(child, &child_path, out);
+        }
+    }
+    if let Some(items) = node.get("items") {
+        undocumented(items, &format!("{path}[]"), out);
+    }
+    if let Some(additional @ Value::Object(_)) = node.get("additionalProperties") {
+        undocumented(additional, &format!("{path}{{}}"), out);
+    }
+}
+
+#[test]
+fn every_field_has_a_description_for_kubectl_explain() {
+    for (name, schema) in schemas() {
+        let mut missing = Vec::new();
+        undocumented(&schema, "", &mut missing);
+        assert!(
+            missing.is_empty(),
+            "{name}: fields without a description: {missing:#?}"
+        );
+    }
+}
