@@ -39,6 +39,8 @@ pub enum CheckStatus {
 pub struct CapacityCheck {
     /// What is checked, e.g. `database connections`.
     pub resource: String,
+    /// The spec field that sizes the demand, e.g. `spec.database.pool`.
+    pub field: String,
     pub needed: f64,
     pub limit: f64,
     /// `needed / limit` in percent.
@@ -47,7 +49,13 @@ pub struct CapacityCheck {
     pub arithmetic: Vec<String>,
 }
 
-fn verdict(resource: &str, needed: f64, limit: f64, arithmetic: Vec<String>) -> CapacityCheck {
+fn verdict(
+    resource: &str,
+    field: &str,
+    needed: f64,
+    limit: f64,
+    arithmetic: Vec<String>,
+) -> CapacityCheck {
     let ratio = if limit > 0.0 {
         needed / limit
     } else {
@@ -62,6 +70,7 @@ fn verdict(resource: &str, needed: f64, limit: f64, arithmetic: Vec<String>) -> 
     };
     CapacityCheck {
         resource: resource.into(),
+        field: field.into(),
         needed,
         limit,
         percent: (ratio * 1000.0).round() / 10.0,
@@ -147,6 +156,7 @@ pub fn database_connections(spec: &ChatbotDeploymentSpec) -> Option<CapacityChec
         let needed = (pool * replicas) as f64;
         return Some(verdict(
             "database connections",
+            "spec.database.pooler.defaultPoolSize",
             needed,
             limit,
             vec![
@@ -164,6 +174,7 @@ pub fn database_connections(spec: &ChatbotDeploymentSpec) -> Option<CapacityChec
     let needed = (pods * (size + overflow)) as f64;
     Some(verdict(
         "database connections",
+        "spec.database.pool",
         needed,
         limit,
         vec![
@@ -196,6 +207,7 @@ pub fn cache_memory(spec: &ChatbotDeploymentSpec) -> Option<CapacityCheck> {
     };
     Some(verdict(
         "cache memory",
+        "spec.cache.workingSetMiB",
         working_set,
         memory_mib,
         vec![

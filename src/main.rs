@@ -21,6 +21,7 @@ fn main() {
                 }
             }
         }
+        Err(cli::CliError::Exit(code)) => std::process::exit(code),
         Err(error) => {
             eprintln!("error: {error}");
             std::process::exit(error.exit_code());

@@ -370,3 +370,38 @@ fn contract_variables_cannot_be_set_by_hand() {
         "spec.config.PORT: PORT is part of the app contract and is set from spec.port; set that field instead"
     );
 }
+
+#[test]
+fn the_template_hash_ignores_the_revision_number_but_not_the_image() {
+    let renderer = Renderer::embedded().unwrap();
+    let mut cbd = common::sample_deployment("mindmitra");
+    let first = renderer.render(&cbd, 1).unwrap();
+    let later = renderer.render(&cbd, 7).unwrap();
+    assert_eq!(first.template_hash, later.template_hash);
+    assert_ne!(
+        deployment(&first).metadata.annotations,
+        deployment(&later).metadata.annotations,
+        "the revision still reaches the pods, so the Deployment itself differs"
+    );
+    let recorded = deployment(&first)
+        .spec
+        .as_ref()
+        .and_then(|s| s.template.metadata.as_ref())
+        .and_then(|m| m.annotations.as_ref())
+        .and_then(|a| a.get("chatbot.dev/template-hash"))
+        .cloned();
+    assert_eq!(recorded.as_deref(), Some(first.template_hash.as_str()));
+
+    cbd.spec.image = "ghcr.io/mindmitra/support-bot:1.0.1".into();
+    assert_ne!(
+        renderer.render(&cbd, 1).unwrap().template_hash,
+        first.template_hash
+    );
+    let mut scaled = common::sample_deployment("mindmitra");
+    scaled.spec.replicas.as_mut().unwrap().max = Some(6);
+    assert_eq!(
+        renderer.render(&scaled, 1).unwrap().template_hash,
+        first.template_hash,
+        "autoscaler bounds do not make a new revision"
+    );
+}

@@ -2,6 +2,8 @@
 //! output before printing, so a failure never leaves partial output on
 //! stdout.
 
+pub mod run;
+
 use std::{
     io::Read,
     path::{Path, PathBuf},
@@ -34,6 +36,8 @@ pub enum Command {
     Plan(PlanArgs),
     /// Print the ChatbotDeployment and ChatbotAction CustomResourceDefinitions.
     Crd,
+    /// Run the operator against the cluster of the current kubeconfig (or in-cluster).
+    Run(run::RunArgs),
 }
 
 /// Where the defaults and templates come from.
@@ -108,6 +112,9 @@ pub enum CliError {
     /// Output could not be produced: exit code 1.
     #[error("output: {0}")]
     Output(String),
+    /// A long-running command ended with this exit code (it reported its own errors).
+    #[error("exit code {0}")]
+    Exit(i32),
 }
 
 impl CliError {
@@ -115,6 +122,7 @@ impl CliError {
     pub fn exit_code(&self) -> i32 {
         match self {
             CliError::Output(_) => 1,
+            CliError::Exit(code) => *code,
             _ => 2,
         }
     }
@@ -126,6 +134,7 @@ pub fn run(cli: Cli) -> Result<String, CliError> {
         Command::Render(args) => render_command(&args),
         Command::Plan(args) => plan_command(&args),
         Command::Crd => api::crds_yaml().map_err(|e| CliError::Output(e.to_string())),
+        Command::Run(args) => Err(CliError::Exit(run::run(args))),
     }
 }
 

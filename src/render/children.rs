@@ -42,6 +42,19 @@ impl ChildKind {
         ChildKind::NetworkPolicy,
     ];
 
+    /// The name of this kind's child among `names`.
+    pub fn name_in(self, names: &super::names::ChildNames) -> &str {
+        match self {
+            ChildKind::ServiceAccount => &names.service_account,
+            ChildKind::ConfigMap => &names.config_map,
+            ChildKind::Service => &names.service,
+            ChildKind::Deployment => &names.deployment,
+            ChildKind::HorizontalPodAutoscaler => &names.autoscaler,
+            ChildKind::PodDisruptionBudget => &names.disruption_budget,
+            ChildKind::NetworkPolicy => &names.network_policy,
+        }
+    }
+
     /// The template that renders this kind.
     pub fn template(self) -> &'static str {
         match self {
@@ -172,6 +185,15 @@ impl Child {
             Child::PodDisruptionBudget(o) => &mut o.metadata,
             Child::NetworkPolicy(o) => &mut o.metadata,
         }
+    }
+
+    /// The `chatbot.dev/spec-hash` the child was rendered with.
+    pub fn spec_hash(&self) -> Option<&str> {
+        self.metadata()
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(super::names::keys::SPEC_HASH))
+            .map(String::as_str)
     }
 
     /// The child's name.

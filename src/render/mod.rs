@@ -11,6 +11,8 @@ mod templates;
 
 use std::collections::BTreeMap;
 
+use k8s_openapi::api::apps::v1::Deployment;
+
 pub use children::{Child, ChildKind};
 pub use context::{RenderContext, build as build_context, fallback, hash_hex};
 pub use templates::Templates;
@@ -49,6 +51,19 @@ pub enum RenderError {
 }
 
 impl RenderError {
+    /// Where the problem is: a spec field path, or the template at fault.
+    pub fn field(&self) -> String {
+        match self {
+            RenderError::MissingName => "metadata.name".into(),
+            RenderError::Environment(EnvironmentError::Unknown { .. }) => "spec.environment".into(),
+            RenderError::Environment(_) => "environments".into(),
+            RenderError::Spec { path, .. } => path.clone(),
+            RenderError::Template { template, .. }
+            | RenderError::MissingTemplate { template, .. }
+            | RenderError::InvalidObject { template, .. } => format!("templates/{template}"),
+        }
+    }
+
     /// A short, stable reason for conditions, events and metrics.
     pub fn reason(&self) -> &'static str {
         match self {
@@ -75,6 +90,9 @@ pub struct Rendered {
     pub resolution: Resolution,
     pub context: RenderContext,
     pub children: Vec<Child>,
+    /// Hash of the app pod template with the revision number left out:
+    /// two renderings with the same hash run the same code and settings.
+    pub template_hash: String,
 }
 
 impl Renderer {
@@ -106,6 +124,7 @@ impl Renderer {
                 message: error.to_string(),
             })?;
         let mut children = Vec::new();
+        let mut template_hash = String::new();
         for kind in wanted_children(&context) {
             let yaml = self.templates.render(kind, &tera_context)?;
             let mut child =
@@ -115,6 +134,9 @@ impl Renderer {
                     path: error.path,
                     message: error.message,
                 })?;
+            if let Child::Deployment(deployment) = &mut child {
+                template_hash = mark_template(deployment);
+            }
             stamp(&mut child, &context);
             children.push(child);
         }
@@ -122,6 +144,7 @@ impl Renderer {
             resolution,
             context,
             children,
+            template_hash,
         })
     }
 }
@@ -136,6 +159,37 @@ pub fn wanted_children(context: &RenderContext) -> Vec<ChildKind> {
             _ => true,
         })
         .collect()
+}
+
+/// Hashes the pod template with its revision number blanked out and
+/// records the hash on the template; returns the hash.
+fn mark_template(deployment: &mut Deployment) -> String {
+    let Some(template) = deployment.spec.as_mut().map(|spec| &mut spec.template) else {
+        return String::new();
+    };
+    let mut neutral = template.clone();
+    if let Some(labels) = neutral.metadata.as_mut().and_then(|m| m.labels.as_mut()) {
+        labels.remove(names::keys::REVISION);
+    }
+    for container in neutral
+        .spec
+        .iter_mut()
+        .flat_map(|spec| spec.containers.iter_mut())
+    {
+        for var in container.env.iter_mut().flatten() {
+            if var.name == "CHATBOT_REVISION" {
+                var.value = None;
+            }
+        }
+    }
+    let hash = hash_hex(&serde_json::to_vec(&neutral).unwrap_or_default());
+    template
+        .metadata
+        .get_or_insert_with(Default::default)
+        .annotations
+        .get_or_insert_with(BTreeMap::new)
+        .insert(names::keys::TEMPLATE_HASH.into(), hash.clone());
+    hash
 }
 
 /// Common metadata, set in one place for every child: namespace, labels,

@@ -28,6 +28,10 @@ pub mod keys {
     pub const SPEC_HASH: &str = "chatbot.dev/spec-hash";
     /// Hash of the app's ConfigMap data, so a config change rolls the pods.
     pub const CONFIG_HASH: &str = "chatbot.dev/config-hash";
+    /// Hash of the pod template without its revision number: a new value
+    /// means a new revision. Kept on the pod template so the revision
+    /// history can be recovered from the cluster when status is lost.
+    pub const TEMPLATE_HASH: &str = "chatbot.dev/template-hash";
 }
 
 /// The field manager and `managed-by` value.

@@ -2,6 +2,8 @@
 #![allow(dead_code)]
 
 pub mod cases;
+pub mod fake_api;
+pub mod harness;
 
 use std::path::{Path, PathBuf};
 

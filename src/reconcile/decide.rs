@@ -1,0 +1,308 @@
+//! The decision of one reconcile, pure: from the resource, the renderer and
+//! what the caches hold, which children to apply or prune, which values to
+//! generate, which revision the pods are, and the facts the status is built
+//! from. No I/O, no clock: `now` comes in.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::Resource;
+
+use super::{
+    observe::{Observed, Ownership},
+    status::{Assessment, Blocker},
+};
+use crate::{
+    api::ChatbotDeployment,
+    capacity::{self, CheckStatus},
+    cost,
+    render::{Child, ChildKind, RenderError, Rendered, Renderer},
+    rollout::revisions,
+    secrets,
+};
+
+/// Values to generate into the Secret `<name>-generated`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Generate {
+    /// Name of the Secret.
+    pub secret: String,
+    /// Labels of the Secret when it is created.
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// The Secret does not exist yet.
+    pub create: bool,
+    /// Key names to add; keys already there are never touched.
+    pub keys: Vec<String>,
+}
+
+/// How soon the resource wants another look.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pace {
+    /// Nothing in flight: the periodic resync is enough.
+    Steady,
+    /// A rollout or a creation is in flight: look again soon (watch events
+    /// usually come first).
+    Waiting,
+    /// The spec cannot be applied: only a change helps, look again slowly.
+    Blocked,
+}
+
+/// An Event the decision asks for, beside the condition transitions.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Note {
+    pub warning: bool,
+    pub reason: String,
+    pub message: String,
+}
+
+/// What one reconcile will do.
+#[derive(Clone, Debug, Default)]
+pub struct Decision {
+    /// Children to server-side apply, in order, owner reference set.
+    pub apply: Vec<Child>,
+    /// Owned children the spec no longer asks for: kind, name and uid.
+    pub prune: Vec<(ChildKind, String, Option<String>)>,
+    pub generate: Option<Generate>,
+    /// The app Deployment's replica count, handed to a second field
+    /// manager before the operator stops sending it, so the autoscaler
+    /// takes over without the count dropping to the default of 1.
+    pub replicas_handover: Option<i32>,
+    pub assessment: Assessment,
+    pub notes: Vec<Note>,
+    pub pace: Option<Pace>,
+}
+
+impl Decision {
+    /// The pace, `Steady` unless set.
+    pub fn pace(&self) -> Pace {
+        self.pace.unwrap_or(Pace::Steady)
+    }
+}
+
+fn render_blocker(error: &RenderError) -> Blocker {
+    Blocker {
+        reason: error.reason(),
+        path: error.field(),
+        message: error.to_string(),
+    }
+}
+
+/// Decides one reconcile of `cbd`.
+pub fn decide(
+    cbd: &ChatbotDeployment,
+    renderer: &Renderer,
+    observed: &Observed,
+    now: &Time,
+) -> Decision {
+    let status = cbd.status.clone().unwrap_or_default();
+    let mut assessment = Assessment {
+        generation: cbd.metadata.generation,
+        deleting: cbd.metadata.deletion_timestamp.is_some(),
+        paused: cbd.spec.paused.unwrap_or(false),
+        workload: observed.workload.clone(),
+        current_revision: status.current_revision,
+        revisions: status.revisions.clone(),
+        ..Default::default()
+    };
+    let blocked = |mut assessment: Assessment, blocker: Blocker| Decision {
+        assessment: {
+            assessment.blocker = Some(blocker);
+            assessment
+        },
+        pace: Some(Pace::Blocked),
+        ..Default::default()
+    };
+
+    // Render at the revision the history says the pods are.
+    let history_revision = status
+        .revisions
+        .last()
+        .map(|r| r.revision)
+        .or(observed.recovered_revision().map(|r| r.revision))
+        .unwrap_or(1);
+    let rendered = match renderer.render(cbd, history_revision) {
+        Ok(rendered) => rendered,
+        Err(error) => return blocked(assessment, render_blocker(&error)),
+    };
+    let spec = &rendered.resolution.spec;
+    assessment.paused = spec.paused.unwrap_or(false);
+    let checks = capacity::checks(spec);
+    assessment.cost = Some(cost::estimate(spec));
+    assessment.capacity = Some(checks.clone());
+    assessment.missing_secrets = secrets::missing(&secrets::references(spec), |name| {
+        observed.secret_keys.get(name).cloned().flatten()
+    });
+
+    if let Some(over) = checks.iter().find(|c| c.status == CheckStatus::Exceeded) {
+        return blocked(
+            assessment,
+            Blocker {
+                reason: "CapacityExceeded",
+                path: over.field.clone(),
+                message: format!(
+                    "{}: {} needs {} but the limit is {} ({}%); the running children are left as they are",
+                    over.field, over.resource, over.needed, over.limit, over.percent
+                ),
+            },
+        );
+    }
+    if let Some((kind, child)) = observed
+        .children
+        .iter()
+        .find(|(_, child)| child.ownership == Ownership::Foreign)
+    {
+        return blocked(
+            assessment,
+            Blocker {
+                reason: "ChildConflict",
+                path: format!("{}/{}", kind.type_meta().1, child.name),
+                message: format!(
+                    "{} {} exists and is not managed by this ChatbotDeployment; rename or remove it",
+                    kind.type_meta().1,
+                    child.name
+                ),
+            },
+        );
+    }
+    let generated_names = spec
+        .secrets
+        .as_ref()
+        .and_then(|s| s.generated.clone())
+        .unwrap_or_default();
+    if !generated_names.is_empty()
+        && let Some(existing) = &observed.generated
+        && existing.ownership == Ownership::Foreign
+    {
+        let name = &rendered.context.names.generated_secret;
+        return blocked(
+            assessment,
+            Blocker {
+                reason: "ChildConflict",
+                path: format!("Secret/{name}"),
+                message: format!(
+                    "Secret {name} exists and is not managed by this ChatbotDeployment; generated values are never written over someone else's Secret"
+                ),
+            },
+        );
+    }
+    let Some(owner) = cbd.controller_owner_ref(&()) else {
+        return blocked(
+            assessment,
+            Blocker {
+                reason: "MissingUid",
+                path: "metadata.uid".into(),
+                message: "metadata.uid: the resource has no uid yet".into(),
+            },
+        );
+    };
+    if assessment.paused || assessment.deleting {
+        return Decision {
+            assessment,
+            ..Default::default()
+        };
+    }
+
+    let mut decision = Decision::default();
+
+    // Generated values: only keys that are not there yet.
+    let existing_keys = observed
+        .generated
+        .as_ref()
+        .map(|g| g.keys.clone())
+        .unwrap_or_default();
+    let keys = secrets::keys_to_generate(&generated_names, &existing_keys);
+    if !keys.is_empty() {
+        decision.generate = Some(Generate {
+            secret: rendered.context.names.generated_secret.clone(),
+            labels: rendered.context.common_labels.clone(),
+            create: observed.generated.is_none(),
+            keys,
+        });
+    }
+
+    // New pods wait for their Secrets; everything else goes ahead.
+    let hold_pods = !assessment.missing_secrets.is_empty();
+    let rendered = if hold_pods {
+        rendered
+    } else {
+        let choice = revisions::choose(
+            &status.revisions,
+            observed.recovered_revision().as_ref(),
+            &rendered.template_hash,
+        );
+        let rendered = if choice.number == history_revision {
+            rendered
+        } else {
+            match renderer.render(cbd, choice.number) {
+                Ok(rendered) => rendered,
+                Err(error) => return blocked(assessment, render_blocker(&error)),
+            }
+        };
+        if choice.record {
+            assessment.revisions = revisions::record(
+                &status.revisions,
+                choice.number,
+                &rendered.context.image,
+                &rendered.template_hash,
+                now,
+                usize::try_from(rendered.context.revision_history_limit).unwrap_or(1),
+            );
+            let adopted = observed.recovered_revision().map(|r| r.revision) == Some(choice.number);
+            if !adopted {
+                decision.notes.push(Note {
+                    warning: false,
+                    reason: "RevisionCreated".into(),
+                    message: format!(
+                        "revision {} ({}) is rolling out",
+                        choice.number, rendered.context.image
+                    ),
+                });
+            }
+        }
+        assessment.current_revision = Some(choice.number);
+        rendered
+    };
+
+    let Rendered { children, .. } = rendered;
+    let wanted: Vec<ChildKind> = children.iter().map(Child::kind).collect();
+    for mut child in children {
+        let kind = child.kind();
+        if hold_pods && kind == ChildKind::Deployment {
+            continue;
+        }
+        let current = observed.children.get(&kind);
+        let up_to_date = current.is_some_and(|c| {
+            c.ownership == Ownership::Ours && c.spec_hash.as_deref() == child.spec_hash()
+        });
+        if up_to_date {
+            continue;
+        }
+        if let Child::Deployment(deployment) = &child
+            && deployment
+                .spec
+                .as_ref()
+                .is_some_and(|s| s.replicas.is_none())
+        {
+            decision.replicas_handover = observed.replicas_owned;
+        }
+        child.metadata_mut().owner_references = Some(vec![owner.clone()]);
+        decision.apply.push(child);
+    }
+    for (kind, child) in &observed.children {
+        if child.ownership == Ownership::Ours && !wanted.contains(kind) {
+            decision
+                .prune
+                .push((*kind, child.name.clone(), child.uid.clone()));
+        }
+    }
+
+    let in_flight = !decision.apply.is_empty()
+        || decision.generate.is_some()
+        || assessment.workload.as_ref().is_none_or(|w| !w.rolled_out());
+    decision.pace = Some(if hold_pods {
+        Pace::Blocked
+    } else if in_flight {
+        Pace::Waiting
+    } else {
+        Pace::Steady
+    });
+    decision.assessment = assessment;
+    decision
+}

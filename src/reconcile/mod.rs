@@ -1,0 +1,332 @@
+//! The controller: observe → decide → apply → status.
+//!
+//! `reconcile` reads the caches (`observe`), asks the pure `decide` what to
+//! do, lets `converge` do it with server-side apply, computes the next
+//! status (`status::next`) and writes it only when it changed. A reconcile
+//! of an unchanged resource sends no request at all.
+
+pub mod action;
+pub mod conditions;
+pub mod converge;
+pub mod decide;
+pub mod events;
+pub mod observe;
+pub mod status;
+pub mod stores;
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use k8s_openapi::{apimachinery::pkg::apis::meta::v1::Time, jiff::Timestamp};
+use kube::{
+    Api, Client, Resource, ResourceExt,
+    api::{Patch, PatchParams},
+    runtime::{
+        controller::Action,
+        events::{Event, EventType, Recorder, Reporter},
+        reflector::ObjectRef,
+    },
+};
+use serde_json::json;
+use tracing::{Instrument, info, warn};
+
+use crate::{
+    api::{ChatbotDeployment, ChatbotDeploymentStatus},
+    render::{Renderer, names::MANAGER},
+    secrets,
+    telemetry::Metrics,
+};
+use decide::{Note, Pace};
+pub use stores::Stores;
+
+/// Controller name in metrics and logs.
+pub const CONTROLLER: &str = "chatbotdeployment";
+
+/// Why a reconcile failed. A spec the operator cannot apply is not an
+/// error: it is reported in status and Events. These are the failures of
+/// the world around it, retried with backoff.
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    /// The API server refused or failed a request.
+    #[error("{action} {kind} {name}: {source}")]
+    Kube {
+        action: &'static str,
+        kind: &'static str,
+        name: String,
+        source: kube::Error,
+    },
+    /// The resource has no namespace.
+    #[error("metadata.namespace: missing on a namespaced resource")]
+    MissingNamespace,
+    /// The operating system's random number generator failed.
+    #[error("random source: {0}")]
+    RandomSource(getrandom::Error),
+}
+
+impl ReconcileError {
+    /// A short, stable reason for the failure metric and logs.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            ReconcileError::Kube { source, .. } => match source {
+                kube::Error::Api(status) => match status.code {
+                    403 => "Forbidden",
+                    404 => "NotFound",
+                    409 => "Conflict",
+                    422 => "Invalid",
+                    429 => "Throttled",
+                    500..=599 => "ServerError",
+                    _ => "KubeApi",
+                },
+                _ => "Transport",
+            },
+            ReconcileError::MissingNamespace => "MissingNamespace",
+            ReconcileError::RandomSource(_) => "RandomSource",
+        }
+    }
+}
+
+/// How often resources are looked at again.
+#[derive(Clone, Copy, Debug)]
+pub struct Timing {
+    /// Resync of a settled resource.
+    pub resync: Duration,
+    /// While a rollout or creation is in flight.
+    pub waiting: Duration,
+    /// While the spec cannot be applied.
+    pub blocked: Duration,
+    /// First retry after a failure; doubles up to `blocked`.
+    pub backoff: Duration,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Self {
+            resync: Duration::from_secs(300),
+            waiting: Duration::from_secs(30),
+            blocked: Duration::from_secs(300),
+            backoff: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Shared by every reconcile.
+pub struct Context {
+    pub client: Client,
+    pub renderer: Arc<Renderer>,
+    pub stores: Stores,
+    pub metrics: Arc<Metrics>,
+    /// Who Events are reported by.
+    pub reporter: Reporter,
+    pub timing: Timing,
+    failures: Mutex<HashMap<ObjectRef<ChatbotDeployment>, u32>>,
+}
+
+impl Context {
+    pub fn new(
+        client: Client,
+        renderer: Arc<Renderer>,
+        stores: Stores,
+        metrics: Arc<Metrics>,
+        reporter: Reporter,
+        timing: Timing,
+    ) -> Self {
+        Self {
+            client,
+            renderer,
+            stores,
+            metrics,
+            reporter,
+            timing,
+            failures: Mutex::default(),
+        }
+    }
+
+    /// The Secret references of a resource, resolved against its environment.
+    pub fn secret_references(&self, cbd: &ChatbotDeployment) -> Vec<secrets::SecretReference> {
+        self.renderer
+            .environments
+            .resolve(&cbd.spec)
+            .map(|resolution| secrets::references(&resolution.spec))
+            .unwrap_or_default()
+    }
+}
+
+/// Reconciles one ChatbotDeployment.
+pub async fn reconcile(
+    cbd: Arc<ChatbotDeployment>,
+    ctx: Arc<Context>,
+) -> Result<Action, ReconcileError> {
+    let span = tracing::info_span!(
+        "reconcile",
+        namespace = cbd.namespace().unwrap_or_default(),
+        name = cbd.name_any()
+    );
+    let result = reconcile_at(&cbd, &ctx, Time(Timestamp::now()))
+        .instrument(span)
+        .await;
+    if result.is_ok()
+        && let Ok(mut failures) = ctx.failures.lock()
+    {
+        failures.remove(&ObjectRef::from(cbd.as_ref()));
+    }
+    result
+}
+
+/// One reconcile at `now`: the whole observe → decide → apply → status path.
+pub async fn reconcile_at(
+    cbd: &ChatbotDeployment,
+    ctx: &Context,
+    now: Time,
+) -> Result<Action, ReconcileError> {
+    let _timer = ctx.metrics.reconcile_started(CONTROLLER);
+    if cbd.meta().deletion_timestamp.is_some() {
+        // Children carry owner references: the garbage collector removes them.
+        return Ok(Action::await_change());
+    }
+    let references = ctx.secret_references(cbd);
+    let observed = observe::gather(&ctx.stores, cbd, &references);
+    let decision = decide::decide(cbd, &ctx.renderer, &observed, &now);
+    let converged = converge::converge(&ctx.client, cbd, &observed, &decision).await?;
+    if !converged.applied.is_empty() || !converged.pruned.is_empty() {
+        info!(applied = ?converged.applied, pruned = ?converged.pruned, "children converged");
+    }
+
+    let mut assessment = decision.assessment.clone();
+    let mut pace = decision.pace();
+    if assessment.blocker.is_none()
+        && let Some(conflict) = converged.conflicts.first()
+    {
+        assessment.blocker = Some(conflict.clone());
+        pace = Pace::Blocked;
+    }
+    if let Some(blocker) = &assessment.blocker {
+        warn!(reason = blocker.reason, field = %blocker.path, "{}", blocker.message);
+    }
+    let next = status::next(cbd.status.as_ref(), &assessment, &now);
+    let previous = cbd.status.clone().unwrap_or_default();
+    if next != previous {
+        write_status(&ctx.client, cbd, &next).await?;
+    }
+
+    let mut notes = decision.notes.clone();
+    notes.extend(converged.notes());
+    notes.extend(events::transitions(&previous.conditions, &next.conditions));
+    publish(ctx, cbd, &notes).await;
+
+    Ok(Action::requeue(match pace {
+        Pace::Steady => ctx.timing.resync,
+        Pace::Waiting => ctx.timing.waiting,
+        Pace::Blocked => ctx.timing.blocked,
+    }))
+}
+
+/// Writes the status with server-side apply on the status subresource: a
+/// field the operator stops setting is removed, not left behind.
+async fn write_status(
+    client: &Client,
+    cbd: &ChatbotDeployment,
+    status: &ChatbotDeploymentStatus,
+) -> Result<(), ReconcileError> {
+    let namespace = cbd.namespace().ok_or(ReconcileError::MissingNamespace)?;
+    let name = cbd.name_any();
+    let api: Api<ChatbotDeployment> = Api::namespaced(client.clone(), &namespace);
+    let patch = json!({
+        "apiVersion": ChatbotDeployment::api_version(&()),
+        "kind": ChatbotDeployment::kind(&()),
+        "status": status,
+    });
+    api.patch_status(
+        &name,
+        &PatchParams::apply(MANAGER).force(),
+        &Patch::Apply(&patch),
+    )
+    .await
+    .map(|_| ())
+    .map_err(|source| ReconcileError::Kube {
+        action: "apply",
+        kind: "ChatbotDeployment/status",
+        name,
+        source,
+    })
+}
+
+/// Publishes Events on the resource. A failed Event is logged, never fatal.
+async fn publish(ctx: &Context, cbd: &ChatbotDeployment, notes: &[Note]) {
+    let reference = cbd.object_ref(&());
+    // A recorder per reconcile: Events are only published on transitions,
+    // and each transition is an Event of its own, not a repeat of an
+    // earlier one with the same reason.
+    let recorder = Recorder::new(ctx.client.clone(), ctx.reporter.clone());
+    for note in notes {
+        let event = Event {
+            type_: if note.warning {
+                EventType::Warning
+            } else {
+                EventType::Normal
+            },
+            reason: note.reason.clone(),
+            note: Some(note.message.clone()),
+            action: "Reconcile".into(),
+            secondary: None,
+        };
+        if note.warning {
+            warn!(reason = %note.reason, "{}", note.message);
+        } else {
+            info!(reason = %note.reason, "{}", note.message);
+        }
+        if let Err(error) = recorder.publish(&event, &reference).await {
+            warn!(%error, reason = %note.reason, "could not publish an Event");
+        }
+    }
+}
+
+/// Decides the retry of a failed reconcile: exponential backoff per
+/// resource, from `timing.backoff` up to `timing.blocked`.
+pub fn error_policy(
+    cbd: Arc<ChatbotDeployment>,
+    error: &ReconcileError,
+    ctx: Arc<Context>,
+) -> Action {
+    ctx.metrics.reconcile_failed(CONTROLLER, error.reason());
+    let attempts = ctx
+        .failures
+        .lock()
+        .map(|mut failures| {
+            let count = failures.entry(ObjectRef::from(cbd.as_ref())).or_insert(0);
+            *count = count.saturating_add(1);
+            *count
+        })
+        .unwrap_or(1);
+    let delay = backoff(ctx.timing.backoff, ctx.timing.blocked, attempts);
+    warn!(
+        namespace = cbd.namespace().unwrap_or_default(),
+        name = cbd.name_any(),
+        reason = error.reason(),
+        attempts,
+        retry_in = ?delay,
+        "reconcile failed: {error}"
+    );
+    Action::requeue(delay)
+}
+
+/// `first × 2^(attempts-1)`, at most `max`.
+pub fn backoff(first: Duration, max: Duration, attempts: u32) -> Duration {
+    let factor = 2u32.saturating_pow(attempts.saturating_sub(1).min(16));
+    first.saturating_mul(factor).min(max)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_ceiling() {
+        let first = Duration::from_secs(5);
+        let max = Duration::from_secs(300);
+        let delays: Vec<u64> = (1..=8).map(|n| backoff(first, max, n).as_secs()).collect();
+        assert_eq!(delays, [5, 10, 20, 40, 80, 160, 300, 300]);
+    }
+}

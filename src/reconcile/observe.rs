@@ -1,0 +1,258 @@
+//! What the cluster holds for one ChatbotDeployment, read from the caches
+//! only: its children, the app Deployment's progress, and the key names of
+//! the Secrets it refers to. Plain data, so the decision is a pure function.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use k8s_openapi::{
+    api::{apps::v1::Deployment, core::v1::Secret},
+    apimachinery::pkg::apis::meta::v1::ObjectMeta,
+};
+use kube::{Resource, ResourceExt};
+
+use super::{
+    status::Workload,
+    stores::{Stores, get},
+};
+use crate::{
+    api::ChatbotDeployment,
+    render::{ChildKind, names},
+    rollout::revisions::Recovered,
+    secrets::SecretReference,
+};
+
+/// Who a child with the expected name belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ownership {
+    /// Controlled by this ChatbotDeployment.
+    Ours,
+    /// Made by this operator for a resource of the same name, now without a
+    /// controller (e.g. left behind by `kubectl delete --cascade=orphan`):
+    /// adopted on the next apply.
+    Orphan,
+    /// Something else: never overwritten.
+    Foreign,
+}
+
+/// A child found under its expected name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObservedChild {
+    pub name: String,
+    /// The object's uid: deletes carry it as a precondition.
+    pub uid: Option<String>,
+    pub ownership: Ownership,
+    /// The `chatbot.dev/spec-hash` it was applied with.
+    pub spec_hash: Option<String>,
+}
+
+/// The Secret of generated values.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObservedGenerated {
+    pub ownership: Ownership,
+    pub keys: BTreeSet<String>,
+}
+
+/// Everything a reconcile needs to know about the cluster.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Observed {
+    /// Children by kind, at their expected names.
+    pub children: BTreeMap<ChildKind, ObservedChild>,
+    pub workload: Option<Workload>,
+    /// The app Deployment's `spec.replicas` while the operator's field
+    /// manager owns it (handed to the autoscaler before it is dropped).
+    pub replicas_owned: Option<i32>,
+    /// Key names of each referenced Secret; `None` when it does not exist.
+    pub secret_keys: BTreeMap<String, Option<BTreeSet<String>>>,
+    pub generated: Option<ObservedGenerated>,
+}
+
+impl Observed {
+    /// The revision the cluster runs, for a history lost from status.
+    pub fn recovered_revision(&self) -> Option<Recovered> {
+        let workload = self.workload.as_ref()?;
+        Some(Recovered {
+            revision: workload.template_revision?,
+            template_hash: workload.template_hash.clone()?,
+        })
+    }
+}
+
+/// Who owns an object, judged from its metadata.
+pub fn ownership(cbd: &ChatbotDeployment, metadata: &ObjectMeta) -> Ownership {
+    let controller = metadata
+        .owner_references
+        .iter()
+        .flatten()
+        .find(|owner| owner.controller == Some(true));
+    match controller {
+        Some(owner) if Some(&owner.uid) == cbd.metadata.uid.as_ref() => Ownership::Ours,
+        Some(_) => Ownership::Foreign,
+        None => {
+            let labels = metadata.labels.as_ref();
+            let label = |key: &str| labels.and_then(|l| l.get(key)).map(String::as_str);
+            if label(names::keys::MANAGED_BY) == Some(names::MANAGER)
+                && label(names::keys::INSTANCE) == cbd.metadata.name.as_deref()
+            {
+                Ownership::Orphan
+            } else {
+                Ownership::Foreign
+            }
+        }
+    }
+}
+
+fn child_metadata(
+    stores: &Stores,
+    kind: ChildKind,
+    namespace: &str,
+    name: &str,
+) -> Option<ObjectMeta> {
+    fn meta<K: Resource>(object: Option<std::sync::Arc<K>>) -> Option<ObjectMeta> {
+        object.map(|o| o.meta().clone())
+    }
+    match kind {
+        ChildKind::ServiceAccount => meta(get(&stores.service_accounts, namespace, name)),
+        ChildKind::ConfigMap => meta(get(&stores.config_maps, namespace, name)),
+        ChildKind::Service => meta(get(&stores.services, namespace, name)),
+        ChildKind::Deployment => meta(get(&stores.deployments, namespace, name)),
+        ChildKind::HorizontalPodAutoscaler => meta(get(&stores.autoscalers, namespace, name)),
+        ChildKind::PodDisruptionBudget => meta(get(&stores.disruption_budgets, namespace, name)),
+        ChildKind::NetworkPolicy => meta(get(&stores.network_policies, namespace, name)),
+    }
+}
+
+/// The progress of the app Deployment.
+pub fn workload(deployment: &Deployment) -> Workload {
+    let spec = deployment.spec.as_ref();
+    let status = deployment.status.clone().unwrap_or_default();
+    let template_meta = spec.and_then(|s| s.template.metadata.as_ref());
+    let deadline_exceeded = status.conditions.iter().flatten().any(|c| {
+        c.type_ == "Progressing"
+            && c.status == "False"
+            && c.reason.as_deref() == Some("ProgressDeadlineExceeded")
+    });
+    Workload {
+        generation: deployment.metadata.generation.unwrap_or(0),
+        observed_generation: status.observed_generation.unwrap_or(0),
+        desired: spec.and_then(|s| s.replicas).unwrap_or(1),
+        current: status.replicas.unwrap_or(0),
+        updated: status.updated_replicas.unwrap_or(0),
+        ready: status.ready_replicas.unwrap_or(0),
+        available: status.available_replicas.unwrap_or(0),
+        deadline_exceeded,
+        template_revision: template_meta
+            .and_then(|m| m.labels.as_ref())
+            .and_then(|l| l.get(names::keys::REVISION))
+            .and_then(|r| r.parse().ok()),
+        template_hash: template_meta
+            .and_then(|m| m.annotations.as_ref())
+            .and_then(|a| a.get(names::keys::TEMPLATE_HASH))
+            .cloned(),
+    }
+}
+
+/// Whether the operator's field manager owns `spec.replicas`.
+fn owns_replicas(deployment: &Deployment) -> bool {
+    deployment
+        .metadata
+        .managed_fields
+        .iter()
+        .flatten()
+        .any(|entry| {
+            entry.manager.as_deref() == Some(names::MANAGER)
+                && entry.operation.as_deref() == Some("Apply")
+                && entry.subresource.is_none()
+                && entry
+                    .fields_v1
+                    .as_ref()
+                    .and_then(|f| f.0.get("f:spec"))
+                    .and_then(|spec| spec.get("f:replicas"))
+                    .is_some()
+        })
+}
+
+fn keys(secret: &Secret) -> BTreeSet<String> {
+    secret.data.iter().flat_map(|d| d.keys().cloned()).collect()
+}
+
+/// Reads what the caches hold for `cbd` and the Secrets it refers to.
+pub fn gather(
+    stores: &Stores,
+    cbd: &ChatbotDeployment,
+    references: &[SecretReference],
+) -> Observed {
+    let (Some(namespace), Some(name)) = (
+        cbd.metadata.namespace.as_deref(),
+        cbd.metadata.name.as_deref(),
+    ) else {
+        return Observed::default();
+    };
+    let child_names = names::ChildNames::for_deployment(name);
+    let mut children = BTreeMap::new();
+    for kind in ChildKind::ALL {
+        let child_name = kind.name_in(&child_names);
+        if let Some(metadata) = child_metadata(stores, kind, namespace, child_name) {
+            children.insert(
+                kind,
+                ObservedChild {
+                    name: child_name.to_string(),
+                    uid: metadata.uid.clone(),
+                    ownership: ownership(cbd, &metadata),
+                    spec_hash: metadata
+                        .annotations
+                        .as_ref()
+                        .and_then(|a| a.get(names::keys::SPEC_HASH))
+                        .cloned(),
+                },
+            );
+        }
+    }
+    let app = get(&stores.deployments, namespace, &child_names.deployment)
+        .filter(|d| ownership(cbd, &d.metadata) == Ownership::Ours);
+    let secret_keys = references
+        .iter()
+        .map(|reference| {
+            let found = get(&stores.secrets, namespace, &reference.secret).map(|s| keys(&s));
+            (reference.secret.clone(), found)
+        })
+        .collect();
+    let generated = get(&stores.secrets, namespace, &child_names.generated_secret).map(|secret| {
+        ObservedGenerated {
+            ownership: ownership(cbd, &secret.metadata),
+            keys: keys(&secret),
+        }
+    });
+    Observed {
+        children,
+        workload: app.as_deref().map(workload),
+        replicas_owned: app
+            .as_deref()
+            .filter(|d| owns_replicas(d))
+            .and_then(|d| d.spec.as_ref()?.replicas),
+        secret_keys,
+        generated,
+    }
+}
+
+/// The ChatbotDeployments in `namespace` that refer to Secret `secret`
+/// (or own it), so a Secret appearing triggers their reconcile.
+pub fn referring_to_secret<'a>(
+    chatbots: impl IntoIterator<Item = &'a ChatbotDeployment>,
+    resolve: impl Fn(&ChatbotDeployment) -> Vec<SecretReference>,
+    secret: &Secret,
+) -> Vec<kube::runtime::reflector::ObjectRef<ChatbotDeployment>> {
+    let namespace = secret.namespace();
+    let name = secret.name_any();
+    chatbots
+        .into_iter()
+        .filter(|cbd| cbd.namespace() == namespace)
+        .filter(|cbd| {
+            secret
+                .owner_references()
+                .iter()
+                .any(|owner| Some(&owner.uid) == cbd.metadata.uid.as_ref())
+                || resolve(cbd).iter().any(|r| r.secret == name)
+        })
+        .map(kube::runtime::reflector::ObjectRef::from)
+        .collect()
+}

@@ -1,0 +1,376 @@
+//! The next status of a ChatbotDeployment, computed from what the reconcile
+//! found and decided. Pure: the previous status, the facts and `now` in, the
+//! next status out; equal input gives an equal status, so nothing is written.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+
+use super::conditions::{ConditionSet, kstatus};
+use crate::{
+    api::{ChatbotDeploymentStatus, CostEstimate, RevisionRecord, condition_types as types},
+    capacity::{CapacityCheck, CheckStatus},
+    cost::CostReport,
+    rollout::revisions,
+    secrets::MissingSecret,
+};
+
+/// Lifecycle phases shown in `kubectl get cbd`.
+pub mod phase {
+    pub const PENDING: &str = "Pending";
+    pub const PROGRESSING: &str = "Progressing";
+    pub const READY: &str = "Ready";
+    pub const DEGRADED: &str = "Degraded";
+    pub const PAUSED: &str = "Paused";
+    pub const DELETING: &str = "Deleting";
+}
+
+/// Something that keeps the operator from applying the spec at all: the
+/// last good children stay as they are.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Blocker {
+    /// Short, stable reason: `InvalidSpec`, `UnknownEnvironment`,
+    /// `CapacityExceeded`, `ChildConflict`, …
+    pub reason: &'static str,
+    /// The spec field (or object) at fault.
+    pub path: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for Blocker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.path.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.path, self.message)
+        }
+    }
+}
+
+/// The app Deployment as observed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Workload {
+    pub generation: i64,
+    pub observed_generation: i64,
+    /// Pods asked for (`spec.replicas`).
+    pub desired: i32,
+    /// Pods of any template (`status.replicas`).
+    pub current: i32,
+    pub updated: i32,
+    pub ready: i32,
+    pub available: i32,
+    /// The Deployment controller gave up waiting for the new pods.
+    pub deadline_exceeded: bool,
+    /// Revision of the pod template, from its label.
+    pub template_revision: Option<i64>,
+    /// Template hash recorded on the pod template.
+    pub template_hash: Option<String>,
+}
+
+impl Workload {
+    /// Every pod runs the current template and is available (what
+    /// `kubectl rollout status` waits for).
+    pub fn rolled_out(&self) -> bool {
+        self.observed_generation >= self.generation
+            && self.updated >= self.desired
+            && self.current == self.updated
+            && self.available >= self.updated
+    }
+}
+
+/// Everything the next status is computed from.
+#[derive(Clone, Debug, Default)]
+pub struct Assessment {
+    pub generation: Option<i64>,
+    pub deleting: bool,
+    pub paused: bool,
+    /// Why the spec was not applied, if it was not.
+    pub blocker: Option<Blocker>,
+    /// Referenced Secret keys that do not exist. New pods are held back.
+    pub missing_secrets: Vec<MissingSecret>,
+    /// Capacity checks of the resolved spec (`None` when it did not resolve).
+    pub capacity: Option<Vec<CapacityCheck>>,
+    /// Cost model of the resolved spec (`None` when it did not resolve).
+    pub cost: Option<CostReport>,
+    pub workload: Option<Workload>,
+    /// Revision of the spec as applied (or held).
+    pub current_revision: Option<i64>,
+    /// Revision history after this reconcile's decision.
+    pub revisions: Vec<RevisionRecord>,
+}
+
+fn capacity_summary(check: &CapacityCheck) -> String {
+    format!(
+        "{} {} of {} ({}%)",
+        check.resource, check.needed, check.limit, check.percent
+    )
+}
+
+/// Computes the next status.
+pub fn next(
+    previous: Option<&ChatbotDeploymentStatus>,
+    facts: &Assessment,
+    now: &Time,
+) -> ChatbotDeploymentStatus {
+    let previous = previous.cloned().unwrap_or_default();
+    let mut conditions = ConditionSet::new(&previous.conditions, facts.generation, now);
+
+    // Secrets.
+    if facts.missing_secrets.is_empty() {
+        conditions.set(
+            types::SECRETS_READY,
+            true,
+            "SecretsFound",
+            "every referenced Secret key exists",
+        );
+    } else {
+        let list: Vec<String> = facts
+            .missing_secrets
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        conditions.set(
+            types::SECRETS_READY,
+            false,
+            "SecretsMissing",
+            format!(
+                "missing: {}; running pods are left as they are",
+                list.join("; ")
+            ),
+        );
+    }
+
+    // Capacity.
+    match &facts.capacity {
+        None => conditions.set(
+            types::CAPACITY_OK,
+            false,
+            "Unknown",
+            "the spec did not resolve, so capacity was not checked",
+        ),
+        Some(checks) => {
+            let over: Vec<_> = checks
+                .iter()
+                .filter(|c| c.status == CheckStatus::Exceeded)
+                .map(capacity_summary)
+                .collect();
+            let near: Vec<_> = checks
+                .iter()
+                .filter(|c| c.status == CheckStatus::Warning)
+                .map(capacity_summary)
+                .collect();
+            if !over.is_empty() {
+                conditions.set(
+                    types::CAPACITY_OK,
+                    false,
+                    "CapacityExceeded",
+                    over.join("; "),
+                );
+            } else if !near.is_empty() {
+                conditions.set(
+                    types::CAPACITY_OK,
+                    true,
+                    "NearCapacity",
+                    format!("at 80% or more: {}", near.join("; ")),
+                );
+            } else if checks.is_empty() {
+                conditions.set(
+                    types::CAPACITY_OK,
+                    true,
+                    "NoChecks",
+                    "no data store with a known limit",
+                );
+            } else {
+                let all: Vec<_> = checks.iter().map(capacity_summary).collect();
+                conditions.set(types::CAPACITY_OK, true, "WithinCapacity", all.join("; "));
+            }
+        }
+    }
+
+    // Budget.
+    match facts.cost.as_ref() {
+        Some(cost) => match (cost.budget_usd, cost.within_budget) {
+            (Some(budget), Some(false)) => conditions.set(
+                types::WITHIN_BUDGET,
+                false,
+                "OverBudget",
+                format!(
+                    "estimated ${:.2} per month is over the ${budget:.2} budget",
+                    cost.total_usd
+                ),
+            ),
+            (Some(budget), _) => conditions.set(
+                types::WITHIN_BUDGET,
+                true,
+                "WithinBudget",
+                format!(
+                    "estimated ${:.2} of the ${budget:.2} monthly budget",
+                    cost.total_usd
+                ),
+            ),
+            (None, _) => conditions.set(
+                types::WITHIN_BUDGET,
+                true,
+                "NoBudget",
+                "spec.cost.monthlyBudgetUSD is not set",
+            ),
+        },
+        None => conditions.set(
+            types::WITHIN_BUDGET,
+            false,
+            "Unknown",
+            "the spec did not resolve, so the cost was not estimated",
+        ),
+    }
+
+    // The workload, and why it is or is not where the spec wants it.
+    let workload = facts.workload.as_ref();
+    let rolled_out = workload.is_some_and(|w| {
+        w.rolled_out()
+            && facts
+                .current_revision
+                .is_none_or(|r| w.template_revision == Some(r))
+    });
+    let deadline = workload.is_some_and(|w| w.deadline_exceeded) && !rolled_out;
+    let pods = |w: &Workload| {
+        format!(
+            "{} of {} pods ready, {} updated",
+            w.ready, w.desired, w.updated
+        )
+    };
+    let revision_text = facts
+        .current_revision
+        .map(|r| format!("revision {r}: "))
+        .unwrap_or_default();
+
+    let degraded: Option<(&str, String)> = if let Some(blocker) = &facts.blocker {
+        Some((blocker.reason, blocker.to_string()))
+    } else if !facts.missing_secrets.is_empty() {
+        let list: Vec<String> = facts
+            .missing_secrets
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        Some(("SecretsMissing", format!("missing: {}", list.join("; "))))
+    } else if deadline {
+        Some((
+            "ProgressDeadlineExceeded",
+            format!(
+                "{revision_text}pods did not become ready within spec.rollout.progressDeadlineSeconds ({})",
+                workload.map(pods).unwrap_or_default()
+            ),
+        ))
+    } else {
+        None
+    };
+
+    match &degraded {
+        Some((reason, message)) => conditions.set(types::DEGRADED, true, reason, message.clone()),
+        None => conditions.set(types::DEGRADED, false, "AsExpected", "no problems found"),
+    }
+
+    let progressing: Option<(&str, String)> = if facts.paused || degraded.is_some() {
+        None
+    } else {
+        match workload {
+            None => Some(("Creating", format!("{revision_text}creating the app"))),
+            Some(w) if !rolled_out => Some(("RollingOut", format!("{revision_text}{}", pods(w)))),
+            Some(_) => None,
+        }
+    };
+    match (&progressing, facts.paused) {
+        (Some((reason, message)), _) => {
+            conditions.set(types::PROGRESSING, true, reason, message.clone())
+        }
+        (None, true) => conditions.set(
+            types::PROGRESSING,
+            false,
+            "Paused",
+            "spec.paused is true: spec changes are not rolled out",
+        ),
+        (None, false) if rolled_out => conditions.set(
+            types::PROGRESSING,
+            false,
+            "RolloutComplete",
+            format!("{revision_text}every pod runs the current spec"),
+        ),
+        (None, false) => conditions.set(
+            types::PROGRESSING,
+            false,
+            degraded.as_ref().map_or("Stopped", |(reason, _)| reason),
+            "the rollout cannot continue until the problem in the Degraded condition is fixed",
+        ),
+    }
+
+    let ready = rolled_out && degraded.is_none() && !facts.paused;
+    let ready_reason: (&str, String) = if ready {
+        (
+            "Available",
+            format!("{revision_text}{}", workload.map(pods).unwrap_or_default()),
+        )
+    } else if let Some((reason, message)) = &degraded {
+        (reason, message.clone())
+    } else if facts.paused {
+        ("Paused", "spec.paused is true".into())
+    } else if let Some((reason, message)) = &progressing {
+        (reason, message.clone())
+    } else {
+        ("NotReady", "waiting for the app".into())
+    };
+    conditions.set(types::READY, ready, ready_reason.0, ready_reason.1);
+
+    // kstatus mirrors.
+    match &progressing {
+        Some((reason, message)) => {
+            conditions.set(kstatus::RECONCILING, true, reason, message.clone())
+        }
+        None => conditions.set(kstatus::RECONCILING, false, "Idle", "nothing in flight"),
+    }
+    match &degraded {
+        Some((reason, message)) => conditions.set(kstatus::STALLED, true, reason, message.clone()),
+        None => conditions.set(kstatus::STALLED, false, "AsExpected", "no problems found"),
+    }
+
+    let mut history = facts.revisions.clone();
+    let mut stable = previous.stable_revision;
+    if rolled_out && let Some(current) = facts.current_revision {
+        history = revisions::promote(&history, current, now);
+        stable = Some(current);
+    }
+
+    let phase = if facts.deleting {
+        phase::DELETING
+    } else if facts.paused {
+        phase::PAUSED
+    } else if degraded.is_some() {
+        phase::DEGRADED
+    } else if ready {
+        phase::READY
+    } else if workload.is_some() {
+        phase::PROGRESSING
+    } else {
+        phase::PENDING
+    };
+
+    ChatbotDeploymentStatus {
+        observed_generation: facts.generation,
+        phase: Some(phase.into()),
+        conditions: conditions.finish(),
+        current_revision: facts.current_revision.or(previous.current_revision),
+        stable_revision: stable,
+        canary_revision: previous.canary_revision,
+        canary_weight: previous.canary_weight,
+        ready_replicas: workload.map(|w| w.ready),
+        revisions: history,
+        database: previous.database,
+        cache: previous.cache,
+        last_backup: previous.last_backup,
+        cost_estimate: facts
+            .cost
+            .as_ref()
+            .map(|cost| CostEstimate {
+                llm_monthly_usd: cost.llm.as_ref().map_or(0.0, |l| l.total_usd),
+                infra_monthly_usd: cost.infra_usd,
+                total_monthly_usd: cost.total_usd,
+            })
+            .or(previous.cost_estimate),
+    }
+}

@@ -1,0 +1,161 @@
+//! The reflector caches the reconciler reads from. Children are cached only
+//! when they carry the operator's `managed-by` label; Secrets are cached
+//! with their values stripped, so the operator never holds a secret value
+//! it did not just generate.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::{
+    ByteString,
+    api::{
+        apps::v1::Deployment,
+        autoscaling::v2::HorizontalPodAutoscaler,
+        core::v1::{ConfigMap, Secret, Service, ServiceAccount},
+        networking::v1::NetworkPolicy,
+        policy::v1::PodDisruptionBudget,
+    },
+};
+use kube::{
+    Resource,
+    runtime::reflector::{self, ObjectRef, Store, store::Writer},
+};
+
+use crate::api::ChatbotDeployment;
+
+/// Label selector of every child the operator creates.
+pub const CHILD_SELECTOR: &str = "app.kubernetes.io/managed-by=chatbot-operator";
+
+/// Read handles of every cache.
+#[derive(Clone)]
+pub struct Stores {
+    pub chatbots: Store<ChatbotDeployment>,
+    pub service_accounts: Store<ServiceAccount>,
+    pub config_maps: Store<ConfigMap>,
+    pub services: Store<Service>,
+    pub deployments: Store<Deployment>,
+    pub autoscalers: Store<HorizontalPodAutoscaler>,
+    pub disruption_budgets: Store<PodDisruptionBudget>,
+    pub network_policies: Store<NetworkPolicy>,
+    pub secrets: Store<Secret>,
+}
+
+/// Write handles of the same caches, fed by watchers (or by tests).
+pub struct Writers {
+    pub chatbots: Writer<ChatbotDeployment>,
+    pub service_accounts: Writer<ServiceAccount>,
+    pub config_maps: Writer<ConfigMap>,
+    pub services: Writer<Service>,
+    pub deployments: Writer<Deployment>,
+    pub autoscalers: Writer<HorizontalPodAutoscaler>,
+    pub disruption_budgets: Writer<PodDisruptionBudget>,
+    pub network_policies: Writer<NetworkPolicy>,
+    pub secrets: Writer<Secret>,
+}
+
+/// Empty caches and their writers.
+pub fn stores() -> (Stores, Writers) {
+    let (chatbots, chatbots_w) = reflector::store();
+    let (service_accounts, service_accounts_w) = reflector::store();
+    let (config_maps, config_maps_w) = reflector::store();
+    let (services, services_w) = reflector::store();
+    let (deployments, deployments_w) = reflector::store();
+    let (autoscalers, autoscalers_w) = reflector::store();
+    let (disruption_budgets, disruption_budgets_w) = reflector::store();
+    let (network_policies, network_policies_w) = reflector::store();
+    let (secrets, secrets_w) = reflector::store();
+    (
+        Stores {
+            chatbots,
+            service_accounts,
+            config_maps,
+            services,
+            deployments,
+            autoscalers,
+            disruption_budgets,
+            network_policies,
+            secrets,
+        },
+        Writers {
+            chatbots: chatbots_w,
+            service_accounts: service_accounts_w,
+            config_maps: config_maps_w,
+            services: services_w,
+            deployments: deployments_w,
+            autoscalers: autoscalers_w,
+            disruption_budgets: disruption_budgets_w,
+            network_policies: network_policies_w,
+            secrets: secrets_w,
+        },
+    )
+}
+
+/// Looks an object up by namespace and name.
+pub fn get<K>(store: &Store<K>, namespace: &str, name: &str) -> Option<std::sync::Arc<K>>
+where
+    K: Resource<DynamicType = ()> + Clone + 'static,
+{
+    store.get(&ObjectRef::new(name).within(namespace))
+}
+
+/// Drops what the operator never reads from a cached object: managed
+/// fields (large, and only the app Deployment's are needed) and the
+/// last-applied annotation kubectl leaves behind.
+pub fn trim_metadata<K: Resource>(object: &mut K) {
+    let metadata = object.meta_mut();
+    metadata.managed_fields = None;
+    if let Some(annotations) = metadata.annotations.as_mut() {
+        annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
+    }
+}
+
+/// Keeps a Secret's key names and drops its values before it is cached.
+pub fn strip_secret(secret: &mut Secret) {
+    trim_metadata(secret);
+    let mut keys: BTreeMap<String, ByteString> = BTreeMap::new();
+    for key in secret.data.iter().flat_map(|d| d.keys()) {
+        keys.insert(key.clone(), ByteString(Vec::new()));
+    }
+    for key in secret.string_data.iter().flat_map(|d| d.keys()) {
+        keys.insert(key.clone(), ByteString(Vec::new()));
+    }
+    secret.data = Some(keys);
+    secret.string_data = None;
+}
+
+/// Keeps only the app Deployment's own field-manager entries, which tell
+/// whether the operator still owns `spec.replicas`.
+pub fn trim_deployment(deployment: &mut Deployment) {
+    let ours: Option<Vec<_>> = deployment.metadata.managed_fields.take().map(|entries| {
+        entries
+            .into_iter()
+            .filter(|entry| entry.manager.as_deref() == Some(crate::render::names::MANAGER))
+            .collect()
+    });
+    trim_metadata(deployment);
+    deployment.metadata.managed_fields = ours;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cached_secrets_keep_key_names_and_lose_values() {
+        let mut secret = Secret {
+            data: Some(BTreeMap::from([(
+                "api-key".to_string(),
+                ByteString(b"sk-live-123".to_vec()),
+            )])),
+            string_data: Some(BTreeMap::from([(
+                "dsn".to_string(),
+                "https://x".to_string(),
+            )])),
+            ..Default::default()
+        };
+        strip_secret(&mut secret);
+        let data = secret.data.unwrap();
+        assert_eq!(data.keys().collect::<Vec<_>>(), ["api-key", "dsn"]);
+        assert!(data.values().all(|v| v.0.is_empty()));
+        assert!(secret.string_data.is_none());
+    }
+}

@@ -1,0 +1,4 @@
+//! Rollouts: numbered revisions of the pod template and, per strategy, how
+//! a new revision replaces the stable one. Pure: time comes in as `now`.
+
+pub mod revisions;

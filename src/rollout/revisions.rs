@@ -1,0 +1,228 @@
+//! Revision numbering and history. Every change of the pod template (image,
+//! environment, resources…) is a new revision; the history lives in status,
+//! newest last, bounded by `revisionHistoryLimit`.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+
+use crate::api::RevisionRecord;
+
+/// Outcomes recorded in the history.
+pub mod outcome {
+    /// Being rolled out.
+    pub const IN_PROGRESS: &str = "InProgress";
+    /// Became the stable revision.
+    pub const PROMOTED: &str = "Promoted";
+    /// Replaced by a newer revision before it was promoted.
+    pub const SUPERSEDED: &str = "Superseded";
+}
+
+/// A revision as the cluster records it on the Deployment's pod template,
+/// used when the status history is empty (e.g. a resource restored from
+/// Git without its status).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Recovered {
+    pub revision: i64,
+    pub template_hash: String,
+}
+
+/// Which revision a rendered pod template is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Choice {
+    pub number: i64,
+    /// The history gains a record for this revision.
+    pub record: bool,
+}
+
+/// The revision of a template with `template_hash`, given the history and
+/// what the cluster shows. Numbers only grow: going back to an older
+/// template is a new revision too, so the history reads in time order.
+pub fn choose(
+    history: &[RevisionRecord],
+    recovered: Option<&Recovered>,
+    template_hash: &str,
+) -> Choice {
+    if let Some(newest) = history.last() {
+        if newest.spec_hash == template_hash {
+            return Choice {
+                number: newest.revision,
+                record: false,
+            };
+        }
+        let highest = history.iter().map(|r| r.revision).max().unwrap_or(0);
+        return Choice {
+            number: highest + 1,
+            record: true,
+        };
+    }
+    match recovered {
+        Some(found) if found.template_hash == template_hash => Choice {
+            number: found.revision,
+            record: true,
+        },
+        Some(found) => Choice {
+            number: found.revision + 1,
+            record: true,
+        },
+        None => Choice {
+            number: 1,
+            record: true,
+        },
+    }
+}
+
+/// The history with a new revision appended: the revision in flight before
+/// it is superseded, and the oldest records beyond `limit` dropped.
+pub fn record(
+    history: &[RevisionRecord],
+    number: i64,
+    image: &str,
+    template_hash: &str,
+    now: &Time,
+    limit: usize,
+) -> Vec<RevisionRecord> {
+    let mut next: Vec<RevisionRecord> = history
+        .iter()
+        .cloned()
+        .map(|mut record| {
+            if record.outcome.as_deref() == Some(outcome::IN_PROGRESS) {
+                record.outcome = Some(outcome::SUPERSEDED.into());
+                record.aborted_at = Some(now.clone());
+            }
+            record
+        })
+        .collect();
+    next.push(RevisionRecord {
+        revision: number,
+        image: image.to_string(),
+        spec_hash: template_hash.to_string(),
+        created_at: Some(now.clone()),
+        outcome: Some(outcome::IN_PROGRESS.into()),
+        ..Default::default()
+    });
+    let limit = limit.max(1);
+    if next.len() > limit {
+        next.drain(..next.len() - limit);
+    }
+    next
+}
+
+/// The history with revision `number` marked promoted (once).
+pub fn promote(history: &[RevisionRecord], number: i64, now: &Time) -> Vec<RevisionRecord> {
+    history
+        .iter()
+        .cloned()
+        .map(|mut record| {
+            if record.revision == number && record.outcome.as_deref() != Some(outcome::PROMOTED) {
+                record.outcome = Some(outcome::PROMOTED.into());
+                record.promoted_at = Some(now.clone());
+            }
+            record
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use k8s_openapi::jiff::Timestamp;
+
+    use super::*;
+
+    fn at(seconds: i64) -> Time {
+        Time(Timestamp::from_second(seconds).unwrap())
+    }
+
+    fn history(hashes: &[&str]) -> Vec<RevisionRecord> {
+        let mut history = Vec::new();
+        for (index, hash) in hashes.iter().enumerate() {
+            history = record(
+                &history,
+                index as i64 + 1,
+                "bot:1",
+                hash,
+                &at(index as i64),
+                10,
+            );
+        }
+        history
+    }
+
+    #[test]
+    fn the_first_template_is_revision_one() {
+        assert_eq!(
+            choose(&[], None, "a"),
+            Choice {
+                number: 1,
+                record: true
+            }
+        );
+    }
+
+    #[test]
+    fn an_unchanged_template_keeps_its_revision() {
+        assert_eq!(
+            choose(&history(&["a", "b"]), None, "b"),
+            Choice {
+                number: 2,
+                record: false
+            }
+        );
+    }
+
+    #[test]
+    fn a_changed_template_is_the_next_number_even_when_it_was_seen_before() {
+        assert_eq!(
+            choose(&history(&["a", "b"]), None, "a"),
+            Choice {
+                number: 3,
+                record: true
+            }
+        );
+    }
+
+    #[test]
+    fn a_lost_history_is_recovered_from_the_cluster() {
+        let found = Recovered {
+            revision: 4,
+            template_hash: "x".into(),
+        };
+        assert_eq!(
+            choose(&[], Some(&found), "x"),
+            Choice {
+                number: 4,
+                record: true
+            }
+        );
+        assert_eq!(
+            choose(&[], Some(&found), "y"),
+            Choice {
+                number: 5,
+                record: true
+            }
+        );
+    }
+
+    #[test]
+    fn a_new_revision_supersedes_the_one_in_flight_and_the_history_is_bounded() {
+        let mut history = history(&["a"]);
+        history = promote(&history, 1, &at(5));
+        history = record(&history, 2, "bot:2", "b", &at(6), 2);
+        history = record(&history, 3, "bot:3", "c", &at(7), 2);
+        let summary: Vec<_> = history
+            .iter()
+            .map(|r| (r.revision, r.outcome.clone().unwrap()))
+            .collect();
+        assert_eq!(
+            summary,
+            [(2, "Superseded".to_string()), (3, "InProgress".to_string())]
+        );
+        assert_eq!(history[0].aborted_at, Some(at(7)));
+    }
+
+    #[test]
+    fn promotion_is_recorded_once() {
+        let history = promote(&history(&["a"]), 1, &at(10));
+        let again = promote(&history, 1, &at(20));
+        assert_eq!(again[0].promoted_at, Some(at(10)));
+        assert_eq!(again[0].outcome.as_deref(), Some("Promoted"));
+    }
+}

@@ -1,0 +1,253 @@
+//! A reconciler wired to the in-memory API server: the real `Context`, the
+//! real client and the real caches, fed from the fake's objects the way the
+//! watchers feed them in a cluster.
+
+use std::sync::Arc;
+
+use chatbot_operator::{
+    api::ChatbotDeployment,
+    reconcile::{
+        self, Context, Timing,
+        stores::{self, CHILD_SELECTOR, Stores, Writers},
+    },
+    render::Renderer,
+    telemetry::Metrics,
+};
+use k8s_openapi::{apimachinery::pkg::apis::meta::v1::Time, jiff::Timestamp};
+use kube::runtime::{controller::Action, events::Reporter, reflector::store::Writer, watcher};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use super::fake_api::FakeApi;
+
+/// Resource, API prefix and kind of every namespaced kind the operator touches.
+pub const NAMESPACE_PATHS: [(&str, &str, &str); 8] = [
+    ("serviceaccounts", "/api/v1", "ServiceAccount"),
+    ("configmaps", "/api/v1", "ConfigMap"),
+    ("services", "/api/v1", "Service"),
+    ("secrets", "/api/v1", "Secret"),
+    ("deployments", "/apis/apps/v1", "Deployment"),
+    (
+        "horizontalpodautoscalers",
+        "/apis/autoscaling/v2",
+        "HorizontalPodAutoscaler",
+    ),
+    (
+        "poddisruptionbudgets",
+        "/apis/policy/v1",
+        "PodDisruptionBudget",
+    ),
+    (
+        "networkpolicies",
+        "/apis/networking.k8s.io/v1",
+        "NetworkPolicy",
+    ),
+];
+
+/// Path of an object in the fake.
+pub fn path(resource: &str, namespace: &str, name: &str) -> String {
+    if resource == "chatbotdeployments" || resource == "chatbotactions" {
+        return format!("/apis/chatbot.dev/v1alpha1/namespaces/{namespace}/{resource}/{name}");
+    }
+    let (_, prefix, _) = NAMESPACE_PATHS
+        .iter()
+        .find(|(r, _, _)| *r == resource)
+        .expect("known resource");
+    format!("{prefix}/namespaces/{namespace}/{resource}/{name}")
+}
+
+pub struct Harness {
+    pub api: FakeApi,
+    pub metrics: Arc<Metrics>,
+    pub context: Context,
+    pub stores: Stores,
+    writers: Writers,
+    pub now: Time,
+}
+
+fn has_child_label(object: &Value) -> bool {
+    let (key, value) = CHILD_SELECTOR.split_once('=').unwrap();
+    object["metadata"]["labels"][key].as_str() == Some(value)
+}
+
+fn refill<K>(writer: &mut Writer<K>, objects: Vec<Value>, trim: fn(&mut K))
+where
+    K: kube::Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug,
+{
+    writer.apply_watcher_event(&watcher::Event::Init);
+    for object in objects {
+        let mut typed: K = serde_json::from_value(object).expect("object of its kind");
+        trim(&mut typed);
+        writer.apply_watcher_event(&watcher::Event::InitApply(typed));
+    }
+    writer.apply_watcher_event(&watcher::Event::InitDone);
+}
+
+impl Harness {
+    pub fn new() -> Self {
+        Self::with_renderer(Renderer::embedded().expect("embedded renderer"))
+    }
+
+    pub fn with_renderer(renderer: Renderer) -> Self {
+        let api = FakeApi::default();
+        let metrics = Arc::new(Metrics::new());
+        let client = api.client(metrics.clone());
+        let (stores, writers) = stores::stores();
+        let reporter = Reporter {
+            controller: "chatbot-operator".into(),
+            instance: Some("test".into()),
+        };
+        let context = Context::new(
+            client,
+            Arc::new(renderer),
+            stores.clone(),
+            metrics.clone(),
+            reporter,
+            Timing::default(),
+        );
+        Self {
+            api,
+            metrics,
+            context,
+            stores,
+            writers,
+            now: Time(Timestamp::from_second(1_800_000_000).unwrap()),
+        }
+    }
+
+    /// Creates a ChatbotDeployment in the fake; returns its path.
+    pub fn create(&mut self, cbd: &ChatbotDeployment) -> String {
+        let namespace = cbd.metadata.namespace.clone().unwrap();
+        let name = cbd.metadata.name.clone().unwrap();
+        let path = path("chatbotdeployments", &namespace, &name);
+        self.api.insert(&path, serde_json::to_value(cbd).unwrap());
+        self.sync();
+        path
+    }
+
+    /// Creates a Secret with the given keys (values are `value-of-<key>`).
+    pub fn secret(&mut self, namespace: &str, name: &str, keys: &[&str]) {
+        let data: serde_json::Map<String, Value> = keys
+            .iter()
+            .map(|k| {
+                use base64::Engine;
+                let value =
+                    base64::engine::general_purpose::STANDARD.encode(format!("value-of-{k}"));
+                (k.to_string(), json!(value))
+            })
+            .collect();
+        self.api.insert(
+            &path("secrets", namespace, name),
+            json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": namespace}, "data": data}),
+        );
+        self.sync();
+    }
+
+    /// Refills every cache from the fake, as the watchers would.
+    pub fn sync(&mut self) {
+        let all = |resource: &str| -> Vec<Value> {
+            let (_, prefix, kind) = NAMESPACE_PATHS
+                .iter()
+                .find(|(r, _, _)| *r == resource)
+                .unwrap();
+            self.api
+                .list(&format!("{prefix}/namespaces/"))
+                .into_iter()
+                .filter(|o| o["kind"] == *kind)
+                .collect()
+        };
+        let children = |resource: &str| -> Vec<Value> {
+            all(resource).into_iter().filter(has_child_label).collect()
+        };
+        refill(
+            &mut self.writers.chatbots,
+            self.api
+                .list("/apis/chatbot.dev/v1alpha1/namespaces/")
+                .into_iter()
+                .filter(|o| o["kind"] == "ChatbotDeployment")
+                .collect(),
+            stores::trim_metadata,
+        );
+        refill(
+            &mut self.writers.service_accounts,
+            children("serviceaccounts"),
+            stores::trim_metadata,
+        );
+        refill(
+            &mut self.writers.config_maps,
+            children("configmaps"),
+            stores::trim_metadata,
+        );
+        refill(
+            &mut self.writers.services,
+            children("services"),
+            stores::trim_metadata,
+        );
+        refill(
+            &mut self.writers.deployments,
+            children("deployments"),
+            stores::trim_deployment,
+        );
+        refill(
+            &mut self.writers.autoscalers,
+            children("horizontalpodautoscalers"),
+            stores::trim_metadata,
+        );
+        refill(
+            &mut self.writers.disruption_budgets,
+            children("poddisruptionbudgets"),
+            stores::trim_metadata,
+        );
+        refill(
+            &mut self.writers.network_policies,
+            children("networkpolicies"),
+            stores::trim_metadata,
+        );
+        refill(
+            &mut self.writers.secrets,
+            all("secrets"),
+            stores::strip_secret,
+        );
+    }
+
+    /// The ChatbotDeployment as the API server has it.
+    pub fn chatbot(&self, path: &str) -> ChatbotDeployment {
+        serde_json::from_value(self.api.get(path).expect("exists")).unwrap()
+    }
+
+    /// One reconcile of the resource at `path`, then the caches catch up.
+    pub async fn reconcile(&mut self, path: &str) -> Action {
+        let cbd = self.chatbot(path);
+        let action = reconcile::reconcile_at(&cbd, &self.context, self.now.clone())
+            .await
+            .expect("reconcile succeeds");
+        self.sync();
+        action
+    }
+
+    /// Marks the app Deployment rolled out and ready, as the Deployment
+    /// controller and kubelets would.
+    pub fn deployment_ready(&mut self, namespace: &str, name: &str, replicas: i64) {
+        let path = path("deployments", namespace, name);
+        let deployment = self.api.get(&path).expect("deployment exists");
+        let generation = deployment["metadata"]["generation"].as_i64().unwrap_or(1);
+        self.api.set_status(
+            &path,
+            json!({
+                "observedGeneration": generation,
+                "replicas": replicas,
+                "updatedReplicas": replicas,
+                "readyReplicas": replicas,
+                "availableReplicas": replicas,
+            }),
+        );
+        self.sync();
+    }
+
+    /// Request lines since the last call, query strings dropped.
+    pub fn take_requests(&self) -> Vec<String> {
+        let lines = self.api.requests().iter().map(|r| r.line()).collect();
+        self.api.clear_requests();
+        lines
+    }
+}
