@@ -370,3 +370,466 @@ async fn a_new_image_is_a_new_revision_that_reaches_the_pods() {
     assert_eq!(status.stable_revision, Some(1));
     assert_eq!(status.observed_generation, Some(2));
 }
+
+fn spec_change(harness: &mut Harness, path: &str, change: impl FnOnce(&mut ChatbotDeployment)) {
+    let mut cbd = harness.chatbot(path);
+    change(&mut cbd);
+    update_spec(harness, path, &cbd);
+    harness.api.clear_requests();
+}
+
+#[tokio::test]
+async fn children_the_spec_no_longer_asks_for_are_pruned() {
+    let (mut harness, cbd_path) = ready_to_create();
+    harness.reconcile(&cbd_path).await;
+    spec_change(&mut harness, &cbd_path, |cbd| {
+        cbd.spec.replicas.as_mut().unwrap().max = Some(2);
+    });
+    harness.reconcile(&cbd_path).await;
+    let lines = harness.take_requests();
+    assert!(
+        lines.contains(&format!(
+            "DELETE /apis/autoscaling/v2/namespaces/{NS}/horizontalpodautoscalers/mindmitra"
+        )),
+        "{lines:#?}"
+    );
+    assert!(
+        harness
+            .api
+            .get(&path("horizontalpodautoscalers", NS, "mindmitra"))
+            .is_none()
+    );
+    let deployment = harness
+        .api
+        .get(&path("deployments", NS, "mindmitra"))
+        .unwrap();
+    assert_eq!(
+        deployment["spec"]["replicas"], 2,
+        "a fixed count is sent once no autoscaler owns it"
+    );
+    let delete = harness
+        .api
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "DELETE");
+    assert!(delete.is_none(), "requests were taken above");
+}
+
+#[tokio::test]
+async fn the_replica_count_is_handed_to_the_autoscaler_before_the_operator_lets_go() {
+    let mut harness = Harness::new();
+    harness.secret(NS, "mindmitra-llm", &["api-key"]);
+    harness.secret(NS, "mindmitra-sentry", &["dsn"]);
+    let mut fixed = mindmitra();
+    fixed.spec.replicas.as_mut().unwrap().max = Some(2);
+    let cbd_path = harness.create(&fixed);
+    harness.reconcile(&cbd_path).await;
+    // The API server records that the operator's manager owns spec.replicas.
+    let deployment_path = path("deployments", NS, "mindmitra");
+    harness.api.update(&deployment_path, |deployment| {
+        deployment["metadata"]["managedFields"] = json!([{
+            "manager": "chatbot-operator",
+            "operation": "Apply",
+            "apiVersion": "apps/v1",
+            "fieldsType": "FieldsV1",
+            "fieldsV1": {"f:spec": {"f:replicas": {}, "f:template": {}}},
+        }]);
+    });
+    harness.sync();
+
+    spec_change(&mut harness, &cbd_path, |cbd| {
+        cbd.spec.replicas.as_mut().unwrap().max = Some(6);
+    });
+    harness.reconcile(&cbd_path).await;
+    let requests = harness.api.requests();
+    let handover = requests
+        .iter()
+        .position(|r| r.uri.contains("fieldManager=chatbot-operator-handover"))
+        .expect("a handover apply");
+    let main_apply = requests
+        .iter()
+        .position(|r| {
+            r.line() == format!("PATCH /apis/apps/v1/namespaces/{NS}/deployments/mindmitra")
+                && !r.uri.contains("handover")
+        })
+        .expect("the Deployment apply");
+    assert!(handover < main_apply, "handover first");
+    assert_eq!(
+        requests[handover].body.as_ref().unwrap()["spec"],
+        json!({"replicas": 2})
+    );
+    assert!(
+        requests[main_apply].body.as_ref().unwrap()["spec"]
+            .get("replicas")
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn a_capacity_violation_leaves_every_child_as_it_was() {
+    let (mut harness, cbd_path) = ready_to_create();
+    harness.reconcile(&cbd_path).await;
+    let before = harness.api.list("/apis/apps/v1/");
+    spec_change(&mut harness, &cbd_path, |cbd| {
+        let replicas = cbd.spec.replicas.as_mut().unwrap();
+        replicas.max = Some(10);
+        cbd.spec
+            .database
+            .as_mut()
+            .unwrap()
+            .pool
+            .as_mut()
+            .unwrap()
+            .size = Some(40);
+    });
+    let action = harness.reconcile(&cbd_path).await;
+    let reasons = event_reasons(&harness);
+    let lines = harness.take_requests();
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| !l.contains("/events"))
+            .collect::<Vec<_>>(),
+        [&format!(
+            "PATCH /apis/chatbot.dev/v1alpha1/namespaces/{NS}/chatbotdeployments/mindmitra/status"
+        )],
+        "only the status is written"
+    );
+    assert_eq!(harness.api.list("/apis/apps/v1/"), before);
+    let status = status(&harness, &cbd_path);
+    let ready = condition(&status, "Ready");
+    assert_eq!(
+        (ready.status.as_str(), ready.reason.as_str()),
+        ("False", "CapacityExceeded")
+    );
+    assert!(
+        ready
+            .message
+            .starts_with("spec.database.pool: database connections needs 840"),
+        "{}",
+        ready.message
+    );
+    assert_eq!(condition(&status, "CapacityOK").status, "False");
+    assert_eq!(condition(&status, "Stalled").status, "True");
+    assert_eq!(status.observed_generation, Some(2));
+    assert!(
+        reasons.contains(&"CapacityExceeded".to_string()),
+        "{reasons:?}"
+    );
+    assert_eq!(
+        action,
+        kube::runtime::controller::Action::requeue(std::time::Duration::from_secs(300)),
+        "a spec that cannot be applied is looked at again slowly, not in a hot loop"
+    );
+
+    // Looking again changes nothing and writes nothing.
+    harness.api.clear_requests();
+    harness.reconcile(&cbd_path).await;
+    assert!(harness.api.requests().is_empty());
+}
+
+#[tokio::test]
+async fn an_object_of_someone_else_under_a_childs_name_is_never_taken_over() {
+    let (mut harness, cbd_path) = ready_to_create();
+    let service_path = path("services", NS, "mindmitra");
+    let theirs = json!({
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "mindmitra", "namespace": NS, "labels": {"team": "web"}},
+        "spec": {"ports": [{"port": 8080}]},
+    });
+    harness.api.insert(&service_path, theirs.clone());
+    harness.sync();
+    harness.reconcile(&cbd_path).await;
+    let lines = harness.take_requests();
+    assert!(lines.contains(&format!("GET /api/v1/namespaces/{NS}/services/mindmitra")));
+    assert!(!lines.contains(&format!("PATCH /api/v1/namespaces/{NS}/services/mindmitra")));
+    assert_eq!(
+        harness.api.get(&service_path).unwrap()["spec"],
+        theirs["spec"]
+    );
+    let status = status(&harness, &cbd_path);
+    let degraded = condition(&status, "Degraded");
+    assert_eq!(degraded.reason, "ChildConflict");
+    assert!(
+        degraded
+            .message
+            .contains("Service/mindmitra exists and is not managed"),
+        "{}",
+        degraded.message
+    );
+}
+
+#[tokio::test]
+async fn an_orphaned_child_of_the_same_name_is_adopted() {
+    let (mut harness, cbd_path) = ready_to_create();
+    harness.reconcile(&cbd_path).await;
+    harness.deployment_ready(NS, "mindmitra", 2);
+    harness.reconcile(&cbd_path).await;
+    // `kubectl delete cbd --cascade=orphan` and re-create: a new uid.
+    let config_map = path("configmaps", NS, "mindmitra-env");
+    harness.api.update(&config_map, |object| {
+        object["metadata"]
+            .as_object_mut()
+            .unwrap()
+            .remove("ownerReferences");
+    });
+    harness.sync();
+    harness.api.clear_requests();
+    harness.reconcile(&cbd_path).await;
+    assert_eq!(
+        harness.take_requests(),
+        [format!(
+            "PATCH /api/v1/namespaces/{NS}/configmaps/mindmitra-env"
+        )]
+    );
+    let adopted = harness.api.get(&config_map).unwrap();
+    assert_eq!(
+        adopted["metadata"]["ownerReferences"][0]["uid"],
+        json!(harness.chatbot(&cbd_path).metadata.uid.unwrap())
+    );
+}
+
+#[tokio::test]
+async fn generated_values_are_created_once_and_never_overwritten() {
+    use base64::Engine;
+    let (mut harness, cbd_path) = ready_to_create();
+    harness.reconcile(&cbd_path).await;
+    let secret_path = path("secrets", NS, "mindmitra-generated");
+    let first = harness.api.get(&secret_path).unwrap();
+    let secret_key = first["data"]["SECRET_KEY"].as_str().unwrap().to_string();
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(&secret_key)
+        .unwrap();
+    assert_eq!(decoded.len(), 64, "32 random bytes, hex");
+    assert_eq!(
+        first["metadata"]["ownerReferences"][0]["kind"],
+        "ChatbotDeployment"
+    );
+
+    spec_change(&mut harness, &cbd_path, |cbd| {
+        cbd.spec.secrets.as_mut().unwrap().generated =
+            Some(vec!["SECRET_KEY".into(), "JWT_SECRET".into()]);
+    });
+    harness.reconcile(&cbd_path).await;
+    let patch = harness
+        .api
+        .requests()
+        .into_iter()
+        .find(|r| r.line() == format!("PATCH /api/v1/namespaces/{NS}/secrets/mindmitra-generated"))
+        .expect("the generated Secret is patched");
+    assert_eq!(
+        patch.content_type.as_deref(),
+        Some("application/merge-patch+json")
+    );
+    let keys: Vec<_> = patch.body.as_ref().unwrap()["data"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    assert_eq!(keys, ["JWT_SECRET"], "only the new name is sent");
+    let after = harness.api.get(&secret_path).unwrap();
+    assert_eq!(after["data"]["SECRET_KEY"], json!(secret_key));
+
+    // Removing a name from the spec never deletes its value either.
+    spec_change(&mut harness, &cbd_path, |cbd| {
+        cbd.spec.secrets.as_mut().unwrap().generated = Some(vec!["JWT_SECRET".into()]);
+    });
+    harness.reconcile(&cbd_path).await;
+    assert!(
+        !harness
+            .take_requests()
+            .iter()
+            .any(|l| l.contains("/secrets"))
+    );
+    assert_eq!(
+        harness.api.get(&secret_path).unwrap()["data"]["SECRET_KEY"],
+        json!(secret_key)
+    );
+}
+
+#[tokio::test]
+async fn a_generated_secret_that_belongs_to_someone_else_is_left_alone() {
+    let (mut harness, cbd_path) = ready_to_create();
+    harness.secret(NS, "mindmitra-generated", &["SECRET_KEY"]);
+    harness.reconcile(&cbd_path).await;
+    let lines = harness.take_requests();
+    assert!(!lines.iter().any(|l| l.contains("/secrets")), "{lines:#?}");
+    let status = status(&harness, &cbd_path);
+    assert_eq!(condition(&status, "Degraded").reason, "ChildConflict");
+}
+
+#[tokio::test]
+async fn a_paused_resource_is_reported_and_left_alone() {
+    let (mut harness, cbd_path) = ready_to_create();
+    harness.reconcile(&cbd_path).await;
+    harness.deployment_ready(NS, "mindmitra", 2);
+    harness.reconcile(&cbd_path).await;
+    spec_change(&mut harness, &cbd_path, |cbd| {
+        cbd.spec.paused = Some(true);
+        cbd.spec.image = "ghcr.io/mindmitra/support-bot:2.0.0".into();
+    });
+    harness.reconcile(&cbd_path).await;
+    let lines = harness.take_requests();
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| !l.contains("/events"))
+            .collect::<Vec<_>>(),
+        [&format!(
+            "PATCH /apis/chatbot.dev/v1alpha1/namespaces/{NS}/chatbotdeployments/mindmitra/status"
+        )]
+    );
+    let status = status(&harness, &cbd_path);
+    assert_eq!(status.phase.as_deref(), Some("Paused"));
+    assert_eq!(condition(&status, "Progressing").reason, "Paused");
+    assert_eq!(status.current_revision, Some(1));
+}
+
+#[tokio::test]
+async fn a_resource_being_deleted_is_left_to_the_garbage_collector() {
+    let (mut harness, cbd_path) = ready_to_create();
+    harness.reconcile(&cbd_path).await;
+    harness.api.update(&cbd_path, |object| {
+        object["metadata"]["deletionTimestamp"] = json!("2027-01-15T08:00:00Z");
+    });
+    harness.sync();
+    harness.api.clear_requests();
+    harness.reconcile(&cbd_path).await;
+    assert!(harness.api.requests().is_empty());
+}
+
+#[tokio::test]
+async fn a_failed_write_is_an_error_with_a_stable_reason_and_backs_off() {
+    let (harness, cbd_path) = ready_to_create();
+    harness.api.fail(
+        "PATCH /apis/apps/v1/namespaces/mindmitra/deployments/mindmitra",
+        503,
+        1,
+    );
+    let cbd = harness.chatbot(&cbd_path);
+    let error =
+        chatbot_operator::reconcile::reconcile_at(&cbd, &harness.context, harness.now.clone())
+            .await
+            .unwrap_err();
+    assert_eq!(error.reason(), "ServerError");
+    assert!(
+        error.to_string().starts_with("apply Deployment mindmitra:"),
+        "{error}"
+    );
+    assert!(
+        harness.chatbot(&cbd_path).status.is_none(),
+        "no status is written from a half-applied reconcile"
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_environment_is_reported_with_its_field_and_nothing_is_applied() {
+    use chatbot_operator::{
+        environment::Environments,
+        render::{Renderer, Templates},
+    };
+    let renderer = Renderer {
+        environments: Environments::from_sources([(
+            "dev".to_string(),
+            std::fs::read_to_string(common::root().join("environments/dev.yaml")).unwrap(),
+        )])
+        .unwrap(),
+        templates: Templates::embedded().unwrap(),
+    };
+    let mut harness = Harness::with_renderer(renderer);
+    let cbd_path = harness.create(&mindmitra());
+    harness.reconcile(&cbd_path).await;
+    let reasons = event_reasons(&harness);
+    let lines = harness.take_requests();
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| !l.contains("/events"))
+            .collect::<Vec<_>>(),
+        [&format!(
+            "PATCH /apis/chatbot.dev/v1alpha1/namespaces/{NS}/chatbotdeployments/mindmitra/status"
+        )]
+    );
+    let status = status(&harness, &cbd_path);
+    let ready = condition(&status, "Ready");
+    assert_eq!(ready.reason, "UnknownEnvironment");
+    assert_eq!(
+        ready.message,
+        "spec.environment: unknown environment \"production\"; known: dev"
+    );
+    assert_eq!(reasons, ["UnknownEnvironment"]);
+}
+
+#[tokio::test]
+async fn a_template_that_renders_an_invalid_object_keeps_the_last_good_children() {
+    use chatbot_operator::{
+        environment::Environments,
+        render::{Renderer, Templates},
+    };
+    // First the good templates create everything.
+    let (mut good, cbd_path) = ready_to_create();
+    good.reconcile(&cbd_path).await;
+    good.deployment_ready(NS, "mindmitra", 2);
+    good.reconcile(&cbd_path).await;
+    let before = good.api.list("/");
+
+    // Then an operator with a broken template looks at the same cluster.
+    let dir = common::edited_templates("deployment.yaml", "imagePullPolicy", "imagePulPolicy");
+    let renderer = Renderer {
+        environments: Environments::embedded().unwrap(),
+        templates: Templates::from_dir(dir.path()).unwrap(),
+    };
+    let mut broken = Harness::with_renderer(renderer);
+    for object in before.iter() {
+        let path = object_path(object);
+        broken.api.insert(&path, object.clone());
+    }
+    broken.sync();
+    broken.reconcile(&cbd_path).await;
+    let lines = broken.take_requests();
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| !l.contains("/events"))
+            .collect::<Vec<_>>(),
+        [&format!(
+            "PATCH /apis/chatbot.dev/v1alpha1/namespaces/{NS}/chatbotdeployments/mindmitra/status"
+        )]
+    );
+    let status = status(&broken, &cbd_path);
+    let ready = condition(&status, "Ready");
+    assert_eq!(
+        (ready.status.as_str(), ready.reason.as_str()),
+        ("False", "InvalidObject")
+    );
+    assert!(
+        ready.message.starts_with("template deployment.yaml rendered an invalid Deployment: spec.template.spec.containers[0].imagePulPolicy: unknown field"),
+        "{}",
+        ready.message
+    );
+    assert_eq!(
+        status.ready_replicas,
+        Some(2),
+        "the running pods are reported as they are"
+    );
+}
+
+fn object_path(object: &Value) -> String {
+    let kind = object["kind"].as_str().unwrap();
+    let namespace = object["metadata"]["namespace"].as_str().unwrap_or(NS);
+    let name = object["metadata"]["name"].as_str().unwrap();
+    let resource = match kind {
+        "ChatbotDeployment" => "chatbotdeployments",
+        "ServiceAccount" => "serviceaccounts",
+        "ConfigMap" => "configmaps",
+        "Service" => "services",
+        "Secret" => "secrets",
+        "Deployment" => "deployments",
+        "HorizontalPodAutoscaler" => "horizontalpodautoscalers",
+        "PodDisruptionBudget" => "poddisruptionbudgets",
+        "NetworkPolicy" => "networkpolicies",
+        other => panic!("unexpected kind {other}"),
+    };
+    path(resource, namespace, name)
+}

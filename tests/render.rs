@@ -281,23 +281,10 @@ fn a_changed_spec_changes_only_the_hashes_it_should() {
 }
 
 /// The embedded templates, copied into a directory a test may break.
-fn template_dir() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for entry in std::fs::read_dir(common::root().join("templates")).unwrap() {
-        let path = entry.unwrap().path();
-        std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
-    }
-    dir
-}
-
 /// Renders mindmitra with the embedded templates, one of them edited by
 /// replacing `from` with `to`; returns the error.
 fn error_with_edited_template(template: &str, from: &str, to: &str) -> String {
-    let dir = template_dir();
-    let path = dir.path().join(template);
-    let text = std::fs::read_to_string(&path).unwrap();
-    assert!(text.contains(from), "{template} no longer holds {from:?}");
-    std::fs::write(&path, text.replace(from, to)).unwrap();
+    let dir = common::edited_templates(template, from, to);
     render_with(dir.path()).unwrap_err().to_string()
 }
 
@@ -347,7 +334,7 @@ fn a_template_of_the_wrong_type_is_rejected() {
 
 #[test]
 fn a_missing_template_is_named() {
-    let dir = template_dir();
+    let dir = common::template_dir();
     std::fs::remove_file(dir.path().join("pdb.yaml")).unwrap();
     let error = render_with(dir.path()).unwrap_err().to_string();
     assert!(error.starts_with("template pdb.yaml: "), "{error}");

@@ -33,7 +33,20 @@ impl<'a> ConditionSet<'a> {
     /// Sets condition `type_`; the transition time is kept when its status
     /// did not change.
     pub fn set(&mut self, type_: &str, status: bool, reason: &str, message: impl Into<String>) {
-        let status = if status { "True" } else { "False" };
+        self.set_status(
+            type_,
+            if status { "True" } else { "False" },
+            reason,
+            message,
+        );
+    }
+
+    /// Sets condition `type_` to `Unknown`: the operator could not tell.
+    pub fn set_unknown(&mut self, type_: &str, reason: &str, message: impl Into<String>) {
+        self.set_status(type_, "Unknown", reason, message);
+    }
+
+    fn set_status(&mut self, type_: &str, status: &str, reason: &str, message: impl Into<String>) {
         let last_transition_time = self
             .previous
             .iter()

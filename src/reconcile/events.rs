@@ -10,11 +10,11 @@ use crate::api::condition_types as types;
 /// Whether a condition in this state needs someone's attention.
 fn is_warning(condition: &Condition) -> bool {
     let is_true = condition.status == "True";
+    let is_false = condition.status == "False";
     match condition.type_.as_str() {
         types::DEGRADED => is_true,
-        types::SECRETS_READY | types::WITHIN_BUDGET => !is_true,
-        types::CAPACITY_OK => !is_true || condition.reason == "NearCapacity",
-        types::READY => !is_true,
+        types::SECRETS_READY | types::WITHIN_BUDGET | types::READY => is_false,
+        types::CAPACITY_OK => is_false || condition.reason == "NearCapacity",
         _ => false,
     }
 }
@@ -42,8 +42,13 @@ pub fn transitions(old: &[Condition], new: &[Condition]) -> Vec<Note> {
             continue;
         }
         let announce = match type_ {
-            // Ready: becoming ready, or losing it.
-            types::READY => now.status == "True" || before.is_some_and(|b| b.status == "True"),
+            // Ready: becoming ready, or losing it to a problem (a rollout
+            // or a pause has an Event of its own).
+            types::READY => {
+                now.status == "True"
+                    || (before.is_some_and(|b| b.status == "True")
+                        && !matches!(now.reason.as_str(), "RollingOut" | "Creating" | "Paused"))
+            }
             // Progressing: a rollout finishing.
             types::PROGRESSING => {
                 now.reason == "RolloutComplete" && before.is_some_and(|b| b.status == "True")

@@ -159,14 +159,7 @@ pub async fn reconcile(
     cbd: Arc<ChatbotDeployment>,
     ctx: Arc<Context>,
 ) -> Result<Action, ReconcileError> {
-    let span = tracing::info_span!(
-        "reconcile",
-        namespace = cbd.namespace().unwrap_or_default(),
-        name = cbd.name_any()
-    );
-    let result = reconcile_at(&cbd, &ctx, Time(Timestamp::now()))
-        .instrument(span)
-        .await;
+    let result = reconcile_at(&cbd, &ctx, Time(Timestamp::now())).await;
     if result.is_ok()
         && let Ok(mut failures) = ctx.failures.lock()
     {
@@ -175,8 +168,22 @@ pub async fn reconcile(
     result
 }
 
-/// One reconcile at `now`: the whole observe → decide → apply → status path.
+/// One reconcile at `now`: the whole observe → decide → apply → status
+/// path, inside a span that puts the object reference on every log line.
 pub async fn reconcile_at(
+    cbd: &ChatbotDeployment,
+    ctx: &Context,
+    now: Time,
+) -> Result<Action, ReconcileError> {
+    let span = tracing::info_span!(
+        "reconcile",
+        namespace = cbd.namespace().unwrap_or_default(),
+        name = cbd.name_any()
+    );
+    reconcile_in_span(cbd, ctx, now).instrument(span).await
+}
+
+async fn reconcile_in_span(
     cbd: &ChatbotDeployment,
     ctx: &Context,
     now: Time,

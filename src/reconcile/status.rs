@@ -32,16 +32,13 @@ pub struct Blocker {
     pub reason: &'static str,
     /// The spec field (or object) at fault.
     pub path: String,
+    /// What is wrong, starting with the field or object it is about.
     pub message: String,
 }
 
 impl std::fmt::Display for Blocker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.path.is_empty() {
-            f.write_str(&self.message)
-        } else {
-            write!(f, "{}: {}", self.path, self.message)
-        }
+        f.write_str(&self.message)
     }
 }
 
@@ -140,10 +137,9 @@ pub fn next(
 
     // Capacity.
     match &facts.capacity {
-        None => conditions.set(
+        None => conditions.set_unknown(
             types::CAPACITY_OK,
-            false,
-            "Unknown",
+            "NotChecked",
             "the spec did not resolve, so capacity was not checked",
         ),
         Some(checks) => {
@@ -213,10 +209,9 @@ pub fn next(
                 "spec.cost.monthlyBudgetUSD is not set",
             ),
         },
-        None => conditions.set(
+        None => conditions.set_unknown(
             types::WITHIN_BUDGET,
-            false,
-            "Unknown",
+            "NotEstimated",
             "the spec did not resolve, so the cost was not estimated",
         ),
     }

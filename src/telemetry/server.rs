@@ -106,3 +106,45 @@ pub async fn serve(
         .with_graceful_shutdown(shutdown)
         .await
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use http::Request;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    async fn get(router: Router, path: &str) -> (StatusCode, String) {
+        let response = router
+            .oneshot(Request::get(path).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        (status, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    #[tokio::test]
+    async fn readiness_follows_the_flag_and_metrics_refresh_before_a_scrape() {
+        let metrics = Arc::new(Metrics::new());
+        let health = Health::default();
+        health.on_scrape(|metrics| metrics.set_queue_depth("chatbotdeployment", 3));
+        let router = router(metrics, health.clone());
+        assert_eq!(get(router.clone(), "/healthz").await.0, StatusCode::OK);
+        assert_eq!(
+            get(router.clone(), "/readyz").await.0,
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        health.set_ready(true);
+        assert_eq!(get(router.clone(), "/readyz").await.0, StatusCode::OK);
+        let (status, text) = get(router, "/metrics").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            text.contains("chatbot_operator_queue_depth{controller=\"chatbotdeployment\"} 3"),
+            "{text}"
+        );
+        assert!(text.ends_with("# EOF\n"));
+    }
+}

@@ -44,11 +44,15 @@ pub struct Failure {
     pub times: usize,
 }
 
+type Change = Box<dyn FnOnce(&mut Value) + Send>;
+
 #[derive(Default)]
 struct State {
     objects: BTreeMap<String, Value>,
     requests: Vec<Recorded>,
     failures: Vec<Failure>,
+    /// Writes of another client that land just before a matching request.
+    interleaved: Vec<(String, String, Change)>,
     next_uid: u64,
     next_version: u64,
 }
@@ -195,6 +199,21 @@ impl FakeApi {
         });
     }
 
+    /// Just before the next request whose line contains `line_contains`,
+    /// another client changes the object at `path` (a concurrent write).
+    pub fn interleave(
+        &self,
+        line_contains: &str,
+        path: &str,
+        change: impl FnOnce(&mut Value) + Send + 'static,
+    ) {
+        self.state.lock().unwrap().interleaved.push((
+            line_contains.to_string(),
+            path.to_string(),
+            Box::new(change),
+        ));
+    }
+
     async fn answer(&self, request: Request<Body>) -> Response<Body> {
         let (parts, body) = request.into_parts();
         let bytes = body
@@ -235,6 +254,19 @@ impl FakeApi {
     fn handle(&self, request: &Recorded) -> (u16, Value) {
         let mut state = self.state.lock().unwrap();
         let line = request.line();
+        if let Some(index) = state
+            .interleaved
+            .iter()
+            .position(|(contains, _, _)| line.contains(contains.as_str()))
+        {
+            let (_, path, change) = state.interleaved.remove(index);
+            state.next_version += 1;
+            let version = state.next_version.to_string();
+            if let Some(object) = state.objects.get_mut(&path) {
+                change(object);
+                object["metadata"]["resourceVersion"] = json!(version);
+            }
+        }
         if let Some(failure) = state
             .failures
             .iter_mut()
@@ -319,6 +351,10 @@ impl FakeApi {
                         let mut object = patch.clone();
                         object["metadata"]["uid"] = json!(format!("uid-{}", state.next_uid));
                         object["metadata"]["generation"] = json!(1);
+                        // The API server defaults a Deployment's replicas to 1.
+                        if object["kind"] == "Deployment" && object["spec"]["replicas"].is_null() {
+                            object["spec"]["replicas"] = json!(1);
+                        }
                         object
                     }
                     (None, _, _) => return (404, status(404, "NotFound", "not found")),
@@ -332,6 +368,11 @@ impl FakeApi {
                         let mut object = patch.clone();
                         object["metadata"]["uid"] = existing["metadata"]["uid"].clone();
                         object["status"] = existing["status"].clone();
+                        // A replica count the applier does not send stays: the
+                        // autoscaler (another manager) owns it.
+                        if object["kind"] == "Deployment" && object["spec"]["replicas"].is_null() {
+                            object["spec"]["replicas"] = existing["spec"]["replicas"].clone();
+                        }
                         let changed = object.get("spec") != existing.get("spec");
                         let generation = existing["metadata"]["generation"].as_i64().unwrap_or(1);
                         object["metadata"]["generation"] =

@@ -231,6 +231,9 @@ impl Harness {
         let path = path("deployments", namespace, name);
         let deployment = self.api.get(&path).expect("deployment exists");
         let generation = deployment["metadata"]["generation"].as_i64().unwrap_or(1);
+        // An autoscaler (or the spec) sets the count; the pods follow.
+        self.api
+            .update(&path, |d| d["spec"]["replicas"] = json!(replicas));
         self.api.set_status(
             &path,
             json!({

@@ -4,6 +4,7 @@
 pub mod cases;
 pub mod fake_api;
 pub mod harness;
+pub mod logs;
 
 use std::path::{Path, PathBuf};
 
@@ -58,4 +59,24 @@ pub fn render_sample(name: &str) -> chatbot_operator::render::Rendered {
         .expect("embedded renderer")
         .render(&sample_deployment(name), 1)
         .expect("sample renders")
+}
+
+/// A copy of `templates/` in a temporary directory.
+pub fn template_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(root().join("templates")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
+    }
+    dir
+}
+
+/// A copy of `templates/` with `template` edited: `from` replaced by `to`.
+pub fn edited_templates(template: &str, from: &str, to: &str) -> tempfile::TempDir {
+    let dir = template_dir();
+    let path = dir.path().join(template);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains(from), "{template} no longer holds {from:?}");
+    std::fs::write(&path, text.replace(from, to)).unwrap();
+    dir
 }

@@ -1,0 +1,96 @@
+//! No secret value reaches a status, an Event, a request other than the
+//! one that creates the generated Secret, or a log line. Its own test
+//! binary: the log capture is per thread, and nothing else runs beside it.
+
+mod common;
+
+use common::harness::{Harness, path};
+
+const NS: &str = "mindmitra";
+
+#[tokio::test]
+async fn no_secret_value_reaches_status_events_requests_or_logs() {
+    use base64::Engine;
+    let logs = common::logs::capture();
+    let mut harness = Harness::new();
+    harness.secret(NS, "mindmitra-llm", &["api-key"]);
+    harness.secret(NS, "mindmitra-sentry", &["dsn"]);
+    let cbd_path = harness.create(&common::sample_deployment("mindmitra"));
+    harness.reconcile(&cbd_path).await;
+    harness.deployment_ready(NS, "mindmitra", 2);
+    harness.reconcile(&cbd_path).await;
+    // A new generated name and a missing Secret: more Events, more logs.
+    let mut cbd = harness.chatbot(&cbd_path);
+    cbd.spec.secrets.as_mut().unwrap().generated =
+        Some(vec!["SECRET_KEY".into(), "JWT_SECRET".into()]);
+    cbd.spec.image = "ghcr.io/mindmitra/support-bot:1.0.1".into();
+    let spec = serde_json::to_value(&cbd.spec).unwrap();
+    harness.api.update(&cbd_path, |o| {
+        o["spec"] = spec;
+        o["metadata"]["generation"] = serde_json::json!(2);
+    });
+    harness.sync();
+    harness.reconcile(&cbd_path).await;
+    harness.api.remove(&path("secrets", NS, "mindmitra-sentry"));
+    harness.sync();
+    harness.reconcile(&cbd_path).await;
+
+    let generated = harness
+        .api
+        .get(&path("secrets", NS, "mindmitra-generated"))
+        .unwrap();
+    let mut values: Vec<String> = generated["data"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(v.as_str().unwrap())
+                .unwrap();
+            String::from_utf8(bytes).unwrap()
+        })
+        .collect();
+    values.push("value-of-api-key".into());
+    values.push("value-of-dsn".into());
+    assert_eq!(values.len(), 4);
+
+    let status = serde_json::to_string(&harness.chatbot(&cbd_path).status).unwrap();
+    let log_text = logs.text();
+    assert!(
+        log_text.contains(r#""namespace":"mindmitra""#) && log_text.contains("SecretsMissing"),
+        "logs were captured with the object reference: {log_text}"
+    );
+    let mut events = 0;
+    for request in harness.api.requests() {
+        events += usize::from(request.uri.contains("/events"));
+        if request.uri.contains("/secrets") {
+            continue;
+        }
+        let body = request.body.map(|b| b.to_string()).unwrap_or_default();
+        for value in &values {
+            let encoded = base64::engine::general_purpose::STANDARD.encode(value);
+            assert!(
+                !body.contains(value.as_str()) && !body.contains(&encoded),
+                "{} leaks a value",
+                request.uri
+            );
+        }
+    }
+    assert!(events >= 3, "Events were published: {events}");
+    for value in &values {
+        assert!(!status.contains(value.as_str()), "status leaks a value");
+        assert!(!log_text.contains(value.as_str()), "logs leak a value");
+    }
+    // The cache holds key names only.
+    let cached =
+        chatbot_operator::reconcile::stores::get(&harness.stores.secrets, NS, "mindmitra-llm")
+            .unwrap();
+    assert!(
+        cached
+            .data
+            .as_ref()
+            .unwrap()
+            .values()
+            .all(|v| v.0.is_empty())
+    );
+}
