@@ -12,6 +12,17 @@ if ! "$python" -c 'import kubernetes_validate' 2>/dev/null; then
   "$python" -m pip install --quiet --disable-pip-version-check 'kubernetes-validate>=1.32'
 fi
 
+# Debian packages: Lua 5.1 runs the Argo CD health check.
+missing=()
+command -v lua5.1 >/dev/null || missing+=(lua5.1)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing ${missing[*]} (Debian)"
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
 cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings
 cargo test --locked

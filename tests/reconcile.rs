@@ -718,7 +718,12 @@ async fn a_failed_write_is_an_error_with_a_stable_reason_and_backs_off() {
         "{error}"
     );
     assert!(
-        harness.chatbot(&cbd_path).status.is_none(),
+        harness
+            .chatbot(&cbd_path)
+            .status
+            .unwrap()
+            .conditions
+            .is_empty(),
         "no status is written from a half-applied reconcile"
     );
 }

@@ -14,10 +14,34 @@ use super::{ChatbotAction, ChatbotDeployment};
 /// "unset" (the environment default applies) instead of reaching a CEL
 /// rule as a null value it cannot compare.
 pub fn crds() -> Vec<CustomResourceDefinition> {
-    [ChatbotDeployment::crd(), ChatbotAction::crd()]
-        .into_iter()
-        .map(without_nullable)
-        .collect()
+    vec![
+        with_unobserved_status(without_nullable(ChatbotDeployment::crd())),
+        without_nullable(ChatbotAction::crd()),
+    ]
+}
+
+/// A ChatbotDeployment the operator has not looked at yet reads as
+/// `status: {observedGeneration: 0}` (the API server applies schema
+/// defaults when it reads an object), so kstatus-based tools (Flux,
+/// `kubectl wait`) see it in progress instead of healthy before the
+/// operator has done anything.
+fn with_unobserved_status(mut crd: CustomResourceDefinition) -> CustomResourceDefinition {
+    for version in &mut crd.spec.versions {
+        let status = version
+            .schema
+            .as_mut()
+            .and_then(|s| s.open_api_v3_schema.as_mut())
+            .and_then(|s| s.properties.as_mut())
+            .and_then(|p| p.get_mut("status"));
+        if let Some(status) = status {
+            status.default = Some(
+                k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::JSON(
+                    serde_json::json!({ "observedGeneration": 0 }),
+                ),
+            );
+        }
+    }
+    crd
 }
 
 fn without_nullable(crd: CustomResourceDefinition) -> CustomResourceDefinition {

@@ -56,6 +56,13 @@ pub fn path(resource: &str, namespace: &str, name: &str) -> String {
     format!("{prefix}/namespaces/{namespace}/{resource}/{name}")
 }
 
+/// The default the ChatbotDeployment CRD gives `status`.
+pub fn status_default() -> Value {
+    let crd = serde_json::to_value(&chatbot_operator::api::crds()[0]).unwrap();
+    crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["status"]["default"]
+        .clone()
+}
+
 pub struct Harness {
     pub api: FakeApi,
     pub metrics: Arc<Metrics>,
@@ -120,7 +127,13 @@ impl Harness {
         let namespace = cbd.metadata.namespace.clone().unwrap();
         let name = cbd.metadata.name.clone().unwrap();
         let path = path("chatbotdeployments", &namespace, &name);
-        self.api.insert(&path, serde_json::to_value(cbd).unwrap());
+        let mut object = serde_json::to_value(cbd).unwrap();
+        // The API server applies the CRD's schema defaults on read; the one
+        // that matters here is the status of a resource nobody observed yet.
+        if object.get("status").is_none_or(Value::is_null) {
+            object["status"] = status_default();
+        }
+        self.api.insert(&path, object);
         self.sync();
         path
     }
