@@ -777,7 +777,12 @@ async fn a_template_that_renders_an_invalid_object_keeps_the_last_good_children(
     good.reconcile(&cbd_path).await;
     good.deployment_ready(NS, "mindmitra", 2);
     good.reconcile(&cbd_path).await;
-    let before = good.api.list("/");
+    let before: Vec<Value> = good
+        .api
+        .list("/")
+        .into_iter()
+        .filter(|o| o["kind"] != "Event")
+        .collect();
 
     // Then an operator with a broken template looks at the same cluster.
     let dir = common::edited_templates("deployment.yaml", "imagePullPolicy", "imagePulPolicy");
@@ -837,4 +842,37 @@ fn object_path(object: &Value) -> String {
         other => panic!("unexpected kind {other}"),
     };
     path(resource, namespace, name)
+}
+
+#[tokio::test]
+async fn a_reconcile_from_caches_that_have_not_seen_its_writes_repeats_none_of_them() {
+    let (harness, cbd_path) = ready_to_create();
+    let stale = harness.chatbot(&cbd_path);
+    let reconcile =
+        || chatbot_operator::reconcile::reconcile_at(&stale, &harness.context, harness.now.clone());
+    reconcile().await.unwrap();
+    // A watch event triggers the next reconcile before any write of the
+    // first has reached the caches.
+    harness.api.clear_requests();
+    reconcile().await.unwrap();
+    let lines = harness.take_requests();
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.starts_with("GET") || l == &format!("POST /api/v1/namespaces/{NS}/secrets")),
+        "only reads (and a refused re-create of the generated Secret): {lines:#?}"
+    );
+    assert!(
+        !lines.iter().any(|l| l.contains("/events")),
+        "no Event is repeated"
+    );
+    let secret = harness
+        .api
+        .get(&path("secrets", NS, "mindmitra-generated"))
+        .unwrap();
+    assert_eq!(
+        secret["data"].as_object().unwrap().len(),
+        1,
+        "nothing regenerated"
+    );
 }

@@ -94,8 +94,8 @@ pub async fn reconcile(
     let span = tracing::info_span!(
         "action",
         namespace = action.namespace().unwrap_or_default(),
-        name = action.name_any(),
-        deployment = action.spec.deployment
+        action = action.name_any(),
+        chatbot = action.spec.deployment
     );
     async move {
         let _timer = ctx.metrics.reconcile_started(CONTROLLER);

@@ -122,6 +122,18 @@ pub struct Context {
     pub reporter: Reporter,
     pub timing: Timing,
     failures: Mutex<HashMap<ObjectRef<ChatbotDeployment>, u32>>,
+    written: Mutex<HashMap<String, WrittenStatus>>,
+}
+
+/// A status this replica wrote, with the resource versions around the
+/// write. A reconcile that starts from the version before the write (the
+/// cache has not seen the write yet) starts from this status instead, so
+/// it neither writes it again nor repeats its Events.
+#[derive(Clone, Debug)]
+struct WrittenStatus {
+    before: String,
+    after: String,
+    status: ChatbotDeploymentStatus,
 }
 
 impl Context {
@@ -141,6 +153,45 @@ impl Context {
             reporter,
             timing,
             failures: Mutex::default(),
+            written: Mutex::default(),
+        }
+    }
+
+    /// `cbd` with the status this replica last wrote, when the cache still
+    /// holds the version from before that write.
+    fn with_latest_status(&self, cbd: &ChatbotDeployment) -> Option<ChatbotDeployment> {
+        let uid = cbd.metadata.uid.as_ref()?;
+        let written = self.written.lock().ok()?.get(uid).cloned()?;
+        (cbd.metadata.resource_version.as_ref() == Some(&written.before)).then(|| {
+            let mut fresher = cbd.clone();
+            fresher.metadata.resource_version = Some(written.after);
+            fresher.status = Some(written.status);
+            fresher
+        })
+    }
+
+    fn remember_status(
+        &self,
+        cbd: &ChatbotDeployment,
+        after: Option<String>,
+        status: &ChatbotDeploymentStatus,
+    ) {
+        let (Some(uid), Some(before), Some(after)) = (
+            cbd.metadata.uid.clone(),
+            cbd.metadata.resource_version.clone(),
+            after,
+        ) else {
+            return;
+        };
+        if let Ok(mut written) = self.written.lock() {
+            written.insert(
+                uid,
+                WrittenStatus {
+                    before,
+                    after,
+                    status: status.clone(),
+                },
+            );
         }
     }
 
@@ -178,7 +229,7 @@ pub async fn reconcile_at(
     let span = tracing::info_span!(
         "reconcile",
         namespace = cbd.namespace().unwrap_or_default(),
-        name = cbd.name_any()
+        chatbot = cbd.name_any()
     );
     reconcile_in_span(cbd, ctx, now).instrument(span).await
 }
@@ -189,6 +240,8 @@ async fn reconcile_in_span(
     now: Time,
 ) -> Result<Action, ReconcileError> {
     let _timer = ctx.metrics.reconcile_started(CONTROLLER);
+    let fresher = ctx.with_latest_status(cbd);
+    let cbd = fresher.as_ref().unwrap_or(cbd);
     if cbd.meta().deletion_timestamp.is_some() {
         // Children carry owner references: the garbage collector removes them.
         return Ok(Action::await_change());
@@ -215,7 +268,8 @@ async fn reconcile_in_span(
     let next = status::next(cbd.status.as_ref(), &assessment, &now);
     let previous = cbd.status.clone().unwrap_or_default();
     if next != previous {
-        write_status(&ctx.client, cbd, &next).await?;
+        let after = write_status(&ctx.client, cbd, &next).await?;
+        ctx.remember_status(cbd, after, &next);
     }
 
     let mut notes = decision.notes.clone();
@@ -232,11 +286,12 @@ async fn reconcile_in_span(
 
 /// Writes the status with server-side apply on the status subresource: a
 /// field the operator stops setting is removed, not left behind.
+/// Returns the resource version after the write.
 async fn write_status(
     client: &Client,
     cbd: &ChatbotDeployment,
     status: &ChatbotDeploymentStatus,
-) -> Result<(), ReconcileError> {
+) -> Result<Option<String>, ReconcileError> {
     let namespace = cbd.namespace().ok_or(ReconcileError::MissingNamespace)?;
     let name = cbd.name_any();
     let api: Api<ChatbotDeployment> = Api::namespaced(client.clone(), &namespace);
@@ -251,7 +306,7 @@ async fn write_status(
         &Patch::Apply(&patch),
     )
     .await
-    .map(|_| ())
+    .map(|written| written.metadata.resource_version)
     .map_err(|source| ReconcileError::Kube {
         action: "apply",
         kind: "ChatbotDeployment/status",
@@ -310,7 +365,7 @@ pub fn error_policy(
     let delay = backoff(ctx.timing.backoff, ctx.timing.blocked, attempts);
     warn!(
         namespace = cbd.namespace().unwrap_or_default(),
-        name = cbd.name_any(),
+        chatbot = cbd.name_any(),
         reason = error.reason(),
         attempts,
         retry_in = ?delay,

@@ -1,9 +1,12 @@
-//! An in-memory Kubernetes API server behind a `tower_test` mock service:
-//! every request the operator's real `kube::Client` sends is recorded and
-//! answered from a map of objects, the way the API server would for the
-//! calls the operator makes (get, create, replace, delete, server-side
-//! apply, merge patch, status subresource). Tests assert the exact list of
-//! requests a reconcile makes and read the resulting objects back.
+//! An in-memory Kubernetes API server. It answers the calls the operator
+//! makes (get, list, watch, create, replace, delete, server-side apply,
+//! merge patch, status subresource) from a map of objects, records every
+//! request, and keeps a change log so watches see every change in order.
+//!
+//! Two fronts: a `tower_test` mock service behind the operator's real
+//! `kube::Client` (request-verification tests), and a real HTTP server on
+//! loopback (the `chatbot-operator run` binary, pointed at it through a
+//! kubeconfig).
 
 use std::{
     collections::BTreeMap,
@@ -46,6 +49,15 @@ pub struct Failure {
 
 type Change = Box<dyn FnOnce(&mut Value) + Send>;
 
+/// One change, as a watch reports it.
+#[derive(Clone, Debug)]
+pub struct Logged {
+    pub version: u64,
+    pub kind: &'static str,
+    pub path: String,
+    pub object: Value,
+}
+
 #[derive(Default)]
 struct State {
     objects: BTreeMap<String, Value>,
@@ -53,14 +65,62 @@ struct State {
     failures: Vec<Failure>,
     /// Writes of another client that land just before a matching request.
     interleaved: Vec<(String, String, Change)>,
+    log: Vec<Logged>,
     next_uid: u64,
     next_version: u64,
+}
+
+impl State {
+    fn uid(&mut self) -> String {
+        self.next_uid += 1;
+        format!("uid-{}", self.next_uid)
+    }
+
+    /// Stores `object` at `path` with a new resource version, and logs it.
+    fn put(&mut self, path: &str, mut object: Value) -> Value {
+        self.next_version += 1;
+        object["metadata"]["resourceVersion"] = json!(self.next_version.to_string());
+        let kind = if self.objects.contains_key(path) {
+            "MODIFIED"
+        } else {
+            "ADDED"
+        };
+        self.objects.insert(path.to_string(), object.clone());
+        self.log.push(Logged {
+            version: self.next_version,
+            kind,
+            path: path.to_string(),
+            object: object.clone(),
+        });
+        object
+    }
+
+    fn delete(&mut self, path: &str) -> Option<Value> {
+        let mut object = self.objects.remove(path)?;
+        self.next_version += 1;
+        object["metadata"]["resourceVersion"] = json!(self.next_version.to_string());
+        self.log.push(Logged {
+            version: self.next_version,
+            kind: "DELETED",
+            path: path.to_string(),
+            object: object.clone(),
+        });
+        Some(object)
+    }
+
+    fn change(&mut self, path: &str, change: impl FnOnce(&mut Value)) {
+        if let Some(mut object) = self.objects.get(path).cloned() {
+            change(&mut object);
+            self.put(path, object);
+        }
+    }
 }
 
 /// Handle on the fake: its objects and the requests it saw.
 #[derive(Clone, Default)]
 pub struct FakeApi {
     state: Arc<Mutex<State>>,
+    changed: Arc<tokio::sync::Notify>,
 }
 
 fn status(code: u16, reason: &str, message: &str) -> Value {
@@ -74,20 +134,99 @@ fn status(code: u16, reason: &str, message: &str) -> Value {
     })
 }
 
-/// `/apis/g/v/namespaces/ns/kind/name[/sub]` → (collection, name, subresource).
-fn split(path: &str) -> (String, Option<String>, Option<String>) {
-    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    let prefix = if segments.first() == Some(&"api") {
-        2
-    } else {
-        3
+/// A request path taken apart.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Target {
+    /// `/api/v1` or `/apis/<group>/<version>`.
+    pub prefix: String,
+    pub namespace: Option<String>,
+    pub resource: String,
+    pub name: Option<String>,
+    pub subresource: Option<String>,
+}
+
+impl Target {
+    pub fn parse(path: &str) -> Target {
+        let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        let prefix_len = if segments.first() == Some(&"api") {
+            2
+        } else {
+            3
+        };
+        let prefix = format!("/{}", segments[..prefix_len].join("/"));
+        let mut rest = &segments[prefix_len..];
+        let mut namespace = None;
+        if rest.first() == Some(&"namespaces") && rest.len() >= 3 {
+            namespace = Some(rest[1].to_string());
+            rest = &rest[2..];
+        }
+        Target {
+            prefix,
+            namespace,
+            resource: rest.first().map(|s| s.to_string()).unwrap_or_default(),
+            name: rest.get(1).map(|s| s.to_string()),
+            subresource: rest.get(2).map(|s| s.to_string()),
+        }
+    }
+
+    /// Where an object of this collection named `name` is stored.
+    pub fn object_path(&self, name: &str) -> String {
+        match &self.namespace {
+            Some(namespace) => format!(
+                "{}/namespaces/{namespace}/{}/{name}",
+                self.prefix, self.resource
+            ),
+            None => format!("{}/{}/{name}", self.prefix, self.resource),
+        }
+    }
+
+    /// Whether a stored object path belongs to this collection (all
+    /// namespaces when the request names none).
+    pub fn holds(&self, path: &str) -> bool {
+        let stored = Target::parse(path);
+        stored.prefix == self.prefix
+            && stored.resource == self.resource
+            && (self.namespace.is_none() || stored.namespace == self.namespace)
+    }
+}
+
+/// A query parameter of `uri`, percent-decoded.
+pub fn query_param(uri: &str, key: &str) -> Option<String> {
+    let query = uri.split_once('?')?.1;
+    query.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=')?;
+        (k == key).then(|| percent_decode(v))
+    })
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Ok(byte) = u8::from_str_radix(&text[i + 1..i + 3], 16)
+        {
+            out.push(byte);
+            i += 3;
+            continue;
+        }
+        out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Equality label selectors (`a=b,c=d`), the only kind the operator uses.
+fn selected(object: &Value, selector: Option<&str>) -> bool {
+    let Some(selector) = selector.filter(|s| !s.is_empty()) else {
+        return true;
     };
-    let namespaced = segments.get(prefix) == Some(&"namespaces");
-    let collection_end = if namespaced { prefix + 3 } else { prefix + 1 };
-    let collection = segments[..collection_end.min(segments.len())].join("/");
-    let name = segments.get(collection_end).map(|s| s.to_string());
-    let sub = segments.get(collection_end + 1).map(|s| s.to_string());
-    (format!("/{collection}"), name, sub)
+    selector.split(',').all(|term| match term.split_once('=') {
+        Some((key, value)) => object["metadata"]["labels"][key].as_str() == Some(value),
+        None => !object["metadata"]["labels"][term].is_null(),
+    })
 }
 
 /// RFC 7386 JSON merge patch.
@@ -104,6 +243,17 @@ fn merge_patch(target: &mut Value, patch: &Value) {
         }
         (target, patch) => *target = patch.clone(),
     }
+}
+
+fn parse_body(bytes: &[u8]) -> Option<Value> {
+    if bytes.is_empty() {
+        return None;
+    }
+    Some(
+        serde_json::from_slice(bytes)
+            .or_else(|_| serde_yaml_ng::from_slice(bytes))
+            .expect("request body is JSON or YAML"),
+    )
 }
 
 impl FakeApi {
@@ -127,15 +277,13 @@ impl FakeApi {
     /// Puts an object in place as if it had been created (uid, version set).
     pub fn insert(&self, path: &str, mut object: Value) -> Value {
         let mut state = self.state.lock().unwrap();
-        state.next_uid += 1;
-        state.next_version += 1;
-        let uid = format!("uid-{}", state.next_uid);
-        let version = state.next_version.to_string();
+        let uid = state.uid();
         let metadata = object["metadata"].as_object_mut().unwrap();
         metadata.entry("uid").or_insert(json!(uid));
-        metadata.insert("resourceVersion".into(), json!(version));
         metadata.entry("generation").or_insert(json!(1));
-        state.objects.insert(path.to_string(), object.clone());
+        let object = state.put(path, object);
+        drop(state);
+        self.changed.notify_waiters();
         object
     }
 
@@ -146,26 +294,20 @@ impl FakeApi {
 
     /// Removes an object, as a `kubectl delete` would.
     pub fn remove(&self, path: &str) -> Option<Value> {
-        self.state.lock().unwrap().objects.remove(path)
+        let removed = self.state.lock().unwrap().delete(path);
+        self.changed.notify_waiters();
+        removed
     }
 
     /// Changes an object in place (another client's write).
     pub fn update(&self, path: &str, change: impl FnOnce(&mut Value)) {
-        let mut state = self.state.lock().unwrap();
-        state.next_version += 1;
-        let version = state.next_version.to_string();
-        if let Some(object) = state.objects.get_mut(path) {
-            change(object);
-            object["metadata"]["resourceVersion"] = json!(version);
-        }
+        self.state.lock().unwrap().change(path, change);
+        self.changed.notify_waiters();
     }
 
     /// Replaces an object's status (what another controller would write).
     pub fn set_status(&self, path: &str, status: Value) {
-        let mut state = self.state.lock().unwrap();
-        if let Some(object) = state.objects.get_mut(path) {
-            object["status"] = status;
-        }
+        self.update(path, |object| object["status"] = status);
     }
 
     /// Every object whose path starts with `prefix`.
@@ -221,15 +363,6 @@ impl FakeApi {
             .await
             .map(|b| b.to_bytes())
             .unwrap_or_default();
-        let body: Option<Value> = if bytes.is_empty() {
-            None
-        } else {
-            Some(
-                serde_json::from_slice(&bytes)
-                    .or_else(|_| serde_yaml_ng::from_slice(&bytes))
-                    .expect("request body is JSON or YAML"),
-            )
-        };
         let recorded = Recorded {
             method: parts.method.clone(),
             uri: parts.uri.to_string(),
@@ -238,12 +371,9 @@ impl FakeApi {
                 .get(http::header::CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string),
-            body: body.clone(),
+            body: parse_body(&bytes),
         };
-        let (code, reply) = self.handle(&recorded);
-        let mut state = self.state.lock().unwrap();
-        state.requests.push(recorded);
-        drop(state);
+        let (code, reply) = self.handle(recorded);
         Response::builder()
             .status(StatusCode::from_u16(code).unwrap())
             .header(http::header::CONTENT_TYPE, "application/json")
@@ -251,7 +381,15 @@ impl FakeApi {
             .unwrap()
     }
 
-    fn handle(&self, request: &Recorded) -> (u16, Value) {
+    /// Answers one request (never a watch) and records it.
+    pub fn handle(&self, request: Recorded) -> (u16, Value) {
+        let answer = self.handle_unrecorded(&request);
+        self.state.lock().unwrap().requests.push(request);
+        self.changed.notify_waiters();
+        answer
+    }
+
+    fn handle_unrecorded(&self, request: &Recorded) -> (u16, Value) {
         let mut state = self.state.lock().unwrap();
         let line = request.line();
         if let Some(index) = state
@@ -260,12 +398,7 @@ impl FakeApi {
             .position(|(contains, _, _)| line.contains(contains.as_str()))
         {
             let (_, path, change) = state.interleaved.remove(index);
-            state.next_version += 1;
-            let version = state.next_version.to_string();
-            if let Some(object) = state.objects.get_mut(&path) {
-                change(object);
-                object["metadata"]["resourceVersion"] = json!(version);
-            }
+            state.change(&path, change);
         }
         if let Some(failure) = state
             .failures
@@ -277,10 +410,8 @@ impl FakeApi {
             return (code, status(code, "Injected", "injected failure"));
         }
         let path = request.uri.split('?').next().unwrap_or_default();
-        let (collection, name, sub) = split(path);
-        let object_path = name.as_ref().map(|n| format!("{collection}/{n}"));
-        state.next_version += 1;
-        let version = state.next_version.to_string();
+        let target = Target::parse(path);
+        let object_path = target.name.as_ref().map(|n| target.object_path(n));
         match (request.method.clone(), object_path) {
             (Method::GET, Some(object_path)) => match state.objects.get(&object_path) {
                 Some(object) => (200, object.clone()),
@@ -290,12 +421,14 @@ impl FakeApi {
                 ),
             },
             (Method::GET, None) => {
+                let selector = query_param(&request.uri, "labelSelector");
                 let items: Vec<Value> = state
                     .objects
                     .iter()
-                    .filter(|(p, _)| p.starts_with(&format!("{collection}/")))
+                    .filter(|(p, o)| target.holds(p) && selected(o, selector.as_deref()))
                     .map(|(_, o)| o.clone())
                     .collect();
+                let version = state.next_version.to_string();
                 (
                     200,
                     json!({"kind": "List", "apiVersion": "v1", "metadata": {"resourceVersion": version}, "items": items}),
@@ -307,24 +440,28 @@ impl FakeApi {
                     .as_str()
                     .unwrap_or_default()
                     .to_string();
-                let object_path = format!("{collection}/{name}");
+                if name.is_empty() {
+                    // generateName, as Events use.
+                    let uid = state.uid();
+                    object["metadata"]["name"] = json!(uid);
+                }
+                let name = object["metadata"]["name"].as_str().unwrap().to_string();
+                let object_path = target.object_path(&name);
                 if state.objects.contains_key(&object_path) {
                     return (
                         409,
                         status(409, "AlreadyExists", &format!("{name} already exists")),
                     );
                 }
-                state.next_uid += 1;
-                object["metadata"]["uid"] = json!(format!("uid-{}", state.next_uid));
-                object["metadata"]["resourceVersion"] = json!(version);
+                object["metadata"]["uid"] = json!(state.uid());
                 object["metadata"]["generation"] = json!(1);
-                if !collection.ends_with("/events") {
-                    state.objects.insert(object_path, object.clone());
+                if let Some(namespace) = &target.namespace {
+                    object["metadata"]["namespace"] = json!(namespace);
                 }
-                (201, object)
+                (201, state.put(&object_path, object))
             }
             (Method::PUT, Some(object_path)) => {
-                let Some(existing) = state.objects.get(&object_path) else {
+                let Some(existing) = state.objects.get(&object_path).cloned() else {
                     return (404, status(404, "NotFound", "not found"));
                 };
                 let mut object = request.body.clone().unwrap_or_default();
@@ -333,11 +470,9 @@ impl FakeApi {
                     return (409, status(409, "Conflict", "the object has been modified"));
                 }
                 object["metadata"]["uid"] = existing["metadata"]["uid"].clone();
-                object["metadata"]["resourceVersion"] = json!(version);
-                state.objects.insert(object_path, object.clone());
-                (200, object)
+                (200, state.put(&object_path, object))
             }
-            (Method::DELETE, Some(object_path)) => match state.objects.remove(&object_path) {
+            (Method::DELETE, Some(object_path)) => match state.delete(&object_path) {
                 Some(object) => (200, object),
                 None => (404, status(404, "NotFound", "not found")),
             },
@@ -345,12 +480,14 @@ impl FakeApi {
                 let patch = request.body.clone().unwrap_or_default();
                 let apply = request.content_type.as_deref() == Some("application/apply-patch+yaml");
                 let existing = state.objects.get(&object_path).cloned();
-                let mut object = match (existing, apply, sub.as_deref()) {
+                let object = match (existing, apply, target.subresource.as_deref()) {
                     (None, true, None) => {
-                        state.next_uid += 1;
                         let mut object = patch.clone();
-                        object["metadata"]["uid"] = json!(format!("uid-{}", state.next_uid));
+                        object["metadata"]["uid"] = json!(state.uid());
                         object["metadata"]["generation"] = json!(1);
+                        if let Some(namespace) = &target.namespace {
+                            object["metadata"]["namespace"] = json!(namespace);
+                        }
                         // The API server defaults a Deployment's replicas to 1.
                         if object["kind"] == "Deployment" && object["spec"]["replicas"].is_null() {
                             object["spec"]["replicas"] = json!(1);
@@ -367,6 +504,7 @@ impl FakeApi {
                         // applied before; status and identity stay.
                         let mut object = patch.clone();
                         object["metadata"]["uid"] = existing["metadata"]["uid"].clone();
+                        object["metadata"]["namespace"] = existing["metadata"]["namespace"].clone();
                         object["status"] = existing["status"].clone();
                         // A replica count the applier does not send stays: the
                         // autoscaler (another manager) owns it.
@@ -391,14 +529,40 @@ impl FakeApi {
                         existing
                     }
                 };
-                object["metadata"]["resourceVersion"] = json!(version);
-                state.objects.insert(object_path, object.clone());
-                (200, object)
+                (200, state.put(&object_path, object))
             }
             _ => (
                 405,
                 status(405, "MethodNotAllowed", "not supported by the fake"),
             ),
         }
+    }
+
+    /// Changes to the collection of `target` after `version`, matching `selector`.
+    pub fn changes_after(
+        &self,
+        target: &Target,
+        version: u64,
+        selector: Option<&str>,
+    ) -> Vec<Logged> {
+        self.state
+            .lock()
+            .unwrap()
+            .log
+            .iter()
+            .filter(|entry| entry.version > version && target.holds(&entry.path))
+            .filter(|entry| selected(&entry.object, selector))
+            .cloned()
+            .collect()
+    }
+
+    /// Waits until something changes.
+    pub async fn wait_for_change(&self) {
+        self.changed.notified().await;
+    }
+
+    /// The newest resource version.
+    pub fn version(&self) -> u64 {
+        self.state.lock().unwrap().next_version
     }
 }

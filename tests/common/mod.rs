@@ -2,7 +2,9 @@
 #![allow(dead_code)]
 
 pub mod cases;
+pub mod e2e;
 pub mod fake_api;
+pub mod fake_server;
 pub mod harness;
 pub mod logs;
 

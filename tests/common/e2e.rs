@@ -1,0 +1,313 @@
+//! Helpers for the end-to-end tests against the cluster in `KUBECONFIG`:
+//! installing what `manifests/` holds, running the operator binary as its
+//! own service account (impersonated, so it has exactly the RBAC in
+//! `manifests/`), namespaces per test, and waiting on conditions with
+//! deadlines.
+
+use std::{
+    io::{Read, Write},
+    net::{SocketAddr, TcpListener, TcpStream},
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use k8s_openapi::{
+    api::core::v1::{Namespace, Secret},
+    apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
+};
+use kube::{
+    Api, Client, Resource, ResourceExt,
+    api::{
+        ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams,
+    },
+    discovery,
+    runtime::wait::{await_condition, conditions},
+};
+use serde_json::{Value, json};
+use tokio::sync::OnceCell;
+
+/// The operator's service account, as `manifests/` installs it.
+pub const OPERATOR_USER: &str = "system:serviceaccount:chatbot-operator-system:chatbot-operator";
+const MANAGER: &str = "chatbot-operator-e2e";
+
+pub async fn client() -> Client {
+    Client::try_default()
+        .await
+        .expect("a cluster in KUBECONFIG")
+}
+
+static INSTALLED: OnceCell<()> = OnceCell::const_new();
+
+/// Applies everything `kubectl kustomize manifests/` produces except the
+/// operator's own Deployment, Service and PodDisruptionBudget (the tests
+/// run the binary they just built instead of an image). Once per run; left
+/// installed, as an install would be.
+pub async fn install(client: &Client) {
+    INSTALLED
+        .get_or_init(|| async {
+            let output = Command::new("kubectl")
+                .args(["kustomize", "manifests/"])
+                .current_dir(super::root())
+                .output()
+                .expect("kubectl");
+            assert!(
+                output.status.success(),
+                "{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            let objects =
+                chatbot_operator::document::documents(&String::from_utf8(output.stdout).unwrap())
+                    .unwrap();
+            for object in objects {
+                let kind = object["kind"].as_str().unwrap().to_string();
+                if ["Deployment", "Service", "PodDisruptionBudget"].contains(&kind.as_str()) {
+                    continue;
+                }
+                apply(client, &object).await;
+                if kind == "CustomResourceDefinition" {
+                    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+                    let name = object["metadata"]["name"].as_str().unwrap().to_string();
+                    tokio::time::timeout(
+                        Duration::from_secs(60),
+                        await_condition(crds, &name, conditions::is_crd_established()),
+                    )
+                    .await
+                    .expect("CRD established within 60 s")
+                    .expect("watch CRD");
+                }
+            }
+        })
+        .await;
+}
+
+/// Server-side applies any object (as the test's own field manager).
+pub async fn apply(client: &Client, object: &Value) -> DynamicObject {
+    let api_version = object["apiVersion"].as_str().unwrap();
+    let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+    let gvk = GroupVersionKind::gvk(group, version, object["kind"].as_str().unwrap());
+    let (resource, capabilities) = discovery::pinned_kind(client, &gvk)
+        .await
+        .expect("kind is served");
+    let api: Api<DynamicObject> =
+        match (capabilities.scope, object["metadata"]["namespace"].as_str()) {
+            (discovery::Scope::Namespaced, Some(namespace)) => {
+                Api::namespaced_with(client.clone(), namespace, &resource)
+            }
+            _ => Api::all_with(client.clone(), &resource),
+        };
+    let name = object["metadata"]["name"].as_str().unwrap();
+    api.patch(
+        name,
+        &PatchParams::apply(MANAGER).force(),
+        &Patch::Apply(object),
+    )
+    .await
+    .unwrap_or_else(|error| panic!("apply {name}: {error}"))
+}
+
+/// A namespace for one test, deleted when dropped.
+pub struct TestNamespace {
+    pub name: String,
+    client: Client,
+}
+
+impl TestNamespace {
+    pub async fn new(client: &Client, test: &str) -> Self {
+        let name = format!("cbd-e2e-{test}-{}", std::process::id());
+        let namespaces: Api<Namespace> = Api::all(client.clone());
+        let mut namespace = Namespace::default();
+        namespace.meta_mut().name = Some(name.clone());
+        namespaces
+            .create(&PostParams::default(), &namespace)
+            .await
+            .expect("create the test namespace");
+        Self {
+            name,
+            client: client.clone(),
+        }
+    }
+
+    /// Creates a Secret with `keys` (values are `value-of-<key>`).
+    pub async fn secret(&self, name: &str, keys: &[&str]) {
+        let secrets: Api<Secret> = Api::namespaced(self.client.clone(), &self.name);
+        let data: serde_json::Map<String, Value> = keys
+            .iter()
+            .map(|k| (k.to_string(), json!(format!("value-of-{k}"))))
+            .collect();
+        let secret: Secret = serde_json::from_value(json!({
+            "metadata": {"name": name},
+            "stringData": data,
+        }))
+        .unwrap();
+        secrets
+            .create(&PostParams::default(), &secret)
+            .await
+            .expect("create Secret");
+    }
+}
+
+impl Drop for TestNamespace {
+    fn drop(&mut self) {
+        let client = self.client.clone();
+        let name = self.name.clone();
+        // Deleting is fire-and-forget; the namespace goes with its objects.
+        let _ = std::thread::spawn(move || {
+            tokio::runtime::Runtime::new()
+                .unwrap()
+                .block_on(async move {
+                    let namespaces: Api<Namespace> = Api::all(client);
+                    let _ = namespaces.delete(&name, &DeleteParams::background()).await;
+                });
+        })
+        .join();
+    }
+}
+
+/// A free loopback port.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The operator binary, running as its own service account, watching one
+/// namespace. Stopped with SIGTERM when dropped.
+pub struct Operator {
+    process: Option<Child>,
+    pub metrics: SocketAddr,
+    pub log: PathBuf,
+}
+
+impl Operator {
+    pub fn start(namespace: &str, lease: &str) -> Self {
+        let metrics = SocketAddr::from(([127, 0, 0, 1], free_port()));
+        let dir = super::root().join("target/e2e-logs");
+        std::fs::create_dir_all(&dir).unwrap();
+        let log = dir.join(format!("{lease}-{}.log", metrics.port()));
+        let file = std::fs::File::create(&log).unwrap();
+        let process = Command::new(env!("CARGO_BIN_EXE_chatbot-operator"))
+            .args([
+                "run",
+                "--as",
+                OPERATOR_USER,
+                "--namespace",
+                namespace,
+                "--lease-namespace",
+                "chatbot-operator-system",
+                "--lease-name",
+                lease,
+                "--identity",
+                &format!("e2e-{}", metrics.port()),
+                "--resync-seconds",
+                "5",
+                "--metrics-address",
+                &metrics.to_string(),
+            ])
+            .env("RUST_LOG", "info,chatbot_operator=debug")
+            .stdout(Stdio::null())
+            .stderr(file)
+            .spawn()
+            .expect("start the operator");
+        Self {
+            process: Some(process),
+            metrics,
+            log,
+        }
+    }
+
+    /// Kills the process at once (no graceful shutdown, no Lease release).
+    pub fn kill(&mut self) {
+        if let Some(mut process) = self.process.take() {
+            let _ = process.kill();
+            let _ = process.wait();
+        }
+    }
+
+    /// The operator's log so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The Prometheus text from `/metrics`, if it answers.
+    pub fn scrape(&self) -> Option<String> {
+        let mut stream = TcpStream::connect_timeout(&self.metrics, Duration::from_secs(2)).ok()?;
+        stream
+            .write_all(
+                format!("GET /metrics HTTP/1.0\r\nHost: {}\r\n\r\n", self.metrics).as_bytes(),
+            )
+            .ok()?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response).ok()?;
+        response
+            .split_once("\r\n\r\n")
+            .map(|(_, body)| body.to_string())
+    }
+
+    /// Sum of a metric's samples whose line starts with `prefix`.
+    pub fn metric(&self, prefix: &str) -> Option<f64> {
+        let text = self.scrape()?;
+        Some(
+            text.lines()
+                .filter(|line| line.starts_with(prefix))
+                .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+                .sum(),
+        )
+    }
+}
+
+impl Drop for Operator {
+    fn drop(&mut self) {
+        if let Some(mut process) = self.process.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &process.id().to_string()])
+                .status();
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = process.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            let _ = process.kill();
+            let _ = process.wait();
+        }
+    }
+}
+
+/// Checks `check` until it holds or `deadline` passes; panics with `what`
+/// (and the operator's log) on timeout.
+pub async fn eventually<T, F, Fut>(
+    what: &str,
+    deadline: Duration,
+    operator: Option<&Operator>,
+    mut check: F,
+) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let start = Instant::now();
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        if start.elapsed() > deadline {
+            let log = operator.map(Operator::log_text).unwrap_or_default();
+            panic!("{what}: not within {deadline:?}\noperator log:\n{log}");
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// The API resource of a ChatbotDeployment, for dynamic access.
+pub fn chatbot_resource() -> ApiResource {
+    ApiResource::erase::<chatbot_operator::api::ChatbotDeployment>(&())
+}
+
+/// The name of an object.
+pub fn name_of(object: &impl ResourceExt) -> String {
+    object.name_any()
+}

@@ -1,0 +1,161 @@
+//! The in-memory API server on a real loopback port, so the operator
+//! binary can run against it from a kubeconfig: every call is answered by
+//! [`FakeApi`], and watches stream its change log as they happen.
+
+use std::{convert::Infallible, net::SocketAddr, path::PathBuf, time::Duration};
+
+use axum::{
+    body::{Body, Bytes},
+    extract::{Request, State},
+    response::Response,
+};
+use futures::stream;
+use http::StatusCode;
+use http_body_util::BodyExt;
+
+use super::fake_api::{FakeApi, Recorded, Target, query_param as query};
+
+/// A running server.
+pub struct FakeServer {
+    pub api: FakeApi,
+    pub address: SocketAddr,
+    stop: tokio_util::sync::CancellationToken,
+    dir: tempfile::TempDir,
+}
+
+impl FakeServer {
+    pub async fn start(api: FakeApi) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let stop = tokio_util::sync::CancellationToken::new();
+        let app = axum::Router::new().fallback(serve).with_state(api.clone());
+        let token = stop.clone();
+        tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move { token.cancelled().await })
+                .await
+                .unwrap();
+        });
+        Self {
+            api,
+            address,
+            stop,
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// A kubeconfig file that points at this server.
+    pub fn kubeconfig(&self) -> PathBuf {
+        let path = self.dir.path().join("kubeconfig");
+        std::fs::write(
+            &path,
+            format!(
+                "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: http://{}\nusers:\n- name: fake\n  user:\n    token: fake\ncontexts:\n- name: fake\n  context:\n    cluster: fake\n    user: fake\n    namespace: default\ncurrent-context: fake\n",
+                self.address
+            ),
+        )
+        .unwrap();
+        path
+    }
+}
+
+impl Drop for FakeServer {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+async fn serve(State(api): State<FakeApi>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let uri = parts.uri.to_string();
+    if parts.method == http::Method::GET && query(&uri, "watch").as_deref() == Some("true") {
+        return watch(api, &uri);
+    }
+    let bytes = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let recorded = Recorded {
+        method: parts.method.clone(),
+        uri,
+        content_type: parts
+            .headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+        body: if bytes.is_empty() {
+            None
+        } else {
+            serde_json::from_slice(&bytes)
+                .ok()
+                .or_else(|| serde_yaml_ng::from_slice(&bytes).ok())
+        },
+    };
+    let (code, reply) = api.handle(recorded);
+    Response::builder()
+        .status(StatusCode::from_u16(code).unwrap())
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(Body::from(serde_json::to_vec(&reply).unwrap()))
+        .unwrap()
+}
+
+/// A watch: every change after the requested version, then each new one
+/// as it happens, one JSON line each, until the requested timeout.
+fn watch(api: FakeApi, uri: &str) -> Response {
+    let path = uri.split('?').next().unwrap_or_default().to_string();
+    let target = Target::parse(&path);
+    let selector = query(uri, "labelSelector");
+    let from: u64 = query(uri, "resourceVersion")
+        .and_then(|v| v.parse().ok())
+        .filter(|v| *v > 0)
+        .unwrap_or_else(|| api.version());
+    let timeout = query(uri, "timeoutSeconds")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(30u64)
+        .min(30);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(timeout);
+    let lines = stream::unfold(
+        (api, target, selector, from, Vec::<Bytes>::new()),
+        move |(api, target, selector, mut seen, mut pending)| async move {
+            loop {
+                if let Some(line) = pending.pop() {
+                    return Some((
+                        Ok::<_, Infallible>(line),
+                        (api, target, selector, seen, pending),
+                    ));
+                }
+                let changes = api.changes_after(&target, seen, selector.as_deref());
+                if let Some(last) = changes.last() {
+                    seen = last.version;
+                    pending = changes
+                        .into_iter()
+                        .rev()
+                        .map(|change| {
+                            let mut line = serde_json::to_vec(&serde_json::json!({
+                                "type": change.kind,
+                                "object": change.object,
+                            }))
+                            .unwrap();
+                            line.push(b'\n');
+                            Bytes::from(line)
+                        })
+                        .collect();
+                    continue;
+                }
+                tokio::select! {
+                    () = api.wait_for_change() => {}
+                    () = tokio::time::sleep_until(deadline) => return None,
+                    // A change logged between the check and the wait is
+                    // caught on the next turn.
+                    () = tokio::time::sleep(Duration::from_millis(200)) => {}
+                }
+            }
+        },
+    );
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(Body::from_stream(lines))
+        .unwrap()
+}

@@ -1,0 +1,421 @@
+//! End to end against the cluster in `KUBECONFIG` (Kubernetes 1.24+, CEL
+//! rules enabled; pods may be marked ready by a stand-in kubelet such as
+//! kwok, no container needs to run). The operator binary runs as its own
+//! service account (impersonated), so it has only the RBAC in `manifests/`.
+//! Each test has its own namespace and its own operator watching it.
+//!
+//! Ignored by default; run with
+//! `cargo test --test e2e_operator -- --ignored --nocapture`.
+
+mod common;
+
+use std::time::Duration;
+
+use chatbot_operator::{
+    api::{ChatbotDeployment, ChatbotDeploymentStatus},
+    render::ChildKind,
+    secrets,
+};
+use common::e2e::{self, Operator, TestNamespace, eventually};
+use k8s_openapi::api::{
+    apps::v1::Deployment,
+    autoscaling::v2::HorizontalPodAutoscaler,
+    core::v1::{ConfigMap, Secret, Service, ServiceAccount},
+    events::v1::Event,
+    networking::v1::NetworkPolicy,
+    policy::v1::PodDisruptionBudget,
+};
+use kube::{
+    Api, Client, Resource, ResourceExt,
+    api::{DeleteParams, ListParams, Patch, PatchParams, PostParams},
+};
+use serde_json::json;
+
+const DEADLINE: Duration = Duration::from_secs(120);
+
+/// A small spec that needs no data store and no Secret: it can become
+/// Ready wherever pods can.
+fn plain(name: &str) -> ChatbotDeployment {
+    serde_json::from_value(json!({
+        "apiVersion": "chatbot.dev/v1alpha1",
+        "kind": "ChatbotDeployment",
+        "metadata": {"name": name},
+        "spec": {
+            "environment": "dev",
+            "image": "ghcr.io/chatbot-operator/echo-bot:1.0.0",
+            "replicas": {"min": 2, "max": 2},
+            "database": {"mode": "none"},
+            "cache": {"mode": "none"},
+            "secrets": {"generated": ["SECRET_KEY"]},
+        },
+    }))
+    .unwrap()
+}
+
+async fn create(client: &Client, namespace: &str, cbd: &ChatbotDeployment) -> ChatbotDeployment {
+    let api: Api<ChatbotDeployment> = Api::namespaced(client.clone(), namespace);
+    let mut cbd = cbd.clone();
+    cbd.metadata.namespace = Some(namespace.to_string());
+    cbd.status = None;
+    api.create(&PostParams::default(), &cbd)
+        .await
+        .expect("create ChatbotDeployment")
+}
+
+async fn read_status(
+    client: &Client,
+    namespace: &str,
+    name: &str,
+) -> Option<ChatbotDeploymentStatus> {
+    let api: Api<ChatbotDeployment> = Api::namespaced(client.clone(), namespace);
+    api.get_opt(name).await.ok().flatten()?.status
+}
+
+fn condition(status: &ChatbotDeploymentStatus, type_: &str) -> Option<(String, String)> {
+    status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == type_)
+        .map(|c| (c.status.clone(), c.reason.clone()))
+}
+
+async fn wait_condition(
+    client: &Client,
+    namespace: &str,
+    name: &str,
+    type_: &str,
+    expected: &str,
+    operator: &Operator,
+) -> ChatbotDeploymentStatus {
+    eventually(
+        &format!("{name}: {type_}={expected}"),
+        DEADLINE,
+        Some(operator),
+        || async {
+            let status = read_status(client, namespace, name).await?;
+            let (value, _) = condition(&status, type_)?;
+            (value == expected).then_some(status)
+        },
+    )
+    .await
+}
+
+/// Owner uid of a child of kind `K`, if it exists.
+async fn owner_of<K>(client: &Client, namespace: &str, name: &str) -> Option<String>
+where
+    K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+{
+    let api: Api<K> = Api::namespaced(client.clone(), namespace);
+    let object = api.get_opt(name).await.ok().flatten()?;
+    object
+        .owner_references()
+        .iter()
+        .find(|o| o.controller == Some(true))
+        .map(|o| o.uid.clone())
+}
+
+async fn owners(client: &Client, namespace: &str, name: &str) -> Vec<(ChildKind, Option<String>)> {
+    let env = format!("{name}-env");
+    vec![
+        (
+            ChildKind::ServiceAccount,
+            owner_of::<ServiceAccount>(client, namespace, name).await,
+        ),
+        (
+            ChildKind::ConfigMap,
+            owner_of::<ConfigMap>(client, namespace, &env).await,
+        ),
+        (
+            ChildKind::Service,
+            owner_of::<Service>(client, namespace, name).await,
+        ),
+        (
+            ChildKind::Deployment,
+            owner_of::<Deployment>(client, namespace, name).await,
+        ),
+        (
+            ChildKind::HorizontalPodAutoscaler,
+            owner_of::<HorizontalPodAutoscaler>(client, namespace, name).await,
+        ),
+        (
+            ChildKind::PodDisruptionBudget,
+            owner_of::<PodDisruptionBudget>(client, namespace, name).await,
+        ),
+        (
+            ChildKind::NetworkPolicy,
+            owner_of::<NetworkPolicy>(client, namespace, name).await,
+        ),
+    ]
+}
+
+#[tokio::test]
+#[ignore = "needs a cluster in KUBECONFIG: cargo test --test e2e_operator -- --ignored"]
+async fn every_sample_applies_and_its_children_appear_owned_by_it() {
+    let client = e2e::client().await;
+    e2e::install(&client).await;
+    let namespace = TestNamespace::new(&client, "samples").await;
+    let operator = Operator::start(&namespace.name, "e2e-samples");
+    let renderer = chatbot_operator::render::Renderer::embedded().unwrap();
+    for sample in common::SAMPLES {
+        let cbd = common::sample_deployment(sample);
+        let resolved = renderer.environments.resolve(&cbd.spec).unwrap();
+        let mut made = std::collections::BTreeMap::<String, Vec<String>>::new();
+        for reference in secrets::references(&resolved.spec) {
+            made.entry(reference.secret)
+                .or_default()
+                .push(reference.key);
+        }
+        for (secret, keys) in made {
+            let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+            namespace.secret(&secret, &keys).await;
+        }
+        let created = create(&client, &namespace.name, &cbd).await;
+        let uid = created.uid().unwrap();
+        let name = created.name_any();
+        let rendered = renderer.render(&cbd, 1).unwrap();
+        let wanted: Vec<ChildKind> = rendered.children.iter().map(|c| c.kind()).collect();
+        eventually(
+            &format!("children of {sample}"),
+            DEADLINE,
+            Some(&operator),
+            || async {
+                let found = owners(&client, &namespace.name, &name).await;
+                found
+                    .iter()
+                    .filter(|(kind, _)| wanted.contains(kind))
+                    .all(|(_, owner)| owner.as_deref() == Some(uid.as_str()))
+                    .then_some(())
+            },
+        )
+        .await;
+        let generated: Api<Secret> = Api::namespaced(client.clone(), &namespace.name);
+        if cbd
+            .spec
+            .secrets
+            .as_ref()
+            .and_then(|s| s.generated.as_ref())
+            .is_some()
+        {
+            let secret = generated
+                .get(&format!("{name}-generated"))
+                .await
+                .expect("generated Secret");
+            assert_eq!(secret.owner_references()[0].uid, uid);
+        }
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs a cluster in KUBECONFIG: cargo test --test e2e_operator -- --ignored"]
+async fn ready_when_pods_are_ready_a_new_image_rolls_and_steady_state_is_quiet() {
+    let client = e2e::client().await;
+    e2e::install(&client).await;
+    let namespace = TestNamespace::new(&client, "lifecycle").await;
+    let operator = Operator::start(&namespace.name, "e2e-lifecycle");
+    create(&client, &namespace.name, &plain("echo")).await;
+
+    let status = wait_condition(&client, &namespace.name, "echo", "Ready", "True", &operator).await;
+    assert_eq!(status.phase.as_deref(), Some("Ready"));
+    assert_eq!(status.current_revision, Some(1));
+
+    // A new image: the Deployment rolls to revision 2 and becomes ready again.
+    let api: Api<ChatbotDeployment> = Api::namespaced(client.clone(), &namespace.name);
+    api.patch(
+        "echo",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"image": "ghcr.io/chatbot-operator/echo-bot:1.1.0"}})),
+    )
+    .await
+    .unwrap();
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), &namespace.name);
+    eventually(
+        "the Deployment runs the new image",
+        DEADLINE,
+        Some(&operator),
+        || async {
+            let deployment = deployments.get("echo").await.ok()?;
+            let container = &deployment.spec?.template.spec?.containers[0];
+            (container.image.as_deref() == Some("ghcr.io/chatbot-operator/echo-bot:1.1.0"))
+                .then_some(())
+        },
+    )
+    .await;
+    let status = eventually("revision 2 ready", DEADLINE, Some(&operator), || async {
+        let status = read_status(&client, &namespace.name, "echo").await?;
+        (status.current_revision == Some(2)
+            && status.stable_revision == Some(2)
+            && condition(&status, "Ready")?.0 == "True")
+            .then_some(status)
+    })
+    .await;
+    assert_eq!(status.revisions.len(), 2);
+
+    // Steady state: several resyncs (every 5 s here) add no write call.
+    let writes = operator
+        .metric("chatbot_operator_write_calls_total")
+        .unwrap();
+    let reconciles = operator
+        .metric("chatbot_operator_reconciles_total{controller=\"chatbotdeployment\"}")
+        .unwrap();
+    eventually(
+        "three more reconciles",
+        Duration::from_secs(60),
+        Some(&operator),
+        || async {
+            let now = operator
+                .metric("chatbot_operator_reconciles_total{controller=\"chatbotdeployment\"}")?;
+            (now >= reconciles + 3.0).then_some(())
+        },
+    )
+    .await;
+    assert_eq!(
+        operator
+            .metric("chatbot_operator_write_calls_total")
+            .unwrap(),
+        writes,
+        "a settled resource is reconciled without writes"
+    );
+
+    // Deleting the resource removes its children.
+    api.delete("echo", &DeleteParams::foreground())
+        .await
+        .unwrap();
+    eventually("children removed", DEADLINE, Some(&operator), || async {
+        let left = owners(&client, &namespace.name, "echo").await;
+        left.iter().all(|(_, owner)| owner.is_none()).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+#[ignore = "needs a cluster in KUBECONFIG: cargo test --test e2e_operator -- --ignored"]
+async fn a_missing_secret_is_reported_with_an_event_and_cleared_when_it_appears() {
+    let client = e2e::client().await;
+    e2e::install(&client).await;
+    let namespace = TestNamespace::new(&client, "secrets").await;
+    let operator = Operator::start(&namespace.name, "e2e-secrets");
+    let mut cbd = plain("keyed");
+    cbd.spec.secrets.as_mut().unwrap().required = Some(vec![chatbot_operator::api::SecretEnv {
+        env: "OPENAI_API_KEY".into(),
+        secret_name: "llm".into(),
+        key: "api-key".into(),
+    }]);
+    create(&client, &namespace.name, &cbd).await;
+    let status = wait_condition(
+        &client,
+        &namespace.name,
+        "keyed",
+        "SecretsReady",
+        "False",
+        &operator,
+    )
+    .await;
+    let message = &status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == "SecretsReady")
+        .unwrap()
+        .message;
+    assert!(
+        message.contains("Secret llm not found (spec.secrets.required[0])"),
+        "{message}"
+    );
+    let events: Api<Event> = Api::namespaced(client.clone(), &namespace.name);
+    eventually(
+        "a SecretsMissing Event",
+        DEADLINE,
+        Some(&operator),
+        || async {
+            let list = events.list(&ListParams::default()).await.ok()?;
+            list.items
+                .iter()
+                .any(|e| {
+                    e.reason.as_deref() == Some("SecretsMissing")
+                        && e.type_.as_deref() == Some("Warning")
+                        && e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some("keyed")
+                })
+                .then_some(())
+        },
+    )
+    .await;
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), &namespace.name);
+    assert!(
+        deployments.get_opt("keyed").await.unwrap().is_none(),
+        "no pods without their Secret"
+    );
+
+    namespace.secret("llm", &["api-key"]).await;
+    wait_condition(
+        &client,
+        &namespace.name,
+        "keyed",
+        "Ready",
+        "True",
+        &operator,
+    )
+    .await;
+}
+
+#[tokio::test]
+#[ignore = "needs a cluster in KUBECONFIG: cargo test --test e2e_operator -- --ignored"]
+async fn an_operator_killed_mid_reconcile_is_replaced_without_duplicates() {
+    let client = e2e::client().await;
+    e2e::install(&client).await;
+    let namespace = TestNamespace::new(&client, "restart").await;
+    let mut first = Operator::start(&namespace.name, "e2e-restart");
+    eventually(
+        "the first operator serves metrics",
+        DEADLINE,
+        Some(&first),
+        || async {
+            first
+                .metric("chatbot_operator_leader")
+                .filter(|v| *v == 1.0)
+        },
+    )
+    .await;
+    create(&client, &namespace.name, &plain("phoenix")).await;
+    eventually("the first write", DEADLINE, Some(&first), || async {
+        first
+            .metric("chatbot_operator_write_calls_total")
+            .filter(|w| *w > 0.0)
+    })
+    .await;
+    first.kill();
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), &namespace.name);
+    let before = secrets.get_opt("phoenix-generated").await.unwrap();
+
+    // The replacement waits for the killed replica's Lease to expire.
+    let second = Operator::start(&namespace.name, "e2e-restart");
+    wait_condition(
+        &client,
+        &namespace.name,
+        "phoenix",
+        "Ready",
+        "True",
+        &second,
+    )
+    .await;
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), &namespace.name);
+    let all = deployments.list(&ListParams::default()).await.unwrap();
+    assert_eq!(all.items.len(), 1, "one Deployment");
+    let generated: Vec<_> = secrets
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter(|s| s.name_any().starts_with("phoenix-generated"))
+        .collect();
+    assert_eq!(generated.len(), 1, "one generated Secret");
+    if let Some(before) = before {
+        assert_eq!(
+            before.data, generated[0].data,
+            "generated values survive the restart"
+        );
+    }
+    drop(first);
+}
