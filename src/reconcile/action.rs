@@ -91,7 +91,8 @@ pub async fn reconcile(
     action: Arc<ChatbotAction>,
     ctx: Arc<ActionContext>,
 ) -> Result<Action, ReconcileError> {
-    let span = tracing::info_span!(
+    // ERROR level: the object reference stays on every line at any filter.
+    let span = tracing::error_span!(
         "action",
         namespace = action.namespace().unwrap_or_default(),
         action = action.name_any(),

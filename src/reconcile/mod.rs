@@ -226,7 +226,9 @@ pub async fn reconcile_at(
     ctx: &Context,
     now: Time,
 ) -> Result<Action, ReconcileError> {
-    let span = tracing::info_span!(
+    // At ERROR level so that no `RUST_LOG` filter that lets a line through
+    // drops the span, and with it the object reference, from that line.
+    let span = tracing::error_span!(
         "reconcile",
         namespace = cbd.namespace().unwrap_or_default(),
         chatbot = cbd.name_any()

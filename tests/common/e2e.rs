@@ -226,6 +226,19 @@ impl Operator {
         }
     }
 
+    /// Peak resident memory of the process in KiB (Linux).
+    pub fn peak_rss_kib(&self) -> Option<u64> {
+        let pid = self.process.as_ref()?.id();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        status
+            .lines()
+            .find(|l| l.starts_with("VmHWM:"))?
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()
+    }
+
     /// The operator's log so far.
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()

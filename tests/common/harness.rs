@@ -238,6 +238,14 @@ impl Harness {
         action
     }
 
+    /// One reconcile without refreshing the caches afterwards.
+    pub async fn reconcile_unsynced(&self, path: &str) -> Action {
+        let cbd = self.chatbot(path);
+        reconcile::reconcile_at(&cbd, &self.context, self.now.clone())
+            .await
+            .expect("reconcile succeeds")
+    }
+
     /// Marks the app Deployment rolled out and ready, as the Deployment
     /// controller and kubelets would.
     pub fn deployment_ready(&mut self, namespace: &str, name: &str, replicas: i64) {

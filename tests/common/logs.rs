@@ -34,12 +34,18 @@ impl Captured {
 
 /// Starts capturing the current thread's logs (use a current-thread runtime).
 pub fn capture() -> Captured {
+    capture_at(tracing::Level::TRACE)
+}
+
+/// Captures the current thread's logs at `level` and above, as an operator
+/// run with `RUST_LOG=<level>` would write them.
+pub fn capture_at(level: tracing::Level) -> Captured {
     let buffer = Buffer::default();
     let writer = buffer.clone();
     let subscriber = tracing_subscriber::fmt()
         .json()
         .with_current_span(true)
-        .with_max_level(tracing::Level::TRACE)
+        .with_max_level(level)
         .with_writer(move || writer.clone())
         .finish();
     Captured {

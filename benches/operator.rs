@@ -1,0 +1,518 @@
+//! Operator benchmarks: `cargo bench --bench operator`.
+//!
+//! Without a cluster (always):
+//! - decisions per second: the pure `decide` for 1,000 settled resources;
+//! - reconciles per second: the whole reconcile (caches, decision, no
+//!   request) of 1,000 settled resources, and the first reconcile of each
+//!   (every child applied) against the in-memory API server;
+//! - memory per 1,000 cached resources: heap held by the caches for 1,000
+//!   ChatbotDeployments with their children and Secrets, counted by the
+//!   allocator;
+//! - the operator binary against the in-memory API server on a loopback
+//!   port: time until N resources are Ready, reconciles per second, API
+//!   calls per resource and the process's peak RSS (`BENCH_RESOURCES`,
+//!   default 300).
+//!
+//! With `BENCH_CLUSTER=1` the last part runs against the cluster in
+//! `KUBECONFIG` instead (a namespace of its own, deleted afterwards; pods
+//! must become ready there, e.g. through kwok).
+
+#[path = "../tests/common/mod.rs"]
+#[allow(unused_imports)]
+mod common;
+
+use std::{
+    alloc::{GlobalAlloc, Layout, System},
+    hint::black_box,
+    sync::atomic::{AtomicIsize, Ordering},
+    time::{Duration, Instant},
+};
+
+use chatbot_operator::{
+    api::ChatbotDeployment,
+    reconcile::{decide, observe, stores},
+};
+use common::harness::{Harness, path, status_default};
+use kube::runtime::watcher;
+use serde_json::{Value, json};
+
+struct Counting;
+
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE.fetch_add(
+            new_size as isize - layout.size() as isize,
+            Ordering::Relaxed,
+        );
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+#[path = "render.rs"]
+#[allow(dead_code)]
+mod render_bench;
+
+/// `count` generated resources spread over ten namespaces, with the
+/// Secrets they refer to.
+fn populate(harness: &mut Harness, count: usize) -> Vec<String> {
+    let renderer = chatbot_operator::render::Renderer::embedded().unwrap();
+    let mut paths = Vec::new();
+    for (index, mut cbd) in render_bench::generated(count).into_iter().enumerate() {
+        let namespace = format!("team-{}", index % 10);
+        cbd.metadata.namespace = Some(namespace.clone());
+        let resolved = renderer.environments.resolve(&cbd.spec).unwrap();
+        for reference in chatbot_operator::secrets::references(&resolved.spec) {
+            let secret = path("secrets", &namespace, &reference.secret);
+            if harness.api.get(&secret).is_none() {
+                harness.api.insert(
+                    &secret,
+                    json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": reference.secret, "namespace": namespace}, "data": {}}),
+                );
+            }
+            // Several references may share a Secret: each adds its key.
+            harness.api.update(&secret, |s| {
+                s["data"][reference.key.as_str()] = json!("eA==");
+            });
+        }
+        let mut object = serde_json::to_value(&cbd).unwrap();
+        object["status"] = status_default();
+        let name = cbd.metadata.name.clone().unwrap();
+        let path = path("chatbotdeployments", &namespace, &name);
+        harness.api.insert(&path, object);
+        paths.push(path);
+    }
+    harness.sync();
+    paths
+}
+
+fn rate(count: usize, elapsed: Duration) -> f64 {
+    count as f64 / elapsed.as_secs_f64()
+}
+
+fn mark_ready(api: &common::fake_api::FakeApi, deployment: &str) {
+    let Some(object) = api.get(deployment) else {
+        return;
+    };
+    if object["status"]["readyReplicas"].is_number()
+        && object["status"]["observedGeneration"] == object["metadata"]["generation"]
+    {
+        return;
+    }
+    let generation = object["metadata"]["generation"].clone();
+    let replicas = object["spec"]["replicas"].as_i64().unwrap_or(1);
+    api.update(deployment, |d| {
+        d["status"] = json!({"observedGeneration": generation, "replicas": replicas, "updatedReplicas": replicas, "readyReplicas": replicas, "availableReplicas": replicas});
+    });
+}
+
+async fn in_process(count: usize) {
+    let mut harness = Harness::new();
+    let paths = populate(&mut harness, count);
+
+    let start = Instant::now();
+    for path in &paths {
+        harness.reconcile_unsynced(path).await;
+    }
+    let first = start.elapsed();
+    harness.sync();
+    let first_requests = harness.api.requests().len();
+    for path in &paths {
+        let deployment = path
+            .replace("/apis/chatbot.dev/v1alpha1/", "/apis/apps/v1/")
+            .replace("/chatbotdeployments/", "/deployments/");
+        mark_ready(&harness.api, &deployment);
+    }
+    harness.sync();
+    for path in &paths {
+        harness.reconcile_unsynced(path).await;
+    }
+    harness.sync();
+    harness.api.clear_requests();
+
+    let start = Instant::now();
+    for path in &paths {
+        harness.reconcile_unsynced(path).await;
+    }
+    let settled = start.elapsed();
+    assert!(
+        harness.api.requests().is_empty(),
+        "settled resources send no request"
+    );
+
+    let chatbots: Vec<ChatbotDeployment> = paths.iter().map(|p| harness.chatbot(p)).collect();
+    let observed: Vec<_> = chatbots
+        .iter()
+        .map(|cbd| {
+            observe::gather(
+                &harness.stores,
+                cbd,
+                &harness.context.secret_references(cbd),
+            )
+        })
+        .collect();
+    let start = Instant::now();
+    let rounds = 3;
+    for _ in 0..rounds {
+        for (cbd, observed) in chatbots.iter().zip(&observed) {
+            let decision = decide::decide(cbd, &harness.context.renderer, observed, &harness.now);
+            assert!(decision.apply.is_empty());
+            black_box(decision);
+        }
+    }
+    let decisions = start.elapsed();
+
+    println!("in process, {count} resources:");
+    println!(
+        "  first reconcile (every child applied): {:.0} reconciles/s, {:.1} API calls per resource",
+        rate(count, first),
+        first_requests as f64 / count as f64
+    );
+    println!(
+        "  settled reconcile (no request):       {:.0} reconciles/s",
+        rate(count, settled)
+    );
+    println!(
+        "  decide() alone:                       {:.0} decisions/s",
+        rate(count * rounds, decisions)
+    );
+
+    // Memory of the caches: the same objects, trimmed as the watchers trim
+    // them, in fresh caches.
+    let objects = harness.api.list("/");
+    drop(harness);
+    let before = LIVE.load(Ordering::Relaxed);
+    let (caches, mut writers) = stores::stores();
+    let mut cached = 0usize;
+    fn fill<K>(
+        writer: &mut kube::runtime::reflector::store::Writer<K>,
+        objects: &[Value],
+        kind: &str,
+        trim: fn(&mut K),
+        count: &mut usize,
+    ) where
+        K: kube::Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned,
+    {
+        writer.apply_watcher_event(&watcher::Event::Init);
+        for object in objects.iter().filter(|o| o["kind"] == kind) {
+            let mut typed: K = serde_json::from_value(object.clone()).unwrap();
+            trim(&mut typed);
+            writer.apply_watcher_event(&watcher::Event::InitApply(typed));
+            *count += 1;
+        }
+        writer.apply_watcher_event(&watcher::Event::InitDone);
+    }
+    fill(
+        &mut writers.chatbots,
+        &objects,
+        "ChatbotDeployment",
+        stores::trim_metadata,
+        &mut cached,
+    );
+    fill(
+        &mut writers.service_accounts,
+        &objects,
+        "ServiceAccount",
+        stores::trim_metadata,
+        &mut cached,
+    );
+    fill(
+        &mut writers.config_maps,
+        &objects,
+        "ConfigMap",
+        stores::trim_metadata,
+        &mut cached,
+    );
+    fill(
+        &mut writers.services,
+        &objects,
+        "Service",
+        stores::trim_metadata,
+        &mut cached,
+    );
+    fill(
+        &mut writers.deployments,
+        &objects,
+        "Deployment",
+        stores::trim_deployment,
+        &mut cached,
+    );
+    fill(
+        &mut writers.autoscalers,
+        &objects,
+        "HorizontalPodAutoscaler",
+        stores::trim_metadata,
+        &mut cached,
+    );
+    fill(
+        &mut writers.disruption_budgets,
+        &objects,
+        "PodDisruptionBudget",
+        stores::trim_metadata,
+        &mut cached,
+    );
+    fill(
+        &mut writers.network_policies,
+        &objects,
+        "NetworkPolicy",
+        stores::trim_metadata,
+        &mut cached,
+    );
+    fill(
+        &mut writers.secrets,
+        &objects,
+        "Secret",
+        stores::strip_secret,
+        &mut cached,
+    );
+    let held = LIVE.load(Ordering::Relaxed) - before;
+    println!(
+        "  caches: {cached} objects for {count} resources, {:.1} MiB, {:.2} MiB per 1,000 ChatbotDeployments with their children",
+        held as f64 / 1048576.0,
+        held as f64 / 1048576.0 * 1000.0 / count as f64
+    );
+    black_box((caches, writers));
+}
+
+fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// `Ready` or `Stalled` (a spec the operator will not apply, such as one
+/// over capacity) once the latest generation is observed; `None` before.
+fn settled(object: &Value) -> Option<&'static str> {
+    let status = &object["status"];
+    if status["observedGeneration"] != object["metadata"]["generation"] {
+        return None;
+    }
+    let conditions = status["conditions"].as_array()?;
+    let is_true = |type_: &str| {
+        conditions
+            .iter()
+            .any(|c| c["type"] == type_ && c["status"] == "True")
+    };
+    if is_true("Ready") {
+        Some("Ready")
+    } else if is_true("Stalled") {
+        Some("Stalled")
+    } else {
+        None
+    }
+}
+
+async fn binary_against_fake(count: usize) {
+    let api = common::fake_api::FakeApi::default();
+    let mut harness = Harness::new();
+    // Reuse the population logic, then copy the objects into the served API.
+    let paths = populate(&mut harness, count);
+    for object in harness.api.list("/") {
+        let namespace = object["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let name = object["metadata"]["name"].as_str().unwrap().to_string();
+        let resource = match object["kind"].as_str().unwrap() {
+            "ChatbotDeployment" => "chatbotdeployments",
+            _ => "secrets",
+        };
+        api.insert(&path(resource, &namespace, &name), object);
+    }
+    drop(harness);
+    let server = common::fake_server::FakeServer::start(api.clone()).await;
+    let metrics = std::net::SocketAddr::from(([127, 0, 0, 1], common::e2e::free_port()));
+    let start = Instant::now();
+    let mut process = std::process::Command::new(env!("CARGO_BIN_EXE_chatbot-operator"))
+        .args([
+            "run",
+            "--no-leader-election",
+            "--metrics-address",
+            &metrics.to_string(),
+        ])
+        .env("KUBECONFIG", server.kubeconfig())
+        .env(
+            "RUST_LOG",
+            std::env::var("BENCH_LOG").unwrap_or_else(|_| "warn".into()),
+        )
+        .stderr(std::fs::File::create(common::root().join("target/bench-operator.log")).unwrap())
+        .spawn()
+        .unwrap();
+    // Stand-in Deployment controller: pods become ready as soon as their
+    // Deployment exists.
+    let ready = |p: &String| -> Option<&'static str> {
+        let deployment = p
+            .replace("/apis/chatbot.dev/v1alpha1/", "/apis/apps/v1/")
+            .replace("/chatbotdeployments/", "/deployments/");
+        mark_ready(&api, &deployment);
+        settled(&api.get(p)?)
+    };
+    let deadline = Instant::now() + Duration::from_secs(600);
+    let (mut ready_count, mut stalled_count);
+    loop {
+        let states: Vec<_> = paths.iter().filter_map(&ready).collect();
+        ready_count = states.iter().filter(|s| **s == "Ready").count();
+        stalled_count = states.len() - ready_count;
+        if states.len() == count {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "only {} of {count} settled",
+            states.len()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let elapsed = start.elapsed();
+    let requests = api.requests().len();
+    let rss = peak_rss_kib(process.id()).unwrap_or(0);
+    let scrape = |name: &str| -> f64 {
+        let mut stream = std::net::TcpStream::connect(metrics).unwrap();
+        use std::io::{Read, Write};
+        stream.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").unwrap();
+        let mut text = String::new();
+        stream.read_to_string(&mut text).unwrap();
+        text.lines()
+            .filter(|l| l.starts_with(name))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    };
+    let reconciles = scrape("chatbot_operator_reconciles_total{controller=\"chatbotdeployment\"}");
+    let writes = scrape("chatbot_operator_write_calls_total");
+    let breakdown: Vec<String> = {
+        let mut stream = std::net::TcpStream::connect(metrics).unwrap();
+        use std::io::{Read, Write};
+        stream.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").unwrap();
+        let mut text = String::new();
+        stream.read_to_string(&mut text).unwrap();
+        text.lines()
+            .filter_map(|l| l.strip_prefix("chatbot_operator_write_calls_total"))
+            .filter_map(|l| {
+                let (labels, value) = l.rsplit_once(' ')?;
+                Some(format!(
+                    "{labels} {:.2}",
+                    value.parse::<f64>().ok()? / count as f64
+                ))
+            })
+            .collect()
+    };
+    let _ = process.kill();
+    let _ = process.wait();
+    println!("operator binary against the in-memory API server, {count} resources:");
+    println!(
+        "  all settled after {:.2} s ({ready_count} Ready, {stalled_count} stalled on a spec that exceeds capacity)",
+        elapsed.as_secs_f64()
+    );
+    println!(
+        "  {:.0} reconciles in that time = {:.0} reconciles/s",
+        reconciles,
+        reconciles / elapsed.as_secs_f64()
+    );
+    println!(
+        "  {:.1} API calls per resource ({:.1} writes, the rest lists, watches and reads)",
+        requests as f64 / count as f64,
+        writes / count as f64
+    );
+    println!("  writes per resource by verb and resource:");
+    for line in breakdown {
+        println!("    {line}");
+    }
+    println!("  peak RSS {:.1} MiB", rss as f64 / 1024.0);
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; nothing else to parse.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        if std::env::var("BENCH_SKIP_IN_PROCESS").is_err() {
+            in_process(1000).await;
+        }
+        let count = std::env::var("BENCH_RESOURCES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(300);
+        if std::env::var("BENCH_CLUSTER").as_deref() == Ok("1") {
+            cluster(count).await;
+        } else {
+            binary_against_fake(count).await;
+        }
+    });
+}
+
+async fn cluster(count: usize) {
+    use kube::{Api, api::PostParams};
+    let client = common::e2e::client().await;
+    common::e2e::install(&client).await;
+    let namespace = common::e2e::TestNamespace::new(&client, "bench").await;
+    let operator = common::e2e::Operator::start(&namespace.name, "bench");
+    let api: Api<ChatbotDeployment> = Api::namespaced(client.clone(), &namespace.name);
+    let start = Instant::now();
+    for index in 0..count {
+        let cbd: ChatbotDeployment = serde_json::from_value(json!({
+            "apiVersion": "chatbot.dev/v1alpha1", "kind": "ChatbotDeployment",
+            "metadata": {"name": format!("bench-{index}")},
+            "spec": {"environment": "dev", "image": "ghcr.io/chatbot-operator/echo-bot:1.0.0",
+                     "database": {"mode": "none"}, "cache": {"mode": "none"}},
+        }))
+        .unwrap();
+        api.create(&PostParams::default(), &cbd).await.unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(1800);
+    loop {
+        let list = api.list(&Default::default()).await.unwrap();
+        let ready = list
+            .items
+            .iter()
+            .filter(|c| {
+                c.status.as_ref().is_some_and(|s| {
+                    s.conditions
+                        .iter()
+                        .any(|c| c.type_ == "Ready" && c.status == "True")
+                })
+            })
+            .count();
+        if ready == count {
+            break;
+        }
+        assert!(Instant::now() < deadline, "only {ready} of {count} Ready");
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    let elapsed = start.elapsed();
+    let reconciles = operator
+        .metric("chatbot_operator_reconciles_total{controller=\"chatbotdeployment\"}")
+        .unwrap_or(0.0);
+    let writes = operator
+        .metric("chatbot_operator_write_calls_total")
+        .unwrap_or(0.0);
+    println!("operator against the cluster in KUBECONFIG, {count} resources:");
+    println!(
+        "  all Ready after {:.1} s; {:.0} reconciles/s; {:.1} writes per resource",
+        elapsed.as_secs_f64(),
+        reconciles / elapsed.as_secs_f64(),
+        writes / count as f64
+    );
+    println!(
+        "  peak RSS {:.1} MiB",
+        operator.peak_rss_kib().unwrap_or(0) as f64 / 1024.0
+    );
+}
