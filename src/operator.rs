@@ -16,6 +16,7 @@ use k8s_openapi::{
 };
 use kube::{
     Api, Client, Config, Resource,
+    api::ListParams,
     client::ClientBuilder,
     runtime::{Controller, WatchStreamExt, events::Reporter, reflector::store::Writer, watcher},
 };
@@ -77,6 +78,64 @@ pub enum RunError {
     Signal(std::io::Error),
     #[error("leadership lost: the Lease was not renewed within {0:?}")]
     LostLeadership(Duration),
+    #[error("cannot reach the API server at {server}: {source}")]
+    Unreachable {
+        server: String,
+        source: Box<kube::Error>,
+    },
+    #[error(
+        "the ChatbotDeployment CRD is not installed on {server}: install it with `kubectl apply -k manifests/` (or `chatbot-operator crd | kubectl apply --server-side -f -`)"
+    )]
+    CrdMissing { server: String },
+    #[error(
+        "not allowed to list chatbotdeployments{scope}: bind the chatbot-operator ClusterRole from manifests/operator/ ({message})"
+    )]
+    Forbidden { scope: String, message: String },
+}
+
+/// How long the first look at the API server keeps retrying a server that
+/// does not answer before giving up (the pod is then restarted).
+const PREFLIGHT_PATIENCE: Duration = Duration::from_secs(30);
+
+/// The first call: one list of ChatbotDeployments, which proves the API
+/// server answers, the CRD is installed and the operator may read it. A
+/// missing CRD or permission is a clear error at once, instead of watches
+/// that fail in the background forever.
+async fn preflight(client: &Client, settings: &Settings, server: &str) -> Result<(), RunError> {
+    let api: Api<ChatbotDeployment> = api(client, settings.namespace.as_deref());
+    let started = std::time::Instant::now();
+    let mut delay = Duration::from_millis(500);
+    loop {
+        match api.list_metadata(&ListParams::default().limit(1)).await {
+            Ok(_) => return Ok(()),
+            Err(kube::Error::Api(status)) if status.code == 404 => {
+                return Err(RunError::CrdMissing {
+                    server: server.to_string(),
+                });
+            }
+            Err(kube::Error::Api(status)) if status.code == 403 => {
+                return Err(RunError::Forbidden {
+                    scope: settings
+                        .namespace
+                        .as_ref()
+                        .map(|n| format!(" in namespace {n}"))
+                        .unwrap_or_default(),
+                    message: status.message.clone(),
+                });
+            }
+            Err(source) if started.elapsed() >= PREFLIGHT_PATIENCE => {
+                return Err(RunError::Unreachable {
+                    server: server.to_string(),
+                    source: Box::new(source),
+                });
+            }
+            Err(error) => {
+                warn!(%error, server, retry_in = ?delay, "the API server did not answer");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
 }
 
 fn api<K>(client: &Client, namespace: Option<&str>) -> Api<K>
@@ -151,6 +210,7 @@ pub async fn run(settings: Settings) -> Result<(), RunError> {
     if let Some(user) = &settings.impersonate {
         config.auth_info.impersonate = Some(user.clone());
     }
+    let server = config.cluster_url.to_string();
     let metrics = Arc::new(Metrics::new());
     let client = ClientBuilder::try_from(config.clone())?
         .with_layer(&CountWrites::new(metrics.clone()))
@@ -158,6 +218,8 @@ pub async fn run(settings: Settings) -> Result<(), RunError> {
     // Lease renewals go through a client of their own, so the write
     // counter shows what reconciles write and nothing else.
     let lease_client = Client::try_from(config)?;
+    preflight(&client, &settings, &server).await?;
+    info!(server, "connected to the API server");
 
     let shutdown = CancellationToken::new();
     let health = Health::default();

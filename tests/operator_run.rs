@@ -255,3 +255,78 @@ async fn the_operator_binary_reconciles_stays_quiet_and_hands_over_on_sigterm() 
     );
     assert_eq!(second.terminate(), Some(0));
 }
+
+/// Runs the binary until it exits (at most 30 s): exit code and log.
+async fn run_to_exit(server: &FakeServer) -> (Option<i32>, String) {
+    let kubeconfig = server.kubeconfig();
+    tokio::task::spawn_blocking(move || {
+        let mut process = Command::new(env!("CARGO_BIN_EXE_chatbot-operator"))
+            .args([
+                "run",
+                "--no-leader-election",
+                "--metrics-address",
+                "127.0.0.1:0",
+            ])
+            .env("KUBECONFIG", kubeconfig)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the operator");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = process.try_wait() {
+                let mut log = String::new();
+                process.stderr.take().unwrap().read_to_string(&mut log).ok();
+                return (status.code(), log);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = process.kill();
+        let _ = process.wait();
+        (None, String::new())
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_the_crd_the_operator_says_how_to_install_it_and_exits() {
+    let api = FakeApi::default();
+    api.fail(
+        "GET /apis/chatbot.dev/v1alpha1/chatbotdeployments",
+        404,
+        1000,
+    );
+    let server = FakeServer::start(api.clone()).await;
+    let (code, log) = run_to_exit(&server).await;
+    assert_eq!(code, Some(1), "{log}");
+    assert!(
+        log.contains("the ChatbotDeployment CRD is not installed on http://")
+            && log.contains("kubectl apply -k manifests/"),
+        "{log}"
+    );
+    assert!(
+        !api.requests().iter().any(|r| r.method != http::Method::GET),
+        "nothing written"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_permission_the_operator_names_the_role_to_bind_and_exits() {
+    let api = FakeApi::default();
+    api.fail(
+        "GET /apis/chatbot.dev/v1alpha1/chatbotdeployments",
+        403,
+        1000,
+    );
+    let server = FakeServer::start(api.clone()).await;
+    let (code, log) = run_to_exit(&server).await;
+    assert_eq!(code, Some(1), "{log}");
+    assert!(
+        log.contains(
+            "not allowed to list chatbotdeployments: bind the chatbot-operator ClusterRole"
+        ),
+        "{log}"
+    );
+}
