@@ -413,6 +413,7 @@ pub async fn run_controllers(
         reporter.clone(),
         settings.timing,
     ));
+    let gate = context.synced.clone();
     let secret_mapper = {
         let chatbots = chatbots.clone();
         let renderer = renderer.clone();
@@ -490,6 +491,7 @@ pub async fn run_controllers(
         metrics: metrics.clone(),
         reporter,
         chatbots: chatbots.clone(),
+        synced: gate.clone(),
     });
     let actions = Controller::new(
         api::<ChatbotAction>(&client, namespace),
@@ -524,16 +526,14 @@ pub async fn run_controllers(
     let ready = {
         let stores = stores.clone();
         let health = health.clone();
+        let gate = gate.clone();
         async move {
-            let synced = future::join3(
-                stores.chatbots.wait_until_ready(),
-                stores.deployments.wait_until_ready(),
-                stores.secrets.wait_until_ready(),
-            )
-            .await;
-            if let (Ok(()), Ok(()), Ok(())) = synced {
+            if stores.synced().await.is_ok() {
                 info!(chatbots = stores.chatbots.len(), "caches synced");
+                gate.open();
                 health.set_ready(true);
+            } else {
+                gate.close();
             }
         }
     };

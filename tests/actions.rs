@@ -8,7 +8,10 @@ use std::sync::Arc;
 
 use chatbot_operator::{
     api::{ActionKind, ChatbotAction, ChatbotActionSpec},
-    reconcile::action::{self, ActionContext},
+    reconcile::{
+        SyncGate,
+        action::{self, ActionContext},
+    },
 };
 use common::harness::{Harness, path};
 use kube::runtime::events::Reporter;
@@ -27,8 +30,8 @@ fn rollback(deployment: &str) -> ChatbotAction {
     action
 }
 
-async fn run(harness: &Harness, action_path: &str) {
-    let context = Arc::new(ActionContext {
+fn context(harness: &Harness, synced: SyncGate) -> Arc<ActionContext> {
+    Arc::new(ActionContext {
         client: harness.context.client.clone(),
         metrics: harness.metrics.clone(),
         reporter: Reporter {
@@ -36,10 +39,19 @@ async fn run(harness: &Harness, action_path: &str) {
             instance: Some("test".into()),
         },
         chatbots: harness.stores.chatbots.clone(),
-    });
-    let object: ChatbotAction =
-        serde_json::from_value(harness.api.get(action_path).unwrap()).unwrap();
-    action::reconcile(Arc::new(object), context)
+        synced,
+    })
+}
+
+fn action_at(harness: &Harness, action_path: &str) -> Arc<ChatbotAction> {
+    Arc::new(serde_json::from_value(harness.api.get(action_path).unwrap()).unwrap())
+}
+
+/// One reconcile of the action, with the caches filled.
+async fn run(harness: &Harness, action_path: &str) {
+    let synced = SyncGate::default();
+    synced.open();
+    action::reconcile(action_at(harness, action_path), context(harness, synced))
         .await
         .expect("action reconcile");
 }
@@ -91,4 +103,33 @@ async fn an_action_for_a_deployment_that_does_not_exist_fails_with_its_name() {
         stored["status"]["message"],
         "ChatbotDeployment mindmitr not found in namespace mindmitra"
     );
+}
+
+#[tokio::test]
+async fn an_action_is_not_judged_before_the_caches_are_filled() {
+    // On a cold cache every deployment looks absent: judging then would
+    // fail a valid action for good.
+    let harness = Harness::new();
+    let action_path = path("chatbotactions", "mindmitra", "rollback-1");
+    harness.api.insert(
+        &action_path,
+        serde_json::to_value(rollback("mindmitra")).unwrap(),
+    );
+    let synced = SyncGate::default();
+    let pending = tokio::spawn(action::reconcile(
+        action_at(&harness, &action_path),
+        context(&harness, synced.clone()),
+    ));
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    assert!(!pending.is_finished(), "waits for the caches");
+    assert!(
+        harness.api.requests().is_empty(),
+        "nothing written meanwhile"
+    );
+
+    // The operator stops before the caches fill: the wait ends, nothing is judged.
+    synced.close();
+    pending.await.unwrap().expect("no error");
+    assert!(harness.api.requests().is_empty());
+    assert!(harness.api.get(&action_path).unwrap()["status"].is_null());
 }

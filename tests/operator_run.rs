@@ -251,7 +251,16 @@ async fn the_operator_binary_reconciles_stays_quiet_and_hands_over_on_sigterm() 
     assert_eq!(
         second.metric("chatbot_operator_write_calls_total"),
         Some(0.0),
-        "nothing to change"
+        "nothing to change: {}\n{}",
+        second
+            .get("/metrics")
+            .map(|(_, text)| text
+                .lines()
+                .filter(|l| l.starts_with("chatbot_operator_write_calls_total"))
+                .collect::<Vec<_>>()
+                .join("\n"))
+            .unwrap_or_default(),
+        second.log_text()
     );
     assert_eq!(second.terminate(), Some(0));
 }

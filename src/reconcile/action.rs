@@ -48,6 +48,8 @@ pub struct ActionContext {
     pub metrics: Arc<Metrics>,
     pub reporter: Reporter,
     pub chatbots: Store<ChatbotDeployment>,
+    /// Opens once the caches have been filled.
+    pub synced: super::SyncGate,
 }
 
 /// The final status of a new action, pure. `None` when the action already ended.
@@ -101,6 +103,10 @@ pub async fn reconcile(
     async move {
         let _timer = ctx.metrics.reconcile_started(CONTROLLER);
         let namespace = action.namespace().ok_or(ReconcileError::MissingNamespace)?;
+        // A deployment is only "not found" once its cache has been filled.
+        if !ctx.synced.wait().await {
+            return Ok(Action::await_change());
+        }
         let target = get(&ctx.chatbots, &namespace, &action.spec.deployment);
         let now = Time(Timestamp::now());
         let Some(next) = judge(&action, target.is_some(), &now) else {

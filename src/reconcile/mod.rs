@@ -40,7 +40,7 @@ use crate::{
     telemetry::Metrics,
 };
 use decide::{Note, Pace};
-pub use stores::Stores;
+pub use stores::{Stores, SyncGate};
 
 /// Controller name in metrics and logs.
 pub const CONTROLLER: &str = "chatbotdeployment";
@@ -121,6 +121,8 @@ pub struct Context {
     /// Who Events are reported by.
     pub reporter: Reporter,
     pub timing: Timing,
+    /// Opens once every cache has been filled; reconciles wait for it.
+    pub synced: SyncGate,
     failures: Mutex<HashMap<ObjectRef<ChatbotDeployment>, u32>>,
     written: Mutex<HashMap<String, WrittenStatus>>,
 }
@@ -152,6 +154,7 @@ impl Context {
             metrics,
             reporter,
             timing,
+            synced: SyncGate::default(),
             failures: Mutex::default(),
             written: Mutex::default(),
         }
@@ -210,6 +213,10 @@ pub async fn reconcile(
     cbd: Arc<ChatbotDeployment>,
     ctx: Arc<Context>,
 ) -> Result<Action, ReconcileError> {
+    if !ctx.synced.wait().await {
+        // The watchers are gone: the operator is stopping.
+        return Ok(Action::await_change());
+    }
     let result = reconcile_at(&cbd, &ctx, Time(Timestamp::now())).await;
     if result.is_ok()
         && let Ok(mut failures) = ctx.failures.lock()

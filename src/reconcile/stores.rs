@@ -39,6 +39,61 @@ pub struct Stores {
     pub secrets: Store<Secret>,
 }
 
+impl Stores {
+    /// Waits until every cache has been filled by its first list. Errs when
+    /// a cache's writer is gone (the operator is stopping).
+    ///
+    /// One task only: `Store::wait_until_ready` wakes just the last task
+    /// that polled it, so others wait on a [`SyncGate`] instead.
+    pub async fn synced(&self) -> Result<(), reflector::store::WriterDropped> {
+        self.chatbots.wait_until_ready().await?;
+        self.service_accounts.wait_until_ready().await?;
+        self.config_maps.wait_until_ready().await?;
+        self.services.wait_until_ready().await?;
+        self.deployments.wait_until_ready().await?;
+        self.autoscalers.wait_until_ready().await?;
+        self.disruption_budgets.wait_until_ready().await?;
+        self.network_policies.wait_until_ready().await?;
+        self.secrets.wait_until_ready().await
+    }
+}
+
+/// Whether the caches have been filled, for any number of waiting
+/// reconciles. A decision from a cache that has not been filled yet would
+/// see children and Secrets as missing: it would apply again what exists
+/// and report present Secrets as missing, with Events, on every start and
+/// every leader hand-over.
+#[derive(Clone, Debug)]
+pub struct SyncGate(std::sync::Arc<tokio::sync::watch::Sender<Option<bool>>>);
+
+impl Default for SyncGate {
+    fn default() -> Self {
+        Self(std::sync::Arc::new(tokio::sync::watch::Sender::new(None)))
+    }
+}
+
+impl SyncGate {
+    /// The caches are filled: release every waiter, now and later.
+    pub fn open(&self) {
+        self.0.send_replace(Some(true));
+    }
+
+    /// The operator is stopping before the caches were filled.
+    pub fn close(&self) {
+        self.0.send_replace(Some(false));
+    }
+
+    /// Waits until the gate opens (`true`) or closes (`false`).
+    pub async fn wait(&self) -> bool {
+        let mut receiver = self.0.subscribe();
+        receiver
+            .wait_for(Option::is_some)
+            .await
+            .map(|state| *state == Some(true))
+            .unwrap_or(false)
+    }
+}
+
 /// Write handles of the same caches, fed by watchers (or by tests).
 pub struct Writers {
     pub chatbots: Writer<ChatbotDeployment>,
@@ -157,5 +212,44 @@ mod tests {
         assert_eq!(data.keys().collect::<Vec<_>>(), ["api-key", "dsn"]);
         assert!(data.values().all(|v| v.0.is_empty()));
         assert!(secret.string_data.is_none());
+    }
+
+    use super::SyncGate;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn every_waiter_is_released_when_the_gate_opens() {
+        let gate = SyncGate::default();
+        let waiters: Vec<_> = (0..8)
+            .map(|_| {
+                let gate = gate.clone();
+                tokio::spawn(async move { gate.wait().await })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(
+            waiters.iter().all(|w| !w.is_finished()),
+            "closed until opened"
+        );
+        gate.open();
+        for waiter in waiters {
+            let opened = tokio::time::timeout(Duration::from_secs(5), waiter)
+                .await
+                .expect("released")
+                .unwrap();
+            assert!(opened);
+        }
+        assert!(gate.wait().await, "a later waiter passes at once");
+    }
+
+    #[tokio::test]
+    async fn a_closed_gate_releases_its_waiters_with_false() {
+        let gate = SyncGate::default();
+        let waiter = tokio::spawn({
+            let gate = gate.clone();
+            async move { gate.wait().await }
+        });
+        gate.close();
+        assert!(!waiter.await.unwrap());
     }
 }
