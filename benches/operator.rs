@@ -286,17 +286,6 @@ async fn in_process(count: usize) {
     black_box((caches, writers));
 }
 
-fn peak_rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
-}
-
 /// `Ready` or `Stalled` (a spec the operator will not apply, such as one
 /// over capacity) once the latest generation is observed; `None` before.
 fn settled(object: &Value) -> Option<&'static str> {
@@ -382,7 +371,7 @@ async fn binary_against_fake(count: usize) {
     }
     let elapsed = start.elapsed();
     let requests = api.requests().len();
-    let rss = peak_rss_kib(process.id()).unwrap_or(0);
+    let rss = common::e2e::peak_rss_kib(process.id()).unwrap_or(0);
     let scrape = |name: &str| -> f64 {
         let mut stream = std::net::TcpStream::connect(metrics).unwrap();
         use std::io::{Read, Write};

@@ -272,6 +272,18 @@ async fn the_missing_secret_event_is_a_warning_on_the_resource() {
     assert!(warning["note"].as_str().unwrap().contains("mindmitra-llm"));
 }
 
+/// Events aside, the reconcile wrote the status of `mindmitra` and nothing else.
+fn assert_only_status_written(lines: Vec<String>) {
+    let writes: Vec<&String> = lines.iter().filter(|l| !l.contains("/events")).collect();
+    assert_eq!(
+        writes,
+        [&format!(
+            "PATCH /apis/chatbot.dev/v1alpha1/namespaces/{NS}/chatbotdeployments/mindmitra/status"
+        )],
+        "only the status is written"
+    );
+}
+
 fn status_of(harness: &Harness, path: &str) -> ChatbotDeploymentStatus {
     status(harness, path)
 }
@@ -484,17 +496,7 @@ async fn a_capacity_violation_leaves_every_child_as_it_was() {
     });
     let action = harness.reconcile(&cbd_path).await;
     let reasons = event_reasons(&harness);
-    let lines = harness.take_requests();
-    assert_eq!(
-        lines
-            .iter()
-            .filter(|l| !l.contains("/events"))
-            .collect::<Vec<_>>(),
-        [&format!(
-            "PATCH /apis/chatbot.dev/v1alpha1/namespaces/{NS}/chatbotdeployments/mindmitra/status"
-        )],
-        "only the status is written"
-    );
+    assert_only_status_written(harness.take_requests());
     assert_eq!(harness.api.list("/apis/apps/v1/"), before);
     let status = status(&harness, &cbd_path);
     let ready = condition(&status, "Ready");
@@ -670,16 +672,7 @@ async fn a_paused_resource_is_reported_and_left_alone() {
         cbd.spec.image = "ghcr.io/mindmitra/support-bot:2.0.0".into();
     });
     harness.reconcile(&cbd_path).await;
-    let lines = harness.take_requests();
-    assert_eq!(
-        lines
-            .iter()
-            .filter(|l| !l.contains("/events"))
-            .collect::<Vec<_>>(),
-        [&format!(
-            "PATCH /apis/chatbot.dev/v1alpha1/namespaces/{NS}/chatbotdeployments/mindmitra/status"
-        )]
-    );
+    assert_only_status_written(harness.take_requests());
     let status = status(&harness, &cbd_path);
     assert_eq!(status.phase.as_deref(), Some("Paused"));
     assert_eq!(condition(&status, "Progressing").reason, "Paused");
@@ -746,16 +739,7 @@ async fn an_unknown_environment_is_reported_with_its_field_and_nothing_is_applie
     let cbd_path = harness.create(&mindmitra());
     harness.reconcile(&cbd_path).await;
     let reasons = event_reasons(&harness);
-    let lines = harness.take_requests();
-    assert_eq!(
-        lines
-            .iter()
-            .filter(|l| !l.contains("/events"))
-            .collect::<Vec<_>>(),
-        [&format!(
-            "PATCH /apis/chatbot.dev/v1alpha1/namespaces/{NS}/chatbotdeployments/mindmitra/status"
-        )]
-    );
+    assert_only_status_written(harness.take_requests());
     let status = status(&harness, &cbd_path);
     let ready = condition(&status, "Ready");
     assert_eq!(ready.reason, "UnknownEnvironment");
@@ -797,16 +781,7 @@ async fn a_template_that_renders_an_invalid_object_keeps_the_last_good_children(
     }
     broken.sync();
     broken.reconcile(&cbd_path).await;
-    let lines = broken.take_requests();
-    assert_eq!(
-        lines
-            .iter()
-            .filter(|l| !l.contains("/events"))
-            .collect::<Vec<_>>(),
-        [&format!(
-            "PATCH /apis/chatbot.dev/v1alpha1/namespaces/{NS}/chatbotdeployments/mindmitra/status"
-        )]
-    );
+    assert_only_status_written(broken.take_requests());
     let status = status(&broken, &cbd_path);
     let ready = condition(&status, "Ready");
     assert_eq!(

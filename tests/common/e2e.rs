@@ -164,6 +164,18 @@ impl Drop for TestNamespace {
     }
 }
 
+/// Peak resident memory of process `pid` in KiB (Linux).
+pub fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
 /// A free loopback port.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -228,15 +240,7 @@ impl Operator {
 
     /// Peak resident memory of the process in KiB (Linux).
     pub fn peak_rss_kib(&self) -> Option<u64> {
-        let pid = self.process.as_ref()?.id();
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-        status
-            .lines()
-            .find(|l| l.starts_with("VmHWM:"))?
-            .split_whitespace()
-            .nth(1)?
-            .parse()
-            .ok()
+        peak_rss_kib(self.process.as_ref()?.id())
     }
 
     /// The operator's log so far.
