@@ -851,3 +851,39 @@ async fn a_reconcile_from_caches_that_have_not_seen_its_writes_repeats_none_of_t
         "nothing regenerated"
     );
 }
+
+#[tokio::test]
+async fn statuses_of_deleted_resources_are_not_remembered_for_ever() {
+    let mut harness = Harness::new();
+    let plain = |name: &str| -> ChatbotDeployment {
+        serde_json::from_value(json!({
+            "apiVersion": "chatbot.dev/v1alpha1", "kind": "ChatbotDeployment",
+            "metadata": {"name": name, "namespace": NS},
+            "spec": {"environment": "dev", "image": "ghcr.io/example/bot:1.0.0",
+                     "database": {"mode": "none"}, "cache": {"mode": "none"}},
+        }))
+        .unwrap()
+    };
+    let paths: Vec<String> = (0..64)
+        .map(|index| {
+            let name = format!("bot-{index}");
+            let cbd_path = path("chatbotdeployments", NS, &name);
+            let mut object = serde_json::to_value(plain(&name)).unwrap();
+            object["status"] = common::harness::status_default();
+            harness.api.insert(&cbd_path, object);
+            cbd_path
+        })
+        .collect();
+    harness.sync();
+    for cbd_path in &paths {
+        harness.reconcile(cbd_path).await;
+    }
+    assert_eq!(harness.context.remembered_statuses(), 64);
+    for cbd_path in &paths {
+        harness.api.remove(cbd_path);
+    }
+    harness.sync();
+    let survivor = harness.create(&plain("survivor"));
+    harness.reconcile(&survivor).await;
+    assert_eq!(harness.context.remembered_statuses(), 1);
+}

@@ -195,7 +195,25 @@ impl Context {
                     status: status.clone(),
                 },
             );
+            // Deleted resources are never reconciled again: forget them
+            // once they could make up half of what is remembered.
+            if written.len() > 2 * self.stores.chatbots.len().max(32) {
+                let live: std::collections::HashSet<String> = self
+                    .stores
+                    .chatbots
+                    .state()
+                    .iter()
+                    .filter_map(|c| c.metadata.uid.clone())
+                    .collect();
+                written.retain(|uid, _| live.contains(uid));
+            }
         }
+    }
+
+    /// How many written statuses are remembered (for tests).
+    #[doc(hidden)]
+    pub fn remembered_statuses(&self) -> usize {
+        self.written.lock().map(|w| w.len()).unwrap_or(0)
     }
 
     /// The Secret references of a resource, resolved against its environment.
