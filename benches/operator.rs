@@ -33,7 +33,6 @@ use chatbot_operator::{
     reconcile::{decide, observe, stores},
 };
 use common::harness::{Harness, path, status_default};
-use kube::runtime::watcher;
 use serde_json::{Value, json};
 
 struct Counting;
@@ -102,6 +101,12 @@ fn rate(count: usize, elapsed: Duration) -> f64 {
     count as f64 / elapsed.as_secs_f64()
 }
 
+/// The path of the app Deployment of the ChatbotDeployment at `path`.
+fn deployment_of(path: &str) -> String {
+    path.replace("/apis/chatbot.dev/v1alpha1/", "/apis/apps/v1/")
+        .replace("/chatbotdeployments/", "/deployments/")
+}
+
 fn mark_ready(api: &common::fake_api::FakeApi, deployment: &str) {
     let Some(object) = api.get(deployment) else {
         return;
@@ -130,10 +135,7 @@ async fn in_process(count: usize) {
     harness.sync();
     let first_requests = harness.api.requests().len();
     for path in &paths {
-        let deployment = path
-            .replace("/apis/chatbot.dev/v1alpha1/", "/apis/apps/v1/")
-            .replace("/chatbotdeployments/", "/deployments/");
-        mark_ready(&harness.api, &deployment);
+        mark_ready(&harness.api, &deployment_of(path));
     }
     harness.sync();
     for path in &paths {
@@ -203,16 +205,15 @@ async fn in_process(count: usize) {
         trim: fn(&mut K),
         count: &mut usize,
     ) where
-        K: kube::Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned,
+        K: kube::Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
     {
-        writer.apply_watcher_event(&watcher::Event::Init);
-        for object in objects.iter().filter(|o| o["kind"] == kind) {
-            let mut typed: K = serde_json::from_value(object.clone()).unwrap();
-            trim(&mut typed);
-            writer.apply_watcher_event(&watcher::Event::InitApply(typed));
-            *count += 1;
-        }
-        writer.apply_watcher_event(&watcher::Event::InitDone);
+        let these: Vec<Value> = objects
+            .iter()
+            .filter(|o| o["kind"] == kind)
+            .cloned()
+            .collect();
+        *count += these.len();
+        common::harness::refill(writer, these, trim);
     }
     fill(
         &mut writers.chatbots,
@@ -309,22 +310,10 @@ fn settled(object: &Value) -> Option<&'static str> {
 }
 
 async fn binary_against_fake(count: usize) {
-    let api = common::fake_api::FakeApi::default();
     let mut harness = Harness::new();
-    // Reuse the population logic, then copy the objects into the served API.
     let paths = populate(&mut harness, count);
-    for object in harness.api.list("/") {
-        let namespace = object["metadata"]["namespace"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        let name = object["metadata"]["name"].as_str().unwrap().to_string();
-        let resource = match object["kind"].as_str().unwrap() {
-            "ChatbotDeployment" => "chatbotdeployments",
-            _ => "secrets",
-        };
-        api.insert(&path(resource, &namespace, &name), object);
-    }
+    // Serve the populated objects; the harness's caches are not used.
+    let api = harness.api.clone();
     drop(harness);
     let server = common::fake_server::FakeServer::start(api.clone()).await;
     let metrics = std::net::SocketAddr::from(([127, 0, 0, 1], common::e2e::free_port()));
@@ -347,10 +336,7 @@ async fn binary_against_fake(count: usize) {
     // Stand-in Deployment controller: pods become ready as soon as their
     // Deployment exists.
     let ready = |p: &String| -> Option<&'static str> {
-        let deployment = p
-            .replace("/apis/chatbot.dev/v1alpha1/", "/apis/apps/v1/")
-            .replace("/chatbotdeployments/", "/deployments/");
-        mark_ready(&api, &deployment);
+        mark_ready(&api, &deployment_of(p));
         settled(&api.get(p)?)
     };
     let deadline = Instant::now() + Duration::from_secs(600);
@@ -372,36 +358,23 @@ async fn binary_against_fake(count: usize) {
     let elapsed = start.elapsed();
     let requests = api.requests().len();
     let rss = common::e2e::peak_rss_kib(process.id()).unwrap_or(0);
-    let scrape = |name: &str| -> f64 {
-        let mut stream = std::net::TcpStream::connect(metrics).unwrap();
-        use std::io::{Read, Write};
-        stream.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").unwrap();
-        let mut text = String::new();
-        stream.read_to_string(&mut text).unwrap();
-        text.lines()
-            .filter(|l| l.starts_with(name))
-            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-            .sum()
-    };
-    let reconciles = scrape("chatbot_operator_reconciles_total{controller=\"chatbotdeployment\"}");
-    let writes = scrape("chatbot_operator_write_calls_total");
-    let breakdown: Vec<String> = {
-        let mut stream = std::net::TcpStream::connect(metrics).unwrap();
-        use std::io::{Read, Write};
-        stream.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").unwrap();
-        let mut text = String::new();
-        stream.read_to_string(&mut text).unwrap();
-        text.lines()
-            .filter_map(|l| l.strip_prefix("chatbot_operator_write_calls_total"))
-            .filter_map(|l| {
-                let (labels, value) = l.rsplit_once(' ')?;
-                Some(format!(
-                    "{labels} {:.2}",
-                    value.parse::<f64>().ok()? / count as f64
-                ))
-            })
-            .collect()
-    };
+    let text = common::e2e::scrape(metrics).expect("the operator serves /metrics");
+    let reconciles = common::e2e::metric_sum(
+        &text,
+        "chatbot_operator_reconciles_total{controller=\"chatbotdeployment\"}",
+    );
+    let writes = common::e2e::metric_sum(&text, "chatbot_operator_write_calls_total");
+    let breakdown: Vec<String> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("chatbot_operator_write_calls_total"))
+        .filter_map(|l| {
+            let (labels, value) = l.rsplit_once(' ')?;
+            Some(format!(
+                "{labels} {:.2}",
+                value.parse::<f64>().ok()? / count as f64
+            ))
+        })
+        .collect();
     let _ = process.kill();
     let _ = process.wait();
     println!("operator binary against the in-memory API server, {count} resources:");

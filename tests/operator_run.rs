@@ -74,12 +74,7 @@ impl Replica {
 
     fn metric(&self, prefix: &str) -> Option<f64> {
         let (_, text) = self.get("/metrics")?;
-        Some(
-            text.lines()
-                .filter(|l| l.starts_with(prefix))
-                .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-                .sum(),
-        )
+        Some(common::e2e::metric_sum(&text, prefix))
     }
 
     fn terminate(&mut self) -> Option<i32> {
@@ -299,17 +294,25 @@ async fn run_to_exit(server: &FakeServer) -> (Option<i32>, String) {
     .unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn without_the_crd_the_operator_says_how_to_install_it_and_exits() {
+/// Starts the binary against an API server that answers every list of
+/// ChatbotDeployments with `code`; expects exit code 1. The server and the
+/// log.
+async fn refused_at_start(code: u16) -> (FakeApi, String) {
     let api = FakeApi::default();
     api.fail(
         "GET /apis/chatbot.dev/v1alpha1/chatbotdeployments",
-        404,
+        code,
         1000,
     );
     let server = FakeServer::start(api.clone()).await;
-    let (code, log) = run_to_exit(&server).await;
-    assert_eq!(code, Some(1), "{log}");
+    let (exit, log) = run_to_exit(&server).await;
+    assert_eq!(exit, Some(1), "{log}");
+    (api, log)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_the_crd_the_operator_says_how_to_install_it_and_exits() {
+    let (api, log) = refused_at_start(404).await;
     assert!(
         log.contains("the ChatbotDeployment CRD is not installed on http://")
             && log.contains("kubectl apply -k manifests/"),
@@ -323,15 +326,7 @@ async fn without_the_crd_the_operator_says_how_to_install_it_and_exits() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_permission_the_operator_names_the_role_to_bind_and_exits() {
-    let api = FakeApi::default();
-    api.fail(
-        "GET /apis/chatbot.dev/v1alpha1/chatbotdeployments",
-        403,
-        1000,
-    );
-    let server = FakeServer::start(api.clone()).await;
-    let (code, log) = run_to_exit(&server).await;
-    assert_eq!(code, Some(1), "{log}");
+    let (_, log) = refused_at_start(403).await;
     assert!(
         log.contains(
             "not allowed to list chatbotdeployments: bind the chatbot-operator ClusterRole"

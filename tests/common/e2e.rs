@@ -250,29 +250,35 @@ impl Operator {
 
     /// The Prometheus text from `/metrics`, if it answers.
     pub fn scrape(&self) -> Option<String> {
-        let mut stream = TcpStream::connect_timeout(&self.metrics, Duration::from_secs(2)).ok()?;
-        stream
-            .write_all(
-                format!("GET /metrics HTTP/1.0\r\nHost: {}\r\n\r\n", self.metrics).as_bytes(),
-            )
-            .ok()?;
-        let mut response = String::new();
-        stream.read_to_string(&mut response).ok()?;
-        response
-            .split_once("\r\n\r\n")
-            .map(|(_, body)| body.to_string())
+        scrape(self.metrics)
     }
 
     /// Sum of a metric's samples whose line starts with `prefix`.
     pub fn metric(&self, prefix: &str) -> Option<f64> {
-        let text = self.scrape()?;
-        Some(
-            text.lines()
-                .filter(|line| line.starts_with(prefix))
-                .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
-                .sum(),
-        )
+        Some(metric_sum(&self.scrape()?, prefix))
     }
+}
+
+/// The Prometheus text an operator serves on `/metrics` at `address`, if
+/// it answers.
+pub fn scrape(address: SocketAddr) -> Option<String> {
+    let mut stream = TcpStream::connect_timeout(&address, Duration::from_secs(2)).ok()?;
+    stream
+        .write_all(format!("GET /metrics HTTP/1.0\r\nHost: {address}\r\n\r\n").as_bytes())
+        .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_string())
+}
+
+/// Sum of the samples in Prometheus `text` whose line starts with `prefix`.
+pub fn metric_sum(text: &str, prefix: &str) -> f64 {
+    text.lines()
+        .filter(|line| line.starts_with(prefix))
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
 }
 
 impl Drop for Operator {

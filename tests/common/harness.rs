@@ -77,7 +77,8 @@ fn has_child_label(object: &Value) -> bool {
     object["metadata"]["labels"][key].as_str() == Some(value)
 }
 
-fn refill<K>(writer: &mut Writer<K>, objects: Vec<Value>, trim: fn(&mut K))
+/// Fills a cache with `objects` as a watcher's first list would.
+pub fn refill<K>(writer: &mut Writer<K>, objects: Vec<Value>, trim: fn(&mut K))
 where
     K: kube::Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug,
 {
