@@ -70,6 +70,25 @@ fn populate(harness: &mut Harness, count: usize) -> Vec<String> {
     let renderer = chatbot_operator::render::Renderer::embedded().unwrap();
     let mut paths = Vec::new();
     for (index, mut cbd) in render_bench::generated(count).into_iter().enumerate() {
+        // The operator's own cost: stores in the cluster, so no AWS call
+        // is timed here (`managed_sample` times those against moto).
+        for mode in [
+            cbd.spec.database.get_or_insert_default().mode.as_mut(),
+            cbd.spec.cache.get_or_insert_default().mode.as_mut(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if *mode == chatbot_operator::api::StoreMode::Managed {
+                *mode = chatbot_operator::api::StoreMode::InCluster;
+            }
+        }
+        if cbd.spec.environment == "production" || cbd.spec.environment == "staging" {
+            cbd.spec.database.get_or_insert_default().mode =
+                Some(chatbot_operator::api::StoreMode::InCluster);
+            cbd.spec.cache.get_or_insert_default().mode =
+                Some(chatbot_operator::api::StoreMode::InCluster);
+        }
         let namespace = format!("team-{}", index % 10);
         cbd.metadata.namespace = Some(namespace.clone());
         let resolved = renderer.environments.resolve(&cbd.spec).unwrap();
@@ -407,6 +426,7 @@ fn main() {
         .unwrap();
     runtime.block_on(async {
         if std::env::var("BENCH_SKIP_IN_PROCESS").is_err() {
+            managed_sample().await;
             in_process(1000).await;
         }
         let count = std::env::var("BENCH_RESOURCES")
@@ -476,5 +496,69 @@ async fn cluster(count: usize) {
     println!(
         "  peak RSS {:.1} MiB",
         operator.peak_rss_kib().unwrap_or(0) as f64 / 1024.0
+    );
+}
+
+/// The MindMitra sample (managed Postgres and Redis) against moto through
+/// the recording proxy: reconciles and time until `DatabaseReady` and
+/// `CacheReady`, then the AWS calls of a settled reconcile.
+async fn managed_sample() {
+    use common::aws_proxy::AwsProxy;
+    let mut harness = Harness::new();
+    let proxy = AwsProxy::start(harness.moto.url()).await;
+    harness.context.aws = Some(common::moto::clients_for(&proxy.url()));
+    harness.secret("mindmitra", "mindmitra-llm", &["api-key"]);
+    harness.secret("mindmitra", "mindmitra-sentry", &["dsn"]);
+    let path = harness.create(&common::sample_deployment("mindmitra"));
+    let ready = |harness: &Harness| {
+        let status = harness.chatbot(&path).status.unwrap_or_default();
+        ["DatabaseReady", "CacheReady"].iter().all(|t| {
+            status
+                .conditions
+                .iter()
+                .any(|c| c.type_ == *t && c.status == "True")
+        })
+    };
+    let start = Instant::now();
+    let mut reconciles = 0;
+    while !ready(&harness) {
+        harness.reconcile(&path).await;
+        reconciles += 1;
+        assert!(reconciles < 10, "stores never became ready");
+    }
+    let elapsed = start.elapsed();
+    let creating = proxy.take_actions();
+    harness.reconcile(&path).await;
+    harness.deployment_ready("mindmitra", "mindmitra", 2);
+    harness.reconcile(&path).await;
+    proxy.take_actions();
+    let rounds = 20;
+    let settled = Instant::now();
+    for _ in 0..rounds {
+        harness.reconcile(&path).await;
+    }
+    let per_reconcile = settled.elapsed() / rounds;
+    let steady = proxy.take_actions();
+    let mutations = steady
+        .iter()
+        .filter(|a| !a.starts_with("Describe") && *a != "ListTagsForResource")
+        .count();
+    println!("managed sample (MindMitra, RDS + ElastiCache in moto):");
+    println!(
+        "  DatabaseReady and CacheReady after {reconciles} reconciles, {:.0} ms, {} AWS calls ({})",
+        elapsed.as_secs_f64() * 1000.0,
+        creating.len(),
+        creating.join(", ")
+    );
+    println!(
+        "  settled: {:.1} AWS calls per reconcile ({}), {mutations} mutations in {rounds} reconciles, {:.1} ms per reconcile",
+        steady.len() as f64 / f64::from(rounds),
+        steady
+            .iter()
+            .take(steady.len() / rounds as usize)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", "),
+        per_reconcile.as_secs_f64() * 1000.0
     );
 }

@@ -9,6 +9,7 @@ pub mod api;
 pub mod capacity;
 pub mod cli;
 pub mod cost;
+pub mod data;
 pub mod document;
 pub mod environment;
 pub mod lease;

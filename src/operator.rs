@@ -405,14 +405,20 @@ pub async fn run_controllers(
         controller: MANAGER.into(),
         instance: Some(settings.identity.clone()),
     };
-    let context = Arc::new(Context::new(
-        client.clone(),
-        renderer.clone(),
-        stores.clone(),
-        metrics.clone(),
-        reporter.clone(),
-        settings.timing,
-    ));
+    // Managed stores: the standard AWS chain (IRSA in a cluster); the
+    // endpoint follows `AWS_ENDPOINT_URL` like every AWS SDK.
+    let aws = crate::data::AwsClients::from_environment().await;
+    let context = Arc::new(
+        Context::new(
+            client.clone(),
+            renderer.clone(),
+            stores.clone(),
+            metrics.clone(),
+            reporter.clone(),
+            settings.timing,
+        )
+        .with_aws(aws),
+    );
     let gate = context.synced.clone();
     let secret_mapper = {
         let chatbots = chatbots.clone();

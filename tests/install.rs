@@ -277,12 +277,14 @@ async fn the_operator_role_allows_every_request_the_operator_makes() {
     // Least privilege: what it never does, it may not do.
     assert!(!allows(cluster_rules, "", "secrets", Some("x"), "delete"));
     assert!(!allows(cluster_rules, "", "secrets", Some("x"), "update"));
+    // `patch` on the resources is for its finalizer only: it never
+    // updates (replaces) a spec GitOps owns.
     assert!(!allows(
         cluster_rules,
         "chatbot.dev",
         "chatbotdeployments",
         Some("x"),
-        "patch"
+        "update"
     ));
     assert!(!allows(cluster_rules, "", "pods", Some("x"), "get"));
 }

@@ -17,6 +17,7 @@ use common::{
     fake_api::FakeApi,
     fake_server::FakeServer,
     harness::{path, status_default},
+    moto::Moto,
 };
 use serde_json::{Value, json};
 
@@ -31,7 +32,7 @@ struct Replica {
 }
 
 impl Replica {
-    fn start(server: &FakeServer, identity: &str) -> Self {
+    fn start(server: &FakeServer, aws: &Moto, identity: &str) -> Self {
         let metrics = SocketAddr::from(([127, 0, 0, 1], common::e2e::free_port()));
         let log = server_dir().join(format!("{identity}-{}.log", metrics.port()));
         let process = Command::new(env!("CARGO_BIN_EXE_chatbot-operator"))
@@ -50,6 +51,12 @@ impl Replica {
             ])
             .env("KUBECONFIG", server.kubeconfig())
             .env("RUST_LOG", "info")
+            // The standard AWS chain, pointed at the emulator.
+            .env("AWS_ENDPOINT_URL", aws.url())
+            .env("AWS_REGION", common::moto::REGION)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
@@ -151,7 +158,8 @@ async fn the_operator_binary_reconciles_stays_quiet_and_hands_over_on_sigterm() 
     cbd["status"] = status_default();
     api.insert(&path("chatbotdeployments", NS, "mindmitra"), cbd);
 
-    let mut first = Replica::start(&server, "replica-a");
+    let moto = Moto::start();
+    let mut first = Replica::start(&server, &moto, "replica-a");
     until("replica-a leads", &first, || {
         first
             .metric("chatbot_operator_leader")
@@ -208,7 +216,7 @@ async fn the_operator_binary_reconciles_stays_quiet_and_hands_over_on_sigterm() 
     );
 
     // A second replica stands by, ready to take over.
-    let mut second = Replica::start(&server, "replica-b");
+    let mut second = Replica::start(&server, &moto, "replica-b");
     until("replica-b answers", &second, || {
         second.get("/readyz").filter(|(c, _)| *c == 200)
     })

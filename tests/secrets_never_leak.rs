@@ -16,7 +16,10 @@ async fn no_secret_value_reaches_status_events_requests_or_logs() {
     harness.secret(NS, "mindmitra-llm", &["api-key"]);
     harness.secret(NS, "mindmitra-sentry", &["dsn"]);
     let cbd_path = harness.create(&common::sample_deployment("mindmitra"));
-    harness.reconcile(&cbd_path).await;
+    // Credentials and stores (in the AWS emulator), URLs, then the app.
+    for _ in 0..3 {
+        harness.reconcile(&cbd_path).await;
+    }
     harness.deployment_ready(NS, "mindmitra", 2);
     harness.reconcile(&cbd_path).await;
     // A new generated name and a missing Secret: more Events, more logs.
@@ -35,24 +38,36 @@ async fn no_secret_value_reaches_status_events_requests_or_logs() {
     harness.sync();
     harness.reconcile(&cbd_path).await;
 
-    let generated = harness
-        .api
-        .get(&path("secrets", NS, "mindmitra-generated"))
-        .unwrap();
-    let mut values: Vec<String> = generated["data"]
-        .as_object()
-        .unwrap()
-        .values()
-        .map(|v| {
-            let bytes = base64::engine::general_purpose::STANDARD
-                .decode(v.as_str().unwrap())
-                .unwrap();
-            String::from_utf8(bytes).unwrap()
-        })
-        .collect();
+    // Generated values, the database password and cache auth token, and
+    // the URLs that carry them.
+    let mut values: Vec<String> = Vec::new();
+    for (secret, keys) in [
+        ("mindmitra-generated", 2),
+        ("mindmitra-db", 3),
+        ("mindmitra-cache", 2),
+    ] {
+        let object = harness.api.get(&path("secrets", NS, secret)).unwrap();
+        let data = object["data"].as_object().unwrap();
+        assert_eq!(
+            data.len(),
+            keys,
+            "{secret}: {:?}",
+            data.keys().collect::<Vec<_>>()
+        );
+        values.extend(
+            data.iter()
+                .filter(|(key, _)| *key != "username")
+                .map(|(_, v)| {
+                    let bytes = base64::engine::general_purpose::STANDARD
+                        .decode(v.as_str().unwrap())
+                        .unwrap();
+                    String::from_utf8(bytes).unwrap()
+                }),
+        );
+    }
     values.push("value-of-api-key".into());
     values.push("value-of-dsn".into());
-    assert_eq!(values.len(), 4);
+    assert_eq!(values.len(), 8);
 
     let status = serde_json::to_string(&harness.chatbot(&cbd_path).status).unwrap();
     let log_text = logs.text();

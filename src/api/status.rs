@@ -67,6 +67,9 @@ pub struct StoreStatus {
     /// Provider identifier, e.g. the RDS instance identifier.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identifier: Option<String>,
+    /// Final snapshot taken while the resource is being deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub final_snapshot: Option<String>,
 }
 
 /// The most recent backup.

@@ -79,7 +79,7 @@ impl Converged {
     }
 }
 
-fn kube_error(
+pub(super) fn kube_error(
     action: &'static str,
     kind: &'static str,
     name: &str,
@@ -93,7 +93,7 @@ fn kube_error(
     }
 }
 
-fn is_status(error: &kube::Error, code: u16) -> bool {
+pub(super) fn is_status(error: &kube::Error, code: u16) -> bool {
     matches!(error, kube::Error::Api(status) if status.code == code)
 }
 
@@ -327,7 +327,7 @@ async fn hand_over_replicas(
     }
 }
 
-fn encode(values: BTreeMap<String, String>) -> BTreeMap<String, ByteString> {
+pub(super) fn encode(values: BTreeMap<String, String>) -> BTreeMap<String, ByteString> {
     values
         .into_iter()
         .map(|(key, value)| (key, ByteString(value.into_bytes())))

@@ -217,8 +217,10 @@ pub fn decide(
         });
     }
 
-    // New pods wait for their Secrets; everything else goes ahead.
-    let hold_pods = !assessment.missing_secrets.is_empty();
+    // New pods wait for their Secrets and for the connection URLs of
+    // managed stores; everything else goes ahead.
+    let urls_missing = !connection_urls_missing(spec, &rendered.context.names, observed).is_empty();
+    let hold_pods = !assessment.missing_secrets.is_empty() || urls_missing;
     let rendered = if hold_pods {
         rendered
     } else {
@@ -293,10 +295,11 @@ pub fn decide(
         }
     }
 
-    let in_flight = !decision.apply.is_empty()
+    let in_flight = urls_missing
+        || !decision.apply.is_empty()
         || decision.generate.is_some()
         || assessment.workload.as_ref().is_none_or(|w| !w.rolled_out());
-    decision.pace = Some(if hold_pods {
+    decision.pace = Some(if !assessment.missing_secrets.is_empty() {
         Pace::Blocked
     } else if in_flight {
         Pace::Waiting
@@ -305,4 +308,30 @@ pub fn decide(
     });
     decision.assessment = assessment;
     decision
+}
+
+/// The connection Secrets of managed stores that do not hold their URL
+/// yet, as `Secret/KEY`. Pods that would read them wait.
+pub fn connection_urls_missing(
+    spec: &crate::api::ChatbotDeploymentSpec,
+    names: &crate::render::names::ChildNames,
+    observed: &Observed,
+) -> Vec<String> {
+    use crate::{api::StoreMode, data::connection::StoreKind};
+    let database = spec.database.as_ref().and_then(|d| d.mode) == Some(StoreMode::Managed);
+    let cache = spec.cache.as_ref().and_then(|c| c.mode) == Some(StoreMode::Managed);
+    [
+        (database, &names.database_secret, StoreKind::Database),
+        (cache, &names.cache_secret, StoreKind::Cache),
+    ]
+    .into_iter()
+    .filter(|(managed, secret, kind)| {
+        *managed
+            && !observed
+                .connection_keys
+                .get(secret.as_str())
+                .is_some_and(|keys| keys.contains(kind.url_key()))
+    })
+    .map(|(_, secret, kind)| format!("{secret}/{}", kind.url_key()))
+    .collect()
 }

@@ -8,6 +8,7 @@
 pub mod action;
 pub mod conditions;
 pub mod converge;
+pub mod data;
 pub mod decide;
 pub mod events;
 pub mod observe;
@@ -64,6 +65,9 @@ pub enum ReconcileError {
     /// The operating system's random number generator failed.
     #[error("random source: {0}")]
     RandomSource(getrandom::Error),
+    /// AWS throttled, failed or could not be reached.
+    #[error("AWS {0}")]
+    Aws(crate::data::AwsError),
 }
 
 impl ReconcileError {
@@ -84,6 +88,7 @@ impl ReconcileError {
             },
             ReconcileError::MissingNamespace => "MissingNamespace",
             ReconcileError::RandomSource(_) => "RandomSource",
+            ReconcileError::Aws(_) => "AwsUnavailable",
         }
     }
 }
@@ -123,6 +128,9 @@ pub struct Context {
     pub timing: Timing,
     /// Opens once every cache has been filled; reconciles wait for it.
     pub synced: SyncGate,
+    /// Clients for managed stores; `None` runs without AWS (managed
+    /// stores are then reported as not configured).
+    pub aws: Option<crate::data::AwsClients>,
     failures: Mutex<HashMap<ObjectRef<ChatbotDeployment>, u32>>,
     written: Mutex<HashMap<String, WrittenStatus>>,
 }
@@ -155,9 +163,16 @@ impl Context {
             reporter,
             timing,
             synced: SyncGate::default(),
+            aws: None,
             failures: Mutex::default(),
             written: Mutex::default(),
         }
+    }
+
+    /// The same context with AWS clients for managed stores.
+    pub fn with_aws(mut self, aws: crate::data::AwsClients) -> Self {
+        self.aws = Some(aws);
+        self
     }
 
     /// `cbd` with the status this replica last wrote, when the cache still
@@ -269,13 +284,27 @@ async fn reconcile_in_span(
     let _timer = ctx.metrics.reconcile_started(CONTROLLER);
     let fresher = ctx.with_latest_status(cbd);
     let cbd = fresher.as_ref().unwrap_or(cbd);
+    let resolved = ctx
+        .renderer
+        .environments
+        .resolve(&cbd.spec)
+        .ok()
+        .map(|resolution| resolution.spec);
     if cbd.meta().deletion_timestamp.is_some() {
-        // Children carry owner references: the garbage collector removes them.
-        return Ok(Action::await_change());
+        // Children carry owner references: the garbage collector removes
+        // them. Stores outside the cluster are the finalizer's.
+        return finalize_deleted(cbd, ctx, resolved.as_ref(), &now).await;
     }
     let references = ctx.secret_references(cbd);
     let observed = observe::gather(&ctx.stores, cbd, &references);
     let decision = decide::decide(cbd, &ctx.renderer, &observed, &now);
+    // Stores are created only for a spec that can be applied.
+    let stores = match &resolved {
+        Some(spec) if decision.assessment.blocker.is_none() && !decision.assessment.paused => {
+            data::converge_stores(ctx, cbd, spec).await?
+        }
+        _ => data::DataOutcome::default(),
+    };
     let converged = converge::converge(&ctx.client, cbd, &observed, &decision).await?;
     if !converged.applied.is_empty() || !converged.pruned.is_empty() {
         info!(applied = ?converged.applied, pruned = ?converged.pruned, "children converged");
@@ -283,6 +312,17 @@ async fn reconcile_in_span(
 
     let mut assessment = decision.assessment.clone();
     let mut pace = decision.pace();
+    if resolved.is_some() && assessment.blocker.is_none() && !assessment.paused {
+        assessment.database = stores.database.clone();
+        assessment.cache = stores.cache.clone();
+    }
+    if stores.waiting() && pace == Pace::Steady {
+        pace = Pace::Waiting;
+    }
+    if stores.failed() {
+        // Only a change (in the spec or in AWS) helps: look again slowly.
+        pace = Pace::Blocked;
+    }
     if assessment.blocker.is_none()
         && let Some(conflict) = converged.conflicts.first()
     {
@@ -299,7 +339,8 @@ async fn reconcile_in_span(
         ctx.remember_status(cbd, after, &next);
     }
 
-    let mut notes = decision.notes.clone();
+    let mut notes = stores.notes.clone();
+    notes.extend(decision.notes.clone());
     notes.extend(converged.notes());
     notes.extend(events::transitions(&previous.conditions, &next.conditions));
     publish(ctx, cbd, &notes).await;
@@ -308,6 +349,44 @@ async fn reconcile_in_span(
         Pace::Steady => ctx.timing.resync,
         Pace::Waiting => ctx.timing.waiting,
         Pace::Blocked => ctx.timing.blocked,
+    }))
+}
+
+/// One step of deleting `cbd`: its managed stores are torn down by their
+/// deletion policy; the status says how far it got until the finalizer
+/// comes off.
+async fn finalize_deleted(
+    cbd: &ChatbotDeployment,
+    ctx: &Context,
+    spec: Option<&crate::api::ChatbotDeploymentSpec>,
+    now: &Time,
+) -> Result<Action, ReconcileError> {
+    if !cbd.finalizers().iter().any(|f| f == data::FINALIZER) {
+        return Ok(Action::await_change());
+    }
+    let finalized = data::finalize(ctx, cbd, spec).await?;
+    publish(ctx, cbd, &finalized.notes).await;
+    if finalized.done {
+        return Ok(Action::await_change());
+    }
+    let next = status::deleting(
+        cbd.status.as_ref(),
+        &finalized.database,
+        &finalized.cache,
+        now,
+    );
+    if Some(&next) != cbd.status.as_ref() {
+        let after = write_status(&ctx.client, cbd, &next).await?;
+        ctx.remember_status(cbd, after, &next);
+    }
+    let refused = [&finalized.database, &finalized.cache]
+        .into_iter()
+        .flatten()
+        .any(|f| f.failed);
+    Ok(Action::requeue(if refused {
+        ctx.timing.blocked
+    } else {
+        ctx.timing.waiting
     }))
 }
 

@@ -64,6 +64,9 @@ pub struct Observed {
     /// Key names of each referenced Secret; `None` when it does not exist.
     pub secret_keys: BTreeMap<String, Option<BTreeSet<String>>>,
     pub generated: Option<ObservedGenerated>,
+    /// Key names of the operator's connection Secrets (`<name>-db`,
+    /// `<name>-cache`) that exist.
+    pub connection_keys: BTreeMap<String, BTreeSet<String>>,
 }
 
 impl Observed {
@@ -222,7 +225,15 @@ pub fn gather(
             keys: keys(&secret),
         }
     });
+    let connection_keys = [&child_names.database_secret, &child_names.cache_secret]
+        .into_iter()
+        .filter_map(|name| {
+            let secret = get(&stores.secrets, namespace, name)?;
+            Some((name.clone(), keys(&secret)))
+        })
+        .collect();
     Observed {
+        connection_keys,
         children,
         workload: app.as_deref().map(workload),
         replicas_owned: app

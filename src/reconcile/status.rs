@@ -4,9 +4,15 @@
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
-use super::conditions::{ConditionSet, kstatus};
+use super::{
+    conditions::{ConditionSet, kstatus},
+    data::StoreFacts,
+};
 use crate::{
-    api::{ChatbotDeploymentStatus, CostEstimate, RevisionRecord, condition_types as types},
+    api::{
+        ChatbotDeploymentStatus, CostEstimate, RevisionRecord, StoreStatus,
+        condition_types as types,
+    },
     capacity::{CapacityCheck, CheckStatus},
     cost::CostReport,
     rollout::revisions,
@@ -92,6 +98,10 @@ pub struct Assessment {
     pub current_revision: Option<i64>,
     /// Revision history after this reconcile's decision.
     pub revisions: Vec<RevisionRecord>,
+    /// The database as the data step found it (`None`: not looked at).
+    pub database: Option<StoreFacts>,
+    /// The cache as the data step found it.
+    pub cache: Option<StoreFacts>,
 }
 
 fn capacity_summary(check: &CapacityCheck) -> String {
@@ -216,6 +226,30 @@ pub fn next(
         ),
     }
 
+    // Data stores.
+    let stores = [
+        (types::DATABASE_READY, &facts.database),
+        (types::CACHE_READY, &facts.cache),
+    ];
+    for (kind, store) in stores {
+        match store {
+            Some(store) => conditions.set(kind, store.ready, &store.reason, store.message.clone()),
+            None => conditions.set_unknown(
+                kind,
+                "NotChecked",
+                "the spec did not resolve, so the store was not looked at",
+            ),
+        }
+    }
+    let failed_store = stores
+        .iter()
+        .filter_map(|(_, store)| store.as_ref())
+        .find(|store| store.failed);
+    let pending_store = stores
+        .iter()
+        .filter_map(|(_, store)| store.as_ref())
+        .find(|store| !store.ready && !store.failed);
+
     // The workload, and why it is or is not where the spec wants it.
     let workload = facts.workload.as_ref();
     let rolled_out = workload.is_some_and(|w| {
@@ -245,6 +279,8 @@ pub fn next(
             .map(ToString::to_string)
             .collect();
         Some(("SecretsMissing", format!("missing: {}", list.join("; "))))
+    } else if let Some(store) = failed_store {
+        Some((store.reason.as_str(), store.message.clone()))
     } else if deadline {
         Some((
             "ProgressDeadlineExceeded",
@@ -266,6 +302,9 @@ pub fn next(
         None
     } else {
         match workload {
+            _ if pending_store.is_some() => {
+                pending_store.map(|store| (store.reason.as_str(), store.message.clone()))
+            }
             None => Some(("Creating", format!("{revision_text}creating the app"))),
             Some(w) if !rolled_out => Some(("RollingOut", format!("{revision_text}{}", pods(w)))),
             Some(_) => None,
@@ -295,7 +334,7 @@ pub fn next(
         ),
     }
 
-    let ready = rolled_out && degraded.is_none() && !facts.paused;
+    let ready = rolled_out && degraded.is_none() && !facts.paused && pending_store.is_none();
     let ready_reason: (&str, String) = if ready {
         (
             "Available",
@@ -355,8 +394,8 @@ pub fn next(
         canary_weight: previous.canary_weight,
         ready_replicas: workload.map(|w| w.ready),
         revisions: history,
-        database: previous.database,
-        cache: previous.cache,
+        database: store_status(&facts.database, previous.database),
+        cache: store_status(&facts.cache, previous.cache),
         last_backup: previous.last_backup,
         cost_estimate: facts
             .cost
@@ -367,5 +406,49 @@ pub fn next(
                 total_monthly_usd: cost.total_usd,
             })
             .or(previous.cost_estimate),
+    }
+}
+
+/// A store's status: what the data step found, none for a store the
+/// operator does not manage, the previous one when it was not looked at.
+fn store_status(facts: &Option<StoreFacts>, previous: Option<StoreStatus>) -> Option<StoreStatus> {
+    match facts {
+        Some(facts) if facts.status == StoreStatus::default() => None,
+        Some(facts) => Some(facts.status.clone()),
+        None => previous,
+    }
+}
+
+/// The status of a resource being deleted: the stores' conditions and
+/// statuses as their teardown goes, everything else as it was.
+pub fn deleting(
+    previous: Option<&ChatbotDeploymentStatus>,
+    database: &Option<StoreFacts>,
+    cache: &Option<StoreFacts>,
+    now: &Time,
+) -> ChatbotDeploymentStatus {
+    let previous = previous.cloned().unwrap_or_default();
+    let mut conditions = ConditionSet::new(&previous.conditions, previous.observed_generation, now);
+    for (kind, store) in [
+        (types::DATABASE_READY, database),
+        (types::CACHE_READY, cache),
+    ] {
+        if let Some(store) = store {
+            conditions.set(kind, false, &store.reason, store.message.clone());
+        }
+    }
+    let mut merged = previous.conditions.clone();
+    for updated in conditions.finish() {
+        match merged.iter_mut().find(|c| c.type_ == updated.type_) {
+            Some(existing) => *existing = updated,
+            None => merged.push(updated),
+        }
+    }
+    ChatbotDeploymentStatus {
+        phase: Some(phase::DELETING.into()),
+        conditions: merged,
+        database: store_status(database, previous.database.clone()),
+        cache: store_status(cache, previous.cache.clone()),
+        ..previous
     }
 }

@@ -18,7 +18,7 @@ use kube::runtime::{controller::Action, events::Reporter, reflector::store::Writ
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use super::fake_api::FakeApi;
+use super::{fake_api::FakeApi, moto::Moto};
 
 /// Resource, API prefix and kind of every namespaced kind the operator touches.
 pub const NAMESPACE_PATHS: [(&str, &str, &str); 8] = [
@@ -64,6 +64,8 @@ pub fn status_default() -> Value {
 }
 
 pub struct Harness {
+    /// The AWS emulator behind managed stores.
+    pub moto: Moto,
     pub api: FakeApi,
     pub metrics: Arc<Metrics>,
     pub context: Context,
@@ -97,7 +99,22 @@ impl Harness {
     }
 
     pub fn with_renderer(renderer: Renderer) -> Self {
-        let api = FakeApi::default();
+        Self::on(FakeApi::default(), renderer)
+    }
+
+    /// A new operator (fresh caches and memory) on the cluster of `self`:
+    /// what a restart or a leader hand-over sees.
+    pub fn restarted(&self) -> Self {
+        let mut restarted = Self::on(
+            self.api.clone(),
+            Renderer::embedded().expect("embedded renderer"),
+        );
+        restarted.context.aws = self.context.aws.clone();
+        restarted.sync();
+        restarted
+    }
+
+    fn on(api: FakeApi, renderer: Renderer) -> Self {
         let metrics = Arc::new(Metrics::new());
         let client = api.client(metrics.clone());
         let (stores, writers) = stores::stores();
@@ -105,6 +122,7 @@ impl Harness {
             controller: "chatbot-operator".into(),
             instance: Some("test".into()),
         };
+        let moto = Moto::start();
         let context = Context::new(
             client,
             Arc::new(renderer),
@@ -112,8 +130,10 @@ impl Harness {
             metrics.clone(),
             reporter,
             Timing::default(),
-        );
+        )
+        .with_aws(moto.clients());
         Self {
+            moto,
             api,
             metrics,
             context,
@@ -237,6 +257,44 @@ impl Harness {
             .expect("reconcile succeeds");
         self.sync();
         action
+    }
+
+    /// Brings the managed stores of the resource at `path` to available
+    /// in the emulator, with their connection Secrets holding URLs, the
+    /// way earlier reconciles would have: the operator's own data step, run
+    /// until it has nothing left to do. The request log is cleared, so a
+    /// test starts from a resource whose stores are ready.
+    pub async fn provision_stores(&mut self, path: &str) {
+        for _ in 0..4 {
+            let cbd = self.chatbot(path);
+            let spec = self
+                .context
+                .renderer
+                .environments
+                .resolve(&cbd.spec)
+                .expect("spec resolves")
+                .spec;
+            let outcome = reconcile::data::converge_stores(&self.context, &cbd, &spec)
+                .await
+                .expect("stores converge");
+            self.sync();
+            let ready = [&outcome.database, &outcome.cache]
+                .into_iter()
+                .flatten()
+                .all(|facts| facts.ready);
+            if ready
+                && self
+                    .api
+                    .requests()
+                    .iter()
+                    .all(|r| r.method == http::Method::GET)
+            {
+                self.api.clear_requests();
+                return;
+            }
+            self.api.clear_requests();
+        }
+        panic!("the stores of {path} did not become ready");
     }
 
     /// One reconcile without refreshing the caches afterwards.

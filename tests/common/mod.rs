@@ -1,12 +1,14 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod aws_proxy;
 pub mod cases;
 pub mod e2e;
 pub mod fake_api;
 pub mod fake_server;
 pub mod harness;
 pub mod logs;
+pub mod moto;
 
 use std::path::{Path, PathBuf};
 

@@ -1,0 +1,753 @@
+//! Postgres on AWS RDS. `DatabaseRequest` is what the spec asks for,
+//! `DatabaseInstance` what one describe shows; `step` (pure) decides the
+//! next call; `Rds` makes the calls.
+
+use aws_sdk_rds::types::{DbInstance, Tag};
+
+use super::{
+    AwsError, Endpoint, Owner, StoreReport, StoreState, Teardown,
+    aws::classify,
+    identity::{self, Claim},
+};
+use crate::api::{ChatbotDeploymentSpec, DeletionPolicy, StoreMode};
+
+/// Master user the instance is created with.
+pub const MASTER_USERNAME: &str = "chatbot";
+/// Database created with the instance.
+pub const DATABASE_NAME: &str = "chatbot";
+/// Storage when the spec gives none, in GiB (RDS's gp3 minimum is 20).
+pub const DEFAULT_STORAGE_GIB: i32 = 20;
+/// Days of automated backups when the spec gives none.
+pub const DEFAULT_BACKUP_RETENTION_DAYS: i32 = 7;
+
+/// The instance the spec asks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DatabaseRequest {
+    pub identifier: String,
+    pub engine_version: Option<String>,
+    pub instance_class: String,
+    pub storage_gib: i32,
+    pub multi_az: bool,
+    pub backup_retention_days: i32,
+    pub subnet_group: Option<String>,
+    pub security_groups: Vec<String>,
+    /// Apply modifications now rather than in the maintenance window.
+    pub apply_immediately: bool,
+    pub deletion_policy: DeletionPolicy,
+    pub tags: Vec<(String, String)>,
+}
+
+impl DatabaseRequest {
+    /// The request of a resolved spec, `None` unless the database is managed.
+    /// Production applies changes in the maintenance window unless the spec
+    /// says `applyImmediately`; other environments apply them at once.
+    pub fn for_spec(owner: &Owner, spec: &ChatbotDeploymentSpec) -> Option<Self> {
+        let database = spec.database.as_ref()?;
+        if database.mode != Some(StoreMode::Managed) {
+            return None;
+        }
+        let production = spec.environment == "production";
+        Some(Self {
+            identifier: owner.database_identifier(),
+            engine_version: database.engine_version.clone(),
+            instance_class: database.instance_class.clone()?,
+            storage_gib: database.storage_gib.unwrap_or(DEFAULT_STORAGE_GIB),
+            multi_az: database.multi_az.unwrap_or(false),
+            backup_retention_days: database
+                .backup_retention_days
+                .unwrap_or(DEFAULT_BACKUP_RETENTION_DAYS),
+            subnet_group: database.subnet_group_name.clone(),
+            security_groups: database.security_group_ids.clone().unwrap_or_default(),
+            apply_immediately: database.apply_immediately.unwrap_or(!production),
+            deletion_policy: database.deletion_policy.unwrap_or_default(),
+            tags: owner.tags(),
+        })
+    }
+
+    /// Identifier of the final snapshot taken on deletion: derived, so a
+    /// repeated deletion never asks for a second one.
+    pub fn final_snapshot_identifier(&self) -> String {
+        format!("{}-final", self.identifier)
+    }
+}
+
+/// What one describe shows of the instance.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DatabaseInstance {
+    pub status: String,
+    pub arn: Option<String>,
+    pub instance_class: Option<String>,
+    pub storage_gib: Option<i32>,
+    pub multi_az: Option<bool>,
+    pub backup_retention_days: Option<i32>,
+    pub endpoint: Option<Endpoint>,
+    /// Values AWS holds for the maintenance window.
+    pub pending_class: Option<String>,
+    pub pending_storage_gib: Option<i32>,
+    pub pending_multi_az: Option<bool>,
+    pub pending_backup_retention_days: Option<i32>,
+    pub tags: Vec<(String, String)>,
+}
+
+impl From<&DbInstance> for DatabaseInstance {
+    fn from(instance: &DbInstance) -> Self {
+        let pending = instance.pending_modified_values();
+        Self {
+            status: instance
+                .db_instance_status()
+                .unwrap_or("unknown")
+                .to_string(),
+            arn: instance.db_instance_arn().map(str::to_string),
+            instance_class: instance.db_instance_class().map(str::to_string),
+            storage_gib: instance.allocated_storage(),
+            multi_az: instance.multi_az(),
+            backup_retention_days: instance.backup_retention_period(),
+            endpoint: instance.endpoint().and_then(|e| {
+                Some(Endpoint {
+                    host: e.address()?.to_string(),
+                    port: e.port()?,
+                })
+            }),
+            pending_class: pending.and_then(|p| p.db_instance_class().map(str::to_string)),
+            pending_storage_gib: pending.and_then(|p| p.allocated_storage()),
+            pending_multi_az: pending.and_then(|p| p.multi_az()),
+            pending_backup_retention_days: pending.and_then(|p| p.backup_retention_period()),
+            tags: instance
+                .tag_list()
+                .iter()
+                .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
+                .collect(),
+        }
+    }
+}
+
+/// Changes `ModifyDBInstance` can make in place.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DatabaseChanges {
+    pub instance_class: Option<String>,
+    pub storage_gib: Option<i32>,
+    pub multi_az: Option<bool>,
+    pub backup_retention_days: Option<i32>,
+}
+
+impl DatabaseChanges {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// `instanceClass db.t3.micro → db.t3.small`, … for Events.
+    pub fn describe(&self, instance: &DatabaseInstance) -> Vec<String> {
+        let mut changes = Vec::new();
+        if let Some(class) = &self.instance_class {
+            changes.push(format!(
+                "instanceClass {} → {class}",
+                instance.instance_class.as_deref().unwrap_or("?")
+            ));
+        }
+        if let Some(storage) = self.storage_gib {
+            changes.push(format!(
+                "storageGiB {} → {storage}",
+                instance.storage_gib.unwrap_or_default()
+            ));
+        }
+        if let Some(multi_az) = self.multi_az {
+            changes.push(format!("multiAZ → {multi_az}"));
+        }
+        if let Some(days) = self.backup_retention_days {
+            changes.push(format!(
+                "backupRetentionDays {} → {days}",
+                instance.backup_retention_days.unwrap_or_default()
+            ));
+        }
+        changes
+    }
+}
+
+/// The next call for the database.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DatabaseStep {
+    Create,
+    /// Tag an untagged instance for this resource, then look again.
+    Adopt,
+    Modify(DatabaseChanges),
+    /// Nothing to call: report this state.
+    Report(StoreState),
+}
+
+/// Statuses in which the instance serves connections.
+const SERVING: [&str; 7] = [
+    "available",
+    "backing-up",
+    "modifying",
+    "storage-optimization",
+    "configuring-enhanced-monitoring",
+    "configuring-log-exports",
+    "maintenance",
+];
+
+/// Statuses that pass on their own: look again soon.
+const PASSING: [&str; 8] = [
+    "creating",
+    "starting",
+    "rebooting",
+    "upgrading",
+    "renaming",
+    "resetting-master-credentials",
+    "deleting",
+    "configuring-iam-database-auth",
+];
+
+/// Decides the next call from the request and one describe (`None`: no
+/// such instance). Pure.
+pub fn step(
+    request: &DatabaseRequest,
+    owner: &Owner,
+    found: Option<&DatabaseInstance>,
+) -> DatabaseStep {
+    let Some(instance) = found else {
+        return DatabaseStep::Create;
+    };
+    match identity::claim(owner, &instance.tags) {
+        Err(other) => return DatabaseStep::Report(StoreState::OwnedElsewhere { owner: other }),
+        Ok(Claim::Adopt) => return DatabaseStep::Adopt,
+        Ok(Claim::Owned) => {}
+    }
+    let status = instance.status.as_str();
+    if status == "creating" || instance.endpoint.is_none() && PASSING.contains(&status) {
+        return DatabaseStep::Report(StoreState::Creating);
+    }
+    if PASSING.contains(&status) {
+        return DatabaseStep::Report(StoreState::Busy {
+            status: status.into(),
+        });
+    }
+    if !SERVING.contains(&status) {
+        return DatabaseStep::Report(StoreState::Failed {
+            status: status.into(),
+        });
+    }
+    let Some(endpoint) = instance.endpoint.clone() else {
+        return DatabaseStep::Report(StoreState::Creating);
+    };
+    let current_storage = instance
+        .pending_storage_gib
+        .or(instance.storage_gib)
+        .unwrap_or_default();
+    if request.storage_gib < current_storage {
+        return DatabaseStep::Report(StoreState::Rejected {
+            message: format!(
+                "spec.database.storageGiB: {} is less than the instance's {current_storage} GiB; RDS cannot shrink storage",
+                request.storage_gib
+            ),
+        });
+    }
+    let differs = |wanted: &str, pending: &Option<String>, current: &Option<String>| {
+        pending.as_deref().or(current.as_deref()) != Some(wanted)
+    };
+    let changes = DatabaseChanges {
+        instance_class: differs(
+            &request.instance_class,
+            &instance.pending_class,
+            &instance.instance_class,
+        )
+        .then(|| request.instance_class.clone()),
+        storage_gib: (request.storage_gib > current_storage).then_some(request.storage_gib),
+        multi_az: (instance.pending_multi_az.or(instance.multi_az) != Some(request.multi_az))
+            .then_some(request.multi_az),
+        backup_retention_days: (instance
+            .pending_backup_retention_days
+            .or(instance.backup_retention_days)
+            != Some(request.backup_retention_days))
+        .then_some(request.backup_retention_days),
+    };
+    if !changes.is_empty() && status == "available" {
+        return DatabaseStep::Modify(changes);
+    }
+    let mut pending = Vec::new();
+    if let Some(class) = &instance.pending_class {
+        pending.push(format!("instanceClass {class}"));
+    }
+    if let Some(storage) = instance.pending_storage_gib {
+        pending.push(format!("storageGiB {storage}"));
+    }
+    if let Some(multi_az) = instance.pending_multi_az {
+        pending.push(format!("multiAZ {multi_az}"));
+    }
+    if let Some(days) = instance.pending_backup_retention_days {
+        pending.push(format!("backupRetentionDays {days}"));
+    }
+    DatabaseStep::Report(StoreState::Available { endpoint, pending })
+}
+
+fn tags(pairs: &[(String, String)]) -> Vec<Tag> {
+    pairs
+        .iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect()
+}
+
+/// The RDS calls.
+#[derive(Clone, Debug)]
+pub struct Rds<'a> {
+    pub client: &'a aws_sdk_rds::Client,
+}
+
+impl Rds<'_> {
+    /// The instance, `None` when there is none.
+    pub async fn describe(&self, identifier: &str) -> Result<Option<DatabaseInstance>, AwsError> {
+        match self
+            .client
+            .describe_db_instances()
+            .db_instance_identifier(identifier)
+            .send()
+            .await
+        {
+            Ok(output) => Ok(output.db_instances().first().map(DatabaseInstance::from)),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_db_instance_not_found_fault()) =>
+            {
+                Ok(None)
+            }
+            Err(error) => Err(classify("DescribeDBInstances", &error)),
+        }
+    }
+
+    /// Looks at the instance and makes the one call it needs. `password`
+    /// is asked for only when the instance is created.
+    pub async fn ensure(
+        &self,
+        request: &DatabaseRequest,
+        owner: &Owner,
+        password: impl AsyncFnOnce() -> Result<String, AwsError>,
+    ) -> Result<StoreReport, AwsError> {
+        let found = self.describe(&request.identifier).await?;
+        let mut report = StoreReport {
+            identifier: request.identifier.clone(),
+            state: StoreState::Creating,
+            mutations: Vec::new(),
+            notes: Vec::new(),
+        };
+        match step(request, owner, found.as_ref()) {
+            DatabaseStep::Create => {
+                let password = password().await?;
+                match self.create(request, &password).await {
+                    Ok(()) => {}
+                    // A create whose response was lost, or another replica's.
+                    Err(CreateError::AlreadyExists) => {}
+                    Err(CreateError::Aws(error)) => return rejected_or(error, report),
+                }
+                report.mutations.push("CreateDBInstance");
+                report.notes.push(format!(
+                    "creating RDS instance {} ({}, {} GiB{})",
+                    request.identifier,
+                    request.instance_class,
+                    request.storage_gib,
+                    if request.multi_az { ", multi-AZ" } else { "" }
+                ));
+            }
+            DatabaseStep::Adopt => {
+                let Some(arn) = found.as_ref().and_then(|f| f.arn.clone()) else {
+                    return Ok(report);
+                };
+                if let Err(error) = self.tag(&arn, &request.tags).await {
+                    return rejected_or(error, report);
+                }
+                report.mutations.push("AddTagsToResource");
+                report.notes.push(format!(
+                    "adopted the existing RDS instance {} (it had no owner tag)",
+                    request.identifier
+                ));
+                report.state = StoreState::Busy {
+                    status: "adopting".into(),
+                };
+            }
+            DatabaseStep::Modify(changes) => {
+                let described =
+                    changes.describe(found.as_ref().unwrap_or(&DatabaseInstance::default()));
+                if let Err(error) = self.modify(request, &changes).await {
+                    return rejected_or(error, report);
+                }
+                report.mutations.push("ModifyDBInstance");
+                report.notes.push(format!(
+                    "modifying RDS instance {}: {}{}",
+                    request.identifier,
+                    described.join(", "),
+                    if request.apply_immediately {
+                        ""
+                    } else {
+                        " (in the next maintenance window)"
+                    }
+                ));
+                report.state = StoreState::Busy {
+                    status: "modifying".into(),
+                };
+            }
+            DatabaseStep::Report(state) => report.state = state,
+        }
+        Ok(report)
+    }
+
+    async fn create(&self, request: &DatabaseRequest, password: &str) -> Result<(), CreateError> {
+        let mut create = self
+            .client
+            .create_db_instance()
+            .db_instance_identifier(&request.identifier)
+            .engine("postgres")
+            .db_instance_class(&request.instance_class)
+            .allocated_storage(request.storage_gib)
+            .storage_type("gp3")
+            .storage_encrypted(true)
+            .multi_az(request.multi_az)
+            .backup_retention_period(request.backup_retention_days)
+            .master_username(MASTER_USERNAME)
+            .master_user_password(password)
+            .db_name(DATABASE_NAME)
+            .publicly_accessible(false)
+            .copy_tags_to_snapshot(true)
+            .deletion_protection(false)
+            .set_engine_version(request.engine_version.clone())
+            .set_db_subnet_group_name(request.subnet_group.clone())
+            .set_tags(Some(tags(&request.tags)));
+        for group in &request.security_groups {
+            create = create.vpc_security_group_ids(group);
+        }
+        match create.send().await {
+            Ok(_) => Ok(()),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_db_instance_already_exists_fault()) =>
+            {
+                Err(CreateError::AlreadyExists)
+            }
+            Err(error) => Err(CreateError::Aws(classify("CreateDBInstance", &error))),
+        }
+    }
+
+    async fn modify(
+        &self,
+        request: &DatabaseRequest,
+        changes: &DatabaseChanges,
+    ) -> Result<(), AwsError> {
+        self.client
+            .modify_db_instance()
+            .db_instance_identifier(&request.identifier)
+            .set_db_instance_class(changes.instance_class.clone())
+            .set_allocated_storage(changes.storage_gib)
+            .set_multi_az(changes.multi_az)
+            .set_backup_retention_period(changes.backup_retention_days)
+            .apply_immediately(request.apply_immediately)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|error| classify("ModifyDBInstance", &error))
+    }
+
+    /// Sets a new master password at once (a lost connection Secret, an
+    /// adopted instance).
+    pub async fn reset_password(&self, identifier: &str, password: &str) -> Result<(), AwsError> {
+        self.client
+            .modify_db_instance()
+            .db_instance_identifier(identifier)
+            .master_user_password(password)
+            .apply_immediately(true)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|error| classify("ModifyDBInstance", &error))
+    }
+
+    async fn tag(&self, arn: &str, pairs: &[(String, String)]) -> Result<(), AwsError> {
+        self.client
+            .add_tags_to_resource()
+            .resource_name(arn)
+            .set_tags(Some(tags(pairs)))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|error| classify("AddTagsToResource", &error))
+    }
+
+    /// One step of tearing the instance down by its deletion policy.
+    /// Repeated calls are safe: a deletion under way is waited for, never
+    /// asked for twice.
+    pub async fn teardown(
+        &self,
+        request: &DatabaseRequest,
+        owner: &Owner,
+    ) -> Result<Teardown, AwsError> {
+        let Some(instance) = self.describe(&request.identifier).await? else {
+            return Ok(Teardown::Gone);
+        };
+        let snapshot = (request.deletion_policy == DeletionPolicy::Snapshot)
+            .then(|| request.final_snapshot_identifier());
+        if identity::claim(owner, &instance.tags) != Ok(Claim::Owned) {
+            // Not ours (any more): never delete someone else's data.
+            return Ok(Teardown::Gone);
+        }
+        if instance.status == "deleting" {
+            return Ok(Teardown::Deleting {
+                final_snapshot: snapshot,
+            });
+        }
+        match request.deletion_policy {
+            DeletionPolicy::Retain => {
+                let Some(arn) = &instance.arn else {
+                    return Ok(Teardown::Retained);
+                };
+                self.client
+                    .remove_tags_from_resource()
+                    .resource_name(arn)
+                    .set_tag_keys(Some(Owner::ownership_tag_keys()))
+                    .send()
+                    .await
+                    .map_err(|error| classify("RemoveTagsFromResource", &error))?;
+                Ok(Teardown::Retained)
+            }
+            DeletionPolicy::Snapshot | DeletionPolicy::Delete => {
+                let delete = self
+                    .client
+                    .delete_db_instance()
+                    .db_instance_identifier(&request.identifier)
+                    .skip_final_snapshot(snapshot.is_none())
+                    .set_final_db_snapshot_identifier(snapshot.clone())
+                    .delete_automated_backups(snapshot.is_none());
+                match delete.send().await {
+                    Ok(_) => Ok(Teardown::Deleting {
+                        final_snapshot: snapshot,
+                    }),
+                    Err(error)
+                        if error
+                            .as_service_error()
+                            .is_some_and(|e| e.is_db_instance_not_found_fault()) =>
+                    {
+                        Ok(Teardown::Gone)
+                    }
+                    Err(error) => match classify("DeleteDBInstance", &error) {
+                        AwsError::Rejected { code, message, .. } => Ok(Teardown::Refused {
+                            message: format!("DeleteDBInstance: {code}: {message}"),
+                        }),
+                        transient => Err(transient),
+                    },
+                }
+            }
+        }
+    }
+}
+
+enum CreateError {
+    AlreadyExists,
+    Aws(AwsError),
+}
+
+/// A refusal becomes the store's state; a transient failure fails the reconcile.
+pub(super) fn rejected_or(
+    error: AwsError,
+    mut report: StoreReport,
+) -> Result<StoreReport, AwsError> {
+    match error {
+        AwsError::Rejected {
+            operation,
+            code,
+            message,
+        } => {
+            report.state = StoreState::Rejected {
+                message: format!("{operation}: {code}: {message}"),
+            };
+            Ok(report)
+        }
+        transient => Err(transient),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn owner() -> Owner {
+        Owner {
+            namespace: "mindmitra".into(),
+            name: "mindmitra".into(),
+            uid: "uid-1".into(),
+        }
+    }
+
+    fn request() -> DatabaseRequest {
+        DatabaseRequest {
+            identifier: owner().database_identifier(),
+            engine_version: Some("16.4".into()),
+            instance_class: "db.t3.micro".into(),
+            storage_gib: 20,
+            multi_az: true,
+            backup_retention_days: 30,
+            subnet_group: None,
+            security_groups: vec![],
+            apply_immediately: false,
+            deletion_policy: DeletionPolicy::Snapshot,
+            tags: owner().tags(),
+        }
+    }
+
+    fn available() -> DatabaseInstance {
+        DatabaseInstance {
+            status: "available".into(),
+            arn: Some("arn:aws:rds:eu-west-1:123456789012:db:chatbot-mindmitra-mindmitra".into()),
+            instance_class: Some("db.t3.micro".into()),
+            storage_gib: Some(20),
+            multi_az: Some(true),
+            backup_retention_days: Some(30),
+            endpoint: Some(Endpoint {
+                host: "db.example".into(),
+                port: 5432,
+            }),
+            tags: owner().tags(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn no_instance_means_create() {
+        assert_eq!(step(&request(), &owner(), None), DatabaseStep::Create);
+    }
+
+    #[test]
+    fn an_instance_matching_the_spec_is_reported_available_with_no_call() {
+        assert_eq!(
+            step(&request(), &owner(), Some(&available())),
+            DatabaseStep::Report(StoreState::Available {
+                endpoint: Endpoint {
+                    host: "db.example".into(),
+                    port: 5432
+                },
+                pending: vec![]
+            })
+        );
+    }
+
+    #[test]
+    fn creating_waits_without_a_call() {
+        let creating = DatabaseInstance {
+            status: "creating".into(),
+            endpoint: None,
+            ..available()
+        };
+        assert_eq!(
+            step(&request(), &owner(), Some(&creating)),
+            DatabaseStep::Report(StoreState::Creating)
+        );
+    }
+
+    #[test]
+    fn a_larger_class_is_modified_once_and_then_waits_for_the_window() {
+        let mut wanted = request();
+        wanted.instance_class = "db.t3.small".into();
+        assert_eq!(
+            step(&wanted, &owner(), Some(&available())),
+            DatabaseStep::Modify(DatabaseChanges {
+                instance_class: Some("db.t3.small".into()),
+                ..Default::default()
+            })
+        );
+        let pending = DatabaseInstance {
+            pending_class: Some("db.t3.small".into()),
+            ..available()
+        };
+        let DatabaseStep::Report(StoreState::Available { pending, .. }) =
+            step(&wanted, &owner(), Some(&pending))
+        else {
+            panic!("a pending change is not asked for again");
+        };
+        assert_eq!(pending, ["instanceClass db.t3.small"]);
+    }
+
+    #[test]
+    fn storage_never_shrinks() {
+        let mut wanted = request();
+        wanted.storage_gib = 10;
+        let DatabaseStep::Report(StoreState::Rejected { message }) =
+            step(&wanted, &owner(), Some(&available()))
+        else {
+            panic!("shrinking is refused");
+        };
+        assert!(
+            message.starts_with("spec.database.storageGiB: 10"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_modification_waits_while_the_instance_is_busy() {
+        let mut wanted = request();
+        wanted.backup_retention_days = 7;
+        let backing_up = DatabaseInstance {
+            status: "backing-up".into(),
+            ..available()
+        };
+        assert!(matches!(
+            step(&wanted, &owner(), Some(&backing_up)),
+            DatabaseStep::Report(StoreState::Available { .. })
+        ));
+    }
+
+    #[test]
+    fn failed_states_are_reported_as_failed() {
+        for status in [
+            "failed",
+            "storage-full",
+            "incompatible-parameters",
+            "stopped",
+        ] {
+            let broken = DatabaseInstance {
+                status: status.into(),
+                ..available()
+            };
+            assert_eq!(
+                step(&request(), &owner(), Some(&broken)),
+                DatabaseStep::Report(StoreState::Failed {
+                    status: status.into()
+                }),
+                "{status}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_instance_of_another_resource_is_never_touched() {
+        let theirs = DatabaseInstance {
+            tags: vec![(identity::tags::UID.into(), "uid-2".into())],
+            ..available()
+        };
+        assert!(matches!(
+            step(&request(), &owner(), Some(&theirs)),
+            DatabaseStep::Report(StoreState::OwnedElsewhere { .. })
+        ));
+        let untagged = DatabaseInstance {
+            tags: vec![],
+            ..available()
+        };
+        assert_eq!(
+            step(&request(), &owner(), Some(&untagged)),
+            DatabaseStep::Adopt
+        );
+    }
+
+    #[test]
+    fn production_applies_changes_in_the_maintenance_window_unless_told() {
+        let mut spec: ChatbotDeploymentSpec = serde_yaml_ng::from_str(
+            "environment: production\nimage: x\ndatabase: {mode: managed, instanceClass: db.t3.micro}",
+        )
+        .unwrap();
+        let production = DatabaseRequest::for_spec(&owner(), &spec).unwrap();
+        assert!(!production.apply_immediately);
+        spec.environment = "staging".into();
+        assert!(
+            DatabaseRequest::for_spec(&owner(), &spec)
+                .unwrap()
+                .apply_immediately
+        );
+        spec.database.as_mut().unwrap().mode = Some(StoreMode::InCluster);
+        assert_eq!(DatabaseRequest::for_spec(&owner(), &spec), None);
+    }
+}
