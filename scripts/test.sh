@@ -12,6 +12,19 @@ if ! "$python" -c 'import kubernetes_validate' 2>/dev/null; then
   "$python" -m pip install --quiet --disable-pip-version-check 'kubernetes-validate>=1.32'
 fi
 
+# The AWS API emulator that managed stores are tested against (moto in
+# server mode); tests start it on free loopback ports and stop it by pid.
+if ! command -v moto_server >/dev/null; then
+  echo "installing moto[server] (PyPI)"
+  "$python" -m pip install --quiet --disable-pip-version-check 'moto[server]>=5.2,<6'
+  hash -r
+fi
+if ! command -v moto_server >/dev/null; then
+  # pip's script directory may not be on PATH (user installs).
+  PATH="$("$python" -c 'import sysconfig; print(sysconfig.get_path("scripts"))'):$HOME/.local/bin:$PATH"
+  export PATH
+fi
+
 # Debian packages: Lua 5.1 runs the Argo CD health check.
 missing=()
 command -v lua5.1 >/dev/null || missing+=(lua5.1)

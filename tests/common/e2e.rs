@@ -156,6 +156,23 @@ impl Drop for TestNamespace {
             tokio::runtime::Runtime::new()
                 .unwrap()
                 .block_on(async move {
+                    // Stores live in the emulator the test's operator ran
+                    // against, which is gone by now: let the resources go
+                    // without their finalizer, or the namespace never does.
+                    let chatbots: Api<chatbot_operator::api::ChatbotDeployment> =
+                        Api::namespaced(client.clone(), &name);
+                    if let Ok(list) = chatbots.list(&Default::default()).await {
+                        for cbd in list {
+                            let patch = serde_json::json!({"metadata": {"finalizers": null}});
+                            let _ = chatbots
+                                .patch(
+                                    &kube::ResourceExt::name_any(&cbd),
+                                    &kube::api::PatchParams::default(),
+                                    &kube::api::Patch::Merge(&patch),
+                                )
+                                .await;
+                        }
+                    }
                     let namespaces: Api<Namespace> = Api::all(client);
                     let _ = namespaces.delete(&name, &DeleteParams::background()).await;
                 });
@@ -189,12 +206,15 @@ pub fn free_port() -> u16 {
 /// namespace. Stopped with SIGTERM when dropped.
 pub struct Operator {
     process: Option<Child>,
+    /// The AWS emulator its managed stores are created in.
+    pub moto: super::moto::Moto,
     pub metrics: SocketAddr,
     pub log: PathBuf,
 }
 
 impl Operator {
     pub fn start(namespace: &str, lease: &str) -> Self {
+        let moto = super::moto::Moto::start();
         let metrics = SocketAddr::from(([127, 0, 0, 1], free_port()));
         let dir = super::root().join("target/e2e-logs");
         std::fs::create_dir_all(&dir).unwrap();
@@ -219,11 +239,17 @@ impl Operator {
                 &metrics.to_string(),
             ])
             .env("RUST_LOG", "info,chatbot_operator=debug")
+            .env("AWS_ENDPOINT_URL", moto.url())
+            .env("AWS_REGION", super::moto::REGION)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
             .stdout(Stdio::null())
             .stderr(file)
             .spawn()
             .expect("start the operator");
         Self {
+            moto,
             process: Some(process),
             metrics,
             log,
