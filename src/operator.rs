@@ -7,7 +7,7 @@ use futures::{Stream, StreamExt, future};
 use k8s_openapi::{
     NamespaceResourceScope,
     api::{
-        apps::v1::Deployment,
+        apps::v1::{Deployment, StatefulSet},
         autoscaling::v2::HorizontalPodAutoscaler,
         core::v1::{ConfigMap, Secret, Service, ServiceAccount},
         networking::v1::NetworkPolicy,
@@ -464,6 +464,12 @@ pub async fn run_controllers(
             namespace,
             writers.deployments,
             stores::trim_deployment,
+        ))
+        .owns_stream(child_stream::<StatefulSet>(
+            &client,
+            namespace,
+            writers.stateful_sets,
+            stores::trim_metadata,
         ))
         .owns_stream(child_stream::<HorizontalPodAutoscaler>(
             &client,

@@ -43,6 +43,15 @@ fn rendered_samples_validate_against_the_kubernetes_schemas() {
             files.push(write(dir.path(), &format!("{name}-{index}.yaml"), &yaml));
         }
     }
+    // In-cluster Postgres, Redis and PgBouncer.
+    for (index, child) in common::render_dev_variant("mindmitra")
+        .children
+        .iter()
+        .enumerate()
+    {
+        let yaml = render::to_yaml(std::slice::from_ref(child)).unwrap();
+        files.push(write(dir.path(), &format!("dev-{index}.yaml"), &yaml));
+    }
     for version in KUBERNETES_VERSIONS {
         let output = validate(&files, version);
         assert!(

@@ -1,7 +1,7 @@
 //! The render pipeline on the five team samples: what each child must hold
 //! for a platform team to trust it.
 
-use chatbot_operator::render::{self, Child, ChildKind, RenderError, Renderer, Templates};
+use chatbot_operator::render::{self, Child, ChildKind, Object, RenderError, Renderer, Templates};
 use k8s_openapi::api::apps::v1::Deployment;
 
 mod common;
@@ -10,10 +10,7 @@ fn deployment(rendered: &render::Rendered) -> &Deployment {
     rendered
         .children
         .iter()
-        .find_map(|child| match child {
-            Child::Deployment(deployment) => Some(deployment.as_ref()),
-            _ => None,
-        })
+        .find_map(Child::app_deployment)
         .expect("a Deployment is rendered")
 }
 
@@ -38,66 +35,251 @@ fn render_is_byte_identical_across_runs_and_renderers() {
     }
 }
 
+/// Every pod template a rendering holds: the app's, and those of the data
+/// services run in the cluster, with whether it is the app's.
+fn pod_specs(
+    rendered: &render::Rendered,
+) -> Vec<(String, bool, k8s_openapi::api::core::v1::PodSpec)> {
+    rendered
+        .children
+        .iter()
+        .filter_map(|child| {
+            let spec = match child.object() {
+                Object::Deployment(d) => d.spec.as_ref()?.template.spec.clone()?,
+                Object::StatefulSet(s) => s.spec.as_ref()?.template.spec.clone()?,
+                _ => return None,
+            };
+            Some((
+                child.name().to_string(),
+                child.kind() == ChildKind::Deployment,
+                spec,
+            ))
+        })
+        .collect()
+}
+
 #[test]
 fn every_pod_meets_the_restricted_pod_security_standard() {
-    for name in common::SAMPLES {
-        let rendered = common::render_sample(name);
-        let pod = deployment(&rendered)
+    let renderings = common::SAMPLES
+        .iter()
+        .map(|name| common::render_sample(name))
+        .chain(
+            common::SAMPLES
+                .iter()
+                .map(|name| common::render_dev_variant(name)),
+        );
+    let mut data_services = 0;
+    for rendered in renderings {
+        for (name, app, pod) in pod_specs(&rendered) {
+            data_services += usize::from(!app);
+            let pod_security = pod.security_context.as_ref().unwrap();
+            assert_eq!(pod_security.run_as_non_root, Some(true), "{name}");
+            assert_eq!(
+                pod_security
+                    .seccomp_profile
+                    .as_ref()
+                    .map(|p| p.type_.as_str()),
+                Some("RuntimeDefault"),
+                "{name}"
+            );
+            assert_eq!(pod.automount_service_account_token, Some(false), "{name}");
+            for container in &pod.containers {
+                let security = container.security_context.as_ref().unwrap();
+                assert_eq!(security.allow_privilege_escalation, Some(false), "{name}");
+                assert_eq!(security.read_only_root_filesystem, Some(true), "{name}");
+                assert_eq!(security.run_as_non_root, Some(true), "{name}");
+                assert_eq!(
+                    security.capabilities.as_ref().and_then(|c| c.drop.clone()),
+                    Some(vec!["ALL".to_string()]),
+                    "{name}"
+                );
+                assert!(security.privileged.is_none(), "{name}");
+                let mounts = container.volume_mounts.as_ref().unwrap();
+                assert!(
+                    mounts.iter().any(|m| m.mount_path == "/tmp"),
+                    "{name}: /tmp is writable"
+                );
+                let resources = container.resources.as_ref().unwrap();
+                for map in [&resources.requests, &resources.limits] {
+                    let map = map.as_ref().unwrap();
+                    assert!(
+                        map.contains_key("cpu") && map.contains_key("memory"),
+                        "{name}"
+                    );
+                }
+                assert!(container.readiness_probe.is_some(), "{name}");
+                assert!(container.liveness_probe.is_some(), "{name}");
+                if app {
+                    assert!(container.startup_probe.is_some(), "{name}");
+                }
+            }
+            assert!(pod.host_network.is_none() && pod.host_pid.is_none() && pod.host_ipc.is_none());
+            assert!(
+                pod.volumes
+                    .as_ref()
+                    .unwrap()
+                    .iter()
+                    .all(|v| v.host_path.is_none())
+            );
+        }
+    }
+    assert!(
+        data_services >= 15,
+        "Postgres, Redis and PgBouncer of each dev variant"
+    );
+}
+
+#[test]
+fn dev_stores_run_in_the_cluster_behind_their_own_network_policy() {
+    let rendered = common::render_dev_variant("mindmitra");
+    assert_eq!(
+        kinds(&rendered),
+        [
+            ChildKind::ServiceAccount,
+            ChildKind::ConfigMap,
+            ChildKind::StoreNetworkPolicy,
+            ChildKind::DatabaseService,
+            ChildKind::Database,
+            ChildKind::CacheService,
+            ChildKind::Cache,
+            ChildKind::PoolerService,
+            ChildKind::Pooler,
+            ChildKind::Service,
+            ChildKind::Deployment,
+            ChildKind::HorizontalPodAutoscaler,
+            ChildKind::PodDisruptionBudget,
+            ChildKind::NetworkPolicy,
+        ]
+    );
+    let postgres = rendered
+        .children
+        .iter()
+        .find_map(|c| match (c.kind(), c.object()) {
+            (ChildKind::Database, Object::StatefulSet(s)) => Some(s.as_ref()),
+            _ => None,
+        })
+        .unwrap();
+    let spec = postgres.spec.as_ref().unwrap();
+    assert_eq!(
+        postgres.metadata.name.as_deref(),
+        Some("mindmitra-postgres")
+    );
+    assert_eq!(spec.service_name.as_deref(), Some("mindmitra-postgres"));
+    let claim = &spec.volume_claim_templates.as_ref().unwrap()[0];
+    assert_eq!(
+        claim
             .spec
             .as_ref()
             .unwrap()
-            .template
-            .spec
+            .resources
             .as_ref()
-            .unwrap();
-        let pod_security = pod.security_context.as_ref().unwrap();
-        assert_eq!(pod_security.run_as_non_root, Some(true), "{name}");
-        assert_eq!(
-            pod_security
-                .seccomp_profile
-                .as_ref()
-                .map(|p| p.type_.as_str()),
-            Some("RuntimeDefault"),
-            "{name}"
-        );
-        assert_eq!(pod.automount_service_account_token, Some(false), "{name}");
-        for container in &pod.containers {
-            let security = container.security_context.as_ref().unwrap();
-            assert_eq!(security.allow_privilege_escalation, Some(false), "{name}");
-            assert_eq!(security.read_only_root_filesystem, Some(true), "{name}");
-            assert_eq!(security.run_as_non_root, Some(true), "{name}");
-            assert_eq!(
-                security.capabilities.as_ref().and_then(|c| c.drop.clone()),
-                Some(vec!["ALL".to_string()]),
-                "{name}"
-            );
-            assert!(security.privileged.is_none(), "{name}");
-            let mounts = container.volume_mounts.as_ref().unwrap();
-            assert!(
-                mounts.iter().any(|m| m.mount_path == "/tmp"),
-                "{name}: /tmp is writable"
-            );
-            let resources = container.resources.as_ref().unwrap();
-            for map in [&resources.requests, &resources.limits] {
-                let map = map.as_ref().unwrap();
-                assert!(
-                    map.contains_key("cpu") && map.contains_key("memory"),
-                    "{name}"
-                );
-            }
-            assert!(container.readiness_probe.is_some(), "{name}");
-            assert!(container.liveness_probe.is_some(), "{name}");
-            assert!(container.startup_probe.is_some(), "{name}");
-        }
-        assert!(pod.host_network.is_none() && pod.host_pid.is_none() && pod.host_ipc.is_none());
-        assert!(
-            pod.volumes
+            .unwrap()
+            .requests
+            .as_ref()
+            .unwrap()["storage"]
+            .0,
+        "5Gi",
+        "the dev environment's storageGiB"
+    );
+    assert_eq!(
+        spec.persistent_volume_claim_retention_policy
+            .as_ref()
+            .unwrap()
+            .when_deleted
+            .as_deref(),
+        Some("Delete"),
+        "dev's deletionPolicy is Delete"
+    );
+    let container = &spec.template.spec.as_ref().unwrap().containers[0];
+    let password = container
+        .env
+        .as_ref()
+        .unwrap()
+        .iter()
+        .find(|e| e.name == "POSTGRES_PASSWORD")
+        .unwrap();
+    let reference = password
+        .value_from
+        .as_ref()
+        .unwrap()
+        .secret_key_ref
+        .as_ref()
+        .unwrap();
+    assert_eq!(
+        (reference.name.as_str(), reference.key.as_str()),
+        ("mindmitra-db", "password")
+    );
+    assert!(password.value.is_none(), "the password only by reference");
+    let probe = container
+        .readiness_probe
+        .as_ref()
+        .unwrap()
+        .exec
+        .as_ref()
+        .unwrap();
+    assert_eq!(probe.command.as_ref().unwrap()[0], "pg_isready");
+
+    // The app's Service and budget select only the app: the store pods'
+    // labels differ in name and component.
+    let app_selector = deployment(&rendered)
+        .spec
+        .as_ref()
+        .unwrap()
+        .selector
+        .match_labels
+        .clone()
+        .unwrap();
+    let store_labels = spec
+        .template
+        .metadata
+        .as_ref()
+        .unwrap()
+        .labels
+        .clone()
+        .unwrap();
+    assert!(
+        app_selector
+            .iter()
+            .any(|(k, v)| store_labels.get(k) != Some(v))
+    );
+
+    let policy = rendered
+        .children
+        .iter()
+        .find_map(|c| match (c.kind(), c.object()) {
+            (ChildKind::StoreNetworkPolicy, Object::NetworkPolicy(p)) => Some(p),
+            _ => None,
+        })
+        .unwrap();
+    let rule = &policy.spec.as_ref().unwrap().ingress.as_ref().unwrap()[0];
+    let peers: Vec<_> = rule
+        .from
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            p.pod_selector
                 .as_ref()
                 .unwrap()
-                .iter()
-                .all(|v| v.host_path.is_none())
-        );
-    }
+                .match_labels
+                .clone()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(peers[0], app_selector, "the app may connect");
+    assert_eq!(
+        peers[1]["app.kubernetes.io/component"], "pooler",
+        "and PgBouncer to Postgres"
+    );
+    assert_eq!(peers.len(), 2, "nobody else");
+    let ports: Vec<_> = rule
+        .ports
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|p| p.port.clone())
+        .collect();
+    assert_eq!(ports.len(), 2, "5432 and 6379 only: {ports:?}");
 }
 
 #[test]
@@ -160,8 +342,8 @@ fn the_app_contract_reaches_the_container() {
     let config = rendered
         .children
         .iter()
-        .find_map(|c| match c {
-            Child::ConfigMap(map) => map.data.clone(),
+        .find_map(|c| match c.object() {
+            Object::ConfigMap(map) => map.data.clone(),
             _ => None,
         })
         .unwrap();

@@ -43,7 +43,7 @@ async fn no_secret_value_reaches_status_events_requests_or_logs() {
     let mut values: Vec<String> = Vec::new();
     for (secret, keys) in [
         ("mindmitra-generated", 2),
-        ("mindmitra-db", 3),
+        ("mindmitra-db", 4),
         ("mindmitra-cache", 2),
     ] {
         let object = harness.api.get(&path("secrets", NS, secret)).unwrap();
@@ -67,7 +67,7 @@ async fn no_secret_value_reaches_status_events_requests_or_logs() {
     }
     values.push("value-of-api-key".into());
     values.push("value-of-dsn".into());
-    assert_eq!(values.len(), 8);
+    assert_eq!(values.len(), 9);
 
     let status = serde_json::to_string(&harness.chatbot(&cbd_path).status).unwrap();
     let log_text = logs.text();

@@ -19,6 +19,41 @@ pub mod keys {
 pub const PASSWORD_KEY: &str = "password";
 /// Key holding the user name, where there is one.
 pub const USERNAME_KEY: &str = "username";
+/// Key holding the database URL that bypasses the pooler.
+pub const DIRECT_URL_KEY: &str = "DIRECT_DATABASE_URL";
+
+/// Where the URLs of a connection Secret lead.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Route {
+    /// The store's endpoint.
+    pub store: Endpoint,
+    /// The store speaks TLS (RDS, ElastiCache) or not (in-cluster).
+    pub tls: bool,
+    /// PgBouncer in front of the database, when enabled.
+    pub pooler: Option<Endpoint>,
+}
+
+impl Route {
+    /// A store reached directly.
+    pub fn direct(store: Endpoint, tls: bool) -> Self {
+        Self {
+            store,
+            tls,
+            pooler: None,
+        }
+    }
+}
+
+/// What the `chatbot.dev/endpoint` annotation records: the store, and the
+/// pooler in front of it.
+impl std::fmt::Display for Route {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.pooler {
+            Some(pooler) => write!(f, "{} via {pooler}", self.store),
+            None => write!(f, "{}", self.store),
+        }
+    }
+}
 
 /// The kind of store a connection Secret is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,19 +79,42 @@ impl StoreKind {
         }
     }
 
-    /// The connection URL; `password` is hex, so it needs no escaping.
-    pub fn url(self, endpoint: &Endpoint, password: &str) -> String {
+    /// The Secret's URL keys for `route`; `password` is hex, so it needs
+    /// no escaping. A database gets `DATABASE_URL` (through the pooler when
+    /// there is one) and `DIRECT_DATABASE_URL` (the store itself, for
+    /// migrations and the pooler).
+    pub fn urls(self, route: &Route, password: &str) -> BTreeMap<String, String> {
         match self {
-            StoreKind::Database => format!(
-                "postgresql://{}:{password}@{}:{}/{}?sslmode=require",
-                rds::MASTER_USERNAME,
-                endpoint.host,
-                endpoint.port,
-                rds::DATABASE_NAME
-            ),
-            // In-transit encryption is on: `rediss`.
+            StoreKind::Database => {
+                let url = |endpoint: &Endpoint, tls: bool| {
+                    format!(
+                        "postgresql://{}:{password}@{}:{}/{}?sslmode={}",
+                        rds::MASTER_USERNAME,
+                        endpoint.host,
+                        endpoint.port,
+                        rds::DATABASE_NAME,
+                        if tls { "require" } else { "disable" }
+                    )
+                };
+                let direct = url(&route.store, route.tls);
+                // PgBouncer speaks TLS to RDS, plain TCP inside the cluster.
+                let app = route
+                    .pooler
+                    .as_ref()
+                    .map(|pooler| url(pooler, false))
+                    .unwrap_or_else(|| direct.clone());
+                BTreeMap::from([
+                    (self.url_key().to_string(), app),
+                    (DIRECT_URL_KEY.to_string(), direct),
+                ])
+            }
             StoreKind::Cache => {
-                format!("rediss://:{password}@{}:{}/0", endpoint.host, endpoint.port)
+                let scheme = if route.tls { "rediss" } else { "redis" };
+                let url = format!(
+                    "{scheme}://:{password}@{}:{}/0",
+                    route.store.host, route.store.port
+                );
+                BTreeMap::from([(self.url_key().to_string(), url)])
             }
         }
     }
@@ -79,11 +137,11 @@ pub struct SecretView {
 }
 
 impl SecretView {
-    /// Whether the Secret holds a URL for `endpoint` with the credential
-    /// of `identifier`: nothing to write.
-    pub fn is_current(&self, kind: StoreKind, identifier: &str, endpoint: &Endpoint) -> bool {
+    /// Whether the Secret holds URLs for `route` with the credential of
+    /// `identifier`: nothing to write.
+    pub fn is_current(&self, kind: StoreKind, identifier: &str, route: &Route) -> bool {
         self.keys.iter().any(|k| k == kind.url_key())
-            && self.annotations.get(keys::ENDPOINT) == Some(&endpoint.to_string())
+            && self.annotations.get(keys::ENDPOINT) == Some(&route.to_string())
             && self.has_credentials_for(identifier)
     }
 
@@ -113,20 +171,46 @@ mod tests {
 
     #[test]
     fn urls_carry_user_database_and_tls() {
+        let urls = StoreKind::Database.urls(&Route::direct(endpoint(), true), "ab12");
         assert_eq!(
-            StoreKind::Database.url(&endpoint(), "ab12"),
+            urls["DATABASE_URL"],
             "postgresql://chatbot:ab12@db.example:5432/chatbot?sslmode=require"
         );
+        assert_eq!(urls["DATABASE_URL"], urls["DIRECT_DATABASE_URL"]);
+        let cache = Endpoint {
+            host: "master.x".into(),
+            port: 6379,
+        };
         assert_eq!(
-            StoreKind::Cache.url(
-                &Endpoint {
-                    host: "master.x".into(),
-                    port: 6379
-                },
-                "ff"
-            ),
+            StoreKind::Cache.urls(&Route::direct(cache.clone(), true), "ff")["REDIS_URL"],
             "rediss://:ff@master.x:6379/0"
         );
+        assert_eq!(
+            StoreKind::Cache.urls(&Route::direct(cache, false), "ff")["REDIS_URL"],
+            "redis://:ff@master.x:6379/0"
+        );
+    }
+
+    #[test]
+    fn a_pooled_database_url_leads_to_pgbouncer_and_the_direct_one_to_the_store() {
+        let route = Route {
+            store: endpoint(),
+            tls: true,
+            pooler: Some(Endpoint {
+                host: "bot-pgbouncer".into(),
+                port: 5432,
+            }),
+        };
+        let urls = StoreKind::Database.urls(&route, "ab12");
+        assert_eq!(
+            urls["DATABASE_URL"],
+            "postgresql://chatbot:ab12@bot-pgbouncer:5432/chatbot?sslmode=disable"
+        );
+        assert_eq!(
+            urls["DIRECT_DATABASE_URL"],
+            "postgresql://chatbot:ab12@db.example:5432/chatbot?sslmode=require"
+        );
+        assert_eq!(route.to_string(), "db.example:5432 via bot-pgbouncer:5432");
     }
 
     #[test]
@@ -138,14 +222,29 @@ mod tests {
                 (keys::CREDENTIALS_FOR.to_string(), "chatbot-a-b".to_string()),
             ]),
         };
-        assert!(view.is_current(StoreKind::Database, "chatbot-a-b", &endpoint()));
-        assert!(!view.is_current(StoreKind::Database, "chatbot-other", &endpoint()));
-        let moved = Endpoint {
-            host: "db2.example".into(),
-            port: 5432,
-        };
+        let route = Route::direct(endpoint(), true);
+        assert!(view.is_current(StoreKind::Database, "chatbot-a-b", &route));
+        assert!(!view.is_current(StoreKind::Database, "chatbot-other", &route));
+        let moved = Route::direct(
+            Endpoint {
+                host: "db2.example".into(),
+                port: 5432,
+            },
+            true,
+        );
         assert!(!view.is_current(StoreKind::Database, "chatbot-a-b", &moved));
+        let pooled = Route {
+            pooler: Some(Endpoint {
+                host: "bot-pgbouncer".into(),
+                port: 5432,
+            }),
+            ..route.clone()
+        };
+        assert!(
+            !view.is_current(StoreKind::Database, "chatbot-a-b", &pooled),
+            "turning the pooler on rewrites the URL"
+        );
         view.keys.retain(|k| k != "DATABASE_URL");
-        assert!(!view.is_current(StoreKind::Database, "chatbot-a-b", &endpoint()));
+        assert!(!view.is_current(StoreKind::Database, "chatbot-a-b", &route));
     }
 }

@@ -193,12 +193,12 @@ impl ElastiCache<'_> {
 
     /// Looks at the group and makes the one call it needs. `auth_token`
     /// is asked for only when the group is created.
-    pub async fn ensure(
+    pub async fn ensure<E: From<AwsError>>(
         &self,
         request: &CacheRequest,
         owner: &Owner,
-        auth_token: impl AsyncFnOnce() -> Result<String, AwsError>,
-    ) -> Result<StoreReport, AwsError> {
+        auth_token: impl AsyncFnOnce() -> Result<String, E>,
+    ) -> Result<StoreReport, E> {
         let found = self.describe(&request.identifier).await?;
         let mut report = StoreReport {
             identifier: request.identifier.clone(),
@@ -231,7 +231,10 @@ impl ElastiCache<'_> {
                             .as_service_error()
                             .is_some_and(|e| e.is_replication_group_already_exists_fault()) => {}
                     Err(error) => {
-                        return rejected_or(classify("CreateReplicationGroup", &error), report);
+                        return Ok(rejected_or(
+                            classify("CreateReplicationGroup", &error),
+                            report,
+                        )?);
                     }
                 }
                 report.mutations.push("CreateReplicationGroup");
@@ -255,7 +258,7 @@ impl ElastiCache<'_> {
                     .send()
                     .await
                 {
-                    return rejected_or(classify("AddTagsToResource", &error), report);
+                    return Ok(rejected_or(classify("AddTagsToResource", &error), report)?);
                 }
                 report.mutations.push("AddTagsToResource");
                 report.notes.push(format!(
@@ -276,7 +279,10 @@ impl ElastiCache<'_> {
                     .send()
                     .await
                 {
-                    return rejected_or(classify("ModifyReplicationGroup", &error), report);
+                    return Ok(rejected_or(
+                        classify("ModifyReplicationGroup", &error),
+                        report,
+                    )?);
                 }
                 report.mutations.push("ModifyReplicationGroup");
                 report.notes.push(format!(

@@ -316,12 +316,12 @@ impl Rds<'_> {
 
     /// Looks at the instance and makes the one call it needs. `password`
     /// is asked for only when the instance is created.
-    pub async fn ensure(
+    pub async fn ensure<E: From<AwsError>>(
         &self,
         request: &DatabaseRequest,
         owner: &Owner,
-        password: impl AsyncFnOnce() -> Result<String, AwsError>,
-    ) -> Result<StoreReport, AwsError> {
+        password: impl AsyncFnOnce() -> Result<String, E>,
+    ) -> Result<StoreReport, E> {
         let found = self.describe(&request.identifier).await?;
         let mut report = StoreReport {
             identifier: request.identifier.clone(),
@@ -336,7 +336,7 @@ impl Rds<'_> {
                     Ok(()) => {}
                     // A create whose response was lost, or another replica's.
                     Err(CreateError::AlreadyExists) => {}
-                    Err(CreateError::Aws(error)) => return rejected_or(error, report),
+                    Err(CreateError::Aws(error)) => return Ok(rejected_or(error, report)?),
                 }
                 report.mutations.push("CreateDBInstance");
                 report.notes.push(format!(
@@ -352,7 +352,7 @@ impl Rds<'_> {
                     return Ok(report);
                 };
                 if let Err(error) = self.tag(&arn, &request.tags).await {
-                    return rejected_or(error, report);
+                    return Ok(rejected_or(error, report)?);
                 }
                 report.mutations.push("AddTagsToResource");
                 report.notes.push(format!(
@@ -367,7 +367,7 @@ impl Rds<'_> {
                 let described =
                     changes.describe(found.as_ref().unwrap_or(&DatabaseInstance::default()));
                 if let Err(error) = self.modify(request, &changes).await {
-                    return rejected_or(error, report);
+                    return Ok(rejected_or(error, report)?);
                 }
                 report.mutations.push("ModifyDBInstance");
                 report.notes.push(format!(

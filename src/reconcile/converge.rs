@@ -7,7 +7,7 @@ use std::{collections::BTreeMap, fmt::Debug};
 use k8s_openapi::{
     ByteString, NamespaceResourceScope,
     api::{
-        apps::v1::Deployment,
+        apps::v1::{Deployment, StatefulSet},
         autoscaling::v2::HorizontalPodAutoscaler,
         core::v1::{ConfigMap, Secret, Service, ServiceAccount},
         networking::v1::NetworkPolicy,
@@ -30,7 +30,7 @@ use super::{
 };
 use crate::{
     api::ChatbotDeployment,
-    render::{Child, ChildKind, names::MANAGER},
+    render::{Child, ChildKind, Object, ObjectType, names::MANAGER},
     secrets,
 };
 
@@ -193,14 +193,15 @@ async fn apply_child(
     namespace: &str,
     child: &Child,
 ) -> Result<(), ReconcileError> {
-    match child {
-        Child::ServiceAccount(o) => apply(client, namespace, o).await,
-        Child::ConfigMap(o) => apply(client, namespace, o).await,
-        Child::Service(o) => apply(client, namespace, o).await,
-        Child::Deployment(o) => apply(client, namespace, o.as_ref()).await,
-        Child::HorizontalPodAutoscaler(o) => apply(client, namespace, o).await,
-        Child::PodDisruptionBudget(o) => apply(client, namespace, o).await,
-        Child::NetworkPolicy(o) => apply(client, namespace, o).await,
+    match child.object() {
+        Object::ServiceAccount(o) => apply(client, namespace, o).await,
+        Object::ConfigMap(o) => apply(client, namespace, o).await,
+        Object::Service(o) => apply(client, namespace, o).await,
+        Object::Deployment(o) => apply(client, namespace, o.as_ref()).await,
+        Object::StatefulSet(o) => apply(client, namespace, o.as_ref()).await,
+        Object::HorizontalPodAutoscaler(o) => apply(client, namespace, o).await,
+        Object::PodDisruptionBudget(o) => apply(client, namespace, o).await,
+        Object::NetworkPolicy(o) => apply(client, namespace, o).await,
     }
 }
 
@@ -229,18 +230,19 @@ async fn metadata_of(
     kind: ChildKind,
     name: &str,
 ) -> Result<Option<ObjectMeta>, ReconcileError> {
-    match kind {
-        ChildKind::ServiceAccount => metadata::<ServiceAccount>(client, namespace, name).await,
-        ChildKind::ConfigMap => metadata::<ConfigMap>(client, namespace, name).await,
-        ChildKind::Service => metadata::<Service>(client, namespace, name).await,
-        ChildKind::Deployment => metadata::<Deployment>(client, namespace, name).await,
-        ChildKind::HorizontalPodAutoscaler => {
+    match kind.object_type() {
+        ObjectType::ServiceAccount => metadata::<ServiceAccount>(client, namespace, name).await,
+        ObjectType::ConfigMap => metadata::<ConfigMap>(client, namespace, name).await,
+        ObjectType::Service => metadata::<Service>(client, namespace, name).await,
+        ObjectType::Deployment => metadata::<Deployment>(client, namespace, name).await,
+        ObjectType::StatefulSet => metadata::<StatefulSet>(client, namespace, name).await,
+        ObjectType::HorizontalPodAutoscaler => {
             metadata::<HorizontalPodAutoscaler>(client, namespace, name).await
         }
-        ChildKind::PodDisruptionBudget => {
+        ObjectType::PodDisruptionBudget => {
             metadata::<PodDisruptionBudget>(client, namespace, name).await
         }
-        ChildKind::NetworkPolicy => metadata::<NetworkPolicy>(client, namespace, name).await,
+        ObjectType::NetworkPolicy => metadata::<NetworkPolicy>(client, namespace, name).await,
     }
 }
 
@@ -280,18 +282,19 @@ async fn delete_child(
     name: &str,
     uid: Option<String>,
 ) -> Result<(), ReconcileError> {
-    match kind {
-        ChildKind::ServiceAccount => delete::<ServiceAccount>(client, namespace, name, uid).await,
-        ChildKind::ConfigMap => delete::<ConfigMap>(client, namespace, name, uid).await,
-        ChildKind::Service => delete::<Service>(client, namespace, name, uid).await,
-        ChildKind::Deployment => delete::<Deployment>(client, namespace, name, uid).await,
-        ChildKind::HorizontalPodAutoscaler => {
+    match kind.object_type() {
+        ObjectType::ServiceAccount => delete::<ServiceAccount>(client, namespace, name, uid).await,
+        ObjectType::ConfigMap => delete::<ConfigMap>(client, namespace, name, uid).await,
+        ObjectType::Service => delete::<Service>(client, namespace, name, uid).await,
+        ObjectType::Deployment => delete::<Deployment>(client, namespace, name, uid).await,
+        ObjectType::StatefulSet => delete::<StatefulSet>(client, namespace, name, uid).await,
+        ObjectType::HorizontalPodAutoscaler => {
             delete::<HorizontalPodAutoscaler>(client, namespace, name, uid).await
         }
-        ChildKind::PodDisruptionBudget => {
+        ObjectType::PodDisruptionBudget => {
             delete::<PodDisruptionBudget>(client, namespace, name, uid).await
         }
-        ChildKind::NetworkPolicy => delete::<NetworkPolicy>(client, namespace, name, uid).await,
+        ObjectType::NetworkPolicy => delete::<NetworkPolicy>(client, namespace, name, uid).await,
     }
 }
 

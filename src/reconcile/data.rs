@@ -26,12 +26,15 @@ use super::{
 use crate::{
     api::{ChatbotDeployment, ChatbotDeploymentSpec, StoreMode, StoreStatus},
     data::{
-        AwsClients, AwsError, Owner, StoreReport, StoreState, Teardown,
-        connection::{SecretView, StoreKind, keys},
+        AwsClients, Endpoint, Owner, StoreReport, StoreState, Teardown,
+        connection::{Route, SecretView, StoreKind, keys},
         elasticache::{CacheRequest, ElastiCache},
         rds::{DatabaseRequest, Rds},
     },
-    render::names::{self, ChildNames, MANAGER},
+    render::{
+        names::{self, ChildNames, MANAGER},
+        stores as render_stores,
+    },
     secrets,
 };
 
@@ -128,16 +131,6 @@ fn managed_stores(owner: &Owner, spec: &ChatbotDeploymentSpec) -> Vec<Managed> {
     stores
 }
 
-/// Whether `spec` asks for any store in AWS.
-pub fn has_managed_stores(spec: &ChatbotDeploymentSpec) -> bool {
-    let placeholder = Owner {
-        namespace: String::new(),
-        name: String::new(),
-        uid: String::new(),
-    };
-    !managed_stores(&placeholder, spec).is_empty()
-}
-
 fn connection_secret(names: &ChildNames, kind: StoreKind) -> &str {
     match kind {
         StoreKind::Database => &names.database_secret,
@@ -161,6 +154,14 @@ pub async fn converge_stores(
     let Some(owner) = owner_of(cbd) else {
         return Ok(outcome);
     };
+    let names = ChildNames::for_deployment(&owner.name);
+    let labels = names::common_labels(&owner.name, &spec.environment, &spec.image);
+    for kind in [StoreKind::Database, StoreKind::Cache] {
+        if store_mode(spec, kind) == StoreMode::InCluster {
+            let facts = converge_in_cluster(ctx, cbd, &owner, &names, &labels, spec, kind).await?;
+            set_facts(&mut outcome, kind, facts);
+        }
+    }
     let stores = managed_stores(&owner, spec);
     if stores.is_empty() {
         return Ok(outcome);
@@ -182,18 +183,206 @@ pub async fn converge_stores(
         return Ok(outcome);
     };
     add_finalizer(ctx, cbd).await?;
-    let names = ChildNames::for_deployment(&owner.name);
-    let labels = names::common_labels(&owner.name, &spec.environment, &spec.image);
     for store in &stores {
-        let facts =
-            converge_store(ctx, aws, cbd, &owner, &names, &labels, store, &mut outcome).await?;
+        let pooler = match store.kind() {
+            StoreKind::Database => pooler_endpoint(spec, &names, &owner.namespace),
+            StoreKind::Cache => None,
+        };
+        let facts = converge_store(
+            ctx,
+            aws,
+            cbd,
+            &owner,
+            &names,
+            &labels,
+            store,
+            pooler,
+            &mut outcome,
+        )
+        .await?;
+        let facts = with_pooler(ctx, spec, &names, &owner.namespace, store.kind(), facts);
         set_facts(&mut outcome, store.kind(), facts);
     }
     Ok(outcome)
 }
 
-/// Facts of a store the operator does not run in AWS: `None` for a
-/// managed one, which only a look at AWS can tell about.
+fn store_mode(spec: &ChatbotDeploymentSpec, kind: StoreKind) -> StoreMode {
+    match kind {
+        StoreKind::Database => spec.database.as_ref().and_then(|d| d.mode),
+        StoreKind::Cache => spec.cache.as_ref().and_then(|c| c.mode),
+    }
+    .unwrap_or_default()
+}
+
+/// The PgBouncer the app's `DATABASE_URL` leads to, when enabled.
+fn pooler_endpoint(
+    spec: &ChatbotDeploymentSpec,
+    names: &ChildNames,
+    namespace: &str,
+) -> Option<Endpoint> {
+    let enabled = spec
+        .database
+        .as_ref()
+        .and_then(|d| d.pooler.as_ref())
+        .and_then(|p| p.enabled)
+        .unwrap_or(false);
+    enabled.then(|| Endpoint {
+        host: format!("{}.{namespace}.svc", names.pooler),
+        port: i32::from(render_stores::POSTGRES_PORT),
+    })
+}
+
+/// A database that is ready is usable by the app only once its pooler has
+/// an available pod.
+fn with_pooler(
+    ctx: &Context,
+    spec: &ChatbotDeploymentSpec,
+    names: &ChildNames,
+    namespace: &str,
+    kind: StoreKind,
+    facts: StoreFacts,
+) -> StoreFacts {
+    if kind != StoreKind::Database
+        || !facts.ready
+        || pooler_endpoint(spec, names, namespace).is_none()
+    {
+        return facts;
+    }
+    let available = get(&ctx.stores.deployments, namespace, &names.pooler)
+        .and_then(|d| d.status.as_ref()?.available_replicas)
+        .unwrap_or(0);
+    if available > 0 {
+        return StoreFacts {
+            message: format!("{}; PgBouncer {} pools it", facts.message, names.pooler),
+            ..facts
+        };
+    }
+    StoreFacts {
+        ready: false,
+        reason: "PoolerStarting".into(),
+        message: format!(
+            "{}; waiting for PgBouncer Deployment {} to have an available pod",
+            facts.message, names.pooler
+        ),
+        ..facts
+    }
+}
+
+/// The connection Secret and readiness of a Postgres or Redis the operator
+/// runs as a StatefulSet. The host is known in advance, so the password
+/// and the URLs are written together when the Secret is created.
+async fn converge_in_cluster(
+    ctx: &Context,
+    cbd: &ChatbotDeployment,
+    owner: &Owner,
+    names: &ChildNames,
+    labels: &BTreeMap<String, String>,
+    spec: &ChatbotDeploymentSpec,
+    kind: StoreKind,
+) -> Result<StoreFacts, ReconcileError> {
+    let namespace = owner.namespace.as_str();
+    let secret_name = connection_secret(names, kind);
+    let (store_name, port) = match kind {
+        StoreKind::Database => (&names.database_store, render_stores::POSTGRES_PORT),
+        StoreKind::Cache => (&names.cache_store, render_stores::REDIS_PORT),
+    };
+    let route = Route {
+        store: Endpoint {
+            host: format!("{store_name}.{namespace}.svc"),
+            port: i32::from(port),
+        },
+        tls: false,
+        pooler: match kind {
+            StoreKind::Database => pooler_endpoint(spec, names, namespace),
+            StoreKind::Cache => None,
+        },
+    };
+    let mut status = StoreStatus {
+        identifier: Some(store_name.clone()),
+        connection_secret: Some(secret_name.to_string()),
+        endpoint: Some(route.store.to_string()),
+        ..Default::default()
+    };
+    let api: Api<Secret> = Api::namespaced(ctx.client.clone(), namespace);
+    let cached = get(&ctx.stores.secrets, namespace, secret_name);
+    if let Some(existing) = &cached
+        && ownership(cbd, &existing.metadata) == Ownership::Foreign
+    {
+        status.endpoint = None;
+        return Ok(StoreFacts {
+            ready: false,
+            reason: "ChildConflict".into(),
+            message: format!(
+                "Secret {secret_name} exists and is not managed by this ChatbotDeployment; the {} connection is never written over someone else's Secret",
+                kind.field()
+            ),
+            failed: true,
+            status,
+        });
+    }
+    let view = cached.as_deref().map(secret_view).unwrap_or_default();
+    if !view.has_password() {
+        let password = secrets::generate_value().map_err(ReconcileError::RandomSource)?;
+        let mut data = kind.initial_data(password.clone());
+        data.extend(kind.urls(&route, &password));
+        let annotations = BTreeMap::from([
+            (keys::ENDPOINT.to_string(), route.to_string()),
+            (keys::CREDENTIALS_FOR.to_string(), store_name.clone()),
+        ]);
+        create_secret(&api, cbd, secret_name, labels, annotations, data).await?;
+    } else if !view.is_current(kind, store_name, &route) {
+        write_url(&api, secret_name, kind, store_name, &route).await?;
+    }
+
+    let stateful_set = get(&ctx.stores.stateful_sets, namespace, store_name);
+    let ready = stateful_set
+        .as_ref()
+        .and_then(|s| s.status.as_ref()?.ready_replicas)
+        .unwrap_or(0);
+    let software = match kind {
+        StoreKind::Database => "Postgres",
+        StoreKind::Cache => "Redis",
+    };
+    let facts = if ready > 0 {
+        StoreFacts {
+            ready: true,
+            reason: "Available".into(),
+            message: format!(
+                "in-cluster {software} (StatefulSet {store_name}) is ready at {}",
+                route.store
+            ),
+            failed: false,
+            status,
+        }
+    } else {
+        StoreFacts {
+            ready: false,
+            reason: if stateful_set.is_some() {
+                "Starting"
+            } else {
+                "Creating"
+            }
+            .into(),
+            message: format!(
+                "in-cluster {software}: waiting for StatefulSet {store_name} to have a ready pod"
+            ),
+            failed: false,
+            status,
+        }
+    };
+    Ok(with_pooler(ctx, spec, names, namespace, kind, facts))
+}
+
+fn secret_view(secret: &Secret) -> SecretView {
+    SecretView {
+        keys: secret.data.iter().flat_map(|d| d.keys().cloned()).collect(),
+        annotations: secret.metadata.annotations.clone().unwrap_or_default(),
+    }
+}
+
+/// Facts of a store the operator does not run: `None` for a managed or
+/// in-cluster one, which only a look at AWS or its StatefulSet can tell
+/// about.
 pub fn unmanaged_facts(spec: &ChatbotDeploymentSpec, kind: StoreKind) -> Option<StoreFacts> {
     let (mode, reference) = match kind {
         StoreKind::Database => {
@@ -221,7 +410,8 @@ pub fn unmanaged_facts(spec: &ChatbotDeploymentSpec, kind: StoreKind) -> Option<
                 None => format!("spec.{field}.urlSecretRef is not set"),
             },
         ),
-        StoreMode::InCluster => ("InCluster", format!("spec.{field}.mode is inCluster")),
+        // Judged from its StatefulSet by the data step.
+        StoreMode::InCluster => return None,
     };
     Some(StoreFacts {
         ready: true,
@@ -248,6 +438,7 @@ async fn converge_store(
     names: &ChildNames,
     labels: &BTreeMap<String, String>,
     store: &Managed,
+    pooler: Option<Endpoint>,
     outcome: &mut DataOutcome,
 ) -> Result<StoreFacts, ReconcileError> {
     let kind = store.kind();
@@ -275,15 +466,18 @@ async fn converge_store(
             status,
         });
     }
-    let mut view = cached
-        .as_deref()
-        .map(|s| SecretView {
-            keys: s.data.iter().flat_map(|d| d.keys().cloned()).collect(),
-            annotations: s.metadata.annotations.clone().unwrap_or_default(),
-        })
-        .unwrap_or_default();
+    let mut view = cached.as_deref().map(secret_view).unwrap_or_default();
     if !view.has_password() {
-        create_credential(&api, cbd, secret_name, labels, kind).await?;
+        let password = secrets::generate_value().map_err(ReconcileError::RandomSource)?;
+        create_secret(
+            &api,
+            cbd,
+            secret_name,
+            labels,
+            BTreeMap::new(),
+            kind.initial_data(password),
+        )
+        .await?;
         view.keys.push(crate::data::connection::PASSWORD_KEY.into());
     }
     let password = || read_password(&api, secret_name);
@@ -302,10 +496,7 @@ async fn converge_store(
             .await
         }
     };
-    let report = match result {
-        Ok(report) => report,
-        Err(error) => return Err(ReconcileError::Aws(error)),
-    };
+    let report = result?;
     record(outcome, &report);
     if report.mutations.contains(&"CreateDBInstance")
         || report.mutations.contains(&"CreateReplicationGroup")
@@ -334,15 +525,18 @@ async fn converge_store(
     Ok(match &report.state {
         StoreState::Available { endpoint, pending } => {
             status.endpoint = Some(endpoint.to_string());
-            if !view.is_current(kind, store.identifier(), endpoint) {
+            let route = Route {
+                store: endpoint.clone(),
+                tls: true,
+                pooler,
+            };
+            if !view.is_current(kind, store.identifier(), &route) {
                 if !view.has_credentials_for(store.identifier()) {
                     // Adopted, or the Secret was lost and made anew: give
                     // the store the Secret's password.
                     match store {
                         Managed::Database(request) => {
-                            let password = read_password(&api, secret_name)
-                                .await
-                                .map_err(ReconcileError::Aws)?;
+                            let password = read_password(&api, secret_name).await?;
                             Rds { client: &aws.rds }
                                 .reset_password(&request.identifier, &password)
                                 .await
@@ -369,14 +563,11 @@ async fn converge_store(
                         }
                     }
                 }
-                write_url(&api, secret_name, kind, store.identifier(), endpoint).await?;
+                write_url(&api, secret_name, kind, store.identifier(), &route).await?;
                 outcome.notes.push(Note {
                     warning: false,
                     reason: "ConnectionSecretUpdated".into(),
-                    message: format!(
-                        "Secret {secret_name} holds {} for {endpoint}",
-                        kind.url_key()
-                    ),
+                    message: format!("Secret {secret_name} holds {} for {route}", kind.url_key()),
                 });
             }
             let message = if pending.is_empty() {
@@ -438,23 +629,24 @@ fn record(outcome: &mut DataOutcome, report: &StoreReport) {
     }
 }
 
-async fn create_credential(
+async fn create_secret(
     api: &Api<Secret>,
     cbd: &ChatbotDeployment,
     name: &str,
     labels: &BTreeMap<String, String>,
-    kind: StoreKind,
+    annotations: BTreeMap<String, String>,
+    data: BTreeMap<String, String>,
 ) -> Result<(), ReconcileError> {
-    let password = secrets::generate_value().map_err(ReconcileError::RandomSource)?;
     let secret = Secret {
         metadata: ObjectMeta {
             name: Some(name.to_string()),
             labels: Some(labels.clone()),
+            annotations: (!annotations.is_empty()).then_some(annotations),
             owner_references: cbd.controller_owner_ref(&()).map(|o| vec![o]),
             ..Default::default()
         },
         type_: Some("Opaque".into()),
-        data: Some(encode(kind.initial_data(password))),
+        data: Some(encode(data)),
         ..Default::default()
     };
     let params = PostParams {
@@ -470,19 +662,19 @@ async fn create_credential(
 }
 
 /// Reads the password from the Secret itself: the cache holds no values.
-async fn read_password(api: &Api<Secret>, name: &str) -> Result<String, AwsError> {
-    let secret = api.get(name).await.map_err(|error| AwsError::Transient {
-        operation: "GetSecret",
-        message: format!("Secret {name}: {error}"),
-    })?;
+async fn read_password(api: &Api<Secret>, name: &str) -> Result<String, ReconcileError> {
+    let secret = api
+        .get(name)
+        .await
+        .map_err(kube_error("get", "Secret", name))?;
     secret
         .data
         .as_ref()
         .and_then(|d| d.get(crate::data::connection::PASSWORD_KEY))
         .and_then(|v| String::from_utf8(v.0.clone()).ok())
-        .ok_or_else(|| AwsError::Transient {
-            operation: "GetSecret",
-            message: format!("Secret {name} has no password key yet"),
+        .ok_or_else(|| ReconcileError::MissingKey {
+            secret: name.to_string(),
+            key: crate::data::connection::PASSWORD_KEY,
         })
 }
 
@@ -503,18 +695,15 @@ async fn write_url(
     name: &str,
     kind: StoreKind,
     identifier: &str,
-    endpoint: &crate::data::Endpoint,
+    route: &Route,
 ) -> Result<(), ReconcileError> {
-    let password = read_password(api, name)
-        .await
-        .map_err(ReconcileError::Aws)?;
-    let url = kind.url(endpoint, &password);
+    let password = read_password(api, name).await?;
     let patch = json!({
         "metadata": { "annotations": {
-            keys::ENDPOINT: endpoint.to_string(),
+            keys::ENDPOINT: route.to_string(),
             keys::CREDENTIALS_FOR: identifier,
         }},
-        "data": encode(BTreeMap::from([(kind.url_key().to_string(), url)])),
+        "data": encode(kind.urls(route, &password)),
     });
     api.patch(name, &PatchParams::default(), &Patch::Merge(&patch))
         .await

@@ -276,7 +276,7 @@ pub fn decide(
         if up_to_date {
             continue;
         }
-        if let Child::Deployment(deployment) = &child
+        if let Some(deployment) = child.app_deployment()
             && deployment
                 .spec
                 .as_ref()
@@ -310,23 +310,26 @@ pub fn decide(
     decision
 }
 
-/// The connection Secrets of managed stores that do not hold their URL
-/// yet, as `Secret/KEY`. Pods that would read them wait.
+/// The connection Secrets the operator writes (managed and in-cluster
+/// stores) that do not hold their URL yet, as `Secret/KEY`. Pods that
+/// would read them wait.
 pub fn connection_urls_missing(
     spec: &crate::api::ChatbotDeploymentSpec,
     names: &crate::render::names::ChildNames,
     observed: &Observed,
 ) -> Vec<String> {
     use crate::{api::StoreMode, data::connection::StoreKind};
-    let database = spec.database.as_ref().and_then(|d| d.mode) == Some(StoreMode::Managed);
-    let cache = spec.cache.as_ref().and_then(|c| c.mode) == Some(StoreMode::Managed);
+    let written =
+        |mode: Option<StoreMode>| matches!(mode, Some(StoreMode::Managed | StoreMode::InCluster));
+    let database = written(spec.database.as_ref().and_then(|d| d.mode));
+    let cache = written(spec.cache.as_ref().and_then(|c| c.mode));
     [
         (database, &names.database_secret, StoreKind::Database),
         (cache, &names.cache_secret, StoreKind::Cache),
     ]
     .into_iter()
-    .filter(|(managed, secret, kind)| {
-        *managed
+    .filter(|(written, secret, kind)| {
+        *written
             && !observed
                 .connection_keys
                 .get(secret.as_str())

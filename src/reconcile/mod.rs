@@ -68,6 +68,15 @@ pub enum ReconcileError {
     /// AWS throttled, failed or could not be reached.
     #[error("AWS {0}")]
     Aws(crate::data::AwsError),
+    /// A Secret the operator wrote lacks a key it needs.
+    #[error("Secret {secret} has no key {key}")]
+    MissingKey { secret: String, key: &'static str },
+}
+
+impl From<crate::data::AwsError> for ReconcileError {
+    fn from(error: crate::data::AwsError) -> Self {
+        ReconcileError::Aws(error)
+    }
 }
 
 impl ReconcileError {
@@ -89,6 +98,7 @@ impl ReconcileError {
             ReconcileError::MissingNamespace => "MissingNamespace",
             ReconcileError::RandomSource(_) => "RandomSource",
             ReconcileError::Aws(_) => "AwsUnavailable",
+            ReconcileError::MissingKey { .. } => "MissingKey",
         }
     }
 }

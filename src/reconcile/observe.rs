@@ -16,7 +16,7 @@ use super::{
 };
 use crate::{
     api::ChatbotDeployment,
-    render::{ChildKind, names},
+    render::{ChildKind, ObjectType, names},
     rollout::revisions::Recovered,
     secrets::SecretReference,
 };
@@ -113,14 +113,15 @@ fn child_metadata(
     fn meta<K: Resource>(object: Option<std::sync::Arc<K>>) -> Option<ObjectMeta> {
         object.map(|o| o.meta().clone())
     }
-    match kind {
-        ChildKind::ServiceAccount => meta(get(&stores.service_accounts, namespace, name)),
-        ChildKind::ConfigMap => meta(get(&stores.config_maps, namespace, name)),
-        ChildKind::Service => meta(get(&stores.services, namespace, name)),
-        ChildKind::Deployment => meta(get(&stores.deployments, namespace, name)),
-        ChildKind::HorizontalPodAutoscaler => meta(get(&stores.autoscalers, namespace, name)),
-        ChildKind::PodDisruptionBudget => meta(get(&stores.disruption_budgets, namespace, name)),
-        ChildKind::NetworkPolicy => meta(get(&stores.network_policies, namespace, name)),
+    match kind.object_type() {
+        ObjectType::ServiceAccount => meta(get(&stores.service_accounts, namespace, name)),
+        ObjectType::ConfigMap => meta(get(&stores.config_maps, namespace, name)),
+        ObjectType::Service => meta(get(&stores.services, namespace, name)),
+        ObjectType::Deployment => meta(get(&stores.deployments, namespace, name)),
+        ObjectType::StatefulSet => meta(get(&stores.stateful_sets, namespace, name)),
+        ObjectType::HorizontalPodAutoscaler => meta(get(&stores.autoscalers, namespace, name)),
+        ObjectType::PodDisruptionBudget => meta(get(&stores.disruption_budgets, namespace, name)),
+        ObjectType::NetworkPolicy => meta(get(&stores.network_policies, namespace, name)),
     }
 }
 

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::{
     ByteString,
     api::{
-        apps::v1::Deployment,
+        apps::v1::{Deployment, StatefulSet},
         autoscaling::v2::HorizontalPodAutoscaler,
         core::v1::{ConfigMap, Secret, Service, ServiceAccount},
         networking::v1::NetworkPolicy,
@@ -33,6 +33,7 @@ pub struct Stores {
     pub config_maps: Store<ConfigMap>,
     pub services: Store<Service>,
     pub deployments: Store<Deployment>,
+    pub stateful_sets: Store<StatefulSet>,
     pub autoscalers: Store<HorizontalPodAutoscaler>,
     pub disruption_budgets: Store<PodDisruptionBudget>,
     pub network_policies: Store<NetworkPolicy>,
@@ -51,6 +52,7 @@ impl Stores {
         self.config_maps.wait_until_ready().await?;
         self.services.wait_until_ready().await?;
         self.deployments.wait_until_ready().await?;
+        self.stateful_sets.wait_until_ready().await?;
         self.autoscalers.wait_until_ready().await?;
         self.disruption_budgets.wait_until_ready().await?;
         self.network_policies.wait_until_ready().await?;
@@ -101,6 +103,7 @@ pub struct Writers {
     pub config_maps: Writer<ConfigMap>,
     pub services: Writer<Service>,
     pub deployments: Writer<Deployment>,
+    pub stateful_sets: Writer<StatefulSet>,
     pub autoscalers: Writer<HorizontalPodAutoscaler>,
     pub disruption_budgets: Writer<PodDisruptionBudget>,
     pub network_policies: Writer<NetworkPolicy>,
@@ -114,6 +117,7 @@ pub fn stores() -> (Stores, Writers) {
     let (config_maps, config_maps_w) = reflector::store();
     let (services, services_w) = reflector::store();
     let (deployments, deployments_w) = reflector::store();
+    let (stateful_sets, stateful_sets_w) = reflector::store();
     let (autoscalers, autoscalers_w) = reflector::store();
     let (disruption_budgets, disruption_budgets_w) = reflector::store();
     let (network_policies, network_policies_w) = reflector::store();
@@ -125,6 +129,7 @@ pub fn stores() -> (Stores, Writers) {
             config_maps,
             services,
             deployments,
+            stateful_sets,
             autoscalers,
             disruption_budgets,
             network_policies,
@@ -136,6 +141,7 @@ pub fn stores() -> (Stores, Writers) {
             config_maps: config_maps_w,
             services: services_w,
             deployments: deployments_w,
+            stateful_sets: stateful_sets_w,
             autoscalers: autoscalers_w,
             disruption_budgets: disruption_budgets_w,
             network_policies: network_policies_w,

@@ -4,7 +4,7 @@
 
 use k8s_openapi::{
     api::{
-        apps::v1::Deployment,
+        apps::v1::{Deployment, StatefulSet},
         autoscaling::v2::HorizontalPodAutoscaler,
         core::v1::{ConfigMap, Service, ServiceAccount},
         networking::v1::NetworkPolicy,
@@ -12,17 +12,32 @@ use k8s_openapi::{
     },
     apimachinery::pkg::apis::meta::v1::ObjectMeta,
 };
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 
 use crate::document::{self, FieldError};
 
 /// Kinds of children, in the order they are rendered and applied: identity
-/// and configuration before the pods that use them, pods before the
-/// objects that point at pods.
+/// and configuration before the pods that use them, the data stores (behind
+/// their network policy) before the app that connects to them, pods before
+/// the objects that point at pods.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ChildKind {
     ServiceAccount,
     ConfigMap,
+    /// Who may reach the in-cluster stores and the pooler: the app only.
+    StoreNetworkPolicy,
+    /// Headless Service of the in-cluster Postgres.
+    DatabaseService,
+    /// The in-cluster Postgres StatefulSet.
+    Database,
+    /// Headless Service of the in-cluster Redis.
+    CacheService,
+    /// The in-cluster Redis StatefulSet.
+    Cache,
+    /// Service of the PgBouncer pooler.
+    PoolerService,
+    /// The PgBouncer pooler Deployment.
+    Pooler,
     Service,
     Deployment,
     HorizontalPodAutoscaler,
@@ -30,11 +45,31 @@ pub enum ChildKind {
     NetworkPolicy,
 }
 
+/// The Kubernetes type a kind of child is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ObjectType {
+    ServiceAccount,
+    ConfigMap,
+    Service,
+    Deployment,
+    StatefulSet,
+    HorizontalPodAutoscaler,
+    PodDisruptionBudget,
+    NetworkPolicy,
+}
+
 impl ChildKind {
     /// Every kind, in apply order.
-    pub const ALL: [ChildKind; 7] = [
+    pub const ALL: [ChildKind; 14] = [
         ChildKind::ServiceAccount,
         ChildKind::ConfigMap,
+        ChildKind::StoreNetworkPolicy,
+        ChildKind::DatabaseService,
+        ChildKind::Database,
+        ChildKind::CacheService,
+        ChildKind::Cache,
+        ChildKind::PoolerService,
+        ChildKind::Pooler,
         ChildKind::Service,
         ChildKind::Deployment,
         ChildKind::HorizontalPodAutoscaler,
@@ -47,6 +82,10 @@ impl ChildKind {
         match self {
             ChildKind::ServiceAccount => &names.service_account,
             ChildKind::ConfigMap => &names.config_map,
+            ChildKind::StoreNetworkPolicy => &names.store_network_policy,
+            ChildKind::DatabaseService | ChildKind::Database => &names.database_store,
+            ChildKind::CacheService | ChildKind::Cache => &names.cache_store,
+            ChildKind::PoolerService | ChildKind::Pooler => &names.pooler,
             ChildKind::Service => &names.service,
             ChildKind::Deployment => &names.deployment,
             ChildKind::HorizontalPodAutoscaler => &names.autoscaler,
@@ -60,6 +99,13 @@ impl ChildKind {
         match self {
             ChildKind::ServiceAccount => "serviceaccount.yaml",
             ChildKind::ConfigMap => "configmap.yaml",
+            ChildKind::StoreNetworkPolicy => "stores-networkpolicy.yaml",
+            ChildKind::DatabaseService => "postgres-service.yaml",
+            ChildKind::Database => "postgres.yaml",
+            ChildKind::CacheService => "redis-service.yaml",
+            ChildKind::Cache => "redis.yaml",
+            ChildKind::PoolerService => "pgbouncer-service.yaml",
+            ChildKind::Pooler => "pgbouncer.yaml",
             ChildKind::Service => "service.yaml",
             ChildKind::Deployment => "deployment.yaml",
             ChildKind::HorizontalPodAutoscaler => "hpa.yaml",
@@ -68,31 +114,70 @@ impl ChildKind {
         }
     }
 
+    /// The Kubernetes type of this kind.
+    pub fn object_type(self) -> ObjectType {
+        match self {
+            ChildKind::ServiceAccount => ObjectType::ServiceAccount,
+            ChildKind::ConfigMap => ObjectType::ConfigMap,
+            ChildKind::DatabaseService
+            | ChildKind::CacheService
+            | ChildKind::PoolerService
+            | ChildKind::Service => ObjectType::Service,
+            ChildKind::Pooler | ChildKind::Deployment => ObjectType::Deployment,
+            ChildKind::Database | ChildKind::Cache => ObjectType::StatefulSet,
+            ChildKind::HorizontalPodAutoscaler => ObjectType::HorizontalPodAutoscaler,
+            ChildKind::PodDisruptionBudget => ObjectType::PodDisruptionBudget,
+            ChildKind::StoreNetworkPolicy | ChildKind::NetworkPolicy => ObjectType::NetworkPolicy,
+        }
+    }
+
     /// `apiVersion` and `kind` the template must produce.
     pub fn type_meta(self) -> (&'static str, &'static str) {
+        self.object_type().type_meta()
+    }
+}
+
+impl ObjectType {
+    /// `apiVersion` and `kind` of this type.
+    pub fn type_meta(self) -> (&'static str, &'static str) {
         match self {
-            ChildKind::ServiceAccount => ("v1", "ServiceAccount"),
-            ChildKind::ConfigMap => ("v1", "ConfigMap"),
-            ChildKind::Service => ("v1", "Service"),
-            ChildKind::Deployment => ("apps/v1", "Deployment"),
-            ChildKind::HorizontalPodAutoscaler => ("autoscaling/v2", "HorizontalPodAutoscaler"),
-            ChildKind::PodDisruptionBudget => ("policy/v1", "PodDisruptionBudget"),
-            ChildKind::NetworkPolicy => ("networking.k8s.io/v1", "NetworkPolicy"),
+            ObjectType::ServiceAccount => ("v1", "ServiceAccount"),
+            ObjectType::ConfigMap => ("v1", "ConfigMap"),
+            ObjectType::Service => ("v1", "Service"),
+            ObjectType::Deployment => ("apps/v1", "Deployment"),
+            ObjectType::StatefulSet => ("apps/v1", "StatefulSet"),
+            ObjectType::HorizontalPodAutoscaler => ("autoscaling/v2", "HorizontalPodAutoscaler"),
+            ObjectType::PodDisruptionBudget => ("policy/v1", "PodDisruptionBudget"),
+            ObjectType::NetworkPolicy => ("networking.k8s.io/v1", "NetworkPolicy"),
         }
     }
 }
 
-/// One rendered child.
+/// A rendered object of one of the children's types.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(untagged)]
-pub enum Child {
+pub enum Object {
     ServiceAccount(ServiceAccount),
     ConfigMap(ConfigMap),
     Service(Service),
     Deployment(Box<Deployment>),
+    StatefulSet(Box<StatefulSet>),
     HorizontalPodAutoscaler(HorizontalPodAutoscaler),
     PodDisruptionBudget(PodDisruptionBudget),
     NetworkPolicy(NetworkPolicy),
+}
+
+/// One rendered child: which child it is, and the object.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Child {
+    kind: ChildKind,
+    object: Object,
+}
+
+impl Serialize for Child {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.object.serialize(serializer)
+    }
 }
 
 impl Child {
@@ -129,61 +214,79 @@ impl Child {
                 ),
             });
         }
-        Ok(match kind {
-            ChildKind::ServiceAccount => {
-                Child::ServiceAccount(document::strict_from_value(object)?)
+        let object = match kind.object_type() {
+            ObjectType::ServiceAccount => {
+                Object::ServiceAccount(document::strict_from_value(object)?)
             }
-            ChildKind::ConfigMap => Child::ConfigMap(document::strict_from_value(object)?),
-            ChildKind::Service => Child::Service(document::strict_from_value(object)?),
-            ChildKind::Deployment => {
-                Child::Deployment(Box::new(document::strict_from_value(object)?))
+            ObjectType::ConfigMap => Object::ConfigMap(document::strict_from_value(object)?),
+            ObjectType::Service => Object::Service(document::strict_from_value(object)?),
+            ObjectType::Deployment => {
+                Object::Deployment(Box::new(document::strict_from_value(object)?))
             }
-            ChildKind::HorizontalPodAutoscaler => {
-                Child::HorizontalPodAutoscaler(document::strict_from_value(object)?)
+            ObjectType::StatefulSet => {
+                Object::StatefulSet(Box::new(document::strict_from_value(object)?))
             }
-            ChildKind::PodDisruptionBudget => {
-                Child::PodDisruptionBudget(document::strict_from_value(object)?)
+            ObjectType::HorizontalPodAutoscaler => {
+                Object::HorizontalPodAutoscaler(document::strict_from_value(object)?)
             }
-            ChildKind::NetworkPolicy => Child::NetworkPolicy(document::strict_from_value(object)?),
-        })
+            ObjectType::PodDisruptionBudget => {
+                Object::PodDisruptionBudget(document::strict_from_value(object)?)
+            }
+            ObjectType::NetworkPolicy => {
+                Object::NetworkPolicy(document::strict_from_value(object)?)
+            }
+        };
+        Ok(Child { kind, object })
     }
 
-    /// The kind of this child.
+    /// Which child this is.
     pub fn kind(&self) -> ChildKind {
-        match self {
-            Child::ServiceAccount(_) => ChildKind::ServiceAccount,
-            Child::ConfigMap(_) => ChildKind::ConfigMap,
-            Child::Service(_) => ChildKind::Service,
-            Child::Deployment(_) => ChildKind::Deployment,
-            Child::HorizontalPodAutoscaler(_) => ChildKind::HorizontalPodAutoscaler,
-            Child::PodDisruptionBudget(_) => ChildKind::PodDisruptionBudget,
-            Child::NetworkPolicy(_) => ChildKind::NetworkPolicy,
+        self.kind
+    }
+
+    /// The object.
+    pub fn object(&self) -> &Object {
+        &self.object
+    }
+
+    /// The object, to adjust before it is applied.
+    pub fn object_mut(&mut self) -> &mut Object {
+        &mut self.object
+    }
+
+    /// The app Deployment, when this child is it.
+    pub fn app_deployment(&self) -> Option<&Deployment> {
+        match (&self.kind, &self.object) {
+            (ChildKind::Deployment, Object::Deployment(deployment)) => Some(deployment),
+            _ => None,
         }
     }
 
     /// The child's metadata.
     pub fn metadata(&self) -> &ObjectMeta {
-        match self {
-            Child::ServiceAccount(o) => &o.metadata,
-            Child::ConfigMap(o) => &o.metadata,
-            Child::Service(o) => &o.metadata,
-            Child::Deployment(o) => &o.metadata,
-            Child::HorizontalPodAutoscaler(o) => &o.metadata,
-            Child::PodDisruptionBudget(o) => &o.metadata,
-            Child::NetworkPolicy(o) => &o.metadata,
+        match &self.object {
+            Object::ServiceAccount(o) => &o.metadata,
+            Object::ConfigMap(o) => &o.metadata,
+            Object::Service(o) => &o.metadata,
+            Object::Deployment(o) => &o.metadata,
+            Object::StatefulSet(o) => &o.metadata,
+            Object::HorizontalPodAutoscaler(o) => &o.metadata,
+            Object::PodDisruptionBudget(o) => &o.metadata,
+            Object::NetworkPolicy(o) => &o.metadata,
         }
     }
 
     /// The child's metadata, to stamp labels and annotations on.
     pub fn metadata_mut(&mut self) -> &mut ObjectMeta {
-        match self {
-            Child::ServiceAccount(o) => &mut o.metadata,
-            Child::ConfigMap(o) => &mut o.metadata,
-            Child::Service(o) => &mut o.metadata,
-            Child::Deployment(o) => &mut o.metadata,
-            Child::HorizontalPodAutoscaler(o) => &mut o.metadata,
-            Child::PodDisruptionBudget(o) => &mut o.metadata,
-            Child::NetworkPolicy(o) => &mut o.metadata,
+        match &mut self.object {
+            Object::ServiceAccount(o) => &mut o.metadata,
+            Object::ConfigMap(o) => &mut o.metadata,
+            Object::Service(o) => &mut o.metadata,
+            Object::Deployment(o) => &mut o.metadata,
+            Object::StatefulSet(o) => &mut o.metadata,
+            Object::HorizontalPodAutoscaler(o) => &mut o.metadata,
+            Object::PodDisruptionBudget(o) => &mut o.metadata,
+            Object::NetworkPolicy(o) => &mut o.metadata,
         }
     }
 

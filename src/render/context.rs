@@ -110,6 +110,8 @@ pub struct RenderContext {
     pub progress_deadline_seconds: i32,
     pub network: Network,
     pub websockets: bool,
+    /// Data services run in the cluster: Postgres, Redis, PgBouncer.
+    pub stores: super::stores::StoresContext,
 }
 
 /// Builds the context for one resolved spec.
@@ -182,7 +184,9 @@ pub fn build(
     pod_labels.insert(names::keys::REVISION.into(), revision.to_string());
 
     let rollout = spec.rollout.clone().unwrap_or_default();
+    let stores = super::stores::build(name, spec)?;
     Ok(RenderContext {
+        stores,
         name: name.to_string(),
         namespace: namespace.map(str::to_string),
         environment: spec.environment.clone(),

@@ -7,13 +7,14 @@
 mod children;
 mod context;
 pub mod names;
+pub mod stores;
 mod templates;
 
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::Deployment;
 
-pub use children::{Child, ChildKind};
+pub use children::{Child, ChildKind, Object, ObjectType};
 pub use context::{RenderContext, build as build_context, fallback, hash_hex};
 pub use templates::Templates;
 
@@ -134,7 +135,9 @@ impl Renderer {
                     path: error.path,
                     message: error.message,
                 })?;
-            if let Child::Deployment(deployment) = &mut child {
+            if kind == ChildKind::Deployment
+                && let children::Object::Deployment(deployment) = child.object_mut()
+            {
                 template_hash = mark_template(deployment);
             }
             stamp(&mut child, &context);
@@ -156,6 +159,10 @@ pub fn wanted_children(context: &RenderContext) -> Vec<ChildKind> {
         .filter(|kind| match kind {
             ChildKind::HorizontalPodAutoscaler => context.autoscaling.is_some(),
             ChildKind::PodDisruptionBudget => context.disruption_budget,
+            ChildKind::StoreNetworkPolicy => context.stores.any(),
+            ChildKind::DatabaseService | ChildKind::Database => context.stores.database.is_some(),
+            ChildKind::CacheService | ChildKind::Cache => context.stores.cache.is_some(),
+            ChildKind::PoolerService | ChildKind::Pooler => context.stores.pooler.is_some(),
             _ => true,
         })
         .collect()
@@ -196,10 +203,17 @@ fn mark_template(deployment: &mut Deployment) -> String {
 /// and the hash of the child as rendered (taken before the hash itself is
 /// added, so it depends on the content alone).
 fn stamp(child: &mut Child, context: &RenderContext) {
+    let kind = child.kind();
     let metadata = child.metadata_mut();
     metadata.namespace = context.namespace.clone();
     let labels = metadata.labels.get_or_insert_with(BTreeMap::new);
+    // The app's version means nothing on Postgres, Redis or PgBouncer, and
+    // would rewrite them on every release.
+    let data_service = kind_is_data_service(kind);
     for (key, value) in &context.common_labels {
+        if data_service && key == names::keys::VERSION {
+            continue;
+        }
         labels.entry(key.clone()).or_insert_with(|| value.clone());
     }
     let hash = hash_hex(&serde_json::to_vec(child).unwrap_or_default());
@@ -208,6 +222,20 @@ fn stamp(child: &mut Child, context: &RenderContext) {
         .annotations
         .get_or_insert_with(BTreeMap::new)
         .insert(names::keys::SPEC_HASH.into(), hash);
+}
+
+/// The children that run a data service rather than the app.
+fn kind_is_data_service(kind: ChildKind) -> bool {
+    matches!(
+        kind,
+        ChildKind::StoreNetworkPolicy
+            | ChildKind::DatabaseService
+            | ChildKind::Database
+            | ChildKind::CacheService
+            | ChildKind::Cache
+            | ChildKind::PoolerService
+            | ChildKind::Pooler
+    )
 }
 
 /// Multi-document YAML of `children`, each starting with `---`.

@@ -47,6 +47,14 @@ pub struct ChildNames {
     pub autoscaler: String,
     pub disruption_budget: String,
     pub network_policy: String,
+    /// In-cluster Postgres: StatefulSet, its headless Service and the host.
+    pub database_store: String,
+    /// In-cluster Redis: StatefulSet, its headless Service and the host.
+    pub cache_store: String,
+    /// PgBouncer: Deployment, Service and the host the app connects to.
+    pub pooler: String,
+    /// NetworkPolicy in front of the in-cluster stores and the pooler.
+    pub store_network_policy: String,
     /// Secret with `DATABASE_URL`, written by the data-services controller.
     pub database_secret: String,
     /// Secret with `REDIS_URL`, written by the data-services controller.
@@ -65,6 +73,10 @@ impl ChildNames {
             autoscaler: name.to_string(),
             disruption_budget: name.to_string(),
             network_policy: name.to_string(),
+            database_store: format!("{name}-postgres"),
+            cache_store: format!("{name}-redis"),
+            pooler: format!("{name}-pgbouncer"),
+            store_network_policy: format!("{name}-stores"),
             database_secret: format!("{name}-db"),
             cache_secret: format!("{name}-cache"),
             generated_secret: format!("{name}-generated"),
@@ -79,6 +91,22 @@ pub fn selector_labels(name: &str) -> BTreeMap<String, String> {
         (keys::NAME.to_string(), "chatbot".to_string()),
         (keys::INSTANCE.to_string(), name.to_string()),
         (keys::COMPONENT.to_string(), "app".to_string()),
+    ])
+}
+
+/// Labels that select the pods of one of the data services (`database`,
+/// `cache`, `pooler`): never the app's selector, so the app's Service and
+/// budget never pick them up.
+pub fn store_selector_labels(name: &str, component: &str) -> BTreeMap<String, String> {
+    let software = match component {
+        "database" => "postgres",
+        "cache" => "redis",
+        _ => "pgbouncer",
+    };
+    BTreeMap::from([
+        (keys::NAME.to_string(), software.to_string()),
+        (keys::INSTANCE.to_string(), name.to_string()),
+        (keys::COMPONENT.to_string(), component.to_string()),
     ])
 }
 

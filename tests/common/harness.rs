@@ -21,12 +21,13 @@ use serde_json::{Value, json};
 use super::{fake_api::FakeApi, moto::Moto};
 
 /// Resource, API prefix and kind of every namespaced kind the operator touches.
-pub const NAMESPACE_PATHS: [(&str, &str, &str); 8] = [
+pub const NAMESPACE_PATHS: [(&str, &str, &str); 9] = [
     ("serviceaccounts", "/api/v1", "ServiceAccount"),
     ("configmaps", "/api/v1", "ConfigMap"),
     ("services", "/api/v1", "Service"),
     ("secrets", "/api/v1", "Secret"),
     ("deployments", "/apis/apps/v1", "Deployment"),
+    ("statefulsets", "/apis/apps/v1", "StatefulSet"),
     (
         "horizontalpodautoscalers",
         "/apis/autoscaling/v2",
@@ -221,6 +222,11 @@ impl Harness {
             &mut self.writers.deployments,
             children("deployments"),
             stores::trim_deployment,
+        );
+        refill(
+            &mut self.writers.stateful_sets,
+            children("statefulsets"),
+            stores::trim_metadata,
         );
         refill(
             &mut self.writers.autoscalers,

@@ -65,6 +65,30 @@ pub fn render_sample(name: &str) -> chatbot_operator::render::Rendered {
         .expect("sample renders")
 }
 
+/// A sample moved to `environment: dev` with the environment's stores
+/// (Postgres and Redis in the cluster) and PgBouncer in front of Postgres.
+pub fn dev_variant(name: &str) -> chatbot_operator::api::ChatbotDeployment {
+    let mut sample = sample_json(name);
+    let spec = sample["spec"].as_object_mut().expect("spec");
+    spec.insert("environment".into(), "dev".into());
+    spec.remove("database");
+    spec.remove("cache");
+    spec.remove("backup");
+    spec.insert(
+        "database".into(),
+        serde_json::json!({ "pooler": { "enabled": true, "defaultPoolSize": 20 } }),
+    );
+    serde_json::from_value(sample).expect("dev variant parses")
+}
+
+/// Renders [`dev_variant`] with the embedded environments and templates.
+pub fn render_dev_variant(name: &str) -> chatbot_operator::render::Rendered {
+    chatbot_operator::render::Renderer::embedded()
+        .expect("embedded renderer")
+        .render(&dev_variant(name), 1)
+        .expect("dev variant renders")
+}
+
 /// A copy of `templates/` in a temporary directory.
 pub fn template_dir() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();

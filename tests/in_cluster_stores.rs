@@ -1,0 +1,213 @@
+//! In-cluster Postgres and Redis (`mode: inCluster`, the dev default) and
+//! PgBouncer, through the real reconciler against the in-memory API
+//! server: the connection Secrets, the StatefulSets, readiness from their
+//! status, and the URLs when the pooler is switched.
+
+mod common;
+
+use base64::Engine;
+use chatbot_operator::api::ChatbotDeployment;
+use common::harness::{Harness, path};
+use serde_json::json;
+
+const NS: &str = "mindmitra";
+
+fn secret_value(harness: &Harness, name: &str, key: &str) -> Option<String> {
+    let secret = harness.api.get(&path("secrets", NS, name))?;
+    let encoded = secret["data"][key].as_str()?;
+    String::from_utf8(
+        base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .ok()?,
+    )
+    .ok()
+}
+
+fn condition(harness: &Harness, at: &str, type_: &str) -> (String, String, String) {
+    let status = harness.chatbot(at).status.unwrap_or_default();
+    let c = status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == type_)
+        .unwrap_or_else(|| panic!("{type_} in {:#?}", status.conditions));
+    (c.status.clone(), c.reason.clone(), c.message.clone())
+}
+
+fn dev_mindmitra() -> (Harness, String, ChatbotDeployment) {
+    let mut harness = Harness::new();
+    harness.secret(NS, "mindmitra-llm", &["api-key"]);
+    harness.secret(NS, "mindmitra-sentry", &["dsn"]);
+    let cbd = common::dev_variant("mindmitra");
+    let at = harness.create(&cbd);
+    (harness, at, cbd)
+}
+
+/// Marks a StatefulSet's pod ready, as the StatefulSet controller would.
+fn stateful_set_ready(harness: &mut Harness, name: &str) {
+    harness.api.set_status(
+        &path("statefulsets", NS, name),
+        json!({ "replicas": 1, "readyReplicas": 1, "availableReplicas": 1 }),
+    );
+    harness.sync();
+}
+
+#[tokio::test]
+async fn dev_stores_get_a_password_and_urls_at_once_and_become_ready_with_their_pods() {
+    let (mut harness, at, _) = dev_mindmitra();
+    harness.reconcile(&at).await;
+    let first_requests = harness.api.requests();
+
+    for (object, name) in [
+        ("statefulsets", "mindmitra-postgres"),
+        ("statefulsets", "mindmitra-redis"),
+        ("services", "mindmitra-postgres"),
+        ("services", "mindmitra-redis"),
+        ("deployments", "mindmitra-pgbouncer"),
+        ("services", "mindmitra-pgbouncer"),
+        ("networkpolicies", "mindmitra-stores"),
+    ] {
+        assert!(
+            harness.api.get(&path(object, NS, name)).is_some(),
+            "{object}/{name} applied"
+        );
+    }
+    // One Secret per store, written whole in one create: the password and
+    // the URLs that carry it.
+    let password = secret_value(&harness, "mindmitra-db", "password").expect("password");
+    assert_eq!(password.len(), 64, "256 random bits, hex");
+    assert_eq!(
+        secret_value(&harness, "mindmitra-db", "DIRECT_DATABASE_URL").unwrap(),
+        format!(
+            "postgresql://chatbot:{password}@mindmitra-postgres.mindmitra.svc:5432/chatbot?sslmode=disable"
+        )
+    );
+    assert_eq!(
+        secret_value(&harness, "mindmitra-db", "DATABASE_URL").unwrap(),
+        format!(
+            "postgresql://chatbot:{password}@mindmitra-pgbouncer.mindmitra.svc:5432/chatbot?sslmode=disable"
+        ),
+        "the app goes through PgBouncer"
+    );
+    let cache_password = secret_value(&harness, "mindmitra-cache", "password").unwrap();
+    assert_ne!(cache_password, password);
+    assert_eq!(
+        secret_value(&harness, "mindmitra-cache", "REDIS_URL").unwrap(),
+        format!("redis://:{cache_password}@mindmitra-redis.mindmitra.svc:6379/0")
+    );
+
+    // Only the Secrets' own requests carry the passwords.
+    for request in first_requests {
+        let body = request.body.map(|b| b.to_string()).unwrap_or_default();
+        if !request.uri.contains("/secrets") {
+            assert!(
+                !body.contains(&password) && !body.contains(&cache_password),
+                "{} carries a password",
+                request.uri
+            );
+        }
+    }
+
+    let (ready, reason, message) = condition(&harness, &at, "DatabaseReady");
+    assert_eq!((ready.as_str(), reason.as_str()), ("False", "Creating"));
+    assert!(message.contains("mindmitra-postgres"), "{message}");
+
+    // The app's pods start once the URLs exist (the next reconcile); the
+    // stores' pods are starting.
+    harness.reconcile(&at).await;
+    assert!(
+        harness
+            .api
+            .get(&path("deployments", NS, "mindmitra"))
+            .is_some()
+    );
+    assert_eq!(condition(&harness, &at, "DatabaseReady").1, "Starting");
+    assert_eq!(condition(&harness, &at, "CacheReady").1, "Starting");
+
+    stateful_set_ready(&mut harness, "mindmitra-postgres");
+    stateful_set_ready(&mut harness, "mindmitra-redis");
+    harness.reconcile(&at).await;
+    let (ready, reason, message) = condition(&harness, &at, "DatabaseReady");
+    assert_eq!(
+        (ready.as_str(), reason.as_str()),
+        ("False", "PoolerStarting"),
+        "{message}"
+    );
+    assert_eq!(condition(&harness, &at, "CacheReady").0, "True");
+
+    harness.deployment_ready(NS, "mindmitra-pgbouncer", 1);
+    harness.reconcile(&at).await;
+    let (ready, reason, message) = condition(&harness, &at, "DatabaseReady");
+    assert_eq!((ready.as_str(), reason.as_str()), ("True", "Available"));
+    assert!(
+        message.contains("PgBouncer mindmitra-pgbouncer"),
+        "{message}"
+    );
+    let status = harness.chatbot(&at).status.unwrap();
+    let database = status.database.unwrap();
+    assert_eq!(
+        database.endpoint.as_deref(),
+        Some("mindmitra-postgres.mindmitra.svc:5432")
+    );
+    assert_eq!(database.connection_secret.as_deref(), Some("mindmitra-db"));
+
+    // Settled: no Secret is written again, the password never changes.
+    harness.take_requests();
+    harness.reconcile(&at).await;
+    let writes: Vec<_> = harness
+        .take_requests()
+        .into_iter()
+        .filter(|line| line.contains("/secrets") && !line.starts_with("GET"))
+        .collect();
+    assert!(writes.is_empty(), "{writes:?}");
+    assert_eq!(
+        secret_value(&harness, "mindmitra-db", "password").unwrap(),
+        password
+    );
+}
+
+#[tokio::test]
+async fn switching_the_pooler_off_points_the_app_at_postgres_with_the_same_password() {
+    let (mut harness, at, mut cbd) = dev_mindmitra();
+    harness.reconcile(&at).await;
+    let password = secret_value(&harness, "mindmitra-db", "password").unwrap();
+
+    cbd.spec.database.as_mut().unwrap().pooler = None;
+    let mut object = harness.api.get(&at).unwrap();
+    object["spec"] = serde_json::to_value(&cbd.spec).unwrap();
+    object["metadata"]["generation"] = json!(2);
+    harness.api.insert(&at, object);
+    harness.sync();
+    harness.reconcile(&at).await;
+
+    assert_eq!(
+        secret_value(&harness, "mindmitra-db", "DATABASE_URL").unwrap(),
+        format!(
+            "postgresql://chatbot:{password}@mindmitra-postgres.mindmitra.svc:5432/chatbot?sslmode=disable"
+        )
+    );
+    assert!(
+        harness
+            .api
+            .get(&path("deployments", NS, "mindmitra-pgbouncer"))
+            .is_none(),
+        "the pooler is pruned"
+    );
+}
+
+#[tokio::test]
+async fn a_connection_secret_that_is_not_ours_is_never_written() {
+    let (mut harness, at, _) = dev_mindmitra();
+    harness.secret(NS, "mindmitra-db", &["DATABASE_URL"]);
+    harness.reconcile(&at).await;
+    assert_eq!(
+        secret_value(&harness, "mindmitra-db", "DATABASE_URL").as_deref(),
+        Some("value-of-DATABASE_URL"),
+        "left as it was"
+    );
+    let (ready, reason, message) = condition(&harness, &at, "DatabaseReady");
+    assert_eq!(
+        (ready.as_str(), reason.as_str()),
+        ("False", "ChildConflict")
+    );
+    assert!(message.contains("Secret mindmitra-db"), "{message}");
+}
