@@ -9,6 +9,7 @@ use k8s_openapi::{
     api::{
         apps::v1::{Deployment, StatefulSet},
         autoscaling::v2::HorizontalPodAutoscaler,
+        batch::v1::Job,
         core::v1::{ConfigMap, Secret, Service, ServiceAccount},
         networking::v1::NetworkPolicy,
         policy::v1::PodDisruptionBudget,
@@ -488,6 +489,12 @@ pub async fn run_controllers(
             namespace,
             writers.network_policies,
             stores::trim_metadata,
+        ))
+        .owns_stream(child_stream::<Job>(
+            &client,
+            namespace,
+            writers.jobs,
+            stores::trim_job,
         ))
         .watches_stream(secret_stream, secret_mapper)
         .graceful_shutdown_on(shutdown.clone().cancelled_owned())

@@ -59,7 +59,7 @@ async fn run(harness: &Harness, action_path: &str) {
 #[tokio::test]
 async fn an_action_is_recorded_once_with_an_event_on_its_deployment() {
     let mut harness = Harness::new();
-    harness.create(&common::sample_deployment("mindmitra"));
+    harness.create(&common::sample_without_migrations("mindmitra"));
     let action_path = path("chatbotactions", "mindmitra", "rollback-1");
     harness.api.insert(
         &action_path,

@@ -41,6 +41,7 @@ fn render_prints_every_child_of_a_sample() {
         [
             "ServiceAccount",
             "ConfigMap",
+            "Job",
             "Service",
             "Deployment",
             "HorizontalPodAutoscaler",

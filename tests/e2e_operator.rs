@@ -160,7 +160,7 @@ async fn every_sample_applies_and_its_children_appear_owned_by_it() {
     let operator = Operator::start(&namespace.name, "e2e-samples");
     let renderer = chatbot_operator::render::Renderer::embedded().unwrap();
     for sample in common::SAMPLES {
-        let cbd = common::sample_deployment(sample);
+        let cbd = common::sample_without_migrations(sample);
         let resolved = renderer.environments.resolve(&cbd.spec).unwrap();
         let mut made = std::collections::BTreeMap::<String, Vec<String>>::new();
         for reference in secrets::references(&resolved.spec) {
@@ -418,4 +418,66 @@ async fn an_operator_killed_mid_reconcile_is_replaced_without_duplicates() {
         );
     }
     drop(first);
+}
+
+#[tokio::test]
+#[ignore = "needs a cluster in KUBECONFIG: cargo test --test e2e_operator -- --ignored"]
+async fn in_cluster_postgres_and_redis_start_and_their_urls_reach_the_app() {
+    let client = e2e::client().await;
+    e2e::install(&client).await;
+    let namespace = TestNamespace::new(&client, "in-cluster").await;
+    let operator = Operator::start(&namespace.name, "e2e-in-cluster");
+    let mut cbd = plain("stores");
+    cbd.spec.database =
+        serde_json::from_value(json!({"mode": "inCluster", "storageGiB": 1})).unwrap();
+    cbd.spec.cache = serde_json::from_value(json!({"mode": "inCluster", "memoryMiB": 64})).unwrap();
+    create(&client, &namespace.name, &cbd).await;
+
+    // Pulling postgres and redis images can take a while on a fresh node.
+    let pulls = Duration::from_secs(300);
+    let status = eventually(
+        "DatabaseReady and CacheReady",
+        pulls,
+        Some(&operator),
+        || async {
+            let status = read_status(&client, &namespace.name, "stores").await?;
+            (condition(&status, "DatabaseReady")?.0 == "True"
+                && condition(&status, "CacheReady")?.0 == "True")
+                .then_some(status)
+        },
+    )
+    .await;
+    assert_eq!(
+        status.database.as_ref().and_then(|d| d.endpoint.clone()),
+        Some(format!("stores-postgres.{}.svc:5432", namespace.name))
+    );
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), &namespace.name);
+    let db = secrets.get("stores-db").await.expect("connection Secret");
+    let keys: Vec<&String> = db.data.as_ref().unwrap().keys().collect();
+    assert!(keys.iter().any(|k| *k == "DATABASE_URL"), "{keys:?}");
+    let cache = secrets
+        .get("stores-cache")
+        .await
+        .expect("connection Secret");
+    assert!(cache.data.as_ref().unwrap().contains_key("REDIS_URL"));
+    // Everything is owned by the resource (deleting it removes them).
+    let uid = {
+        let api: Api<ChatbotDeployment> = Api::namespaced(client.clone(), &namespace.name);
+        api.get("stores").await.unwrap().uid().unwrap()
+    };
+    let stateful_sets: Api<k8s_openapi::api::apps::v1::StatefulSet> =
+        Api::namespaced(client.clone(), &namespace.name);
+    for name in ["stores-postgres", "stores-redis"] {
+        let set = stateful_sets.get(name).await.expect("StatefulSet");
+        assert_eq!(set.owner_references()[0].uid, uid, "{name}");
+    }
+    wait_condition(
+        &client,
+        &namespace.name,
+        "stores",
+        "Ready",
+        "True",
+        &operator,
+    )
+    .await;
 }

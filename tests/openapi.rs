@@ -67,7 +67,11 @@ fn rendered_samples_validate_against_the_kubernetes_schemas() {
 #[test]
 fn the_validator_rejects_an_invalid_object() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = common::render_sample("mindmitra").children.remove(3);
+    let mut child = common::render_sample("mindmitra")
+        .children
+        .into_iter()
+        .find(|c| c.kind() == render::ChildKind::Deployment)
+        .unwrap();
     let yaml = render::to_yaml(std::slice::from_mut(&mut child))
         .unwrap()
         .replace("maxUnavailable: 0", "maxUnavailable: [0]");

@@ -154,7 +154,8 @@ async fn the_operator_binary_reconciles_stays_quiet_and_hands_over_on_sigterm() 
     let server = FakeServer::start(api.clone()).await;
     secret(&api, "mindmitra-llm", "api-key");
     secret(&api, "mindmitra-sentry", "dsn");
-    let mut cbd: Value = serde_json::to_value(common::sample_deployment("mindmitra")).unwrap();
+    let mut cbd: Value =
+        serde_json::to_value(common::sample_without_migrations("mindmitra")).unwrap();
     cbd["status"] = status_default();
     api.insert(&path("chatbotdeployments", NS, "mindmitra"), cbd);
 

@@ -9,6 +9,7 @@ use k8s_openapi::{
     api::{
         apps::v1::{Deployment, StatefulSet},
         autoscaling::v2::HorizontalPodAutoscaler,
+        batch::v1::Job,
         core::v1::{ConfigMap, Secret, Service, ServiceAccount},
         networking::v1::NetworkPolicy,
         policy::v1::PodDisruptionBudget,
@@ -202,6 +203,7 @@ async fn apply_child(
         Object::HorizontalPodAutoscaler(o) => apply(client, namespace, o).await,
         Object::PodDisruptionBudget(o) => apply(client, namespace, o).await,
         Object::NetworkPolicy(o) => apply(client, namespace, o).await,
+        Object::Job(o) => apply(client, namespace, o.as_ref()).await,
     }
 }
 
@@ -243,6 +245,7 @@ async fn metadata_of(
             metadata::<PodDisruptionBudget>(client, namespace, name).await
         }
         ObjectType::NetworkPolicy => metadata::<NetworkPolicy>(client, namespace, name).await,
+        ObjectType::Job => metadata::<Job>(client, namespace, name).await,
     }
 }
 
@@ -295,6 +298,7 @@ async fn delete_child(
             delete::<PodDisruptionBudget>(client, namespace, name, uid).await
         }
         ObjectType::NetworkPolicy => delete::<NetworkPolicy>(client, namespace, name, uid).await,
+        ObjectType::Job => delete::<Job>(client, namespace, name, uid).await,
     }
 }
 

@@ -7,8 +7,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::Resource;
 
 use super::{
-    observe::{Observed, Ownership},
-    status::{Assessment, Blocker},
+    observe::{MigrationState, Observed, Ownership},
+    status::{Assessment, Blocker, MigrationFacts},
 };
 use crate::{
     api::ChatbotDeployment,
@@ -262,11 +262,58 @@ pub fn decide(
         rendered
     };
 
+    // Migrations: the revision's Job runs to completion before its pods
+    // replace the running ones; the running revision keeps serving.
+    let revision = rendered.context.revision;
+    let running_revision = observed.workload.as_ref().and_then(|w| w.template_revision);
+    let mut hold_for_migration = false;
+    // A migration against a Postgres that is still starting would only
+    // fail: it waits (managed stores hold the pods until their URL exists).
+    let database_starting =
+        rendered.context.stores.database.is_some() && !observed.in_cluster_database_ready;
+    if !hold_pods
+        && running_revision != Some(revision)
+        && let Some(job) = rendered
+            .children
+            .iter()
+            .find(|c| c.kind() == ChildKind::MigrationJob)
+    {
+        let found = observed.migrations.get(&revision);
+        let state = found.map_or(MigrationState::Running, |m| m.state);
+        if database_starting {
+            hold_for_migration = true;
+        } else if found.is_none() {
+            let mut job = job.clone();
+            job.metadata_mut().owner_references = Some(vec![owner.clone()]);
+            decision.apply.push(job);
+        }
+        if !database_starting {
+            hold_for_migration = state != MigrationState::Succeeded;
+            assessment.migration = Some(MigrationFacts {
+                revision,
+                job: job.name().to_string(),
+                state,
+                running_revision,
+                log_tail: None,
+            });
+        }
+    }
+    // Keep the Jobs of the last three revisions for `kubectl logs`.
+    for (job_revision, job) in &observed.migrations {
+        if *job_revision < revision - 2 && job.state != MigrationState::Running {
+            decision
+                .prune
+                .push((ChildKind::MigrationJob, job.name.clone(), job.uid.clone()));
+        }
+    }
+
     let Rendered { children, .. } = rendered;
     let wanted: Vec<ChildKind> = children.iter().map(Child::kind).collect();
     for mut child in children {
         let kind = child.kind();
-        if hold_pods && kind == ChildKind::Deployment {
+        if kind == ChildKind::MigrationJob
+            || ((hold_pods || hold_for_migration) && kind == ChildKind::Deployment)
+        {
             continue;
         }
         let current = observed.children.get(&kind);
@@ -288,7 +335,10 @@ pub fn decide(
         decision.apply.push(child);
     }
     for (kind, child) in &observed.children {
-        if child.ownership == Ownership::Ours && !wanted.contains(kind) {
+        if child.ownership == Ownership::Ours
+            && !wanted.contains(kind)
+            && *kind != ChildKind::MigrationJob
+        {
             decision
                 .prune
                 .push((*kind, child.name.clone(), child.uid.clone()));
@@ -299,13 +349,19 @@ pub fn decide(
         || !decision.apply.is_empty()
         || decision.generate.is_some()
         || assessment.workload.as_ref().is_none_or(|w| !w.rolled_out());
-    decision.pace = Some(if !assessment.missing_secrets.is_empty() {
-        Pace::Blocked
-    } else if in_flight {
-        Pace::Waiting
-    } else {
-        Pace::Steady
-    });
+    let migration_failed = assessment
+        .migration
+        .as_ref()
+        .is_some_and(|m| m.state == MigrationState::Failed);
+    decision.pace = Some(
+        if !assessment.missing_secrets.is_empty() || migration_failed {
+            Pace::Blocked
+        } else if in_flight || hold_for_migration {
+            Pace::Waiting
+        } else {
+            Pace::Steady
+        },
+    );
     decision.assessment = assessment;
     decision
 }

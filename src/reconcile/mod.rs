@@ -11,6 +11,7 @@ pub mod converge;
 pub mod data;
 pub mod decide;
 pub mod events;
+pub mod migration;
 pub mod observe;
 pub mod status;
 pub mod stores;
@@ -321,6 +322,14 @@ async fn reconcile_in_span(
     }
 
     let mut assessment = decision.assessment.clone();
+    if let Some(failed) = assessment
+        .migration
+        .as_mut()
+        .filter(|m| m.state == observe::MigrationState::Failed)
+    {
+        let namespace = cbd.namespace().unwrap_or_default();
+        failed.log_tail = migration::log_tail(&ctx.client, &namespace, &failed.job).await;
+    }
     let mut pace = decision.pace();
     if resolved.is_some() && assessment.blocker.is_none() && !assessment.paused {
         assessment.database = stores.database.clone();

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::{
-    api::{apps::v1::Deployment, core::v1::Secret},
+    api::{apps::v1::Deployment, batch::v1::Job, core::v1::Secret},
     apimachinery::pkg::apis::meta::v1::ObjectMeta,
 };
 use kube::{Resource, ResourceExt};
@@ -67,6 +67,80 @@ pub struct Observed {
     /// Key names of the operator's connection Secrets (`<name>-db`,
     /// `<name>-cache`) that exist.
     pub connection_keys: BTreeMap<String, BTreeSet<String>>,
+    /// This resource's migration Jobs by revision.
+    pub migrations: BTreeMap<i64, ObservedMigration>,
+    /// The in-cluster Postgres has a ready pod (migrations wait for it).
+    pub in_cluster_database_ready: bool,
+}
+
+/// Where a migration Job stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MigrationState {
+    Running,
+    Succeeded,
+    Failed,
+}
+
+/// A migration Job of one revision.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObservedMigration {
+    pub name: String,
+    pub uid: Option<String>,
+    pub state: MigrationState,
+}
+
+/// The state of a Job from its conditions (`Complete`, `Failed`).
+pub fn migration_state(job: &Job) -> MigrationState {
+    let conditions = job
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .cloned()
+        .unwrap_or_default();
+    let holds = |type_: &str| {
+        conditions
+            .iter()
+            .any(|c| c.type_ == type_ && c.status == "True")
+    };
+    if holds("Complete") {
+        MigrationState::Succeeded
+    } else if holds("Failed") {
+        MigrationState::Failed
+    } else {
+        MigrationState::Running
+    }
+}
+
+fn migrations(
+    stores: &Stores,
+    cbd: &ChatbotDeployment,
+    namespace: &str,
+    name: &str,
+) -> BTreeMap<i64, ObservedMigration> {
+    stores
+        .jobs
+        .state()
+        .iter()
+        .filter(|job| job.metadata.namespace.as_deref() == Some(namespace))
+        .filter(|job| ownership(cbd, &job.metadata) == Ownership::Ours)
+        .filter_map(|job| {
+            let labels = job.metadata.labels.as_ref()?;
+            if labels.get(names::keys::INSTANCE).map(String::as_str) != Some(name)
+                || labels.get(names::keys::COMPONENT).map(String::as_str) != Some("migration")
+            {
+                return None;
+            }
+            let revision = labels.get(names::keys::REVISION)?.parse().ok()?;
+            Some((
+                revision,
+                ObservedMigration {
+                    name: job.metadata.name.clone()?,
+                    uid: job.metadata.uid.clone(),
+                    state: migration_state(job),
+                },
+            ))
+        })
+        .collect()
 }
 
 impl Observed {
@@ -122,6 +196,7 @@ fn child_metadata(
         ObjectType::HorizontalPodAutoscaler => meta(get(&stores.autoscalers, namespace, name)),
         ObjectType::PodDisruptionBudget => meta(get(&stores.disruption_budgets, namespace, name)),
         ObjectType::NetworkPolicy => meta(get(&stores.network_policies, namespace, name)),
+        ObjectType::Job => meta(get(&stores.jobs, namespace, name)),
     }
 }
 
@@ -193,7 +268,11 @@ pub fn gather(
     };
     let child_names = names::ChildNames::for_deployment(name);
     let mut children = BTreeMap::new();
-    for kind in ChildKind::ALL {
+    // Migration Jobs are named by revision and observed below.
+    for kind in ChildKind::ALL
+        .into_iter()
+        .filter(|k| *k != ChildKind::MigrationJob)
+    {
         let child_name = kind.name_in(&child_names);
         if let Some(metadata) = child_metadata(stores, kind, namespace, child_name) {
             children.insert(
@@ -233,7 +312,17 @@ pub fn gather(
             Some((name.clone(), keys(&secret)))
         })
         .collect();
+    let in_cluster_database_ready = get(
+        &stores.stateful_sets,
+        namespace,
+        &child_names.database_store,
+    )
+    .and_then(|s| s.status.as_ref()?.ready_replicas)
+    .unwrap_or(0)
+        > 0;
     Observed {
+        in_cluster_database_ready,
+        migrations: migrations(stores, cbd, namespace, name),
         connection_keys,
         children,
         workload: app.as_deref().map(workload),

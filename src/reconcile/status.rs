@@ -79,6 +79,48 @@ impl Workload {
     }
 }
 
+/// The migration Job of the revision being rolled out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MigrationFacts {
+    pub revision: i64,
+    pub job: String,
+    pub state: super::observe::MigrationState,
+    /// The revision whose pods keep serving meanwhile.
+    pub running_revision: Option<i64>,
+    /// The last lines of a failed Job's log, secrets redacted.
+    pub log_tail: Option<String>,
+}
+
+impl MigrationFacts {
+    fn message(&self) -> String {
+        use super::observe::MigrationState;
+        let serving = match self.running_revision {
+            Some(r) => format!("revision {r} keeps serving"),
+            None => "no pods start until it succeeds".into(),
+        };
+        match self.state {
+            MigrationState::Running => format!(
+                "revision {}: migration Job {} is running; {serving}",
+                self.revision, self.job
+            ),
+            MigrationState::Succeeded => format!(
+                "revision {}: migration Job {} succeeded",
+                self.revision, self.job
+            ),
+            MigrationState::Failed => format!(
+                "revision {}: migration Job {} failed; {serving}; the rollout stops until the spec changes{}",
+                self.revision,
+                self.job,
+                self.log_tail
+                    .as_deref()
+                    .filter(|t| !t.is_empty())
+                    .map(|t| format!(". Last log lines: {t}"))
+                    .unwrap_or_default()
+            ),
+        }
+    }
+}
+
 /// Everything the next status is computed from.
 #[derive(Clone, Debug, Default)]
 pub struct Assessment {
@@ -102,6 +144,8 @@ pub struct Assessment {
     pub database: Option<StoreFacts>,
     /// The cache as the data step found it.
     pub cache: Option<StoreFacts>,
+    /// The migration of the revision being rolled out, while it matters.
+    pub migration: Option<MigrationFacts>,
 }
 
 fn capacity_summary(check: &CapacityCheck) -> String {
@@ -281,6 +325,12 @@ pub fn next(
         Some(("SecretsMissing", format!("missing: {}", list.join("; "))))
     } else if let Some(store) = failed_store {
         Some((store.reason.as_str(), store.message.clone()))
+    } else if let Some(migration) = facts
+        .migration
+        .as_ref()
+        .filter(|m| m.state == super::observe::MigrationState::Failed)
+    {
+        Some(("MigrationFailed", migration.message()))
     } else if deadline {
         Some((
             "ProgressDeadlineExceeded",
@@ -304,6 +354,13 @@ pub fn next(
         match workload {
             _ if pending_store.is_some() => {
                 pending_store.map(|store| (store.reason.as_str(), store.message.clone()))
+            }
+            _ if facts
+                .migration
+                .as_ref()
+                .is_some_and(|m| m.state == super::observe::MigrationState::Running) =>
+            {
+                facts.migration.as_ref().map(|m| ("Migrating", m.message()))
             }
             None => Some(("Creating", format!("{revision_text}creating the app"))),
             Some(w) if !rolled_out => Some(("RollingOut", format!("{revision_text}{}", pods(w)))),

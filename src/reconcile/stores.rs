@@ -10,6 +10,7 @@ use k8s_openapi::{
     api::{
         apps::v1::{Deployment, StatefulSet},
         autoscaling::v2::HorizontalPodAutoscaler,
+        batch::v1::Job,
         core::v1::{ConfigMap, Secret, Service, ServiceAccount},
         networking::v1::NetworkPolicy,
         policy::v1::PodDisruptionBudget,
@@ -37,6 +38,7 @@ pub struct Stores {
     pub autoscalers: Store<HorizontalPodAutoscaler>,
     pub disruption_budgets: Store<PodDisruptionBudget>,
     pub network_policies: Store<NetworkPolicy>,
+    pub jobs: Store<Job>,
     pub secrets: Store<Secret>,
 }
 
@@ -56,6 +58,7 @@ impl Stores {
         self.autoscalers.wait_until_ready().await?;
         self.disruption_budgets.wait_until_ready().await?;
         self.network_policies.wait_until_ready().await?;
+        self.jobs.wait_until_ready().await?;
         self.secrets.wait_until_ready().await
     }
 }
@@ -107,6 +110,7 @@ pub struct Writers {
     pub autoscalers: Writer<HorizontalPodAutoscaler>,
     pub disruption_budgets: Writer<PodDisruptionBudget>,
     pub network_policies: Writer<NetworkPolicy>,
+    pub jobs: Writer<Job>,
     pub secrets: Writer<Secret>,
 }
 
@@ -121,6 +125,7 @@ pub fn stores() -> (Stores, Writers) {
     let (autoscalers, autoscalers_w) = reflector::store();
     let (disruption_budgets, disruption_budgets_w) = reflector::store();
     let (network_policies, network_policies_w) = reflector::store();
+    let (jobs, jobs_w) = reflector::store();
     let (secrets, secrets_w) = reflector::store();
     (
         Stores {
@@ -133,6 +138,7 @@ pub fn stores() -> (Stores, Writers) {
             autoscalers,
             disruption_budgets,
             network_policies,
+            jobs,
             secrets,
         },
         Writers {
@@ -145,6 +151,7 @@ pub fn stores() -> (Stores, Writers) {
             autoscalers: autoscalers_w,
             disruption_budgets: disruption_budgets_w,
             network_policies: network_policies_w,
+            jobs: jobs_w,
             secrets: secrets_w,
         },
     )
@@ -166,6 +173,15 @@ pub fn trim_metadata<K: Resource>(object: &mut K) {
     metadata.managed_fields = None;
     if let Some(annotations) = metadata.annotations.as_mut() {
         annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
+    }
+}
+
+/// Keeps what a migration Job's outcome is judged by: metadata and
+/// status. The pod template (with the app's whole environment) is dropped.
+pub fn trim_job(job: &mut Job) {
+    trim_metadata(job);
+    if let Some(spec) = job.spec.as_mut() {
+        spec.template = Default::default();
     }
 }
 

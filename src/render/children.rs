@@ -6,6 +6,7 @@ use k8s_openapi::{
     api::{
         apps::v1::{Deployment, StatefulSet},
         autoscaling::v2::HorizontalPodAutoscaler,
+        batch::v1::Job,
         core::v1::{ConfigMap, Service, ServiceAccount},
         networking::v1::NetworkPolicy,
         policy::v1::PodDisruptionBudget,
@@ -38,6 +39,9 @@ pub enum ChildKind {
     PoolerService,
     /// The PgBouncer pooler Deployment.
     Pooler,
+    /// The schema migration Job of the revision being rolled out; created
+    /// once per revision, before the app's pods change.
+    MigrationJob,
     Service,
     Deployment,
     HorizontalPodAutoscaler,
@@ -56,11 +60,12 @@ pub enum ObjectType {
     HorizontalPodAutoscaler,
     PodDisruptionBudget,
     NetworkPolicy,
+    Job,
 }
 
 impl ChildKind {
     /// Every kind, in apply order.
-    pub const ALL: [ChildKind; 14] = [
+    pub const ALL: [ChildKind; 15] = [
         ChildKind::ServiceAccount,
         ChildKind::ConfigMap,
         ChildKind::StoreNetworkPolicy,
@@ -70,6 +75,7 @@ impl ChildKind {
         ChildKind::Cache,
         ChildKind::PoolerService,
         ChildKind::Pooler,
+        ChildKind::MigrationJob,
         ChildKind::Service,
         ChildKind::Deployment,
         ChildKind::HorizontalPodAutoscaler,
@@ -86,6 +92,7 @@ impl ChildKind {
             ChildKind::DatabaseService | ChildKind::Database => &names.database_store,
             ChildKind::CacheService | ChildKind::Cache => &names.cache_store,
             ChildKind::PoolerService | ChildKind::Pooler => &names.pooler,
+            ChildKind::MigrationJob => &names.migration_job,
             ChildKind::Service => &names.service,
             ChildKind::Deployment => &names.deployment,
             ChildKind::HorizontalPodAutoscaler => &names.autoscaler,
@@ -106,6 +113,7 @@ impl ChildKind {
             ChildKind::Cache => "redis.yaml",
             ChildKind::PoolerService => "pgbouncer-service.yaml",
             ChildKind::Pooler => "pgbouncer.yaml",
+            ChildKind::MigrationJob => "migration-job.yaml",
             ChildKind::Service => "service.yaml",
             ChildKind::Deployment => "deployment.yaml",
             ChildKind::HorizontalPodAutoscaler => "hpa.yaml",
@@ -125,6 +133,7 @@ impl ChildKind {
             | ChildKind::Service => ObjectType::Service,
             ChildKind::Pooler | ChildKind::Deployment => ObjectType::Deployment,
             ChildKind::Database | ChildKind::Cache => ObjectType::StatefulSet,
+            ChildKind::MigrationJob => ObjectType::Job,
             ChildKind::HorizontalPodAutoscaler => ObjectType::HorizontalPodAutoscaler,
             ChildKind::PodDisruptionBudget => ObjectType::PodDisruptionBudget,
             ChildKind::StoreNetworkPolicy | ChildKind::NetworkPolicy => ObjectType::NetworkPolicy,
@@ -149,6 +158,7 @@ impl ObjectType {
             ObjectType::HorizontalPodAutoscaler => ("autoscaling/v2", "HorizontalPodAutoscaler"),
             ObjectType::PodDisruptionBudget => ("policy/v1", "PodDisruptionBudget"),
             ObjectType::NetworkPolicy => ("networking.k8s.io/v1", "NetworkPolicy"),
+            ObjectType::Job => ("batch/v1", "Job"),
         }
     }
 }
@@ -165,6 +175,7 @@ pub enum Object {
     HorizontalPodAutoscaler(HorizontalPodAutoscaler),
     PodDisruptionBudget(PodDisruptionBudget),
     NetworkPolicy(NetworkPolicy),
+    Job(Box<Job>),
 }
 
 /// One rendered child: which child it is, and the object.
@@ -235,6 +246,7 @@ impl Child {
             ObjectType::NetworkPolicy => {
                 Object::NetworkPolicy(document::strict_from_value(object)?)
             }
+            ObjectType::Job => Object::Job(Box::new(document::strict_from_value(object)?)),
         };
         Ok(Child { kind, object })
     }
@@ -273,6 +285,7 @@ impl Child {
             Object::HorizontalPodAutoscaler(o) => &o.metadata,
             Object::PodDisruptionBudget(o) => &o.metadata,
             Object::NetworkPolicy(o) => &o.metadata,
+            Object::Job(o) => &o.metadata,
         }
     }
 
@@ -287,6 +300,7 @@ impl Child {
             Object::HorizontalPodAutoscaler(o) => &mut o.metadata,
             Object::PodDisruptionBudget(o) => &mut o.metadata,
             Object::NetworkPolicy(o) => &mut o.metadata,
+            Object::Job(o) => &mut o.metadata,
         }
     }
 

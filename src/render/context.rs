@@ -112,6 +112,62 @@ pub struct RenderContext {
     pub websockets: bool,
     /// Data services run in the cluster: Postgres, Redis, PgBouncer.
     pub stores: super::stores::StoresContext,
+    /// The schema migration run before this revision's pods start.
+    pub migration: Option<MigrationContext>,
+}
+
+/// A migration Job: the revision's image and environment, the spec's
+/// command, and Postgres itself rather than the pooler (transaction
+/// pooling breaks the session locks migration tools take).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MigrationContext {
+    pub command: Vec<String>,
+    pub timeout_seconds: i32,
+    pub env: Vec<EnvVar>,
+    pub labels: BTreeMap<String, String>,
+}
+
+/// Longest a migration runs when the spec does not say.
+pub const MIGRATION_TIMEOUT_SECONDS: i32 = 600;
+
+fn migration(
+    name: &str,
+    spec: &ChatbotDeploymentSpec,
+    names: &ChildNames,
+    env: &[EnvVar],
+    revision: i64,
+) -> Option<MigrationContext> {
+    let database = spec.database.clone().unwrap_or_default();
+    let migrations = database.migrations?;
+    let pooled = database
+        .pooler
+        .as_ref()
+        .and_then(|p| p.enabled)
+        .unwrap_or(false);
+    let env = env
+        .iter()
+        .cloned()
+        .map(|mut var| {
+            if pooled && var.name == "DATABASE_URL" {
+                var = secret_env(
+                    "DATABASE_URL",
+                    &names.database_secret,
+                    crate::data::connection::DIRECT_URL_KEY,
+                );
+            }
+            var
+        })
+        .collect();
+    let mut labels = names::store_selector_labels(name, "migration");
+    labels.insert(names::keys::REVISION.into(), revision.to_string());
+    Some(MigrationContext {
+        command: migrations.command,
+        timeout_seconds: migrations
+            .timeout_seconds
+            .unwrap_or(MIGRATION_TIMEOUT_SECONDS),
+        env,
+        labels,
+    })
 }
 
 /// Builds the context for one resolved spec.
@@ -121,7 +177,8 @@ pub fn build(
     spec: &ChatbotDeploymentSpec,
     revision: i64,
 ) -> Result<RenderContext, RenderError> {
-    let names = ChildNames::for_deployment(name);
+    let mut names = ChildNames::for_deployment(name);
+    names.migration_job = names::migration_job(name, revision);
     let port = spec.port.unwrap_or(fallback::PORT);
     let websockets = spec.websockets.unwrap_or(false);
 
@@ -185,8 +242,10 @@ pub fn build(
 
     let rollout = spec.rollout.clone().unwrap_or_default();
     let stores = super::stores::build(name, spec)?;
+    let migration = migration(name, spec, &names, &env, revision);
     Ok(RenderContext {
         stores,
+        migration,
         name: name.to_string(),
         namespace: namespace.map(str::to_string),
         environment: spec.environment.clone(),

@@ -163,6 +163,7 @@ pub fn wanted_children(context: &RenderContext) -> Vec<ChildKind> {
             ChildKind::DatabaseService | ChildKind::Database => context.stores.database.is_some(),
             ChildKind::CacheService | ChildKind::Cache => context.stores.cache.is_some(),
             ChildKind::PoolerService | ChildKind::Pooler => context.stores.pooler.is_some(),
+            ChildKind::MigrationJob => context.migration.is_some(),
             _ => true,
         })
         .collect()

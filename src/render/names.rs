@@ -55,6 +55,8 @@ pub struct ChildNames {
     pub pooler: String,
     /// NetworkPolicy in front of the in-cluster stores and the pooler.
     pub store_network_policy: String,
+    /// Migration Job: `<name>-migrate-<revision>` once the revision is known.
+    pub migration_job: String,
     /// Secret with `DATABASE_URL`, written by the data-services controller.
     pub database_secret: String,
     /// Secret with `REDIS_URL`, written by the data-services controller.
@@ -77,6 +79,7 @@ impl ChildNames {
             cache_store: format!("{name}-redis"),
             pooler: format!("{name}-pgbouncer"),
             store_network_policy: format!("{name}-stores"),
+            migration_job: format!("{name}-migrate"),
             database_secret: format!("{name}-db"),
             cache_secret: format!("{name}-cache"),
             generated_secret: format!("{name}-generated"),
@@ -94,6 +97,11 @@ pub fn selector_labels(name: &str) -> BTreeMap<String, String> {
     ])
 }
 
+/// The migration Job of `revision`.
+pub fn migration_job(name: &str, revision: i64) -> String {
+    format!("{name}-migrate-{revision}")
+}
+
 /// Labels that select the pods of one of the data services (`database`,
 /// `cache`, `pooler`): never the app's selector, so the app's Service and
 /// budget never pick them up.
@@ -101,6 +109,7 @@ pub fn store_selector_labels(name: &str, component: &str) -> BTreeMap<String, St
     let software = match component {
         "database" => "postgres",
         "cache" => "redis",
+        "migration" => "chatbot",
         _ => "pgbouncer",
     };
     BTreeMap::from([

@@ -374,6 +374,14 @@ impl FakeApi {
             body: parse_body(&bytes),
         };
         let (code, reply) = self.handle(recorded);
+        if let Value::String(text) = reply {
+            // Logs are plain text.
+            return Response::builder()
+                .status(StatusCode::from_u16(code).unwrap())
+                .header(http::header::CONTENT_TYPE, "text/plain")
+                .body(Body::from(text.into_bytes()))
+                .unwrap();
+        }
         Response::builder()
             .status(StatusCode::from_u16(code).unwrap())
             .header(http::header::CONTENT_TYPE, "application/json")
@@ -413,6 +421,13 @@ impl FakeApi {
         let target = Target::parse(path);
         let object_path = target.name.as_ref().map(|n| target.object_path(n));
         match (request.method.clone(), object_path) {
+            // A pod's log: the text a test put in the pod's `log` field.
+            (Method::GET, Some(object_path)) if target.subresource.as_deref() == Some("log") => {
+                match state.objects.get(&object_path) {
+                    Some(pod) => (200, json!(pod["log"].as_str().unwrap_or_default())),
+                    None => (404, status(404, "NotFound", "pod not found")),
+                }
+            }
             (Method::GET, Some(object_path)) => match state.objects.get(&object_path) {
                 Some(object) => (200, object.clone()),
                 None => (

@@ -21,13 +21,14 @@ use serde_json::{Value, json};
 use super::{fake_api::FakeApi, moto::Moto};
 
 /// Resource, API prefix and kind of every namespaced kind the operator touches.
-pub const NAMESPACE_PATHS: [(&str, &str, &str); 9] = [
+pub const NAMESPACE_PATHS: [(&str, &str, &str); 10] = [
     ("serviceaccounts", "/api/v1", "ServiceAccount"),
     ("configmaps", "/api/v1", "ConfigMap"),
     ("services", "/api/v1", "Service"),
     ("secrets", "/api/v1", "Secret"),
     ("deployments", "/apis/apps/v1", "Deployment"),
     ("statefulsets", "/apis/apps/v1", "StatefulSet"),
+    ("jobs", "/apis/batch/v1", "Job"),
     (
         "horizontalpodautoscalers",
         "/apis/autoscaling/v2",
@@ -243,6 +244,7 @@ impl Harness {
             children("networkpolicies"),
             stores::trim_metadata,
         );
+        refill(&mut self.writers.jobs, children("jobs"), stores::trim_job);
         refill(
             &mut self.writers.secrets,
             all("secrets"),

@@ -57,6 +57,17 @@ pub fn sample_deployment(name: &str) -> chatbot_operator::api::ChatbotDeployment
         .remove(0)
 }
 
+/// A sample without `database.migrations`: for tests of everything else,
+/// whose pods would otherwise wait for a migration Job no Job controller
+/// runs here (tests/migrations.rs covers migrations).
+pub fn sample_without_migrations(name: &str) -> chatbot_operator::api::ChatbotDeployment {
+    let mut cbd = sample_deployment(name);
+    if let Some(database) = cbd.spec.database.as_mut() {
+        database.migrations = None;
+    }
+    cbd
+}
+
 /// Renders a sample with the embedded environments and templates.
 pub fn render_sample(name: &str) -> chatbot_operator::render::Rendered {
     chatbot_operator::render::Renderer::embedded()
