@@ -570,3 +570,97 @@ async fn an_instance_tagged_for_another_resource_is_never_touched() {
         "{actions:?}"
     );
 }
+
+#[tokio::test]
+async fn a_store_switched_away_from_managed_stays_in_aws_with_a_warning_and_the_finalizer_goes() {
+    let (mut harness, proxy, path) = mindmitra_with(database_only).await;
+    for _ in 0..3 {
+        harness.reconcile(&path).await;
+    }
+    assert_eq!(condition(&harness, &path, "DatabaseReady").0, "True");
+    harness.api.update(&path, |cbd| {
+        // PgBouncer keeps the connections within an in-cluster Postgres.
+        cbd["spec"]["database"] = json!({ "mode": "inCluster", "pooler": { "enabled": true } });
+        cbd["metadata"]["generation"] = json!(2);
+    });
+    harness.sync();
+    harness.api.clear_requests();
+    proxy.take_actions();
+    harness.reconcile(&path).await;
+    harness.reconcile(&path).await;
+
+    let actions = proxy.take_actions();
+    assert!(
+        !actions.iter().any(|a| a.starts_with("Delete")),
+        "nothing in AWS is deleted: {actions:?}"
+    );
+    assert_eq!(db_instances(&harness).await, [DB], "the instance stays");
+    assert!(
+        harness
+            .chatbot(&path)
+            .metadata
+            .finalizers
+            .is_none_or(|f| f.is_empty()),
+        "deleting the resource no longer waits for AWS"
+    );
+    let warnings: Vec<String> = harness
+        .api
+        .requests()
+        .into_iter()
+        .filter(|r| r.uri.contains("/events"))
+        .filter_map(|r| r.body)
+        .filter(|b| b["reason"] == "StoreLeftInAws")
+        .map(|b| b["note"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(warnings.len(), 1, "said once: {warnings:?}");
+    assert!(warnings[0].contains(DB), "{}", warnings[0]);
+    assert!(warnings[0].starts_with("spec.database.mode is no longer managed"));
+}
+
+#[tokio::test]
+async fn a_lost_connection_secret_is_made_anew_and_the_stores_take_its_credentials() {
+    let (mut harness, proxy, path) = mindmitra_with(|_| {}).await;
+    harness.provision_stores(&path).await;
+    let old_password = secret_value(&harness, "mindmitra-db", "password").unwrap();
+    let old_token = secret_value(&harness, "mindmitra-cache", "password").unwrap();
+    for name in ["mindmitra-db", "mindmitra-cache"] {
+        harness.api.remove(&object_path("secrets", NS, name));
+    }
+    harness.sync();
+    proxy.take_actions();
+    for _ in 0..3 {
+        harness.reconcile(&path).await;
+    }
+
+    let password = secret_value(&harness, "mindmitra-db", "password").unwrap();
+    let token = secret_value(&harness, "mindmitra-cache", "password").unwrap();
+    assert!(
+        password != old_password && token != old_token,
+        "new credentials"
+    );
+    let actions = proxy.take_actions();
+    assert_eq!(count(&actions, "ModifyDBInstance"), 1, "{actions:?}");
+    assert_eq!(count(&actions, "ModifyReplicationGroup"), 1, "{actions:?}");
+    assert!(
+        secret_value(&harness, "mindmitra-db", "DATABASE_URL")
+            .unwrap()
+            .contains(&password)
+    );
+    assert!(
+        secret_value(&harness, "mindmitra-cache", "REDIS_URL")
+            .unwrap()
+            .contains(&token)
+    );
+    assert_eq!(condition(&harness, &path, "DatabaseReady").0, "True");
+    let (ready, reason, message) = condition(&harness, &path, "CacheReady");
+    assert_eq!(ready, "True", "{reason}: {message}");
+    let resets = harness
+        .api
+        .requests()
+        .into_iter()
+        .filter(|r| r.uri.contains("/events"))
+        .filter_map(|r| r.body)
+        .filter(|b| b["reason"] == "CredentialsReset")
+        .count();
+    assert_eq!(resets, 2, "one warning per store");
+}

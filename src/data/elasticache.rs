@@ -299,6 +299,24 @@ impl ElastiCache<'_> {
         Ok(report)
     }
 
+    /// Sets the replication group's auth token to `token` at once (the
+    /// Secret was made anew, or the group adopted). `SET` replaces the
+    /// token; clients with the old one are refused from then on.
+    pub async fn reset_auth_token(&self, identifier: &str, token: &str) -> Result<(), AwsError> {
+        self.client
+            .modify_replication_group()
+            .replication_group_id(identifier)
+            .auth_token(token)
+            .auth_token_update_strategy(
+                aws_sdk_elasticache::types::AuthTokenUpdateStrategyType::Set,
+            )
+            .apply_immediately(true)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|error| classify("ModifyReplicationGroup", &error))
+    }
+
     /// One step of tearing the group down by its deletion policy.
     pub async fn teardown(
         &self,

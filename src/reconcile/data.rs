@@ -163,7 +163,12 @@ pub async fn converge_stores(
         }
     }
     let stores = managed_stores(&owner, spec);
+    outcome.notes.extend(left_in_aws(cbd, &owner, spec));
     if stores.is_empty() {
+        if cbd.finalizers().iter().any(|f| f == FINALIZER) {
+            // Nothing in AWS is deleted with this resource any more.
+            remove_finalizer(ctx, cbd).await?;
+        }
         return Ok(outcome);
     }
     let Some(aws) = ctx.aws.as_ref() else {
@@ -204,6 +209,41 @@ pub async fn converge_stores(
         set_facts(&mut outcome, store.kind(), facts);
     }
     Ok(outcome)
+}
+
+/// A warning for each store that was managed (its AWS identifier is in
+/// the status) and no longer is: it stays in AWS, tagged, and is not
+/// deleted with the resource. Said once: the status moves on.
+fn left_in_aws(cbd: &ChatbotDeployment, owner: &Owner, spec: &ChatbotDeploymentSpec) -> Vec<Note> {
+    let status = cbd.status.clone().unwrap_or_default();
+    [
+        (
+            StoreKind::Database,
+            status.database,
+            owner.database_identifier(),
+            "RDS instance",
+        ),
+        (
+            StoreKind::Cache,
+            status.cache,
+            owner.cache_identifier(),
+            "ElastiCache replication group",
+        ),
+    ]
+    .into_iter()
+    .filter(|(kind, recorded, identifier, _)| {
+        store_mode(spec, *kind) != StoreMode::Managed
+            && recorded.as_ref().and_then(|r| r.identifier.as_deref()) == Some(identifier.as_str())
+    })
+    .map(|(kind, _, identifier, label)| Note {
+        warning: true,
+        reason: "StoreLeftInAws".into(),
+        message: format!(
+            "spec.{}.mode is no longer managed: {label} {identifier} stays in AWS with its ownership tags and is not deleted with this resource; delete it or keep it by hand",
+            kind.field()
+        ),
+    })
+    .collect()
 }
 
 fn store_mode(spec: &ChatbotDeploymentSpec, kind: StoreKind) -> StoreMode {
@@ -550,16 +590,36 @@ async fn converge_store(
                                 ),
                             });
                         }
-                        Managed::Cache(_) => {
-                            return Ok(facts(
-                                false,
-                                "CredentialsUnknown",
-                                format!(
-                                    "{what} exists but Secret {secret_name} does not hold its auth token; restore the Secret or delete the replication group"
+                        Managed::Cache(request) => {
+                            let token = read_password(&api, secret_name).await?;
+                            let reset = ElastiCache {
+                                client: &aws.elasticache,
+                            }
+                            .reset_auth_token(&request.identifier, &token)
+                            .await;
+                            match reset {
+                                Ok(()) => {}
+                                Err(crate::data::AwsError::Rejected { code, message, .. }) => {
+                                    return Ok(facts(
+                                        false,
+                                        "CredentialsUnknown",
+                                        format!(
+                                            "{what} exists but Secret {secret_name} does not hold its auth token, and setting it was refused ({code}: {message}); restore the Secret or delete the replication group"
+                                        ),
+                                        true,
+                                        status,
+                                    ));
+                                }
+                                Err(transient) => return Err(transient.into()),
+                            }
+                            outcome.mutations.push("ModifyReplicationGroup");
+                            outcome.notes.push(Note {
+                                warning: true,
+                                reason: "CredentialsReset".into(),
+                                message: format!(
+                                    "{what}: auth token set from Secret {secret_name} (the Secret was new)"
                                 ),
-                                true,
-                                status,
-                            ));
+                            });
                         }
                     }
                 }

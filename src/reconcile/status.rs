@@ -281,7 +281,18 @@ pub fn next(
             None => conditions.set_unknown(
                 kind,
                 "NotChecked",
-                "the spec did not resolve, so the store was not looked at",
+                match (&facts.blocker, facts.paused) {
+                    (Some(blocker), _) => format!(
+                        "the spec is not applied ({}), so the store was not looked at",
+                        blocker.reason
+                    ),
+                    (None, true) => {
+                        "spec.paused is true, so the store was not looked at".to_string()
+                    }
+                    (None, false) => {
+                        "the spec did not resolve, so the store was not looked at".to_string()
+                    }
+                },
             ),
         }
     }
