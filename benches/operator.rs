@@ -89,6 +89,11 @@ fn populate(harness: &mut Harness, count: usize) -> Vec<String> {
             cbd.spec.cache.get_or_insert_default().mode =
                 Some(chatbot_operator::api::StoreMode::InCluster);
         }
+        // Migration Jobs need a Job controller, which the in-memory API
+        // server is not (tests/migrations.rs covers them).
+        if let Some(database) = cbd.spec.database.as_mut() {
+            database.migrations = None;
+        }
         let namespace = format!("team-{}", index % 10);
         cbd.metadata.namespace = Some(namespace.clone());
         let resolved = renderer.environments.resolve(&cbd.spec).unwrap();
@@ -142,6 +147,24 @@ fn mark_ready(api: &common::fake_api::FakeApi, deployment: &str) {
     });
 }
 
+/// Marks the app, PgBouncer and the in-cluster stores of the resource at
+/// `path` ready, as their controllers and kubelets would.
+fn mark_everything_ready(api: &common::fake_api::FakeApi, path: &str) {
+    let app = deployment_of(path);
+    mark_ready(api, &app);
+    mark_ready(api, &format!("{app}-pgbouncer"));
+    let stateful_sets = app.replace("/deployments/", "/statefulsets/");
+    for store in ["postgres", "redis"] {
+        let set = format!("{stateful_sets}-{store}");
+        if api
+            .get(&set)
+            .is_some_and(|object| object["status"]["readyReplicas"] != 1)
+        {
+            api.set_status(&set, json!({"replicas": 1, "readyReplicas": 1}));
+        }
+    }
+}
+
 async fn in_process(count: usize) {
     let mut harness = Harness::new();
     let paths = populate(&mut harness, count);
@@ -153,14 +176,19 @@ async fn in_process(count: usize) {
     let first = start.elapsed();
     harness.sync();
     let first_requests = harness.api.requests().len();
-    for path in &paths {
-        mark_ready(&harness.api, &deployment_of(path));
+    // The cluster's controllers catch up: pods of the app, PgBouncer and
+    // the in-cluster stores become ready; the operator applies what waited
+    // for them (the app waits for its connection URLs).
+    for _ in 0..3 {
+        for path in &paths {
+            mark_everything_ready(&harness.api, path);
+        }
+        harness.sync();
+        for path in &paths {
+            harness.reconcile_unsynced(path).await;
+        }
+        harness.sync();
     }
-    harness.sync();
-    for path in &paths {
-        harness.reconcile_unsynced(path).await;
-    }
-    harness.sync();
     harness.api.clear_requests();
 
     let start = Instant::now();
@@ -352,10 +380,10 @@ async fn binary_against_fake(count: usize) {
         .stderr(std::fs::File::create(common::root().join("target/bench-operator.log")).unwrap())
         .spawn()
         .unwrap();
-    // Stand-in Deployment controller: pods become ready as soon as their
-    // Deployment exists.
+    // Stand-in Deployment and StatefulSet controllers: pods become ready
+    // as soon as their Deployment or StatefulSet exists.
     let ready = |p: &String| -> Option<&'static str> {
-        mark_ready(&api, &deployment_of(p));
+        mark_everything_ready(&api, p);
         settled(&api.get(p)?)
     };
     let deadline = Instant::now() + Duration::from_secs(600);
@@ -509,7 +537,7 @@ async fn managed_sample() {
     harness.context.aws = Some(common::moto::clients_for(&proxy.url()));
     harness.secret("mindmitra", "mindmitra-llm", &["api-key"]);
     harness.secret("mindmitra", "mindmitra-sentry", &["dsn"]);
-    let path = harness.create(&common::sample_deployment("mindmitra"));
+    let path = harness.create(&common::sample_without_migrations("mindmitra"));
     let ready = |harness: &Harness| {
         let status = harness.chatbot(&path).status.unwrap_or_default();
         ["DatabaseReady", "CacheReady"].iter().all(|t| {
