@@ -267,6 +267,7 @@ pub fn decide(
     let revision = rendered.context.revision;
     let running_revision = observed.workload.as_ref().and_then(|w| w.template_revision);
     let mut hold_for_migration = false;
+    let mut migration_job = None;
     // A migration against a Postgres that is still starting would only
     // fail: it waits (managed stores hold the pods until their URL exists).
     let database_starting =
@@ -285,7 +286,8 @@ pub fn decide(
         } else if found.is_none() {
             let mut job = job.clone();
             job.metadata_mut().owner_references = Some(vec![owner.clone()]);
-            decision.apply.push(job);
+            // Applied after the ServiceAccount and ConfigMap it uses.
+            migration_job = Some(job);
         }
         if !database_starting {
             hold_for_migration = state != MigrationState::Succeeded;
@@ -334,6 +336,7 @@ pub fn decide(
         child.metadata_mut().owner_references = Some(vec![owner.clone()]);
         decision.apply.push(child);
     }
+    decision.apply.extend(migration_job);
     for (kind, child) in &observed.children {
         if child.ownership == Ownership::Ours
             && !wanted.contains(kind)
