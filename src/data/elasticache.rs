@@ -5,10 +5,12 @@
 use aws_sdk_elasticache::types::{ReplicationGroup, Tag};
 
 use super::{
-    AwsError, Endpoint, Owner, StoreReport, StoreState, Teardown,
+    AwsError, DeleteFailure, Endpoint, Owner, StoreReport, StoreState, Teardown, TeardownStep,
+    after_delete,
     aws::classify,
     identity::{self, Claim},
     rds::rejected_or,
+    teardown_step,
 };
 use crate::api::{ChatbotDeploymentSpec, DeletionPolicy, StoreMode};
 
@@ -323,22 +325,19 @@ impl ElastiCache<'_> {
         request: &CacheRequest,
         owner: &Owner,
     ) -> Result<Teardown, AwsError> {
-        let Some(group) = self.describe(&request.identifier).await? else {
-            return Ok(Teardown::Gone);
-        };
-        let snapshot = (request.deletion_policy == DeletionPolicy::Snapshot)
-            .then(|| request.final_snapshot_identifier());
-        if identity::claim(owner, &group.tags) != Ok(Claim::Owned) {
-            return Ok(Teardown::Gone);
-        }
-        if group.status == "deleting" {
-            return Ok(Teardown::Deleting {
-                final_snapshot: snapshot,
-            });
-        }
-        match request.deletion_policy {
-            DeletionPolicy::Retain => {
-                if let Some(arn) = &group.arn {
+        let found = self.describe(&request.identifier).await?;
+        let step = teardown_step(
+            request.deletion_policy,
+            request.final_snapshot_identifier(),
+            found
+                .as_ref()
+                .map(|g| (g.status.as_str(), g.tags.as_slice())),
+            owner,
+        );
+        match step {
+            TeardownStep::Finished(teardown) => Ok(teardown),
+            TeardownStep::RemoveTags => {
+                if let Some(arn) = found.as_ref().and_then(|g| g.arn.as_ref()) {
                     self.client
                         .remove_tags_from_resource()
                         .resource_name(arn)
@@ -349,33 +348,23 @@ impl ElastiCache<'_> {
                 }
                 Ok(Teardown::Retained)
             }
-            DeletionPolicy::Snapshot | DeletionPolicy::Delete => {
-                match self
+            TeardownStep::Delete { final_snapshot } => {
+                let result = self
                     .client
                     .delete_replication_group()
                     .replication_group_id(&request.identifier)
                     .retain_primary_cluster(false)
-                    .set_final_snapshot_identifier(snapshot.clone())
+                    .set_final_snapshot_identifier(final_snapshot.clone())
                     .send()
                     .await
-                {
-                    Ok(_) => Ok(Teardown::Deleting {
-                        final_snapshot: snapshot,
-                    }),
-                    Err(error)
-                        if error
+                    .map(|_| ())
+                    .map_err(|error| DeleteFailure {
+                        not_found: error
                             .as_service_error()
-                            .is_some_and(|e| e.is_replication_group_not_found_fault()) =>
-                    {
-                        Ok(Teardown::Gone)
-                    }
-                    Err(error) => match classify("DeleteReplicationGroup", &error) {
-                        AwsError::Rejected { code, message, .. } => Ok(Teardown::Refused {
-                            message: format!("DeleteReplicationGroup: {code}: {message}"),
-                        }),
-                        transient => Err(transient),
-                    },
-                }
+                            .is_some_and(|e| e.is_replication_group_not_found_fault()),
+                        error: classify("DeleteReplicationGroup", &error),
+                    });
+                after_delete("DeleteReplicationGroup", final_snapshot, result)
             }
         }
     }

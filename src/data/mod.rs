@@ -98,3 +98,175 @@ pub enum Teardown {
     /// AWS refused the deletion; the finalizer stays.
     Refused { message: String },
 }
+
+/// The one call a teardown step makes, decided from one describe.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TeardownStep {
+    /// Nothing to call: the store is gone, not ours, or already deleting.
+    Finished(Teardown),
+    /// `Retain`: remove the ownership tags.
+    RemoveTags,
+    /// `Snapshot` or `Delete`: ask AWS to delete, with the final snapshot.
+    Delete { final_snapshot: Option<String> },
+}
+
+/// What tearing a store down takes next, from its deletion policy and what
+/// the describe found (`status`, `tags`), `None` when it is not there.
+/// Pure, and the same for an RDS instance and a replication group.
+pub fn teardown_step(
+    policy: crate::api::DeletionPolicy,
+    final_snapshot_identifier: String,
+    found: Option<(&str, &[(String, String)])>,
+    owner: &Owner,
+) -> TeardownStep {
+    use crate::api::DeletionPolicy;
+    let Some((status, tags)) = found else {
+        return TeardownStep::Finished(Teardown::Gone);
+    };
+    if identity::claim(owner, tags) != Ok(identity::Claim::Owned) {
+        // Not ours (any more): never delete someone else's data.
+        return TeardownStep::Finished(Teardown::Gone);
+    }
+    let final_snapshot = (policy == DeletionPolicy::Snapshot).then_some(final_snapshot_identifier);
+    if status == "deleting" {
+        // Under way: waited for, never asked for twice.
+        return TeardownStep::Finished(Teardown::Deleting { final_snapshot });
+    }
+    match policy {
+        DeletionPolicy::Retain => TeardownStep::RemoveTags,
+        DeletionPolicy::Snapshot | DeletionPolicy::Delete => {
+            TeardownStep::Delete { final_snapshot }
+        }
+    }
+}
+
+/// Why a delete call failed: the store was already gone, or AWS said no.
+pub struct DeleteFailure {
+    pub not_found: bool,
+    pub error: AwsError,
+}
+
+/// The teardown state after a delete call `operation`: under way, already
+/// gone, or refused (the finalizer stays); a transient failure is an error.
+pub fn after_delete(
+    operation: &str,
+    final_snapshot: Option<String>,
+    result: Result<(), DeleteFailure>,
+) -> Result<Teardown, AwsError> {
+    match result {
+        Ok(()) => Ok(Teardown::Deleting { final_snapshot }),
+        Err(DeleteFailure {
+            not_found: true, ..
+        }) => Ok(Teardown::Gone),
+        Err(DeleteFailure { error, .. }) => match error {
+            AwsError::Rejected { code, message, .. } => Ok(Teardown::Refused {
+                message: format!("{operation}: {code}: {message}"),
+            }),
+            transient => Err(transient),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::DeletionPolicy;
+
+    fn owner(uid: &str) -> Owner {
+        Owner {
+            namespace: "shop".into(),
+            name: "stocks".into(),
+            uid: uid.into(),
+        }
+    }
+
+    fn step(policy: DeletionPolicy, status: &str, tags: &[(String, String)]) -> TeardownStep {
+        teardown_step(
+            policy,
+            "chatbot-shop-stocks-final".into(),
+            Some((status, tags)),
+            &owner("uid-1"),
+        )
+    }
+
+    #[test]
+    fn each_policy_makes_its_one_call_on_an_owned_store() {
+        let ours = owner("uid-1").tags();
+        assert_eq!(
+            step(DeletionPolicy::Snapshot, "available", &ours),
+            TeardownStep::Delete {
+                final_snapshot: Some("chatbot-shop-stocks-final".into())
+            }
+        );
+        assert_eq!(
+            step(DeletionPolicy::Delete, "available", &ours),
+            TeardownStep::Delete {
+                final_snapshot: None
+            }
+        );
+        assert_eq!(
+            step(DeletionPolicy::Retain, "available", &ours),
+            TeardownStep::RemoveTags
+        );
+    }
+
+    #[test]
+    fn a_deletion_under_way_is_waited_for_and_someone_elses_store_never_touched() {
+        let ours = owner("uid-1").tags();
+        assert_eq!(
+            step(DeletionPolicy::Snapshot, "deleting", &ours),
+            TeardownStep::Finished(Teardown::Deleting {
+                final_snapshot: Some("chatbot-shop-stocks-final".into())
+            })
+        );
+        let theirs = owner("uid-2").tags();
+        assert_eq!(
+            step(DeletionPolicy::Delete, "available", &theirs),
+            TeardownStep::Finished(Teardown::Gone)
+        );
+        assert_eq!(
+            step(DeletionPolicy::Delete, "available", &[]),
+            TeardownStep::Finished(Teardown::Gone),
+            "untagged: not ours to delete"
+        );
+        assert_eq!(
+            teardown_step(DeletionPolicy::Delete, "x".into(), None, &owner("uid-1")),
+            TeardownStep::Finished(Teardown::Gone)
+        );
+    }
+
+    #[test]
+    fn a_refused_delete_keeps_the_finalizer_and_a_lost_store_counts_as_gone() {
+        let refused = after_delete(
+            "DeleteDBInstance",
+            None,
+            Err(DeleteFailure {
+                not_found: false,
+                error: AwsError::Rejected {
+                    operation: "DeleteDBInstance",
+                    code: "InvalidDBInstanceState".into(),
+                    message: "backing up".into(),
+                },
+            }),
+        );
+        assert_eq!(
+            refused.unwrap(),
+            Teardown::Refused {
+                message: "DeleteDBInstance: InvalidDBInstanceState: backing up".into()
+            }
+        );
+        let gone = after_delete(
+            "DeleteDBInstance",
+            None,
+            Err(DeleteFailure {
+                not_found: true,
+                error: AwsError::Rejected {
+                    operation: "DeleteDBInstance",
+                    code: "DBInstanceNotFound".into(),
+                    message: "gone".into(),
+                },
+            }),
+        );
+        assert_eq!(gone.unwrap(), Teardown::Gone);
+    }
+}

@@ -5,9 +5,11 @@
 use aws_sdk_rds::types::{DbInstance, Tag};
 
 use super::{
-    AwsError, Endpoint, Owner, StoreReport, StoreState, Teardown,
+    AwsError, DeleteFailure, Endpoint, Owner, StoreReport, StoreState, Teardown, TeardownStep,
+    after_delete,
     aws::classify,
     identity::{self, Claim},
+    teardown_step,
 };
 use crate::api::{ChatbotDeploymentSpec, DeletionPolicy, StoreMode};
 
@@ -478,60 +480,47 @@ impl Rds<'_> {
         request: &DatabaseRequest,
         owner: &Owner,
     ) -> Result<Teardown, AwsError> {
-        let Some(instance) = self.describe(&request.identifier).await? else {
-            return Ok(Teardown::Gone);
-        };
-        let snapshot = (request.deletion_policy == DeletionPolicy::Snapshot)
-            .then(|| request.final_snapshot_identifier());
-        if identity::claim(owner, &instance.tags) != Ok(Claim::Owned) {
-            // Not ours (any more): never delete someone else's data.
-            return Ok(Teardown::Gone);
-        }
-        if instance.status == "deleting" {
-            return Ok(Teardown::Deleting {
-                final_snapshot: snapshot,
-            });
-        }
-        match request.deletion_policy {
-            DeletionPolicy::Retain => {
-                let Some(arn) = &instance.arn else {
-                    return Ok(Teardown::Retained);
-                };
-                self.client
-                    .remove_tags_from_resource()
-                    .resource_name(arn)
-                    .set_tag_keys(Some(Owner::ownership_tag_keys()))
-                    .send()
-                    .await
-                    .map_err(|error| classify("RemoveTagsFromResource", &error))?;
+        let found = self.describe(&request.identifier).await?;
+        let step = teardown_step(
+            request.deletion_policy,
+            request.final_snapshot_identifier(),
+            found
+                .as_ref()
+                .map(|i| (i.status.as_str(), i.tags.as_slice())),
+            owner,
+        );
+        match step {
+            TeardownStep::Finished(teardown) => Ok(teardown),
+            TeardownStep::RemoveTags => {
+                if let Some(arn) = found.as_ref().and_then(|i| i.arn.as_ref()) {
+                    self.client
+                        .remove_tags_from_resource()
+                        .resource_name(arn)
+                        .set_tag_keys(Some(Owner::ownership_tag_keys()))
+                        .send()
+                        .await
+                        .map_err(|error| classify("RemoveTagsFromResource", &error))?;
+                }
                 Ok(Teardown::Retained)
             }
-            DeletionPolicy::Snapshot | DeletionPolicy::Delete => {
-                let delete = self
+            TeardownStep::Delete { final_snapshot } => {
+                let result = self
                     .client
                     .delete_db_instance()
                     .db_instance_identifier(&request.identifier)
-                    .skip_final_snapshot(snapshot.is_none())
-                    .set_final_db_snapshot_identifier(snapshot.clone())
-                    .delete_automated_backups(snapshot.is_none());
-                match delete.send().await {
-                    Ok(_) => Ok(Teardown::Deleting {
-                        final_snapshot: snapshot,
-                    }),
-                    Err(error)
-                        if error
+                    .skip_final_snapshot(final_snapshot.is_none())
+                    .set_final_db_snapshot_identifier(final_snapshot.clone())
+                    .delete_automated_backups(final_snapshot.is_none())
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|error| DeleteFailure {
+                        not_found: error
                             .as_service_error()
-                            .is_some_and(|e| e.is_db_instance_not_found_fault()) =>
-                    {
-                        Ok(Teardown::Gone)
-                    }
-                    Err(error) => match classify("DeleteDBInstance", &error) {
-                        AwsError::Rejected { code, message, .. } => Ok(Teardown::Refused {
-                            message: format!("DeleteDBInstance: {code}: {message}"),
-                        }),
-                        transient => Err(transient),
-                    },
-                }
+                            .is_some_and(|e| e.is_db_instance_not_found_fault()),
+                        error: classify("DeleteDBInstance", &error),
+                    });
+                after_delete("DeleteDBInstance", final_snapshot, result)
             }
         }
     }

@@ -349,16 +349,7 @@ async fn converge_in_cluster(
         && ownership(cbd, &existing.metadata) == Ownership::Foreign
     {
         status.endpoint = None;
-        return Ok(StoreFacts {
-            ready: false,
-            reason: "ChildConflict".into(),
-            message: format!(
-                "Secret {secret_name} exists and is not managed by this ChatbotDeployment; the {} connection is never written over someone else's Secret",
-                kind.field()
-            ),
-            failed: true,
-            status,
-        });
+        return Ok(foreign_secret(secret_name, kind, status));
     }
     let view = cached.as_deref().map(secret_view).unwrap_or_default();
     if !view.has_password() {
@@ -411,6 +402,20 @@ async fn converge_in_cluster(
         }
     };
     Ok(with_pooler(ctx, spec, names, namespace, kind, facts))
+}
+
+/// Facts of a store whose connection Secret belongs to someone else.
+fn foreign_secret(secret_name: &str, kind: StoreKind, status: StoreStatus) -> StoreFacts {
+    StoreFacts {
+        ready: false,
+        reason: "ChildConflict".into(),
+        message: format!(
+            "Secret {secret_name} exists and is not managed by this ChatbotDeployment; the {} connection is never written over someone else's Secret",
+            kind.field()
+        ),
+        failed: true,
+        status,
+    }
 }
 
 fn secret_view(secret: &Secret) -> SecretView {
@@ -495,16 +500,7 @@ async fn converge_store(
     if let Some(existing) = &cached
         && ownership(cbd, &existing.metadata) == Ownership::Foreign
     {
-        return Ok(StoreFacts {
-            ready: false,
-            reason: "ChildConflict".into(),
-            message: format!(
-                "Secret {secret_name} exists and is not managed by this ChatbotDeployment; the {} connection is never written over someone else's Secret",
-                kind.field()
-            ),
-            failed: true,
-            status,
-        });
+        return Ok(foreign_secret(secret_name, kind, status));
     }
     let mut view = cached.as_deref().map(secret_view).unwrap_or_default();
     if !view.has_password() {
