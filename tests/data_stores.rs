@@ -39,16 +39,6 @@ fn database_only(cbd: &mut ChatbotDeployment) {
     });
 }
 
-fn condition(harness: &Harness, path: &str, type_: &str) -> (String, String, String) {
-    let status = harness.chatbot(path).status.unwrap_or_default();
-    let c = status
-        .conditions
-        .iter()
-        .find(|c| c.type_ == type_)
-        .unwrap_or_else(|| panic!("{type_} in {:#?}", status.conditions));
-    (c.status.clone(), c.reason.clone(), c.message.clone())
-}
-
 async fn db_instances(harness: &Harness) -> Vec<String> {
     let clients = harness.moto.clients();
     clients
@@ -63,20 +53,25 @@ async fn db_instances(harness: &Harness) -> Vec<String> {
         .collect()
 }
 
-fn count(actions: &[String], action: &str) -> usize {
-    actions.iter().filter(|a| *a == action).count()
+/// Identifiers of the manual RDS snapshots in the emulator (final
+/// snapshots; moto also keeps automated ones, `rds:…`).
+async fn manual_snapshots(harness: &Harness) -> Vec<String> {
+    let clients = harness.moto.clients();
+    clients
+        .rds
+        .describe_db_snapshots()
+        .snapshot_type("manual")
+        .send()
+        .await
+        .unwrap()
+        .db_snapshots()
+        .iter()
+        .filter_map(|s| s.db_snapshot_identifier().map(str::to_string))
+        .collect()
 }
 
-fn secret_value(harness: &Harness, name: &str, key: &str) -> Option<String> {
-    use base64::Engine;
-    let secret = harness.api.get(&object_path("secrets", NS, name))?;
-    let encoded = secret["data"][key].as_str()?;
-    String::from_utf8(
-        base64::engine::general_purpose::STANDARD
-            .decode(encoded)
-            .ok()?,
-    )
-    .ok()
+fn count(actions: &[String], action: &str) -> usize {
+    actions.iter().filter(|a| *a == action).count()
 }
 
 #[tokio::test]
@@ -100,16 +95,22 @@ async fn a_managed_sample_becomes_ready_and_its_urls_reach_the_app_only_through_
             .get(&object_path("deployments", NS, "mindmitra"))
             .is_none()
     );
-    assert_eq!(condition(&harness, &path, "DatabaseReady").1, "Creating");
+    assert_eq!(harness.condition(&path, "DatabaseReady").1, "Creating");
 
     // Second: moto has them available; the URLs are written.
     harness.reconcile(&path).await;
-    let url = secret_value(&harness, "mindmitra-db", "DATABASE_URL").expect("DATABASE_URL");
-    let password = secret_value(&harness, "mindmitra-db", "password").unwrap();
+    let url = harness
+        .secret_value(NS, "mindmitra-db", "DATABASE_URL")
+        .expect("DATABASE_URL");
+    let password = harness
+        .secret_value(NS, "mindmitra-db", "password")
+        .unwrap();
     assert!(url.starts_with("postgresql://chatbot:"), "{url}");
     assert!(url.contains(&format!(":{password}@")));
     assert!(url.ends_with(":5432/chatbot?sslmode=require"));
-    let redis = secret_value(&harness, "mindmitra-cache", "REDIS_URL").expect("REDIS_URL");
+    let redis = harness
+        .secret_value(NS, "mindmitra-cache", "REDIS_URL")
+        .expect("REDIS_URL");
     assert!(redis.starts_with("rediss://:"), "{redis}");
 
     // Third: the Deployment reads both through secretKeyRef.
@@ -129,20 +130,22 @@ async fn a_managed_sample_becomes_ready_and_its_urls_reach_the_app_only_through_
         database_url["valueFrom"]["secretKeyRef"],
         json!({"name": "mindmitra-db", "key": "DATABASE_URL", "optional": false})
     );
-    let (status, reason, message) = condition(&harness, &path, "DatabaseReady");
+    let (status, reason, message) = harness.condition(&path, "DatabaseReady");
     assert_eq!(
         (status.as_str(), reason.as_str()),
         ("True", "Available"),
         "{message}"
     );
-    assert_eq!(condition(&harness, &path, "CacheReady").0, "True");
+    assert_eq!(harness.condition(&path, "CacheReady").0, "True");
     let store = harness.chatbot(&path).status.unwrap().database.unwrap();
     assert_eq!(store.identifier.as_deref(), Some(DB));
     assert_eq!(store.connection_secret.as_deref(), Some("mindmitra-db"));
     assert!(store.endpoint.unwrap().ends_with(":5432"));
 
     // No password anywhere but in the two Secrets.
-    let token = secret_value(&harness, "mindmitra-cache", "password").unwrap();
+    let token = harness
+        .secret_value(NS, "mindmitra-cache", "password")
+        .unwrap();
     for request in harness.api.requests() {
         if request.uri.contains("/secrets") {
             continue;
@@ -166,9 +169,7 @@ async fn a_managed_sample_becomes_ready_and_its_urls_reach_the_app_only_through_
     harness.reconcile(&path).await;
     proxy.take_actions();
     harness.api.clear_requests();
-    for _ in 0..3 {
-        harness.reconcile(&path).await;
-    }
+    harness.reconcile_times(&path, 3).await;
     let actions = proxy.take_actions();
     assert!(
         actions
@@ -201,9 +202,7 @@ async fn a_create_whose_response_was_lost_and_a_restart_before_the_status_write_
 
     // A new operator: fresh caches and memory, same cluster and AWS.
     let mut restarted = harness.restarted();
-    for _ in 0..3 {
-        restarted.reconcile(&path).await;
-    }
+    restarted.reconcile_times(&path, 3).await;
     assert_eq!(db_instances(&harness).await, [DB]);
     let actions = proxy.actions();
     assert_eq!(
@@ -211,8 +210,12 @@ async fn a_create_whose_response_was_lost_and_a_restart_before_the_status_write_
         2,
         "one create and the SDK's retry of it, never another: {actions:?}"
     );
-    assert_eq!(condition(&restarted, &path, "DatabaseReady").0, "True");
-    assert!(secret_value(&restarted, "mindmitra-db", "DATABASE_URL").is_some());
+    assert_eq!(restarted.condition(&path, "DatabaseReady").0, "True");
+    assert!(
+        restarted
+            .secret_value(NS, "mindmitra-db", "DATABASE_URL")
+            .is_some()
+    );
 }
 
 #[tokio::test]
@@ -237,8 +240,8 @@ async fn waiting_for_a_creating_instance_requeues_instead_of_blocking() {
                 kube::runtime::controller::Action::requeue(std::time::Duration::from_secs(30))
             )
         );
-        assert_eq!(condition(&harness, &path, "DatabaseReady").1, "Creating");
-        assert_eq!(condition(&harness, &path, "Progressing").1, "Creating");
+        assert_eq!(harness.condition(&path, "DatabaseReady").1, "Creating");
+        assert_eq!(harness.condition(&path, "Progressing").1, "Creating");
         assert!(
             harness
                 .api
@@ -248,7 +251,7 @@ async fn waiting_for_a_creating_instance_requeues_instead_of_blocking() {
     }
     harness.reconcile(&path).await;
     harness.reconcile(&path).await;
-    assert_eq!(condition(&harness, &path, "DatabaseReady").0, "True");
+    assert_eq!(harness.condition(&path, "DatabaseReady").0, "True");
     assert!(
         harness
             .api
@@ -286,13 +289,13 @@ async fn throttling_is_retried_and_a_refusal_is_reported_with_awss_message() {
         2,
         "throttling retried: {actions:?}"
     );
-    let (status, reason, message) = condition(&harness, &path, "DatabaseReady");
+    let (status, reason, message) = harness.condition(&path, "DatabaseReady");
     assert_eq!((status.as_str(), reason.as_str()), ("False", "Rejected"));
     assert!(
         message.contains("InstanceQuotaExceeded: DB Instance quota exceeded"),
         "{message}"
     );
-    assert_eq!(condition(&harness, &path, "Degraded").1, "Rejected");
+    assert_eq!(harness.condition(&path, "Degraded").1, "Rejected");
     assert_eq!(
         format!("{action:?}"),
         format!(
@@ -304,8 +307,8 @@ async fn throttling_is_retried_and_a_refusal_is_reported_with_awss_message() {
     // The quota is raised: the next reconcile creates it, no one edits anything.
     harness.reconcile(&path).await;
     harness.reconcile(&path).await;
-    assert_eq!(condition(&harness, &path, "DatabaseReady").0, "True");
-    assert_eq!(condition(&harness, &path, "Degraded").0, "False");
+    assert_eq!(harness.condition(&path, "DatabaseReady").0, "True");
+    assert_eq!(harness.condition(&path, "Degraded").0, "False");
 }
 
 #[tokio::test]
@@ -335,18 +338,14 @@ async fn a_5xx_that_outlasts_the_sdks_retries_fails_the_reconcile_for_backoff() 
 #[tokio::test]
 async fn a_larger_instance_class_is_modified_once() {
     let (mut harness, proxy, path) = mindmitra_with(database_only).await;
-    for _ in 0..3 {
-        harness.reconcile(&path).await;
-    }
+    harness.reconcile_times(&path, 3).await;
     harness.api.update(&path, |cbd| {
         cbd["spec"]["database"]["instanceClass"] = json!("db.t3.small");
         cbd["metadata"]["generation"] = json!(2);
     });
     harness.sync();
     proxy.take_actions();
-    for _ in 0..3 {
-        harness.reconcile(&path).await;
-    }
+    harness.reconcile_times(&path, 3).await;
     let actions = proxy.take_actions();
     assert_eq!(count(&actions, "ModifyDBInstance"), 1, "{actions:?}");
     let clients = harness.moto.clients();
@@ -373,53 +372,23 @@ async fn delete(harness: &mut Harness, path: &str) {
 #[tokio::test]
 async fn deleting_takes_a_final_snapshot_by_default_then_lets_the_resource_go() {
     let (mut harness, proxy, path) = mindmitra_with(database_only).await;
-    for _ in 0..3 {
-        harness.reconcile(&path).await;
-    }
+    harness.reconcile_times(&path, 3).await;
     delete(&mut harness, &path).await;
     harness.api.clear_requests();
     harness.reconcile(&path).await;
     let actions = proxy.actions();
     assert_eq!(count(&actions, "DeleteDBInstance"), 1, "{actions:?}");
-    let clients = harness.moto.clients();
-    let snapshots = clients
-        .rds
-        .describe_db_snapshots()
-        .snapshot_type("manual")
-        .send()
-        .await
-        .unwrap();
-    let ids: Vec<_> = snapshots
-        .db_snapshots()
-        .iter()
-        .filter_map(|s| s.db_snapshot_identifier())
-        .collect();
-    assert_eq!(ids, [format!("{DB}-final")]);
+    assert_eq!(manual_snapshots(&harness).await, [format!("{DB}-final")]);
     // moto deletes at once: the next look finds it gone and the finalizer comes off.
     harness.reconcile(&path).await;
-    assert!(
-        harness
-            .chatbot(&path)
-            .metadata
-            .finalizers
-            .is_none_or(|f| f.is_empty())
-    );
+    assert!(harness.finalizers_gone(&path));
     assert_eq!(
         count(&proxy.actions(), "DeleteDBInstance"),
         1,
         "never deleted twice"
     );
     assert!(db_instances(&harness).await.is_empty());
-    let events: Vec<String> = harness
-        .api
-        .requests()
-        .into_iter()
-        .filter(|r| r.uri.contains("/events"))
-        .filter_map(|r| {
-            r.body
-                .map(|b| b["note"].as_str().unwrap_or_default().to_string())
-        })
-        .collect();
+    let events: Vec<String> = harness.events().into_iter().map(|(_, note)| note).collect();
     assert!(
         events
             .iter()
@@ -435,18 +404,10 @@ async fn retain_leaves_the_instance_untagged_and_delete_leaves_no_snapshot() {
         cbd.spec.database.as_mut().unwrap().deletion_policy = Some(DeletionPolicy::Retain);
     })
     .await;
-    for _ in 0..3 {
-        harness.reconcile(&path).await;
-    }
+    harness.reconcile_times(&path, 3).await;
     delete(&mut harness, &path).await;
     harness.reconcile(&path).await;
-    assert!(
-        harness
-            .chatbot(&path)
-            .metadata
-            .finalizers
-            .is_none_or(|f| f.is_empty())
-    );
+    assert!(harness.finalizers_gone(&path));
     assert_eq!(db_instances(&harness).await, [DB]);
     let clients = harness.moto.clients();
     let instance = clients
@@ -473,30 +434,18 @@ async fn retain_leaves_the_instance_untagged_and_delete_leaves_no_snapshot() {
         cbd.spec.database.as_mut().unwrap().deletion_policy = Some(DeletionPolicy::Delete);
     })
     .await;
-    for _ in 0..3 {
-        harness.reconcile(&path).await;
-    }
+    harness.reconcile_times(&path, 3).await;
     delete(&mut harness, &path).await;
     harness.reconcile(&path).await;
     harness.reconcile(&path).await;
     assert!(db_instances(&harness).await.is_empty());
-    let clients = harness.moto.clients();
-    let snapshots = clients
-        .rds
-        .describe_db_snapshots()
-        .snapshot_type("manual")
-        .send()
-        .await
-        .unwrap();
-    assert!(snapshots.db_snapshots().is_empty());
+    assert!(manual_snapshots(&harness).await.is_empty());
 }
 
 #[tokio::test]
 async fn a_deletion_aws_refuses_keeps_the_finalizer_and_says_why() {
     let (mut harness, proxy, path) = mindmitra_with(database_only).await;
-    for _ in 0..3 {
-        harness.reconcile(&path).await;
-    }
+    harness.reconcile_times(&path, 3).await;
     proxy.inject(
         "DeleteDBInstance",
         Fault::Error {
@@ -512,7 +461,7 @@ async fn a_deletion_aws_refuses_keeps_the_finalizer_and_says_why() {
         harness.chatbot(&path).metadata.finalizers,
         Some(vec!["chatbot.dev/data-stores".to_string()])
     );
-    let (status, reason, message) = condition(&harness, &path, "DatabaseReady");
+    let (status, reason, message) = harness.condition(&path, "DatabaseReady");
     assert_eq!(
         (status.as_str(), reason.as_str()),
         ("False", "DeletionRefused")
@@ -525,13 +474,7 @@ async fn a_deletion_aws_refuses_keeps_the_finalizer_and_says_why() {
     // AWS lets go: the next look deletes it.
     harness.reconcile(&path).await;
     harness.reconcile(&path).await;
-    assert!(
-        harness
-            .chatbot(&path)
-            .metadata
-            .finalizers
-            .is_none_or(|f| f.is_empty())
-    );
+    assert!(harness.finalizers_gone(&path));
 }
 
 #[tokio::test]
@@ -558,7 +501,7 @@ async fn an_instance_tagged_for_another_resource_is_never_touched() {
         .unwrap();
     proxy.take_actions();
     harness.reconcile(&path).await;
-    let (status, reason, message) = condition(&harness, &path, "DatabaseReady");
+    let (status, reason, message) = harness.condition(&path, "DatabaseReady");
     assert_eq!(
         (status.as_str(), reason.as_str()),
         ("False", "OwnedElsewhere"),
@@ -574,10 +517,8 @@ async fn an_instance_tagged_for_another_resource_is_never_touched() {
 #[tokio::test]
 async fn a_store_switched_away_from_managed_stays_in_aws_with_a_warning_and_the_finalizer_goes() {
     let (mut harness, proxy, path) = mindmitra_with(database_only).await;
-    for _ in 0..3 {
-        harness.reconcile(&path).await;
-    }
-    assert_eq!(condition(&harness, &path, "DatabaseReady").0, "True");
+    harness.reconcile_times(&path, 3).await;
+    assert_eq!(harness.condition(&path, "DatabaseReady").0, "True");
     harness.api.update(&path, |cbd| {
         // PgBouncer keeps the connections within an in-cluster Postgres.
         cbd["spec"]["database"] = json!({ "mode": "inCluster", "pooler": { "enabled": true } });
@@ -596,21 +537,14 @@ async fn a_store_switched_away_from_managed_stays_in_aws_with_a_warning_and_the_
     );
     assert_eq!(db_instances(&harness).await, [DB], "the instance stays");
     assert!(
-        harness
-            .chatbot(&path)
-            .metadata
-            .finalizers
-            .is_none_or(|f| f.is_empty()),
+        harness.finalizers_gone(&path),
         "deleting the resource no longer waits for AWS"
     );
     let warnings: Vec<String> = harness
-        .api
-        .requests()
+        .events()
         .into_iter()
-        .filter(|r| r.uri.contains("/events"))
-        .filter_map(|r| r.body)
-        .filter(|b| b["reason"] == "StoreLeftInAws")
-        .map(|b| b["note"].as_str().unwrap_or_default().to_string())
+        .filter(|(reason, _)| reason == "StoreLeftInAws")
+        .map(|(_, note)| note)
         .collect();
     assert_eq!(warnings.len(), 1, "said once: {warnings:?}");
     assert!(warnings[0].contains(DB), "{}", warnings[0]);
@@ -621,19 +555,25 @@ async fn a_store_switched_away_from_managed_stays_in_aws_with_a_warning_and_the_
 async fn a_lost_connection_secret_is_made_anew_and_the_stores_take_its_credentials() {
     let (mut harness, proxy, path) = mindmitra_with(|_| {}).await;
     harness.provision_stores(&path).await;
-    let old_password = secret_value(&harness, "mindmitra-db", "password").unwrap();
-    let old_token = secret_value(&harness, "mindmitra-cache", "password").unwrap();
+    let old_password = harness
+        .secret_value(NS, "mindmitra-db", "password")
+        .unwrap();
+    let old_token = harness
+        .secret_value(NS, "mindmitra-cache", "password")
+        .unwrap();
     for name in ["mindmitra-db", "mindmitra-cache"] {
         harness.api.remove(&object_path("secrets", NS, name));
     }
     harness.sync();
     proxy.take_actions();
-    for _ in 0..3 {
-        harness.reconcile(&path).await;
-    }
+    harness.reconcile_times(&path, 3).await;
 
-    let password = secret_value(&harness, "mindmitra-db", "password").unwrap();
-    let token = secret_value(&harness, "mindmitra-cache", "password").unwrap();
+    let password = harness
+        .secret_value(NS, "mindmitra-db", "password")
+        .unwrap();
+    let token = harness
+        .secret_value(NS, "mindmitra-cache", "password")
+        .unwrap();
     assert!(
         password != old_password && token != old_token,
         "new credentials"
@@ -642,25 +582,24 @@ async fn a_lost_connection_secret_is_made_anew_and_the_stores_take_its_credentia
     assert_eq!(count(&actions, "ModifyDBInstance"), 1, "{actions:?}");
     assert_eq!(count(&actions, "ModifyReplicationGroup"), 1, "{actions:?}");
     assert!(
-        secret_value(&harness, "mindmitra-db", "DATABASE_URL")
+        harness
+            .secret_value(NS, "mindmitra-db", "DATABASE_URL")
             .unwrap()
             .contains(&password)
     );
     assert!(
-        secret_value(&harness, "mindmitra-cache", "REDIS_URL")
+        harness
+            .secret_value(NS, "mindmitra-cache", "REDIS_URL")
             .unwrap()
             .contains(&token)
     );
-    assert_eq!(condition(&harness, &path, "DatabaseReady").0, "True");
-    let (ready, reason, message) = condition(&harness, &path, "CacheReady");
+    assert_eq!(harness.condition(&path, "DatabaseReady").0, "True");
+    let (ready, reason, message) = harness.condition(&path, "CacheReady");
     assert_eq!(ready, "True", "{reason}: {message}");
     let resets = harness
-        .api
-        .requests()
-        .into_iter()
-        .filter(|r| r.uri.contains("/events"))
-        .filter_map(|r| r.body)
-        .filter(|b| b["reason"] == "CredentialsReset")
+        .events()
+        .iter()
+        .filter(|(reason, _)| reason == "CredentialsReset")
         .count();
     assert_eq!(resets, 2, "one warning per store");
 }

@@ -5,33 +5,11 @@
 
 mod common;
 
-use base64::Engine;
 use chatbot_operator::api::ChatbotDeployment;
 use common::harness::{Harness, path};
 use serde_json::json;
 
 const NS: &str = "mindmitra";
-
-fn secret_value(harness: &Harness, name: &str, key: &str) -> Option<String> {
-    let secret = harness.api.get(&path("secrets", NS, name))?;
-    let encoded = secret["data"][key].as_str()?;
-    String::from_utf8(
-        base64::engine::general_purpose::STANDARD
-            .decode(encoded)
-            .ok()?,
-    )
-    .ok()
-}
-
-fn condition(harness: &Harness, at: &str, type_: &str) -> (String, String, String) {
-    let status = harness.chatbot(at).status.unwrap_or_default();
-    let c = status
-        .conditions
-        .iter()
-        .find(|c| c.type_ == type_)
-        .unwrap_or_else(|| panic!("{type_} in {:#?}", status.conditions));
-    (c.status.clone(), c.reason.clone(), c.message.clone())
-}
 
 fn dev_mindmitra() -> (Harness, String, ChatbotDeployment) {
     let mut harness = Harness::new();
@@ -73,25 +51,35 @@ async fn dev_stores_get_a_password_and_urls_at_once_and_become_ready_with_their_
     }
     // One Secret per store, written whole in one create: the password and
     // the URLs that carry it.
-    let password = secret_value(&harness, "mindmitra-db", "password").expect("password");
+    let password = harness
+        .secret_value(NS, "mindmitra-db", "password")
+        .expect("password");
     assert_eq!(password.len(), 64, "256 random bits, hex");
     assert_eq!(
-        secret_value(&harness, "mindmitra-db", "DIRECT_DATABASE_URL").unwrap(),
+        harness
+            .secret_value(NS, "mindmitra-db", "DIRECT_DATABASE_URL")
+            .unwrap(),
         format!(
             "postgresql://chatbot:{password}@mindmitra-postgres.mindmitra.svc:5432/chatbot?sslmode=disable"
         )
     );
     assert_eq!(
-        secret_value(&harness, "mindmitra-db", "DATABASE_URL").unwrap(),
+        harness
+            .secret_value(NS, "mindmitra-db", "DATABASE_URL")
+            .unwrap(),
         format!(
             "postgresql://chatbot:{password}@mindmitra-pgbouncer.mindmitra.svc:5432/chatbot?sslmode=disable"
         ),
         "the app goes through PgBouncer"
     );
-    let cache_password = secret_value(&harness, "mindmitra-cache", "password").unwrap();
+    let cache_password = harness
+        .secret_value(NS, "mindmitra-cache", "password")
+        .unwrap();
     assert_ne!(cache_password, password);
     assert_eq!(
-        secret_value(&harness, "mindmitra-cache", "REDIS_URL").unwrap(),
+        harness
+            .secret_value(NS, "mindmitra-cache", "REDIS_URL")
+            .unwrap(),
         format!("redis://:{cache_password}@mindmitra-redis.mindmitra.svc:6379/0")
     );
 
@@ -107,7 +95,7 @@ async fn dev_stores_get_a_password_and_urls_at_once_and_become_ready_with_their_
         }
     }
 
-    let (ready, reason, message) = condition(&harness, &at, "DatabaseReady");
+    let (ready, reason, message) = harness.condition(&at, "DatabaseReady");
     assert_eq!((ready.as_str(), reason.as_str()), ("False", "Creating"));
     assert!(message.contains("mindmitra-postgres"), "{message}");
 
@@ -120,23 +108,23 @@ async fn dev_stores_get_a_password_and_urls_at_once_and_become_ready_with_their_
             .get(&path("deployments", NS, "mindmitra"))
             .is_some()
     );
-    assert_eq!(condition(&harness, &at, "DatabaseReady").1, "Starting");
-    assert_eq!(condition(&harness, &at, "CacheReady").1, "Starting");
+    assert_eq!(harness.condition(&at, "DatabaseReady").1, "Starting");
+    assert_eq!(harness.condition(&at, "CacheReady").1, "Starting");
 
     stateful_set_ready(&mut harness, "mindmitra-postgres");
     stateful_set_ready(&mut harness, "mindmitra-redis");
     harness.reconcile(&at).await;
-    let (ready, reason, message) = condition(&harness, &at, "DatabaseReady");
+    let (ready, reason, message) = harness.condition(&at, "DatabaseReady");
     assert_eq!(
         (ready.as_str(), reason.as_str()),
         ("False", "PoolerStarting"),
         "{message}"
     );
-    assert_eq!(condition(&harness, &at, "CacheReady").0, "True");
+    assert_eq!(harness.condition(&at, "CacheReady").0, "True");
 
     harness.deployment_ready(NS, "mindmitra-pgbouncer", 1);
     harness.reconcile(&at).await;
-    let (ready, reason, message) = condition(&harness, &at, "DatabaseReady");
+    let (ready, reason, message) = harness.condition(&at, "DatabaseReady");
     assert_eq!((ready.as_str(), reason.as_str()), ("True", "Available"));
     assert!(
         message.contains("PgBouncer mindmitra-pgbouncer"),
@@ -160,7 +148,9 @@ async fn dev_stores_get_a_password_and_urls_at_once_and_become_ready_with_their_
         .collect();
     assert!(writes.is_empty(), "{writes:?}");
     assert_eq!(
-        secret_value(&harness, "mindmitra-db", "password").unwrap(),
+        harness
+            .secret_value(NS, "mindmitra-db", "password")
+            .unwrap(),
         password
     );
 }
@@ -169,7 +159,9 @@ async fn dev_stores_get_a_password_and_urls_at_once_and_become_ready_with_their_
 async fn switching_the_pooler_off_points_the_app_at_postgres_with_the_same_password() {
     let (mut harness, at, mut cbd) = dev_mindmitra();
     harness.reconcile(&at).await;
-    let password = secret_value(&harness, "mindmitra-db", "password").unwrap();
+    let password = harness
+        .secret_value(NS, "mindmitra-db", "password")
+        .unwrap();
 
     cbd.spec.database.as_mut().unwrap().pooler = None;
     let mut object = harness.api.get(&at).unwrap();
@@ -180,7 +172,9 @@ async fn switching_the_pooler_off_points_the_app_at_postgres_with_the_same_passw
     harness.reconcile(&at).await;
 
     assert_eq!(
-        secret_value(&harness, "mindmitra-db", "DATABASE_URL").unwrap(),
+        harness
+            .secret_value(NS, "mindmitra-db", "DATABASE_URL")
+            .unwrap(),
         format!(
             "postgresql://chatbot:{password}@mindmitra-postgres.mindmitra.svc:5432/chatbot?sslmode=disable"
         )
@@ -200,11 +194,13 @@ async fn a_connection_secret_that_is_not_ours_is_never_written() {
     harness.secret(NS, "mindmitra-db", &["DATABASE_URL"]);
     harness.reconcile(&at).await;
     assert_eq!(
-        secret_value(&harness, "mindmitra-db", "DATABASE_URL").as_deref(),
+        harness
+            .secret_value(NS, "mindmitra-db", "DATABASE_URL")
+            .as_deref(),
         Some("value-of-DATABASE_URL"),
         "left as it was"
     );
-    let (ready, reason, message) = condition(&harness, &at, "DatabaseReady");
+    let (ready, reason, message) = harness.condition(&at, "DatabaseReady");
     assert_eq!(
         (ready.as_str(), reason.as_str()),
         ("False", "ChildConflict")

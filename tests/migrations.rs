@@ -11,16 +11,6 @@ use serde_json::json;
 
 const NS: &str = "mindmitra";
 
-fn condition(harness: &Harness, at: &str, type_: &str) -> (String, String, String) {
-    let status = harness.chatbot(at).status.unwrap_or_default();
-    let c = status
-        .conditions
-        .iter()
-        .find(|c| c.type_ == type_)
-        .unwrap_or_else(|| panic!("{type_} in {:#?}", status.conditions));
-    (c.status.clone(), c.reason.clone(), c.message.clone())
-}
-
 fn deployment_revision(harness: &Harness) -> Option<String> {
     let deployment = harness.api.get(&path("deployments", NS, "mindmitra"))?;
     deployment["spec"]["template"]["metadata"]["labels"]["chatbot.dev/revision"]
@@ -114,7 +104,7 @@ async fn each_revision_migrates_before_its_pods_start() {
         None,
         "no pods before the migration"
     );
-    let (_, reason, message) = condition(&harness, &at, "Progressing");
+    let (_, reason, message) = harness.condition(&at, "Progressing");
     assert_eq!(
         reason, "PoolerStarting",
         "PgBouncer has no pod yet: {message}"
@@ -177,7 +167,7 @@ async fn a_failed_migration_stops_the_rollout_with_its_log_and_no_secret() {
     );
     harness.reconcile(&at).await;
 
-    let (degraded, reason, message) = condition(&harness, &at, "Degraded");
+    let (degraded, reason, message) = harness.condition(&at, "Degraded");
     assert_eq!(
         (degraded.as_str(), reason.as_str()),
         ("True", "MigrationFailed")
@@ -209,5 +199,5 @@ async fn a_failed_migration_stops_the_rollout_with_its_log_and_no_secret() {
             .get(&path("jobs", NS, "mindmitra-migrate-3"))
             .is_some()
     );
-    assert_eq!(condition(&harness, &at, "Degraded").0, "False");
+    assert_eq!(harness.condition(&at, "Degraded").0, "False");
 }

@@ -14,6 +14,16 @@ fn deployment(rendered: &render::Rendered) -> &Deployment {
         .expect("a Deployment is rendered")
 }
 
+/// Secret name and key an environment variable refers to.
+fn secret_ref(var: &k8s_openapi::api::core::v1::EnvVar) -> (&str, &str) {
+    let reference = var
+        .value_from
+        .as_ref()
+        .and_then(|from| from.secret_key_ref.as_ref())
+        .unwrap_or_else(|| panic!("{} comes from a Secret", var.name));
+    (reference.name.as_str(), reference.key.as_str())
+}
+
 fn kinds(rendered: &render::Rendered) -> Vec<ChildKind> {
     rendered.children.iter().map(Child::kind).collect()
 }
@@ -158,7 +168,7 @@ fn dev_stores_run_in_the_cluster_behind_their_own_network_policy() {
             (ChildKind::Database, Object::StatefulSet(s)) => Some(s.as_ref()),
             _ => None,
         })
-        .unwrap();
+        .expect("the Postgres StatefulSet");
     let spec = postgres.spec.as_ref().unwrap();
     assert_eq!(
         postgres.metadata.name.as_deref(),
@@ -198,17 +208,7 @@ fn dev_stores_run_in_the_cluster_behind_their_own_network_policy() {
         .iter()
         .find(|e| e.name == "POSTGRES_PASSWORD")
         .unwrap();
-    let reference = password
-        .value_from
-        .as_ref()
-        .unwrap()
-        .secret_key_ref
-        .as_ref()
-        .unwrap();
-    assert_eq!(
-        (reference.name.as_str(), reference.key.as_str()),
-        ("mindmitra-db", "password")
-    );
+    assert_eq!(secret_ref(password), ("mindmitra-db", "password"));
     assert!(password.value.is_none(), "the password only by reference");
     let probe = container
         .readiness_probe
@@ -382,17 +382,7 @@ fn the_app_contract_reaches_the_container() {
     ] {
         let var = by_name(name);
         assert!(var.value.is_none(), "{name} must never carry a value");
-        let reference = var
-            .value_from
-            .as_ref()
-            .unwrap()
-            .secret_key_ref
-            .as_ref()
-            .unwrap();
-        assert_eq!(
-            (reference.name.as_str(), reference.key.as_str()),
-            (secret, key)
-        );
+        assert_eq!(secret_ref(var), (secret, key));
     }
     let env_from = pod.containers[0].env_from.clone().unwrap();
     assert_eq!(

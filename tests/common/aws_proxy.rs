@@ -61,23 +61,14 @@ struct Shared {
 impl AwsProxy {
     /// A proxy to the emulator at `upstream` (`http://host:port`).
     pub async fn start(upstream: String) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
         let script = Arc::new(Mutex::new(Script::default()));
         let shared = Shared {
             upstream,
             script: script.clone(),
             client: reqwest::Client::new(),
         };
-        let stop = tokio_util::sync::CancellationToken::new();
-        let token = stop.clone();
         let app = axum::Router::new().fallback(forward).with_state(shared);
-        tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move { token.cancelled().await })
-                .await
-                .unwrap();
-        });
+        let (address, stop) = super::fake_server::serve_on_loopback(app).await;
         Self {
             address,
             script,

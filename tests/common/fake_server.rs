@@ -23,19 +23,27 @@ pub struct FakeServer {
     dir: tempfile::TempDir,
 }
 
+/// Serves `app` on a free loopback port until the token is cancelled.
+pub async fn serve_on_loopback(
+    app: axum::Router,
+) -> (SocketAddr, tokio_util::sync::CancellationToken) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let stop = tokio_util::sync::CancellationToken::new();
+    let token = stop.clone();
+    tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move { token.cancelled().await })
+            .await
+            .unwrap();
+    });
+    (address, stop)
+}
+
 impl FakeServer {
     pub async fn start(api: FakeApi) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
-        let stop = tokio_util::sync::CancellationToken::new();
         let app = axum::Router::new().fallback(serve).with_state(api.clone());
-        let token = stop.clone();
-        tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move { token.cancelled().await })
-                .await
-                .unwrap();
-        });
+        let (address, stop) = serve_on_loopback(app).await;
         Self {
             api,
             address,

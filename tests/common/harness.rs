@@ -305,6 +305,59 @@ impl Harness {
         panic!("the stores of {path} did not become ready");
     }
 
+    /// `times` reconciles in a row, the caches catching up after each.
+    pub async fn reconcile_times(&mut self, path: &str, times: usize) {
+        for _ in 0..times {
+            self.reconcile(path).await;
+        }
+    }
+
+    /// Status, reason and message of condition `type_` of the resource.
+    pub fn condition(&self, path: &str, type_: &str) -> (String, String, String) {
+        let status = self.chatbot(path).status.unwrap_or_default();
+        let c = status
+            .conditions
+            .iter()
+            .find(|c| c.type_ == type_)
+            .unwrap_or_else(|| panic!("{type_} in {:#?}", status.conditions));
+        (c.status.clone(), c.reason.clone(), c.message.clone())
+    }
+
+    /// The decoded value of `key` in Secret `name`, as the API server holds it.
+    pub fn secret_value(&self, namespace: &str, name: &str, key: &str) -> Option<String> {
+        use base64::Engine;
+        let secret = self.api.get(&path("secrets", namespace, name))?;
+        let encoded = secret["data"][key].as_str()?;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .ok()?;
+        String::from_utf8(bytes).ok()
+    }
+
+    /// Whether the resource carries no finalizer any more.
+    pub fn finalizers_gone(&self, path: &str) -> bool {
+        self.chatbot(path)
+            .metadata
+            .finalizers
+            .is_none_or(|f| f.is_empty())
+    }
+
+    /// Reasons and notes of the Events published since requests were last cleared.
+    pub fn events(&self) -> Vec<(String, String)> {
+        self.api
+            .requests()
+            .into_iter()
+            .filter(|r| r.uri.contains("/events"))
+            .filter_map(|r| r.body)
+            .map(|b| {
+                (
+                    b["reason"].as_str().unwrap_or_default().to_string(),
+                    b["note"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect()
+    }
+
     /// One reconcile without refreshing the caches afterwards.
     pub async fn reconcile_unsynced(&self, path: &str) -> Action {
         let cbd = self.chatbot(path);
