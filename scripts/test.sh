@@ -25,9 +25,11 @@ if ! command -v moto_server >/dev/null; then
   export PATH
 fi
 
-# Debian packages: Lua 5.1 runs the Argo CD health check.
+# Debian packages: Lua 5.1 runs the Argo CD health check; Prometheus is
+# what rollout analysis is tested against.
 missing=()
 command -v lua5.1 >/dev/null || missing+=(lua5.1)
+command -v prometheus >/dev/null || missing+=(prometheus)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${missing[*]} (Debian)"
   sudo_cmd=""

@@ -5,6 +5,7 @@
 //! rendering, cost and capacity) plus the `chatbot-operator` binary that
 //! drives them from the command line.
 
+pub mod analysis;
 pub mod api;
 pub mod capacity;
 pub mod cli;

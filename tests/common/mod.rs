@@ -9,6 +9,7 @@ pub mod fake_server;
 pub mod harness;
 pub mod logs;
 pub mod moto;
+pub mod prometheus;
 
 use std::path::{Path, PathBuf};
 

@@ -1,0 +1,236 @@
+//! Analysis against a real Prometheus (Debian package) scraping small
+//! HTTP servers whose metrics the test controls: a good candidate passes,
+//! a bad one fails with the value and threshold that failed it, a revision
+//! without series is inconclusive, and a Prometheus that is gone gives
+//! errors that never add up to a pass.
+
+mod common;
+
+use std::{
+    net::SocketAddr,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+
+use chatbot_operator::{
+    analysis::{
+        self, Measurement, RunPolicy, RunVerdict, Selector, Verdict, prometheus::Prometheus,
+    },
+    api::Analysis,
+};
+use common::prometheus::{PrometheusServer, Target};
+
+/// What one scrape adds: requests by status code, and latency bucket
+/// counts (cumulative, seconds) of those requests.
+#[derive(Clone, Copy)]
+struct Traffic {
+    ok: u64,
+    errors: u64,
+    buckets: [(&'static str, u64); 5],
+}
+
+const GOOD: Traffic = Traffic {
+    ok: 100,
+    errors: 0,
+    buckets: [
+        ("0.1", 90),
+        ("0.25", 98),
+        ("0.5", 100),
+        ("1", 100),
+        ("+Inf", 100),
+    ],
+};
+
+const BAD: Traffic = Traffic {
+    ok: 90,
+    errors: 10,
+    buckets: [
+        ("0.1", 10),
+        ("0.25", 30),
+        ("0.5", 60),
+        ("1", 80),
+        ("+Inf", 100),
+    ],
+};
+
+/// A `/metrics` endpoint whose counters grow by `traffic` on every scrape.
+async fn app(traffic: Traffic) -> SocketAddr {
+    let scrapes = Arc::new(AtomicU64::new(0));
+    let app = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let n = scrapes.fetch_add(1, Ordering::SeqCst) + 1;
+            async move {
+                let mut text = String::new();
+                text.push_str("# TYPE http_requests_total counter\n");
+                text.push_str(&format!(
+                    "http_requests_total{{code=\"200\"}} {}\n",
+                    n * traffic.ok
+                ));
+                text.push_str(&format!(
+                    "http_requests_total{{code=\"500\"}} {}\n",
+                    n * traffic.errors
+                ));
+                text.push_str("# TYPE http_request_duration_seconds histogram\n");
+                for (le, count) in traffic.buckets {
+                    text.push_str(&format!(
+                        "http_request_duration_seconds_bucket{{le=\"{le}\"}} {}\n",
+                        n * count
+                    ));
+                }
+                let total = n * (traffic.ok + traffic.errors);
+                text.push_str(&format!("http_request_duration_seconds_count {total}\n"));
+                text.push_str(&format!(
+                    "http_request_duration_seconds_sum {}\n",
+                    total / 5
+                ));
+                text
+            }
+        }),
+    );
+    let (address, stop) = common::fake_server::serve_on_loopback(app).await;
+    // Served for the whole test process.
+    std::mem::forget(stop);
+    address
+}
+
+fn selector(revision: i64) -> Selector {
+    Selector {
+        namespace: "sales".into(),
+        instance: "brigade".into(),
+        revision,
+    }
+}
+
+fn target(address: SocketAddr, revision: i64) -> Target {
+    Target {
+        address,
+        labels: vec![
+            ("namespace", "sales".into()),
+            ("app_kubernetes_io_instance", "brigade".into()),
+            ("chatbot_dev_revision", revision.to_string()),
+        ],
+    }
+}
+
+fn thresholds() -> Analysis {
+    Analysis {
+        min_success_rate_percent: Some(99.0),
+        max_error_rate_percent: Some(1.0),
+        max_p95_latency_ms: Some(500),
+        ..Default::default()
+    }
+}
+
+const POLICY: RunPolicy = RunPolicy {
+    count: 3,
+    failure_limit: 1,
+};
+
+/// Measures every check of revision `revision` in `POLICY.count` rounds.
+async fn run(prometheus: &Prometheus, revision: i64) -> (RunVerdict, Vec<Vec<Measurement>>) {
+    let checks = analysis::checks(&thresholds(), &selector(revision), 1).unwrap();
+    let mut rounds = Vec::new();
+    loop {
+        let mut round = Vec::new();
+        for check in &checks {
+            round.push(analysis::judge(
+                check,
+                &prometheus.query(&check.query).await,
+            ));
+        }
+        rounds.push(round);
+        let verdict = analysis::run_verdict(&rounds, POLICY);
+        if verdict != RunVerdict::Running {
+            return (verdict, rounds);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// Waits until Prometheus holds enough samples of `revision` for a rate.
+async fn wait_for_samples(prometheus: &Prometheus, revision: i64) {
+    let query = format!(
+        r#"count_over_time(http_requests_total{{{},code="200"}}[1m])"#,
+        selector(revision).matchers()
+    );
+    for _ in 0..100 {
+        if let analysis::QueryResult::Value(samples) = prometheus.query(&query).await
+            && samples >= 3.0
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("Prometheus never scraped revision {revision}");
+}
+
+#[tokio::test]
+async fn good_and_bad_candidates_missing_data_and_a_lost_prometheus() {
+    let good = app(GOOD).await;
+    let bad = app(BAD).await;
+    let server = PrometheusServer::start(&[target(good, 1), target(bad, 2)]).await;
+    let prometheus = Prometheus::new(&server.url()).unwrap();
+    wait_for_samples(&prometheus, 1).await;
+    wait_for_samples(&prometheus, 2).await;
+
+    let (verdict, rounds) = run(&prometheus, 1).await;
+    assert_eq!(verdict, RunVerdict::Passed, "{rounds:#?}");
+    let first = &rounds[0];
+    let success = first.iter().find(|m| m.name == "success-rate").unwrap();
+    assert_eq!(success.value, Some(100.0));
+    let p95 = first.iter().find(|m| m.name == "p95-latency").unwrap();
+    let value = p95.value.unwrap();
+    assert!(
+        (150.0..=250.0).contains(&value),
+        "p95 between the 0.1 s and 0.25 s buckets: {value}"
+    );
+    assert!(
+        p95.query.contains(r#"chatbot_dev_revision="1""#),
+        "{}",
+        p95.query
+    );
+
+    let (verdict, rounds) = run(&prometheus, 2).await;
+    let RunVerdict::Failed { reason } = verdict else {
+        panic!("the bad candidate fails: {verdict:?} {rounds:#?}");
+    };
+    assert!(reason.contains("error-rate = 10"), "{reason}");
+    assert!(reason.contains("(wants <= 1)"), "{reason}");
+    assert!(reason.contains("p95-latency = "), "{reason}");
+    let errors = rounds[0].iter().find(|m| m.name == "error-rate").unwrap();
+    assert_eq!(
+        (errors.verdict, errors.threshold.as_str()),
+        (Verdict::Failed, "<= 1")
+    );
+
+    // A revision no pod reports for: no series, never a pass.
+    let (verdict, rounds) = run(&prometheus, 3).await;
+    let RunVerdict::Inconclusive { reason } = verdict else {
+        panic!("no data is inconclusive: {verdict:?}");
+    };
+    assert_eq!(rounds.len(), 1, "it stops at the first empty round");
+    assert!(reason.contains("no series"), "{reason}");
+
+    // A PromQL mistake is an error that names Prometheus's complaint.
+    let refused = prometheus.query("sum(rate(http_requests_total[1m]").await;
+    let analysis::QueryResult::Failed(message) = refused else {
+        panic!("a syntax error is refused: {refused:?}");
+    };
+    assert!(message.contains("bad_data"), "{message}");
+
+    // Prometheus gone: every measurement errors; the run never passes.
+    drop(server);
+    let (verdict, rounds) = run(&prometheus, 1).await;
+    assert!(
+        rounds.iter().flatten().all(|m| m.verdict == Verdict::Error),
+        "{rounds:#?}"
+    );
+    let RunVerdict::Inconclusive { reason } = verdict else {
+        panic!("only errors is not a pass: {verdict:?}");
+    };
+    assert!(reason.starts_with("no round could be measured"), "{reason}");
+}
