@@ -1,4 +1,5 @@
 //! Rollouts: numbered revisions of the pod template and, per strategy, how
 //! a new revision replaces the stable one. Pure: time comes in as `now`.
 
+pub mod machine;
 pub mod revisions;
