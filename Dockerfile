@@ -1,6 +1,6 @@
 # The operator image: built with the Rust toolchain, run from a distroless
 # base as a non-root user. Build: docker build -t chatbot-operator .
-FROM rust:1.89-bookworm AS build
+FROM rust:1.92-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src src

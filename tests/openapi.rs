@@ -78,3 +78,59 @@ fn the_validator_rejects_an_invalid_object() {
     let file = write(dir.path(), "broken.yaml", &yaml);
     assert!(!validate(&[file], KUBERNETES_VERSIONS[0]).status.success());
 }
+
+/// The Ingresses of a canary split (main and canary), as ingress-nginx
+/// gets them.
+#[test]
+fn canary_ingresses_validate_against_the_kubernetes_schemas() {
+    use chatbot_operator::{
+        api::{Sticky, Tls},
+        rollout::traffic::{Exposure, Split, ingresses},
+    };
+    let exposure = Exposure {
+        name: "brigade".into(),
+        namespace: "sales".into(),
+        host: "chat.brigade.example".into(),
+        tls: Some(Tls {
+            cluster_issuer: Some("letsencrypt".into()),
+            secret_name: None,
+        }),
+        ingress_class_name: Some("nginx".into()),
+        gateway: None,
+        idle_timeout_seconds: 3600,
+        labels: Default::default(),
+    };
+    let split = Split {
+        stable_service: "brigade-r4".into(),
+        candidate: Some(("brigade-r5".into(), 30)),
+        sticky: Some(Sticky {
+            header: Some("X-Chatbot-Variant".into()),
+            cookie: None,
+        }),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let files: Vec<_> = ingresses(&exposure, &split)
+        .iter()
+        .enumerate()
+        .map(|(index, ingress)| {
+            let mut value = serde_json::to_value(ingress).unwrap();
+            value["apiVersion"] = "networking.k8s.io/v1".into();
+            value["kind"] = "Ingress".into();
+            write(
+                dir.path(),
+                &format!("ingress-{index}.yaml"),
+                &serde_yaml_ng::to_string(&value).unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(files.len(), 2);
+    for version in KUBERNETES_VERSIONS {
+        let output = validate(&files, version);
+        assert!(
+            output.status.success(),
+            "Kubernetes {version}:\n{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}

@@ -1,0 +1,131 @@
+//! The rollback decision path, in process: a failed measurement comes in
+//! from Prometheus's answer, the run is judged, the state machine decides,
+//! and the traffic objects that send everything back to the stable
+//! revision come out as the bodies of their server-side-apply patches.
+//! Without a cluster this is the operator's share of `kubectl chatbot
+//! rollback` → 100% stable; the API server's and the data plane's come on
+//! top. `cargo bench --bench rollback`; `ROLLBACK_RUNS` to change the count.
+
+use std::{
+    collections::BTreeMap,
+    hint::black_box,
+    time::{Duration, Instant},
+};
+
+use chatbot_operator::{
+    analysis::{self, Check, QueryResult, RunPolicy},
+    api::{GatewayRef, Tls},
+    rollout::{
+        machine::{self, Facts, Phase, State, Step},
+        traffic::{self, Exposure, Split},
+    },
+};
+
+fn exposure() -> Exposure {
+    Exposure {
+        name: "brigade".into(),
+        namespace: "sales".into(),
+        host: "chat.brigade.example".into(),
+        tls: Some(Tls {
+            cluster_issuer: Some("letsencrypt".into()),
+            secret_name: None,
+        }),
+        ingress_class_name: Some("nginx".into()),
+        gateway: Some(GatewayRef {
+            name: "public".into(),
+            namespace: Some("gateways".into()),
+            section_name: None,
+        }),
+        idle_timeout_seconds: 3600,
+        labels: BTreeMap::from([("app.kubernetes.io/instance".into(), "brigade".into())]),
+    }
+}
+
+/// One pass: measurement in, traffic patch bodies out. Returns the bytes
+/// of the patches, so nothing is optimised away.
+fn decide_rollback(steps: &[Step], state: &State, exposure: &Exposure) -> usize {
+    let check = Check {
+        name: "error-rate".into(),
+        query: "100 * sum(rate(http_requests_total{code=~\"5..\"}[60s])) / sum(rate(http_requests_total[60s]))".into(),
+        min: None,
+        max: Some(1.0),
+    };
+    let measured = analysis::judge(&check, &QueryResult::Value(7.5));
+    let rounds = vec![vec![measured.clone()], vec![measured]];
+    let verdict = analysis::run_verdict(
+        &rounds,
+        RunPolicy {
+            count: 5,
+            failure_limit: 1,
+        },
+    );
+    let facts = Facts {
+        now: 1_000,
+        candidate_ready: true,
+        candidate_created_at: 0,
+        progress_deadline: Duration::from_secs(600),
+        analysis: Some(verdict),
+        command: None,
+        auto_rollback: true,
+    };
+    let next = machine::next(steps, state, &facts);
+    assert_eq!(next.phase, Phase::RolledBack);
+    let split = if next.weight == 0 {
+        Split::stable("brigade-r4")
+    } else {
+        unreachable!("a rollback sends no traffic to the candidate")
+    };
+    let route = serde_json::to_vec(&traffic::http_route(exposure, &split)).unwrap();
+    let ingresses = serde_json::to_vec(&traffic::ingresses(exposure, &split)).unwrap();
+    route.len() + ingresses.len()
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index]
+}
+
+fn main() {
+    let runs: usize = std::env::var("ROLLBACK_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20_000);
+    let steps = vec![
+        Step::SetWeight(10),
+        Step::Analysis,
+        Step::SetWeight(50),
+        Step::Analysis,
+    ];
+    let state = State {
+        step: 1,
+        step_started_at: 900,
+        weight: 10,
+        phase: Phase::Progressing,
+        message: String::new(),
+    };
+    let exposure = exposure();
+    for _ in 0..1_000 {
+        black_box(decide_rollback(&steps, &state, &exposure));
+    }
+    let mut times = Vec::with_capacity(runs);
+    let started = Instant::now();
+    let mut bytes = 0;
+    for _ in 0..runs {
+        let one = Instant::now();
+        bytes += black_box(decide_rollback(&steps, &state, &exposure));
+        times.push(one.elapsed());
+    }
+    let total = started.elapsed();
+    times.sort();
+    println!(
+        "rollback decision path (failed measurement → RolledBack → HTTPRoute + Ingress bodies), {runs} runs:"
+    );
+    println!(
+        "  p50 {:?}, p99 {:?}, max {:?}; {:.0} decisions/s; {} bytes of patches per decision",
+        percentile(&times, 0.50),
+        percentile(&times, 0.99),
+        times.last().copied().unwrap_or_default(),
+        runs as f64 / total.as_secs_f64(),
+        bytes / runs
+    );
+}
