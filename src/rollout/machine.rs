@@ -230,6 +230,14 @@ pub fn next(steps: &[Step], state: &State, facts: &Facts) -> State {
     }
     match facts.command {
         Some(Command::Abort) => return rolled_back(state, "aborted by an on-call action"),
+        // All traffic to pods that cannot serve it would be an outage.
+        Some(Command::Promote) if !facts.candidate_ready => {
+            return at(
+                state,
+                state.phase,
+                "Promote waits: the candidate's pods are not ready",
+            );
+        }
         Some(Command::Promote) => {
             return promoted(state, steps.len(), "promoted by an on-call action");
         }
@@ -284,7 +292,9 @@ pub fn next(steps: &[Step], state: &State, facts: &Facts) -> State {
         },
         Step::Pause(Some(duration)) => {
             let elapsed = facts.now - state.step_started_at;
-            if resumed || elapsed >= duration.as_secs() as i64 {
+            // Only time (or Promote) ends a timed pause; Resume lifts an
+            // on-call Pause, it does not skip the wait.
+            if elapsed >= duration.as_secs() as i64 {
                 advance(state)
             } else {
                 at(
