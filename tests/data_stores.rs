@@ -197,7 +197,11 @@ async fn a_create_whose_response_was_lost_and_a_restart_before_the_status_write_
     let result =
         chatbot_operator::reconcile::reconcile_at(&cbd, &harness.context, harness.now.clone())
             .await;
-    assert!(result.is_err(), "the status write failed");
+    let error = result.expect_err("the status write fails");
+    assert!(
+        format!("{error:?}").contains("injected failure"),
+        "the reconcile stopped at the status write, not before: {error:?}"
+    );
     harness.sync();
 
     // A new operator: fresh caches and memory, same cluster and AWS.

@@ -334,11 +334,24 @@ pub fn round_verdict(round: &[Measurement]) -> Verdict {
 fn describe(measurement: &Measurement) -> String {
     match (&measurement.value, &measurement.reason) {
         (Some(value), _) => format!(
-            "{} = {value} (wants {})",
-            measurement.name, measurement.threshold
+            "{} = {} (wants {})",
+            measurement.name,
+            shown(*value),
+            measurement.threshold
         ),
         (None, Some(reason)) => format!("{}: {reason}", measurement.name),
         (None, None) => measurement.name.clone(),
+    }
+}
+
+/// A measured value as people read it: at most three decimals, without the
+/// float noise of PromQL arithmetic (9.999999999999998 reads 10).
+pub fn shown(value: f64) -> String {
+    let rounded = (value * 1000.0).round() / 1000.0;
+    if rounded == rounded.trunc() && rounded.abs() < 1e15 {
+        format!("{}", rounded as i64)
+    } else {
+        format!("{rounded}")
     }
 }
 

@@ -212,3 +212,13 @@ fn a_failed_run_says_which_check_failed_with_value_and_threshold() {
         "2 of 2 rounds failed (limit 1): success-rate = 92.5 (wants >= 99)"
     );
 }
+
+#[test]
+fn values_in_reasons_are_rounded_to_what_people_read() {
+    assert_eq!(shown(9.999999999999998), "10");
+    assert_eq!(shown(90.00000000000001), "90");
+    assert_eq!(shown(99.4567), "99.457");
+    assert_eq!(shown(0.25), "0.25");
+    assert_eq!(shown(-3.0), "-3");
+    assert_eq!(shown(f64::NAN), "NaN");
+}

@@ -1,9 +1,10 @@
 //! A real AWS API emulator for the tests: moto in server mode, one process
-//! per test harness on a free loopback port, stopped by process id when
-//! dropped. `scripts/test.sh` installs it (`pip install 'moto[server]'`).
+//! per test harness on a loopback port of its own choosing, stopped by
+//! process id when dropped. `scripts/test.sh` installs it (`pip install 'moto[server]'`).
 
 use std::{
-    net::{SocketAddr, TcpListener, TcpStream},
+    io::{BufRead, BufReader},
+    net::{SocketAddr, TcpStream},
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
@@ -19,18 +20,34 @@ pub struct Moto {
 }
 
 impl Moto {
-    /// Starts moto and waits until it accepts connections.
+    /// Starts moto on a port it picks itself and waits until it accepts
+    /// connections. Asking the kernel for a free port and handing it over
+    /// would leave a window in which another test's emulator takes it, and
+    /// two tests would then share one AWS.
     pub fn start() -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let child = Command::new("moto_server")
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        let mut child = Command::new("moto_server")
+            .args(["-H", "127.0.0.1", "-p", "0"])
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("moto_server on PATH: install it with `pip install 'moto[server]'` (scripts/test.sh does)");
+        let stderr = child.stderr.take().expect("moto's stderr is piped");
+        let (found, port) = std::sync::mpsc::channel();
+        // moto logs every request to stderr: keep reading so it never blocks.
+        std::thread::spawn(move || {
+            let mut found = Some(found);
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if let Some(port) = listening_port(&line)
+                    && let Some(found) = found.take()
+                {
+                    let _ = found.send(port);
+                }
+            }
+        });
+        let port = port
+            .recv_timeout(Duration::from_secs(30))
+            .expect("moto did not say where it listens within 30 s");
         let address = SocketAddr::from(([127, 0, 0, 1], port));
         let deadline = Instant::now() + Duration::from_secs(30);
         while TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_err() {
@@ -60,4 +77,10 @@ impl Drop for Moto {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The port in werkzeug's " * Running on http://127.0.0.1:PORT" line.
+fn listening_port(line: &str) -> Option<u16> {
+    let rest = line.split("Running on http://127.0.0.1:").nth(1)?;
+    rest.trim().trim_end_matches('/').parse().ok()
 }
