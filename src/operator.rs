@@ -4,6 +4,7 @@
 use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 use futures::{Stream, StreamExt, future};
+use gateway_api::apis::standard::httproutes::HttpRoute;
 use k8s_openapi::{
     NamespaceResourceScope,
     api::{
@@ -11,7 +12,7 @@ use k8s_openapi::{
         autoscaling::v2::HorizontalPodAutoscaler,
         batch::v1::Job,
         core::v1::{ConfigMap, Secret, Service, ServiceAccount},
-        networking::v1::NetworkPolicy,
+        networking::v1::{Ingress, NetworkPolicy},
         policy::v1::PodDisruptionBudget,
     },
 };
@@ -146,6 +147,26 @@ where
     match namespace {
         Some(namespace) => Api::namespaced(client.clone(), namespace),
         None => Api::all(client.clone()),
+    }
+}
+
+/// Whether the cluster serves Gateway API HTTPRoutes. Without the CRD the
+/// operator does not watch them, and a resource asking for
+/// `traffic.provider: gatewayAPI` is told so in its status.
+async fn http_routes_served(client: &Client) -> bool {
+    match client
+        .list_api_group_resources("gateway.networking.k8s.io/v1")
+        .await
+    {
+        Ok(list) => list.resources.iter().any(|r| r.name == "httproutes"),
+        Err(kube::Error::Api(status)) if status.code == 404 => {
+            info!("the Gateway API is not installed: HTTPRoutes are not watched");
+            false
+        }
+        Err(error) => {
+            warn!(%error, "could not tell whether the Gateway API is installed; HTTPRoutes are not watched until the operator restarts");
+            false
+        }
     }
 }
 
@@ -382,8 +403,10 @@ pub async fn run_controllers(
     shutdown: CancellationToken,
 ) {
     let namespace = settings.namespace.as_deref();
-    let (stores, writers) = stores::stores();
+    let (stores, mut writers) = stores::stores();
     let Stores { chatbots, .. } = stores.clone();
+    let gateway_api = http_routes_served(&client).await;
+    stores.set_gateway_api(gateway_api);
 
     let chatbot_stream = watcher(
         api::<ChatbotDeployment>(&client, namespace),
@@ -440,7 +463,7 @@ pub async fn run_controllers(
         }
     };
     let config = kube::runtime::controller::Config::default().concurrency(settings.concurrency);
-    let deployments = Controller::for_stream(chatbot_stream, chatbots.clone())
+    let controller = Controller::for_stream(chatbot_stream, chatbots.clone())
         .with_config(config.clone())
         .owns_stream(child_stream::<ServiceAccount>(
             &client,
@@ -496,6 +519,24 @@ pub async fn run_controllers(
             writers.jobs,
             stores::trim_job,
         ))
+        .owns_stream(child_stream::<Ingress>(
+            &client,
+            namespace,
+            writers.ingresses,
+            stores::trim_metadata,
+        ));
+    let controller = if gateway_api {
+        controller.owns_stream(child_stream::<HttpRoute>(
+            &client,
+            namespace,
+            writers.http_routes,
+            stores::trim_metadata,
+        ))
+    } else {
+        stores::Writers::no_http_routes(&mut writers.http_routes);
+        controller
+    };
+    let deployments = controller
         .watches_stream(secret_stream, secret_mapper)
         .graceful_shutdown_on(shutdown.clone().cancelled_owned())
         .run(reconcile::reconcile, reconcile::error_policy, context)

@@ -46,7 +46,8 @@ fn render_prints_every_child_of_a_sample() {
             "Deployment",
             "HorizontalPodAutoscaler",
             "PodDisruptionBudget",
-            "NetworkPolicy"
+            "NetworkPolicy",
+            "Ingress"
         ]
     );
 }

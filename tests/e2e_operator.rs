@@ -22,7 +22,7 @@ use k8s_openapi::api::{
     autoscaling::v2::HorizontalPodAutoscaler,
     core::v1::{ConfigMap, Secret, Service, ServiceAccount},
     events::v1::Event,
-    networking::v1::NetworkPolicy,
+    networking::v1::{Ingress, NetworkPolicy},
     policy::v1::PodDisruptionBudget,
 };
 use kube::{
@@ -147,6 +147,15 @@ async fn owners(client: &Client, namespace: &str, name: &str) -> Vec<(ChildKind,
         (
             ChildKind::NetworkPolicy,
             owner_of::<NetworkPolicy>(client, namespace, name).await,
+        ),
+        (
+            ChildKind::Ingress,
+            owner_of::<Ingress>(client, namespace, name).await,
+        ),
+        (
+            ChildKind::HttpRoute,
+            owner_of::<gateway_api::apis::standard::httproutes::HttpRoute>(client, namespace, name)
+                .await,
         ),
     ]
 }

@@ -227,6 +227,8 @@ async fn the_operator_role_allows_every_request_the_operator_makes() {
         "/apis/autoscaling/v2/horizontalpodautoscalers",
         "/apis/policy/v1/poddisruptionbudgets",
         "/apis/networking.k8s.io/v1/networkpolicies",
+        "/apis/networking.k8s.io/v1/ingresses",
+        "/apis/gateway.networking.k8s.io/v1/httproutes",
     ] {
         requests.push(("GET".into(), resource.into()));
         requests.push(("GET".into(), format!("{resource}?watch=true")));

@@ -134,3 +134,27 @@ fn canary_ingresses_validate_against_the_kubernetes_schemas() {
         );
     }
 }
+
+/// The HTTPRoute CRD the end-to-end tests install (from the `gateway-api`
+/// crate's types) is a well-formed CustomResourceDefinition.
+#[test]
+fn the_http_route_crd_installed_for_end_to_end_tests_is_a_valid_object() {
+    use kube::CustomResourceExt;
+    let dir = tempfile::tempdir().unwrap();
+    let crd = gateway_api::apis::standard::httproutes::HttpRoute::crd();
+    assert_eq!(
+        crd.metadata.name.as_deref(),
+        Some("httproutes.gateway.networking.k8s.io")
+    );
+    let yaml = serde_yaml_ng::to_string(&crd).unwrap();
+    let file = write(dir.path(), "httproute-crd.yaml", &yaml);
+    for version in KUBERNETES_VERSIONS {
+        let output = validate(std::slice::from_ref(&file), version);
+        assert!(
+            output.status.success(),
+            "Kubernetes {version}:\n{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}

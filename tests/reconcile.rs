@@ -77,6 +77,8 @@ fn children_of(namespace: &str) -> Vec<String> {
         "PATCH /apis/policy/v1/namespaces/{ns}/poddisruptionbudgets/mindmitra",
         "GET /apis/networking.k8s.io/v1/namespaces/{ns}/networkpolicies/mindmitra",
         "PATCH /apis/networking.k8s.io/v1/namespaces/{ns}/networkpolicies/mindmitra",
+        "GET /apis/networking.k8s.io/v1/namespaces/{ns}/ingresses/mindmitra",
+        "PATCH /apis/networking.k8s.io/v1/namespaces/{ns}/ingresses/mindmitra",
     ]
     .iter()
     .map(|line| line.replace("{ns}", namespace))
@@ -156,7 +158,7 @@ async fn the_first_reconcile_generates_secrets_applies_every_child_and_writes_st
     assert_eq!(condition(&status, "SecretsReady").status, "True");
     assert_eq!(condition(&status, "CapacityOK").reason, "WithinCapacity");
     assert_eq!(condition(&status, "WithinBudget").status, "True");
-    assert_eq!(harness.metrics.total_writes() - writes_before, 11);
+    assert_eq!(harness.metrics.total_writes() - writes_before, 12);
 }
 
 #[tokio::test]
@@ -835,6 +837,8 @@ fn object_path(object: &Value) -> String {
         "HorizontalPodAutoscaler" => "horizontalpodautoscalers",
         "PodDisruptionBudget" => "poddisruptionbudgets",
         "NetworkPolicy" => "networkpolicies",
+        "Ingress" => "ingresses",
+        "HTTPRoute" => "httproutes",
         other => panic!("unexpected kind {other}"),
     };
     path(resource, namespace, name)

@@ -159,6 +159,7 @@ fn dev_stores_run_in_the_cluster_behind_their_own_network_policy() {
             ChildKind::HorizontalPodAutoscaler,
             ChildKind::PodDisruptionBudget,
             ChildKind::NetworkPolicy,
+            ChildKind::Ingress,
         ]
     );
     let postgres = rendered

@@ -4,6 +4,7 @@
 
 use std::{collections::BTreeMap, fmt::Debug};
 
+use gateway_api::apis::standard::httproutes::HttpRoute;
 use k8s_openapi::{
     ByteString, NamespaceResourceScope,
     api::{
@@ -11,7 +12,7 @@ use k8s_openapi::{
         autoscaling::v2::HorizontalPodAutoscaler,
         batch::v1::Job,
         core::v1::{ConfigMap, Secret, Service, ServiceAccount},
-        networking::v1::NetworkPolicy,
+        networking::v1::{Ingress, NetworkPolicy},
         policy::v1::PodDisruptionBudget,
     },
     apimachinery::pkg::apis::meta::v1::ObjectMeta,
@@ -168,10 +169,42 @@ pub async fn converge(
     Ok(done)
 }
 
+/// The kind name of a child type, for errors. k8s-openapi types carry it as
+/// `k8s_openapi::Resource::KIND`; the Gateway API types come from their
+/// CRDs and do not implement that trait.
+pub(super) trait Typed {
+    const KIND: &'static str;
+}
+
+macro_rules! typed {
+    ($($type:ty),* $(,)?) => {
+        $(impl Typed for $type {
+            const KIND: &'static str = <$type as k8s_openapi::Resource>::KIND;
+        })*
+    };
+}
+
+typed!(
+    ServiceAccount,
+    ConfigMap,
+    Service,
+    Deployment,
+    StatefulSet,
+    HorizontalPodAutoscaler,
+    PodDisruptionBudget,
+    NetworkPolicy,
+    Job,
+    Ingress,
+);
+
+impl Typed for HttpRoute {
+    const KIND: &'static str = "HTTPRoute";
+}
+
 async fn apply<K>(client: &Client, namespace: &str, object: &K) -> Result<(), ReconcileError>
 where
     K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
-        + k8s_openapi::Resource
+        + Typed
         + Clone
         + Debug
         + Serialize
@@ -204,6 +237,8 @@ async fn apply_child(
         Object::PodDisruptionBudget(o) => apply(client, namespace, o).await,
         Object::NetworkPolicy(o) => apply(client, namespace, o).await,
         Object::Job(o) => apply(client, namespace, o.as_ref()).await,
+        Object::Ingress(o) => apply(client, namespace, o.as_ref()).await,
+        Object::HttpRoute(o) => apply(client, namespace, o.as_ref()).await,
     }
 }
 
@@ -214,7 +249,7 @@ async fn metadata<K>(
 ) -> Result<Option<ObjectMeta>, ReconcileError>
 where
     K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
-        + k8s_openapi::Resource
+        + Typed
         + Clone
         + Debug
         + DeserializeOwned,
@@ -246,6 +281,8 @@ async fn metadata_of(
         }
         ObjectType::NetworkPolicy => metadata::<NetworkPolicy>(client, namespace, name).await,
         ObjectType::Job => metadata::<Job>(client, namespace, name).await,
+        ObjectType::Ingress => metadata::<Ingress>(client, namespace, name).await,
+        ObjectType::HttpRoute => metadata::<HttpRoute>(client, namespace, name).await,
     }
 }
 
@@ -257,7 +294,7 @@ async fn delete<K>(
 ) -> Result<(), ReconcileError>
 where
     K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
-        + k8s_openapi::Resource
+        + Typed
         + Clone
         + Debug
         + DeserializeOwned,
@@ -299,6 +336,8 @@ async fn delete_child(
         }
         ObjectType::NetworkPolicy => delete::<NetworkPolicy>(client, namespace, name, uid).await,
         ObjectType::Job => delete::<Job>(client, namespace, name, uid).await,
+        ObjectType::Ingress => delete::<Ingress>(client, namespace, name, uid).await,
+        ObjectType::HttpRoute => delete::<HttpRoute>(client, namespace, name, uid).await,
     }
 }
 

@@ -161,6 +161,21 @@ pub fn decide(
             },
         );
     }
+    if observed.gateway_api_missing
+        && rendered
+            .children
+            .iter()
+            .any(|c| c.kind() == ChildKind::HttpRoute)
+    {
+        return blocked(
+            assessment,
+            Blocker {
+                reason: "GatewayApiMissing",
+                path: "spec.traffic.provider".into(),
+                message: "spec.traffic.provider: gatewayAPI needs the Gateway API's HTTPRoute (gateway.networking.k8s.io/v1), which this cluster does not serve; install the Gateway API CRDs and restart the operator, or use ingressNginx or none".into(),
+            },
+        );
+    }
     let generated_names = spec
         .secrets
         .as_ref()

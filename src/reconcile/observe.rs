@@ -71,6 +71,8 @@ pub struct Observed {
     pub migrations: BTreeMap<i64, ObservedMigration>,
     /// The in-cluster Postgres has a ready pod (migrations wait for it).
     pub in_cluster_database_ready: bool,
+    /// The cluster does not serve Gateway API HTTPRoutes.
+    pub gateway_api_missing: bool,
 }
 
 /// Where a migration Job stands.
@@ -197,6 +199,8 @@ fn child_metadata(
         ObjectType::PodDisruptionBudget => meta(get(&stores.disruption_budgets, namespace, name)),
         ObjectType::NetworkPolicy => meta(get(&stores.network_policies, namespace, name)),
         ObjectType::Job => meta(get(&stores.jobs, namespace, name)),
+        ObjectType::Ingress => meta(get(&stores.ingresses, namespace, name)),
+        ObjectType::HttpRoute => meta(get(&stores.http_routes, namespace, name)),
     }
 }
 
@@ -322,6 +326,7 @@ pub fn gather(
         > 0;
     Observed {
         in_cluster_database_ready,
+        gateway_api_missing: !stores.gateway_api(),
         migrations: migrations(stores, cbd, namespace, name),
         connection_keys,
         children,

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use gateway_api::apis::standard::httproutes::HttpRoute;
 use k8s_openapi::{
     ByteString,
     api::{
@@ -12,7 +13,7 @@ use k8s_openapi::{
         autoscaling::v2::HorizontalPodAutoscaler,
         batch::v1::Job,
         core::v1::{ConfigMap, Secret, Service, ServiceAccount},
-        networking::v1::NetworkPolicy,
+        networking::v1::{Ingress, NetworkPolicy},
         policy::v1::PodDisruptionBudget,
     },
 };
@@ -39,10 +40,27 @@ pub struct Stores {
     pub disruption_budgets: Store<PodDisruptionBudget>,
     pub network_policies: Store<NetworkPolicy>,
     pub jobs: Store<Job>,
+    pub ingresses: Store<Ingress>,
+    /// Filled by a watch only when the cluster serves the Gateway API;
+    /// otherwise marked filled and empty (see [`Writers::no_http_routes`]).
+    pub http_routes: Store<HttpRoute>,
     pub secrets: Store<Secret>,
+    /// The cluster serves Gateway API HTTPRoutes (found at start).
+    gateway_api: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Stores {
+    /// Whether the cluster serves Gateway API HTTPRoutes.
+    pub fn gateway_api(&self) -> bool {
+        self.gateway_api.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Records whether the cluster serves Gateway API HTTPRoutes.
+    pub fn set_gateway_api(&self, served: bool) {
+        self.gateway_api
+            .store(served, std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// Waits until every cache has been filled by its first list. Errs when
     /// a cache's writer is gone (the operator is stopping).
     ///
@@ -59,6 +77,8 @@ impl Stores {
         self.disruption_budgets.wait_until_ready().await?;
         self.network_policies.wait_until_ready().await?;
         self.jobs.wait_until_ready().await?;
+        self.ingresses.wait_until_ready().await?;
+        self.http_routes.wait_until_ready().await?;
         self.secrets.wait_until_ready().await
     }
 }
@@ -111,7 +131,20 @@ pub struct Writers {
     pub disruption_budgets: Writer<PodDisruptionBudget>,
     pub network_policies: Writer<NetworkPolicy>,
     pub jobs: Writer<Job>,
+    pub ingresses: Writer<Ingress>,
+    pub http_routes: Writer<HttpRoute>,
     pub secrets: Writer<Secret>,
+}
+
+impl Writers {
+    /// The cluster has no HTTPRoute type: the cache is filled, and empty,
+    /// without a watch (a watch of a missing type would keep every cache
+    /// from being reported filled).
+    pub fn no_http_routes(writer: &mut Writer<HttpRoute>) {
+        use kube::runtime::watcher::Event;
+        writer.apply_watcher_event(&Event::Init);
+        writer.apply_watcher_event(&Event::InitDone);
+    }
 }
 
 /// Empty caches and their writers.
@@ -126,6 +159,8 @@ pub fn stores() -> (Stores, Writers) {
     let (disruption_budgets, disruption_budgets_w) = reflector::store();
     let (network_policies, network_policies_w) = reflector::store();
     let (jobs, jobs_w) = reflector::store();
+    let (ingresses, ingresses_w) = reflector::store();
+    let (http_routes, http_routes_w) = reflector::store();
     let (secrets, secrets_w) = reflector::store();
     (
         Stores {
@@ -139,7 +174,10 @@ pub fn stores() -> (Stores, Writers) {
             disruption_budgets,
             network_policies,
             jobs,
+            ingresses,
+            http_routes,
             secrets,
+            gateway_api: std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true)),
         },
         Writers {
             chatbots: chatbots_w,
@@ -152,6 +190,8 @@ pub fn stores() -> (Stores, Writers) {
             disruption_budgets: disruption_budgets_w,
             network_policies: network_policies_w,
             jobs: jobs_w,
+            ingresses: ingresses_w,
+            http_routes: http_routes_w,
             secrets: secrets_w,
         },
     )

@@ -2,13 +2,14 @@
 //! parsed into its k8s-openapi type, strictly, so a template mistake is an
 //! error and never an object the API server would reject or silently trim.
 
+use gateway_api::apis::standard::httproutes::HttpRoute;
 use k8s_openapi::{
     api::{
         apps::v1::{Deployment, StatefulSet},
         autoscaling::v2::HorizontalPodAutoscaler,
         batch::v1::Job,
         core::v1::{ConfigMap, Service, ServiceAccount},
-        networking::v1::NetworkPolicy,
+        networking::v1::{Ingress, NetworkPolicy},
         policy::v1::PodDisruptionBudget,
     },
     apimachinery::pkg::apis::meta::v1::ObjectMeta,
@@ -20,7 +21,8 @@ use crate::document::{self, FieldError};
 /// Kinds of children, in the order they are rendered and applied: identity
 /// and configuration before the pods that use them, the data stores (behind
 /// their network policy) before the app that connects to them, pods before
-/// the objects that point at pods.
+/// the objects that point at pods, and the public route last, once there is
+/// something behind it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ChildKind {
     ServiceAccount,
@@ -47,6 +49,10 @@ pub enum ChildKind {
     HorizontalPodAutoscaler,
     PodDisruptionBudget,
     NetworkPolicy,
+    /// ingress-nginx's Ingress for the host (`traffic.provider: ingressNginx`).
+    Ingress,
+    /// The Gateway API HTTPRoute for the host (`traffic.provider: gatewayAPI`).
+    HttpRoute,
 }
 
 /// The Kubernetes type a kind of child is.
@@ -61,11 +67,13 @@ pub enum ObjectType {
     PodDisruptionBudget,
     NetworkPolicy,
     Job,
+    Ingress,
+    HttpRoute,
 }
 
 impl ChildKind {
     /// Every kind, in apply order.
-    pub const ALL: [ChildKind; 15] = [
+    pub const ALL: [ChildKind; 17] = [
         ChildKind::ServiceAccount,
         ChildKind::ConfigMap,
         ChildKind::StoreNetworkPolicy,
@@ -81,6 +89,8 @@ impl ChildKind {
         ChildKind::HorizontalPodAutoscaler,
         ChildKind::PodDisruptionBudget,
         ChildKind::NetworkPolicy,
+        ChildKind::Ingress,
+        ChildKind::HttpRoute,
     ];
 
     /// The name of this kind's child among `names`.
@@ -98,12 +108,15 @@ impl ChildKind {
             ChildKind::HorizontalPodAutoscaler => &names.autoscaler,
             ChildKind::PodDisruptionBudget => &names.disruption_budget,
             ChildKind::NetworkPolicy => &names.network_policy,
+            ChildKind::Ingress | ChildKind::HttpRoute => &names.route,
         }
     }
 
-    /// The template that renders this kind.
-    pub fn template(self) -> &'static str {
-        match self {
+    /// The template that renders this kind; `None` for the traffic objects,
+    /// which are built from typed values (their weights and matches are
+    /// computed, not templated).
+    pub fn template(self) -> Option<&'static str> {
+        Some(match self {
             ChildKind::ServiceAccount => "serviceaccount.yaml",
             ChildKind::ConfigMap => "configmap.yaml",
             ChildKind::StoreNetworkPolicy => "stores-networkpolicy.yaml",
@@ -119,7 +132,8 @@ impl ChildKind {
             ChildKind::HorizontalPodAutoscaler => "hpa.yaml",
             ChildKind::PodDisruptionBudget => "pdb.yaml",
             ChildKind::NetworkPolicy => "networkpolicy.yaml",
-        }
+            ChildKind::Ingress | ChildKind::HttpRoute => return None,
+        })
     }
 
     /// The Kubernetes type of this kind.
@@ -137,6 +151,8 @@ impl ChildKind {
             ChildKind::HorizontalPodAutoscaler => ObjectType::HorizontalPodAutoscaler,
             ChildKind::PodDisruptionBudget => ObjectType::PodDisruptionBudget,
             ChildKind::StoreNetworkPolicy | ChildKind::NetworkPolicy => ObjectType::NetworkPolicy,
+            ChildKind::Ingress => ObjectType::Ingress,
+            ChildKind::HttpRoute => ObjectType::HttpRoute,
         }
     }
 
@@ -159,6 +175,8 @@ impl ObjectType {
             ObjectType::PodDisruptionBudget => ("policy/v1", "PodDisruptionBudget"),
             ObjectType::NetworkPolicy => ("networking.k8s.io/v1", "NetworkPolicy"),
             ObjectType::Job => ("batch/v1", "Job"),
+            ObjectType::Ingress => ("networking.k8s.io/v1", "Ingress"),
+            ObjectType::HttpRoute => ("gateway.networking.k8s.io/v1", "HTTPRoute"),
         }
     }
 }
@@ -176,6 +194,8 @@ pub enum Object {
     PodDisruptionBudget(PodDisruptionBudget),
     NetworkPolicy(NetworkPolicy),
     Job(Box<Job>),
+    Ingress(Box<Ingress>),
+    HttpRoute(Box<HttpRoute>),
 }
 
 /// One rendered child: which child it is, and the object.
@@ -247,8 +267,17 @@ impl Child {
                 Object::NetworkPolicy(document::strict_from_value(object)?)
             }
             ObjectType::Job => Object::Job(Box::new(document::strict_from_value(object)?)),
+            ObjectType::Ingress => Object::Ingress(Box::new(document::strict_from_value(object)?)),
+            ObjectType::HttpRoute => {
+                Object::HttpRoute(Box::new(document::strict_from_value(object)?))
+            }
         };
         Ok(Child { kind, object })
+    }
+
+    /// A child built from a typed object rather than a template.
+    pub(crate) fn built(kind: ChildKind, object: Object) -> Child {
+        Child { kind, object }
     }
 
     /// Which child this is.
@@ -286,6 +315,8 @@ impl Child {
             Object::PodDisruptionBudget(o) => &o.metadata,
             Object::NetworkPolicy(o) => &o.metadata,
             Object::Job(o) => &o.metadata,
+            Object::Ingress(o) => &o.metadata,
+            Object::HttpRoute(o) => &o.metadata,
         }
     }
 
@@ -301,6 +332,8 @@ impl Child {
             Object::PodDisruptionBudget(o) => &mut o.metadata,
             Object::NetworkPolicy(o) => &mut o.metadata,
             Object::Job(o) => &mut o.metadata,
+            Object::Ingress(o) => &mut o.metadata,
+            Object::HttpRoute(o) => &mut o.metadata,
         }
     }
 

@@ -75,6 +75,18 @@ pub struct IngressPeer {
 pub struct Network {
     pub ingress_from: Vec<IngressPeer>,
     pub idle_timeout_seconds: i32,
+    /// The public route, when a traffic provider and a host are set.
+    pub route: Option<Route>,
+}
+
+/// The public route of the app: which provider carries it and to where.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Route {
+    pub provider: TrafficProvider,
+    pub host: String,
+    pub tls: Option<crate::api::Tls>,
+    pub ingress_class_name: Option<String>,
+    pub gateway: Option<crate::api::GatewayRef>,
 }
 
 /// Everything the templates read.
@@ -277,6 +289,7 @@ pub fn build(
         network: Network {
             ingress_from: ingress_peers(spec, namespace),
             idle_timeout_seconds,
+            route: route(spec),
         },
         websockets,
     })
@@ -552,6 +565,23 @@ fn app_env(
         });
     }
     Ok(env)
+}
+
+/// The public route the spec asks for; none without a provider or a host
+/// (the CRD requires a host with a provider).
+fn route(spec: &ChatbotDeploymentSpec) -> Option<Route> {
+    let traffic = spec.traffic.clone().unwrap_or_default();
+    let provider = traffic.provider.unwrap_or_default();
+    if provider == TrafficProvider::None {
+        return None;
+    }
+    Some(Route {
+        provider,
+        host: traffic.host?,
+        tls: traffic.tls,
+        ingress_class_name: traffic.ingress_class_name,
+        gateway: traffic.gateway,
+    })
 }
 
 /// Peers allowed to reach the app: the traffic provider's namespace, the

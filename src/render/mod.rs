@@ -15,12 +15,13 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::apps::v1::Deployment;
 
 pub use children::{Child, ChildKind, Object, ObjectType};
-pub use context::{RenderContext, build as build_context, fallback, hash_hex};
+pub use context::{RenderContext, Route, build as build_context, fallback, hash_hex};
 pub use templates::Templates;
 
 use crate::{
-    api::ChatbotDeployment,
+    api::{ChatbotDeployment, TrafficProvider},
     environment::{EnvironmentError, Environments, Resolution},
+    rollout::traffic,
 };
 
 /// Why a ChatbotDeployment could not be rendered.
@@ -127,10 +128,13 @@ impl Renderer {
         let mut children = Vec::new();
         let mut template_hash = String::new();
         for kind in wanted_children(&context) {
+            if kind.template().is_none() {
+                continue;
+            }
             let yaml = self.templates.render(kind, &tera_context)?;
             let mut child =
                 Child::parse(kind, &yaml).map_err(|error| RenderError::InvalidObject {
-                    template: kind.template().into(),
+                    template: kind.template().unwrap_or_default().into(),
                     kind: kind.type_meta().1.into(),
                     path: error.path,
                     message: error.message,
@@ -140,6 +144,10 @@ impl Renderer {
             {
                 template_hash = mark_template(deployment);
             }
+            stamp(&mut child, &context);
+            children.push(child);
+        }
+        for mut child in route_children(&context) {
             stamp(&mut child, &context);
             children.push(child);
         }
@@ -164,9 +172,51 @@ pub fn wanted_children(context: &RenderContext) -> Vec<ChildKind> {
             ChildKind::CacheService | ChildKind::Cache => context.stores.cache.is_some(),
             ChildKind::PoolerService | ChildKind::Pooler => context.stores.pooler.is_some(),
             ChildKind::MigrationJob => context.migration.is_some(),
+            ChildKind::Ingress => route_provider(context) == Some(TrafficProvider::IngressNginx),
+            ChildKind::HttpRoute => route_provider(context) == Some(TrafficProvider::GatewayApi),
             _ => true,
         })
         .collect()
+}
+
+fn route_provider(context: &RenderContext) -> Option<TrafficProvider> {
+    context.network.route.as_ref().map(|r| r.provider)
+}
+
+/// The public route with all traffic on the app's Service. During a
+/// progressive rollout the reconciler rebuilds it with the rollout's split.
+fn route_children(context: &RenderContext) -> Vec<Child> {
+    let Some(route) = &context.network.route else {
+        return Vec::new();
+    };
+    let exposure = exposure(context, route);
+    let split = traffic::Split::stable(&context.names.service);
+    match route.provider {
+        TrafficProvider::IngressNginx => traffic::ingresses(&exposure, &split)
+            .into_iter()
+            .take(1)
+            .map(|ingress| Child::built(ChildKind::Ingress, Object::Ingress(Box::new(ingress))))
+            .collect(),
+        TrafficProvider::GatewayApi => vec![Child::built(
+            ChildKind::HttpRoute,
+            Object::HttpRoute(Box::new(traffic::http_route(&exposure, &split))),
+        )],
+        TrafficProvider::None => Vec::new(),
+    }
+}
+
+/// Where the app is exposed, for the traffic objects.
+pub fn exposure(context: &RenderContext, route: &Route) -> traffic::Exposure {
+    traffic::Exposure {
+        name: context.names.route.clone(),
+        namespace: context.namespace.clone().unwrap_or_default(),
+        host: route.host.clone(),
+        tls: route.tls.clone(),
+        ingress_class_name: route.ingress_class_name.clone(),
+        gateway: route.gateway.clone(),
+        idle_timeout_seconds: context.network.idle_timeout_seconds,
+        labels: BTreeMap::new(),
+    }
 }
 
 /// Hashes the pod template with its revision number blanked out and

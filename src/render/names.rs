@@ -47,6 +47,8 @@ pub struct ChildNames {
     pub autoscaler: String,
     pub disruption_budget: String,
     pub network_policy: String,
+    /// The public route: Ingress or HTTPRoute.
+    pub route: String,
     /// In-cluster Postgres: StatefulSet, its headless Service and the host.
     pub database_store: String,
     /// In-cluster Redis: StatefulSet, its headless Service and the host.
@@ -75,6 +77,7 @@ impl ChildNames {
             autoscaler: name.to_string(),
             disruption_budget: name.to_string(),
             network_policy: name.to_string(),
+            route: name.to_string(),
             database_store: format!("{name}-postgres"),
             cache_store: format!("{name}-redis"),
             pooler: format!("{name}-pgbouncer"),

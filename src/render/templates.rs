@@ -29,14 +29,14 @@ impl Templates {
     /// Templates read from `dir`; each child kind's file must be there.
     pub fn from_dir(dir: &Path) -> Result<Self, RenderError> {
         let mut sources = Vec::new();
-        for kind in ChildKind::ALL {
-            let path = dir.join(kind.template());
+        for template in ChildKind::ALL.into_iter().filter_map(ChildKind::template) {
+            let path = dir.join(template);
             let text =
                 std::fs::read_to_string(&path).map_err(|error| RenderError::MissingTemplate {
-                    template: kind.template().into(),
+                    template: template.into(),
                     message: format!("{}: {error}", path.display()),
                 })?;
-            sources.push((kind.template().to_string(), text));
+            sources.push((template.to_string(), text));
         }
         Self::from_sources(sources)
     }
@@ -57,10 +57,10 @@ impl Templates {
                     message: error.to_string(),
                 })?;
         }
-        for kind in ChildKind::ALL {
-            if !tera.contains_template(kind.template()) {
+        for template in ChildKind::ALL.into_iter().filter_map(ChildKind::template) {
+            if !tera.contains_template(template) {
                 return Err(RenderError::MissingTemplate {
-                    template: kind.template().into(),
+                    template: template.into(),
                     message: "not found among the templates".into(),
                 });
             }
@@ -70,10 +70,16 @@ impl Templates {
 
     /// Renders the template of `kind` with `context`.
     pub fn render(&self, kind: ChildKind, context: &Context) -> Result<String, RenderError> {
+        let template = kind
+            .template()
+            .ok_or_else(|| RenderError::MissingTemplate {
+                template: format!("{kind:?}"),
+                message: "this child is built from typed values, not a template".into(),
+            })?;
         self.tera
-            .render(kind.template(), context)
+            .render(template, context)
             .map_err(|error| RenderError::Template {
-                template: kind.template().into(),
+                template: template.into(),
                 message: error.to_string(),
             })
     }

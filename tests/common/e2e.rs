@@ -66,19 +66,41 @@ pub async fn install(client: &Client) {
                 }
                 apply(client, &object).await;
                 if kind == "CustomResourceDefinition" {
-                    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-                    let name = object["metadata"]["name"].as_str().unwrap().to_string();
-                    tokio::time::timeout(
-                        Duration::from_secs(60),
-                        await_condition(crds, &name, conditions::is_crd_established()),
-                    )
-                    .await
-                    .expect("CRD established within 60 s")
-                    .expect("watch CRD");
+                    established(client, object["metadata"]["name"].as_str().unwrap()).await;
                 }
             }
+            install_http_routes(client).await;
         })
         .await;
+}
+
+async fn established(client: &Client, name: &str) {
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    tokio::time::timeout(
+        Duration::from_secs(60),
+        await_condition(crds, name, conditions::is_crd_established()),
+    )
+    .await
+    .expect("CRD established within 60 s")
+    .expect("watch CRD");
+}
+
+/// The Gateway API's HTTPRoute CRD, from the `gateway-api` crate's own
+/// types (no network to download the release), unless the cluster already
+/// serves HTTPRoutes: a real Gateway API install is never overwritten.
+async fn install_http_routes(client: &Client) {
+    use kube::CustomResourceExt;
+    let served = client
+        .list_api_group_resources("gateway.networking.k8s.io/v1")
+        .await
+        .is_ok_and(|list| list.resources.iter().any(|r| r.name == "httproutes"));
+    if served {
+        return;
+    }
+    let crd = gateway_api::apis::standard::httproutes::HttpRoute::crd();
+    let object = serde_json::to_value(&crd).unwrap();
+    apply(client, &object).await;
+    established(client, crd.metadata.name.as_deref().unwrap()).await;
 }
 
 /// Server-side applies any object (as the test's own field manager).

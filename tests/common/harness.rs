@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 use super::{fake_api::FakeApi, moto::Moto};
 
 /// Resource, API prefix and kind of every namespaced kind the operator touches.
-pub const NAMESPACE_PATHS: [(&str, &str, &str); 10] = [
+pub const NAMESPACE_PATHS: [(&str, &str, &str); 12] = [
     ("serviceaccounts", "/api/v1", "ServiceAccount"),
     ("configmaps", "/api/v1", "ConfigMap"),
     ("services", "/api/v1", "Service"),
@@ -43,6 +43,12 @@ pub const NAMESPACE_PATHS: [(&str, &str, &str); 10] = [
         "networkpolicies",
         "/apis/networking.k8s.io/v1",
         "NetworkPolicy",
+    ),
+    ("ingresses", "/apis/networking.k8s.io/v1", "Ingress"),
+    (
+        "httproutes",
+        "/apis/gateway.networking.k8s.io/v1",
+        "HTTPRoute",
     ),
 ];
 
@@ -245,6 +251,16 @@ impl Harness {
             stores::trim_metadata,
         );
         refill(&mut self.writers.jobs, children("jobs"), stores::trim_job);
+        refill(
+            &mut self.writers.ingresses,
+            children("ingresses"),
+            stores::trim_metadata,
+        );
+        refill(
+            &mut self.writers.http_routes,
+            children("httproutes"),
+            stores::trim_metadata,
+        );
         refill(
             &mut self.writers.secrets,
             all("secrets"),
