@@ -1,7 +1,9 @@
-//! The offline commands: `render`, `plan`, `crd`. Each builds its whole
-//! output before printing, so a failure never leaves partial output on
-//! stdout.
+//! The commands: offline `render`, `plan`, `crd`; `run` (the operator);
+//! the on-call `status` and `history`. Each builds its whole output before
+//! printing (`status --watch` prints one whole report per change), so a
+//! failure never leaves partial output on stdout.
 
+pub mod oncall;
 pub mod run;
 
 use std::{
@@ -38,6 +40,10 @@ pub enum Command {
     Crd,
     /// Run the operator against the cluster of the current kubeconfig (or in-cluster).
     Run(run::RunArgs),
+    /// Show a ChatbotDeployment at a glance: phase, revisions, traffic, pods, conditions, recent history.
+    Status(oncall::StatusArgs),
+    /// List the recorded revisions of a ChatbotDeployment, newest first.
+    History(oncall::TargetArgs),
 }
 
 /// Where the defaults and templates come from.
@@ -112,6 +118,9 @@ pub enum CliError {
     /// Output could not be produced: exit code 1.
     #[error("output: {0}")]
     Output(String),
+    /// The cluster could not be read, or the resource is not there: exit code 1.
+    #[error("{0}")]
+    Cluster(String),
     /// A long-running command ended with this exit code (it reported its own errors).
     #[error("exit code {0}")]
     Exit(i32),
@@ -121,7 +130,7 @@ impl CliError {
     /// Exit code: 2 for bad input, 1 for anything else.
     pub fn exit_code(&self) -> i32 {
         match self {
-            CliError::Output(_) => 1,
+            CliError::Output(_) | CliError::Cluster(_) => 1,
             CliError::Exit(code) => *code,
             _ => 2,
         }
@@ -135,6 +144,8 @@ pub fn run(cli: Cli) -> Result<String, CliError> {
         Command::Plan(args) => plan_command(&args),
         Command::Crd => api::crds_yaml().map_err(|e| CliError::Output(e.to_string())),
         Command::Run(args) => Err(CliError::Exit(run::run(args))),
+        Command::Status(args) => oncall::status_command(&args),
+        Command::History(args) => oncall::history_command(&args),
     }
 }
 

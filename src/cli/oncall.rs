@@ -1,0 +1,336 @@
+//! The on-call view of a ChatbotDeployment from the caller's kubeconfig:
+//! `status` (revisions, traffic, pods, conditions, history at a glance)
+//! and `history`. The reports are pure functions of the objects read, so
+//! they are tested without a cluster; the commands only read, with the
+//! caller's RBAC (the on-call role is enough).
+
+use std::fmt::Write as _;
+
+use clap::Args;
+use k8s_openapi::{
+    api::apps::v1::Deployment,
+    apimachinery::pkg::apis::meta::v1::{Condition, Time},
+    jiff::Timestamp,
+};
+use kube::{Api, Client};
+
+use super::CliError;
+use crate::api::{ChatbotDeployment, RevisionRecord, Strategy, TrafficProvider};
+
+/// Arguments of `status` and `history`.
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// Name of the ChatbotDeployment.
+    pub name: String,
+    /// Namespace (default: the kubeconfig context's namespace).
+    #[arg(short = 'n', long, value_name = "NAME")]
+    pub namespace: Option<String>,
+}
+
+/// Arguments of `status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Print the report again whenever it changes, until interrupted.
+    #[arg(short = 'w', long)]
+    pub watch: bool,
+}
+
+/// What the reports are made of: the resource and its app Deployment.
+pub struct View {
+    pub cbd: ChatbotDeployment,
+    pub app: Option<Deployment>,
+}
+
+/// `status NAME`: one report, or one per change with `--watch`.
+pub fn status_command(args: &StatusArgs) -> Result<String, CliError> {
+    runtime()?.block_on(async {
+        let (client, namespace) = connect(args.target.namespace.as_deref()).await?;
+        let view = read(&client, &namespace, &args.target.name).await?;
+        if !args.watch {
+            return Ok(status_report(&view, &Timestamp::now()));
+        }
+        watch(&client, &namespace, &args.target.name, view).await
+    })
+}
+
+/// `history NAME`: the revision history, newest first.
+pub fn history_command(args: &TargetArgs) -> Result<String, CliError> {
+    runtime()?.block_on(async {
+        let (client, namespace) = connect(args.namespace.as_deref()).await?;
+        let view = read(&client, &namespace, &args.name).await?;
+        Ok(history_report(&view.cbd, &Timestamp::now()))
+    })
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| CliError::Cluster(format!("async runtime: {error}")))
+}
+
+async fn connect(namespace: Option<&str>) -> Result<(Client, String), CliError> {
+    let client = Client::try_default()
+        .await
+        .map_err(|error| CliError::Cluster(format!("kubeconfig: {error}")))?;
+    let namespace = namespace
+        .map(str::to_string)
+        .unwrap_or_else(|| client.default_namespace().to_string());
+    Ok((client, namespace))
+}
+
+async fn read(client: &Client, namespace: &str, name: &str) -> Result<View, CliError> {
+    let chatbots: Api<ChatbotDeployment> = Api::namespaced(client.clone(), namespace);
+    let cbd = chatbots
+        .get_opt(name)
+        .await
+        .map_err(|error| cluster_error("read", "chatbotdeployment", name, error))?
+        .ok_or_else(|| {
+            CliError::Cluster(format!(
+                "chatbotdeployment {name} not found in namespace {namespace}"
+            ))
+        })?;
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), namespace);
+    // The pods line is a bonus: a role that may not read Deployments still
+    // gets the rest of the report.
+    let app = deployments.get_opt(name).await.ok().flatten();
+    Ok(View { cbd, app })
+}
+
+fn cluster_error(action: &str, kind: &str, name: &str, error: kube::Error) -> CliError {
+    match error {
+        kube::Error::Api(status) if status.code == 403 => CliError::Cluster(format!(
+            "not allowed to {action} {kind} {name}: {}",
+            status.message
+        )),
+        other => CliError::Cluster(format!("{action} {kind} {name}: {other}")),
+    }
+}
+
+async fn watch(
+    client: &Client,
+    namespace: &str,
+    name: &str,
+    first: View,
+) -> Result<String, CliError> {
+    use std::io::Write as _;
+    let mut last = status_report(&first, &Timestamp::now());
+    print!("{last}");
+    let _ = std::io::stdout().flush();
+    let mut ticker = tokio::time::interval(std::time::Duration::from_secs(2));
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = tokio::signal::ctrl_c() => return Ok(String::new()),
+        }
+        let view = read(client, namespace, name).await?;
+        // Ages are left out of the comparison so a quiet resource prints
+        // once, not every tick.
+        let report = status_report(&view, &Timestamp::now());
+        if strip_ages(&report) != strip_ages(&last) {
+            print!("\n{report}");
+            let _ = std::io::stdout().flush();
+            last = report;
+        }
+    }
+}
+
+fn strip_ages(report: &str) -> String {
+    report
+        .lines()
+        .filter(|line| !line.contains(" ago"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// How long ago `time` was, as people say it: `45s`, `12m`, `5h`, `3d`.
+pub fn age(time: Option<&Time>, now: &Timestamp) -> String {
+    let Some(time) = time else {
+        return "-".into();
+    };
+    let seconds = now.as_second() - time.0.as_second();
+    match seconds {
+        s if s < 0 => "0s".into(),
+        s if s < 120 => format!("{s}s"),
+        s if s < 2 * 3600 => format!("{}m", s / 60),
+        s if s < 2 * 86_400 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86_400),
+    }
+}
+
+fn strategy_name(cbd: &ChatbotDeployment) -> &'static str {
+    match cbd.spec.rollout.as_ref().and_then(|r| r.strategy) {
+        None | Some(Strategy::Rolling) => "Rolling",
+        Some(Strategy::BlueGreen) => "BlueGreen",
+        Some(Strategy::Canary) => "Canary",
+        Some(Strategy::AbTest) => "ABTest",
+    }
+}
+
+fn route(cbd: &ChatbotDeployment) -> String {
+    let traffic = cbd.spec.traffic.clone().unwrap_or_default();
+    let host = traffic.host.unwrap_or_else(|| "-".into());
+    match traffic.provider {
+        Some(TrafficProvider::IngressNginx) => format!("Ingress {host} (ingressNginx)"),
+        Some(TrafficProvider::GatewayApi) => format!("HTTPRoute {host} (gatewayAPI)"),
+        // The environment may choose the provider; the spec says nothing.
+        None => "as the environment sets it".into(),
+        Some(TrafficProvider::None) => "Service only (provider none)".into(),
+    }
+}
+
+/// Whole dollars; never "-0".
+fn dollars(value: f64) -> String {
+    format!("${:.0}", if value.abs() < 0.5 { 0.0 } else { value })
+}
+
+fn number(value: Option<i64>) -> String {
+    value.map_or_else(|| "-".into(), |v| v.to_string())
+}
+
+fn condition_line(out: &mut String, condition: &Condition) {
+    // Degraded and Stalled are good when False; everything else when True.
+    let inverted = matches!(
+        condition.type_.as_str(),
+        "Degraded" | "Stalled" | "Reconciling" | "Progressing"
+    );
+    let good = (condition.status == "True") != inverted;
+    let mark = if condition.status == "Unknown" {
+        "?"
+    } else if good {
+        "✔"
+    } else {
+        "✖"
+    };
+    let _ = writeln!(
+        out,
+        "  {mark} {:<14} {:<6} {:<22} {}",
+        condition.type_, condition.status, condition.reason, condition.message
+    );
+}
+
+/// The `status` report.
+pub fn status_report(view: &View, now: &Timestamp) -> String {
+    let cbd = &view.cbd;
+    let status = cbd.status.clone().unwrap_or_default();
+    let name = cbd.metadata.name.as_deref().unwrap_or_default();
+    let namespace = cbd.metadata.namespace.as_deref().unwrap_or_default();
+    let mut out = String::new();
+    let _ = writeln!(out, "Name:       {name}");
+    let _ = writeln!(out, "Namespace:  {namespace}");
+    let _ = writeln!(
+        out,
+        "Phase:      {}",
+        status.phase.as_deref().unwrap_or("Pending")
+    );
+    if status.observed_generation != cbd.metadata.generation {
+        let _ = writeln!(
+            out,
+            "            (status is for generation {}, the spec is at {}: the operator has not caught up)",
+            number(status.observed_generation),
+            number(cbd.metadata.generation)
+        );
+    }
+    let _ = writeln!(out, "Strategy:   {}", strategy_name(cbd));
+    let _ = writeln!(out, "Route:      {}", route(cbd));
+    let _ = writeln!(
+        out,
+        "Revision:   current {} · stable {} · canary {} ({}% of traffic)",
+        number(status.current_revision),
+        number(status.stable_revision),
+        number(status.canary_revision),
+        status.canary_weight.unwrap_or(0)
+    );
+    let _ = writeln!(out, "Image:      {}", cbd.spec.image);
+    match &view.app {
+        Some(app) => {
+            let app_status = app.status.clone().unwrap_or_default();
+            let desired = app.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+            let revision = app
+                .spec
+                .as_ref()
+                .and_then(|s| s.template.metadata.as_ref())
+                .and_then(|m| m.labels.as_ref())
+                .and_then(|l| l.get(crate::render::names::keys::REVISION).cloned())
+                .unwrap_or_else(|| "-".into());
+            let _ = writeln!(
+                out,
+                "Pods:       {}/{} ready, {} up to date (Deployment {name}, revision {revision})",
+                app_status.ready_replicas.unwrap_or(0),
+                desired,
+                app_status.updated_replicas.unwrap_or(0),
+            );
+        }
+        None => {
+            let _ = writeln!(out, "Pods:       no Deployment {name} yet");
+        }
+    }
+    if let Some(cost) = &status.cost_estimate {
+        let _ = writeln!(
+            out,
+            "Cost:       {}/month (LLM {}, infrastructure {})",
+            dollars(cost.total_monthly_usd),
+            dollars(cost.llm_monthly_usd),
+            dollars(cost.infra_monthly_usd)
+        );
+    }
+    if !status.conditions.is_empty() {
+        let _ = writeln!(out, "Conditions:");
+        for condition in &status.conditions {
+            condition_line(&mut out, condition);
+        }
+    }
+    if !status.revisions.is_empty() {
+        let _ = writeln!(out, "Revisions (newest first):");
+        history_lines(&mut out, &status.revisions, now, 3);
+    }
+    out
+}
+
+fn history_lines(out: &mut String, revisions: &[RevisionRecord], now: &Timestamp, limit: usize) {
+    for record in revisions.iter().rev().take(limit) {
+        let outcome = record.outcome.as_deref().unwrap_or("-");
+        let mut line = format!(
+            "  #{:<4} {:<11} {}  created {} ago",
+            record.revision,
+            outcome,
+            record.image,
+            age(record.created_at.as_ref(), now)
+        );
+        if record.promoted_at.is_some() {
+            let _ = write!(
+                line,
+                ", promoted {} ago",
+                age(record.promoted_at.as_ref(), now)
+            );
+        }
+        if record.aborted_at.is_some() {
+            let _ = write!(line, ", ended {} ago", age(record.aborted_at.as_ref(), now));
+        }
+        if let Some(snapshot) = &record.pre_rollout_snapshot {
+            let _ = write!(line, ", snapshot {snapshot}");
+        }
+        let _ = writeln!(out, "{line}");
+    }
+}
+
+/// The `history` report: every recorded revision, newest first.
+pub fn history_report(cbd: &ChatbotDeployment, now: &Timestamp) -> String {
+    let status = cbd.status.clone().unwrap_or_default();
+    let name = cbd.metadata.name.as_deref().unwrap_or_default();
+    if status.revisions.is_empty() {
+        return format!("{name}: no revision recorded yet\n");
+    }
+    let mut out = format!(
+        "{name}: {} revision(s), stable {}\n",
+        status.revisions.len(),
+        number(status.stable_revision)
+    );
+    history_lines(&mut out, &status.revisions, now, usize::MAX);
+    out
+}
+
+#[cfg(test)]
+mod tests;

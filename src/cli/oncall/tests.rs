@@ -1,0 +1,170 @@
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+
+use super::*;
+use crate::api::{ChatbotDeploymentStatus, RevisionRecord};
+
+const NOW: &str = "2026-11-25T12:00:00Z";
+
+fn at(text: &str) -> Time {
+    Time(text.parse().unwrap())
+}
+
+fn now() -> Timestamp {
+    NOW.parse().unwrap()
+}
+
+fn mindmitra() -> ChatbotDeployment {
+    let text = include_str!("../../../manifests/samples/mindmitra.yaml");
+    let mut cbd: ChatbotDeployment = serde_yaml_ng::from_str(text).unwrap();
+    cbd.metadata.generation = Some(4);
+    cbd.status = Some(ChatbotDeploymentStatus {
+        observed_generation: Some(4),
+        phase: Some("Ready".into()),
+        current_revision: Some(3),
+        stable_revision: Some(3),
+        conditions: vec![
+            Condition {
+                type_: "Ready".into(),
+                status: "True".into(),
+                reason: "Available".into(),
+                message: "every pod of revision 3 is ready".into(),
+                last_transition_time: at(NOW),
+                observed_generation: Some(4),
+            },
+            Condition {
+                type_: "Degraded".into(),
+                status: "True".into(),
+                reason: "MigrationFailed".into(),
+                message: "migration Job mindmitra-migrate-4 failed".into(),
+                last_transition_time: at(NOW),
+                observed_generation: Some(4),
+            },
+        ],
+        revisions: (1..=3)
+            .map(|n| RevisionRecord {
+                revision: n,
+                image: format!("ghcr.io/mindmitra/support-bot:1.{n}.0"),
+                spec_hash: format!("hash{n}"),
+                created_at: Some(at(&format!("2026-11-2{n}T12:00:00Z"))),
+                promoted_at: Some(at(&format!("2026-11-2{n}T12:05:00Z"))),
+                outcome: Some("Promoted".into()),
+                ..Default::default()
+            })
+            .collect(),
+        ..Default::default()
+    });
+    cbd
+}
+
+#[test]
+fn ages_read_like_kubectl() {
+    let now = now();
+    assert_eq!(age(Some(&at("2026-11-25T11:59:15Z")), &now), "45s");
+    assert_eq!(age(Some(&at("2026-11-25T11:48:00Z")), &now), "12m");
+    assert_eq!(age(Some(&at("2026-11-25T07:00:00Z")), &now), "5h");
+    assert_eq!(age(Some(&at("2026-11-22T12:00:00Z")), &now), "3d");
+    assert_eq!(
+        age(Some(&at("2026-11-25T12:00:10Z")), &now),
+        "0s",
+        "clock skew"
+    );
+    assert_eq!(age(None, &now), "-");
+}
+
+#[test]
+fn status_shows_revisions_pods_route_and_what_is_wrong() {
+    let mut cbd = mindmitra();
+    cbd.status.as_mut().unwrap().revisions.push(RevisionRecord {
+        revision: 4,
+        image: "ghcr.io/mindmitra/support-bot:1.4.0".into(),
+        spec_hash: "hash4".into(),
+        created_at: Some(at("2026-11-25T11:00:00Z")),
+        outcome: Some("InProgress".into()),
+        ..Default::default()
+    });
+    let view = View {
+        cbd,
+        app: Some(
+            serde_json::from_value(serde_json::json!({
+                "metadata": { "name": "mindmitra" },
+                "spec": {
+                    "replicas": 3,
+                    "selector": {},
+                    "template": { "metadata": { "labels": { "chatbot.dev/revision": "3" } } }
+                },
+                "status": { "readyReplicas": 2, "updatedReplicas": 3 }
+            }))
+            .unwrap(),
+        ),
+    };
+    let report = status_report(&view, &now());
+    for expected in [
+        "Name:       mindmitra",
+        "Phase:      Ready",
+        "Strategy:   BlueGreen",
+        "Route:      Ingress mindmitra.example.org (ingressNginx)",
+        "Revision:   current 3 · stable 3 · canary - (0% of traffic)",
+        "Pods:       2/3 ready, 3 up to date (Deployment mindmitra, revision 3)",
+        "✔ Ready",
+        "✖ Degraded",
+        "MigrationFailed",
+        "#4    InProgress  ghcr.io/mindmitra/support-bot:1.4.0  created 60m ago",
+        "#3    Promoted    ghcr.io/mindmitra/support-bot:1.3.0  created 2d ago, promoted 47h ago",
+    ] {
+        assert!(report.contains(expected), "{expected:?} in\n{report}");
+    }
+    assert!(
+        !report.contains("#1 "),
+        "status shows the last three:\n{report}"
+    );
+    assert!(report.contains("#2 "), "{report}");
+    assert!(!report.contains("not caught up"), "{report}");
+}
+
+#[test]
+fn status_says_when_the_operator_has_not_caught_up_and_when_there_are_no_pods() {
+    let mut cbd = mindmitra();
+    cbd.metadata.generation = Some(5);
+    let report = status_report(&View { cbd, app: None }, &now());
+    assert!(
+        report.contains("status is for generation 4, the spec is at 5"),
+        "{report}"
+    );
+    assert!(report.contains("no Deployment mindmitra yet"), "{report}");
+}
+
+#[test]
+fn history_lists_every_revision_newest_first() {
+    let report = history_report(&mindmitra(), &now());
+    let lines: Vec<&str> = report.lines().collect();
+    assert_eq!(lines[0], "mindmitra: 3 revision(s), stable 3");
+    assert!(lines[1].starts_with("  #3 "), "{report}");
+    assert!(lines[3].starts_with("  #1 "), "{report}");
+    assert_eq!(lines.len(), 4);
+
+    let mut fresh = mindmitra();
+    fresh.status = None;
+    assert_eq!(
+        history_report(&fresh, &now()),
+        "mindmitra: no revision recorded yet\n"
+    );
+}
+
+#[test]
+fn a_watched_report_that_only_ages_is_not_printed_again() {
+    let view = View {
+        cbd: mindmitra(),
+        app: None,
+    };
+    let earlier = status_report(&view, &now());
+    let later = status_report(&view, &"2026-11-26T12:00:00Z".parse().unwrap());
+    assert_ne!(earlier, later);
+    assert_eq!(strip_ages(&earlier), strip_ages(&later));
+}
+
+#[test]
+fn dollars_are_whole_and_never_negative_zero() {
+    assert_eq!(dollars(-0.0), "$0");
+    assert_eq!(dollars(-0.3), "$0");
+    assert_eq!(dollars(1234.6), "$1235");
+}

@@ -1,0 +1,81 @@
+//! The on-call commands as a user runs them: the binary, with a kubeconfig
+//! pointing at the in-memory API server, reading a resource the real
+//! reconciler has written status for; and as the kubectl plugin
+//! `kubectl-chatbot`.
+
+mod common;
+
+use std::process::Output;
+
+use common::{fake_server::FakeServer, harness::Harness};
+
+const NS: &str = "mindmitra";
+
+async fn run(program: &std::path::Path, args: &[&str], server: &FakeServer) -> Output {
+    tokio::process::Command::new(program)
+        .args(args)
+        .env("KUBECONFIG", server.kubeconfig())
+        .output()
+        .await
+        .expect("the binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn status_and_history_read_the_resource_from_the_kubeconfigs_cluster() {
+    let mut harness = Harness::new();
+    harness.secret(NS, "mindmitra-llm", &["api-key"]);
+    harness.secret(NS, "mindmitra-sentry", &["dsn"]);
+    let at = harness.create(&common::dev_variant("mindmitra"));
+    harness.reconcile(&at).await;
+    // The in-cluster stores come up, so the app's first revision is made.
+    for store in ["mindmitra-postgres", "mindmitra-redis"] {
+        harness.api.set_status(
+            &common::harness::path("statefulsets", NS, store),
+            serde_json::json!({ "replicas": 1, "readyReplicas": 1, "availableReplicas": 1 }),
+        );
+    }
+    harness.sync();
+    harness.reconcile_times(&at, 2).await;
+    let server = FakeServer::start(harness.api.clone()).await;
+    let binary = std::path::Path::new(env!("CARGO_BIN_EXE_chatbot-operator"));
+
+    let output = run(binary, &["status", "mindmitra", "-n", NS], &server).await;
+    let stdout = text(&output.stdout);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    for expected in [
+        "Name:       mindmitra",
+        "Namespace:  mindmitra",
+        "Revision:   current 1",
+        "Pods:       0/",
+        "Route:      Ingress mindmitra.example.org (ingressNginx)",
+        "Conditions:",
+        "DatabaseReady",
+        "#1 ",
+    ] {
+        assert!(stdout.contains(expected), "{expected:?} in\n{stdout}");
+    }
+
+    // The same binary under the kubectl plugin's name.
+    let dir = tempfile::tempdir().unwrap();
+    let plugin = dir.path().join("kubectl-chatbot");
+    std::os::unix::fs::symlink(binary, &plugin).unwrap();
+    let output = run(&plugin, &["history", "mindmitra", "-n", NS], &server).await;
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stdout).starts_with("mindmitra: 1 revision(s)"),
+        "{}",
+        text(&output.stdout)
+    );
+
+    let output = run(binary, &["status", "nope", "-n", NS], &server).await;
+    assert_eq!(output.status.code(), Some(1));
+    assert!(output.stdout.is_empty());
+    assert_eq!(
+        text(&output.stderr).trim(),
+        "error: chatbotdeployment nope not found in namespace mindmitra"
+    );
+}
