@@ -15,7 +15,9 @@ pub const DAYS_PER_MONTH: f64 = 30.0;
 
 /// Money is reported in whole cents.
 pub fn cents(usd: f64) -> f64 {
-    (usd * 100.0).round() / 100.0
+    // `+ 0.0` turns -0.0 (the sum of no items) into 0.0, which status and
+    // `plan` would otherwise print as "-0".
+    (usd * 100.0).round() / 100.0 + 0.0
 }
 
 /// LLM spend for one usage level.

@@ -162,3 +162,13 @@ fn a_secret_written_into_env_is_flagged_without_repeating_its_value() {
         .expect("flagged");
     assert!(!warning.contains("sk-live"), "{warning}");
 }
+
+/// Nothing priced costs 0, not "-0": the sum of no items is -0.0 in IEEE
+/// arithmetic, and status and `plan` print what they get.
+#[test]
+fn an_estimate_without_priced_infrastructure_is_zero_not_negative_zero() {
+    assert!(chatbot_operator::cost::cents(-0.0).is_sign_positive());
+    let empty: f64 = std::iter::empty::<f64>().sum();
+    assert!(chatbot_operator::cost::cents(empty).is_sign_positive());
+    assert_eq!(chatbot_operator::cost::cents(-0.004).to_string(), "0");
+}
