@@ -15,13 +15,18 @@ use chatbot_operator::{
 };
 use common::harness::{Harness, path};
 use kube::runtime::events::Reporter;
+use serde_json::json;
 
 fn rollback(deployment: &str) -> ChatbotAction {
+    action_of(ActionKind::Rollback, deployment)
+}
+
+fn action_of(kind: ActionKind, deployment: &str) -> ChatbotAction {
     let mut action = ChatbotAction::new(
         "rollback-1",
         ChatbotActionSpec {
             deployment: deployment.into(),
-            action: ActionKind::Rollback,
+            action: kind,
             reason: "p95 doubled after 1.1.0".into(),
             ..Default::default()
         },
@@ -63,7 +68,7 @@ async fn an_action_is_recorded_once_with_an_event_on_its_deployment() {
     let action_path = path("chatbotactions", "mindmitra", "rollback-1");
     harness.api.insert(
         &action_path,
-        serde_json::to_value(rollback("mindmitra")).unwrap(),
+        serde_json::to_value(action_of(ActionKind::Promote, "mindmitra")).unwrap(),
     );
 
     run(&harness, &action_path).await;
@@ -132,4 +137,312 @@ async fn an_action_is_not_judged_before_the_caches_are_filled() {
     pending.await.unwrap().expect("no error");
     assert!(harness.api.requests().is_empty());
     assert!(harness.api.get(&action_path).unwrap()["status"].is_null());
+}
+
+const NS: &str = "mindmitra";
+
+/// What the Deployment controller keeps of each revision: a ReplicaSet
+/// with the pod template it ran, owned by the Deployment.
+fn keep_replica_set(harness: &Harness, revision: i64) {
+    let deployment = harness
+        .api
+        .get(&path("deployments", NS, "mindmitra"))
+        .unwrap();
+    let mut template = deployment["spec"]["template"].clone();
+    template["metadata"]["labels"]["pod-template-hash"] = json!(format!("hash{revision}"));
+    let name = format!("mindmitra-hash{revision}");
+    harness.api.insert(
+        &path("replicasets", NS, &name),
+        json!({
+            "apiVersion": "apps/v1",
+            "kind": "ReplicaSet",
+            "metadata": {
+                "name": name,
+                "namespace": NS,
+                "labels": template["metadata"]["labels"].clone(),
+                "creationTimestamp": format!("2026-11-25T10:0{revision}:00Z"),
+                "ownerReferences": [{
+                    "apiVersion": "apps/v1", "kind": "Deployment", "name": "mindmitra",
+                    "uid": deployment["metadata"]["uid"].clone(), "controller": true
+                }]
+            },
+            "spec": { "selector": deployment["spec"]["selector"].clone(), "template": template }
+        }),
+    );
+}
+
+fn template_of(harness: &Harness) -> (String, String) {
+    let deployment = harness
+        .api
+        .get(&path("deployments", NS, "mindmitra"))
+        .unwrap();
+    let template = &deployment["spec"]["template"];
+    (
+        template["spec"]["containers"][0]["image"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+        template["metadata"]["labels"]["chatbot.dev/revision"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+    )
+}
+
+fn set_image(harness: &mut Harness, at: &str, image: &str) {
+    harness.api.update(at, |cbd| {
+        cbd["spec"]["image"] = json!(image);
+        let generation = cbd["metadata"]["generation"].as_i64().unwrap();
+        cbd["metadata"]["generation"] = json!(generation + 1);
+    });
+    harness.sync();
+}
+
+/// A dev MindMitra whose revisions 1 (1.0.0) and 2 (1.1.0) both rolled
+/// out, with the ReplicaSets Kubernetes keeps of them.
+async fn two_revisions() -> (Harness, String) {
+    let mut harness = Harness::new();
+    harness.secret(NS, "mindmitra-llm", &["api-key"]);
+    harness.secret(NS, "mindmitra-sentry", &["dsn"]);
+    let at = harness.create(&common::dev_variant("mindmitra"));
+    harness.reconcile(&at).await;
+    for store in ["mindmitra-postgres", "mindmitra-redis"] {
+        harness.api.set_status(
+            &path("statefulsets", NS, store),
+            json!({ "replicas": 1, "readyReplicas": 1, "availableReplicas": 1 }),
+        );
+    }
+    harness.sync();
+    harness.reconcile(&at).await;
+    harness.deployment_ready(NS, "mindmitra-pgbouncer", 1);
+    harness.deployment_ready(NS, "mindmitra", 1);
+    harness.reconcile(&at).await;
+    keep_replica_set(&harness, 1);
+    set_image(&mut harness, &at, "ghcr.io/mindmitra/support-bot:1.1.0");
+    harness.reconcile(&at).await;
+    harness.deployment_ready(NS, "mindmitra", 1);
+    harness.reconcile(&at).await;
+    keep_replica_set(&harness, 2);
+    let status = harness.chatbot(&at).status.unwrap();
+    assert_eq!(
+        (status.current_revision, status.stable_revision),
+        (Some(2), Some(2))
+    );
+    (harness, at)
+}
+
+#[tokio::test]
+async fn a_rollback_restores_the_previous_revision_and_holds_it_until_the_spec_changes() {
+    let (mut harness, at) = two_revisions().await;
+    let action_path = path("chatbotactions", NS, "rollback-1");
+    harness.api.insert(
+        &action_path,
+        serde_json::to_value(rollback("mindmitra")).unwrap(),
+    );
+    harness.take_requests();
+    run(&harness, &action_path).await;
+
+    let action = harness.api.get(&action_path).unwrap();
+    assert_eq!(action["status"]["phase"], "Succeeded", "{action:#}");
+    assert_eq!(
+        action["status"]["message"],
+        "rolled back to revision 1 (the spec's revision 2 is held back until the spec changes): p95 doubled after 1.1.0"
+    );
+    assert_eq!(
+        template_of(&harness),
+        (
+            "ghcr.io/mindmitra/support-bot:1.0.0".to_string(),
+            "1".to_string()
+        ),
+        "the pods run revision 1's template again"
+    );
+    let deployment = harness
+        .api
+        .get(&path("deployments", NS, "mindmitra"))
+        .unwrap();
+    assert!(
+        deployment["spec"]["template"]["metadata"]["labels"]["pod-template-hash"].is_null(),
+        "the ReplicaSet's own label is not copied"
+    );
+    let cbd = harness.api.get(&at).unwrap();
+    assert_eq!(
+        cbd["spec"]["image"], "ghcr.io/mindmitra/support-bot:1.1.0",
+        "the spec is GitOps'"
+    );
+    assert_eq!(cbd["status"]["rollback"]["revision"], 1);
+    assert_eq!(cbd["status"]["rollback"]["insteadOf"], 2);
+    let writes: Vec<String> = harness
+        .take_requests()
+        .into_iter()
+        .filter(|l| !l.starts_with("GET"))
+        .collect();
+    assert_eq!(
+        writes,
+        [
+            format!("PATCH {at}/status"),
+            "PATCH /apis/apps/v1/namespaces/mindmitra/deployments/mindmitra".to_string(),
+            format!("PATCH {action_path}/status"),
+            "POST /apis/events.k8s.io/v1/namespaces/mindmitra/events".to_string(),
+        ],
+        "hold, restore, record, tell"
+    );
+
+    // The reconciler leaves the pods at revision 1, and keeps doing so
+    // while a GitOps tool re-applies the same spec.
+    harness.sync();
+    harness.deployment_ready(NS, "mindmitra", 1);
+    for _ in 0..3 {
+        harness.api.update(&at, |cbd| {
+            cbd["metadata"]["annotations"]["argocd.argoproj.io/sync"] = json!("again")
+        });
+        harness.sync();
+        harness.reconcile(&at).await;
+    }
+    let writes: Vec<String> = harness
+        .take_requests()
+        .into_iter()
+        .filter(|l| l.contains("/deployments/"))
+        .collect();
+    assert!(
+        writes.is_empty(),
+        "the Deployment is not touched: {writes:?}"
+    );
+    assert_eq!(template_of(&harness).1, "1");
+    let status = harness.chatbot(&at).status.unwrap();
+    assert_eq!(status.current_revision, Some(1));
+    assert_eq!(status.stable_revision, Some(1));
+    assert_eq!(status.revisions[1].outcome.as_deref(), Some("RolledBack"));
+    assert!(status.rollback.is_some());
+    let ready = harness.condition(&at, "Ready");
+    assert_eq!(ready.0, "True", "{ready:?}");
+
+    // A new spec ends the hold: it rolls out as revision 3.
+    set_image(&mut harness, &at, "ghcr.io/mindmitra/support-bot:1.2.0");
+    harness.reconcile(&at).await;
+    assert_eq!(
+        template_of(&harness),
+        (
+            "ghcr.io/mindmitra/support-bot:1.2.0".to_string(),
+            "3".to_string()
+        )
+    );
+    let status = harness.chatbot(&at).status.unwrap();
+    assert!(status.rollback.is_none(), "{:?}", status.rollback);
+    assert_eq!(status.current_revision, Some(3));
+}
+
+#[tokio::test]
+async fn a_rollback_to_a_revision_kubernetes_no_longer_keeps_fails_and_changes_nothing() {
+    let (harness, _) = two_revisions().await;
+    harness
+        .api
+        .remove(&path("replicasets", NS, "mindmitra-hash1"))
+        .expect("kept");
+    let action_path = path("chatbotactions", NS, "rollback-1");
+    harness.api.insert(
+        &action_path,
+        serde_json::to_value(rollback("mindmitra")).unwrap(),
+    );
+    harness.take_requests();
+    run(&harness, &action_path).await;
+    let action = harness.api.get(&action_path).unwrap();
+    assert_eq!(action["status"]["phase"], "Failed");
+    assert!(
+        action["status"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no longer kept"),
+        "{action:#}"
+    );
+    assert_eq!(template_of(&harness).1, "2");
+    let writes: Vec<String> = harness
+        .take_requests()
+        .into_iter()
+        .filter(|l| !l.starts_with("GET") && !l.contains("/events"))
+        .collect();
+    assert_eq!(writes, [format!("PATCH {action_path}/status")]);
+}
+
+/// The on-call command as a user runs it: `rollback` creates the action,
+/// the operator carries it out, the command prints the outcome; without an
+/// operator it gives up after `--timeout` and says so.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_rollback_command_creates_an_action_and_reports_its_outcome() {
+    let (harness, _) = two_revisions().await;
+    let server = common::fake_server::FakeServer::start(harness.api.clone()).await;
+    let command = |args: &[&str]| {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_chatbot-operator"))
+            .args(args)
+            .env("KUBECONFIG", server.kubeconfig())
+            .output()
+    };
+    let cli = command(&[
+        "rollback",
+        "mindmitra",
+        "-n",
+        NS,
+        "--reason",
+        "p95 doubled",
+        "--timeout",
+        "30",
+    ]);
+    // The action controller, as the operator runs it, once the action exists.
+    let operator = async {
+        for _ in 0..400 {
+            let created = harness
+                .api
+                .list("/apis/chatbot.dev/v1alpha1/namespaces/")
+                .into_iter()
+                .find(|o| o["kind"] == "ChatbotAction");
+            if let Some(action) = created {
+                let name = action["metadata"]["name"].as_str().unwrap().to_string();
+                assert!(name.starts_with("mindmitra-rollback-"), "{name}");
+                assert_eq!(action["spec"]["reason"], "p95 doubled");
+                run(&harness, &path("chatbotactions", NS, &name)).await;
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("the command created no ChatbotAction");
+    };
+    let (output, ()) = tokio::join!(cli, operator);
+    let output = output.unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        String::from_utf8_lossy(&output.stdout).starts_with("rolled back to revision 1 "),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+
+    // Nobody carries the next one out.
+    let output = command(&[
+        "rollback",
+        "mindmitra",
+        "-n",
+        NS,
+        "--to",
+        "2",
+        "--reason",
+        "x",
+        "--timeout",
+        "1",
+    ])
+    .await
+    .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("is still Pending after 1s: is the operator running?"),
+        "{stderr}"
+    );
+
+    let output = command(&["rollback", "nope", "-n", NS, "--reason", "x"])
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&output.stderr)
+            .contains("chatbotdeployment nope not found in namespace mindmitra")
+    );
 }

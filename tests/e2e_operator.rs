@@ -490,3 +490,132 @@ async fn in_cluster_postgres_and_redis_start_and_their_urls_reach_the_app() {
     )
     .await;
 }
+
+/// What a GitOps tool does on every sync: server-side apply of the spec it
+/// holds, unchanged.
+async fn gitops_apply(client: &Client, namespace: &str, cbd: &ChatbotDeployment) {
+    let api: Api<ChatbotDeployment> = Api::namespaced(client.clone(), namespace);
+    let body = json!({
+        "apiVersion": "chatbot.dev/v1alpha1",
+        "kind": "ChatbotDeployment",
+        "metadata": {"name": cbd.name_any()},
+        "spec": cbd.spec,
+    });
+    api.patch(
+        &cbd.name_any(),
+        &PatchParams::apply("argocd-controller").force(),
+        &Patch::Apply(&body),
+    )
+    .await
+    .unwrap();
+}
+
+async fn template_image(client: &Client, namespace: &str, name: &str) -> Option<String> {
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), namespace);
+    let deployment = deployments.get(name).await.ok()?;
+    deployment.spec?.template.spec?.containers[0].image.clone()
+}
+
+#[tokio::test]
+#[ignore = "needs a cluster in KUBECONFIG: cargo test --test e2e_operator -- --ignored"]
+async fn an_on_call_rollback_through_the_cli_holds_while_gitops_re_applies_the_spec() {
+    let client = e2e::client().await;
+    e2e::install(&client).await;
+    let namespace = TestNamespace::new(&client, "rollback").await;
+    let operator = Operator::start(&namespace.name, "e2e-rollback");
+    let mut cbd = plain("echo");
+    create(&client, &namespace.name, &cbd).await;
+    wait_condition(&client, &namespace.name, "echo", "Ready", "True", &operator).await;
+
+    // GitOps ships 1.1.0: revision 2 rolls out.
+    cbd.spec.image = "ghcr.io/chatbot-operator/echo-bot:1.1.0".into();
+    gitops_apply(&client, &namespace.name, &cbd).await;
+    eventually("revision 2 ready", DEADLINE, Some(&operator), || async {
+        let status = read_status(&client, &namespace.name, "echo").await?;
+        (status.stable_revision == Some(2) && condition(&status, "Ready")?.0 == "True")
+            .then_some(())
+    })
+    .await;
+
+    // On call rolls back with the CLI, as the user of the kubeconfig.
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_chatbot-operator"))
+        .args([
+            "rollback",
+            "echo",
+            "-n",
+            &namespace.name,
+            "--reason",
+            "e2e: p95 doubled",
+            "--timeout",
+            "120",
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).starts_with("rolled back to revision 1 "));
+    eventually(
+        "revision 1 back and ready",
+        DEADLINE,
+        Some(&operator),
+        || async {
+            let status = read_status(&client, &namespace.name, "echo").await?;
+            (status.current_revision == Some(1)
+                && status.rollback.is_some()
+                && condition(&status, "Ready")?.0 == "True")
+                .then_some(())
+        },
+    )
+    .await;
+
+    // GitOps syncs the same spec again and again: the rollback stays.
+    let reconciles =
+        || operator.metric("chatbot_operator_reconciles_total{controller=\"chatbotdeployment\"}");
+    for _ in 0..3 {
+        gitops_apply(&client, &namespace.name, &cbd).await;
+        let before = reconciles().unwrap_or(0.0);
+        eventually(
+            "a reconcile after the sync",
+            Duration::from_secs(60),
+            Some(&operator),
+            || async { (reconciles()? > before).then_some(()) },
+        )
+        .await;
+        assert_eq!(
+            template_image(&client, &namespace.name, "echo")
+                .await
+                .as_deref(),
+            Some("ghcr.io/chatbot-operator/echo-bot:1.0.0"),
+            "the pods stay on the rolled-back revision"
+        );
+        let status = read_status(&client, &namespace.name, "echo").await.unwrap();
+        assert_eq!(status.current_revision, Some(1));
+        assert_eq!(
+            condition(&status, "Ready").unwrap().0,
+            "True",
+            "no flapping"
+        );
+    }
+
+    // The next spec change lifts the hold.
+    cbd.spec.image = "ghcr.io/chatbot-operator/echo-bot:1.2.0".into();
+    gitops_apply(&client, &namespace.name, &cbd).await;
+    eventually(
+        "revision 3 rolls out",
+        DEADLINE,
+        Some(&operator),
+        || async {
+            let status = read_status(&client, &namespace.name, "echo").await?;
+            let image = template_image(&client, &namespace.name, "echo").await?;
+            (status.current_revision == Some(3)
+                && status.rollback.is_none()
+                && image == "ghcr.io/chatbot-operator/echo-bot:1.2.0")
+                .then_some(())
+        },
+    )
+    .await;
+}

@@ -54,6 +54,27 @@ pub struct RevisionRecord {
     pub pre_rollout_snapshot: Option<String>,
 }
 
+/// A revision an on-call rollback holds in place of the spec's, until the
+/// spec's generation changes: a GitOps tool re-applying the same spec does
+/// not undo it. Written only by the rollback (its own field manager).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HeldRevision {
+    /// The revision the pods run.
+    pub revision: i64,
+    /// The revision the spec asks for, held back.
+    pub instead_of: i64,
+    /// Generation of the spec when the rollback was made; a newer one ends the hold.
+    pub generation: i64,
+    /// The ChatbotAction that asked for it.
+    pub action: String,
+    /// Why, from the action.
+    pub reason: String,
+    /// When.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<Time>,
+}
+
 /// Where a data store is reached. Never holds a password.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -148,4 +169,7 @@ pub struct ChatbotDeploymentStatus {
     /// Estimated monthly cost.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost_estimate: Option<CostEstimate>,
+    /// An on-call rollback in force.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback: Option<HeldRevision>,
 }

@@ -44,6 +44,8 @@ pub enum Command {
     Status(oncall::StatusArgs),
     /// List the recorded revisions of a ChatbotDeployment, newest first.
     History(oncall::TargetArgs),
+    /// Roll the app's pods back to an earlier revision (a ChatbotAction) and wait for the outcome.
+    Rollback(oncall::RollbackArgs),
 }
 
 /// Where the defaults and templates come from.
@@ -146,6 +148,7 @@ pub fn run(cli: Cli) -> Result<String, CliError> {
         Command::Run(args) => Err(CliError::Exit(run::run(args))),
         Command::Status(args) => oncall::status_command(&args),
         Command::History(args) => oncall::history_command(&args),
+        Command::Rollback(args) => oncall::rollback_command(&args),
     }
 }
 

@@ -37,6 +37,22 @@ pub struct StatusArgs {
     pub watch: bool,
 }
 
+/// Arguments of `rollback`.
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Revision to go back to (default: the previous promoted one).
+    #[arg(long = "to", value_name = "N")]
+    pub revision: Option<i64>,
+    /// Why, for the audit trail: shown in the Event and the action.
+    #[arg(long, value_name = "TEXT")]
+    pub reason: String,
+    /// How long to wait for the operator to carry it out, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    pub timeout: u64,
+}
+
 /// What the reports are made of: the resource and its app Deployment.
 pub struct View {
     pub cbd: ChatbotDeployment,
@@ -61,6 +77,66 @@ pub fn history_command(args: &TargetArgs) -> Result<String, CliError> {
         let (client, namespace) = connect(args.namespace.as_deref()).await?;
         let view = read(&client, &namespace, &args.name).await?;
         Ok(history_report(&view.cbd, &Timestamp::now()))
+    })
+}
+
+/// `rollback NAME --reason TEXT`: a ChatbotAction, then its outcome. Exit
+/// code 0 when it succeeded; 1 with the action's message otherwise, or
+/// when the operator did not answer within `--timeout`.
+pub fn rollback_command(args: &RollbackArgs) -> Result<String, CliError> {
+    use crate::api::{ActionKind, ChatbotAction, ChatbotActionSpec};
+    use kube::api::PostParams;
+    runtime()?.block_on(async {
+        let (client, namespace) = connect(args.target.namespace.as_deref()).await?;
+        let name = &args.target.name;
+        // Fail early and clearly on a name that does not exist.
+        read(&client, &namespace, name).await?;
+        let mut action = ChatbotAction::new(
+            "",
+            ChatbotActionSpec {
+                deployment: name.clone(),
+                action: ActionKind::Rollback,
+                revision: args.revision,
+                reason: args.reason.clone(),
+                ..Default::default()
+            },
+        );
+        action.metadata.name = None;
+        action.metadata.generate_name = Some(format!("{name}-rollback-"));
+        let actions: Api<ChatbotAction> = Api::namespaced(client.clone(), &namespace);
+        let created = actions
+            .create(&PostParams::default(), &action)
+            .await
+            .map_err(|error| cluster_error("create", "chatbotaction for", name, error))?;
+        let action_name = created.metadata.name.clone().unwrap_or_default();
+        eprintln!("chatbotaction {action_name} created; waiting for the operator…");
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(args.timeout);
+        loop {
+            let current = actions
+                .get_opt(&action_name)
+                .await
+                .map_err(|error| cluster_error("read", "chatbotaction", &action_name, error))?;
+            let status = current.and_then(|a| a.status).unwrap_or_default();
+            let message = status.message.clone().unwrap_or_default();
+            match status.phase.as_deref() {
+                Some("Succeeded") => return Ok(format!("{message}\n")),
+                Some(phase @ ("Failed" | "Unsupported")) => {
+                    return Err(CliError::Cluster(format!(
+                        "chatbotaction {action_name} {}: {message}",
+                        phase.to_lowercase()
+                    )));
+                }
+                _ => {}
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(CliError::Cluster(format!(
+                    "chatbotaction {action_name} is still {} after {}s: is the operator running? (kubectl get cba {action_name} -n {namespace})",
+                    status.phase.as_deref().unwrap_or("Pending"),
+                    args.timeout
+                )));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        }
     })
 }
 
@@ -244,6 +320,22 @@ pub fn status_report(view: &View, now: &Timestamp) -> String {
         status.canary_weight.unwrap_or(0)
     );
     let _ = writeln!(out, "Image:      {}", cbd.spec.image);
+    if let Some(held) = &status.rollback {
+        let lifted = if Some(held.generation) == cbd.metadata.generation {
+            "until the spec changes"
+        } else {
+            "until the operator sees the new spec"
+        };
+        let _ = writeln!(
+            out,
+            "Rollback:   pods held at revision {} instead of {} {lifted} ({}: {}), {} ago",
+            held.revision,
+            held.instead_of,
+            held.action,
+            held.reason,
+            age(held.at.as_ref(), now)
+        );
+    }
     match &view.app {
         Some(app) => {
             let app_status = app.status.clone().unwrap_or_default();

@@ -1,7 +1,10 @@
-//! The ChatbotAction controller. An action is judged once: its status is
-//! written when it ends and never again. This version records every action
-//! as `Unsupported` (nothing is changed) or `Failed` when its target does
-//! not exist; the rollout controller carries them out.
+//! The ChatbotAction controller. An action is carried out once: its status
+//! is written when it ends and never again. `Rollback` takes the app's pods
+//! back to an earlier revision and holds it there until the spec changes
+//! (see [`super::rollback`]); an action whose target does not exist, or
+//! that cannot be done, fails with the reason; the actions of progressive
+//! rollouts (`Promote`, `Abort`, `Pause`, `Resume`) and of backups are
+//! recorded as `Unsupported` by this version, with nothing changed.
 
 use std::sync::Arc;
 
@@ -18,10 +21,11 @@ use kube::{
 use serde_json::json;
 use tracing::{Instrument, info};
 
-use super::{ReconcileError, stores::get};
+use super::{ReconcileError, rollback, stores::get};
 use crate::{
-    api::{ChatbotAction, ChatbotActionStatus, ChatbotDeployment},
+    api::{ActionKind, ChatbotAction, ChatbotActionStatus, ChatbotDeployment},
     render::names::MANAGER,
+    rollout::revisions,
     telemetry::Metrics,
 };
 
@@ -52,40 +56,89 @@ pub struct ActionContext {
     pub synced: super::SyncGate,
 }
 
-/// The final status of a new action, pure. `None` when the action already ended.
+/// What to do with a new action, decided from the cache alone.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Judgement {
+    /// The action ends here with this status.
+    Done(ChatbotActionStatus),
+    /// Roll the pods back to `revision`; the spec asks for `instead_of`.
+    Rollback { revision: i64, instead_of: i64 },
+}
+
+fn ended(action: &ChatbotAction, phase: &str, message: String, now: &Time) -> ChatbotActionStatus {
+    let status = action.status.clone().unwrap_or_default();
+    ChatbotActionStatus {
+        phase: Some(phase.into()),
+        message: Some(message),
+        started_at: status.started_at.or_else(|| Some(now.clone())),
+        finished_at: Some(now.clone()),
+    }
+}
+
+/// Judges a new action, pure. `None` when the action already ended.
 pub fn judge(
     action: &ChatbotAction,
-    target_exists: bool,
+    target: Option<&ChatbotDeployment>,
     now: &Time,
-) -> Option<ChatbotActionStatus> {
+) -> Option<Judgement> {
     let status = action.status.clone().unwrap_or_default();
     if phase::is_final(status.phase.as_deref()) {
         return None;
     }
     let namespace = action.namespace().unwrap_or_default();
-    let (phase, message) = if !target_exists {
-        (
+    let Some(target) = target else {
+        return Some(Judgement::Done(ended(
+            action,
             phase::FAILED,
             format!(
                 "ChatbotDeployment {} not found in namespace {namespace}",
                 action.spec.deployment
             ),
-        )
-    } else {
-        (
+            now,
+        )));
+    };
+    if action.spec.action != ActionKind::Rollback {
+        return Some(Judgement::Done(ended(
+            action,
             phase::UNSUPPORTED,
             format!(
                 "{:?} is not carried out by this operator version; nothing was changed",
                 action.spec.action
             ),
-        )
+            now,
+        )));
+    }
+    let deployment_status = target.status.clone().unwrap_or_default();
+    let held = rollback::held(target);
+    // The revision the pods run, and the one the spec asks for.
+    let running = held
+        .map(|h| h.revision)
+        .or(deployment_status.current_revision);
+    let instead_of = held
+        .map(|h| h.instead_of)
+        .or(deployment_status.current_revision);
+    let (Some(running), Some(instead_of)) = (running, instead_of) else {
+        return Some(Judgement::Done(ended(
+            action,
+            phase::FAILED,
+            format!(
+                "ChatbotDeployment {} has no revision yet, nothing to roll back",
+                action.spec.deployment
+            ),
+            now,
+        )));
     };
-    Some(ChatbotActionStatus {
-        phase: Some(phase.into()),
-        message: Some(message),
-        started_at: status.started_at.or_else(|| Some(now.clone())),
-        finished_at: Some(now.clone()),
-    })
+    match revisions::rollback_target(
+        &deployment_status.revisions,
+        Some(running),
+        action.spec.revision,
+    ) {
+        Ok(revision) => Some(Judgement::Rollback {
+            revision,
+            instead_of,
+        }),
+        Err(message) => Some(Judgement::Done(ended(action, phase::FAILED, message, now))),
+    }
 }
 
 /// Reconciles one ChatbotAction.
@@ -109,10 +162,22 @@ pub async fn reconcile(
         }
         let target = get(&ctx.chatbots, &namespace, &action.spec.deployment);
         let now = Time(Timestamp::now());
-        let Some(next) = judge(&action, target.is_some(), &now) else {
+        let Some(judgement) = judge(&action, target.as_deref(), &now) else {
             return Ok(Action::await_change());
         };
         let name = action.name_any();
+        let next = match (judgement, &target) {
+            (Judgement::Done(status), _) => status,
+            (
+                Judgement::Rollback {
+                    revision,
+                    instead_of,
+                },
+                Some(target),
+            ) => roll_back(&ctx, &action, target, revision, instead_of, &now).await?,
+            // `judge` rolls back only an existing target.
+            (Judgement::Rollback { .. }, None) => return Ok(Action::await_change()),
+        };
         let api: Api<ChatbotAction> = Api::namespaced(ctx.client.clone(), &namespace);
         let patch = json!({
             "apiVersion": ChatbotAction::api_version(&()),
@@ -140,12 +205,17 @@ pub async fn reconcile(
             Some(deployment) => deployment.object_ref(&()),
             None => action.object_ref(&()),
         };
+        let succeeded = next.phase.as_deref() == Some(phase::SUCCEEDED);
         let event = Event {
-            type_: EventType::Warning,
-            reason: if target.is_some() {
-                "ActionUnsupported"
+            type_: if succeeded {
+                EventType::Normal
             } else {
-                "ActionFailed"
+                EventType::Warning
+            },
+            reason: match next.phase.as_deref() {
+                Some(phase::SUCCEEDED) => "RolledBack",
+                Some(phase::UNSUPPORTED) => "ActionUnsupported",
+                _ => "ActionFailed",
             }
             .into(),
             note: Some(format!("ChatbotAction {name}: {message}")),
@@ -164,6 +234,52 @@ pub async fn reconcile(
     .await
 }
 
+/// Carries out a rollback: the hold first (so the reconciler leaves the
+/// Deployment alone from then on), then the pod template of `revision`.
+/// Retried whole after a failure; each step repeats harmlessly.
+async fn roll_back(
+    ctx: &ActionContext,
+    action: &ChatbotAction,
+    target: &ChatbotDeployment,
+    revision: i64,
+    instead_of: i64,
+    now: &Time,
+) -> Result<ChatbotActionStatus, ReconcileError> {
+    let namespace = target.namespace().ok_or(ReconcileError::MissingNamespace)?;
+    let deployment = target.name_any();
+    let Some(template) =
+        rollback::template_of(&ctx.client, &namespace, &deployment, revision).await?
+    else {
+        return Ok(ended(
+            action,
+            phase::FAILED,
+            format!(
+                "the pods of revision {revision} are no longer kept by Kubernetes (beyond the Deployment's revisionHistoryLimit); roll forward with a spec change instead"
+            ),
+            now,
+        ));
+    };
+    let held = rollback::hold_for(
+        target,
+        revision,
+        instead_of,
+        &action.name_any(),
+        &action.spec.reason,
+        now,
+    );
+    rollback::hold(&ctx.client, target, &held).await?;
+    rollback::restore(&ctx.client, &namespace, &deployment, &template).await?;
+    Ok(ended(
+        action,
+        phase::SUCCEEDED,
+        format!(
+            "rolled back to revision {revision} (the spec's revision {instead_of} is held back until the spec changes): {}",
+            action.spec.reason
+        ),
+        now,
+    ))
+}
+
 /// Failed action reconciles are retried after a short pause.
 pub fn error_policy(
     _action: Arc<ChatbotAction>,
@@ -178,14 +294,18 @@ pub fn error_policy(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::{ActionKind, ChatbotActionSpec};
+    use crate::api::{
+        ActionKind, ChatbotActionSpec, ChatbotDeploymentSpec, ChatbotDeploymentStatus,
+        HeldRevision, RevisionRecord,
+    };
 
-    fn action(phase: Option<&str>) -> ChatbotAction {
+    fn action(kind: ActionKind, revision: Option<i64>, phase: Option<&str>) -> ChatbotAction {
         let mut action = ChatbotAction::new(
             "rollback-1",
             ChatbotActionSpec {
                 deployment: "mindmitra".into(),
-                action: ActionKind::Rollback,
+                action: kind,
+                revision,
                 reason: "bad deploy".into(),
                 ..Default::default()
             },
@@ -198,19 +318,51 @@ mod tests {
         action
     }
 
+    fn rollback(revision: Option<i64>) -> ChatbotAction {
+        action(ActionKind::Rollback, revision, None)
+    }
+
     fn now() -> Time {
         Time(Timestamp::from_second(1_800_000_000).unwrap())
     }
 
+    /// Revisions 1 and 2 promoted, 3 current (promoted too unless `in_flight`).
+    fn target(in_flight: bool) -> ChatbotDeployment {
+        let mut cbd = ChatbotDeployment::new("mindmitra", ChatbotDeploymentSpec::default());
+        cbd.metadata.namespace = Some("team".into());
+        cbd.metadata.generation = Some(7);
+        let record = |revision: i64, promoted: bool| RevisionRecord {
+            revision,
+            image: format!("bot:{revision}"),
+            promoted_at: promoted.then(now),
+            ..Default::default()
+        };
+        cbd.status = Some(ChatbotDeploymentStatus {
+            current_revision: Some(3),
+            revisions: vec![record(1, true), record(2, true), record(3, !in_flight)],
+            ..Default::default()
+        });
+        cbd
+    }
+
+    fn done(judgement: Option<Judgement>) -> ChatbotActionStatus {
+        match judgement {
+            Some(Judgement::Done(status)) => status,
+            other => panic!("expected an ended action, got {other:?}"),
+        }
+    }
+
     #[test]
     fn an_action_is_judged_once() {
-        assert!(judge(&action(Some("Unsupported")), true, &now()).is_none());
-        assert!(judge(&action(Some("Failed")), true, &now()).is_none());
+        for phase in ["Unsupported", "Failed", "Succeeded"] {
+            let action = action(ActionKind::Rollback, None, Some(phase));
+            assert!(judge(&action, Some(&target(false)), &now()).is_none());
+        }
     }
 
     #[test]
     fn an_action_for_a_missing_deployment_fails_with_its_name() {
-        let status = judge(&action(None), false, &now()).unwrap();
+        let status = done(judge(&rollback(None), None, &now()));
         assert_eq!(status.phase.as_deref(), Some("Failed"));
         assert_eq!(
             status.message.as_deref(),
@@ -220,9 +372,71 @@ mod tests {
     }
 
     #[test]
-    fn an_action_on_an_existing_deployment_is_unsupported_and_changes_nothing() {
-        let status = judge(&action(None), true, &now()).unwrap();
-        assert_eq!(status.phase.as_deref(), Some("Unsupported"));
-        assert!(status.message.unwrap().contains("nothing was changed"));
+    fn a_rollback_goes_to_the_previous_promoted_revision_or_the_one_asked_for() {
+        assert_eq!(
+            judge(&rollback(None), Some(&target(true)), &now()),
+            Some(Judgement::Rollback {
+                revision: 2,
+                instead_of: 3
+            })
+        );
+        assert_eq!(
+            judge(&rollback(Some(1)), Some(&target(false)), &now()),
+            Some(Judgement::Rollback {
+                revision: 1,
+                instead_of: 3
+            })
+        );
+    }
+
+    #[test]
+    fn a_second_rollback_under_a_hold_starts_from_the_held_revision() {
+        let mut cbd = target(false);
+        cbd.status.as_mut().unwrap().rollback = Some(HeldRevision {
+            revision: 2,
+            instead_of: 3,
+            generation: 7,
+            ..Default::default()
+        });
+        assert_eq!(
+            judge(&rollback(None), Some(&cbd), &now()),
+            Some(Judgement::Rollback {
+                revision: 1,
+                instead_of: 3
+            }),
+            "the spec still asks for 3; the pods go from 2 to 1"
+        );
+    }
+
+    #[test]
+    fn an_impossible_rollback_fails_and_says_why() {
+        let status = done(judge(&rollback(Some(9)), Some(&target(false)), &now()));
+        assert_eq!(status.phase.as_deref(), Some("Failed"));
+        assert_eq!(
+            status.message.as_deref(),
+            Some("revision 9 is not in the history (known: 1, 2, 3)")
+        );
+        let status = done(judge(&rollback(Some(3)), Some(&target(false)), &now()));
+        assert_eq!(
+            status.message.as_deref(),
+            Some("revision 3 is already the current revision")
+        );
+        let mut fresh = target(false);
+        fresh.status = None;
+        let status = done(judge(&rollback(None), Some(&fresh), &now()));
+        assert!(status.message.unwrap().contains("has no revision yet"));
+    }
+
+    #[test]
+    fn rollout_actions_are_unsupported_and_change_nothing() {
+        for kind in [ActionKind::Promote, ActionKind::Abort, ActionKind::Pause] {
+            let status = done(judge(
+                &action(kind, None, None),
+                Some(&target(false)),
+                &now(),
+            ));
+            assert_eq!(status.phase.as_deref(), Some("Unsupported"));
+            assert!(status.message.unwrap().contains("nothing was changed"));
+        }
     }
 }

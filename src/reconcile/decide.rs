@@ -19,6 +19,8 @@ use crate::{
     secrets,
 };
 
+use super::rollback;
+
 /// Values to generate into the Secret `<name>-generated`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Generate {
@@ -60,6 +62,8 @@ pub struct Decision {
     /// Owned children the spec no longer asks for: kind, name and uid.
     pub prune: Vec<(ChildKind, String, Option<String>)>,
     pub generate: Option<Generate>,
+    /// The spec changed since an on-call rollback: lift its hold.
+    pub release_hold: bool,
     /// The app Deployment's replica count, handed to a second field
     /// manager before the operator stops sending it, so the autoscaler
     /// takes over without the count dropping to the default of 1.
@@ -99,6 +103,7 @@ pub fn decide(
         workload: observed.workload.clone(),
         current_revision: status.current_revision,
         revisions: status.revisions.clone(),
+        rollback: status.rollback.clone(),
         ..Default::default()
     };
     let blocked = |mut assessment: Assessment, blocker: Blocker| Decision {
@@ -277,6 +282,22 @@ pub fn decide(
         rendered
     };
 
+    // An on-call rollback holds the pods at its revision while the spec's
+    // generation is the one it was made against: the Deployment is left as
+    // the rollback put it, re-applies of the same spec change nothing.
+    let held = rollback::held(cbd).cloned();
+    if let Some(held) = &held {
+        assessment.current_revision = Some(held.revision);
+        assessment.revisions = revisions::rolled_back(
+            &assessment.revisions,
+            held.instead_of,
+            held.at.as_ref().unwrap_or(now),
+        );
+    } else if rollback::stale(cbd) {
+        decision.release_hold = true;
+        assessment.rollback = None;
+    }
+
     // Migrations: the revision's Job runs to completion before its pods
     // replace the running ones; the running revision keeps serving.
     let revision = rendered.context.revision;
@@ -288,6 +309,7 @@ pub fn decide(
     let database_starting =
         rendered.context.stores.database.is_some() && !observed.in_cluster_database_ready;
     if !hold_pods
+        && held.is_none()
         && running_revision != Some(revision)
         && let Some(job) = rendered
             .children
@@ -329,14 +351,19 @@ pub fn decide(
     for mut child in children {
         let kind = child.kind();
         if kind == ChildKind::MigrationJob
-            || ((hold_pods || hold_for_migration) && kind == ChildKind::Deployment)
+            || ((hold_pods || hold_for_migration || held.is_some())
+                && kind == ChildKind::Deployment)
         {
             continue;
         }
         let current = observed.children.get(&kind);
-        let up_to_date = current.is_some_and(|c| {
-            c.ownership == Ownership::Ours && c.spec_hash.as_deref() == child.spec_hash()
-        });
+        // After a rollback the Deployment's template is not the one its
+        // hash annotation names: the spec's goes back on in any case.
+        let restore = decision.release_hold && kind == ChildKind::Deployment;
+        let up_to_date = !restore
+            && current.is_some_and(|c| {
+                c.ownership == Ownership::Ours && c.spec_hash.as_deref() == child.spec_hash()
+            });
         if up_to_date {
             continue;
         }
@@ -364,6 +391,7 @@ pub fn decide(
     }
 
     let in_flight = urls_missing
+        || decision.release_hold
         || !decision.apply.is_empty()
         || decision.generate.is_some()
         || assessment.workload.as_ref().is_none_or(|w| !w.rolled_out());

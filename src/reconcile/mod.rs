@@ -13,6 +13,7 @@ pub mod decide;
 pub mod events;
 pub mod migration;
 pub mod observe;
+pub mod rollback;
 pub mod status;
 pub mod stores;
 
@@ -72,6 +73,9 @@ pub enum ReconcileError {
     /// A Secret the operator wrote lacks a key it needs.
     #[error("Secret {secret} has no key {key}")]
     MissingKey { secret: String, key: &'static str },
+    /// A request body could not be built.
+    #[error("{0}")]
+    Encode(String),
 }
 
 impl From<crate::data::AwsError> for ReconcileError {
@@ -100,6 +104,7 @@ impl ReconcileError {
             ReconcileError::RandomSource(_) => "RandomSource",
             ReconcileError::Aws(_) => "AwsUnavailable",
             ReconcileError::MissingKey { .. } => "MissingKey",
+            ReconcileError::Encode(_) => "Encode",
         }
     }
 }
@@ -317,6 +322,10 @@ async fn reconcile_in_span(
         _ => data::DataOutcome::default(),
     };
     let converged = converge::converge(&ctx.client, cbd, &observed, &decision).await?;
+    if decision.release_hold {
+        rollback::release(&ctx.client, cbd).await?;
+        info!("the spec changed since the on-call rollback: its hold is lifted");
+    }
     if !converged.applied.is_empty() || !converged.pruned.is_empty() {
         info!(applied = ?converged.applied, pruned = ?converged.pruned, "children converged");
     }
@@ -420,6 +429,12 @@ async fn write_status(
     let namespace = cbd.namespace().ok_or(ReconcileError::MissingNamespace)?;
     let name = cbd.name_any();
     let api: Api<ChatbotDeployment> = Api::namespaced(client.clone(), &namespace);
+    // `status.rollback` belongs to the rollback's field manager: leaving it
+    // out here never removes or takes it over.
+    let status = ChatbotDeploymentStatus {
+        rollback: None,
+        ..status.clone()
+    };
     let patch = json!({
         "apiVersion": ChatbotDeployment::api_version(&()),
         "kind": ChatbotDeployment::kind(&()),

@@ -146,6 +146,9 @@ pub struct Assessment {
     pub cache: Option<StoreFacts>,
     /// The migration of the revision being rolled out, while it matters.
     pub migration: Option<MigrationFacts>,
+    /// The on-call rollback in force (kept as the status has it; `None`
+    /// once the spec changed and the hold is lifted).
+    pub rollback: Option<crate::api::HeldRevision>,
 }
 
 fn capacity_summary(check: &CapacityCheck) -> String {
@@ -474,6 +477,8 @@ pub fn next(
                 total_monthly_usd: cost.total_usd,
             })
             .or(previous.cost_estimate),
+        // Owned by the rollback's own field manager; never sent from here.
+        rollback: facts.rollback.clone(),
     }
 }
 

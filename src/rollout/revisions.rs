@@ -14,6 +14,8 @@ pub mod outcome {
     pub const PROMOTED: &str = "Promoted";
     /// Replaced by a newer revision before it was promoted.
     pub const SUPERSEDED: &str = "Superseded";
+    /// An on-call rollback took its pods back to an earlier revision.
+    pub const ROLLED_BACK: &str = "RolledBack";
 }
 
 /// A revision as the cluster records it on the Deployment's pod template,
@@ -104,6 +106,66 @@ pub fn record(
         next.drain(..next.len() - limit);
     }
     next
+}
+
+/// The revision a rollback goes to: `requested`, or else the newest
+/// promoted revision older than `current`. Errs with a message for the
+/// on-call engineer when there is none or it is the current one.
+pub fn rollback_target(
+    history: &[RevisionRecord],
+    current: Option<i64>,
+    requested: Option<i64>,
+) -> Result<i64, String> {
+    let known = || {
+        history
+            .iter()
+            .map(|r| r.revision.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let target = match requested {
+        Some(number) => {
+            if !history.iter().any(|r| r.revision == number) {
+                return Err(format!(
+                    "revision {number} is not in the history (known: {})",
+                    known()
+                ));
+            }
+            number
+        }
+        None => history
+            .iter()
+            .rev()
+            .filter(|r| current.is_none_or(|c| r.revision < c))
+            .find(|r| r.promoted_at.is_some())
+            .map(|r| r.revision)
+            .ok_or_else(|| {
+                format!(
+                    "no earlier revision was ever promoted, nothing to roll back to (history: {})",
+                    known()
+                )
+            })?,
+    };
+    if Some(target) == current {
+        return Err(format!("revision {target} is already the current revision"));
+    }
+    Ok(target)
+}
+
+/// The history with revision `number` marked rolled back from (once).
+pub fn rolled_back(history: &[RevisionRecord], number: i64, now: &Time) -> Vec<RevisionRecord> {
+    history
+        .iter()
+        .cloned()
+        .map(|mut record| {
+            if record.revision == number && record.outcome.as_deref() != Some(outcome::ROLLED_BACK)
+            {
+                record.outcome = Some(outcome::ROLLED_BACK.into());
+                record.aborted_at = Some(now.clone());
+            }
+            record
+        })
+        .collect()
 }
 
 /// The history with revision `number` marked promoted (once).
@@ -224,5 +286,53 @@ mod tests {
         let again = promote(&history, 1, &at(20));
         assert_eq!(again[0].promoted_at, Some(at(10)));
         assert_eq!(again[0].outcome.as_deref(), Some("Promoted"));
+    }
+
+    /// Revisions 1..=3 promoted in turn, then 4 in progress.
+    fn promoted_three_then_one_in_flight() -> Vec<RevisionRecord> {
+        let mut history = history(&["a", "b", "c"]);
+        for n in 1..=3 {
+            history = promote(&history, n, &at(100 + n));
+        }
+        record(&history, 4, "bot:4", "d", &at(200), 10)
+    }
+
+    #[test]
+    fn a_rollback_goes_to_the_newest_promoted_revision_before_the_current() {
+        let history = promoted_three_then_one_in_flight();
+        assert_eq!(rollback_target(&history, Some(4), None), Ok(3));
+        assert_eq!(rollback_target(&history, Some(3), None), Ok(2));
+        assert_eq!(rollback_target(&history, Some(4), Some(1)), Ok(1));
+    }
+
+    #[test]
+    fn an_impossible_rollback_says_why() {
+        let first = history(&["a"]);
+        let history = promoted_three_then_one_in_flight();
+        assert_eq!(
+            rollback_target(&history, Some(4), Some(9)),
+            Err("revision 9 is not in the history (known: 1, 2, 3, 4)".into())
+        );
+        assert_eq!(
+            rollback_target(&history, Some(4), Some(4)),
+            Err("revision 4 is already the current revision".into())
+        );
+        assert_eq!(
+            rollback_target(&first, Some(1), None),
+            Err(
+                "no earlier revision was ever promoted, nothing to roll back to (history: 1)"
+                    .into()
+            )
+        );
+    }
+
+    #[test]
+    fn the_revision_rolled_back_from_is_marked_once() {
+        let history = promoted_three_then_one_in_flight();
+        let marked = rolled_back(&history, 4, &at(300));
+        assert_eq!(marked[3].outcome.as_deref(), Some("RolledBack"));
+        assert_eq!(marked[3].aborted_at, Some(at(300)));
+        let again = rolled_back(&marked, 4, &at(400));
+        assert_eq!(again[3].aborted_at, Some(at(300)));
     }
 }

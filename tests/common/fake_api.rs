@@ -68,6 +68,10 @@ struct State {
     log: Vec<Logged>,
     next_uid: u64,
     next_version: u64,
+    /// Top-level status fields each field manager last applied to an
+    /// object: what server-side apply removes when that manager leaves one
+    /// out (and keeps when another manager, or a plain patch, set it).
+    status_applied: BTreeMap<(String, String), Vec<String>>,
 }
 
 impl State {
@@ -456,9 +460,13 @@ impl FakeApi {
                     .unwrap_or_default()
                     .to_string();
                 if name.is_empty() {
-                    // generateName, as Events use.
+                    // generateName: the prefix and a unique suffix.
+                    let prefix = object["metadata"]["generateName"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string();
                     let uid = state.uid();
-                    object["metadata"]["name"] = json!(uid);
+                    object["metadata"]["name"] = json!(format!("{prefix}{uid}"));
                 }
                 let name = object["metadata"]["name"].as_str().unwrap().to_string();
                 let object_path = target.object_path(&name);
@@ -511,7 +519,26 @@ impl FakeApi {
                     }
                     (None, _, _) => return (404, status(404, "NotFound", "not found")),
                     (Some(mut existing), true, Some(_)) => {
-                        existing["status"] = patch["status"].clone();
+                        let manager = query_param(&request.uri, "fieldManager").unwrap_or_default();
+                        let sent: Vec<String> = patch["status"]
+                            .as_object()
+                            .map(|o| o.keys().cloned().collect())
+                            .unwrap_or_default();
+                        let before = state
+                            .status_applied
+                            .insert((object_path.clone(), manager), sent.clone())
+                            .unwrap_or_default();
+                        let status = existing["status"].as_object_mut();
+                        if let Some(status) = status {
+                            for key in before.iter().filter(|k| !sent.contains(k)) {
+                                status.remove(key);
+                            }
+                            for key in &sent {
+                                status.insert(key.clone(), patch["status"][key].clone());
+                            }
+                        } else {
+                            existing["status"] = patch["status"].clone();
+                        }
                         existing
                     }
                     (Some(existing), true, None) => {
@@ -534,6 +561,19 @@ impl FakeApi {
                             object.as_object_mut().unwrap().remove("status");
                         }
                         object
+                    }
+                    (Some(mut existing), false, _)
+                        if request.content_type.as_deref()
+                            == Some("application/json-patch+json") =>
+                    {
+                        let Ok(operations) = serde_json::from_value::<json_patch::Patch>(patch)
+                        else {
+                            return (400, status(400, "BadRequest", "not a JSON patch"));
+                        };
+                        if json_patch::patch(&mut existing, &operations).is_err() {
+                            return (422, status(422, "Invalid", "the JSON patch does not apply"));
+                        }
+                        existing
                     }
                     (Some(mut existing), false, _) => {
                         let sent = patch["metadata"]["resourceVersion"].clone();

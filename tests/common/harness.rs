@@ -21,13 +21,14 @@ use serde_json::{Value, json};
 use super::{fake_api::FakeApi, moto::Moto};
 
 /// Resource, API prefix and kind of every namespaced kind the operator touches.
-pub const NAMESPACE_PATHS: [(&str, &str, &str); 12] = [
+pub const NAMESPACE_PATHS: [(&str, &str, &str); 13] = [
     ("serviceaccounts", "/api/v1", "ServiceAccount"),
     ("configmaps", "/api/v1", "ConfigMap"),
     ("services", "/api/v1", "Service"),
     ("secrets", "/api/v1", "Secret"),
     ("deployments", "/apis/apps/v1", "Deployment"),
     ("statefulsets", "/apis/apps/v1", "StatefulSet"),
+    ("replicasets", "/apis/apps/v1", "ReplicaSet"),
     ("jobs", "/apis/batch/v1", "Job"),
     (
         "horizontalpodautoscalers",

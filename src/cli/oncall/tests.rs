@@ -168,3 +168,23 @@ fn dollars_are_whole_and_never_negative_zero() {
     assert_eq!(dollars(-0.3), "$0");
     assert_eq!(dollars(1234.6), "$1235");
 }
+
+#[test]
+fn status_shows_a_rollback_in_force() {
+    let mut cbd = mindmitra();
+    cbd.status.as_mut().unwrap().rollback = Some(crate::api::HeldRevision {
+        revision: 2,
+        instead_of: 3,
+        generation: 4,
+        action: "mindmitra-rollback-x1".into(),
+        reason: "p95 doubled".into(),
+        at: Some(at("2026-11-25T11:30:00Z")),
+    });
+    let report = status_report(&View { cbd, app: None }, &now());
+    assert!(
+        report.contains(
+            "Rollback:   pods held at revision 2 instead of 3 until the spec changes (mindmitra-rollback-x1: p95 doubled), 30m ago"
+        ),
+        "{report}"
+    );
+}

@@ -1,0 +1,171 @@
+//! The on-call rollback of the app's pods to an earlier revision, without
+//! touching the ChatbotDeployment's spec (GitOps owns it):
+//!
+//! 1. the hold is written to `status.rollback` under a field manager of its
+//!    own, so the reconciler's status writes never remove it;
+//! 2. the app Deployment's pod template is replaced by the one its
+//!    ReplicaSet of that revision kept (what `kubectl rollout undo` does);
+//! 3. the reconciler leaves the Deployment as it is while the spec's
+//!    generation is the one of the hold, and lifts the hold when a new
+//!    generation arrives.
+//!
+//! Every step is idempotent: an action that is retried after a crash
+//! repeats them with the same result.
+
+use k8s_openapi::{
+    api::{
+        apps::v1::{Deployment, ReplicaSet},
+        core::v1::PodTemplateSpec,
+    },
+    apimachinery::pkg::apis::meta::v1::Time,
+};
+use kube::{
+    Api, Client, ResourceExt,
+    api::{ListParams, Patch, PatchParams},
+};
+use serde_json::json;
+
+use super::{ReconcileError, converge::kube_error};
+use crate::{
+    api::{ChatbotDeployment, HeldRevision},
+    render::names::keys,
+};
+
+/// Field manager of `status.rollback` and of restored pod templates.
+pub const ROLLBACK_MANAGER: &str = "chatbot-operator-rollback";
+
+/// The hold in force for the spec's current generation, if any.
+pub fn held(cbd: &ChatbotDeployment) -> Option<&HeldRevision> {
+    cbd.status
+        .as_ref()?
+        .rollback
+        .as_ref()
+        .filter(|held| Some(held.generation) == cbd.metadata.generation)
+}
+
+/// A hold left from an older generation: the spec changed since, so the
+/// new spec rolls out and the hold goes.
+pub fn stale(cbd: &ChatbotDeployment) -> bool {
+    cbd.status
+        .as_ref()
+        .and_then(|s| s.rollback.as_ref())
+        .is_some_and(|held| Some(held.generation) != cbd.metadata.generation)
+}
+
+async fn patch_rollback(
+    client: &Client,
+    cbd: &ChatbotDeployment,
+    value: serde_json::Value,
+) -> Result<(), ReconcileError> {
+    let name = cbd.name_any();
+    let namespace = cbd.namespace().ok_or(ReconcileError::MissingNamespace)?;
+    Api::<ChatbotDeployment>::namespaced(client.clone(), &namespace)
+        .patch_status(
+            &name,
+            &PatchParams {
+                field_manager: Some(ROLLBACK_MANAGER.into()),
+                ..Default::default()
+            },
+            &Patch::Merge(json!({ "status": { "rollback": value } })),
+        )
+        .await
+        .map(|_| ())
+        .map_err(kube_error("patch", "ChatbotDeployment/status", &name))
+}
+
+/// Records the hold in the resource's status.
+pub async fn hold(
+    client: &Client,
+    cbd: &ChatbotDeployment,
+    held: &HeldRevision,
+) -> Result<(), ReconcileError> {
+    patch_rollback(client, cbd, serde_json::to_value(held).unwrap_or_default()).await
+}
+
+/// Removes the hold from the resource's status.
+pub async fn release(client: &Client, cbd: &ChatbotDeployment) -> Result<(), ReconcileError> {
+    patch_rollback(client, cbd, serde_json::Value::Null).await
+}
+
+/// The pod template of `revision` as the app Deployment's ReplicaSet of it
+/// kept, without the ReplicaSet's own `pod-template-hash` label; `None`
+/// when Kubernetes no longer keeps it (beyond the Deployment's
+/// `revisionHistoryLimit`).
+pub async fn template_of(
+    client: &Client,
+    namespace: &str,
+    deployment: &str,
+    revision: i64,
+) -> Result<Option<PodTemplateSpec>, ReconcileError> {
+    let api: Api<ReplicaSet> = Api::namespaced(client.clone(), namespace);
+    let selector = format!(
+        "{}={deployment},{}={revision}",
+        keys::INSTANCE,
+        keys::REVISION
+    );
+    let sets = api
+        .list(&ListParams::default().labels(&selector))
+        .await
+        .map_err(kube_error("list", "ReplicaSet", deployment))?;
+    let newest = sets
+        .items
+        .into_iter()
+        .filter(|set| {
+            set.owner_references().iter().any(|o| {
+                o.kind == "Deployment" && o.name == deployment && o.controller == Some(true)
+            })
+        })
+        .max_by_key(|set| set.creation_timestamp().map(|t| t.0));
+    Ok(newest.and_then(|set| {
+        let mut template = set.spec?.template?;
+        if let Some(labels) = template.metadata.as_mut().and_then(|m| m.labels.as_mut()) {
+            labels.remove("pod-template-hash");
+        }
+        Some(template)
+    }))
+}
+
+/// Puts `template` on the app Deployment, replacing the one there whole
+/// (a merge would keep what the newer revision added).
+pub async fn restore(
+    client: &Client,
+    namespace: &str,
+    deployment: &str,
+    template: &PodTemplateSpec,
+) -> Result<(), ReconcileError> {
+    let api: Api<Deployment> = Api::namespaced(client.clone(), namespace);
+    let patch: json_patch::Patch = serde_json::from_value(json!([
+        { "op": "replace", "path": "/spec/template", "value": template }
+    ]))
+    .map_err(|error| ReconcileError::Encode(format!("rollback patch: {error}")))?;
+    api.patch(
+        deployment,
+        &PatchParams {
+            field_manager: Some(ROLLBACK_MANAGER.into()),
+            ..Default::default()
+        },
+        &Patch::<()>::Json(patch),
+    )
+    .await
+    .map(|_| ())
+    .map_err(kube_error("patch", "Deployment", deployment))
+}
+
+/// The hold a rollback of `cbd` to `revision` records.
+pub fn hold_for(
+    cbd: &ChatbotDeployment,
+    revision: i64,
+    instead_of: i64,
+    action: &str,
+    reason: &str,
+    now: &Time,
+) -> HeldRevision {
+    HeldRevision {
+        revision,
+        instead_of,
+        generation: cbd.metadata.generation.unwrap_or(0),
+        action: action.to_string(),
+        reason: reason.to_string(),
+        at: Some(now.clone()),
+    }
+}
