@@ -5,12 +5,21 @@
 //! Without a cluster this is the operator's share of `kubectl chatbot
 //! rollback` → 100% stable; the API server's and the data plane's come on
 //! top. `cargo bench --bench rollback`; `ROLLBACK_RUNS` to change the count.
+//!
+//! Second, the on-call rollback that runs today (`Rollback` ChatbotAction on
+//! a Rolling deployment), through the real action controller and kube
+//! client against the in-memory API server: from the action existing to
+//! the Deployment holding the old revision's template, over 20 fresh
+//! two-revision resources (`ROLLBACK_ACTIONS` to change the count).
 
 use std::{
     collections::BTreeMap,
     hint::black_box,
     time::{Duration, Instant},
 };
+
+#[path = "../tests/common/mod.rs"]
+mod common;
 
 use chatbot_operator::{
     analysis::{self, Check, QueryResult, RunPolicy},
@@ -128,4 +137,80 @@ fn main() {
         runs as f64 / total.as_secs_f64(),
         bytes / runs
     );
+
+    let actions: usize = std::env::var("ROLLBACK_ACTIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let (times, requests) = runtime.block_on(on_call_rollbacks(actions));
+    println!(
+        "on-call rollback (action → Deployment on the old template) vs the in-memory API server, {actions} runs:"
+    );
+    println!(
+        "  p50 {:?}, p99 {:?}, max {:?}; {requests} API requests per rollback",
+        percentile(&times, 0.50),
+        percentile(&times, 0.99),
+        times.last().copied().unwrap_or_default(),
+    );
+}
+
+async fn on_call_rollbacks(runs: usize) -> (Vec<Duration>, usize) {
+    use chatbot_operator::{
+        api::{ActionKind, ChatbotAction, ChatbotActionSpec},
+        reconcile::{
+            SyncGate,
+            action::{self, ActionContext},
+        },
+    };
+    use common::{
+        harness::path,
+        revisions::{NS, template_of, two_revisions},
+    };
+    let mut times = Vec::with_capacity(runs);
+    let mut requests = 0;
+    for _ in 0..runs {
+        let (harness, _) = two_revisions().await;
+        let mut action = ChatbotAction::new(
+            "rollback-1",
+            ChatbotActionSpec {
+                deployment: "mindmitra".into(),
+                action: ActionKind::Rollback,
+                reason: "bench".into(),
+                ..Default::default()
+            },
+        );
+        action.metadata.namespace = Some(NS.into());
+        let action_path = path("chatbotactions", NS, "rollback-1");
+        harness
+            .api
+            .insert(&action_path, serde_json::to_value(&action).unwrap());
+        let synced = SyncGate::default();
+        synced.open();
+        let context = std::sync::Arc::new(ActionContext {
+            client: harness.context.client.clone(),
+            metrics: harness.metrics.clone(),
+            reporter: kube::runtime::events::Reporter {
+                controller: "chatbot-operator".into(),
+                instance: Some("bench".into()),
+            },
+            chatbots: harness.stores.chatbots.clone(),
+            synced,
+        });
+        let stored: ChatbotAction =
+            serde_json::from_value(harness.api.get(&action_path).unwrap()).unwrap();
+        harness.api.clear_requests();
+        let one = Instant::now();
+        action::reconcile(std::sync::Arc::new(stored), context)
+            .await
+            .expect("rollback");
+        times.push(one.elapsed());
+        requests = harness.api.requests().len();
+        assert_eq!(template_of(&harness).1, "1", "rolled back");
+    }
+    times.sort();
+    (times, requests)
 }

@@ -13,7 +13,10 @@ use chatbot_operator::{
         action::{self, ActionContext},
     },
 };
-use common::harness::{Harness, path};
+use common::{
+    harness::{Harness, path},
+    revisions::{set_image, template_of, two_revisions},
+};
 use kube::runtime::events::Reporter;
 use serde_json::json;
 
@@ -140,96 +143,6 @@ async fn an_action_is_not_judged_before_the_caches_are_filled() {
 }
 
 const NS: &str = "mindmitra";
-
-/// What the Deployment controller keeps of each revision: a ReplicaSet
-/// with the pod template it ran, owned by the Deployment.
-fn keep_replica_set(harness: &Harness, revision: i64) {
-    let deployment = harness
-        .api
-        .get(&path("deployments", NS, "mindmitra"))
-        .unwrap();
-    let mut template = deployment["spec"]["template"].clone();
-    template["metadata"]["labels"]["pod-template-hash"] = json!(format!("hash{revision}"));
-    let name = format!("mindmitra-hash{revision}");
-    harness.api.insert(
-        &path("replicasets", NS, &name),
-        json!({
-            "apiVersion": "apps/v1",
-            "kind": "ReplicaSet",
-            "metadata": {
-                "name": name,
-                "namespace": NS,
-                "labels": template["metadata"]["labels"].clone(),
-                "creationTimestamp": format!("2026-11-25T10:0{revision}:00Z"),
-                "ownerReferences": [{
-                    "apiVersion": "apps/v1", "kind": "Deployment", "name": "mindmitra",
-                    "uid": deployment["metadata"]["uid"].clone(), "controller": true
-                }]
-            },
-            "spec": { "selector": deployment["spec"]["selector"].clone(), "template": template }
-        }),
-    );
-}
-
-fn template_of(harness: &Harness) -> (String, String) {
-    let deployment = harness
-        .api
-        .get(&path("deployments", NS, "mindmitra"))
-        .unwrap();
-    let template = &deployment["spec"]["template"];
-    (
-        template["spec"]["containers"][0]["image"]
-            .as_str()
-            .unwrap()
-            .to_string(),
-        template["metadata"]["labels"]["chatbot.dev/revision"]
-            .as_str()
-            .unwrap()
-            .to_string(),
-    )
-}
-
-fn set_image(harness: &mut Harness, at: &str, image: &str) {
-    harness.api.update(at, |cbd| {
-        cbd["spec"]["image"] = json!(image);
-        let generation = cbd["metadata"]["generation"].as_i64().unwrap();
-        cbd["metadata"]["generation"] = json!(generation + 1);
-    });
-    harness.sync();
-}
-
-/// A dev MindMitra whose revisions 1 (1.0.0) and 2 (1.1.0) both rolled
-/// out, with the ReplicaSets Kubernetes keeps of them.
-async fn two_revisions() -> (Harness, String) {
-    let mut harness = Harness::new();
-    harness.secret(NS, "mindmitra-llm", &["api-key"]);
-    harness.secret(NS, "mindmitra-sentry", &["dsn"]);
-    let at = harness.create(&common::dev_variant("mindmitra"));
-    harness.reconcile(&at).await;
-    for store in ["mindmitra-postgres", "mindmitra-redis"] {
-        harness.api.set_status(
-            &path("statefulsets", NS, store),
-            json!({ "replicas": 1, "readyReplicas": 1, "availableReplicas": 1 }),
-        );
-    }
-    harness.sync();
-    harness.reconcile(&at).await;
-    harness.deployment_ready(NS, "mindmitra-pgbouncer", 1);
-    harness.deployment_ready(NS, "mindmitra", 1);
-    harness.reconcile(&at).await;
-    keep_replica_set(&harness, 1);
-    set_image(&mut harness, &at, "ghcr.io/mindmitra/support-bot:1.1.0");
-    harness.reconcile(&at).await;
-    harness.deployment_ready(NS, "mindmitra", 1);
-    harness.reconcile(&at).await;
-    keep_replica_set(&harness, 2);
-    let status = harness.chatbot(&at).status.unwrap();
-    assert_eq!(
-        (status.current_revision, status.stable_revision),
-        (Some(2), Some(2))
-    );
-    (harness, at)
-}
 
 #[tokio::test]
 async fn a_rollback_restores_the_previous_revision_and_holds_it_until_the_spec_changes() {
