@@ -144,14 +144,20 @@ async fn an_action_is_not_judged_before_the_caches_are_filled() {
 
 const NS: &str = "mindmitra";
 
-#[tokio::test]
-async fn a_rollback_restores_the_previous_revision_and_holds_it_until_the_spec_changes() {
-    let (mut harness, at) = two_revisions().await;
+/// A Rollback of MindMitra, stored; its path.
+fn rollback_requested(harness: &Harness) -> String {
     let action_path = path("chatbotactions", NS, "rollback-1");
     harness.api.insert(
         &action_path,
         serde_json::to_value(rollback("mindmitra")).unwrap(),
     );
+    action_path
+}
+
+#[tokio::test]
+async fn a_rollback_restores_the_previous_revision_and_holds_it_until_the_spec_changes() {
+    let (mut harness, at) = two_revisions().await;
+    let action_path = rollback_requested(&harness);
     harness.take_requests();
     run(&harness, &action_path).await;
 
@@ -251,11 +257,7 @@ async fn a_rollback_to_a_revision_kubernetes_no_longer_keeps_fails_and_changes_n
         .api
         .remove(&path("replicasets", NS, "mindmitra-hash1"))
         .expect("kept");
-    let action_path = path("chatbotactions", NS, "rollback-1");
-    harness.api.insert(
-        &action_path,
-        serde_json::to_value(rollback("mindmitra")).unwrap(),
-    );
+    let action_path = rollback_requested(&harness);
     harness.take_requests();
     run(&harness, &action_path).await;
     let action = harness.api.get(&action_path).unwrap();

@@ -7,7 +7,7 @@ mod common;
 
 use std::process::Output;
 
-use common::{fake_server::FakeServer, harness::Harness};
+use common::{fake_server::FakeServer, revisions::dev_with_stores_up};
 
 const NS: &str = "mindmitra";
 
@@ -26,20 +26,8 @@ fn text(bytes: &[u8]) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn status_and_history_read_the_resource_from_the_kubeconfigs_cluster() {
-    let mut harness = Harness::new();
-    harness.secret(NS, "mindmitra-llm", &["api-key"]);
-    harness.secret(NS, "mindmitra-sentry", &["dsn"]);
-    let at = harness.create(&common::dev_variant("mindmitra"));
+    let (mut harness, at) = dev_with_stores_up().await;
     harness.reconcile(&at).await;
-    // The in-cluster stores come up, so the app's first revision is made.
-    for store in ["mindmitra-postgres", "mindmitra-redis"] {
-        harness.api.set_status(
-            &common::harness::path("statefulsets", NS, store),
-            serde_json::json!({ "replicas": 1, "readyReplicas": 1, "availableReplicas": 1 }),
-        );
-    }
-    harness.sync();
-    harness.reconcile_times(&at, 2).await;
     let server = FakeServer::start(harness.api.clone()).await;
     let binary = std::path::Path::new(env!("CARGO_BIN_EXE_chatbot-operator"));
 

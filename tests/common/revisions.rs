@@ -65,9 +65,9 @@ pub fn set_image(harness: &mut Harness, at: &str, image: &str) {
     harness.sync();
 }
 
-/// A dev MindMitra whose revisions 1 (1.0.0) and 2 (1.1.0) both rolled
-/// out, with the ReplicaSets Kubernetes keeps of them.
-pub async fn two_revisions() -> (Harness, String) {
+/// A dev MindMitra whose in-cluster stores are up, reconciled once
+/// more: its first revision is made.
+pub async fn dev_with_stores_up() -> (Harness, String) {
     let mut harness = Harness::new();
     harness.secret(NS, "mindmitra-llm", &["api-key"]);
     harness.secret(NS, "mindmitra-sentry", &["dsn"]);
@@ -81,6 +81,13 @@ pub async fn two_revisions() -> (Harness, String) {
     }
     harness.sync();
     harness.reconcile(&at).await;
+    (harness, at)
+}
+
+/// A dev MindMitra whose revisions 1 (1.0.0) and 2 (1.1.0) both rolled
+/// out, with the ReplicaSets Kubernetes keeps of them.
+pub async fn two_revisions() -> (Harness, String) {
+    let (mut harness, at) = dev_with_stores_up().await;
     harness.deployment_ready(NS, "mindmitra-pgbouncer", 1);
     harness.deployment_ready(NS, "mindmitra", 1);
     harness.reconcile(&at).await;
