@@ -95,10 +95,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 fn main() {
-    let runs: usize = std::env::var("ROLLBACK_RUNS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(20_000);
+    let runs = count("ROLLBACK_RUNS", 20_000);
     let steps = vec![
         Step::SetWeight(10),
         Step::Analysis,
@@ -130,18 +127,13 @@ fn main() {
         "rollback decision path (failed measurement → RolledBack → HTTPRoute + Ingress bodies), {runs} runs:"
     );
     println!(
-        "  p50 {:?}, p99 {:?}, max {:?}; {:.0} decisions/s; {} bytes of patches per decision",
-        percentile(&times, 0.50),
-        percentile(&times, 0.99),
-        times.last().copied().unwrap_or_default(),
+        "  {}; {:.0} decisions/s; {} bytes of patches per decision",
+        spread(&times),
         runs as f64 / total.as_secs_f64(),
         bytes / runs
     );
 
-    let actions: usize = std::env::var("ROLLBACK_ACTIONS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(20);
+    let actions = count("ROLLBACK_ACTIONS", 20);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -150,12 +142,25 @@ fn main() {
     println!(
         "on-call rollback (action → Deployment on the old template) vs the in-memory API server, {actions} runs:"
     );
-    println!(
-        "  p50 {:?}, p99 {:?}, max {:?}; {requests} API requests per rollback",
-        percentile(&times, 0.50),
-        percentile(&times, 0.99),
-        times.last().copied().unwrap_or_default(),
-    );
+    println!("  {}; {requests} API requests per rollback", spread(&times));
+}
+
+/// A run count from the environment, or `default`.
+fn count(variable: &str, default: usize) -> usize {
+    std::env::var(variable)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// p50, p99 and max of sorted timings.
+fn spread(sorted: &[Duration]) -> String {
+    format!(
+        "p50 {:?}, p99 {:?}, max {:?}",
+        percentile(sorted, 0.50),
+        percentile(sorted, 0.99),
+        sorted.last().copied().unwrap_or_default()
+    )
 }
 
 async fn on_call_rollbacks(runs: usize) -> (Vec<Duration>, usize) {
