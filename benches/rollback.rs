@@ -13,7 +13,6 @@
 //! two-revision resources (`ROLLBACK_ACTIONS` to change the count).
 
 use std::{
-    collections::BTreeMap,
     hint::black_box,
     time::{Duration, Instant},
 };
@@ -23,31 +22,18 @@ mod common;
 
 use chatbot_operator::{
     analysis::{self, Check, QueryResult, RunPolicy},
-    api::{GatewayRef, Tls},
     rollout::{
         machine::{self, Facts, Phase, State, Step},
         traffic::{self, Exposure, Split},
     },
 };
 
+/// Where Brigade's sales bot is exposed (Gateway API), as the render
+/// pipeline builds it; the Ingresses come from the same values.
 fn exposure() -> Exposure {
-    Exposure {
-        name: "brigade".into(),
-        namespace: "sales".into(),
-        host: "chat.brigade.example".into(),
-        tls: Some(Tls {
-            cluster_issuer: Some("letsencrypt".into()),
-            secret_name: None,
-        }),
-        ingress_class_name: Some("nginx".into()),
-        gateway: Some(GatewayRef {
-            name: "public".into(),
-            namespace: Some("gateways".into()),
-            section_name: None,
-        }),
-        idle_timeout_seconds: 3600,
-        labels: BTreeMap::from([("app.kubernetes.io/instance".into(), "brigade".into())]),
-    }
+    let rendered = common::render_sample("brigade-sales");
+    let route = rendered.context.network.route.as_ref().expect("a route");
+    chatbot_operator::render::exposure(&rendered.context, route)
 }
 
 /// One pass: measurement in, traffic patch bodies out. Returns the bytes

@@ -27,6 +27,19 @@ fn validate(files: &[std::path::PathBuf], version: &str) -> std::process::Output
         .unwrap_or_else(|error| panic!("python3 is needed for kubernetes-validate: {error}"))
 }
 
+/// Every file validates against each Kubernetes version's schemas.
+fn assert_valid(files: &[std::path::PathBuf]) {
+    for version in KUBERNETES_VERSIONS {
+        let output = validate(files, version);
+        assert!(
+            output.status.success(),
+            "Kubernetes {version}:\n{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
 fn write(dir: &Path, name: &str, yaml: &str) -> std::path::PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, yaml).unwrap();
@@ -52,15 +65,7 @@ fn rendered_samples_validate_against_the_kubernetes_schemas() {
         let yaml = render::to_yaml(std::slice::from_ref(child)).unwrap();
         files.push(write(dir.path(), &format!("dev-{index}.yaml"), &yaml));
     }
-    for version in KUBERNETES_VERSIONS {
-        let output = validate(&files, version);
-        assert!(
-            output.status.success(),
-            "Kubernetes {version}:\n{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
+    assert_valid(&files);
 }
 
 /// Proves the validator above can fail: an object it must reject.
@@ -84,25 +89,17 @@ fn the_validator_rejects_an_invalid_object() {
 #[test]
 fn canary_ingresses_validate_against_the_kubernetes_schemas() {
     use chatbot_operator::{
-        api::{Sticky, Tls},
-        rollout::traffic::{Exposure, Split, ingresses},
+        api::Sticky,
+        rollout::traffic::{Split, ingresses},
     };
-    let exposure = Exposure {
-        name: "brigade".into(),
-        namespace: "sales".into(),
-        host: "chat.brigade.example".into(),
-        tls: Some(Tls {
-            cluster_issuer: Some("letsencrypt".into()),
-            secret_name: None,
-        }),
-        ingress_class_name: Some("nginx".into()),
-        gateway: None,
-        idle_timeout_seconds: 3600,
-        labels: Default::default(),
-    };
+    // Where MindMitra is exposed (ingress-nginx, TLS by cert-manager), as
+    // the render pipeline builds it.
+    let rendered = common::render_sample("mindmitra");
+    let route = rendered.context.network.route.as_ref().expect("a route");
+    let exposure = render::exposure(&rendered.context, route);
     let split = Split {
-        stable_service: "brigade-r4".into(),
-        candidate: Some(("brigade-r5".into(), 30)),
+        stable_service: "mindmitra".into(),
+        candidate: Some(("mindmitra-canary".into(), 30)),
         sticky: Some(Sticky {
             header: Some("X-Chatbot-Variant".into()),
             cookie: None,
@@ -124,15 +121,7 @@ fn canary_ingresses_validate_against_the_kubernetes_schemas() {
         })
         .collect();
     assert_eq!(files.len(), 2);
-    for version in KUBERNETES_VERSIONS {
-        let output = validate(&files, version);
-        assert!(
-            output.status.success(),
-            "Kubernetes {version}:\n{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
+    assert_valid(&files);
 }
 
 /// The HTTPRoute CRD the end-to-end tests install (from the `gateway-api`
@@ -148,13 +137,5 @@ fn the_http_route_crd_installed_for_end_to_end_tests_is_a_valid_object() {
     );
     let yaml = serde_yaml_ng::to_string(&crd).unwrap();
     let file = write(dir.path(), "httproute-crd.yaml", &yaml);
-    for version in KUBERNETES_VERSIONS {
-        let output = validate(std::slice::from_ref(&file), version);
-        assert!(
-            output.status.success(),
-            "Kubernetes {version}:\n{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
+    assert_valid(std::slice::from_ref(&file));
 }

@@ -194,7 +194,6 @@ fn route_children(context: &RenderContext) -> Vec<Child> {
     match route.provider {
         TrafficProvider::IngressNginx => traffic::ingresses(&exposure, &split)
             .into_iter()
-            .take(1)
             .map(|ingress| Child::built(ChildKind::Ingress, Object::Ingress(Box::new(ingress))))
             .collect(),
         TrafficProvider::GatewayApi => vec![Child::built(
