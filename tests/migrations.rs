@@ -12,7 +12,11 @@ use serde_json::json;
 const NS: &str = "mindmitra";
 
 fn deployment_revision(harness: &Harness) -> Option<String> {
-    let deployment = harness.api.get(&path("deployments", NS, "mindmitra"))?;
+    revision_of(harness, "mindmitra")
+}
+
+fn revision_of(harness: &Harness, deployment: &str) -> Option<String> {
+    let deployment = harness.api.get(&path("deployments", NS, deployment))?;
     deployment["spec"]["template"]["metadata"]["labels"]["chatbot.dev/revision"]
         .as_str()
         .map(str::to_string)
@@ -134,9 +138,20 @@ async fn each_revision_migrates_before_its_pods_start() {
         "ghcr.io/mindmitra/support-bot:2.0.0"
     );
     assert_eq!(deployment_revision(&harness).as_deref(), Some("1"));
+    assert_eq!(
+        revision_of(&harness, "mindmitra-canary"),
+        None,
+        "no candidate before its migration"
+    );
     job_finished(&mut harness, "mindmitra-migrate-2", "Complete");
     harness.reconcile(&at).await;
-    assert_eq!(deployment_revision(&harness).as_deref(), Some("2"));
+    // The sample is BlueGreen: revision 2's pods start as the candidate,
+    // beside revision 1's.
+    assert_eq!(
+        revision_of(&harness, "mindmitra-canary").as_deref(),
+        Some("2")
+    );
+    assert_eq!(deployment_revision(&harness).as_deref(), Some("1"));
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@
 
 mod common;
 
-use chatbot_operator::api::{ChatbotDeployment, ChatbotDeploymentStatus};
+use chatbot_operator::api::{ChatbotDeployment, ChatbotDeploymentStatus, Strategy};
 use common::harness::{Harness, path};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use serde_json::{Value, json};
@@ -349,8 +349,14 @@ async fn a_new_image_is_a_new_revision_that_reaches_the_pods() {
     harness.deployment_ready(NS, "mindmitra", 2);
     harness.reconcile(&cbd_path).await;
 
+    // A plain rolling update (the sample's BlueGreen is covered in
+    // tests/progressive.rs).
     let mut cbd = harness.chatbot(&cbd_path);
     cbd.spec.image = "ghcr.io/mindmitra/support-bot:1.1.0".into();
+    cbd.spec
+        .rollout
+        .get_or_insert_with(Default::default)
+        .strategy = Some(Strategy::Rolling);
     update_spec(&mut harness, &cbd_path, &cbd);
     harness.api.clear_requests();
     harness.reconcile(&cbd_path).await;

@@ -1,6 +1,8 @@
 //! The render pipeline on the five team samples: what each child must hold
 //! for a platform team to trust it.
 
+use std::collections::BTreeMap;
+
 use chatbot_operator::render::{self, Child, ChildKind, Object, RenderError, Renderer, Templates};
 use k8s_openapi::api::apps::v1::Deployment;
 
@@ -269,10 +271,21 @@ fn dev_stores_run_in_the_cluster_behind_their_own_network_policy() {
         .collect();
     assert_eq!(peers[0], app_selector, "the app may connect");
     assert_eq!(
-        peers[1]["app.kubernetes.io/component"], "pooler",
+        peers[1],
+        BTreeMap::from([
+            (
+                "app.kubernetes.io/instance".to_string(),
+                "mindmitra".to_string()
+            ),
+            ("chatbot.dev/track".to_string(), "canary".to_string()),
+        ]),
+        "and a rollout's candidate pods"
+    );
+    assert_eq!(
+        peers[2]["app.kubernetes.io/component"], "pooler",
         "and PgBouncer to Postgres"
     );
-    assert_eq!(peers.len(), 2, "nobody else");
+    assert_eq!(peers.len(), 3, "nobody else");
     let ports: Vec<_> = rule
         .ports
         .as_ref()

@@ -75,6 +75,101 @@ pub struct HeldRevision {
     pub at: Option<Time>,
 }
 
+/// One measurement of a rollout's analysis: the query as sent, the value,
+/// the threshold and the verdict, so `status` says exactly why a rollout
+/// stopped.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MeasurementStatus {
+    /// Name of the check, e.g. `success-rate`.
+    pub name: String,
+    /// The PromQL as sent, selector and window filled in (kept for the newest round only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
+    /// The value; absent when there was none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<f64>,
+    /// The bounds, e.g. `>= 99` or `<= 800`.
+    pub threshold: String,
+    /// `Passed`, `Failed`, `Inconclusive` or `Error`.
+    pub verdict: String,
+    /// Why the verdict is not a plain comparison (empty, NaN, the error).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// One round of an analysis run: every check measured once.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AnalysisRound {
+    /// When the round was measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<Time>,
+    /// The measurements of the round.
+    #[serde(default)]
+    pub measurements: Vec<MeasurementStatus>,
+}
+
+/// The progress of a candidate revision under a Canary or BlueGreen
+/// strategy. Kept in status so an operator that restarts resumes the same
+/// step with the same weights.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RolloutStatus {
+    /// Revision being rolled out (the candidate).
+    pub revision: i64,
+    /// Revision that serves traffic until the candidate is promoted.
+    pub stable_revision: i64,
+    /// `Canary` or `BlueGreen`.
+    pub strategy: String,
+    /// Index of the current step, counting from 0; equal to `steps` once every step passed.
+    pub step: i32,
+    /// Number of steps in the plan.
+    pub steps: i32,
+    /// Percent of traffic on the candidate.
+    pub weight: i32,
+    /// `Progressing`, `Paused`, `Inconclusive`, `Promoted` or `RolledBack`.
+    pub phase: String,
+    /// Why the phase is what it is.
+    pub message: String,
+    /// When the candidate started; its progress deadline counts from here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<Time>,
+    /// When the current step started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step_started_at: Option<Time>,
+    /// Since when the candidate's pods have not all been ready; the progress deadline counts from here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_ready_since: Option<Time>,
+    /// Pods of the stable revision when the candidate started: the candidate runs as many (with no traffic provider, the share of them its weight asks).
+    pub replicas: i32,
+    /// When the stable Deployment ran the promoted template with every pod available; the candidate is removed a scale-down delay later.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stable_updated_at: Option<Time>,
+    /// The last on-call action carried out on this rollout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_action: Option<String>,
+    /// Rounds of the current analysis step, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub analysis: Vec<AnalysisRound>,
+}
+
+/// An on-call command for the rollout in flight, written by a ChatbotAction
+/// under its own field manager and carried out once by the reconciler.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RolloutCommand {
+    /// `Promote`, `Abort`, `Pause` or `Resume`.
+    pub command: String,
+    /// Revision the command is meant for.
+    pub revision: i64,
+    /// The ChatbotAction that asked for it.
+    pub action: String,
+    /// Why, from the action.
+    #[serde(default)]
+    pub reason: String,
+}
+
 /// Where a data store is reached. Never holds a password.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -172,4 +267,10 @@ pub struct ChatbotDeploymentStatus {
     /// An on-call rollback in force.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollback: Option<HeldRevision>,
+    /// The Canary or BlueGreen rollout of the newest revision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<RolloutStatus>,
+    /// An on-call command waiting to be carried out on the rollout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout_command: Option<RolloutCommand>,
 }

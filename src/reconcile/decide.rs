@@ -19,7 +19,7 @@ use crate::{
     secrets,
 };
 
-use super::rollback;
+use super::{delivery, rollback};
 
 /// Values to generate into the Secret `<name>-generated`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -71,6 +71,8 @@ pub struct Decision {
     pub assessment: Assessment,
     pub notes: Vec<Note>,
     pub pace: Option<Pace>,
+    /// Look again this soon, whatever the pace: a rollout's timed step ends.
+    pub wake: Option<std::time::Duration>,
 }
 
 impl Decision {
@@ -104,6 +106,7 @@ pub fn decide(
         current_revision: status.current_revision,
         revisions: status.revisions.clone(),
         rollback: status.rollback.clone(),
+        rollout: status.rollout.clone(),
         ..Default::default()
     };
     let blocked = |mut assessment: Assessment, blocker: Blocker| Decision {
@@ -346,12 +349,35 @@ pub fn decide(
         }
     }
 
-    let Rendered { children, .. } = rendered;
+    // Canary and blue-green: the candidate runs beside the stable pods and
+    // the route carries the split; the stable Deployment keeps its
+    // template until the candidate is promoted.
+    let delivery = if hold_pods || hold_for_migration || held.is_some() {
+        None
+    } else {
+        match delivery::plan(&rendered.resolution.spec, &rendered, observed, &status, now) {
+            Ok(delivery) => delivery,
+            Err(blocker) => return blocked(assessment, blocker),
+        }
+    };
+    let hold_stable = delivery.as_ref().is_some_and(|d| !d.progress.apply_stable);
+    let Rendered { mut children, .. } = rendered;
+    if let Some(delivery) = &delivery {
+        children.retain(|c| !is_route(c.kind()));
+        children.extend(delivery.candidate.iter().cloned());
+        children.extend(delivery.route.iter().cloned());
+        children.sort_by_key(Child::kind);
+        assessment.rollout = delivery.progress.status.clone();
+        decision.wake = delivery.wake;
+        if let Some((phase, message)) = &delivery.progress.transition {
+            decision.notes.push(rollout_note(*phase, message));
+        }
+    }
     let wanted: Vec<ChildKind> = children.iter().map(Child::kind).collect();
     for mut child in children {
         let kind = child.kind();
         if kind == ChildKind::MigrationJob
-            || ((hold_pods || hold_for_migration || held.is_some())
+            || ((hold_pods || hold_for_migration || held.is_some() || hold_stable)
                 && kind == ChildKind::Deployment)
         {
             continue;
@@ -399,10 +425,15 @@ pub fn decide(
         .migration
         .as_ref()
         .is_some_and(|m| m.state == MigrationState::Failed);
+    let rollout_moving = assessment.rollout.as_ref().is_some_and(|r| {
+        r.revision == revision
+            && (r.phase == "Progressing"
+                || (r.phase == "Promoted" && r.stable_updated_at.is_none()))
+    });
     decision.pace = Some(
         if !assessment.missing_secrets.is_empty() || migration_failed {
             Pace::Blocked
-        } else if in_flight || hold_for_migration {
+        } else if in_flight || hold_for_migration || rollout_moving {
             Pace::Waiting
         } else {
             Pace::Steady
@@ -410,6 +441,31 @@ pub fn decide(
     );
     decision.assessment = assessment;
     decision
+}
+
+/// The public route's kinds, rebuilt with the rollout's split.
+fn is_route(kind: ChildKind) -> bool {
+    matches!(
+        kind,
+        ChildKind::Ingress | ChildKind::CanaryIngress | ChildKind::HttpRoute
+    )
+}
+
+/// The Event of a rollout's new phase.
+fn rollout_note(phase: crate::rollout::machine::Phase, message: &str) -> Note {
+    use crate::rollout::machine::Phase;
+    let (warning, reason) = match phase {
+        Phase::Progressing => (false, "RolloutProgressing"),
+        Phase::Paused => (false, "RolloutPaused"),
+        Phase::Inconclusive => (true, "AnalysisInconclusive"),
+        Phase::Promoted => (false, "Promoted"),
+        Phase::RolledBack => (true, "RolledBack"),
+    };
+    Note {
+        warning,
+        reason: reason.into(),
+        message: message.to_string(),
+    }
 }
 
 /// The connection Secrets the operator writes (managed and in-cluster

@@ -10,6 +10,7 @@ pub mod conditions;
 pub mod converge;
 pub mod data;
 pub mod decide;
+pub mod delivery;
 pub mod events;
 pub mod migration;
 pub mod observe;
@@ -312,7 +313,19 @@ async fn reconcile_in_span(
         return finalize_deleted(cbd, ctx, resolved.as_ref(), &now).await;
     }
     let references = ctx.secret_references(cbd);
-    let observed = observe::gather(&ctx.stores, cbd, &references);
+    let mut observed = observe::gather(&ctx.stores, cbd, &references);
+    if let Some(spec) = &resolved
+        && let Some(status) = &cbd.status
+        && let Ok(Some((url, checks))) = delivery::due_checks(
+            spec,
+            status,
+            &cbd.namespace().unwrap_or_default(),
+            &cbd.name_any(),
+            &now,
+        )
+    {
+        observed.analysis_round = Some(measure(&url, &checks, &now).await);
+    }
     let decision = decide::decide(cbd, &ctx.renderer, &observed, &now);
     // Stores are created only for a spec that can be applied.
     let stores = match &resolved {
@@ -373,11 +386,40 @@ async fn reconcile_in_span(
     notes.extend(events::transitions(&previous.conditions, &next.conditions));
     publish(ctx, cbd, &notes).await;
 
-    Ok(Action::requeue(match pace {
+    let after = match pace {
         Pace::Steady => ctx.timing.resync,
         Pace::Waiting => ctx.timing.waiting,
         Pace::Blocked => ctx.timing.blocked,
-    }))
+    };
+    Ok(Action::requeue(
+        decision.wake.map_or(after, |wake| wake.min(after)),
+    ))
+}
+
+/// One analysis round: every check queried once against Prometheus and
+/// judged. A server that cannot be asked makes each measurement an error,
+/// which never passes.
+async fn measure(
+    url: &str,
+    checks: &[crate::analysis::Check],
+    now: &Time,
+) -> crate::api::AnalysisRound {
+    use crate::analysis::{QueryResult, judge, prometheus::Prometheus};
+    let server = if url.is_empty() {
+        Err("spec.rollout.analysis.prometheusURL is not set".to_string())
+    } else {
+        Prometheus::new(url)
+    };
+    let mut measurements = Vec::with_capacity(checks.len());
+    for check in checks {
+        let result = match &server {
+            Ok(server) => server.query(&check.query).await,
+            Err(error) => QueryResult::Failed(error.clone()),
+        };
+        measurements.push(judge(check, &result));
+    }
+    info!(checks = measurements.len(), "analysis round measured");
+    delivery::round(measurements, now)
 }
 
 /// One step of deleting `cbd`: its managed stores are torn down by their
@@ -431,8 +473,11 @@ async fn write_status(
     let api: Api<ChatbotDeployment> = Api::namespaced(client.clone(), &namespace);
     // `status.rollback` belongs to the rollback's field manager: leaving it
     // out here never removes or takes it over.
+    // Fields other managers own (an on-call rollback, a rollout command)
+    // are never sent, so they are never taken over or removed.
     let status = ChatbotDeploymentStatus {
         rollback: None,
+        rollout_command: None,
         ..status.clone()
     };
     let patch = json!({

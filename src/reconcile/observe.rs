@@ -53,11 +53,16 @@ pub struct ObservedGenerated {
 }
 
 /// Everything a reconcile needs to know about the cluster.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Observed {
     /// Children by kind, at their expected names.
     pub children: BTreeMap<ChildKind, ObservedChild>,
     pub workload: Option<Workload>,
+    /// The candidate Deployment of a Canary or BlueGreen rollout.
+    pub candidate: Option<Workload>,
+    /// An analysis round measured by this reconcile (the only observation
+    /// that is not read from a cache).
+    pub analysis_round: Option<crate::api::AnalysisRound>,
     /// The app Deployment's `spec.replicas` while the operator's field
     /// manager owns it (handed to the autoscaler before it is dropped).
     pub replicas_owned: Option<i32>,
@@ -296,6 +301,8 @@ pub fn gather(
     }
     let app = get(&stores.deployments, namespace, &child_names.deployment)
         .filter(|d| ownership(cbd, &d.metadata) == Ownership::Ours);
+    let candidate = get(&stores.deployments, namespace, &child_names.candidate)
+        .filter(|d| ownership(cbd, &d.metadata) == Ownership::Ours);
     let secret_keys = references
         .iter()
         .map(|reference| {
@@ -331,6 +338,8 @@ pub fn gather(
         connection_keys,
         children,
         workload: app.as_deref().map(workload),
+        candidate: candidate.as_deref().map(workload),
+        analysis_round: None,
         replicas_owned: app
             .as_deref()
             .filter(|d| owns_replicas(d))

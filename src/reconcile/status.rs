@@ -15,9 +15,22 @@ use crate::{
     },
     capacity::{CapacityCheck, CheckStatus},
     cost::CostReport,
-    rollout::revisions,
+    rollout::{machine::Phase, progressive, revisions},
     secrets::MissingSecret,
 };
+
+/// One line on a rollout in flight: revisions, weight, step and why.
+fn rollout_summary(rollout: &crate::api::RolloutStatus) -> String {
+    let step = if rollout.step < rollout.steps {
+        format!("step {} of {}", rollout.step + 1, rollout.steps)
+    } else {
+        "every step passed".into()
+    };
+    format!(
+        "revision {} has {}% of traffic ({step}), revision {} the rest: {}",
+        rollout.revision, rollout.weight, rollout.stable_revision, rollout.message
+    )
+}
 
 /// Lifecycle phases shown in `kubectl get cbd`.
 pub mod phase {
@@ -149,6 +162,8 @@ pub struct Assessment {
     /// The on-call rollback in force (kept as the status has it; `None`
     /// once the spec changed and the hold is lifted).
     pub rollback: Option<crate::api::HeldRevision>,
+    /// The Canary or BlueGreen rollout after this reconcile's move.
+    pub rollout: Option<crate::api::RolloutStatus>,
 }
 
 fn capacity_summary(check: &CapacityCheck) -> String {
@@ -308,14 +323,28 @@ pub fn next(
         .filter_map(|(_, store)| store.as_ref())
         .find(|store| !store.ready && !store.failed);
 
+    // A Canary or BlueGreen rollout of the spec's revision.
+    let rollout = facts
+        .rollout
+        .as_ref()
+        .filter(|r| Some(r.revision) == facts.current_revision);
+    let rollout_phase = rollout.map(progressive::phase_of);
+    let candidate_in_flight = rollout.is_some_and(|r| match progressive::phase_of(r) {
+        Phase::Progressing | Phase::Paused | Phase::Inconclusive => true,
+        Phase::Promoted => r.stable_updated_at.is_none(),
+        Phase::RolledBack => false,
+    });
+    let rolled_back = rollout.filter(|_| rollout_phase == Some(Phase::RolledBack));
+
     // The workload, and why it is or is not where the spec wants it.
     let workload = facts.workload.as_ref();
-    let rolled_out = workload.is_some_and(|w| {
-        w.rolled_out()
-            && facts
-                .current_revision
-                .is_none_or(|r| w.template_revision == Some(r))
-    });
+    let rolled_out = !candidate_in_flight
+        && workload.is_some_and(|w| {
+            w.rolled_out()
+                && facts
+                    .current_revision
+                    .is_none_or(|r| w.template_revision == Some(r))
+        });
     let deadline = workload.is_some_and(|w| w.deadline_exceeded) && !rolled_out;
     let pods = |w: &Workload| {
         format!(
@@ -345,6 +374,14 @@ pub fn next(
         .filter(|m| m.state == super::observe::MigrationState::Failed)
     {
         Some(("MigrationFailed", migration.message()))
+    } else if let Some(rollout) = rolled_back {
+        Some((
+            "RolledBack",
+            format!(
+                "revision {} was rolled back: {}; revision {} serves all traffic until the spec changes",
+                rollout.revision, rollout.message, rollout.stable_revision
+            ),
+        ))
     } else if deadline {
         Some((
             "ProgressDeadlineExceeded",
@@ -376,14 +413,49 @@ pub fn next(
             {
                 facts.migration.as_ref().map(|m| ("Migrating", m.message()))
             }
+            _ if candidate_in_flight => rollout
+                .filter(|r| {
+                    !matches!(
+                        progressive::phase_of(r),
+                        Phase::Paused | Phase::Inconclusive
+                    )
+                })
+                .map(|r| {
+                    let reason = match progressive::phase_of(r) {
+                        Phase::Promoted => "Promoting",
+                        _ if r.strategy == "BlueGreen" => "BlueGreenInProgress",
+                        _ => "CanaryInProgress",
+                    };
+                    (reason, rollout_summary(r))
+                }),
             None => Some(("Creating", format!("{revision_text}creating the app"))),
             Some(w) if !rolled_out => Some(("RollingOut", format!("{revision_text}{}", pods(w)))),
             Some(_) => None,
         }
     };
+    let rollout_paused = rollout.filter(|r| {
+        candidate_in_flight
+            && degraded.is_none()
+            && matches!(
+                progressive::phase_of(r),
+                Phase::Paused | Phase::Inconclusive
+            )
+    });
+    let paused_reason = rollout_paused.map(|r| {
+        let reason = if progressive::phase_of(r) == Phase::Inconclusive {
+            "AnalysisInconclusive"
+        } else {
+            "RolloutPaused"
+        };
+        (reason, rollout_summary(r))
+    });
     match (&progressing, facts.paused) {
         (Some((reason, message)), _) => {
             conditions.set(types::PROGRESSING, true, reason, message.clone())
+        }
+        (None, false) if paused_reason.is_some() => {
+            let (reason, message) = paused_reason.clone().unwrap_or_default();
+            conditions.set(types::PROGRESSING, false, reason, message)
         }
         (None, true) => conditions.set(
             types::PROGRESSING,
@@ -415,6 +487,8 @@ pub fn next(
         (reason, message.clone())
     } else if facts.paused {
         ("Paused", "spec.paused is true".into())
+    } else if let Some((reason, message)) = &paused_reason {
+        (reason, message.clone())
     } else if let Some((reason, message)) = &progressing {
         (reason, message.clone())
     } else {
@@ -440,10 +514,23 @@ pub fn next(
         history = revisions::promote(&history, current, now);
         stable = Some(current);
     }
+    if let Some(rollout) = rolled_back {
+        history = revisions::rolled_back(&history, rollout.revision, now);
+    }
+    let (canary_revision, canary_weight) = match rollout {
+        Some(r) if candidate_in_flight || rolled_back.is_some() => {
+            stable = Some(r.stable_revision);
+            (
+                candidate_in_flight.then_some(r.revision),
+                candidate_in_flight.then_some(r.weight),
+            )
+        }
+        _ => (None, None),
+    };
 
     let phase = if facts.deleting {
         phase::DELETING
-    } else if facts.paused {
+    } else if facts.paused || rollout_paused.is_some() {
         phase::PAUSED
     } else if degraded.is_some() {
         phase::DEGRADED
@@ -461,8 +548,8 @@ pub fn next(
         conditions: conditions.finish(),
         current_revision: facts.current_revision.or(previous.current_revision),
         stable_revision: stable,
-        canary_revision: previous.canary_revision,
-        canary_weight: previous.canary_weight,
+        canary_revision,
+        canary_weight,
         ready_replicas: workload.map(|w| w.ready),
         revisions: history,
         database: store_status(&facts.database, previous.database),
@@ -479,6 +566,9 @@ pub fn next(
             .or(previous.cost_estimate),
         // Owned by the rollback's own field manager; never sent from here.
         rollback: facts.rollback.clone(),
+        rollout: facts.rollout.clone(),
+        // Owned by the actions' field manager; never sent from here.
+        rollout_command: previous.rollout_command,
     }
 }
 

@@ -46,11 +46,18 @@ pub enum ChildKind {
     MigrationJob,
     Service,
     Deployment,
+    /// Service of a rollout's candidate (the blue-green preview).
+    CandidateService,
+    /// Deployment of a rollout's candidate revision.
+    CandidateDeployment,
     HorizontalPodAutoscaler,
     PodDisruptionBudget,
     NetworkPolicy,
     /// ingress-nginx's Ingress for the host (`traffic.provider: ingressNginx`).
     Ingress,
+    /// ingress-nginx's canary Ingress that sends a rollout's share of the
+    /// traffic to the candidate.
+    CanaryIngress,
     /// The Gateway API HTTPRoute for the host (`traffic.provider: gatewayAPI`).
     HttpRoute,
 }
@@ -73,7 +80,7 @@ pub enum ObjectType {
 
 impl ChildKind {
     /// Every kind, in apply order.
-    pub const ALL: [ChildKind; 17] = [
+    pub const ALL: [ChildKind; 20] = [
         ChildKind::ServiceAccount,
         ChildKind::ConfigMap,
         ChildKind::StoreNetworkPolicy,
@@ -86,10 +93,13 @@ impl ChildKind {
         ChildKind::MigrationJob,
         ChildKind::Service,
         ChildKind::Deployment,
+        ChildKind::CandidateService,
+        ChildKind::CandidateDeployment,
         ChildKind::HorizontalPodAutoscaler,
         ChildKind::PodDisruptionBudget,
         ChildKind::NetworkPolicy,
         ChildKind::Ingress,
+        ChildKind::CanaryIngress,
         ChildKind::HttpRoute,
     ];
 
@@ -109,12 +119,16 @@ impl ChildKind {
             ChildKind::PodDisruptionBudget => &names.disruption_budget,
             ChildKind::NetworkPolicy => &names.network_policy,
             ChildKind::Ingress | ChildKind::HttpRoute => &names.route,
+            ChildKind::CandidateService
+            | ChildKind::CandidateDeployment
+            | ChildKind::CanaryIngress => &names.candidate,
         }
     }
 
     /// The template that renders this kind; `None` for the traffic objects,
     /// which are built from typed values (their weights and matches are
-    /// computed, not templated).
+    /// computed, not templated), and for a rollout's candidate, which is
+    /// built from the rendered app Deployment and Service.
     pub fn template(self) -> Option<&'static str> {
         Some(match self {
             ChildKind::ServiceAccount => "serviceaccount.yaml",
@@ -132,7 +146,11 @@ impl ChildKind {
             ChildKind::HorizontalPodAutoscaler => "hpa.yaml",
             ChildKind::PodDisruptionBudget => "pdb.yaml",
             ChildKind::NetworkPolicy => "networkpolicy.yaml",
-            ChildKind::Ingress | ChildKind::HttpRoute => return None,
+            ChildKind::Ingress
+            | ChildKind::HttpRoute
+            | ChildKind::CanaryIngress
+            | ChildKind::CandidateService
+            | ChildKind::CandidateDeployment => return None,
         })
     }
 
@@ -144,14 +162,17 @@ impl ChildKind {
             ChildKind::DatabaseService
             | ChildKind::CacheService
             | ChildKind::PoolerService
-            | ChildKind::Service => ObjectType::Service,
-            ChildKind::Pooler | ChildKind::Deployment => ObjectType::Deployment,
+            | ChildKind::Service
+            | ChildKind::CandidateService => ObjectType::Service,
+            ChildKind::Pooler | ChildKind::Deployment | ChildKind::CandidateDeployment => {
+                ObjectType::Deployment
+            }
             ChildKind::Database | ChildKind::Cache => ObjectType::StatefulSet,
             ChildKind::MigrationJob => ObjectType::Job,
             ChildKind::HorizontalPodAutoscaler => ObjectType::HorizontalPodAutoscaler,
             ChildKind::PodDisruptionBudget => ObjectType::PodDisruptionBudget,
             ChildKind::StoreNetworkPolicy | ChildKind::NetworkPolicy => ObjectType::NetworkPolicy,
-            ChildKind::Ingress => ObjectType::Ingress,
+            ChildKind::Ingress | ChildKind::CanaryIngress => ObjectType::Ingress,
             ChildKind::HttpRoute => ObjectType::HttpRoute,
         }
     }

@@ -4,6 +4,7 @@
 //!
 //! No I/O, no clock: the same input always gives byte-identical output.
 
+mod candidate;
 mod children;
 mod context;
 pub mod names;
@@ -14,6 +15,7 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::Deployment;
 
+pub use candidate::{candidate_children, route_children};
 pub use children::{Child, ChildKind, Object, ObjectType};
 pub use context::{RenderContext, Route, build as build_context, fallback, hash_hex};
 pub use templates::Templates;
@@ -147,10 +149,10 @@ impl Renderer {
             stamp(&mut child, &context);
             children.push(child);
         }
-        for mut child in route_children(&context) {
-            stamp(&mut child, &context);
-            children.push(child);
-        }
+        children.extend(route_children(
+            &context,
+            &traffic::Split::stable(&context.names.service),
+        ));
         Ok(Rendered {
             resolution,
             context,
@@ -181,27 +183,6 @@ pub fn wanted_children(context: &RenderContext) -> Vec<ChildKind> {
 
 fn route_provider(context: &RenderContext) -> Option<TrafficProvider> {
     context.network.route.as_ref().map(|r| r.provider)
-}
-
-/// The public route with all traffic on the app's Service. During a
-/// progressive rollout the reconciler rebuilds it with the rollout's split.
-fn route_children(context: &RenderContext) -> Vec<Child> {
-    let Some(route) = &context.network.route else {
-        return Vec::new();
-    };
-    let exposure = exposure(context, route);
-    let split = traffic::Split::stable(&context.names.service);
-    match route.provider {
-        TrafficProvider::IngressNginx => traffic::ingresses(&exposure, &split)
-            .into_iter()
-            .map(|ingress| Child::built(ChildKind::Ingress, Object::Ingress(Box::new(ingress))))
-            .collect(),
-        TrafficProvider::GatewayApi => vec![Child::built(
-            ChildKind::HttpRoute,
-            Object::HttpRoute(Box::new(traffic::http_route(&exposure, &split))),
-        )],
-        TrafficProvider::None => Vec::new(),
-    }
 }
 
 /// Where the app is exposed, for the traffic objects.
@@ -253,6 +234,9 @@ fn mark_template(deployment: &mut Deployment) -> String {
 /// and the hash of the child as rendered (taken before the hash itself is
 /// added, so it depends on the content alone).
 fn stamp(child: &mut Child, context: &RenderContext) {
+    if let Some(annotations) = child.metadata_mut().annotations.as_mut() {
+        annotations.remove(names::keys::SPEC_HASH);
+    }
     let kind = child.kind();
     let metadata = child.metadata_mut();
     metadata.namespace = context.namespace.clone();

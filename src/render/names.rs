@@ -24,6 +24,8 @@ pub mod keys {
     pub const ENVIRONMENT: &str = "chatbot.dev/environment";
     /// The revision number of the pod template.
     pub const REVISION: &str = "chatbot.dev/revision";
+    /// `canary` on the candidate's pods during a Canary or BlueGreen rollout.
+    pub const TRACK: &str = "chatbot.dev/track";
     /// Hash of the child as rendered, used to skip writes when nothing changed.
     pub const SPEC_HASH: &str = "chatbot.dev/spec-hash";
     /// Hash of the app's ConfigMap data, so a config change rolls the pods.
@@ -49,6 +51,9 @@ pub struct ChildNames {
     pub network_policy: String,
     /// The public route: Ingress or HTTPRoute.
     pub route: String,
+    /// The candidate of a Canary or BlueGreen rollout: its Deployment, its
+    /// (preview) Service and ingress-nginx's canary Ingress.
+    pub candidate: String,
     /// In-cluster Postgres: StatefulSet, its headless Service and the host.
     pub database_store: String,
     /// In-cluster Redis: StatefulSet, its headless Service and the host.
@@ -78,6 +83,7 @@ impl ChildNames {
             disruption_budget: name.to_string(),
             network_policy: name.to_string(),
             route: name.to_string(),
+            candidate: format!("{name}-canary"),
             database_store: format!("{name}-postgres"),
             cache_store: format!("{name}-redis"),
             pooler: format!("{name}-pgbouncer"),
@@ -98,6 +104,22 @@ pub fn selector_labels(name: &str) -> BTreeMap<String, String> {
         (keys::INSTANCE.to_string(), name.to_string()),
         (keys::COMPONENT.to_string(), "app".to_string()),
     ])
+}
+
+/// `app.kubernetes.io/component` of a candidate's pods that only its own
+/// Service selects (the stable Service, autoscaler and budget never count
+/// them).
+pub const CANDIDATE_COMPONENT: &str = "canary";
+
+/// Labels that select a candidate's pods: `component` is
+/// [`CANDIDATE_COMPONENT`], or `app` when its pods share the stable
+/// Service (no traffic provider); the track label keeps the two
+/// Deployments' pods apart either way.
+pub fn candidate_selector_labels(name: &str, component: &str) -> BTreeMap<String, String> {
+    let mut labels = selector_labels(name);
+    labels.insert(keys::COMPONENT.to_string(), component.to_string());
+    labels.insert(keys::TRACK.to_string(), "canary".to_string());
+    labels
 }
 
 /// The migration Job of `revision`.

@@ -85,6 +85,8 @@ pub struct StoresContext {
     pub pooler: Option<PoolerContext>,
     /// Pod labels of the app, the only client the stores admit.
     pub client_labels: BTreeMap<String, String>,
+    /// Labels of a rollout's candidate pods, which connect too.
+    pub candidate_labels: BTreeMap<String, String>,
 }
 
 impl StoresContext {
@@ -180,6 +182,10 @@ pub fn build(name: &str, spec: &ChatbotDeploymentSpec) -> Result<StoresContext, 
         cache: redis,
         pooler,
         client_labels: names::selector_labels(name),
+        candidate_labels: BTreeMap::from([
+            (names::keys::INSTANCE.to_string(), name.to_string()),
+            (names::keys::TRACK.to_string(), "canary".to_string()),
+        ]),
     })
 }
 

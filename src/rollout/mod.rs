@@ -2,5 +2,6 @@
 //! a new revision replaces the stable one. Pure: time comes in as `now`.
 
 pub mod machine;
+pub mod progressive;
 pub mod revisions;
 pub mod traffic;

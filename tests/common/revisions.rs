@@ -71,7 +71,14 @@ pub async fn dev_with_stores_up() -> (Harness, String) {
     let mut harness = Harness::new();
     harness.secret(NS, "mindmitra-llm", &["api-key"]);
     harness.secret(NS, "mindmitra-sentry", &["dsn"]);
-    let at = harness.create(&super::dev_variant("mindmitra"));
+    // Rolling: the rollback tests are about the app Deployment's own
+    // revisions (Canary and BlueGreen run a candidate beside it).
+    let mut cbd = super::dev_variant("mindmitra");
+    cbd.spec
+        .rollout
+        .get_or_insert_with(Default::default)
+        .strategy = Some(chatbot_operator::api::Strategy::Rolling);
+    let at = harness.create(&cbd);
     harness.reconcile(&at).await;
     for store in ["mindmitra-postgres", "mindmitra-redis"] {
         harness.api.set_status(

@@ -1,0 +1,303 @@
+use k8s_openapi::jiff::Timestamp;
+
+use super::*;
+use crate::{
+    api::ChatbotDeployment,
+    reconcile::status::Workload,
+    render::{ChildKind, Object, Renderer},
+};
+
+fn at(seconds: i64) -> Time {
+    Time(Timestamp::from_second(seconds).unwrap())
+}
+
+/// The claude-saas sample: Canary 10% → analysis → 50% → pause 10m →
+/// analysis → 100%, Gateway API, analysis from the production defaults.
+fn sample() -> (ChatbotDeployment, Rendered) {
+    let cbd: ChatbotDeployment =
+        serde_yaml_ng::from_str(include_str!("../../../manifests/samples/claude-saas.yaml"))
+            .unwrap();
+    let rendered = Renderer::embedded().unwrap().render(&cbd, 2).unwrap();
+    (cbd, rendered)
+}
+
+fn workload(revision: i64, desired: i32, ready: bool) -> Workload {
+    Workload {
+        generation: 1,
+        observed_generation: 1,
+        desired,
+        current: desired,
+        updated: desired,
+        ready: if ready { desired } else { 0 },
+        available: if ready { desired } else { 0 },
+        template_revision: Some(revision),
+        ..Default::default()
+    }
+}
+
+fn observed(candidate_ready: Option<bool>) -> Observed {
+    Observed {
+        workload: Some(workload(1, 3, true)),
+        candidate: candidate_ready.map(|ready| workload(2, 3, ready)),
+        ..Default::default()
+    }
+}
+
+fn weights(route: &[Child]) -> Vec<(String, i32)> {
+    route
+        .iter()
+        .filter_map(|child| match child.object() {
+            Object::HttpRoute(route) => Some(route),
+            _ => None,
+        })
+        .flat_map(|route| route.spec.rules.iter().flatten().last().cloned())
+        .flat_map(|rule| rule.backend_refs.unwrap_or_default())
+        .map(|backend| (backend.name, backend.weight.unwrap_or(1)))
+        .collect()
+}
+
+#[test]
+fn a_new_revision_gets_a_candidate_beside_the_stable_pods_and_no_traffic_yet() {
+    let (cbd, rendered) = sample();
+    let spec = &rendered.resolution.spec;
+    let delivery = plan(
+        spec,
+        &rendered,
+        &observed(None),
+        &Default::default(),
+        &at(100),
+    )
+    .unwrap()
+    .expect("Canary delivers progressively");
+    assert!(!delivery.progress.apply_stable);
+    let kinds: Vec<ChildKind> = delivery.candidate.iter().map(Child::kind).collect();
+    assert_eq!(
+        kinds,
+        [ChildKind::CandidateDeployment, ChildKind::CandidateService]
+    );
+    let Object::Deployment(candidate) = delivery.candidate[0].object() else {
+        panic!("a Deployment");
+    };
+    assert_eq!(
+        candidate.metadata.name.as_deref(),
+        Some("claude-saas-canary")
+    );
+    let spec_of = candidate.spec.as_ref().unwrap();
+    assert_eq!(
+        spec_of.replicas,
+        Some(3),
+        "as many pods as the stable revision"
+    );
+    let selector = spec_of.selector.match_labels.clone().unwrap();
+    assert_eq!(selector["app.kubernetes.io/component"], "canary");
+    assert_eq!(selector["chatbot.dev/track"], "canary");
+    let pod_labels = spec_of.template.metadata.clone().unwrap().labels.unwrap();
+    assert_eq!(pod_labels["chatbot.dev/revision"], "2");
+    assert_eq!(pod_labels["app.kubernetes.io/component"], "canary");
+    // The same pod spec as the app Deployment, apart from labels.
+    let app = rendered
+        .children
+        .iter()
+        .find_map(|c| c.app_deployment())
+        .unwrap();
+    assert_eq!(
+        app.spec
+            .as_ref()
+            .unwrap()
+            .template
+            .spec
+            .as_ref()
+            .unwrap()
+            .containers,
+        spec_of.template.spec.as_ref().unwrap().containers
+    );
+    assert_eq!(
+        weights(&delivery.route),
+        [
+            ("claude-saas".to_string(), 100),
+            ("claude-saas-canary".to_string(), 0)
+        ]
+    );
+    let status = delivery.progress.status.unwrap();
+    assert_eq!((status.revision, status.stable_revision), (2, 1));
+    assert_eq!(cbd.metadata.name.as_deref(), Some("claude-saas"));
+}
+
+#[test]
+fn a_ready_candidate_takes_the_first_weight_then_waits_for_its_analysis() {
+    let (_, rendered) = sample();
+    let spec = &rendered.resolution.spec;
+    let started = plan(
+        spec,
+        &rendered,
+        &observed(None),
+        &Default::default(),
+        &at(100),
+    )
+    .unwrap()
+    .unwrap();
+    let mut status = ChatbotDeploymentStatus {
+        rollout: started.progress.status,
+        ..Default::default()
+    };
+    let first = plan(spec, &rendered, &observed(Some(true)), &status, &at(130))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        weights(&first.route),
+        [
+            ("claude-saas".to_string(), 90),
+            ("claude-saas-canary".to_string(), 10)
+        ]
+    );
+    status.rollout = first.progress.status;
+    // The analysis step is next: a round is due now, at the spec's interval.
+    let (url, checks) = due_checks(spec, &status, "assistant", "claude-saas", &at(131))
+        .unwrap()
+        .expect("a round is due");
+    assert_eq!(url, "http://prometheus.monitoring:9090");
+    assert!(
+        checks
+            .iter()
+            .all(|c| c.query.contains(r#"chatbot_dev_revision="2""#)),
+        "{checks:?}"
+    );
+    let waiting = plan(spec, &rendered, &observed(Some(true)), &status, &at(131))
+        .unwrap()
+        .unwrap();
+    assert_eq!(waiting.progress.candidate_weight, 10);
+    assert_eq!(waiting.wake, Some(Duration::from_secs(60)));
+}
+
+fn analysing(rounds: Vec<AnalysisRound>) -> ChatbotDeploymentStatus {
+    ChatbotDeploymentStatus {
+        rollout: Some(RolloutStatus {
+            revision: 2,
+            stable_revision: 1,
+            strategy: "Canary".into(),
+            step: 1,
+            steps: 6,
+            weight: 10,
+            phase: "Progressing".into(),
+            replicas: 3,
+            started_at: Some(at(0)),
+            analysis: rounds,
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn measured(name: &str, value: f64, verdict: &str, seconds: i64) -> AnalysisRound {
+    AnalysisRound {
+        at: Some(at(seconds)),
+        measurements: vec![MeasurementStatus {
+            name: name.into(),
+            query: Some("q".into()),
+            value: Some(value),
+            threshold: "<= 1".into(),
+            verdict: verdict.into(),
+            reason: None,
+        }],
+    }
+}
+
+#[test]
+fn failed_rounds_beyond_the_limit_send_all_traffic_back_and_say_why() {
+    let (_, rendered) = sample();
+    let spec = &rendered.resolution.spec;
+    // Production allows one failed round; this is the second.
+    let status = analysing(vec![measured("error-rate", 7.0, "Failed", 60)]);
+    let observed = Observed {
+        analysis_round: Some(measured("error-rate", 12.5, "Failed", 120)),
+        ..observed(Some(true))
+    };
+    let delivery = plan(spec, &rendered, &observed, &status, &at(120))
+        .unwrap()
+        .unwrap();
+    assert_eq!(delivery.progress.candidate_replicas, None);
+    assert_eq!(
+        weights(&delivery.route),
+        [("claude-saas".to_string(), 100)],
+        "the stable Service alone"
+    );
+    let rollout = delivery.progress.status.unwrap();
+    assert_eq!(rollout.phase, "RolledBack");
+    assert!(
+        rollout.message.contains("error-rate = 12.5"),
+        "{}",
+        rollout.message
+    );
+    assert_eq!(rollout.analysis.len(), 2, "both rounds kept for status");
+    assert_eq!(rollout.analysis[0].measurements[0].query, None);
+    assert_eq!(
+        rollout.analysis[1].measurements[0].query.as_deref(),
+        Some("q"),
+        "the newest round keeps its query"
+    );
+}
+
+#[test]
+fn an_empty_result_pauses_the_rollout_as_inconclusive() {
+    let (_, rendered) = sample();
+    let spec = &rendered.resolution.spec;
+    let observed = Observed {
+        analysis_round: Some(AnalysisRound {
+            at: Some(at(60)),
+            measurements: vec![MeasurementStatus {
+                name: "success-rate".into(),
+                threshold: ">= 99.5".into(),
+                verdict: "Inconclusive".into(),
+                reason: Some("the query returned no series".into()),
+                ..Default::default()
+            }],
+        }),
+        ..observed(Some(true))
+    };
+    let delivery = plan(spec, &rendered, &observed, &analysing(vec![]), &at(60))
+        .unwrap()
+        .unwrap();
+    let rollout = delivery.progress.status.unwrap();
+    assert_eq!(rollout.phase, "Inconclusive");
+    assert!(rollout.message.contains("no series"), "{}", rollout.message);
+    assert_eq!(
+        delivery.progress.candidate_weight, 10,
+        "traffic stays as it was"
+    );
+}
+
+#[test]
+fn a_round_is_not_due_before_the_interval_or_once_the_count_is_measured() {
+    let (_, rendered) = sample();
+    let spec = &rendered.resolution.spec;
+    let status = analysing(vec![measured("error-rate", 0.1, "Passed", 60)]);
+    let due = |now| due_checks(spec, &status, "assistant", "claude-saas", &at(now)).unwrap();
+    assert!(due(119).is_none());
+    assert!(due(120).is_some());
+    let full = analysing(
+        (0..10)
+            .map(|i| measured("error-rate", 0.1, "Passed", 60 * i))
+            .collect(),
+    );
+    assert!(
+        due_checks(spec, &full, "assistant", "claude-saas", &at(10_000))
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[test]
+fn rolling_and_a_b_specs_roll_plainly() {
+    let (mut cbd, _) = sample();
+    cbd.spec.rollout.as_mut().unwrap().strategy = Some(Strategy::Rolling);
+    let rendered = Renderer::embedded().unwrap().render(&cbd, 2).unwrap();
+    let delivery = plan(
+        &rendered.resolution.spec,
+        &rendered,
+        &observed(None),
+        &Default::default(),
+        &at(0),
+    )
+    .unwrap();
+    assert!(delivery.is_none());
+}

@@ -1,0 +1,97 @@
+//! The children a rollout adds beside the rendered ones: the candidate's
+//! Deployment and Service, made from the rendered app Deployment and
+//! Service so they run exactly the spec's pod template, and the public
+//! route for a given split of traffic.
+
+use super::{
+    Child, ChildKind, Object, RenderContext, Rendered, exposure, names, route_provider, stamp,
+};
+use crate::{api::TrafficProvider, rollout::traffic};
+
+/// The candidate's Deployment (`replicas` pods whose component label is
+/// `component`) and its Service, from the rendered app Deployment and
+/// Service. Empty when the rendering has no app Deployment.
+pub fn candidate_children(rendered: &Rendered, replicas: i32, component: &str) -> Vec<Child> {
+    let context = &rendered.context;
+    let selector = names::candidate_selector_labels(&context.name, component);
+    let mut children = Vec::new();
+    let find = |kind: ChildKind| rendered.children.iter().find(|c| c.kind() == kind);
+    if let Some(Object::Deployment(app)) = find(ChildKind::Deployment).map(Child::object) {
+        let mut deployment = app.as_ref().clone();
+        deployment.metadata.name = Some(context.names.candidate.clone());
+        let labels = deployment
+            .metadata
+            .labels
+            .get_or_insert_with(Default::default);
+        labels.extend(selector.clone());
+        if let Some(spec) = deployment.spec.as_mut() {
+            spec.replicas = Some(replicas.max(0));
+            spec.selector.match_labels = Some(selector.clone());
+            let template = spec.template.metadata.get_or_insert_with(Default::default);
+            template
+                .labels
+                .get_or_insert_with(Default::default)
+                .extend(selector.clone());
+            for constraint in spec
+                .template
+                .spec
+                .iter_mut()
+                .flat_map(|pod| pod.topology_spread_constraints.iter_mut().flatten())
+            {
+                if let Some(selector_of) = constraint.label_selector.as_mut() {
+                    selector_of.match_labels = Some(selector.clone());
+                }
+            }
+        }
+        let mut child = Child::built(
+            ChildKind::CandidateDeployment,
+            Object::Deployment(Box::new(deployment)),
+        );
+        stamp(&mut child, context);
+        children.push(child);
+    }
+    if let Some(Object::Service(app)) = find(ChildKind::Service).map(Child::object) {
+        let mut service = app.clone();
+        service.metadata.name = Some(context.names.candidate.clone());
+        if let Some(spec) = service.spec.as_mut() {
+            spec.selector = Some(selector.clone());
+        }
+        let mut child = Child::built(ChildKind::CandidateService, Object::Service(service));
+        stamp(&mut child, context);
+        children.push(child);
+    }
+    children
+}
+
+/// The public route with `split`'s share of the traffic on each Service:
+/// ingress-nginx's main Ingress (and canary Ingress while a candidate has
+/// a share), or the Gateway API HTTPRoute. Nothing with no provider.
+pub fn route_children(context: &RenderContext, split: &traffic::Split) -> Vec<Child> {
+    let Some(route) = &context.network.route else {
+        return Vec::new();
+    };
+    let exposure = exposure(context, route);
+    let mut children: Vec<Child> = match route_provider(context) {
+        Some(TrafficProvider::IngressNginx) => traffic::ingresses(&exposure, split)
+            .into_iter()
+            .enumerate()
+            .map(|(index, ingress)| {
+                let kind = if index == 0 {
+                    ChildKind::Ingress
+                } else {
+                    ChildKind::CanaryIngress
+                };
+                Child::built(kind, Object::Ingress(Box::new(ingress)))
+            })
+            .collect(),
+        Some(TrafficProvider::GatewayApi) => vec![Child::built(
+            ChildKind::HttpRoute,
+            Object::HttpRoute(Box::new(traffic::http_route(&exposure, split))),
+        )],
+        _ => Vec::new(),
+    };
+    for child in &mut children {
+        stamp(child, context);
+    }
+    children
+}

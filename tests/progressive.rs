@@ -1,0 +1,421 @@
+//! Canary and blue-green rollouts through the real reconciler and kube
+//! client against the in-memory API server: the candidate beside the
+//! stable pods, the route's weights step by step, a restart that resumes
+//! the same step, promotion, and the automatic rollback of a candidate
+//! that never becomes ready.
+
+mod common;
+
+use chatbot_operator::api::{
+    Analysis, Canary, CanaryStep, ChatbotDeployment, ChatbotDeploymentStatus, Pause, Strategy,
+};
+use common::harness::{Harness, path};
+use k8s_openapi::{apimachinery::pkg::apis::meta::v1::Time, jiff::Timestamp};
+use serde_json::json;
+
+const NS: &str = "mindmitra";
+const WEIGHT: &str = "nginx.ingress.kubernetes.io/canary-weight";
+
+/// MindMitra (ingress-nginx) as a canary: 20%, wait for Promote, 50%.
+fn canary() -> ChatbotDeployment {
+    let mut cbd = common::sample_without_migrations("mindmitra");
+    let rollout = cbd.spec.rollout.get_or_insert_with(Default::default);
+    rollout.strategy = Some(Strategy::Canary);
+    rollout.canary = Some(Canary {
+        steps: vec![
+            CanaryStep {
+                set_weight: Some(20),
+                ..Default::default()
+            },
+            CanaryStep {
+                pause: Some(Pause { duration: None }),
+                ..Default::default()
+            },
+            CanaryStep {
+                set_weight: Some(50),
+                ..Default::default()
+            },
+        ],
+    });
+    rollout.analysis = Some(Analysis {
+        enabled: Some(false),
+        ..Default::default()
+    });
+    cbd
+}
+
+/// `cbd` created, its stores available and revision 1 serving on 2 pods.
+async fn serving_revision_1(cbd: &ChatbotDeployment) -> (Harness, String) {
+    let mut harness = Harness::new();
+    harness.secret(NS, "mindmitra-llm", &["api-key"]);
+    harness.secret(NS, "mindmitra-sentry", &["dsn"]);
+    let at = harness.create(cbd);
+    harness.provision_stores(&at).await;
+    harness.reconcile(&at).await;
+    harness.deployment_ready(NS, "mindmitra", 2);
+    harness.reconcile(&at).await;
+    assert_eq!(harness.condition(&at, "Ready").0, "True");
+    (harness, at)
+}
+
+/// A GitOps-style update of the spec: the generation moves.
+fn apply_spec(harness: &mut Harness, at: &str, cbd: &ChatbotDeployment) {
+    let spec = serde_json::to_value(&cbd.spec).unwrap();
+    harness.api.update(at, |object| {
+        object["spec"] = spec;
+        let generation = object["metadata"]["generation"].as_i64().unwrap() + 1;
+        object["metadata"]["generation"] = json!(generation);
+    });
+    harness.sync();
+}
+
+fn with_image(cbd: &ChatbotDeployment, image: &str) -> ChatbotDeployment {
+    let mut cbd = cbd.clone();
+    cbd.spec.image = image.into();
+    cbd
+}
+
+fn image_of(harness: &Harness, deployment: &str) -> Option<String> {
+    let object = harness.api.get(&path("deployments", NS, deployment))?;
+    object["spec"]["template"]["spec"]["containers"][0]["image"]
+        .as_str()
+        .map(str::to_string)
+}
+
+/// The canary Ingress's weight; `None` when there is no canary Ingress.
+fn canary_weight(harness: &Harness) -> Option<String> {
+    let ingress = harness
+        .api
+        .get(&path("ingresses", NS, "mindmitra-canary"))?;
+    ingress["metadata"]["annotations"][WEIGHT]
+        .as_str()
+        .map(str::to_string)
+}
+
+fn status(harness: &Harness, at: &str) -> ChatbotDeploymentStatus {
+    harness.chatbot(at).status.unwrap_or_default()
+}
+
+fn writes(harness: &Harness) -> Vec<String> {
+    harness
+        .take_requests()
+        .into_iter()
+        .filter(|line| !line.starts_with("GET"))
+        .collect()
+}
+
+/// What a ChatbotAction writes for the reconciler (under its own manager).
+fn command(harness: &mut Harness, at: &str, command: &str, revision: i64, action: &str) {
+    harness.api.update(at, |object| {
+        object["status"]["rolloutCommand"] = json!({
+            "command": command,
+            "revision": revision,
+            "action": action,
+            "reason": "test",
+        });
+    });
+    harness.sync();
+}
+
+fn later(harness: &Harness, seconds: i64) -> Time {
+    Time(Timestamp::from_second(harness.now.0.as_second() + seconds).unwrap())
+}
+
+#[tokio::test]
+async fn a_canary_steps_through_its_weights_resumes_after_a_restart_and_is_promoted() {
+    let spec = canary();
+    let (mut harness, at) = serving_revision_1(&spec).await;
+
+    apply_spec(
+        &mut harness,
+        &at,
+        &with_image(&spec, "ghcr.io/mindmitra/support-bot:1.1.0"),
+    );
+    harness.reconcile(&at).await;
+    // The candidate starts beside the stable pods, with no traffic yet.
+    assert_eq!(
+        image_of(&harness, "mindmitra-canary").as_deref(),
+        Some("ghcr.io/mindmitra/support-bot:1.1.0")
+    );
+    assert_eq!(
+        image_of(&harness, "mindmitra").as_deref(),
+        Some("ghcr.io/mindmitra/support-bot:1.0.0"),
+        "the stable pods keep their template"
+    );
+    let candidate = harness
+        .api
+        .get(&path("deployments", NS, "mindmitra-canary"))
+        .unwrap();
+    assert_eq!(candidate["spec"]["replicas"], 2, "as many pods as stable");
+    assert!(
+        harness
+            .api
+            .get(&path("services", NS, "mindmitra-canary"))
+            .is_some()
+    );
+    assert_eq!(canary_weight(&harness).as_deref(), Some("0"));
+    let started = status(&harness, &at);
+    assert_eq!(
+        (
+            started.stable_revision,
+            started.canary_revision,
+            started.canary_weight
+        ),
+        (Some(1), Some(2), Some(0))
+    );
+    assert_eq!(harness.condition(&at, "Progressing").1, "CanaryInProgress");
+
+    // Ready candidate: the first weight; then the pause holds.
+    harness.deployment_ready(NS, "mindmitra-canary", 2);
+    harness.reconcile(&at).await;
+    assert_eq!(canary_weight(&harness).as_deref(), Some("20"));
+    harness.reconcile(&at).await;
+    let paused = status(&harness, &at);
+    assert_eq!(paused.phase.as_deref(), Some("Paused"));
+    assert_eq!(paused.canary_weight, Some(20));
+    let (_, reason, message) = harness.condition(&at, "Progressing");
+    assert_eq!(reason, "RolloutPaused");
+    assert!(
+        message.contains("waiting for Promote or Resume"),
+        "{message}"
+    );
+
+    // Resyncs and a restarted operator change nothing: same step, same weight.
+    harness.take_requests();
+    harness.reconcile_times(&at, 2).await;
+    assert_eq!(
+        writes(&harness),
+        Vec::<String>::new(),
+        "a paused canary is quiet"
+    );
+    let mut restarted = harness.restarted();
+    restarted.reconcile(&at).await;
+    assert_eq!(
+        writes(&restarted),
+        Vec::<String>::new(),
+        "a restarted operator resumes without a write"
+    );
+    assert_eq!(canary_weight(&restarted).as_deref(), Some("20"));
+    assert_eq!(status(&restarted, &at), paused);
+
+    // Resume: the next weight.
+    command(&mut restarted, &at, "Resume", 2, "resume-1");
+    restarted.reconcile(&at).await;
+    restarted.reconcile(&at).await;
+    assert_eq!(canary_weight(&restarted).as_deref(), Some("50"));
+    let rollout = status(&restarted, &at).rollout.unwrap();
+    assert_eq!(rollout.last_action.as_deref(), Some("resume-1"));
+
+    // Every step passed: promoted. All traffic on the candidate while the
+    // stable Deployment takes the new template.
+    restarted.reconcile(&at).await;
+    assert_eq!(canary_weight(&restarted).as_deref(), Some("100"));
+    assert_eq!(
+        image_of(&restarted, "mindmitra").as_deref(),
+        Some("ghcr.io/mindmitra/support-bot:1.1.0")
+    );
+    assert_eq!(harness.condition(&at, "Progressing").1, "Promoting");
+    let events: Vec<String> = restarted.events().into_iter().map(|(r, _)| r).collect();
+    assert!(events.contains(&"Promoted".to_string()), "{events:?}");
+
+    // The stable pods caught up: traffic back to them, the candidate kept
+    // for the scale-down delay, then removed.
+    restarted.deployment_ready(NS, "mindmitra", 2);
+    restarted.reconcile(&at).await;
+    assert_eq!(
+        canary_weight(&restarted),
+        None,
+        "the canary Ingress is gone"
+    );
+    assert!(
+        restarted
+            .api
+            .get(&path("deployments", NS, "mindmitra-canary"))
+            .is_some()
+    );
+    let done = status(&restarted, &at);
+    assert_eq!(done.phase.as_deref(), Some("Ready"));
+    assert_eq!(
+        (done.stable_revision, done.canary_revision),
+        (Some(2), None)
+    );
+    let record = done.revisions.iter().find(|r| r.revision == 2).unwrap();
+    assert_eq!(record.outcome.as_deref(), Some("Promoted"));
+
+    restarted.now = later(&restarted, 31);
+    restarted.reconcile(&at).await;
+    assert!(
+        restarted
+            .api
+            .get(&path("deployments", NS, "mindmitra-canary"))
+            .is_none(),
+        "the candidate goes after the delay"
+    );
+    assert!(
+        restarted
+            .api
+            .get(&path("services", NS, "mindmitra-canary"))
+            .is_none()
+    );
+    restarted.take_requests();
+    restarted.reconcile_times(&at, 2).await;
+    assert_eq!(writes(&restarted), Vec::<String>::new(), "and all is quiet");
+}
+
+#[tokio::test]
+async fn a_candidate_that_never_becomes_ready_is_rolled_back_and_stays_so_under_re_applies() {
+    let mut spec = canary();
+    spec.spec
+        .rollout
+        .as_mut()
+        .unwrap()
+        .progress_deadline_seconds = Some(120);
+    let (mut harness, at) = serving_revision_1(&spec).await;
+    let crashing = with_image(&spec, "ghcr.io/mindmitra/support-bot:1.1.0-crash");
+    apply_spec(&mut harness, &at, &crashing);
+    harness.reconcile(&at).await;
+    assert_eq!(canary_weight(&harness).as_deref(), Some("0"));
+
+    // CrashLoopBackOff: no pod ever ready. Before the deadline, waiting.
+    harness.now = later(&harness, 119);
+    harness.reconcile(&at).await;
+    assert!(
+        harness
+            .api
+            .get(&path("deployments", NS, "mindmitra-canary"))
+            .is_some()
+    );
+    harness.now = later(&harness, 1);
+    harness.take_requests();
+    harness.reconcile(&at).await;
+    assert!(
+        harness
+            .api
+            .get(&path("deployments", NS, "mindmitra-canary"))
+            .is_none(),
+        "the candidate is scaled away"
+    );
+    assert_eq!(
+        canary_weight(&harness),
+        None,
+        "all traffic on the stable Service"
+    );
+    assert_eq!(
+        image_of(&harness, "mindmitra").as_deref(),
+        Some("ghcr.io/mindmitra/support-bot:1.0.0")
+    );
+    let (degraded, reason, message) = harness.condition(&at, "Degraded");
+    assert_eq!((degraded.as_str(), reason.as_str()), ("True", "RolledBack"));
+    assert!(message.contains("progress deadline (120s)"), "{message}");
+    assert!(
+        message.contains("revision 1 serves all traffic"),
+        "{message}"
+    );
+    let events = harness.events();
+    assert!(
+        events.iter().any(|(reason, _)| reason == "RolledBack"),
+        "{events:?}"
+    );
+    let rolled_back = status(&harness, &at);
+    assert_eq!(rolled_back.phase.as_deref(), Some("Degraded"));
+    let record = rolled_back
+        .revisions
+        .iter()
+        .find(|r| r.revision == 2)
+        .unwrap();
+    assert_eq!(record.outcome.as_deref(), Some("RolledBack"));
+
+    // Argo CD re-applies the same spec: nothing moves, nothing flaps.
+    for _ in 0..3 {
+        apply_spec(&mut harness, &at, &crashing);
+        harness.now = later(&harness, 60);
+        harness.take_requests();
+        harness.reconcile(&at).await;
+        let again = status(&harness, &at);
+        assert_eq!(again.phase.as_deref(), Some("Degraded"));
+        assert_eq!(again.rollout, rolled_back.rollout);
+        assert!(
+            writes(&harness)
+                .iter()
+                .all(|line| line.ends_with("/status") || line.contains("/events")),
+            "only observedGeneration moves"
+        );
+        assert!(
+            harness
+                .api
+                .get(&path("deployments", NS, "mindmitra-canary"))
+                .is_none()
+        );
+    }
+
+    // A fixed image is a new revision with a new candidate.
+    apply_spec(
+        &mut harness,
+        &at,
+        &with_image(&spec, "ghcr.io/mindmitra/support-bot:1.1.1"),
+    );
+    harness.reconcile(&at).await;
+    assert_eq!(
+        image_of(&harness, "mindmitra-canary").as_deref(),
+        Some("ghcr.io/mindmitra/support-bot:1.1.1")
+    );
+    let next = status(&harness, &at);
+    assert_eq!(
+        (next.canary_revision, next.stable_revision),
+        (Some(3), Some(1))
+    );
+    assert_eq!(harness.condition(&at, "Degraded").0, "False");
+}
+
+#[tokio::test]
+async fn a_blue_green_preview_waits_for_promote_and_abort_sends_it_away() {
+    // The sample: BlueGreen, autoPromotion false, ingress-nginx.
+    let mut spec = common::sample_without_migrations("mindmitra");
+    spec.spec.rollout.as_mut().unwrap().analysis = Some(Analysis {
+        enabled: Some(false),
+        ..Default::default()
+    });
+    let (mut harness, at) = serving_revision_1(&spec).await;
+    apply_spec(
+        &mut harness,
+        &at,
+        &with_image(&spec, "ghcr.io/mindmitra/support-bot:2.0.0"),
+    );
+    harness.reconcile(&at).await;
+    harness.deployment_ready(NS, "mindmitra-canary", 2);
+    harness.reconcile_times(&at, 3).await;
+    // The preview Service reaches the new pods; live traffic does not.
+    let preview = harness
+        .api
+        .get(&path("services", NS, "mindmitra-canary"))
+        .unwrap();
+    assert_eq!(
+        preview["spec"]["selector"]["app.kubernetes.io/component"],
+        "canary"
+    );
+    let stable = harness.api.get(&path("services", NS, "mindmitra")).unwrap();
+    assert_eq!(
+        stable["spec"]["selector"]["app.kubernetes.io/component"],
+        "app"
+    );
+    assert_eq!(canary_weight(&harness).as_deref(), Some("0"));
+    assert_eq!(status(&harness, &at).phase.as_deref(), Some("Paused"));
+
+    command(&mut harness, &at, "Abort", 2, "abort-1");
+    harness.reconcile(&at).await;
+    assert!(
+        harness
+            .api
+            .get(&path("deployments", NS, "mindmitra-canary"))
+            .is_none()
+    );
+    assert_eq!(canary_weight(&harness), None);
+    let aborted = status(&harness, &at).rollout.unwrap();
+    assert_eq!(aborted.phase, "RolledBack");
+    assert!(
+        aborted.message.contains("aborted by an on-call action"),
+        "{}",
+        aborted.message
+    );
+    assert_eq!(aborted.last_action.as_deref(), Some("abort-1"));
+}
