@@ -4,20 +4,14 @@
 
 mod common;
 
-use std::sync::Arc;
-
 use chatbot_operator::{
     api::{ActionKind, ChatbotAction, ChatbotActionSpec},
-    reconcile::{
-        SyncGate,
-        action::{self, ActionContext},
-    },
+    reconcile::{SyncGate, action},
 };
 use common::{
     harness::{Harness, path},
     revisions::{set_image, template_of, two_revisions},
 };
-use kube::runtime::events::Reporter;
 use serde_json::json;
 
 fn rollback(deployment: &str) -> ChatbotAction {
@@ -38,30 +32,9 @@ fn action_of(kind: ActionKind, deployment: &str) -> ChatbotAction {
     action
 }
 
-fn context(harness: &Harness, synced: SyncGate) -> Arc<ActionContext> {
-    Arc::new(ActionContext {
-        client: harness.context.client.clone(),
-        metrics: harness.metrics.clone(),
-        reporter: Reporter {
-            controller: "chatbot-operator".into(),
-            instance: Some("test".into()),
-        },
-        chatbots: harness.stores.chatbots.clone(),
-        synced,
-    })
-}
-
-fn action_at(harness: &Harness, action_path: &str) -> Arc<ChatbotAction> {
-    Arc::new(serde_json::from_value(harness.api.get(action_path).unwrap()).unwrap())
-}
-
 /// One reconcile of the action, with the caches filled.
 async fn run(harness: &Harness, action_path: &str) {
-    let synced = SyncGate::default();
-    synced.open();
-    action::reconcile(action_at(harness, action_path), context(harness, synced))
-        .await
-        .expect("action reconcile");
+    harness.run_action(action_path).await;
 }
 
 #[tokio::test]
@@ -71,7 +44,7 @@ async fn an_action_is_recorded_once_with_an_event_on_its_deployment() {
     let action_path = path("chatbotactions", "mindmitra", "rollback-1");
     harness.api.insert(
         &action_path,
-        serde_json::to_value(action_of(ActionKind::Promote, "mindmitra")).unwrap(),
+        serde_json::to_value(action_of(ActionKind::Backup, "mindmitra")).unwrap(),
     );
 
     run(&harness, &action_path).await;
@@ -125,8 +98,8 @@ async fn an_action_is_not_judged_before_the_caches_are_filled() {
     );
     let synced = SyncGate::default();
     let pending = tokio::spawn(action::reconcile(
-        action_at(&harness, &action_path),
-        context(&harness, synced.clone()),
+        harness.action(&action_path),
+        harness.action_context(synced.clone()),
     ));
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     assert!(!pending.is_finished(), "waits for the caches");

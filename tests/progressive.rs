@@ -419,3 +419,103 @@ async fn a_blue_green_preview_waits_for_promote_and_abort_sends_it_away() {
     );
     assert_eq!(aborted.last_action.as_deref(), Some("abort-1"));
 }
+
+/// Runs the operator's two controllers over the harness until the
+/// ChatbotAction the command creates (named `prefix…`) has ended.
+async fn operate(harness: &mut Harness, at: &str, prefix: &str) {
+    for _ in 0..400 {
+        let created = harness
+            .api
+            .list("/apis/chatbot.dev/v1alpha1/namespaces/")
+            .into_iter()
+            .find(|o| {
+                o["kind"] == "ChatbotAction"
+                    && o["metadata"]["name"]
+                        .as_str()
+                        .is_some_and(|n| n.starts_with(prefix))
+            });
+        if let Some(action) = created {
+            let name = action["metadata"]["name"].as_str().unwrap().to_string();
+            let action_path = path("chatbotactions", NS, &name);
+            harness.run_action(&action_path).await;
+            harness.sync();
+            harness.reconcile(at).await;
+            let phase = harness.api.get(&action_path).unwrap()["status"]["phase"].clone();
+            if phase == "Succeeded" || phase == "Failed" {
+                return;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the command's ChatbotAction never ended");
+}
+
+#[tokio::test]
+async fn promote_through_the_cli_skips_the_remaining_steps() {
+    let spec = canary();
+    let (mut harness, at) = serving_revision_1(&spec).await;
+    apply_spec(
+        &mut harness,
+        &at,
+        &with_image(&spec, "ghcr.io/mindmitra/support-bot:1.1.0"),
+    );
+    harness.reconcile(&at).await;
+    harness.deployment_ready(NS, "mindmitra-canary", 2);
+    harness.reconcile_times(&at, 2).await;
+    assert_eq!(status(&harness, &at).phase.as_deref(), Some("Paused"));
+
+    let server = common::fake_server::FakeServer::start(harness.api.clone()).await;
+    let command = |args: &[&str]| {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_chatbot-operator"))
+            .args(args)
+            .env("KUBECONFIG", server.kubeconfig())
+            .output()
+    };
+    let cli = command(&[
+        "promote",
+        "mindmitra",
+        "-n",
+        NS,
+        "--reason",
+        "20% looks good",
+        "--timeout",
+        "30",
+    ]);
+    let (output, ()) = tokio::join!(cli, operate(&mut harness, &at, "mindmitra-promote-"));
+    let output = output.unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.starts_with("Promote carried out on revision 2"),
+        "{stdout}"
+    );
+    assert_eq!(canary_weight(&harness).as_deref(), Some("100"));
+    assert_eq!(
+        image_of(&harness, "mindmitra").as_deref(),
+        Some("ghcr.io/mindmitra/support-bot:1.1.0")
+    );
+    let events: Vec<String> = harness.events().into_iter().map(|(r, _)| r).collect();
+    assert!(events.contains(&"Promoted".to_string()), "{events:?}");
+    let spec_after = harness.chatbot(&at).spec;
+    assert_eq!(
+        serde_json::to_value(&spec_after).unwrap(),
+        serde_json::to_value(&with_image(&spec, "ghcr.io/mindmitra/support-bot:1.1.0").spec)
+            .unwrap(),
+        "the spec GitOps owns is untouched"
+    );
+
+    // Nothing left to pause: a clear refusal, exit code 1.
+    let refused = tokio::join!(
+        command(&["pause", "mindmitra", "-n", NS, "--timeout", "30"]),
+        operate(&mut harness, &at, "mindmitra-pause-")
+    )
+    .0
+    .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("nothing is in flight"), "{stderr}");
+}

@@ -14,7 +14,7 @@ use std::{
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::{
-    api::{self, ChatbotDeployment},
+    api::{self, ActionKind, ChatbotDeployment},
     environment::Environments,
     manifest::{self, ManifestError},
     plan,
@@ -46,6 +46,14 @@ pub enum Command {
     History(oncall::TargetArgs),
     /// Roll the app's pods back to an earlier revision (a ChatbotAction) and wait for the outcome.
     Rollback(oncall::RollbackArgs),
+    /// Promote the Canary or BlueGreen candidate now, skipping the remaining steps.
+    Promote(oncall::CommandArgs),
+    /// Send all traffic back to the stable revision and remove the candidate.
+    Abort(oncall::CommandArgs),
+    /// Hold the rollout in flight at its current step and weight.
+    Pause(oncall::CommandArgs),
+    /// Continue a paused rollout (or measure an inconclusive analysis again).
+    Resume(oncall::CommandArgs),
 }
 
 /// Where the defaults and templates come from.
@@ -149,6 +157,10 @@ pub fn run(cli: Cli) -> Result<String, CliError> {
         Command::Status(args) => oncall::status_command(&args),
         Command::History(args) => oncall::history_command(&args),
         Command::Rollback(args) => oncall::rollback_command(&args),
+        Command::Promote(args) => oncall::rollout_command(ActionKind::Promote, &args),
+        Command::Abort(args) => oncall::rollout_command(ActionKind::Abort, &args),
+        Command::Pause(args) => oncall::rollout_command(ActionKind::Pause, &args),
+        Command::Resume(args) => oncall::rollout_command(ActionKind::Resume, &args),
     }
 }
 

@@ -53,6 +53,19 @@ pub struct RollbackArgs {
     pub timeout: u64,
 }
 
+/// `promote`, `abort`, `pause`, `resume NAME`.
+#[derive(Debug, Args)]
+pub struct CommandArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Why, for the audit trail: shown in the Event and the action.
+    #[arg(long, value_name = "TEXT", default_value = "on-call request")]
+    pub reason: String,
+    /// How long to wait for the operator to carry it out, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    pub timeout: u64,
+}
+
 /// What the reports are made of: the resource and its app Deployment.
 pub struct View {
     pub cbd: ChatbotDeployment,
@@ -84,25 +97,61 @@ pub fn history_command(args: &TargetArgs) -> Result<String, CliError> {
 /// code 0 when it succeeded; 1 with the action's message otherwise, or
 /// when the operator did not answer within `--timeout`.
 pub fn rollback_command(args: &RollbackArgs) -> Result<String, CliError> {
-    use crate::api::{ActionKind, ChatbotAction, ChatbotActionSpec};
+    let request = Request {
+        kind: crate::api::ActionKind::Rollback,
+        revision: args.revision,
+        reason: &args.reason,
+        timeout: args.timeout,
+    };
+    act(&args.target, &request)
+}
+
+/// `promote`, `abort`, `pause` or `resume NAME`: a ChatbotAction of `kind`.
+pub fn rollout_command(
+    kind: crate::api::ActionKind,
+    args: &CommandArgs,
+) -> Result<String, CliError> {
+    let request = Request {
+        kind,
+        revision: None,
+        reason: &args.reason,
+        timeout: args.timeout,
+    };
+    act(&args.target, &request)
+}
+
+/// One on-call action to create.
+struct Request<'a> {
+    kind: crate::api::ActionKind,
+    revision: Option<i64>,
+    reason: &'a str,
+    timeout: u64,
+}
+
+/// Creates the ChatbotAction and waits for its outcome, saying when the
+/// operator took it up; the action's message on success, an error with it
+/// otherwise.
+fn act(target: &TargetArgs, request: &Request) -> Result<String, CliError> {
+    use crate::api::{ChatbotAction, ChatbotActionSpec};
     use kube::api::PostParams;
     runtime()?.block_on(async {
-        let (client, namespace) = connect(args.target.namespace.as_deref()).await?;
-        let name = &args.target.name;
+        let (client, namespace) = connect(target.namespace.as_deref()).await?;
+        let name = &target.name;
         // Fail early and clearly on a name that does not exist.
         read(&client, &namespace, name).await?;
+        let verb = format!("{:?}", request.kind).to_lowercase();
         let mut action = ChatbotAction::new(
             "",
             ChatbotActionSpec {
                 deployment: name.clone(),
-                action: ActionKind::Rollback,
-                revision: args.revision,
-                reason: args.reason.clone(),
+                action: request.kind,
+                revision: request.revision,
+                reason: request.reason.to_string(),
                 ..Default::default()
             },
         );
         action.metadata.name = None;
-        action.metadata.generate_name = Some(format!("{name}-rollback-"));
+        action.metadata.generate_name = Some(format!("{name}-{verb}-"));
         let actions: Api<ChatbotAction> = Api::namespaced(client.clone(), &namespace);
         let created = actions
             .create(&PostParams::default(), &action)
@@ -110,7 +159,9 @@ pub fn rollback_command(args: &RollbackArgs) -> Result<String, CliError> {
             .map_err(|error| cluster_error("create", "chatbotaction for", name, error))?;
         let action_name = created.metadata.name.clone().unwrap_or_default();
         eprintln!("chatbotaction {action_name} created; waiting for the operator…");
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(args.timeout);
+        let deadline =
+            tokio::time::Instant::now() + std::time::Duration::from_secs(request.timeout);
+        let mut shown = None;
         loop {
             let current = actions
                 .get_opt(&action_name)
@@ -126,13 +177,17 @@ pub fn rollback_command(args: &RollbackArgs) -> Result<String, CliError> {
                         phase.to_lowercase()
                     )));
                 }
+                Some("Running") if shown.as_deref() != Some(message.as_str()) => {
+                    eprintln!("running: {message}");
+                    shown = Some(message.clone());
+                }
                 _ => {}
             }
             if tokio::time::Instant::now() >= deadline {
                 return Err(CliError::Cluster(format!(
                     "chatbotaction {action_name} is still {} after {}s: is the operator running? (kubectl get cba {action_name} -n {namespace})",
                     status.phase.as_deref().unwrap_or("Pending"),
-                    args.timeout
+                    request.timeout
                 )));
             }
             tokio::time::sleep(std::time::Duration::from_millis(500)).await;

@@ -1,10 +1,12 @@
 //! The ChatbotAction controller. An action is carried out once: its status
 //! is written when it ends and never again. `Rollback` takes the app's pods
 //! back to an earlier revision and holds it there until the spec changes
-//! (see [`super::rollback`]); an action whose target does not exist, or
-//! that cannot be done, fails with the reason; the actions of progressive
-//! rollouts (`Promote`, `Abort`, `Pause`, `Resume`) and of backups are
-//! recorded as `Unsupported` by this version, with nothing changed.
+//! (see [`super::rollback`]); `Promote`, `Abort`, `Pause` and `Resume` (and
+//! a `Rollback` while a candidate runs) are handed to the rollout in
+//! flight (see [`super::command`]) and end when the reconciler carried
+//! them out; an action whose target does not exist, or that cannot be done,
+//! fails with the reason; backups are recorded as `Unsupported` by this
+//! version, with nothing changed.
 
 use std::sync::Arc;
 
@@ -21,7 +23,12 @@ use kube::{
 use serde_json::json;
 use tracing::{Instrument, info};
 
-use super::{ReconcileError, rollback, stores::get};
+use super::{
+    ReconcileError,
+    command::{self, Progress},
+    rollback,
+    stores::get,
+};
 use crate::{
     api::{ActionKind, ChatbotAction, ChatbotActionStatus, ChatbotDeployment},
     render::names::MANAGER,
@@ -63,6 +70,10 @@ pub enum Judgement {
     Done(ChatbotActionStatus),
     /// Roll the pods back to `revision`; the spec asks for `instead_of`.
     Rollback { revision: i64, instead_of: i64 },
+    /// Hand this command to the rollout in flight.
+    Send(crate::api::RolloutCommand),
+    /// The command was handed over; the reconciler has not carried it out.
+    Wait,
 }
 
 fn ended(action: &ChatbotAction, phase: &str, message: String, now: &Time) -> ChatbotActionStatus {
@@ -97,6 +108,26 @@ pub fn judge(
             now,
         )));
     };
+    let deployment_status = target.status.clone().unwrap_or_default();
+    if let Some(command) =
+        command::command_of(action.spec.action, action.spec.revision, &deployment_status)
+    {
+        let name = action.name_any();
+        return Some(
+            match command::judge(command, &name, &action.spec.reason, &deployment_status) {
+                Progress::Done(succeeded, message) => {
+                    let phase = if succeeded {
+                        phase::SUCCEEDED
+                    } else {
+                        phase::FAILED
+                    };
+                    Judgement::Done(ended(action, phase, message, now))
+                }
+                Progress::Wait => Judgement::Wait,
+                Progress::Send(command) => Judgement::Send(command),
+            },
+        );
+    }
     if action.spec.action != ActionKind::Rollback {
         return Some(Judgement::Done(ended(
             action,
@@ -108,7 +139,6 @@ pub fn judge(
             now,
         )));
     }
-    let deployment_status = target.status.clone().unwrap_or_default();
     let held = rollback::held(target);
     // The revision the pods run, and the one the spec asks for.
     let running = held
@@ -175,8 +205,23 @@ pub async fn reconcile(
                 },
                 Some(target),
             ) => roll_back(&ctx, &action, target, revision, instead_of, &now).await?,
-            // `judge` rolls back only an existing target.
-            (Judgement::Rollback { .. }, None) => return Ok(Action::await_change()),
+            (Judgement::Send(command), Some(target)) => {
+                command::send(&ctx.client, target, &command).await?;
+                return running(&ctx, &action, &command.command, &now).await;
+            }
+            (Judgement::Wait, _) => {
+                let command = command::command_of(
+                    action.spec.action,
+                    action.spec.revision,
+                    &target.and_then(|t| t.status.clone()).unwrap_or_default(),
+                )
+                .unwrap_or("the command");
+                return running(&ctx, &action, command, &now).await;
+            }
+            // `judge` acts only on an existing target.
+            (Judgement::Rollback { .. } | Judgement::Send(_), None) => {
+                return Ok(Action::await_change());
+            }
         };
         let api: Api<ChatbotAction> = Api::namespaced(ctx.client.clone(), &namespace);
         let patch = json!({
@@ -213,7 +258,13 @@ pub async fn reconcile(
                 EventType::Warning
             },
             reason: match next.phase.as_deref() {
-                Some(phase::SUCCEEDED) => "RolledBack",
+                Some(phase::SUCCEEDED) => match action.spec.action {
+                    ActionKind::Promote => "Promoted",
+                    ActionKind::Abort => "Aborted",
+                    ActionKind::Pause => "RolloutPaused",
+                    ActionKind::Resume => "RolloutResumed",
+                    _ => "RolledBack",
+                },
                 Some(phase::UNSUPPORTED) => "ActionUnsupported",
                 _ => "ActionFailed",
             }
@@ -232,6 +283,48 @@ pub async fn reconcile(
     }
     .instrument(span)
     .await
+}
+
+/// How often an action handed to the rollout looks whether it was carried out.
+const COMMAND_POLL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Marks the action Running (once) while the reconciler carries out its
+/// command, and looks again shortly.
+async fn running(
+    ctx: &ActionContext,
+    action: &ChatbotAction,
+    command: &str,
+    now: &Time,
+) -> Result<Action, ReconcileError> {
+    if action.status.as_ref().and_then(|s| s.phase.as_deref()) != Some(phase::RUNNING) {
+        let name = action.name_any();
+        let namespace = action.namespace().ok_or(ReconcileError::MissingNamespace)?;
+        let status = ChatbotActionStatus {
+            phase: Some(phase::RUNNING.into()),
+            message: Some(format!("{command} was handed to the rollout in flight")),
+            started_at: Some(now.clone()),
+            finished_at: None,
+        };
+        let patch = json!({
+            "apiVersion": ChatbotAction::api_version(&()),
+            "kind": ChatbotAction::kind(&()),
+            "status": status,
+        });
+        Api::<ChatbotAction>::namespaced(ctx.client.clone(), &namespace)
+            .patch_status(
+                &name,
+                &PatchParams::apply(MANAGER).force(),
+                &Patch::Apply(&patch),
+            )
+            .await
+            .map_err(|source| ReconcileError::Kube {
+                action: "apply",
+                kind: "ChatbotAction/status",
+                name: name.clone(),
+                source,
+            })?;
+    }
+    Ok(Action::requeue(COMMAND_POLL))
 }
 
 /// Carries out a rollback: the hold first (so the reconciler leaves the
@@ -428,15 +521,56 @@ mod tests {
     }
 
     #[test]
-    fn rollout_actions_are_unsupported_and_change_nothing() {
-        for kind in [ActionKind::Promote, ActionKind::Abort, ActionKind::Pause] {
+    fn rollout_commands_without_a_rollout_in_flight_fail_and_change_nothing() {
+        for kind in [
+            ActionKind::Promote,
+            ActionKind::Abort,
+            ActionKind::Pause,
+            ActionKind::Resume,
+        ] {
             let status = done(judge(
                 &action(kind, None, None),
                 Some(&target(false)),
                 &now(),
             ));
-            assert_eq!(status.phase.as_deref(), Some("Unsupported"));
-            assert!(status.message.unwrap().contains("nothing was changed"));
+            assert_eq!(status.phase.as_deref(), Some("Failed"));
+            let message = status.message.unwrap();
+            assert!(
+                message.contains("no Canary or BlueGreen rollout is in flight")
+                    && message.contains("nothing was changed"),
+                "{message}"
+            );
         }
+    }
+
+    #[test]
+    fn backups_are_unsupported_and_change_nothing() {
+        let status = done(judge(
+            &action(ActionKind::Backup, None, None),
+            Some(&target(false)),
+            &now(),
+        ));
+        assert_eq!(status.phase.as_deref(), Some("Unsupported"));
+    }
+
+    #[test]
+    fn a_promote_of_a_paused_canary_is_handed_to_the_rollout() {
+        let mut target = target(true);
+        let status = target.status.get_or_insert_with(Default::default);
+        status.rollout = Some(crate::api::RolloutStatus {
+            revision: status.current_revision.unwrap_or_default(),
+            stable_revision: 2,
+            phase: "Paused".into(),
+            ..Default::default()
+        });
+        let judged = judge(
+            &action(ActionKind::Promote, None, None),
+            Some(&target),
+            &now(),
+        );
+        assert!(
+            matches!(&judged, Some(Judgement::Send(c)) if c.command == "Promote" && c.action == "rollback-1"),
+            "{judged:?}"
+        );
     }
 }

@@ -6,6 +6,7 @@
 //! of an unchanged resource sends no request at all.
 
 pub mod action;
+pub mod command;
 pub mod conditions;
 pub mod converge;
 pub mod data;

@@ -256,8 +256,10 @@ fn step(inputs: &Inputs, previous: &RolloutStatus) -> Progress {
         phase: phase_name(moved.phase).into(),
         message: moved.message.clone(),
         not_ready_since: not_ready_since.and_then(time),
+        // A Promote that waits for ready pods is carried out later.
         last_action: inputs
             .command
+            .filter(|(command, _)| *command != Command::Promote || candidate_ready)
             .map(|(_, action)| action.to_string())
             .or_else(|| previous.last_action.clone()),
         ..previous.clone()

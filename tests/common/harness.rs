@@ -5,9 +5,11 @@
 use std::sync::Arc;
 
 use chatbot_operator::{
+    api::ChatbotAction,
     api::ChatbotDeployment,
     reconcile::{
-        self, Context, Timing,
+        self, Context, SyncGate, Timing,
+        action::{self, ActionContext},
         stores::{self, CHILD_SELECTOR, Stores, Writers},
     },
     render::Renderer,
@@ -403,6 +405,34 @@ impl Harness {
             }),
         );
         self.sync();
+    }
+
+    /// The action controller's context on this harness's caches.
+    pub fn action_context(&self, synced: SyncGate) -> Arc<ActionContext> {
+        Arc::new(ActionContext {
+            client: self.context.client.clone(),
+            metrics: self.metrics.clone(),
+            reporter: Reporter {
+                controller: "chatbot-operator".into(),
+                instance: Some("test".into()),
+            },
+            chatbots: self.stores.chatbots.clone(),
+            synced,
+        })
+    }
+
+    /// The ChatbotAction at `action_path` as the API server has it.
+    pub fn action(&self, action_path: &str) -> Arc<ChatbotAction> {
+        Arc::new(serde_json::from_value(self.api.get(action_path).expect("exists")).unwrap())
+    }
+
+    /// One reconcile of the action at `action_path`, with the caches filled.
+    pub async fn run_action(&self, action_path: &str) -> Action {
+        let synced = SyncGate::default();
+        synced.open();
+        action::reconcile(self.action(action_path), self.action_context(synced))
+            .await
+            .expect("action reconcile")
     }
 
     /// Request lines since the last call, query strings dropped.
