@@ -153,19 +153,14 @@ async fn run(prometheus: &Prometheus, revision: i64) -> (RunVerdict, Vec<Vec<Mea
 
 /// Waits until Prometheus holds enough samples of `revision` for a rate.
 async fn wait_for_samples(prometheus: &Prometheus, revision: i64) {
-    let query = format!(
-        r#"count_over_time(http_requests_total{{{},code="200"}}[1m])"#,
-        selector(revision).matchers()
-    );
-    for _ in 0..100 {
-        if let analysis::QueryResult::Value(samples) = prometheus.query(&query).await
-            && samples >= 3.0
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("Prometheus never scraped revision {revision}");
+    let selector = selector(revision);
+    wait_for_samples_of(
+        prometheus,
+        &selector.namespace,
+        &selector.instance,
+        revision,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -237,4 +232,129 @@ async fn good_and_bad_candidates_missing_data_and_a_lost_prometheus() {
         panic!("only errors is not a pass: {verdict:?}");
     };
     assert!(reason.starts_with("no round could be measured"), "{reason}");
+}
+
+/// The operator's own analysis: a canary of MindMitra whose revision 2
+/// answers 10% errors is measured against the real Prometheus by the
+/// reconciler, fails, and all traffic goes back to revision 1 at once.
+#[tokio::test]
+async fn a_canary_whose_analysis_fails_is_rolled_back_by_the_reconciler() {
+    use chatbot_operator::api::{CanaryStep, Strategy};
+    use common::{
+        harness::path,
+        rollouts::{NS, apply_spec, canary, canary_weight, serving_revision_1, with_image},
+    };
+
+    let bad = app(BAD).await;
+    let server = PrometheusServer::start(&[Target {
+        address: bad,
+        labels: vec![
+            ("namespace", NS.into()),
+            ("app_kubernetes_io_instance", "mindmitra".into()),
+            ("chatbot_dev_revision", "2".into()),
+        ],
+    }])
+    .await;
+    let prometheus = Prometheus::new(&server.url()).unwrap();
+
+    let mut spec = canary();
+    let rollout = spec.spec.rollout.as_mut().unwrap();
+    rollout.strategy = Some(Strategy::Canary);
+    rollout.canary.as_mut().unwrap().steps = vec![
+        CanaryStep {
+            set_weight: Some(20),
+            ..Default::default()
+        },
+        CanaryStep {
+            analysis: Some(true),
+            ..Default::default()
+        },
+        CanaryStep {
+            set_weight: Some(100),
+            ..Default::default()
+        },
+    ];
+    rollout.analysis = Some(Analysis {
+        enabled: Some(true),
+        prometheus_url: Some(server.url()),
+        interval: Some("1s".into()),
+        count: Some(3),
+        failure_limit: Some(0),
+        ..thresholds()
+    });
+    let (mut harness, at) = serving_revision_1(&spec).await;
+    apply_spec(
+        &mut harness,
+        &at,
+        &with_image(&spec, "ghcr.io/mindmitra/support-bot:1.1.0"),
+    );
+    harness.reconcile(&at).await;
+    harness.deployment_ready(NS, "mindmitra-canary", 2);
+    harness.reconcile(&at).await;
+    assert_eq!(canary_weight(&harness).as_deref(), Some("20"));
+
+    // Revision 2's pods report; the next look measures them.
+    wait_for_samples_of(&prometheus, NS, "mindmitra", 2).await;
+    harness.reconcile(&at).await;
+
+    assert_eq!(canary_weight(&harness), None, "all traffic on revision 1");
+    assert!(
+        harness
+            .api
+            .get(&path("deployments", NS, "mindmitra-canary"))
+            .is_none()
+    );
+    let (degraded, reason, message) = harness.condition(&at, "Degraded");
+    assert_eq!((degraded.as_str(), reason.as_str()), ("True", "RolledBack"));
+    assert!(
+        message.contains("error-rate = 10 (wants <= 1)"),
+        "{message}"
+    );
+    let rollout = harness.chatbot(&at).status.unwrap().rollout.unwrap();
+    let round = &rollout.analysis[0];
+    let errors = round
+        .measurements
+        .iter()
+        .find(|m| m.name == "error-rate")
+        .unwrap();
+    assert_eq!(
+        (errors.verdict.as_str(), errors.threshold.as_str()),
+        ("Failed", "<= 1")
+    );
+    assert!((errors.value.unwrap() - 10.0).abs() < 1e-6, "{errors:?}");
+    assert!(
+        errors
+            .query
+            .as_deref()
+            .is_some_and(|q| q.contains(r#"chatbot_dev_revision="2""#)),
+        "the resolved query is recorded: {errors:?}"
+    );
+}
+
+/// Waits until Prometheus holds enough samples of the pods of `instance`'s
+/// `revision` for a rate.
+async fn wait_for_samples_of(
+    prometheus: &Prometheus,
+    namespace: &str,
+    instance: &str,
+    revision: i64,
+) {
+    let selector = Selector {
+        namespace: namespace.into(),
+        instance: instance.into(),
+        revision,
+    };
+    let query = format!(
+        r#"count_over_time(http_requests_total{{{},code="200"}}[1m])"#,
+        selector.matchers()
+    );
+    for _ in 0..100 {
+        if let analysis::QueryResult::Value(samples) = prometheus.query(&query).await
+            && samples >= 3.0
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("Prometheus never scraped revision {revision} of {instance}");
 }

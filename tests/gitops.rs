@@ -151,6 +151,67 @@ async fn argo_cd_and_kstatus_read_each_state_right() {
     }
 }
 
+/// A canary's states: in progress, paused for Promote, rolled back.
+async fn rollout_states() -> Vec<(&'static str, Value)> {
+    use common::rollouts::{apply_spec, canary, serving_revision_1, with_image};
+    let mut spec = canary();
+    spec.spec
+        .rollout
+        .as_mut()
+        .unwrap()
+        .progress_deadline_seconds = Some(60);
+    let (mut harness, at) = serving_revision_1(&spec).await;
+    apply_spec(
+        &mut harness,
+        &at,
+        &with_image(&spec, "ghcr.io/mindmitra/support-bot:1.1.0"),
+    );
+    harness.reconcile(&at).await;
+    let mut states = vec![("canary starting", harness.api.get(&at).unwrap())];
+    harness.deployment_ready(NS, "mindmitra-canary", 2);
+    harness.reconcile_times(&at, 2).await;
+    states.push(("canary paused for Promote", harness.api.get(&at).unwrap()));
+    apply_spec(
+        &mut harness,
+        &at,
+        &with_image(&spec, "ghcr.io/mindmitra/support-bot:1.2.0-crash"),
+    );
+    harness.reconcile(&at).await;
+    harness.now = k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+        k8s_openapi::jiff::Timestamp::from_second(harness.now.0.as_second() + 61).unwrap(),
+    );
+    harness.reconcile(&at).await;
+    states.push(("canary rolled back", harness.api.get(&at).unwrap()));
+    states
+}
+
+#[tokio::test]
+async fn argo_cd_and_kstatus_read_each_rollout_state_right() {
+    let expected = [
+        ("canary starting", "Progressing", "InProgress"),
+        ("canary paused for Promote", "Suspended", "Current"),
+        ("canary rolled back", "Degraded", "Failed"),
+    ];
+    let states = rollout_states().await;
+    for ((name, object), (expected_name, argo, flux)) in states.iter().zip(expected) {
+        assert_eq!(*name, expected_name);
+        let (status, message) = argocd_health(object);
+        assert_eq!(status, argo, "Argo CD on {name}: {message}");
+        assert_eq!(kstatus(object), flux, "kstatus on {name}");
+        match argo {
+            "Suspended" => assert!(
+                message.starts_with("RolloutPaused: revision 2 has 20% of traffic"),
+                "{message}"
+            ),
+            "Degraded" => assert!(
+                message.starts_with("RolledBack: revision 3 was rolled back"),
+                "{message}"
+            ),
+            _ => {}
+        }
+    }
+}
+
 #[test]
 fn the_argo_cd_config_patch_carries_the_same_script() {
     let patch: Value = serde_yaml_ng::from_str(

@@ -6,91 +6,13 @@
 
 mod common;
 
-use chatbot_operator::api::{
-    Analysis, Canary, CanaryStep, ChatbotDeployment, ChatbotDeploymentStatus, Pause, Strategy,
+use chatbot_operator::api::{Analysis, ChatbotDeploymentStatus};
+use common::{
+    harness::{Harness, path},
+    rollouts::{NS, apply_spec, canary, canary_weight, image_of, serving_revision_1, with_image},
 };
-use common::harness::{Harness, path};
 use k8s_openapi::{apimachinery::pkg::apis::meta::v1::Time, jiff::Timestamp};
 use serde_json::json;
-
-const NS: &str = "mindmitra";
-const WEIGHT: &str = "nginx.ingress.kubernetes.io/canary-weight";
-
-/// MindMitra (ingress-nginx) as a canary: 20%, wait for Promote, 50%.
-fn canary() -> ChatbotDeployment {
-    let mut cbd = common::sample_without_migrations("mindmitra");
-    let rollout = cbd.spec.rollout.get_or_insert_with(Default::default);
-    rollout.strategy = Some(Strategy::Canary);
-    rollout.canary = Some(Canary {
-        steps: vec![
-            CanaryStep {
-                set_weight: Some(20),
-                ..Default::default()
-            },
-            CanaryStep {
-                pause: Some(Pause { duration: None }),
-                ..Default::default()
-            },
-            CanaryStep {
-                set_weight: Some(50),
-                ..Default::default()
-            },
-        ],
-    });
-    rollout.analysis = Some(Analysis {
-        enabled: Some(false),
-        ..Default::default()
-    });
-    cbd
-}
-
-/// `cbd` created, its stores available and revision 1 serving on 2 pods.
-async fn serving_revision_1(cbd: &ChatbotDeployment) -> (Harness, String) {
-    let mut harness = Harness::new();
-    harness.secret(NS, "mindmitra-llm", &["api-key"]);
-    harness.secret(NS, "mindmitra-sentry", &["dsn"]);
-    let at = harness.create(cbd);
-    harness.provision_stores(&at).await;
-    harness.reconcile(&at).await;
-    harness.deployment_ready(NS, "mindmitra", 2);
-    harness.reconcile(&at).await;
-    assert_eq!(harness.condition(&at, "Ready").0, "True");
-    (harness, at)
-}
-
-/// A GitOps-style update of the spec: the generation moves.
-fn apply_spec(harness: &mut Harness, at: &str, cbd: &ChatbotDeployment) {
-    let spec = serde_json::to_value(&cbd.spec).unwrap();
-    harness.api.update(at, |object| {
-        object["spec"] = spec;
-        let generation = object["metadata"]["generation"].as_i64().unwrap() + 1;
-        object["metadata"]["generation"] = json!(generation);
-    });
-    harness.sync();
-}
-
-fn with_image(cbd: &ChatbotDeployment, image: &str) -> ChatbotDeployment {
-    let mut cbd = cbd.clone();
-    cbd.spec.image = image.into();
-    cbd
-}
-
-fn image_of(harness: &Harness, deployment: &str) -> Option<String> {
-    let object = harness.api.get(&path("deployments", NS, deployment))?;
-    object["spec"]["template"]["spec"]["containers"][0]["image"]
-        .as_str()
-        .map(str::to_string)
-}
-
-/// The canary Ingress's weight; `None` when there is no canary Ingress.
-fn canary_weight(harness: &Harness) -> Option<String> {
-    let ingress = harness
-        .api
-        .get(&path("ingresses", NS, "mindmitra-canary"))?;
-    ingress["metadata"]["annotations"][WEIGHT]
-        .as_str()
-        .map(str::to_string)
-}
 
 fn status(harness: &Harness, at: &str) -> ChatbotDeploymentStatus {
     harness.chatbot(at).status.unwrap_or_default()

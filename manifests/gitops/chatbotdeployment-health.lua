@@ -20,6 +20,11 @@ end
 if obj.status.phase == "Paused" then
   hs.status = "Suspended"
   hs.message = "spec.paused is true"
+  -- A canary or blue-green rollout waiting for Promote, Resume or a person.
+  local progressing = conditions["Progressing"]
+  if progressing ~= nil and progressing.reason ~= "Paused" then
+    hs.message = progressing.reason .. ": " .. (progressing.message or "")
+  end
   return hs
 end
 local degraded = conditions["Degraded"]

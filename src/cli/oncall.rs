@@ -70,6 +70,8 @@ pub struct CommandArgs {
 pub struct View {
     pub cbd: ChatbotDeployment,
     pub app: Option<Deployment>,
+    /// The candidate Deployment of a Canary or BlueGreen rollout.
+    pub candidate: Option<Deployment>,
 }
 
 /// `status NAME`: one report, or one per change with `--watch`.
@@ -227,7 +229,16 @@ async fn read(client: &Client, namespace: &str, name: &str) -> Result<View, CliE
     // The pods line is a bonus: a role that may not read Deployments still
     // gets the rest of the report.
     let app = deployments.get_opt(name).await.ok().flatten();
-    Ok(View { cbd, app })
+    let candidate = deployments
+        .get_opt(&format!("{name}-canary"))
+        .await
+        .ok()
+        .flatten();
+    Ok(View {
+        cbd,
+        app,
+        candidate,
+    })
 }
 
 fn cluster_error(action: &str, kind: &str, name: &str, error: kube::Error) -> CliError {
@@ -343,6 +354,70 @@ fn condition_line(out: &mut String, condition: &Condition) {
 }
 
 /// The `status` report.
+/// `2/2 ready, 2 up to date (Deployment NAME, revision N)`.
+fn pods_line(deployment: &Deployment) -> String {
+    let status = deployment.status.clone().unwrap_or_default();
+    let desired = deployment
+        .spec
+        .as_ref()
+        .and_then(|s| s.replicas)
+        .unwrap_or(1);
+    let revision = deployment
+        .spec
+        .as_ref()
+        .and_then(|s| s.template.metadata.as_ref())
+        .and_then(|m| m.labels.as_ref())
+        .and_then(|l| l.get(crate::render::names::keys::REVISION).cloned())
+        .unwrap_or_else(|| "-".into());
+    format!(
+        "{}/{} ready, {} up to date (Deployment {}, revision {revision})",
+        status.ready_replicas.unwrap_or(0),
+        desired,
+        status.updated_replicas.unwrap_or(0),
+        deployment.metadata.name.as_deref().unwrap_or_default()
+    )
+}
+
+/// The rollout's step, weight and why, and its newest analysis round.
+fn rollout_lines(out: &mut String, rollout: &crate::api::RolloutStatus, now: &Timestamp) {
+    let step = if rollout.step < rollout.steps {
+        format!("step {} of {}", rollout.step + 1, rollout.steps)
+    } else {
+        "every step passed".into()
+    };
+    let _ = writeln!(
+        out,
+        "Rollout:    {} of revision {} beside {} · {} · {step} · {}% to the candidate",
+        rollout.strategy, rollout.revision, rollout.stable_revision, rollout.phase, rollout.weight
+    );
+    let _ = writeln!(out, "            {}", rollout.message);
+    if let Some(round) = rollout.analysis.last() {
+        let _ = writeln!(
+            out,
+            "Analysis:   round {}, {} ago",
+            rollout.analysis.len(),
+            age(round.at.as_ref(), now)
+        );
+        for m in &round.measurements {
+            let mark = match m.verdict.as_str() {
+                "Passed" => "✔",
+                "Failed" => "✖",
+                _ => "?",
+            };
+            let value = m
+                .value
+                .map(crate::analysis::shown)
+                .or_else(|| m.reason.clone())
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "  {mark} {:<24} {value} (wants {}) {}",
+                m.name, m.threshold, m.verdict
+            );
+        }
+    }
+}
+
 pub fn status_report(view: &View, now: &Timestamp) -> String {
     let cbd = &view.cbd;
     let status = cbd.status.clone().unwrap_or_default();
@@ -391,28 +466,19 @@ pub fn status_report(view: &View, now: &Timestamp) -> String {
             age(held.at.as_ref(), now)
         );
     }
+    if let Some(rollout) = &status.rollout {
+        rollout_lines(&mut out, rollout, now);
+    }
     match &view.app {
         Some(app) => {
-            let app_status = app.status.clone().unwrap_or_default();
-            let desired = app.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
-            let revision = app
-                .spec
-                .as_ref()
-                .and_then(|s| s.template.metadata.as_ref())
-                .and_then(|m| m.labels.as_ref())
-                .and_then(|l| l.get(crate::render::names::keys::REVISION).cloned())
-                .unwrap_or_else(|| "-".into());
-            let _ = writeln!(
-                out,
-                "Pods:       {}/{} ready, {} up to date (Deployment {name}, revision {revision})",
-                app_status.ready_replicas.unwrap_or(0),
-                desired,
-                app_status.updated_replicas.unwrap_or(0),
-            );
+            let _ = writeln!(out, "Pods:       {}", pods_line(app));
         }
         None => {
             let _ = writeln!(out, "Pods:       no Deployment {name} yet");
         }
+    }
+    if let Some(candidate) = &view.candidate {
+        let _ = writeln!(out, "Candidate:  {}", pods_line(candidate));
     }
     if let Some(cost) = &status.cost_estimate {
         let _ = writeln!(

@@ -11,6 +11,7 @@ pub mod logs;
 pub mod moto;
 pub mod prometheus;
 pub mod revisions;
+pub mod rollouts;
 
 use std::path::{Path, PathBuf};
 

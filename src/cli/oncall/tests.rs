@@ -96,6 +96,7 @@ fn status_shows_revisions_pods_route_and_what_is_wrong() {
             }))
             .unwrap(),
         ),
+        candidate: None,
     };
     let report = status_report(&view, &now());
     for expected in [
@@ -125,7 +126,14 @@ fn status_shows_revisions_pods_route_and_what_is_wrong() {
 fn status_says_when_the_operator_has_not_caught_up_and_when_there_are_no_pods() {
     let mut cbd = mindmitra();
     cbd.metadata.generation = Some(5);
-    let report = status_report(&View { cbd, app: None }, &now());
+    let report = status_report(
+        &View {
+            cbd,
+            app: None,
+            candidate: None,
+        },
+        &now(),
+    );
     assert!(
         report.contains("status is for generation 4, the spec is at 5"),
         "{report}"
@@ -155,6 +163,7 @@ fn a_watched_report_that_only_ages_is_not_printed_again() {
     let view = View {
         cbd: mindmitra(),
         app: None,
+        candidate: None,
     };
     let earlier = status_report(&view, &now());
     let later = status_report(&view, &"2026-11-26T12:00:00Z".parse().unwrap());
@@ -180,11 +189,88 @@ fn status_shows_a_rollback_in_force() {
         reason: "p95 doubled".into(),
         at: Some(at("2026-11-25T11:30:00Z")),
     });
-    let report = status_report(&View { cbd, app: None }, &now());
+    let report = status_report(
+        &View {
+            cbd,
+            app: None,
+            candidate: None,
+        },
+        &now(),
+    );
     assert!(
         report.contains(
             "Rollback:   pods held at revision 2 instead of 3 until the spec changes (mindmitra-rollback-x1: p95 doubled), 30m ago"
         ),
         "{report}"
     );
+}
+
+#[test]
+fn status_shows_the_rollout_step_the_candidate_and_why_the_analysis_stopped_it() {
+    use crate::api::{AnalysisRound, MeasurementStatus, RolloutStatus};
+    let mut cbd = mindmitra();
+    let status = cbd.status.as_mut().unwrap();
+    status.canary_revision = Some(4);
+    status.canary_weight = Some(20);
+    status.rollout = Some(RolloutStatus {
+        revision: 4,
+        stable_revision: 3,
+        strategy: "Canary".into(),
+        step: 1,
+        steps: 3,
+        weight: 20,
+        phase: "Inconclusive".into(),
+        message: "analysis inconclusive: success-rate: the query returned no series".into(),
+        replicas: 2,
+        analysis: vec![AnalysisRound {
+            at: Some(at("2026-11-25T11:59:00Z")),
+            measurements: vec![
+                MeasurementStatus {
+                    name: "error-rate".into(),
+                    value: Some(0.2),
+                    threshold: "<= 1".into(),
+                    verdict: "Passed".into(),
+                    ..Default::default()
+                },
+                MeasurementStatus {
+                    name: "success-rate".into(),
+                    threshold: ">= 99.5".into(),
+                    verdict: "Inconclusive".into(),
+                    reason: Some("the query returned no series".into()),
+                    ..Default::default()
+                },
+            ],
+        }],
+        ..Default::default()
+    });
+    let candidate = serde_json::from_value(serde_json::json!({
+        "metadata": { "name": "mindmitra-canary" },
+        "spec": {
+            "replicas": 2,
+            "selector": {},
+            "template": { "metadata": { "labels": { "chatbot.dev/revision": "4" } } }
+        },
+        "status": { "readyReplicas": 2, "updatedReplicas": 2 }
+    }))
+    .unwrap();
+    let report = status_report(
+        &View {
+            cbd,
+            app: None,
+            candidate: Some(candidate),
+        },
+        &now(),
+    );
+    for expected in [
+        "Rollout:    Canary of revision 4 beside 3 · Inconclusive · step 2 of 3 · 20% to the candidate",
+        "analysis inconclusive: success-rate: the query returned no series",
+        "Analysis:   round 1, 60s ago",
+        "✔ error-rate",
+        "0.2 (wants <= 1) Passed",
+        "? success-rate",
+        "the query returned no series (wants >= 99.5) Inconclusive",
+        "Candidate:  2/2 ready, 2 up to date (Deployment mindmitra-canary, revision 4)",
+    ] {
+        assert!(report.contains(expected), "{expected:?} in\n{report}");
+    }
 }
