@@ -60,6 +60,7 @@ fn decide_rollback(steps: &[Step], state: &State, exposure: &Exposure) -> usize 
         candidate_created_at: 0,
         progress_deadline: Duration::from_secs(600),
         analysis: Some(verdict),
+        comparison: None,
         command: None,
         auto_rollback: true,
     };

@@ -149,9 +149,59 @@ pub struct RolloutStatus {
     /// The last on-call action carried out on this rollout.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_action: Option<String>,
+    /// The A/B test's report, once its duration ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report: Option<AbReport>,
     /// Rounds of the current analysis step, oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub analysis: Vec<AnalysisRound>,
+}
+
+/// One variant of an A/B test as measured over the test's duration.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VariantReport {
+    /// Variant name from the spec.
+    pub name: String,
+    /// Revision the variant's pods run.
+    pub revision: i64,
+    /// Requests served over the test.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests: Option<f64>,
+    /// Share of non-5xx responses, in percent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub success_rate_percent: Option<f64>,
+    /// p95 server latency in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p95_latency_ms: Option<f64>,
+    /// The spec's extra comparison metrics (`abTest.compare`), by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub metrics: Vec<MetricValue>,
+}
+
+/// A named value of a comparison metric.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MetricValue {
+    /// Name from `abTest.compare`.
+    pub name: String,
+    /// The value; absent when the query returned none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<f64>,
+}
+
+/// The report of an A/B test, measured once its duration ended.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AbReport {
+    /// When the variants were measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<Time>,
+    /// The baseline first, then the candidate.
+    #[serde(default)]
+    pub variants: Vec<VariantReport>,
+    /// What the spec's decision rule made of it.
+    pub decision: String,
 }
 
 /// An on-call command for the rollout in flight, written by a ChatbotAction

@@ -391,6 +391,32 @@ fn rollout_lines(out: &mut String, rollout: &crate::api::RolloutStatus, now: &Ti
         rollout.strategy, rollout.revision, rollout.stable_revision, rollout.phase, rollout.weight
     );
     let _ = writeln!(out, "            {}", rollout.message);
+    if let Some(report) = &rollout.report {
+        let _ = writeln!(out, "A/B report: {}", report.decision);
+        for v in &report.variants {
+            let or_dash =
+                |value: Option<f64>| value.map_or_else(|| "-".into(), crate::analysis::shown);
+            let extra: Vec<String> = v
+                .metrics
+                .iter()
+                .map(|m| format!("{} {}", m.name, or_dash(m.value)))
+                .collect();
+            let _ = writeln!(
+                out,
+                "  {:<12} revision {:<4} {} requests · {}% success · p95 {} ms{}",
+                v.name,
+                v.revision,
+                or_dash(v.requests),
+                or_dash(v.success_rate_percent),
+                or_dash(v.p95_latency_ms),
+                if extra.is_empty() {
+                    String::new()
+                } else {
+                    format!(" · {}", extra.join(" · "))
+                }
+            );
+        }
+    }
     if let Some(round) = rollout.analysis.last() {
         let _ = writeln!(
             out,

@@ -12,11 +12,12 @@ use super::{observe::Observed, status::Blocker};
 use crate::{
     analysis::{self, Check, RunPolicy, RunVerdict, Selector},
     api::{
-        AnalysisRound, ChatbotDeploymentSpec, ChatbotDeploymentStatus, MeasurementStatus,
+        AbTest, AnalysisRound, ChatbotDeploymentSpec, ChatbotDeploymentStatus, MeasurementStatus,
         RolloutStatus, Strategy, TrafficProvider,
     },
     render::{Child, Rendered, candidate_children, names, route_children},
     rollout::{
+        ab,
         machine::{self, Command, Step},
         progressive::{self, Inputs, Pods, Progress},
         traffic::Split,
@@ -60,8 +61,86 @@ pub fn steps(spec: &ChatbotDeploymentSpec) -> Result<Option<Vec<Step>>, Blocker>
             &rollout.blue_green.unwrap_or_default(),
             analysis_enabled(spec),
         ))),
-        Strategy::Rolling | Strategy::AbTest => Ok(None),
+        Strategy::AbTest => ab::plan(&rollout.ab_test.unwrap_or_default())
+            .map(|(steps, _, _)| Some(steps))
+            .map_err(|error| Blocker {
+                reason: "InvalidSpec",
+                path: error.path.clone(),
+                message: error.to_string(),
+            }),
+        Strategy::Rolling => Ok(None),
     }
+}
+
+/// The spec's A/B test, when the strategy is ABTest and the test is valid.
+fn ab_test(spec: &ChatbotDeploymentSpec) -> Option<(AbTest, ab::Variants, Duration)> {
+    let rollout = spec.rollout.as_ref()?;
+    if rollout.strategy != Some(Strategy::AbTest) {
+        return None;
+    }
+    let test = rollout.ab_test.clone().unwrap_or_default();
+    let (_, variants, duration) = ab::plan(&test).ok()?;
+    Some((test, variants, duration))
+}
+
+/// The report queries of one A/B variant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VariantQueries {
+    pub name: String,
+    pub revision: i64,
+    /// Metric name and PromQL, in [`ab::report_queries`] order.
+    pub queries: Vec<(String, String)>,
+}
+
+/// The Prometheus URL and the queries of an A/B test's report (baseline,
+/// then candidate), when the test's duration ended and it was not
+/// measured yet.
+pub fn due_report(
+    spec: &ChatbotDeploymentSpec,
+    status: &ChatbotDeploymentStatus,
+    namespace: &str,
+    name: &str,
+) -> Option<(String, Vec<VariantQueries>)> {
+    let (test, variants, duration) = ab_test(spec)?;
+    let rollout = status.rollout.as_ref()?;
+    let step = ab::plan(&test).ok()?.0;
+    let at_compare = progressive::phase_of(rollout) == machine::Phase::Progressing
+        && step.get(usize::try_from(rollout.step).ok()?) == Some(&Step::Compare);
+    if !at_compare || rollout.report.is_some() || status.current_revision != Some(rollout.revision)
+    {
+        return None;
+    }
+    let window = format!("{}s", duration.as_secs().max(60));
+    let compare = test.compare.clone().unwrap_or_default();
+    let url = spec
+        .rollout
+        .as_ref()
+        .and_then(|r| r.analysis.as_ref())
+        .and_then(|a| a.prometheus_url.clone())
+        .unwrap_or_default();
+    let queries = |revision| {
+        let selector = Selector {
+            namespace: namespace.to_string(),
+            instance: name.to_string(),
+            revision,
+        };
+        ab::report_queries(&selector, &window, &compare)
+    };
+    Some((
+        url,
+        vec![
+            VariantQueries {
+                name: variants.baseline.clone(),
+                revision: rollout.stable_revision,
+                queries: queries(rollout.stable_revision),
+            },
+            VariantQueries {
+                name: variants.candidate.clone(),
+                revision: rollout.revision,
+                queries: queries(rollout.revision),
+            },
+        ],
+    ))
 }
 
 fn analysis_enabled(spec: &ChatbotDeploymentSpec) -> bool {
@@ -258,7 +337,17 @@ pub fn plan(
         provider,
         Some(TrafficProvider::IngressNginx | TrafficProvider::GatewayApi)
     );
-    let weight_by_replicas = !routed && strategy == Strategy::Canary;
+    let weight_by_replicas = !routed && strategy != Strategy::BlueGreen;
+    // An A/B test's comparison, from the variants measured this reconcile.
+    let test = ab_test(spec);
+    let comparison = match (&test, &observed.ab_variants) {
+        (Some((test, _, _)), Some((baseline, candidate))) => Some(ab::decide(
+            test.decision.unwrap_or_default(),
+            baseline,
+            candidate,
+        )),
+        _ => None,
+    };
 
     // Analysis of the step the rollout stands at: rounds measured so far
     // plus this reconcile's; a spec without analysis passes the step.
@@ -276,6 +365,16 @@ pub fn plan(
     };
     let with_rounds = current.cloned().map(|mut r| {
         r.analysis = rounds;
+        if let (Some(comparison), Some((baseline, candidate))) =
+            (&comparison, &observed.ab_variants)
+        {
+            r.report = Some(ab::report(
+                baseline.clone(),
+                candidate.clone(),
+                comparison,
+                Some(now.clone()),
+            ));
+        }
         r
     });
 
@@ -288,6 +387,7 @@ pub fn plan(
         previous: with_rounds.as_ref().or(status.rollout.as_ref()),
         command: command(status, revision),
         analysis,
+        comparison,
         now: now.0.as_second(),
         progress_deadline: Duration::from_secs(
             u64::try_from(rendered.context.progress_deadline_seconds).unwrap_or(600),
@@ -323,7 +423,7 @@ pub fn plan(
         Some(_) if !handed_back => Split {
             stable_service: names.service.clone(),
             candidate: Some((names.candidate.clone(), progress.candidate_weight)),
-            sticky: None,
+            sticky: test.as_ref().and_then(|(test, _, _)| test.sticky.clone()),
         },
         _ => Split::stable(&names.service),
     };

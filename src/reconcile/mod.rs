@@ -327,6 +327,17 @@ async fn reconcile_in_span(
     {
         observed.analysis_round = Some(measure(&url, &checks, &now).await);
     }
+    if let Some(spec) = &resolved
+        && let Some(status) = &cbd.status
+        && let Some((url, variants)) = delivery::due_report(
+            spec,
+            status,
+            &cbd.namespace().unwrap_or_default(),
+            &cbd.name_any(),
+        )
+    {
+        observed.ab_variants = Some(measure_variants(&url, &variants).await);
+    }
     let decision = decide::decide(cbd, &ctx.renderer, &observed, &now);
     // Stores are created only for a spec that can be applied.
     let stores = match &resolved {
@@ -395,6 +406,39 @@ async fn reconcile_in_span(
     Ok(Action::requeue(
         decision.wake.map_or(after, |wake| wake.min(after)),
     ))
+}
+
+/// An A/B test's report: every query of the baseline and the candidate,
+/// once. A value that cannot be had is left out (the rule then asks a
+/// person or keeps the baseline, never promotes on missing data).
+async fn measure_variants(
+    url: &str,
+    variants: &[delivery::VariantQueries],
+) -> (crate::api::VariantReport, crate::api::VariantReport) {
+    use crate::{
+        analysis::{QueryResult, prometheus::Prometheus},
+        rollout::ab,
+    };
+    let server = Prometheus::new(url).ok().filter(|_| !url.is_empty());
+    let mut reports = Vec::new();
+    for variant in variants {
+        let mut values = Vec::with_capacity(variant.queries.len());
+        for (metric, query) in &variant.queries {
+            let value = match &server {
+                Some(server) => match server.query(query).await {
+                    QueryResult::Value(value) => Some(value),
+                    _ => None,
+                },
+                None => None,
+            };
+            values.push((metric.clone(), value));
+        }
+        reports.push(ab::variant_report(&variant.name, variant.revision, &values));
+    }
+    info!("A/B test variants measured");
+    let candidate = reports.pop().unwrap_or_default();
+    let baseline = reports.pop().unwrap_or_default();
+    (baseline, candidate)
 }
 
 /// One analysis round: every check queried once against Prometheus and

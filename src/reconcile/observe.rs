@@ -63,6 +63,9 @@ pub struct Observed {
     /// An analysis round measured by this reconcile (the only observation
     /// that is not read from a cache).
     pub analysis_round: Option<crate::api::AnalysisRound>,
+    /// An A/B test's variants (baseline, candidate) measured by this
+    /// reconcile once the test's duration ended.
+    pub ab_variants: Option<(crate::api::VariantReport, crate::api::VariantReport)>,
     /// The app Deployment's `spec.replicas` while the operator's field
     /// manager owns it (handed to the autoscaler before it is dropped).
     pub replicas_owned: Option<i32>,
@@ -340,6 +343,7 @@ pub fn gather(
         workload: app.as_deref().map(workload),
         candidate: candidate.as_deref().map(workload),
         analysis_round: None,
+        ab_variants: None,
         replicas_owned: app
             .as_deref()
             .filter(|d| owns_replicas(d))

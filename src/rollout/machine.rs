@@ -26,6 +26,8 @@ pub enum Step {
     Pause(Option<Duration>),
     /// Run the analysis; the next step waits for it to pass.
     Analysis,
+    /// Compare the variants of an A/B test and apply the spec's decision.
+    Compare,
 }
 
 /// Why a plan cannot be made from the spec.
@@ -168,6 +170,17 @@ pub enum Command {
     Resume,
 }
 
+/// What an A/B test's decision rule made of the measured variants.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Comparison {
+    /// The candidate won: promote it.
+    Promote(String),
+    /// The baseline stays: roll the candidate back.
+    RollBack(String),
+    /// A person decides (the rule is Manual, or the data says nothing).
+    Undecided(String),
+}
+
 /// What the reconciler observed this time.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Facts {
@@ -180,6 +193,8 @@ pub struct Facts {
     pub progress_deadline: Duration,
     /// The analysis run of the current step, if one is under way.
     pub analysis: Option<RunVerdict>,
+    /// The A/B comparison, once the variants were measured.
+    pub comparison: Option<Comparison>,
     pub command: Option<Command>,
     /// Failures send traffic back at once (`rollout.autoRollback`).
     pub auto_rollback: bool,
@@ -314,6 +329,20 @@ pub fn next(steps: &[Step], state: &State, facts: &Facts) -> State {
             Phase::Paused,
             format!("step {}: waiting for Promote or Resume", state.step + 1),
         ),
+        Step::Compare => match &facts.comparison {
+            None => at(
+                state,
+                Phase::Progressing,
+                format!("step {}: measuring the variants", state.step + 1),
+            ),
+            Some(Comparison::Promote(why)) => promoted(state, steps.len(), why.clone()),
+            Some(Comparison::RollBack(why)) => rolled_back(state, why.clone()),
+            Some(Comparison::Undecided(why)) => at(
+                state,
+                Phase::Paused,
+                format!("{why}; Promote to keep the candidate, Abort to keep the baseline"),
+            ),
+        },
         Step::Analysis => match &facts.analysis {
             // A resumed inconclusive step measures again from scratch.
             _ if resumed && state.phase == Phase::Inconclusive => at(

@@ -51,6 +51,8 @@ pub struct Inputs<'a> {
     pub command: Option<(Command, &'a str)>,
     /// The analysis run of the current step (`None` while there is none).
     pub analysis: Option<RunVerdict>,
+    /// The A/B comparison of the current step, once measured.
+    pub comparison: Option<super::machine::Comparison>,
     pub now: i64,
     pub progress_deadline: Duration,
     pub auto_rollback: bool,
@@ -245,6 +247,7 @@ fn step(inputs: &Inputs, previous: &RolloutStatus) -> Progress {
         candidate_created_at: not_ready_since.unwrap_or(inputs.now),
         progress_deadline: inputs.progress_deadline,
         analysis: inputs.analysis.clone(),
+        comparison: inputs.comparison.clone(),
         command: inputs.command.map(|(command, _)| command),
         auto_rollback: inputs.auto_rollback,
     };

@@ -241,6 +241,21 @@ fn status_shows_the_rollout_step_the_candidate_and_why_the_analysis_stopped_it()
                 },
             ],
         }],
+        report: Some(crate::api::AbReport {
+            at: None,
+            decision: "A/B test over: candidate (revision 4) 99.6% success over 5000 requests, baseline (revision 3) 99% over 5000".into(),
+            variants: vec![crate::api::VariantReport {
+                name: "baseline".into(),
+                revision: 3,
+                requests: Some(5000.0),
+                success_rate_percent: Some(99.0),
+                p95_latency_ms: Some(420.0),
+                metrics: vec![crate::api::MetricValue {
+                    name: "conversion".into(),
+                    value: Some(0.031),
+                }],
+            }],
+        }),
         ..Default::default()
     });
     let candidate = serde_json::from_value(serde_json::json!({
@@ -270,6 +285,8 @@ fn status_shows_the_rollout_step_the_candidate_and_why_the_analysis_stopped_it()
         "? success-rate",
         "the query returned no series (wants >= 99.5) Inconclusive",
         "Candidate:  2/2 ready, 2 up to date (Deployment mindmitra-canary, revision 4)",
+        "A/B report: A/B test over: candidate (revision 4) 99.6% success",
+        "  baseline     revision 3    5000 requests · 99% success · p95 420 ms · conversion 0.031",
     ] {
         assert!(report.contains(expected), "{expected:?} in\n{report}");
     }

@@ -2,7 +2,7 @@ use k8s_openapi::jiff::Timestamp;
 
 use super::*;
 use crate::{
-    api::ChatbotDeployment,
+    api::{ChatbotDeployment, VariantReport},
     reconcile::status::Workload,
     render::{ChildKind, Object, Renderer},
 };
@@ -287,7 +287,7 @@ fn a_round_is_not_due_before_the_interval_or_once_the_count_is_measured() {
 }
 
 #[test]
-fn rolling_and_a_b_specs_roll_plainly() {
+fn a_rolling_spec_rolls_plainly() {
     let (mut cbd, _) = sample();
     cbd.spec.rollout.as_mut().unwrap().strategy = Some(Strategy::Rolling);
     let rendered = Renderer::embedded().unwrap().render(&cbd, 2).unwrap();
@@ -300,4 +300,125 @@ fn rolling_and_a_b_specs_roll_plainly() {
     )
     .unwrap();
     assert!(delivery.is_none());
+}
+
+/// The brigade-sales sample: ABTest 50/50, cookie `brigade-variant`, 14
+/// days, Manual decision, Gateway API.
+fn brigade() -> Rendered {
+    let cbd: ChatbotDeployment = serde_yaml_ng::from_str(include_str!(
+        "../../../manifests/samples/brigade-sales.yaml"
+    ))
+    .unwrap();
+    Renderer::embedded().unwrap().render(&cbd, 2).unwrap()
+}
+
+#[test]
+fn an_a_b_test_splits_fifty_fifty_with_a_sticky_cookie_then_reports_for_a_person() {
+    let rendered = brigade();
+    let spec = &rendered.resolution.spec;
+    let started = plan(
+        spec,
+        &rendered,
+        &observed(None),
+        &Default::default(),
+        &at(0),
+    )
+    .unwrap()
+    .unwrap();
+    let mut status = ChatbotDeploymentStatus {
+        current_revision: Some(2),
+        rollout: started.progress.status,
+        ..Default::default()
+    };
+    let split = plan(spec, &rendered, &observed(Some(true)), &status, &at(10))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        weights(&split.route),
+        [
+            ("brigade-sales".to_string(), 50),
+            ("brigade-sales-canary".to_string(), 50)
+        ]
+    );
+    let Object::HttpRoute(route) = split.route[0].object() else {
+        panic!("an HTTPRoute");
+    };
+    let rules = route.spec.rules.clone().unwrap();
+    let cookie = rules[0].matches.clone().unwrap()[0]
+        .headers
+        .clone()
+        .unwrap()[0]
+        .clone();
+    assert_eq!(cookie.name, "Cookie");
+    assert!(
+        cookie.value.contains("brigade-variant=always"),
+        "{}",
+        cookie.value
+    );
+    status.rollout = split.progress.status;
+
+    // Fourteen days on, the pause ends; the next look measures both variants.
+    let waited = plan(
+        spec,
+        &rendered,
+        &observed(Some(true)),
+        &status,
+        &at(10 + 14 * 86_400),
+    )
+    .unwrap()
+    .unwrap();
+    status.rollout = waited.progress.status;
+    let (_, variants) = due_report(spec, &status, "sales", "brigade-sales").expect("report due");
+    let revisions: Vec<i64> = variants.iter().map(|v| v.revision).collect();
+    assert_eq!(
+        revisions,
+        [1, 2],
+        "baseline on the stable revision, then the candidate"
+    );
+    assert!(
+        variants[1].queries[0].1.contains("[1209600s]"),
+        "{:?}",
+        variants[1].queries[0]
+    );
+
+    let measured = |name: &str, revision, success| VariantReport {
+        name: name.into(),
+        revision,
+        requests: Some(5_000.0),
+        success_rate_percent: Some(success),
+        ..Default::default()
+    };
+    let observed = Observed {
+        ab_variants: Some((
+            measured("baseline", 1, 99.0),
+            measured("candidate", 2, 99.6),
+        )),
+        ..observed(Some(true))
+    };
+    let decided = plan(spec, &rendered, &observed, &status, &at(20 + 14 * 86_400))
+        .unwrap()
+        .unwrap();
+    let rollout = decided.progress.status.unwrap();
+    assert_eq!(rollout.phase, "Paused", "Manual: a person decides");
+    assert!(
+        rollout.message.contains("Promote to keep the candidate"),
+        "{}",
+        rollout.message
+    );
+    let report = rollout.report.clone().expect("the report is kept");
+    assert_eq!(report.variants.len(), 2);
+    assert!(
+        report
+            .decision
+            .starts_with("A/B test over: candidate (revision 2) 99.6% success")
+    );
+    assert_eq!(
+        decided.progress.candidate_weight, 50,
+        "traffic stays split meanwhile"
+    );
+    status.rollout = Some(rollout);
+    assert!(
+        due_report(spec, &status, "sales", "brigade-sales").is_none(),
+        "measured once"
+    );
 }

@@ -30,6 +30,7 @@ fn facts(now: i64) -> Facts {
         candidate_created_at: 0,
         progress_deadline: Duration::from_secs(600),
         analysis: None,
+        comparison: None,
         command: None,
         auto_rollback: true,
     }

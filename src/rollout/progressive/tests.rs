@@ -20,6 +20,7 @@ fn inputs<'a>(previous: Option<&'a RolloutStatus>, now: i64) -> Inputs<'a> {
         previous,
         command: None,
         analysis: None,
+        comparison: None,
         now,
         progress_deadline: Duration::from_secs(600),
         auto_rollback: true,

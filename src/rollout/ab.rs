@@ -1,0 +1,269 @@
+//! A/B tests: the baseline variant keeps the stable revision, the other
+//! variant is the spec's new revision (the candidate); traffic is split by
+//! the variants' weights for the test's duration, then both are measured
+//! over the whole test and the spec's rule decides. Pure: queries are
+//! built here and run by the reconciler.
+
+use std::time::Duration;
+
+use super::machine::{Comparison, PlanError, Step, parse_duration};
+use crate::{
+    analysis::Selector,
+    api::{AbDecision, AbReport, AbTest, MetricQuery, VariantReport},
+};
+
+/// The test's length when the spec names none.
+pub const DEFAULT_DURATION: Duration = Duration::from_secs(14 * 86_400);
+/// z of a two-sided 95% test: a lead smaller than this is no lead.
+const SIGNIFICANT_Z: f64 = 1.96;
+
+/// The two variants of a test.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Variants {
+    pub baseline: String,
+    pub candidate: String,
+    /// Percent of traffic on the candidate.
+    pub candidate_weight: i32,
+}
+
+/// The test's steps and variants: the candidate's weight, the duration,
+/// then the comparison.
+pub fn plan(test: &AbTest) -> Result<(Vec<Step>, Variants, Duration), PlanError> {
+    let error = |path: &str, message: String| PlanError {
+        path: format!("spec.rollout.abTest.{path}"),
+        message,
+    };
+    let baselines: Vec<_> = test
+        .variants
+        .iter()
+        .filter(|v| v.baseline == Some(true))
+        .collect();
+    let others: Vec<_> = test
+        .variants
+        .iter()
+        .filter(|v| v.baseline != Some(true))
+        .collect();
+    let ([baseline], [candidate]) = (baselines.as_slice(), others.as_slice()) else {
+        return Err(error(
+            "variants",
+            format!(
+                "needs exactly one baseline variant and one other (the spec's new revision); found {} baseline and {} other",
+                baselines.len(),
+                others.len()
+            ),
+        ));
+    };
+    if candidate.image.is_some() {
+        return Err(error(
+            "variants",
+            format!(
+                "variant {} names an image: the candidate variant runs the spec's image; change spec.image to start a test",
+                candidate.name
+            ),
+        ));
+    }
+    let duration = match &test.duration {
+        None => DEFAULT_DURATION,
+        Some(text) => parse_duration(text).ok_or_else(|| {
+            error(
+                "duration",
+                format!("{text} is not a duration such as 30m, 24h or 14d"),
+            )
+        })?,
+    };
+    let weight = candidate.weight.clamp(0, 100);
+    Ok((
+        vec![
+            Step::SetWeight(weight),
+            Step::Pause(Some(duration)),
+            Step::Compare,
+        ],
+        Variants {
+            baseline: baseline.name.clone(),
+            candidate: candidate.name.clone(),
+            candidate_weight: weight,
+        },
+        duration,
+    ))
+}
+
+/// The queries of one variant's report over `window` (e.g. `1209600s`):
+/// requests, success rate, p95 latency, then the spec's comparison
+/// metrics, by name.
+pub fn report_queries(
+    selector: &Selector,
+    window: &str,
+    compare: &[MetricQuery],
+) -> Vec<(String, String)> {
+    let sel = selector.matchers();
+    let mut queries = vec![
+        (
+            "requests".to_string(),
+            format!("sum(increase(http_requests_total{{{sel}}}[{window}]))"),
+        ),
+        (
+            "success-rate".to_string(),
+            format!(
+                r#"100 * sum(increase(http_requests_total{{{sel},code!~"5.."}}[{window}])) / sum(increase(http_requests_total{{{sel}}}[{window}]))"#
+            ),
+        ),
+        (
+            "p95-latency".to_string(),
+            format!(
+                "1000 * histogram_quantile(0.95, sum by (le) (increase(http_request_duration_seconds_bucket{{{sel}}}[{window}])))"
+            ),
+        ),
+    ];
+    for metric in compare {
+        queries.push((
+            metric.name.clone(),
+            metric
+                .query
+                .replace("{{revision}}", &selector.revision.to_string())
+                .replace("{{namespace}}", &selector.namespace)
+                .replace("{{instance}}", &selector.instance),
+        ));
+    }
+    queries
+}
+
+/// A variant's report from its measured values, in the order of
+/// [`report_queries`].
+pub fn variant_report(
+    name: &str,
+    revision: i64,
+    values: &[(String, Option<f64>)],
+) -> VariantReport {
+    let value = |key: &str| {
+        values
+            .iter()
+            .find(|(name, _)| name == key)
+            .and_then(|(_, v)| *v)
+            .filter(|v| v.is_finite())
+    };
+    VariantReport {
+        name: name.to_string(),
+        revision,
+        requests: value("requests"),
+        success_rate_percent: value("success-rate"),
+        p95_latency_ms: value("p95-latency"),
+        metrics: values
+            .iter()
+            .skip(3)
+            .map(|(name, value)| crate::api::MetricValue {
+                name: name.clone(),
+                value: value.filter(|v| v.is_finite()),
+            })
+            .collect(),
+    }
+}
+
+/// Two-proportion z statistic of the candidate's success rate over the
+/// baseline's; `None` without enough data.
+fn success_z(baseline: &VariantReport, candidate: &VariantReport) -> Option<f64> {
+    let (n1, n2) = (baseline.requests?, candidate.requests?);
+    if n1 < 1.0 || n2 < 1.0 {
+        return None;
+    }
+    let (p1, p2) = (
+        baseline.success_rate_percent? / 100.0,
+        candidate.success_rate_percent? / 100.0,
+    );
+    let pooled = (p1 * n1 + p2 * n2) / (n1 + n2);
+    let spread = (pooled * (1.0 - pooled) * (1.0 / n1 + 1.0 / n2)).sqrt();
+    if spread == 0.0 {
+        return Some(0.0);
+    }
+    Some((p2 - p1) / spread)
+}
+
+fn shown(value: Option<f64>) -> String {
+    value.map_or_else(|| "no data".into(), crate::analysis::shown)
+}
+
+/// What `rule` makes of the measured variants. The candidate is kept only
+/// when it is better: a lead that is not significant, or a metric without
+/// data, keeps the baseline (BestSuccessRate) or asks a person.
+pub fn decide(rule: AbDecision, baseline: &VariantReport, candidate: &VariantReport) -> Comparison {
+    let summary = format!(
+        "{} (revision {}) {}% success over {} requests, {} (revision {}) {}% over {}",
+        candidate.name,
+        candidate.revision,
+        shown(candidate.success_rate_percent),
+        shown(candidate.requests),
+        baseline.name,
+        baseline.revision,
+        shown(baseline.success_rate_percent),
+        shown(baseline.requests),
+    );
+    match rule {
+        AbDecision::Manual => Comparison::Undecided(format!("A/B test over: {summary}")),
+        AbDecision::BestSuccessRate => match success_z(baseline, candidate) {
+            None => Comparison::Undecided(format!(
+                "A/B test over without enough data to compare: {summary}"
+            )),
+            Some(z) if z > SIGNIFICANT_Z => Comparison::Promote(format!(
+                "A/B test: {} wins ({summary}; z = {})",
+                candidate.name,
+                crate::analysis::shown(z)
+            )),
+            Some(z) => Comparison::RollBack(format!(
+                "A/B test: {} keeps serving, {} has no significant lead ({summary}; z = {})",
+                baseline.name,
+                candidate.name,
+                crate::analysis::shown(z)
+            )),
+        },
+        AbDecision::BestMetric => {
+            let first = |v: &VariantReport| v.metrics.first().cloned();
+            match (first(baseline), first(candidate)) {
+                (Some(b), Some(c)) => match (b.value, c.value) {
+                    (Some(bv), Some(cv)) if cv > bv => Comparison::Promote(format!(
+                        "A/B test: {} wins on {} ({} against {})",
+                        candidate.name,
+                        c.name,
+                        crate::analysis::shown(cv),
+                        crate::analysis::shown(bv)
+                    )),
+                    (Some(bv), Some(cv)) => Comparison::RollBack(format!(
+                        "A/B test: {} keeps serving, {} is not better on {} ({} against {})",
+                        baseline.name,
+                        candidate.name,
+                        c.name,
+                        crate::analysis::shown(cv),
+                        crate::analysis::shown(bv)
+                    )),
+                    _ => Comparison::Undecided(format!(
+                        "A/B test over, but {} has no data for both variants: {summary}",
+                        c.name
+                    )),
+                },
+                _ => Comparison::Undecided(format!(
+                    "A/B test over, but spec.rollout.abTest.compare names no metric for BestMetric: {summary}"
+                )),
+            }
+        }
+    }
+}
+
+/// The report status keeps.
+pub fn report(
+    baseline: VariantReport,
+    candidate: VariantReport,
+    decision: &Comparison,
+    at: Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::Time>,
+) -> AbReport {
+    let decision = match decision {
+        Comparison::Promote(why) | Comparison::RollBack(why) | Comparison::Undecided(why) => {
+            why.clone()
+        }
+    };
+    AbReport {
+        at,
+        variants: vec![baseline, candidate],
+        decision,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,179 @@
+use super::*;
+use crate::api::{MetricValue, Variant};
+
+fn test(variants: Vec<Variant>) -> AbTest {
+    AbTest {
+        variants,
+        duration: Some("14d".into()),
+        ..Default::default()
+    }
+}
+
+fn variant(name: &str, weight: i32, baseline: bool) -> Variant {
+    Variant {
+        name: name.into(),
+        weight,
+        baseline: baseline.then_some(true),
+        ..Default::default()
+    }
+}
+
+fn measured(
+    name: &str,
+    revision: i64,
+    requests: f64,
+    success: f64,
+    metric: Option<f64>,
+) -> VariantReport {
+    VariantReport {
+        name: name.into(),
+        revision,
+        requests: Some(requests),
+        success_rate_percent: Some(success),
+        p95_latency_ms: Some(800.0),
+        metrics: vec![MetricValue {
+            name: "conversion".into(),
+            value: metric,
+        }],
+    }
+}
+
+#[test]
+fn the_sales_teams_fifty_fifty_for_two_weeks_then_a_comparison() {
+    let (steps, variants, duration) = plan(&test(vec![
+        variant("baseline", 50, true),
+        variant("candidate", 50, false),
+    ]))
+    .unwrap();
+    assert_eq!(
+        steps,
+        [
+            Step::SetWeight(50),
+            Step::Pause(Some(Duration::from_secs(14 * 86_400))),
+            Step::Compare
+        ]
+    );
+    assert_eq!(variants.candidate_weight, 50);
+    assert_eq!(duration.as_secs(), 1_209_600);
+}
+
+#[test]
+fn a_test_needs_one_baseline_and_one_candidate_that_runs_the_spec_image() {
+    let error = plan(&test(vec![
+        variant("a", 34, true),
+        variant("b", 33, false),
+        variant("c", 33, false),
+    ]))
+    .unwrap_err();
+    assert_eq!(error.path, "spec.rollout.abTest.variants");
+    assert!(
+        error.message.contains("found 1 baseline and 2 other"),
+        "{}",
+        error.message
+    );
+    let mut with_image = variant("b", 50, false);
+    with_image.image = Some("other:1".into());
+    let error = plan(&test(vec![variant("a", 50, true), with_image])).unwrap_err();
+    assert!(
+        error.message.contains("runs the spec's image"),
+        "{}",
+        error.message
+    );
+    let mut bad = test(vec![variant("a", 50, true), variant("b", 50, false)]);
+    bad.duration = Some("two weeks".into());
+    assert_eq!(plan(&bad).unwrap_err().path, "spec.rollout.abTest.duration");
+}
+
+#[test]
+fn only_a_significant_lead_promotes_the_candidate() {
+    let baseline = measured("baseline", 4, 10_000.0, 98.0, None);
+    let better = measured("candidate", 5, 10_000.0, 99.0, None);
+    assert!(matches!(
+        decide(AbDecision::BestSuccessRate, &baseline, &better),
+        Comparison::Promote(why) if why.contains("candidate wins")
+    ));
+    // 98.0% against 98.1% over 1,000 requests each is noise.
+    let small = measured("baseline", 4, 1_000.0, 98.0, None);
+    let noise = measured("candidate", 5, 1_000.0, 98.1, None);
+    assert!(matches!(
+        decide(AbDecision::BestSuccessRate, &small, &noise),
+        Comparison::RollBack(why) if why.contains("no significant lead")
+    ));
+    let worse = measured("candidate", 5, 10_000.0, 97.0, None);
+    assert!(matches!(
+        decide(AbDecision::BestSuccessRate, &baseline, &worse),
+        Comparison::RollBack(_)
+    ));
+    let empty = VariantReport {
+        name: "candidate".into(),
+        revision: 5,
+        ..Default::default()
+    };
+    assert!(matches!(
+        decide(AbDecision::BestSuccessRate, &baseline, &empty),
+        Comparison::Undecided(why) if why.contains("without enough data")
+    ));
+}
+
+#[test]
+fn manual_asks_a_person_and_best_metric_compares_the_first_metric() {
+    let baseline = measured("baseline", 4, 10_000.0, 99.0, Some(0.031));
+    let candidate = measured("candidate", 5, 10_000.0, 99.0, Some(0.042));
+    assert!(matches!(
+        decide(AbDecision::Manual, &baseline, &candidate),
+        Comparison::Undecided(why) if why.starts_with("A/B test over: candidate (revision 5) 99% success over 10000 requests")
+    ));
+    assert!(matches!(
+        decide(AbDecision::BestMetric, &baseline, &candidate),
+        Comparison::Promote(why) if why.contains("wins on conversion (0.042 against 0.031)")
+    ));
+    assert!(matches!(
+        decide(AbDecision::BestMetric, &candidate, &baseline),
+        Comparison::RollBack(_)
+    ));
+    let missing = measured("candidate", 5, 10_000.0, 99.0, None);
+    assert!(matches!(
+        decide(AbDecision::BestMetric, &baseline, &missing),
+        Comparison::Undecided(_)
+    ));
+}
+
+#[test]
+fn report_queries_cover_both_revisions_over_the_whole_test() {
+    let selector = Selector {
+        namespace: "sales".into(),
+        instance: "brigade".into(),
+        revision: 5,
+    };
+    let compare = [MetricQuery {
+        name: "conversion".into(),
+        query: r#"sum(increase(sales_closed_total{chatbot_dev_revision="{{revision}}"}[14d]))"#
+            .into(),
+    }];
+    let queries = report_queries(&selector, "1209600s", &compare);
+    let names: Vec<&str> = queries.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        ["requests", "success-rate", "p95-latency", "conversion"]
+    );
+    assert!(
+        queries
+            .iter()
+            .take(3)
+            .all(|(_, q)| q.contains(r#"chatbot_dev_revision="5""#) && q.contains("[1209600s]"))
+    );
+    assert!(queries[3].1.contains(r#"chatbot_dev_revision="5""#));
+    let report = variant_report(
+        "candidate",
+        5,
+        &[
+            ("requests".into(), Some(120.0)),
+            ("success-rate".into(), Some(f64::NAN)),
+            ("p95-latency".into(), None),
+            ("conversion".into(), Some(0.04)),
+        ],
+    );
+    assert_eq!(report.requests, Some(120.0));
+    assert_eq!(report.success_rate_percent, None, "NaN is no value");
+    assert_eq!(report.metrics[0].value, Some(0.04));
+}
