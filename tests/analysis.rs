@@ -358,3 +358,117 @@ async fn wait_for_samples_of(
     }
     panic!("Prometheus never scraped revision {revision} of {instance}");
 }
+
+/// An A/B test decided by its rule: MindMitra's candidate (revision 2)
+/// answers every request, the baseline (revision 1) 10% errors; after the
+/// test's duration the reconciler measures both against the real
+/// Prometheus and BestSuccessRate promotes the candidate.
+#[tokio::test]
+async fn an_a_b_test_whose_candidate_is_significantly_better_is_promoted() {
+    use chatbot_operator::api::{AbDecision, AbTest, Sticky, Strategy, Variant};
+    use common::rollouts::{
+        NS, apply_spec, canary, canary_weight, image_of, serving_revision_1, with_image,
+    };
+
+    let good = app(GOOD).await;
+    let bad = app(BAD).await;
+    let labels = |revision: i64| {
+        vec![
+            ("namespace", NS.to_string()),
+            ("app_kubernetes_io_instance", "mindmitra".to_string()),
+            ("chatbot_dev_revision", revision.to_string()),
+        ]
+    };
+    let server = PrometheusServer::start(&[
+        Target {
+            address: bad,
+            labels: labels(1),
+        },
+        Target {
+            address: good,
+            labels: labels(2),
+        },
+    ])
+    .await;
+    let prometheus = Prometheus::new(&server.url()).unwrap();
+
+    let mut spec = canary();
+    let rollout = spec.spec.rollout.as_mut().unwrap();
+    rollout.strategy = Some(Strategy::AbTest);
+    rollout.ab_test = Some(AbTest {
+        variants: vec![
+            Variant {
+                name: "baseline".into(),
+                weight: 50,
+                baseline: Some(true),
+                ..Default::default()
+            },
+            Variant {
+                name: "new-prompt".into(),
+                weight: 50,
+                ..Default::default()
+            },
+        ],
+        sticky: Some(Sticky {
+            header: None,
+            cookie: Some("mindmitra-variant".into()),
+        }),
+        duration: Some("1h".into()),
+        decision: Some(AbDecision::BestSuccessRate),
+        compare: None,
+    });
+    rollout.analysis = Some(Analysis {
+        enabled: Some(false),
+        prometheus_url: Some(server.url()),
+        ..Default::default()
+    });
+    let (mut harness, at) = serving_revision_1(&spec).await;
+    apply_spec(
+        &mut harness,
+        &at,
+        &with_image(&spec, "ghcr.io/mindmitra/support-bot:1.1.0"),
+    );
+    harness.reconcile(&at).await;
+    harness.deployment_ready(NS, "mindmitra-canary", 2);
+    harness.reconcile_times(&at, 2).await;
+    assert_eq!(canary_weight(&harness).as_deref(), Some("50"));
+    let ingress = harness
+        .api
+        .get(&common::harness::path("ingresses", NS, "mindmitra-canary"))
+        .unwrap();
+    assert_eq!(
+        ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/canary-by-cookie"],
+        "mindmitra-variant"
+    );
+
+    wait_for_samples_of(&prometheus, NS, "mindmitra", 1).await;
+    wait_for_samples_of(&prometheus, NS, "mindmitra", 2).await;
+    // An hour later the test is over: the next looks measure and decide.
+    harness.now = k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+        k8s_openapi::jiff::Timestamp::from_second(harness.now.0.as_second() + 3_600).unwrap(),
+    );
+    harness.reconcile_times(&at, 2).await;
+
+    let status = harness.chatbot(&at).status.unwrap();
+    let rollout = status.rollout.unwrap();
+    assert_eq!(rollout.phase, "Promoted", "{}", rollout.message);
+    let report = rollout.report.expect("the report is kept");
+    assert!(
+        report.decision.starts_with("A/B test: new-prompt wins"),
+        "{}",
+        report.decision
+    );
+    let [baseline, candidate] = report.variants.as_slice() else {
+        panic!("two variants: {report:?}");
+    };
+    assert_eq!((baseline.revision, candidate.revision), (1, 2));
+    assert!((baseline.success_rate_percent.unwrap() - 90.0).abs() < 1e-6);
+    assert!((candidate.success_rate_percent.unwrap() - 100.0).abs() < 1e-6);
+    assert!(candidate.requests.unwrap() > 0.0 && candidate.p95_latency_ms.is_some());
+    assert_eq!(canary_weight(&harness).as_deref(), Some("100"));
+    assert_eq!(
+        image_of(&harness, "mindmitra").as_deref(),
+        Some("ghcr.io/mindmitra/support-bot:1.1.0"),
+        "the stable Deployment takes the winner"
+    );
+}

@@ -1,0 +1,395 @@
+//! Canary, blue-green and A/B rollouts end to end against the cluster in
+//! `KUBECONFIG`, with the operator binary running as its own service
+//! account (only the RBAC in `manifests/`). Pods may be made ready by a
+//! stand-in kubelet such as kwok; the candidate that must never become
+//! ready asks for more CPU than any node has, so it stays Pending on any
+//! cluster. The traffic objects are read, not exercised: no Gateway or
+//! ingress controller is needed.
+//!
+//! Ignored by default; run with
+//! `cargo test --test e2e_rollouts -- --ignored --nocapture`.
+
+mod common;
+
+use std::time::Duration;
+
+use chatbot_operator::api::{ChatbotDeployment, ChatbotDeploymentStatus};
+use common::e2e::{self, Operator, TestNamespace, eventually};
+use gateway_api::apis::standard::httproutes::HttpRoute;
+use k8s_openapi::api::apps::v1::Deployment;
+use kube::{
+    Api, Client, ResourceExt,
+    api::{Patch, PatchParams, PostParams},
+};
+use serde_json::{Value, json};
+
+const DEADLINE: Duration = Duration::from_secs(180);
+
+/// An app with no data store or Secret and a rollout of `rollout`, behind
+/// a Gateway API HTTPRoute (the CRD is installed by `e2e::install`).
+fn app(name: &str, rollout: Value) -> ChatbotDeployment {
+    serde_json::from_value(json!({
+        "apiVersion": "chatbot.dev/v1alpha1",
+        "kind": "ChatbotDeployment",
+        "metadata": {"name": name},
+        "spec": {
+            "environment": "dev",
+            "image": "ghcr.io/chatbot-operator/echo-bot:1.0.0",
+            "replicas": {"min": 2, "max": 2},
+            "database": {"mode": "none"},
+            "cache": {"mode": "none"},
+            "rollout": rollout,
+            "traffic": {
+                "provider": "gatewayAPI",
+                "host": format!("{name}.e2e.example"),
+                "gateway": {"name": "public", "namespace": "gateway-system"},
+            },
+        },
+    }))
+    .unwrap()
+}
+
+async fn create(client: &Client, namespace: &str, cbd: &ChatbotDeployment) {
+    let api: Api<ChatbotDeployment> = Api::namespaced(client.clone(), namespace);
+    let mut cbd = cbd.clone();
+    cbd.metadata.namespace = Some(namespace.to_string());
+    api.create(&PostParams::default(), &cbd)
+        .await
+        .expect("create ChatbotDeployment");
+}
+
+/// A server-side apply of the spec by another manager, as Argo CD does.
+async fn gitops_apply(client: &Client, namespace: &str, cbd: &ChatbotDeployment) {
+    let api: Api<ChatbotDeployment> = Api::namespaced(client.clone(), namespace);
+    let body = json!({
+        "apiVersion": "chatbot.dev/v1alpha1",
+        "kind": "ChatbotDeployment",
+        "metadata": {"name": cbd.name_any()},
+        "spec": cbd.spec,
+    });
+    api.patch(
+        &cbd.name_any(),
+        &PatchParams::apply("argocd-controller").force(),
+        &Patch::Apply(&body),
+    )
+    .await
+    .unwrap();
+}
+
+async fn status(client: &Client, namespace: &str, name: &str) -> Option<ChatbotDeploymentStatus> {
+    let api: Api<ChatbotDeployment> = Api::namespaced(client.clone(), namespace);
+    api.get_opt(name).await.ok().flatten()?.status
+}
+
+fn condition(status: &ChatbotDeploymentStatus, type_: &str) -> Option<(String, String)> {
+    status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == type_)
+        .map(|c| (c.status.clone(), c.reason.clone()))
+}
+
+async fn image(client: &Client, namespace: &str, deployment: &str) -> Option<String> {
+    let api: Api<Deployment> = Api::namespaced(client.clone(), namespace);
+    let deployment = api.get_opt(deployment).await.ok().flatten()?;
+    deployment.spec?.template.spec?.containers[0].image.clone()
+}
+
+/// The HTTPRoute's weights by backend Service.
+async fn weights(client: &Client, namespace: &str, name: &str) -> Vec<(String, i32)> {
+    let api: Api<HttpRoute> = Api::namespaced(client.clone(), namespace);
+    let Ok(Some(route)) = api.get_opt(name).await else {
+        return Vec::new();
+    };
+    route
+        .spec
+        .rules
+        .unwrap_or_default()
+        .last()
+        .and_then(|rule| rule.backend_refs.clone())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|b| (b.name, b.weight.unwrap_or(1)))
+        .collect()
+}
+
+async fn ready(client: &Client, namespace: &str, name: &str, operator: &Operator) {
+    eventually(
+        &format!("{name} Ready"),
+        DEADLINE,
+        Some(operator),
+        || async {
+            let status = status(client, namespace, name).await?;
+            (condition(&status, "Ready")?.0 == "True").then_some(())
+        },
+    )
+    .await;
+}
+
+/// Runs the CLI as the kubeconfig's user; (success, stdout, stderr).
+async fn cli(args: &[&str]) -> (bool, String, String) {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_chatbot-operator"))
+        .args(args)
+        .output()
+        .await
+        .unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+#[ignore = "needs a cluster in KUBECONFIG: cargo test --test e2e_rollouts -- --ignored"]
+async fn a_canary_that_passes_its_steps_is_promoted() {
+    let client = e2e::client().await;
+    e2e::install(&client).await;
+    let namespace = TestNamespace::new(&client, "canary").await;
+    let operator = Operator::start(&namespace.name, "e2e-canary");
+    let mut cbd = app(
+        "echo",
+        json!({
+            "strategy": "Canary",
+            "canary": {"steps": [{"setWeight": 25}, {"pause": {"duration": "20s"}}]},
+            "analysis": {"enabled": false},
+        }),
+    );
+    create(&client, &namespace.name, &cbd).await;
+    ready(&client, &namespace.name, "echo", &operator).await;
+
+    cbd.spec.image = "ghcr.io/chatbot-operator/echo-bot:1.1.0".into();
+    gitops_apply(&client, &namespace.name, &cbd).await;
+    eventually(
+        "25% on the candidate",
+        DEADLINE,
+        Some(&operator),
+        || async {
+            let weights = weights(&client, &namespace.name, "echo").await;
+            (weights == [("echo".to_string(), 75), ("echo-canary".to_string(), 25)]).then_some(())
+        },
+    )
+    .await;
+    assert_eq!(
+        image(&client, &namespace.name, "echo").await.as_deref(),
+        Some("ghcr.io/chatbot-operator/echo-bot:1.0.0"),
+        "the stable pods keep revision 1 while the candidate is judged"
+    );
+    assert_eq!(
+        image(&client, &namespace.name, "echo-canary")
+            .await
+            .as_deref(),
+        Some("ghcr.io/chatbot-operator/echo-bot:1.1.0")
+    );
+
+    // After the pause: promoted, the stable Deployment takes 1.1.0, traffic
+    // returns to it and the candidate goes.
+    let promoted = eventually("revision 2 stable", DEADLINE, Some(&operator), || async {
+        let status = status(&client, &namespace.name, "echo").await?;
+        let image = image(&client, &namespace.name, "echo").await?;
+        (status.stable_revision == Some(2)
+            && image == "ghcr.io/chatbot-operator/echo-bot:1.1.0"
+            && condition(&status, "Ready")?.0 == "True")
+            .then_some(status)
+    })
+    .await;
+    assert_eq!(promoted.rollout.unwrap().phase, "Promoted");
+    eventually(
+        "the candidate removed",
+        DEADLINE,
+        Some(&operator),
+        || async {
+            let gone = image(&client, &namespace.name, "echo-canary")
+                .await
+                .is_none();
+            let weights = weights(&client, &namespace.name, "echo").await;
+            (gone && weights == [("echo".to_string(), 100)]).then_some(())
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+#[ignore = "needs a cluster in KUBECONFIG: cargo test --test e2e_rollouts -- --ignored"]
+async fn a_candidate_that_never_becomes_ready_is_rolled_back_and_stays_so() {
+    let client = e2e::client().await;
+    e2e::install(&client).await;
+    let namespace = TestNamespace::new(&client, "crash").await;
+    let operator = Operator::start(&namespace.name, "e2e-crash");
+    let mut cbd = app(
+        "echo",
+        json!({
+            "strategy": "Canary",
+            "canary": {"steps": [{"setWeight": 20}, {"pause": {}}]},
+            "analysis": {"enabled": false},
+            "progressDeadlineSeconds": 30,
+        }),
+    );
+    create(&client, &namespace.name, &cbd).await;
+    ready(&client, &namespace.name, "echo", &operator).await;
+
+    // More CPU than any node has: the candidate's pods never start.
+    cbd.spec.image = "ghcr.io/chatbot-operator/echo-bot:1.1.0-broken".into();
+    cbd.spec.resources = Some(
+        serde_json::from_value(json!({
+            "requests": {"cpu": "10000", "memory": "256Mi"},
+            "limits": {"cpu": "10000", "memory": "512Mi"},
+        }))
+        .unwrap(),
+    );
+    gitops_apply(&client, &namespace.name, &cbd).await;
+    let rolled_back = eventually("rolled back", DEADLINE, Some(&operator), || async {
+        let status = status(&client, &namespace.name, "echo").await?;
+        (condition(&status, "Degraded")? == ("True".into(), "RolledBack".into())).then_some(status)
+    })
+    .await;
+    assert_eq!(rolled_back.stable_revision, Some(1));
+    assert_eq!(
+        weights(&client, &namespace.name, "echo").await,
+        [("echo".to_string(), 100)]
+    );
+    eventually(
+        "the candidate removed",
+        DEADLINE,
+        Some(&operator),
+        || async {
+            image(&client, &namespace.name, "echo-canary")
+                .await
+                .is_none()
+                .then_some(())
+        },
+    )
+    .await;
+
+    // GitOps re-applies the same spec: it stays rolled back, the stable
+    // pods keep serving revision 1.
+    for _ in 0..3 {
+        gitops_apply(&client, &namespace.name, &cbd).await;
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let now = status(&client, &namespace.name, "echo").await.unwrap();
+        assert_eq!(now.phase.as_deref(), Some("Degraded"), "no flapping");
+        assert_eq!(now.rollout, rolled_back.rollout);
+        assert_eq!(
+            image(&client, &namespace.name, "echo").await.as_deref(),
+            Some("ghcr.io/chatbot-operator/echo-bot:1.0.0")
+        );
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs a cluster in KUBECONFIG: cargo test --test e2e_rollouts -- --ignored"]
+async fn a_blue_green_waits_for_promote_through_the_cli() {
+    let client = e2e::client().await;
+    e2e::install(&client).await;
+    let namespace = TestNamespace::new(&client, "bluegreen").await;
+    let operator = Operator::start(&namespace.name, "e2e-bluegreen");
+    let mut cbd = app(
+        "echo",
+        json!({
+            "strategy": "BlueGreen",
+            "blueGreen": {"autoPromotion": false, "scaleDownDelaySeconds": 5},
+            "analysis": {"enabled": false},
+        }),
+    );
+    create(&client, &namespace.name, &cbd).await;
+    ready(&client, &namespace.name, "echo", &operator).await;
+    cbd.spec.image = "ghcr.io/chatbot-operator/echo-bot:2.0.0".into();
+    gitops_apply(&client, &namespace.name, &cbd).await;
+    eventually("the preview waits", DEADLINE, Some(&operator), || async {
+        let status = status(&client, &namespace.name, "echo").await?;
+        (status.phase.as_deref() == Some("Paused")).then_some(())
+    })
+    .await;
+    assert_eq!(
+        weights(&client, &namespace.name, "echo").await,
+        [("echo".to_string(), 100), ("echo-canary".to_string(), 0)]
+    );
+
+    let (ok, stdout, stderr) = cli(&[
+        "promote",
+        "echo",
+        "-n",
+        &namespace.name,
+        "--reason",
+        "e2e: preview checked",
+    ])
+    .await;
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.starts_with("Promote carried out on revision 2"),
+        "{stdout}"
+    );
+    eventually("green is stable", DEADLINE, Some(&operator), || async {
+        let status = status(&client, &namespace.name, "echo").await?;
+        let image = image(&client, &namespace.name, "echo").await?;
+        (status.stable_revision == Some(2) && image == "ghcr.io/chatbot-operator/echo-bot:2.0.0")
+            .then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+#[ignore = "needs a cluster in KUBECONFIG: cargo test --test e2e_rollouts -- --ignored"]
+async fn a_short_a_b_test_reports_and_waits_for_a_person() {
+    let client = e2e::client().await;
+    e2e::install(&client).await;
+    let namespace = TestNamespace::new(&client, "abtest").await;
+    let operator = Operator::start(&namespace.name, "e2e-abtest");
+    let mut cbd = app(
+        "echo",
+        json!({
+            "strategy": "ABTest",
+            "abTest": {
+                "variants": [
+                    {"name": "baseline", "weight": 50, "baseline": true},
+                    {"name": "new-prompt", "weight": 50},
+                ],
+                "sticky": {"cookie": "echo-variant"},
+                "duration": "20s",
+                "decision": "Manual",
+            },
+            "analysis": {"enabled": false},
+        }),
+    );
+    create(&client, &namespace.name, &cbd).await;
+    ready(&client, &namespace.name, "echo", &operator).await;
+    cbd.spec.image = "ghcr.io/chatbot-operator/echo-bot:1.1.0".into();
+    gitops_apply(&client, &namespace.name, &cbd).await;
+    eventually("50/50", DEADLINE, Some(&operator), || async {
+        let weights = weights(&client, &namespace.name, "echo").await;
+        (weights == [("echo".to_string(), 50), ("echo-canary".to_string(), 50)]).then_some(())
+    })
+    .await;
+
+    // The duration ends: a report (no Prometheus here, so no numbers) and a
+    // pause for the on-call decision; traffic stays split meanwhile.
+    let reported = eventually("the report", DEADLINE, Some(&operator), || async {
+        let status = status(&client, &namespace.name, "echo").await?;
+        let rollout = status.rollout?;
+        (rollout.phase == "Paused" && rollout.report.is_some()).then_some(rollout)
+    })
+    .await;
+    assert_eq!(reported.report.unwrap().variants.len(), 2);
+
+    let (ok, stdout, stderr) = cli(&[
+        "abort",
+        "echo",
+        "-n",
+        &namespace.name,
+        "--reason",
+        "e2e: keep the baseline",
+    ])
+    .await;
+    assert!(ok, "{stderr}");
+    assert!(stdout.starts_with("Abort carried out"), "{stdout}");
+    eventually(
+        "all traffic on the baseline",
+        DEADLINE,
+        Some(&operator),
+        || async {
+            let weights = weights(&client, &namespace.name, "echo").await;
+            (weights == [("echo".to_string(), 100)]).then_some(())
+        },
+    )
+    .await;
+}
