@@ -61,6 +61,7 @@ fn decide_rollback(steps: &[Step], state: &State, exposure: &Exposure) -> usize 
         progress_deadline: Duration::from_secs(600),
         analysis: Some(verdict),
         comparison: None,
+        smoke: None,
         command: None,
         auto_rollback: true,
     };

@@ -283,6 +283,12 @@ async fn a_canary_whose_analysis_fails_is_rolled_back_by_the_reconciler() {
         ..thresholds()
     });
     let (mut harness, at) = serving_revision_1(&spec).await;
+    // The candidate's Service, as the smoke checks reach it.
+    let (healthy, _stop) = common::fake_server::serve_on_loopback(
+        axum::Router::new().route("/health", axum::routing::get(|| async { "ok" })),
+    )
+    .await;
+    harness.context.smoke_base = Some(format!("http://{healthy}"));
     apply_spec(
         &mut harness,
         &at,
@@ -290,7 +296,8 @@ async fn a_canary_whose_analysis_fails_is_rolled_back_by_the_reconciler() {
     );
     harness.reconcile(&at).await;
     harness.deployment_ready(NS, "mindmitra-canary", 2);
-    harness.reconcile(&at).await;
+    // Smoke checks pass, then 20%.
+    harness.reconcile_times(&at, 2).await;
     assert_eq!(canary_weight(&harness).as_deref(), Some("20"));
 
     // Revision 2's pods report; the next look measures them.

@@ -441,3 +441,51 @@ async fn promote_through_the_cli_skips_the_remaining_steps() {
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(stderr.contains("nothing is in flight"), "{stderr}");
 }
+
+#[tokio::test]
+async fn a_candidate_whose_health_check_fails_never_takes_traffic() {
+    let mut spec = canary();
+    // Analysis on: smoke checks come first (Prometheus is never reached).
+    spec.spec.rollout.as_mut().unwrap().analysis = Some(Analysis {
+        enabled: Some(true),
+        prometheus_url: Some("http://127.0.0.1:9".into()),
+        max_error_rate_percent: Some(1.0),
+        smoke_paths: Some(vec!["/api/chat/ping".into()]),
+        ..Default::default()
+    });
+    let (mut harness, at) = serving_revision_1(&spec).await;
+    let (candidate, _stop) = common::fake_server::serve_on_loopback(
+        axum::Router::new()
+            .route("/health", axum::routing::get(|| async { "ok" }))
+            .route(
+                "/api/chat/ping",
+                axum::routing::get(|| async {
+                    (http::StatusCode::SERVICE_UNAVAILABLE, "no model")
+                }),
+            ),
+    )
+    .await;
+    harness.context.smoke_base = Some(format!("http://{candidate}"));
+    apply_spec(
+        &mut harness,
+        &at,
+        &with_image(&spec, "ghcr.io/mindmitra/support-bot:1.1.0"),
+    );
+    harness.reconcile(&at).await;
+    assert_eq!(canary_weight(&harness).as_deref(), Some("0"));
+    harness.deployment_ready(NS, "mindmitra-canary", 2);
+    harness.reconcile(&at).await;
+    assert_eq!(canary_weight(&harness), None, "it never took traffic");
+    assert!(
+        harness
+            .api
+            .get(&path("deployments", NS, "mindmitra-canary"))
+            .is_none()
+    );
+    let (_, reason, message) = harness.condition(&at, "Degraded");
+    assert_eq!(reason, "RolledBack");
+    assert!(
+        message.contains("smoke check failed: GET /api/chat/ping answered 503"),
+        "{message}"
+    );
+}

@@ -42,9 +42,19 @@ pub struct Delivery {
     pub wake: Option<Duration>,
 }
 
-/// The steps of `spec`'s strategy; `None` for Rolling (and, for now,
-/// ABTest, which rolls as Rolling).
+/// The steps of `spec`'s strategy; `None` for Rolling. With analysis on,
+/// the candidate's smoke checks come first, before it takes any traffic.
 pub fn steps(spec: &ChatbotDeploymentSpec) -> Result<Option<Vec<Step>>, Blocker> {
+    let steps = strategy_steps(spec)?;
+    Ok(steps.map(|mut steps| {
+        if analysis_enabled(spec) {
+            steps.insert(0, Step::Smoke);
+        }
+        steps
+    }))
+}
+
+fn strategy_steps(spec: &ChatbotDeploymentSpec) -> Result<Option<Vec<Step>>, Blocker> {
     let rollout = spec.rollout.clone().unwrap_or_default();
     match rollout.strategy.unwrap_or(Strategy::Rolling) {
         Strategy::Canary => {
@@ -103,7 +113,7 @@ pub fn due_report(
 ) -> Option<(String, Vec<VariantQueries>)> {
     let (test, variants, duration) = ab_test(spec)?;
     let rollout = status.rollout.as_ref()?;
-    let step = ab::plan(&test).ok()?.0;
+    let step = steps(spec).ok()??;
     let at_compare = progressive::phase_of(rollout) == machine::Phase::Progressing
         && step.get(usize::try_from(rollout.step).ok()?) == Some(&Step::Compare);
     if !at_compare || rollout.report.is_some() || status.current_revision != Some(rollout.revision)
@@ -229,6 +239,41 @@ pub fn due_checks(
             message: error.to_string(),
         })?;
     Ok(Some((url, checks)))
+}
+
+/// The paths to request on the candidate now: the rollout stands at its
+/// smoke step and the candidate's pods are all ready. The health path
+/// first, then the spec's `analysis.smokePaths`.
+pub fn due_smoke(
+    spec: &ChatbotDeploymentSpec,
+    status: &ChatbotDeploymentStatus,
+    observed: &Observed,
+) -> Option<Vec<String>> {
+    let steps = steps(spec).ok()??;
+    let rollout = status.rollout.as_ref()?;
+    let at_smoke = progressive::phase_of(rollout) == machine::Phase::Progressing
+        && steps.get(usize::try_from(rollout.step).ok()?) == Some(&Step::Smoke);
+    let ready = observed
+        .candidate
+        .as_ref()
+        .is_some_and(|c| c.rolled_out() && c.template_revision == Some(rollout.revision));
+    if !at_smoke || !ready || status.current_revision != Some(rollout.revision) {
+        return None;
+    }
+    let health = spec
+        .health
+        .as_ref()
+        .and_then(|h| h.readiness_path.clone().or(h.path.clone()))
+        .unwrap_or_else(|| crate::render::fallback::HEALTH_PATH.into());
+    let mut paths = vec![health];
+    paths.extend(
+        spec.rollout
+            .as_ref()
+            .and_then(|r| r.analysis.as_ref())
+            .and_then(|a| a.smoke_paths.clone())
+            .unwrap_or_default(),
+    );
+    Some(paths)
 }
 
 /// A measured round as status keeps it.
@@ -388,6 +433,7 @@ pub fn plan(
         command: command(status, revision),
         analysis,
         comparison,
+        smoke: observed.smoke.clone(),
         now: now.0.as_second(),
         progress_deadline: Duration::from_secs(
             u64::try_from(rendered.context.progress_deadline_seconds).unwrap_or(600),

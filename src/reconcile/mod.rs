@@ -149,6 +149,9 @@ pub struct Context {
     /// Clients for managed stores; `None` runs without AWS (managed
     /// stores are then reported as not configured).
     pub aws: Option<crate::data::AwsClients>,
+    /// Where smoke checks reach a candidate, in place of its Service's
+    /// cluster DNS name (tests, or an operator run outside the cluster).
+    pub smoke_base: Option<String>,
     failures: Mutex<HashMap<ObjectRef<ChatbotDeployment>, u32>>,
     written: Mutex<HashMap<String, WrittenStatus>>,
 }
@@ -182,6 +185,7 @@ impl Context {
             timing,
             synced: SyncGate::default(),
             aws: None,
+            smoke_base: None,
             failures: Mutex::default(),
             written: Mutex::default(),
         }
@@ -338,6 +342,20 @@ async fn reconcile_in_span(
     {
         observed.ab_variants = Some(measure_variants(&url, &variants).await);
     }
+    if let Some(spec) = &resolved
+        && let Some(status) = &cbd.status
+        && let Some(paths) = delivery::due_smoke(spec, status, &observed)
+    {
+        let namespace = cbd.namespace().unwrap_or_default();
+        let base = ctx.smoke_base.clone().unwrap_or_else(|| {
+            format!(
+                "http://{}.{namespace}.svc:{}",
+                crate::render::names::ChildNames::for_deployment(&cbd.name_any()).candidate,
+                crate::rollout::traffic::SERVICE_PORT
+            )
+        });
+        observed.smoke = Some(smoke(&base, &paths).await);
+    }
     let decision = decide::decide(cbd, &ctx.renderer, &observed, &now);
     // Stores are created only for a spec that can be applied.
     let stores = match &resolved {
@@ -406,6 +424,39 @@ async fn reconcile_in_span(
     Ok(Action::requeue(
         decision.wake.map_or(after, |wake| wake.min(after)),
     ))
+}
+
+/// Longest a smoke request may take.
+const SMOKE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// GETs every path on the candidate's Service; each must answer 2xx.
+async fn smoke(base: &str, paths: &[String]) -> Result<(), String> {
+    let client = reqwest::Client::builder()
+        .timeout(SMOKE_TIMEOUT)
+        .build()
+        .map_err(|error| format!("HTTP client: {error}"))?;
+    for path in paths {
+        let url = format!("{}{path}", base.trim_end_matches('/'));
+        match client.get(&url).send().await {
+            Ok(response) if response.status().is_success() => {}
+            Ok(response) => {
+                return Err(format!(
+                    "GET {path} answered {}",
+                    response.status().as_u16()
+                ));
+            }
+            Err(error) => {
+                let why = if error.is_timeout() {
+                    format!("no answer within {}s", SMOKE_TIMEOUT.as_secs())
+                } else {
+                    "the candidate's Service could not be reached".to_string()
+                };
+                return Err(format!("GET {path}: {why}"));
+            }
+        }
+    }
+    info!(paths = paths.len(), "smoke checks passed");
+    Ok(())
 }
 
 /// An A/B test's report: every query of the baseline and the candidate,

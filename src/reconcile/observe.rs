@@ -66,6 +66,8 @@ pub struct Observed {
     /// An A/B test's variants (baseline, candidate) measured by this
     /// reconcile once the test's duration ended.
     pub ab_variants: Option<(crate::api::VariantReport, crate::api::VariantReport)>,
+    /// The candidate's smoke checks run by this reconcile: passed, or why not.
+    pub smoke: Option<Result<(), String>>,
     /// The app Deployment's `spec.replicas` while the operator's field
     /// manager owns it (handed to the autoscaler before it is dropped).
     pub replicas_owned: Option<i32>,
@@ -344,6 +346,7 @@ pub fn gather(
         candidate: candidate.as_deref().map(workload),
         analysis_round: None,
         ab_variants: None,
+        smoke: None,
         replicas_owned: app
             .as_deref()
             .filter(|d| owns_replicas(d))

@@ -615,5 +615,21 @@ fn ingress_peers(spec: &ChatbotDeploymentSpec, namespace: Option<&str>) -> Vec<I
             namespace: Some("monitoring".into()),
         });
     }
+    // The operator requests a candidate's health and smoke paths before it
+    // takes traffic (with analysis on, for every strategy but Rolling).
+    let rollout = spec.rollout.clone().unwrap_or_default();
+    let progressive = !matches!(rollout.strategy, None | Some(crate::api::Strategy::Rolling));
+    let analysis = rollout
+        .analysis
+        .as_ref()
+        .is_some_and(|a| a.enabled.unwrap_or(true));
+    if progressive && analysis {
+        peers.push(IngressPeer {
+            namespace: Some(OPERATOR_NAMESPACE.into()),
+        });
+    }
     peers
 }
+
+/// Namespace the operator runs in (`manifests/`).
+pub const OPERATOR_NAMESPACE: &str = "chatbot-operator-system";

@@ -28,6 +28,9 @@ pub enum Step {
     Analysis,
     /// Compare the variants of an A/B test and apply the spec's decision.
     Compare,
+    /// Request the candidate's health path (and the spec's smoke paths)
+    /// before it takes traffic.
+    Smoke,
 }
 
 /// Why a plan cannot be made from the spec.
@@ -195,6 +198,8 @@ pub struct Facts {
     pub analysis: Option<RunVerdict>,
     /// The A/B comparison, once the variants were measured.
     pub comparison: Option<Comparison>,
+    /// The smoke checks of the candidate: passed, or why not.
+    pub smoke: Option<Result<(), String>>,
     pub command: Option<Command>,
     /// Failures send traffic back at once (`rollout.autoRollback`).
     pub auto_rollback: bool,
@@ -329,6 +334,15 @@ pub fn next(steps: &[Step], state: &State, facts: &Facts) -> State {
             Phase::Paused,
             format!("step {}: waiting for Promote or Resume", state.step + 1),
         ),
+        Step::Smoke => match &facts.smoke {
+            None => at(
+                state,
+                Phase::Progressing,
+                format!("step {}: smoke checks", state.step + 1),
+            ),
+            Some(Ok(())) => advance(state),
+            Some(Err(why)) => failed(state, facts, format!("smoke check failed: {why}")),
+        },
         Step::Compare => match &facts.comparison {
             None => at(
                 state,

@@ -53,6 +53,8 @@ pub struct Inputs<'a> {
     pub analysis: Option<RunVerdict>,
     /// The A/B comparison of the current step, once measured.
     pub comparison: Option<super::machine::Comparison>,
+    /// The smoke checks of the current step, once run.
+    pub smoke: Option<Result<(), String>>,
     pub now: i64,
     pub progress_deadline: Duration,
     pub auto_rollback: bool,
@@ -248,6 +250,7 @@ fn step(inputs: &Inputs, previous: &RolloutStatus) -> Progress {
         progress_deadline: inputs.progress_deadline,
         analysis: inputs.analysis.clone(),
         comparison: inputs.comparison.clone(),
+        smoke: inputs.smoke.clone(),
         command: inputs.command.map(|(command, _)| command),
         auto_rollback: inputs.auto_rollback,
     };

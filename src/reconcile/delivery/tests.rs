@@ -137,9 +137,28 @@ fn a_ready_candidate_takes_the_first_weight_then_waits_for_its_analysis() {
     .unwrap()
     .unwrap();
     let mut status = ChatbotDeploymentStatus {
+        current_revision: Some(2),
         rollout: started.progress.status,
         ..Default::default()
     };
+    // Analysis is on: the ready candidate's health path is checked first.
+    assert_eq!(
+        due_smoke(spec, &status, &observed(Some(true))),
+        Some(vec!["/health".to_string()])
+    );
+    assert_eq!(
+        due_smoke(spec, &status, &observed(Some(false))),
+        None,
+        "not before it is ready"
+    );
+    let smoked = plan(spec, &rendered, &smoke_passed(), &status, &at(120))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        smoked.progress.candidate_weight, 0,
+        "no traffic before the smoke checks"
+    );
+    status.rollout = smoked.progress.status;
     let first = plan(spec, &rendered, &observed(Some(true)), &status, &at(130))
         .unwrap()
         .unwrap();
@@ -169,14 +188,56 @@ fn a_ready_candidate_takes_the_first_weight_then_waits_for_its_analysis() {
     assert_eq!(waiting.wake, Some(Duration::from_secs(60)));
 }
 
+fn smoke_passed() -> Observed {
+    Observed {
+        smoke: Some(Ok(())),
+        ..observed(Some(true))
+    }
+}
+
+#[test]
+fn a_candidate_that_fails_its_smoke_check_never_takes_traffic() {
+    let (_, rendered) = sample();
+    let spec = &rendered.resolution.spec;
+    let started = plan(
+        spec,
+        &rendered,
+        &observed(None),
+        &Default::default(),
+        &at(100),
+    )
+    .unwrap()
+    .unwrap();
+    let status = ChatbotDeploymentStatus {
+        current_revision: Some(2),
+        rollout: started.progress.status,
+        ..Default::default()
+    };
+    let failed = Observed {
+        smoke: Some(Err("GET /health answered 503".into())),
+        ..observed(Some(true))
+    };
+    let delivery = plan(spec, &rendered, &failed, &status, &at(130))
+        .unwrap()
+        .unwrap();
+    assert_eq!(delivery.progress.candidate_replicas, None);
+    let rollout = delivery.progress.status.unwrap();
+    assert_eq!(rollout.phase, "RolledBack");
+    assert_eq!(
+        rollout.message,
+        "smoke check failed: GET /health answered 503"
+    );
+}
+
+/// Claude-saas at its first analysis step (after the smoke checks and 10%).
 fn analysing(rounds: Vec<AnalysisRound>) -> ChatbotDeploymentStatus {
     ChatbotDeploymentStatus {
         rollout: Some(RolloutStatus {
             revision: 2,
             stable_revision: 1,
             strategy: "Canary".into(),
-            step: 1,
-            steps: 6,
+            step: 2,
+            steps: 7,
             weight: 10,
             phase: "Progressing".into(),
             replicas: 3,
@@ -330,6 +391,10 @@ fn an_a_b_test_splits_fifty_fifty_with_a_sticky_cookie_then_reports_for_a_person
         rollout: started.progress.status,
         ..Default::default()
     };
+    let smoked = plan(spec, &rendered, &smoke_passed(), &status, &at(5))
+        .unwrap()
+        .unwrap();
+    status.rollout = smoked.progress.status;
     let split = plan(spec, &rendered, &observed(Some(true)), &status, &at(10))
         .unwrap()
         .unwrap();

@@ -31,6 +31,7 @@ fn facts(now: i64) -> Facts {
         progress_deadline: Duration::from_secs(600),
         analysis: None,
         comparison: None,
+        smoke: None,
         command: None,
         auto_rollback: true,
     }

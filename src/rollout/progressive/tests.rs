@@ -21,6 +21,7 @@ fn inputs<'a>(previous: Option<&'a RolloutStatus>, now: i64) -> Inputs<'a> {
         command: None,
         analysis: None,
         comparison: None,
+        smoke: None,
         now,
         progress_deadline: Duration::from_secs(600),
         auto_rollback: true,
