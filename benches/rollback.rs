@@ -6,11 +6,16 @@
 //! rollback` → 100% stable; the API server's and the data plane's come on
 //! top. `cargo bench --bench rollback`; `ROLLBACK_RUNS` to change the count.
 //!
-//! Second, the on-call rollback that runs today (`Rollback` ChatbotAction on
-//! a Rolling deployment), through the real action controller and kube
-//! client against the in-memory API server: from the action existing to
-//! the Deployment holding the old revision's template, over 20 fresh
+//! Second, the on-call rollback of a Rolling deployment (`Rollback`
+//! ChatbotAction), through the real action controller and kube client
+//! against the in-memory API server: from the action existing to the
+//! Deployment holding the old revision's template, over 20 fresh
 //! two-revision resources (`ROLLBACK_ACTIONS` to change the count).
+//!
+//! Third, the on-call abort of a canary at 20% (`kubectl chatbot abort`
+//! or `rollback`): the action hands the command over, the reconciler
+//! carries it out, the action ends — from the action existing to the
+//! route sending 100% to the stable revision, over as many fresh canaries.
 
 use std::{
     hint::black_box,
@@ -131,6 +136,65 @@ fn main() {
         "on-call rollback (action → Deployment on the old template) vs the in-memory API server, {actions} runs:"
     );
     println!("  {}; {requests} API requests per rollback", spread(&times));
+
+    let (times, requests) = runtime.block_on(on_call_aborts(actions));
+    println!(
+        "on-call abort of a canary at 20% (action → canary Ingress gone, 100% stable) vs the in-memory API server, {actions} runs:"
+    );
+    println!("  {}; {requests} API requests per abort", spread(&times));
+}
+
+async fn on_call_aborts(runs: usize) -> (Vec<Duration>, usize) {
+    use chatbot_operator::api::{ActionKind, ChatbotAction, ChatbotActionSpec};
+    use common::{
+        harness::path,
+        rollouts::{NS, apply_spec, canary, canary_weight, serving_revision_1, with_image},
+    };
+    let mut times = Vec::with_capacity(runs);
+    let mut requests = 0;
+    for _ in 0..runs {
+        let spec = canary();
+        let (mut harness, at) = serving_revision_1(&spec).await;
+        apply_spec(
+            &mut harness,
+            &at,
+            &with_image(&spec, "ghcr.io/mindmitra/support-bot:1.1.0"),
+        );
+        harness.reconcile(&at).await;
+        harness.deployment_ready(NS, "mindmitra-canary", 2);
+        harness.reconcile_times(&at, 2).await;
+        assert_eq!(canary_weight(&harness).as_deref(), Some("20"));
+        let mut action = ChatbotAction::new(
+            "abort-1",
+            ChatbotActionSpec {
+                deployment: "mindmitra".into(),
+                action: ActionKind::Abort,
+                reason: "bench".into(),
+                ..Default::default()
+            },
+        );
+        action.metadata.namespace = Some(NS.into());
+        let action_path = path("chatbotactions", NS, "abort-1");
+        harness
+            .api
+            .insert(&action_path, serde_json::to_value(&action).unwrap());
+        harness.sync();
+        harness.api.clear_requests();
+        let one = Instant::now();
+        harness.run_action(&action_path).await;
+        harness.sync();
+        harness.reconcile(&at).await;
+        harness.run_action(&action_path).await;
+        times.push(one.elapsed());
+        requests = harness.api.requests().len();
+        assert_eq!(canary_weight(&harness), None, "100% stable");
+        assert_eq!(
+            harness.api.get(&action_path).unwrap()["status"]["phase"],
+            "Succeeded"
+        );
+    }
+    times.sort();
+    (times, requests)
 }
 
 /// A run count from the environment, or `default`.
@@ -154,10 +218,7 @@ fn spread(sorted: &[Duration]) -> String {
 async fn on_call_rollbacks(runs: usize) -> (Vec<Duration>, usize) {
     use chatbot_operator::{
         api::{ActionKind, ChatbotAction, ChatbotActionSpec},
-        reconcile::{
-            SyncGate,
-            action::{self, ActionContext},
-        },
+        reconcile::{SyncGate, action},
     };
     use common::{
         harness::path,
@@ -183,16 +244,7 @@ async fn on_call_rollbacks(runs: usize) -> (Vec<Duration>, usize) {
             .insert(&action_path, serde_json::to_value(&action).unwrap());
         let synced = SyncGate::default();
         synced.open();
-        let context = std::sync::Arc::new(ActionContext {
-            client: harness.context.client.clone(),
-            metrics: harness.metrics.clone(),
-            reporter: kube::runtime::events::Reporter {
-                controller: "chatbot-operator".into(),
-                instance: Some("bench".into()),
-            },
-            chatbots: harness.stores.chatbots.clone(),
-            synced,
-        });
+        let context = harness.action_context(synced);
         let stored: ChatbotAction =
             serde_json::from_value(harness.api.get(&action_path).unwrap()).unwrap();
         harness.api.clear_requests();

@@ -142,16 +142,21 @@ async fn cli(args: &[&str]) -> (bool, String, String) {
 
 #[tokio::test]
 #[ignore = "needs a cluster in KUBECONFIG: cargo test --test e2e_rollouts -- --ignored"]
-async fn a_canary_that_passes_its_steps_is_promoted() {
+async fn a_canary_survives_an_operator_restart_and_is_promoted() {
     let client = e2e::client().await;
     e2e::install(&client).await;
     let namespace = TestNamespace::new(&client, "canary").await;
-    let operator = Operator::start(&namespace.name, "e2e-canary");
+    let mut operator = Operator::start(&namespace.name, "e2e-canary");
     let mut cbd = app(
         "echo",
         json!({
             "strategy": "Canary",
-            "canary": {"steps": [{"setWeight": 25}, {"pause": {"duration": "20s"}}]},
+            "canary": {"steps": [
+                {"setWeight": 25},
+                {"pause": {}},
+                {"setWeight": 50},
+                {"pause": {"duration": "15s"}},
+            ]},
             "analysis": {"enabled": false},
         }),
     );
@@ -160,15 +165,13 @@ async fn a_canary_that_passes_its_steps_is_promoted() {
 
     cbd.spec.image = "ghcr.io/chatbot-operator/echo-bot:1.1.0".into();
     gitops_apply(&client, &namespace.name, &cbd).await;
-    eventually(
-        "25% on the candidate",
-        DEADLINE,
-        Some(&operator),
-        || async {
-            let weights = weights(&client, &namespace.name, "echo").await;
-            (weights == [("echo".to_string(), 75), ("echo-canary".to_string(), 25)]).then_some(())
-        },
-    )
+    let paused = eventually("paused at 25%", DEADLINE, Some(&operator), || async {
+        let weights = weights(&client, &namespace.name, "echo").await;
+        let status = status(&client, &namespace.name, "echo").await?;
+        (weights == [("echo".to_string(), 75), ("echo-canary".to_string(), 25)]
+            && status.phase.as_deref() == Some("Paused"))
+        .then_some(status)
+    })
     .await;
     assert_eq!(
         image(&client, &namespace.name, "echo").await.as_deref(),
@@ -182,8 +185,51 @@ async fn a_canary_that_passes_its_steps_is_promoted() {
         Some("ghcr.io/chatbot-operator/echo-bot:1.1.0")
     );
 
-    // After the pause: promoted, the stable Deployment takes 1.1.0, traffic
-    // returns to it and the candidate goes.
+    // The operator dies mid-canary; its successor resumes the same step
+    // with the same weights.
+    operator.kill();
+    let operator = Operator::start(&namespace.name, "e2e-canary");
+    eventually(
+        "the new operator reconciled",
+        DEADLINE,
+        Some(&operator),
+        || async {
+            let reconciles = operator
+                .metric("chatbot_operator_reconciles_total{controller=\"chatbotdeployment\"}")?;
+            (reconciles >= 2.0).then_some(())
+        },
+    )
+    .await;
+    assert_eq!(
+        weights(&client, &namespace.name, "echo").await,
+        [("echo".to_string(), 75), ("echo-canary".to_string(), 25)],
+        "no traffic jump"
+    );
+    assert_eq!(
+        status(&client, &namespace.name, "echo")
+            .await
+            .unwrap()
+            .rollout,
+        paused.rollout
+    );
+
+    let (ok, stdout, stderr) = cli(&[
+        "resume",
+        "echo",
+        "-n",
+        &namespace.name,
+        "--reason",
+        "e2e: 25% looks fine",
+    ])
+    .await;
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.starts_with("Resume carried out on revision 2"),
+        "{stdout}"
+    );
+
+    // 50%, a 15 s pause, then promoted: the stable Deployment takes 1.1.0,
+    // traffic returns to it and the candidate goes.
     let promoted = eventually("revision 2 stable", DEADLINE, Some(&operator), || async {
         let status = status(&client, &namespace.name, "echo").await?;
         let image = image(&client, &namespace.name, "echo").await?;
