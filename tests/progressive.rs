@@ -489,3 +489,35 @@ async fn a_candidate_whose_health_check_fails_never_takes_traffic() {
         "{message}"
     );
 }
+
+#[tokio::test]
+async fn switching_to_rolling_mid_canary_removes_the_candidate_and_rolls_the_stable_pods() {
+    let spec = canary();
+    let (mut harness, at) = serving_revision_1(&spec).await;
+    let next = with_image(&spec, "ghcr.io/mindmitra/support-bot:1.1.0");
+    apply_spec(&mut harness, &at, &next);
+    harness.reconcile(&at).await;
+    harness.deployment_ready(NS, "mindmitra-canary", 2);
+    harness.reconcile_times(&at, 2).await;
+    assert_eq!(canary_weight(&harness).as_deref(), Some("20"));
+
+    let mut rolling = next.clone();
+    rolling.spec.rollout.as_mut().unwrap().strategy =
+        Some(chatbot_operator::api::Strategy::Rolling);
+    apply_spec(&mut harness, &at, &rolling);
+    harness.reconcile(&at).await;
+    assert_eq!(canary_weight(&harness), None);
+    assert!(
+        harness
+            .api
+            .get(&path("deployments", NS, "mindmitra-canary"))
+            .is_none()
+    );
+    assert_eq!(
+        image_of(&harness, "mindmitra").as_deref(),
+        Some("ghcr.io/mindmitra/support-bot:1.1.0")
+    );
+    let now = status(&harness, &at);
+    assert_eq!(now.rollout, None, "an unfinished rollout is not kept");
+    assert_eq!(harness.condition(&at, "Progressing").1, "RollingOut");
+}

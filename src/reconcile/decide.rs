@@ -361,6 +361,14 @@ pub fn decide(
         }
     };
     let hold_stable = delivery.as_ref().is_some_and(|d| !d.progress.apply_stable);
+    // A strategy switched to Rolling mid-rollout: its candidate goes (not
+    // rendered any more) and only a finished rollout stays on record.
+    if delivery.is_none() && !(hold_pods || hold_for_migration || held.is_some()) {
+        assessment.rollout = status
+            .rollout
+            .clone()
+            .filter(|r| crate::rollout::progressive::phase_of(r).is_terminal());
+    }
     let Rendered { mut children, .. } = rendered;
     if let Some(delivery) = &delivery {
         children.retain(|c| !is_route(c.kind()));
