@@ -521,3 +521,67 @@ async fn switching_to_rolling_mid_canary_removes_the_candidate_and_rolls_the_sta
     assert_eq!(now.rollout, None, "an unfinished rollout is not kept");
     assert_eq!(harness.condition(&at, "Progressing").1, "RollingOut");
 }
+
+#[tokio::test]
+async fn with_no_traffic_provider_the_candidates_share_of_the_pods_carries_the_weight() {
+    let mut spec = canary();
+    spec.spec.traffic.as_mut().unwrap().provider =
+        Some(chatbot_operator::api::TrafficProvider::None);
+    let mut harness = Harness::new();
+    harness.secret(NS, "mindmitra-llm", &["api-key"]);
+    harness.secret(NS, "mindmitra-sentry", &["dsn"]);
+    let at = harness.create(&spec);
+    harness.provision_stores(&at).await;
+    harness.reconcile(&at).await;
+    harness.deployment_ready(NS, "mindmitra", 4);
+    harness.reconcile(&at).await;
+
+    apply_spec(
+        &mut harness,
+        &at,
+        &with_image(&spec, "ghcr.io/mindmitra/support-bot:1.1.0"),
+    );
+    harness.reconcile(&at).await;
+    let candidate = harness
+        .api
+        .get(&path("deployments", NS, "mindmitra-canary"))
+        .unwrap();
+    let labels = &candidate["spec"]["template"]["metadata"]["labels"];
+    assert_eq!(
+        labels["app.kubernetes.io/component"], "app",
+        "behind the stable Service"
+    );
+    assert_eq!(labels["chatbot.dev/track"], "canary");
+    assert_eq!(candidate["spec"]["replicas"], 1, "one pod to be judged");
+    harness.deployment_ready(NS, "mindmitra-canary", 1);
+    harness.reconcile(&at).await;
+    // 20% of traffic: one candidate pod beside four stable ones.
+    let rollout = status(&harness, &at).rollout.unwrap();
+    assert_eq!(rollout.weight, 20);
+    assert!(
+        rollout
+            .traffic
+            .as_deref()
+            .is_some_and(|t| t.contains("approximated by pods, 1 of the candidate beside 4 stable")),
+        "{rollout:?}"
+    );
+    let (_, _, message) = harness.condition(&at, "Ready");
+    assert!(message.contains("approximated by pods"), "{message}");
+    assert_eq!(
+        harness
+            .api
+            .get(&path("deployments", NS, "mindmitra"))
+            .unwrap()["spec"]["replicas"],
+        4,
+        "the stable pods are never scaled down before promotion"
+    );
+
+    // Resume to 50%: as many candidate pods as stable ones.
+    command(&mut harness, &at, "Resume", 2, "resume-1");
+    harness.reconcile_times(&at, 2).await;
+    let candidate = harness
+        .api
+        .get(&path("deployments", NS, "mindmitra-canary"))
+        .unwrap();
+    assert_eq!(candidate["spec"]["replicas"], 4);
+}

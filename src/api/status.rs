@@ -149,6 +149,9 @@ pub struct RolloutStatus {
     /// The last on-call action carried out on this rollout.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_action: Option<String>,
+    /// How the weight reaches users when no traffic provider splits it: the candidate's share of the pods behind the one Service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traffic: Option<String>,
     /// The A/B test's report, once its duration ended.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub report: Option<AbReport>,

@@ -391,6 +391,9 @@ fn rollout_lines(out: &mut String, rollout: &crate::api::RolloutStatus, now: &Ti
         rollout.strategy, rollout.revision, rollout.stable_revision, rollout.phase, rollout.weight
     );
     let _ = writeln!(out, "            {}", rollout.message);
+    if let Some(traffic) = &rollout.traffic {
+        let _ = writeln!(out, "            {traffic}");
+    }
     if let Some(report) = &rollout.report {
         let _ = writeln!(out, "A/B report: {}", report.decision);
         for v in &report.variants {

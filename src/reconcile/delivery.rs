@@ -448,7 +448,20 @@ pub fn plan(
             .map_or(SCALE_DOWN_DELAY, Duration::from_secs),
         weight_by_replicas,
     };
-    let progress = progressive::next(&inputs);
+    let mut progress = progressive::next(&inputs);
+    // With no provider the Service picks pods, not weights: say so.
+    if let Some(status) = progress.status.as_mut() {
+        status.traffic = match progress.candidate_replicas {
+            Some(candidate) if weight_by_replicas => {
+                let stable = observed.workload.as_ref().map_or(0, |w| w.desired);
+                Some(format!(
+                    "no traffic provider: the weight is approximated by pods, {candidate} of the candidate beside {stable} stable behind Service {}",
+                    rendered.context.names.service
+                ))
+            }
+            _ => None,
+        };
+    }
 
     let component = if weight_by_replicas {
         "app"

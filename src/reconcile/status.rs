@@ -26,8 +26,13 @@ fn rollout_summary(rollout: &crate::api::RolloutStatus) -> String {
     } else {
         "every step passed".into()
     };
+    let traffic = rollout
+        .traffic
+        .as_ref()
+        .map(|t| format!(" ({t})"))
+        .unwrap_or_default();
     format!(
-        "revision {} has {}% of traffic ({step}), revision {} the rest: {}",
+        "revision {} has {}% of traffic ({step}), revision {} the rest{traffic}: {}",
         rollout.revision, rollout.weight, rollout.stable_revision, rollout.message
     )
 }

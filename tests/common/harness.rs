@@ -277,11 +277,17 @@ impl Harness {
     }
 
     /// One reconcile of the resource at `path`, then the caches catch up.
+    /// (The reconcile's future is boxed: long tests await many of them, and
+    /// inline they would overflow a test thread's stack.)
     pub async fn reconcile(&mut self, path: &str) -> Action {
         let cbd = self.chatbot(path);
-        let action = reconcile::reconcile_at(&cbd, &self.context, self.now.clone())
-            .await
-            .expect("reconcile succeeds");
+        let action = Box::pin(reconcile::reconcile_at(
+            &cbd,
+            &self.context,
+            self.now.clone(),
+        ))
+        .await
+        .expect("reconcile succeeds");
         self.sync();
         action
     }
@@ -380,9 +386,13 @@ impl Harness {
     /// One reconcile without refreshing the caches afterwards.
     pub async fn reconcile_unsynced(&self, path: &str) -> Action {
         let cbd = self.chatbot(path);
-        reconcile::reconcile_at(&cbd, &self.context, self.now.clone())
-            .await
-            .expect("reconcile succeeds")
+        Box::pin(reconcile::reconcile_at(
+            &cbd,
+            &self.context,
+            self.now.clone(),
+        ))
+        .await
+        .expect("reconcile succeeds")
     }
 
     /// Marks the app Deployment rolled out and ready, as the Deployment
@@ -430,9 +440,12 @@ impl Harness {
     pub async fn run_action(&self, action_path: &str) -> Action {
         let synced = SyncGate::default();
         synced.open();
-        action::reconcile(self.action(action_path), self.action_context(synced))
-            .await
-            .expect("action reconcile")
+        Box::pin(action::reconcile(
+            self.action(action_path),
+            self.action_context(synced),
+        ))
+        .await
+        .expect("action reconcile")
     }
 
     /// Request lines since the last call, query strings dropped.
