@@ -146,23 +146,20 @@ fn main() {
 
 async fn on_call_aborts(runs: usize) -> (Vec<Duration>, usize) {
     use chatbot_operator::api::{ActionKind, ChatbotAction, ChatbotActionSpec};
-    use common::{
-        harness::path,
-        rollouts::{NS, apply_spec, canary, canary_weight, serving_revision_1, with_image},
-    };
+    use common::{harness::path, rollouts::*};
     let mut times = Vec::with_capacity(runs);
     let mut requests = 0;
     for _ in 0..runs {
         let spec = canary();
         let (mut harness, at) = serving_revision_1(&spec).await;
-        apply_spec(
+        ship(
             &mut harness,
             &at,
-            &with_image(&spec, "ghcr.io/mindmitra/support-bot:1.1.0"),
-        );
-        harness.reconcile(&at).await;
-        harness.deployment_ready(NS, "mindmitra-canary", 2);
-        harness.reconcile_times(&at, 2).await;
+            &spec,
+            "ghcr.io/mindmitra/support-bot:1.1.0",
+        )
+        .await;
+        candidate_ready(&mut harness, &at, 2).await;
         assert_eq!(canary_weight(&harness).as_deref(), Some("20"));
         let mut action = ChatbotAction::new(
             "abort-1",

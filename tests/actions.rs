@@ -258,12 +258,7 @@ async fn a_rollback_to_a_revision_kubernetes_no_longer_keeps_fails_and_changes_n
 async fn the_rollback_command_creates_an_action_and_reports_its_outcome() {
     let (harness, _) = two_revisions().await;
     let server = common::fake_server::FakeServer::start(harness.api.clone()).await;
-    let command = |args: &[&str]| {
-        tokio::process::Command::new(env!("CARGO_BIN_EXE_chatbot-operator"))
-            .args(args)
-            .env("KUBECONFIG", server.kubeconfig())
-            .output()
-    };
+    let command = |args: &'static [&'static str]| server.cli(args);
     let cli = command(&[
         "rollback",
         "mindmitra",
@@ -294,7 +289,6 @@ async fn the_rollback_command_creates_an_action_and_reports_its_outcome() {
         panic!("the command created no ChatbotAction");
     };
     let (output, ()) = tokio::join!(cli, operator);
-    let output = output.unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
     assert!(
@@ -316,8 +310,7 @@ async fn the_rollback_command_creates_an_action_and_reports_its_outcome() {
         "--timeout",
         "1",
     ])
-    .await
-    .unwrap();
+    .await;
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
@@ -325,9 +318,7 @@ async fn the_rollback_command_creates_an_action_and_reports_its_outcome() {
         "{stderr}"
     );
 
-    let output = command(&["rollback", "nope", "-n", NS, "--reason", "x"])
-        .await
-        .unwrap();
+    let output = command(&["rollback", "nope", "-n", NS, "--reason", "x"]).await;
     assert_eq!(output.status.code(), Some(1));
     assert!(
         String::from_utf8_lossy(&output.stderr)

@@ -240,10 +240,7 @@ async fn good_and_bad_candidates_missing_data_and_a_lost_prometheus() {
 #[tokio::test]
 async fn a_canary_whose_analysis_fails_is_rolled_back_by_the_reconciler() {
     use chatbot_operator::api::{CanaryStep, Strategy};
-    use common::{
-        harness::path,
-        rollouts::{NS, apply_spec, canary, canary_weight, serving_revision_1, with_image},
-    };
+    use common::{harness::path, rollouts::*};
 
     let bad = app(BAD).await;
     let server = PrometheusServer::start(&[Target {
@@ -289,12 +286,13 @@ async fn a_canary_whose_analysis_fails_is_rolled_back_by_the_reconciler() {
     )
     .await;
     harness.context.smoke_base = Some(format!("http://{healthy}"));
-    apply_spec(
+    ship(
         &mut harness,
         &at,
-        &with_image(&spec, "ghcr.io/mindmitra/support-bot:1.1.0"),
-    );
-    harness.reconcile(&at).await;
+        &spec,
+        "ghcr.io/mindmitra/support-bot:1.1.0",
+    )
+    .await;
     harness.deployment_ready(NS, "mindmitra-canary", 2);
     // Smoke checks pass, then 20%.
     harness.reconcile_times(&at, 2).await;
@@ -373,9 +371,7 @@ async fn wait_for_samples_of(
 #[tokio::test]
 async fn an_a_b_test_whose_candidate_is_significantly_better_is_promoted() {
     use chatbot_operator::api::{AbDecision, AbTest, Sticky, Strategy, Variant};
-    use common::rollouts::{
-        NS, apply_spec, canary, canary_weight, image_of, serving_revision_1, with_image,
-    };
+    use common::rollouts::*;
 
     let good = app(GOOD).await;
     let bad = app(BAD).await;
@@ -430,14 +426,14 @@ async fn an_a_b_test_whose_candidate_is_significantly_better_is_promoted() {
         ..Default::default()
     });
     let (mut harness, at) = serving_revision_1(&spec).await;
-    apply_spec(
+    ship(
         &mut harness,
         &at,
-        &with_image(&spec, "ghcr.io/mindmitra/support-bot:1.1.0"),
-    );
-    harness.reconcile(&at).await;
-    harness.deployment_ready(NS, "mindmitra-canary", 2);
-    harness.reconcile_times(&at, 2).await;
+        &spec,
+        "ghcr.io/mindmitra/support-bot:1.1.0",
+    )
+    .await;
+    candidate_ready(&mut harness, &at, 2).await;
     assert_eq!(canary_weight(&harness).as_deref(), Some("50"));
     let ingress = harness
         .api
@@ -451,9 +447,7 @@ async fn an_a_b_test_whose_candidate_is_significantly_better_is_promoted() {
     wait_for_samples_of(&prometheus, NS, "mindmitra", 1).await;
     wait_for_samples_of(&prometheus, NS, "mindmitra", 2).await;
     // An hour later the test is over: the next looks measure and decide.
-    harness.now = k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
-        k8s_openapi::jiff::Timestamp::from_second(harness.now.0.as_second() + 3_600).unwrap(),
-    );
+    advance(&mut harness, 3_600);
     harness.reconcile_times(&at, 2).await;
 
     let status = harness.chatbot(&at).status.unwrap();

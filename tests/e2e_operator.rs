@@ -16,7 +16,9 @@ use chatbot_operator::{
     render::ChildKind,
     secrets,
 };
-use common::e2e::{self, Operator, TestNamespace, eventually};
+use common::e2e::{
+    self, Operator, TestNamespace, condition, eventually, gitops_apply, read_status, template_image,
+};
 use k8s_openapi::api::{
     apps::v1::Deployment,
     autoscaling::v2::HorizontalPodAutoscaler,
@@ -27,7 +29,7 @@ use k8s_openapi::api::{
 };
 use kube::{
     Api, Client, Resource, ResourceExt,
-    api::{DeleteParams, ListParams, Patch, PatchParams, PostParams},
+    api::{DeleteParams, ListParams, Patch, PatchParams},
 };
 use serde_json::json;
 
@@ -36,47 +38,7 @@ const DEADLINE: Duration = Duration::from_secs(120);
 /// A small spec that needs no data store and no Secret: it can become
 /// Ready wherever pods can.
 fn plain(name: &str) -> ChatbotDeployment {
-    serde_json::from_value(json!({
-        "apiVersion": "chatbot.dev/v1alpha1",
-        "kind": "ChatbotDeployment",
-        "metadata": {"name": name},
-        "spec": {
-            "environment": "dev",
-            "image": "ghcr.io/chatbot-operator/echo-bot:1.0.0",
-            "replicas": {"min": 2, "max": 2},
-            "database": {"mode": "none"},
-            "cache": {"mode": "none"},
-            "secrets": {"generated": ["SECRET_KEY"]},
-        },
-    }))
-    .unwrap()
-}
-
-async fn create(client: &Client, namespace: &str, cbd: &ChatbotDeployment) -> ChatbotDeployment {
-    let api: Api<ChatbotDeployment> = Api::namespaced(client.clone(), namespace);
-    let mut cbd = cbd.clone();
-    cbd.metadata.namespace = Some(namespace.to_string());
-    cbd.status = None;
-    api.create(&PostParams::default(), &cbd)
-        .await
-        .expect("create ChatbotDeployment")
-}
-
-async fn read_status(
-    client: &Client,
-    namespace: &str,
-    name: &str,
-) -> Option<ChatbotDeploymentStatus> {
-    let api: Api<ChatbotDeployment> = Api::namespaced(client.clone(), namespace);
-    api.get_opt(name).await.ok().flatten()?.status
-}
-
-fn condition(status: &ChatbotDeploymentStatus, type_: &str) -> Option<(String, String)> {
-    status
-        .conditions
-        .iter()
-        .find(|c| c.type_ == type_)
-        .map(|c| (c.status.clone(), c.reason.clone()))
+    e2e::plain_chatbot(name, json!({}))
 }
 
 async fn wait_condition(
@@ -181,7 +143,7 @@ async fn every_sample_applies_and_its_children_appear_owned_by_it() {
             let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
             namespace.secret(&secret, &keys).await;
         }
-        let created = create(&client, &namespace.name, &cbd).await;
+        let created = e2e::create_chatbot(&client, &namespace.name, &cbd).await;
         let uid = created.uid().unwrap();
         let name = created.name_any();
         let rendered = renderer.render(&cbd, 1).unwrap();
@@ -224,7 +186,7 @@ async fn ready_when_pods_are_ready_a_new_image_rolls_and_steady_state_is_quiet()
     e2e::install(&client).await;
     let namespace = TestNamespace::new(&client, "lifecycle").await;
     let operator = Operator::start(&namespace.name, "e2e-lifecycle");
-    create(&client, &namespace.name, &plain("echo")).await;
+    e2e::create_chatbot(&client, &namespace.name, &plain("echo")).await;
 
     let status = wait_condition(&client, &namespace.name, "echo", "Ready", "True", &operator).await;
     assert_eq!(status.phase.as_deref(), Some("Ready"));
@@ -312,7 +274,7 @@ async fn a_missing_secret_is_reported_with_an_event_and_cleared_when_it_appears(
         secret_name: "llm".into(),
         key: "api-key".into(),
     }]);
-    create(&client, &namespace.name, &cbd).await;
+    e2e::create_chatbot(&client, &namespace.name, &cbd).await;
     let status = wait_condition(
         &client,
         &namespace.name,
@@ -386,7 +348,7 @@ async fn an_operator_killed_mid_reconcile_is_replaced_without_duplicates() {
         },
     )
     .await;
-    create(&client, &namespace.name, &plain("phoenix")).await;
+    e2e::create_chatbot(&client, &namespace.name, &plain("phoenix")).await;
     eventually("the first write", DEADLINE, Some(&first), || async {
         first
             .metric("chatbot_operator_write_calls_total")
@@ -440,7 +402,7 @@ async fn in_cluster_postgres_and_redis_start_and_their_urls_reach_the_app() {
     cbd.spec.database =
         serde_json::from_value(json!({"mode": "inCluster", "storageGiB": 1})).unwrap();
     cbd.spec.cache = serde_json::from_value(json!({"mode": "inCluster", "memoryMiB": 64})).unwrap();
-    create(&client, &namespace.name, &cbd).await;
+    e2e::create_chatbot(&client, &namespace.name, &cbd).await;
 
     // Pulling postgres and redis images can take a while on a fresh node.
     let pulls = Duration::from_secs(300);
@@ -493,29 +455,6 @@ async fn in_cluster_postgres_and_redis_start_and_their_urls_reach_the_app() {
 
 /// What a GitOps tool does on every sync: server-side apply of the spec it
 /// holds, unchanged.
-async fn gitops_apply(client: &Client, namespace: &str, cbd: &ChatbotDeployment) {
-    let api: Api<ChatbotDeployment> = Api::namespaced(client.clone(), namespace);
-    let body = json!({
-        "apiVersion": "chatbot.dev/v1alpha1",
-        "kind": "ChatbotDeployment",
-        "metadata": {"name": cbd.name_any()},
-        "spec": cbd.spec,
-    });
-    api.patch(
-        &cbd.name_any(),
-        &PatchParams::apply("argocd-controller").force(),
-        &Patch::Apply(&body),
-    )
-    .await
-    .unwrap();
-}
-
-async fn template_image(client: &Client, namespace: &str, name: &str) -> Option<String> {
-    let deployments: Api<Deployment> = Api::namespaced(client.clone(), namespace);
-    let deployment = deployments.get(name).await.ok()?;
-    deployment.spec?.template.spec?.containers[0].image.clone()
-}
-
 #[tokio::test]
 #[ignore = "needs a cluster in KUBECONFIG: cargo test --test e2e_operator -- --ignored"]
 async fn an_on_call_rollback_through_the_cli_holds_while_gitops_re_applies_the_spec() {
@@ -524,7 +463,7 @@ async fn an_on_call_rollback_through_the_cli_holds_while_gitops_re_applies_the_s
     let namespace = TestNamespace::new(&client, "rollback").await;
     let operator = Operator::start(&namespace.name, "e2e-rollback");
     let mut cbd = plain("echo");
-    create(&client, &namespace.name, &cbd).await;
+    e2e::create_chatbot(&client, &namespace.name, &cbd).await;
     wait_condition(&client, &namespace.name, "echo", "Ready", "True", &operator).await;
 
     // GitOps ships 1.1.0: revision 2 rolls out.

@@ -13,14 +13,13 @@ mod common;
 
 use std::time::Duration;
 
-use chatbot_operator::api::{ChatbotDeployment, ChatbotDeploymentStatus};
-use common::e2e::{self, Operator, TestNamespace, eventually};
-use gateway_api::apis::standard::httproutes::HttpRoute;
-use k8s_openapi::api::apps::v1::Deployment;
-use kube::{
-    Api, Client, ResourceExt,
-    api::{Patch, PatchParams, PostParams},
+use chatbot_operator::api::ChatbotDeployment;
+use common::e2e::{
+    self, Operator, TestNamespace, condition, eventually, gitops_apply, read_status as status,
+    template_image as image,
 };
+use gateway_api::apis::standard::httproutes::HttpRoute;
+use kube::{Api, Client};
 use serde_json::{Value, json};
 
 const DEADLINE: Duration = Duration::from_secs(180);
@@ -28,71 +27,17 @@ const DEADLINE: Duration = Duration::from_secs(180);
 /// An app with no data store or Secret and a rollout of `rollout`, behind
 /// a Gateway API HTTPRoute (the CRD is installed by `e2e::install`).
 fn app(name: &str, rollout: Value) -> ChatbotDeployment {
-    serde_json::from_value(json!({
-        "apiVersion": "chatbot.dev/v1alpha1",
-        "kind": "ChatbotDeployment",
-        "metadata": {"name": name},
-        "spec": {
-            "environment": "dev",
-            "image": "ghcr.io/chatbot-operator/echo-bot:1.0.0",
-            "replicas": {"min": 2, "max": 2},
-            "database": {"mode": "none"},
-            "cache": {"mode": "none"},
+    e2e::plain_chatbot(
+        name,
+        json!({
             "rollout": rollout,
             "traffic": {
                 "provider": "gatewayAPI",
                 "host": format!("{name}.e2e.example"),
                 "gateway": {"name": "public", "namespace": "gateway-system"},
             },
-        },
-    }))
-    .unwrap()
-}
-
-async fn create(client: &Client, namespace: &str, cbd: &ChatbotDeployment) {
-    let api: Api<ChatbotDeployment> = Api::namespaced(client.clone(), namespace);
-    let mut cbd = cbd.clone();
-    cbd.metadata.namespace = Some(namespace.to_string());
-    api.create(&PostParams::default(), &cbd)
-        .await
-        .expect("create ChatbotDeployment");
-}
-
-/// A server-side apply of the spec by another manager, as Argo CD does.
-async fn gitops_apply(client: &Client, namespace: &str, cbd: &ChatbotDeployment) {
-    let api: Api<ChatbotDeployment> = Api::namespaced(client.clone(), namespace);
-    let body = json!({
-        "apiVersion": "chatbot.dev/v1alpha1",
-        "kind": "ChatbotDeployment",
-        "metadata": {"name": cbd.name_any()},
-        "spec": cbd.spec,
-    });
-    api.patch(
-        &cbd.name_any(),
-        &PatchParams::apply("argocd-controller").force(),
-        &Patch::Apply(&body),
+        }),
     )
-    .await
-    .unwrap();
-}
-
-async fn status(client: &Client, namespace: &str, name: &str) -> Option<ChatbotDeploymentStatus> {
-    let api: Api<ChatbotDeployment> = Api::namespaced(client.clone(), namespace);
-    api.get_opt(name).await.ok().flatten()?.status
-}
-
-fn condition(status: &ChatbotDeploymentStatus, type_: &str) -> Option<(String, String)> {
-    status
-        .conditions
-        .iter()
-        .find(|c| c.type_ == type_)
-        .map(|c| (c.status.clone(), c.reason.clone()))
-}
-
-async fn image(client: &Client, namespace: &str, deployment: &str) -> Option<String> {
-    let api: Api<Deployment> = Api::namespaced(client.clone(), namespace);
-    let deployment = api.get_opt(deployment).await.ok().flatten()?;
-    deployment.spec?.template.spec?.containers[0].image.clone()
 }
 
 /// The HTTPRoute's weights by backend Service.
@@ -160,7 +105,7 @@ async fn a_canary_survives_an_operator_restart_and_is_promoted() {
             "analysis": {"enabled": false},
         }),
     );
-    create(&client, &namespace.name, &cbd).await;
+    e2e::create_chatbot(&client, &namespace.name, &cbd).await;
     ready(&client, &namespace.name, "echo", &operator).await;
 
     cbd.spec.image = "ghcr.io/chatbot-operator/echo-bot:1.1.0".into();
@@ -271,7 +216,7 @@ async fn a_candidate_that_never_becomes_ready_is_rolled_back_and_stays_so() {
             "progressDeadlineSeconds": 30,
         }),
     );
-    create(&client, &namespace.name, &cbd).await;
+    e2e::create_chatbot(&client, &namespace.name, &cbd).await;
     ready(&client, &namespace.name, "echo", &operator).await;
 
     // More CPU than any node has: the candidate's pods never start.
@@ -337,7 +282,7 @@ async fn a_blue_green_waits_for_promote_through_the_cli() {
             "analysis": {"enabled": false},
         }),
     );
-    create(&client, &namespace.name, &cbd).await;
+    e2e::create_chatbot(&client, &namespace.name, &cbd).await;
     ready(&client, &namespace.name, "echo", &operator).await;
     cbd.spec.image = "ghcr.io/chatbot-operator/echo-bot:2.0.0".into();
     gitops_apply(&client, &namespace.name, &cbd).await;
@@ -397,7 +342,7 @@ async fn a_short_a_b_test_reports_and_waits_for_a_person() {
             "analysis": {"enabled": false},
         }),
     );
-    create(&client, &namespace.name, &cbd).await;
+    e2e::create_chatbot(&client, &namespace.name, &cbd).await;
     ready(&client, &namespace.name, "echo", &operator).await;
     cbd.spec.image = "ghcr.io/chatbot-operator/echo-bot:1.1.0".into();
     gitops_apply(&client, &namespace.name, &cbd).await;

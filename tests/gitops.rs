@@ -153,7 +153,7 @@ async fn argo_cd_and_kstatus_read_each_state_right() {
 
 /// A canary's states: in progress, paused for Promote, rolled back.
 async fn rollout_states() -> Vec<(&'static str, Value)> {
-    use common::rollouts::{apply_spec, canary, serving_revision_1, with_image};
+    use common::rollouts::*;
     let mut spec = canary();
     spec.spec
         .rollout
@@ -161,25 +161,24 @@ async fn rollout_states() -> Vec<(&'static str, Value)> {
         .unwrap()
         .progress_deadline_seconds = Some(60);
     let (mut harness, at) = serving_revision_1(&spec).await;
-    apply_spec(
+    ship(
         &mut harness,
         &at,
-        &with_image(&spec, "ghcr.io/mindmitra/support-bot:1.1.0"),
-    );
-    harness.reconcile(&at).await;
+        &spec,
+        "ghcr.io/mindmitra/support-bot:1.1.0",
+    )
+    .await;
     let mut states = vec![("canary starting", harness.api.get(&at).unwrap())];
-    harness.deployment_ready(NS, "mindmitra-canary", 2);
-    harness.reconcile_times(&at, 2).await;
+    candidate_ready(&mut harness, &at, 2).await;
     states.push(("canary paused for Promote", harness.api.get(&at).unwrap()));
-    apply_spec(
+    ship(
         &mut harness,
         &at,
-        &with_image(&spec, "ghcr.io/mindmitra/support-bot:1.2.0-crash"),
-    );
-    harness.reconcile(&at).await;
-    harness.now = k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
-        k8s_openapi::jiff::Timestamp::from_second(harness.now.0.as_second() + 61).unwrap(),
-    );
+        &spec,
+        "ghcr.io/mindmitra/support-bot:1.2.0-crash",
+    )
+    .await;
+    advance(&mut harness, 61);
     harness.reconcile(&at).await;
     states.push(("canary rolled back", harness.api.get(&at).unwrap()));
     states

@@ -9,9 +9,8 @@ mod common;
 use chatbot_operator::api::{Analysis, ChatbotDeploymentStatus};
 use common::{
     harness::{Harness, path},
-    rollouts::{NS, apply_spec, canary, canary_weight, image_of, serving_revision_1, with_image},
+    rollouts::*,
 };
-use k8s_openapi::{apimachinery::pkg::apis::meta::v1::Time, jiff::Timestamp};
 use serde_json::json;
 
 fn status(harness: &Harness, at: &str) -> ChatbotDeploymentStatus {
@@ -39,21 +38,18 @@ fn command(harness: &mut Harness, at: &str, command: &str, revision: i64, action
     harness.sync();
 }
 
-fn later(harness: &Harness, seconds: i64) -> Time {
-    Time(Timestamp::from_second(harness.now.0.as_second() + seconds).unwrap())
-}
-
 #[tokio::test]
 async fn a_canary_steps_through_its_weights_resumes_after_a_restart_and_is_promoted() {
     let spec = canary();
     let (mut harness, at) = serving_revision_1(&spec).await;
 
-    apply_spec(
+    ship(
         &mut harness,
         &at,
-        &with_image(&spec, "ghcr.io/mindmitra/support-bot:1.1.0"),
-    );
-    harness.reconcile(&at).await;
+        &spec,
+        "ghcr.io/mindmitra/support-bot:1.1.0",
+    )
+    .await;
     // The candidate starts beside the stable pods, with no traffic yet.
     assert_eq!(
         image_of(&harness, "mindmitra-canary").as_deref(),
@@ -88,8 +84,7 @@ async fn a_canary_steps_through_its_weights_resumes_after_a_restart_and_is_promo
     assert_eq!(harness.condition(&at, "Progressing").1, "CanaryInProgress");
 
     // Ready candidate: the first weight; then the pause holds.
-    harness.deployment_ready(NS, "mindmitra-canary", 2);
-    harness.reconcile(&at).await;
+    candidate_ready(&mut harness, &at, 1).await;
     assert_eq!(canary_weight(&harness).as_deref(), Some("20"));
     harness.reconcile(&at).await;
     let paused = status(&harness, &at);
@@ -164,7 +159,7 @@ async fn a_canary_steps_through_its_weights_resumes_after_a_restart_and_is_promo
     let record = done.revisions.iter().find(|r| r.revision == 2).unwrap();
     assert_eq!(record.outcome.as_deref(), Some("Promoted"));
 
-    restarted.now = later(&restarted, 31);
+    advance(&mut restarted, 31);
     restarted.reconcile(&at).await;
     assert!(
         restarted
@@ -199,7 +194,7 @@ async fn a_candidate_that_never_becomes_ready_is_rolled_back_and_stays_so_under_
     assert_eq!(canary_weight(&harness).as_deref(), Some("0"));
 
     // CrashLoopBackOff: no pod ever ready. Before the deadline, waiting.
-    harness.now = later(&harness, 119);
+    advance(&mut harness, 119);
     harness.reconcile(&at).await;
     assert!(
         harness
@@ -207,7 +202,7 @@ async fn a_candidate_that_never_becomes_ready_is_rolled_back_and_stays_so_under_
             .get(&path("deployments", NS, "mindmitra-canary"))
             .is_some()
     );
-    harness.now = later(&harness, 1);
+    advance(&mut harness, 1);
     harness.take_requests();
     harness.reconcile(&at).await;
     assert!(
@@ -250,7 +245,7 @@ async fn a_candidate_that_never_becomes_ready_is_rolled_back_and_stays_so_under_
     // Argo CD re-applies the same spec: nothing moves, nothing flaps.
     for _ in 0..3 {
         apply_spec(&mut harness, &at, &crashing);
-        harness.now = later(&harness, 60);
+        advance(&mut harness, 60);
         harness.take_requests();
         harness.reconcile(&at).await;
         let again = status(&harness, &at);
@@ -271,12 +266,13 @@ async fn a_candidate_that_never_becomes_ready_is_rolled_back_and_stays_so_under_
     }
 
     // A fixed image is a new revision with a new candidate.
-    apply_spec(
+    ship(
         &mut harness,
         &at,
-        &with_image(&spec, "ghcr.io/mindmitra/support-bot:1.1.1"),
-    );
-    harness.reconcile(&at).await;
+        &spec,
+        "ghcr.io/mindmitra/support-bot:1.1.1",
+    )
+    .await;
     assert_eq!(
         image_of(&harness, "mindmitra-canary").as_deref(),
         Some("ghcr.io/mindmitra/support-bot:1.1.1")
@@ -298,14 +294,14 @@ async fn a_blue_green_preview_waits_for_promote_and_abort_sends_it_away() {
         ..Default::default()
     });
     let (mut harness, at) = serving_revision_1(&spec).await;
-    apply_spec(
+    ship(
         &mut harness,
         &at,
-        &with_image(&spec, "ghcr.io/mindmitra/support-bot:2.0.0"),
-    );
-    harness.reconcile(&at).await;
-    harness.deployment_ready(NS, "mindmitra-canary", 2);
-    harness.reconcile_times(&at, 3).await;
+        &spec,
+        "ghcr.io/mindmitra/support-bot:2.0.0",
+    )
+    .await;
+    candidate_ready(&mut harness, &at, 3).await;
     // The preview Service reaches the new pods; live traffic does not.
     let preview = harness
         .api
@@ -376,23 +372,18 @@ async fn operate(harness: &mut Harness, at: &str, prefix: &str) {
 async fn promote_through_the_cli_skips_the_remaining_steps() {
     let spec = canary();
     let (mut harness, at) = serving_revision_1(&spec).await;
-    apply_spec(
+    ship(
         &mut harness,
         &at,
-        &with_image(&spec, "ghcr.io/mindmitra/support-bot:1.1.0"),
-    );
-    harness.reconcile(&at).await;
-    harness.deployment_ready(NS, "mindmitra-canary", 2);
-    harness.reconcile_times(&at, 2).await;
+        &spec,
+        "ghcr.io/mindmitra/support-bot:1.1.0",
+    )
+    .await;
+    candidate_ready(&mut harness, &at, 2).await;
     assert_eq!(status(&harness, &at).phase.as_deref(), Some("Paused"));
 
     let server = common::fake_server::FakeServer::start(harness.api.clone()).await;
-    let command = |args: &[&str]| {
-        tokio::process::Command::new(env!("CARGO_BIN_EXE_chatbot-operator"))
-            .args(args)
-            .env("KUBECONFIG", server.kubeconfig())
-            .output()
-    };
+    let command = |args: &'static [&'static str]| server.cli(args);
     let cli = command(&[
         "promote",
         "mindmitra",
@@ -404,7 +395,6 @@ async fn promote_through_the_cli_skips_the_remaining_steps() {
         "30",
     ]);
     let (output, ()) = tokio::join!(cli, operate(&mut harness, &at, "mindmitra-promote-"));
-    let output = output.unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
@@ -435,8 +425,7 @@ async fn promote_through_the_cli_skips_the_remaining_steps() {
         command(&["pause", "mindmitra", "-n", NS, "--timeout", "30"]),
         operate(&mut harness, &at, "mindmitra-pause-")
     )
-    .0
-    .unwrap();
+    .0;
     assert_eq!(refused.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(stderr.contains("nothing is in flight"), "{stderr}");
@@ -466,15 +455,15 @@ async fn a_candidate_whose_health_check_fails_never_takes_traffic() {
     )
     .await;
     harness.context.smoke_base = Some(format!("http://{candidate}"));
-    apply_spec(
+    ship(
         &mut harness,
         &at,
-        &with_image(&spec, "ghcr.io/mindmitra/support-bot:1.1.0"),
-    );
-    harness.reconcile(&at).await;
+        &spec,
+        "ghcr.io/mindmitra/support-bot:1.1.0",
+    )
+    .await;
     assert_eq!(canary_weight(&harness).as_deref(), Some("0"));
-    harness.deployment_ready(NS, "mindmitra-canary", 2);
-    harness.reconcile(&at).await;
+    candidate_ready(&mut harness, &at, 1).await;
     assert_eq!(canary_weight(&harness), None, "it never took traffic");
     assert!(
         harness
@@ -497,8 +486,7 @@ async fn switching_to_rolling_mid_canary_removes_the_candidate_and_rolls_the_sta
     let next = with_image(&spec, "ghcr.io/mindmitra/support-bot:1.1.0");
     apply_spec(&mut harness, &at, &next);
     harness.reconcile(&at).await;
-    harness.deployment_ready(NS, "mindmitra-canary", 2);
-    harness.reconcile_times(&at, 2).await;
+    candidate_ready(&mut harness, &at, 2).await;
     assert_eq!(canary_weight(&harness).as_deref(), Some("20"));
 
     let mut rolling = next.clone();
@@ -536,12 +524,13 @@ async fn with_no_traffic_provider_the_candidates_share_of_the_pods_carries_the_w
     harness.deployment_ready(NS, "mindmitra", 4);
     harness.reconcile(&at).await;
 
-    apply_spec(
+    ship(
         &mut harness,
         &at,
-        &with_image(&spec, "ghcr.io/mindmitra/support-bot:1.1.0"),
-    );
-    harness.reconcile(&at).await;
+        &spec,
+        "ghcr.io/mindmitra/support-bot:1.1.0",
+    )
+    .await;
     let candidate = harness
         .api
         .get(&path("deployments", NS, "mindmitra-canary"))

@@ -223,24 +223,7 @@ pub async fn reconcile(
                 return Ok(Action::await_change());
             }
         };
-        let api: Api<ChatbotAction> = Api::namespaced(ctx.client.clone(), &namespace);
-        let patch = json!({
-            "apiVersion": ChatbotAction::api_version(&()),
-            "kind": ChatbotAction::kind(&()),
-            "status": next,
-        });
-        api.patch_status(
-            &name,
-            &PatchParams::apply(MANAGER).force(),
-            &Patch::Apply(&patch),
-        )
-        .await
-        .map_err(|source| ReconcileError::Kube {
-            action: "apply",
-            kind: "ChatbotAction/status",
-            name: name.clone(),
-            source,
-        })?;
+        write_status(&ctx.client, &action, &next).await?;
         let message = next.message.clone().unwrap_or_default();
         info!(
             phase = next.phase.as_deref().unwrap_or_default(),
@@ -297,34 +280,44 @@ async fn running(
     now: &Time,
 ) -> Result<Action, ReconcileError> {
     if action.status.as_ref().and_then(|s| s.phase.as_deref()) != Some(phase::RUNNING) {
-        let name = action.name_any();
-        let namespace = action.namespace().ok_or(ReconcileError::MissingNamespace)?;
         let status = ChatbotActionStatus {
             phase: Some(phase::RUNNING.into()),
             message: Some(format!("{command} was handed to the rollout in flight")),
             started_at: Some(now.clone()),
             finished_at: None,
         };
-        let patch = json!({
-            "apiVersion": ChatbotAction::api_version(&()),
-            "kind": ChatbotAction::kind(&()),
-            "status": status,
-        });
-        Api::<ChatbotAction>::namespaced(ctx.client.clone(), &namespace)
-            .patch_status(
-                &name,
-                &PatchParams::apply(MANAGER).force(),
-                &Patch::Apply(&patch),
-            )
-            .await
-            .map_err(|source| ReconcileError::Kube {
-                action: "apply",
-                kind: "ChatbotAction/status",
-                name: name.clone(),
-                source,
-            })?;
+        write_status(&ctx.client, action, &status).await?;
     }
     Ok(Action::requeue(COMMAND_POLL))
+}
+
+/// Server-side applies the action's status.
+async fn write_status(
+    client: &Client,
+    action: &ChatbotAction,
+    status: &ChatbotActionStatus,
+) -> Result<(), ReconcileError> {
+    let name = action.name_any();
+    let namespace = action.namespace().ok_or(ReconcileError::MissingNamespace)?;
+    let patch = json!({
+        "apiVersion": ChatbotAction::api_version(&()),
+        "kind": ChatbotAction::kind(&()),
+        "status": status,
+    });
+    Api::<ChatbotAction>::namespaced(client.clone(), &namespace)
+        .patch_status(
+            &name,
+            &PatchParams::apply(MANAGER).force(),
+            &Patch::Apply(&patch),
+        )
+        .await
+        .map(|_| ())
+        .map_err(|source| ReconcileError::Kube {
+            action: "apply",
+            kind: "ChatbotAction/status",
+            name,
+            source,
+        })
 }
 
 /// Carries out a rollback: the hold first (so the reconciler leaves the

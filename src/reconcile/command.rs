@@ -7,13 +7,9 @@
 //! feeds the command to the rollout once and records the action's name in
 //! `status.rollout.lastAction`, and the action ends when it sees that.
 
-use kube::{
-    Api, Client, ResourceExt,
-    api::{Patch, PatchParams},
-};
-use serde_json::json;
+use kube::Client;
 
-use super::{ReconcileError, converge::kube_error};
+use super::ReconcileError;
 use crate::{
     api::{ActionKind, ChatbotDeployment, ChatbotDeploymentStatus, RolloutCommand},
     rollout::{machine::Phase, progressive},
@@ -144,20 +140,8 @@ pub async fn send(
     cbd: &ChatbotDeployment,
     command: &RolloutCommand,
 ) -> Result<(), ReconcileError> {
-    let name = cbd.name_any();
-    let namespace = cbd.namespace().ok_or(ReconcileError::MissingNamespace)?;
-    Api::<ChatbotDeployment>::namespaced(client.clone(), &namespace)
-        .patch_status(
-            &name,
-            &PatchParams {
-                field_manager: Some(COMMAND_MANAGER.into()),
-                ..Default::default()
-            },
-            &Patch::Merge(json!({ "status": { "rolloutCommand": command } })),
-        )
-        .await
-        .map(|_| ())
-        .map_err(kube_error("patch", "ChatbotDeployment/status", &name))
+    let value = serde_json::to_value(command).map_err(|e| ReconcileError::Encode(e.to_string()))?;
+    super::rollback::patch_status_field(client, cbd, COMMAND_MANAGER, "rolloutCommand", value).await
 }
 
 #[cfg(test)]

@@ -52,9 +52,14 @@ pub fn stale(cbd: &ChatbotDeployment) -> bool {
         .is_some_and(|held| Some(held.generation) != cbd.metadata.generation)
 }
 
-async fn patch_rollback(
+/// Sets one top-level status field (`null` removes it) with a JSON merge
+/// patch under `manager`: fields written so are another manager's, which
+/// the reconciler's server-side apply of status leaves alone.
+pub(super) async fn patch_status_field(
     client: &Client,
     cbd: &ChatbotDeployment,
+    manager: &str,
+    field: &str,
     value: serde_json::Value,
 ) -> Result<(), ReconcileError> {
     let name = cbd.name_any();
@@ -63,14 +68,22 @@ async fn patch_rollback(
         .patch_status(
             &name,
             &PatchParams {
-                field_manager: Some(ROLLBACK_MANAGER.into()),
+                field_manager: Some(manager.into()),
                 ..Default::default()
             },
-            &Patch::Merge(json!({ "status": { "rollback": value } })),
+            &Patch::Merge(json!({ "status": { field: value } })),
         )
         .await
         .map(|_| ())
         .map_err(kube_error("patch", "ChatbotDeployment/status", &name))
+}
+
+async fn patch_rollback(
+    client: &Client,
+    cbd: &ChatbotDeployment,
+    value: serde_json::Value,
+) -> Result<(), ReconcileError> {
+    patch_status_field(client, cbd, ROLLBACK_MANAGER, "rollback", value).await
 }
 
 /// Records the hold in the resource's status.

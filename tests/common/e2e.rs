@@ -382,3 +382,96 @@ pub fn chatbot_resource() -> ApiResource {
 pub fn name_of(object: &impl ResourceExt) -> String {
     object.name_any()
 }
+
+/// Creates `cbd` in `namespace` (status left out).
+pub async fn create_chatbot(
+    client: &Client,
+    namespace: &str,
+    cbd: &chatbot_operator::api::ChatbotDeployment,
+) -> chatbot_operator::api::ChatbotDeployment {
+    let api: Api<chatbot_operator::api::ChatbotDeployment> =
+        Api::namespaced(client.clone(), namespace);
+    let mut cbd = cbd.clone();
+    cbd.metadata.namespace = Some(namespace.to_string());
+    cbd.status = None;
+    api.create(&PostParams::default(), &cbd)
+        .await
+        .expect("create ChatbotDeployment")
+}
+
+/// A server-side apply of `cbd`'s spec by another field manager, as Argo
+/// CD syncs it.
+pub async fn gitops_apply(
+    client: &Client,
+    namespace: &str,
+    cbd: &chatbot_operator::api::ChatbotDeployment,
+) {
+    let api: Api<chatbot_operator::api::ChatbotDeployment> =
+        Api::namespaced(client.clone(), namespace);
+    let body = json!({
+        "apiVersion": "chatbot.dev/v1alpha1",
+        "kind": "ChatbotDeployment",
+        "metadata": {"name": cbd.name_any()},
+        "spec": cbd.spec,
+    });
+    api.patch(
+        &cbd.name_any(),
+        &PatchParams::apply("argocd-controller").force(),
+        &Patch::Apply(&body),
+    )
+    .await
+    .unwrap();
+}
+
+/// The resource's status, if it exists and has one.
+pub async fn read_status(
+    client: &Client,
+    namespace: &str,
+    name: &str,
+) -> Option<chatbot_operator::api::ChatbotDeploymentStatus> {
+    let api: Api<chatbot_operator::api::ChatbotDeployment> =
+        Api::namespaced(client.clone(), namespace);
+    api.get_opt(name).await.ok().flatten()?.status
+}
+
+/// Status and reason of condition `type_`.
+pub fn condition(
+    status: &chatbot_operator::api::ChatbotDeploymentStatus,
+    type_: &str,
+) -> Option<(String, String)> {
+    status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == type_)
+        .map(|c| (c.status.clone(), c.reason.clone()))
+}
+
+/// The image of the first container of Deployment `name`.
+pub async fn template_image(client: &Client, namespace: &str, name: &str) -> Option<String> {
+    let deployments: Api<k8s_openapi::api::apps::v1::Deployment> =
+        Api::namespaced(client.clone(), namespace);
+    let deployment = deployments.get_opt(name).await.ok().flatten()?;
+    deployment.spec?.template.spec?.containers[0].image.clone()
+}
+
+/// A small spec that needs no data store and no Secret, so it can become
+/// Ready wherever pods can, with `extra` merged into its spec.
+pub fn plain_chatbot(name: &str, extra: Value) -> chatbot_operator::api::ChatbotDeployment {
+    let mut object = json!({
+        "apiVersion": "chatbot.dev/v1alpha1",
+        "kind": "ChatbotDeployment",
+        "metadata": {"name": name},
+        "spec": {
+            "environment": "dev",
+            "image": "ghcr.io/chatbot-operator/echo-bot:1.0.0",
+            "replicas": {"min": 2, "max": 2},
+            "database": {"mode": "none"},
+            "cache": {"mode": "none"},
+            "secrets": {"generated": ["SECRET_KEY"]},
+        },
+    });
+    if let (Some(spec), Value::Object(extra)) = (object["spec"].as_object_mut(), extra) {
+        spec.extend(extra);
+    }
+    serde_json::from_value(object).expect("a valid ChatbotDeployment")
+}

@@ -52,6 +52,17 @@ impl FakeServer {
         }
     }
 
+    /// Runs the operator binary with `args` as a user would, with a
+    /// kubeconfig that points at this server.
+    pub async fn cli(&self, args: &[&str]) -> std::process::Output {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_chatbot-operator"))
+            .args(args)
+            .env("KUBECONFIG", self.kubeconfig())
+            .output()
+            .await
+            .expect("the binary runs")
+    }
+
     /// A kubeconfig file that points at this server.
     pub fn kubeconfig(&self) -> PathBuf {
         let path = self.dir.path().join("kubeconfig");

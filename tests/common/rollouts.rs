@@ -85,3 +85,24 @@ pub fn canary_weight(harness: &Harness) -> Option<String> {
         .as_str()
         .map(str::to_string)
 }
+
+/// Ships `image` as the spec's new revision (a GitOps-style update) and
+/// looks once: the candidate starts.
+pub async fn ship(harness: &mut Harness, at: &str, spec: &ChatbotDeployment, image: &str) {
+    apply_spec(harness, at, &with_image(spec, image));
+    harness.reconcile(at).await;
+}
+
+/// The candidate's 2 pods are ready; the operator then looks `looks` times.
+pub async fn candidate_ready(harness: &mut Harness, at: &str, looks: usize) {
+    harness.deployment_ready(NS, "mindmitra-canary", 2);
+    harness.reconcile_times(at, looks).await;
+}
+
+/// Moves the harness's clock on by `seconds`.
+pub fn advance(harness: &mut Harness, seconds: i64) {
+    harness.now = k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+        k8s_openapi::jiff::Timestamp::from_second(harness.now.0.as_second() + seconds)
+            .expect("a time"),
+    );
+}
