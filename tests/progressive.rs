@@ -574,3 +574,57 @@ async fn with_no_traffic_provider_the_candidates_share_of_the_pods_carries_the_w
         .unwrap();
     assert_eq!(candidate["spec"]["replicas"], 4);
 }
+
+#[tokio::test]
+async fn a_timed_pause_is_looked_at_again_when_it_ends_not_every_half_minute() {
+    use chatbot_operator::api::{CanaryStep, Pause};
+    use kube::runtime::controller::Action;
+    let mut spec = canary();
+    spec.spec
+        .rollout
+        .as_mut()
+        .unwrap()
+        .canary
+        .as_mut()
+        .unwrap()
+        .steps = vec![
+        CanaryStep {
+            set_weight: Some(20),
+            ..Default::default()
+        },
+        CanaryStep {
+            pause: Some(Pause {
+                duration: Some("2m".into()),
+            }),
+            ..Default::default()
+        },
+        CanaryStep {
+            set_weight: Some(50),
+            ..Default::default()
+        },
+    ];
+    let (mut harness, at) = serving_revision_1(&spec).await;
+    ship(
+        &mut harness,
+        &at,
+        &spec,
+        "ghcr.io/mindmitra/support-bot:1.1.0",
+    )
+    .await;
+    candidate_ready(&mut harness, &at, 1).await;
+    assert_eq!(canary_weight(&harness).as_deref(), Some("20"));
+    // The pause starts now: the next look is when it ends.
+    assert_eq!(
+        harness.reconcile(&at).await,
+        Action::requeue(std::time::Duration::from_secs(120))
+    );
+    advance(&mut harness, 100);
+    assert_eq!(
+        harness.reconcile(&at).await,
+        Action::requeue(std::time::Duration::from_secs(20))
+    );
+    // The pause ends; the look after moves the weight (one step per look).
+    advance(&mut harness, 20);
+    harness.reconcile_times(&at, 2).await;
+    assert_eq!(canary_weight(&harness).as_deref(), Some("50"));
+}

@@ -433,11 +433,15 @@ pub fn decide(
         .migration
         .as_ref()
         .is_some_and(|m| m.state == MigrationState::Failed);
-    let rollout_moving = assessment.rollout.as_ref().is_some_and(|r| {
-        r.revision == revision
-            && (r.phase == "Progressing"
-                || (r.phase == "Promoted" && r.stable_updated_at.is_none()))
-    });
+    // A rollout that time alone moves (a timed pause, the next analysis
+    // round, the scale-down delay) wakes when it is due; one that waits
+    // for pods or checks looks again soon.
+    let rollout_moving = decision.wake.is_none()
+        && assessment.rollout.as_ref().is_some_and(|r| {
+            r.revision == revision
+                && (r.phase == "Progressing"
+                    || (r.phase == "Promoted" && r.stable_updated_at.is_none()))
+        });
     decision.pace = Some(
         if !assessment.missing_secrets.is_empty() || migration_failed {
             Pace::Blocked
