@@ -34,6 +34,15 @@ impl Selector {
             self.namespace, self.instance, self.revision
         )
     }
+
+    /// A spec's own PromQL with `{{revision}}`, `{{namespace}}` and
+    /// `{{instance}}` filled in.
+    pub fn fill(&self, query: &str) -> String {
+        query
+            .replace("{{revision}}", &self.revision.to_string())
+            .replace("{{namespace}}", &self.namespace)
+            .replace("{{instance}}", &self.instance)
+    }
 }
 
 /// Built-in query templates for the chatbot's own signals, by name. A
@@ -167,11 +176,7 @@ fn custom(
                 BUILTINS.map(|(n, _)| n).join(", ")
             ),
         })?,
-        None => metric
-            .query
-            .replace("{{revision}}", &selector.revision.to_string())
-            .replace("{{namespace}}", &selector.namespace)
-            .replace("{{instance}}", &selector.instance),
+        None => selector.fill(&metric.query),
     };
     if metric.min.is_none() && metric.max.is_none() {
         return Err(CheckError {

@@ -380,11 +380,7 @@ fn pods_line(deployment: &Deployment) -> String {
 
 /// The rollout's step, weight and why, and its newest analysis round.
 fn rollout_lines(out: &mut String, rollout: &crate::api::RolloutStatus, now: &Timestamp) {
-    let step = if rollout.step < rollout.steps {
-        format!("step {} of {}", rollout.step + 1, rollout.steps)
-    } else {
-        "every step passed".into()
-    };
+    let step = crate::rollout::progressive::step_text(rollout);
     let _ = writeln!(
         out,
         "Rollout:    {} of revision {} beside {} · {} · {step} · {}% to the candidate",

@@ -29,13 +29,6 @@ pub enum Progress {
     Done(bool, String),
 }
 
-fn in_flight(phase: Phase) -> bool {
-    matches!(
-        phase,
-        Phase::Progressing | Phase::Paused | Phase::Inconclusive
-    )
-}
-
 /// The rollout command an action of `kind` means, if it is one: `Rollback`
 /// is an `Abort` while a candidate runs and no other revision is asked for.
 pub fn command_of(
@@ -50,7 +43,7 @@ pub fn command_of(
         ActionKind::Resume => Some("Resume"),
         ActionKind::Rollback => {
             let rollout = status.rollout.as_ref()?;
-            let candidate_runs = in_flight(progressive::phase_of(rollout))
+            let candidate_runs = progressive::phase_of(rollout).is_in_flight()
                 && status.current_revision == Some(rollout.revision);
             (candidate_runs && revision.is_none_or(|r| r == rollout.stable_revision))
                 .then_some("Abort")
@@ -92,7 +85,7 @@ pub fn judge(
         .as_ref()
         .is_some_and(|c| c.action == action);
     if sent {
-        return if in_flight(phase) {
+        return if phase.is_in_flight() {
             Progress::Wait
         } else {
             Progress::Done(
@@ -106,7 +99,7 @@ pub fn judge(
     }
     let refused =
         |why: String| Progress::Done(false, format!("{command}: {why}, nothing was changed"));
-    if !in_flight(phase) {
+    if !phase.is_in_flight() {
         return refused(format!(
             "the rollout of revision {} is {} ({}), nothing is in flight",
             rollout.revision,

@@ -438,9 +438,10 @@ pub fn decide(
     // for pods or checks looks again soon.
     let rollout_moving = decision.wake.is_none()
         && assessment.rollout.as_ref().is_some_and(|r| {
+            use crate::rollout::progressive;
             r.revision == revision
-                && (r.phase == "Progressing"
-                    || (r.phase == "Promoted" && r.stable_updated_at.is_none()))
+                && (progressive::phase_of(r) == crate::rollout::machine::Phase::Progressing
+                    || progressive::promoting(r))
         });
     decision.pace = Some(
         if !assessment.missing_secrets.is_empty() || migration_failed {

@@ -113,9 +113,7 @@ pub fn due_report(
 ) -> Option<(String, Vec<VariantQueries>)> {
     let (test, variants, duration) = ab_test(spec)?;
     let rollout = status.rollout.as_ref()?;
-    let step = steps(spec).ok()??;
-    let at_compare = progressive::phase_of(rollout) == machine::Phase::Progressing
-        && step.get(usize::try_from(rollout.step).ok()?) == Some(&Step::Compare);
+    let at_compare = progressive::stands_at(rollout, &steps(spec).ok()??, &Step::Compare);
     if !at_compare || rollout.report.is_some() || status.current_revision != Some(rollout.revision)
     {
         return None;
@@ -190,9 +188,7 @@ fn at_analysis<'a>(
     status: &'a ChatbotDeploymentStatus,
 ) -> Option<&'a RolloutStatus> {
     let rollout = status.rollout.as_ref()?;
-    let in_flight = matches!(progressive::phase_of(rollout), machine::Phase::Progressing);
-    let step = steps.get(usize::try_from(rollout.step).ok()?)?;
-    (in_flight && *step == Step::Analysis).then_some(rollout)
+    progressive::stands_at(rollout, steps, &Step::Analysis).then_some(rollout)
 }
 
 /// The checks to measure now, with the Prometheus URL: the rollout stands
@@ -251,8 +247,7 @@ pub fn due_smoke(
 ) -> Option<Vec<String>> {
     let steps = steps(spec).ok()??;
     let rollout = status.rollout.as_ref()?;
-    let at_smoke = progressive::phase_of(rollout) == machine::Phase::Progressing
-        && steps.get(usize::try_from(rollout.step).ok()?) == Some(&Step::Smoke);
+    let at_smoke = progressive::stands_at(rollout, &steps, &Step::Smoke);
     let ready = observed
         .candidate
         .as_ref()
@@ -474,10 +469,9 @@ pub fn plan(
         .unwrap_or_default();
     let names = &rendered.context.names;
     // A promoted candidate kept for its scale-down delay is off the route.
-    let handed_back = progress
-        .status
-        .as_ref()
-        .is_some_and(|s| s.phase == "Promoted" && s.stable_updated_at.is_some());
+    let handed_back = progress.status.as_ref().is_some_and(|s| {
+        progressive::phase_of(s) == machine::Phase::Promoted && !progressive::promoting(s)
+    });
     let split = match progress.candidate_replicas {
         Some(_) if !handed_back => Split {
             stable_service: names.service.clone(),
@@ -492,8 +486,7 @@ pub fn plan(
         .as_ref()
         .and_then(|s| progressive::wake_after(&inputs, s));
     if let Some(status) = &progress.status
-        && matches!(progressive::phase_of(status), machine::Phase::Progressing)
-        && steps.get(usize::try_from(status.step).unwrap_or(usize::MAX)) == Some(&Step::Analysis)
+        && progressive::stands_at(status, &steps, &Step::Analysis)
         && analysis_enabled(spec)
     {
         let every = interval(spec);

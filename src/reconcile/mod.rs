@@ -319,42 +319,8 @@ async fn reconcile_in_span(
     }
     let references = ctx.secret_references(cbd);
     let mut observed = observe::gather(&ctx.stores, cbd, &references);
-    if let Some(spec) = &resolved
-        && let Some(status) = &cbd.status
-        && let Ok(Some((url, checks))) = delivery::due_checks(
-            spec,
-            status,
-            &cbd.namespace().unwrap_or_default(),
-            &cbd.name_any(),
-            &now,
-        )
-    {
-        observed.analysis_round = Some(measure(&url, &checks, &now).await);
-    }
-    if let Some(spec) = &resolved
-        && let Some(status) = &cbd.status
-        && let Some((url, variants)) = delivery::due_report(
-            spec,
-            status,
-            &cbd.namespace().unwrap_or_default(),
-            &cbd.name_any(),
-        )
-    {
-        observed.ab_variants = Some(measure_variants(&url, &variants).await);
-    }
-    if let Some(spec) = &resolved
-        && let Some(status) = &cbd.status
-        && let Some(paths) = delivery::due_smoke(spec, status, &observed)
-    {
-        let namespace = cbd.namespace().unwrap_or_default();
-        let base = ctx.smoke_base.clone().unwrap_or_else(|| {
-            format!(
-                "http://{}.{namespace}.svc:{}",
-                crate::render::names::ChildNames::for_deployment(&cbd.name_any()).candidate,
-                crate::rollout::traffic::SERVICE_PORT
-            )
-        });
-        observed.smoke = Some(smoke(&base, &paths).await);
+    if let (Some(spec), Some(status)) = (&resolved, &cbd.status) {
+        observe_rollout(ctx, cbd, spec, status, &now, &mut observed).await;
     }
     let decision = decide::decide(cbd, &ctx.renderer, &observed, &now);
     // Stores are created only for a spec that can be applied.
@@ -426,6 +392,44 @@ async fn reconcile_in_span(
     ))
 }
 
+/// What a rollout needs observed beyond the caches, when it is due: an
+/// analysis round, the candidate's smoke checks, an A/B test's report.
+async fn observe_rollout(
+    ctx: &Context,
+    cbd: &ChatbotDeployment,
+    spec: &crate::api::ChatbotDeploymentSpec,
+    status: &ChatbotDeploymentStatus,
+    now: &Time,
+    observed: &mut observe::Observed,
+) {
+    let namespace = cbd.namespace().unwrap_or_default();
+    let name = cbd.name_any();
+    if let Ok(Some((url, checks))) = delivery::due_checks(spec, status, &namespace, &name, now) {
+        observed.analysis_round = Some(measure(&url, &checks, now).await);
+    }
+    if let Some((url, variants)) = delivery::due_report(spec, status, &namespace, &name) {
+        observed.ab_variants = Some(measure_variants(&url, &variants).await);
+    }
+    if let Some(paths) = delivery::due_smoke(spec, status, observed) {
+        let base = ctx.smoke_base.clone().unwrap_or_else(|| {
+            format!(
+                "http://{}.{namespace}.svc:{}",
+                crate::render::names::ChildNames::for_deployment(&name).candidate,
+                crate::rollout::traffic::SERVICE_PORT
+            )
+        });
+        observed.smoke = Some(smoke(&base, &paths).await);
+    }
+}
+
+/// The Prometheus the spec names.
+fn prometheus(url: &str) -> Result<crate::analysis::prometheus::Prometheus, String> {
+    if url.is_empty() {
+        return Err("spec.rollout.analysis.prometheusURL is not set".to_string());
+    }
+    crate::analysis::prometheus::Prometheus::new(url)
+}
+
 /// Longest a smoke request may take.
 const SMOKE_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -466,11 +470,8 @@ async fn measure_variants(
     url: &str,
     variants: &[delivery::VariantQueries],
 ) -> (crate::api::VariantReport, crate::api::VariantReport) {
-    use crate::{
-        analysis::{QueryResult, prometheus::Prometheus},
-        rollout::ab,
-    };
-    let server = Prometheus::new(url).ok().filter(|_| !url.is_empty());
+    use crate::{analysis::QueryResult, rollout::ab};
+    let server = prometheus(url).ok();
     let mut reports = Vec::new();
     for variant in variants {
         let mut values = Vec::with_capacity(variant.queries.len());
@@ -500,12 +501,8 @@ async fn measure(
     checks: &[crate::analysis::Check],
     now: &Time,
 ) -> crate::api::AnalysisRound {
-    use crate::analysis::{QueryResult, judge, prometheus::Prometheus};
-    let server = if url.is_empty() {
-        Err("spec.rollout.analysis.prometheusURL is not set".to_string())
-    } else {
-        Prometheus::new(url)
-    };
+    use crate::analysis::{QueryResult, judge};
+    let server = prometheus(url);
     let mut measurements = Vec::with_capacity(checks.len());
     for check in checks {
         let result = match &server {

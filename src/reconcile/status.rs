@@ -21,11 +21,7 @@ use crate::{
 
 /// One line on a rollout in flight: revisions, weight, step and why.
 fn rollout_summary(rollout: &crate::api::RolloutStatus) -> String {
-    let step = if rollout.step < rollout.steps {
-        format!("step {} of {}", rollout.step + 1, rollout.steps)
-    } else {
-        "every step passed".into()
-    };
+    let step = progressive::step_text(rollout);
     let traffic = rollout
         .traffic
         .as_ref()
@@ -334,11 +330,7 @@ pub fn next(
         .as_ref()
         .filter(|r| Some(r.revision) == facts.current_revision);
     let rollout_phase = rollout.map(progressive::phase_of);
-    let candidate_in_flight = rollout.is_some_and(|r| match progressive::phase_of(r) {
-        Phase::Progressing | Phase::Paused | Phase::Inconclusive => true,
-        Phase::Promoted => r.stable_updated_at.is_none(),
-        Phase::RolledBack => false,
-    });
+    let candidate_in_flight = rollout.is_some_and(progressive::candidate_runs);
     let rolled_back = rollout.filter(|_| rollout_phase == Some(Phase::RolledBack));
 
     // The workload, and why it is or is not where the spec wants it.

@@ -115,14 +115,7 @@ pub fn report_queries(
         ),
     ];
     for metric in compare {
-        queries.push((
-            metric.name.clone(),
-            metric
-                .query
-                .replace("{{revision}}", &selector.revision.to_string())
-                .replace("{{namespace}}", &selector.namespace)
-                .replace("{{instance}}", &selector.instance),
-        ));
+        queries.push((metric.name.clone(), selector.fill(&metric.query)));
     }
     queries
 }

@@ -131,6 +131,11 @@ impl Phase {
     pub fn is_terminal(self) -> bool {
         matches!(self, Phase::Promoted | Phase::RolledBack)
     }
+
+    /// Steps are still ahead (running, or held for a person).
+    pub fn is_in_flight(self) -> bool {
+        !self.is_terminal()
+    }
 }
 
 /// The persisted state of one candidate's rollout.

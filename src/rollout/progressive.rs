@@ -115,6 +115,35 @@ pub fn phase_of(status: &RolloutStatus) -> Phase {
     }
 }
 
+/// Promoted, while the stable Deployment is still taking the template:
+/// all traffic is still on the candidate.
+pub fn promoting(status: &RolloutStatus) -> bool {
+    phase_of(status) == Phase::Promoted && status.stable_updated_at.is_none()
+}
+
+/// The candidate runs and may carry traffic: steps ahead, or promoting.
+pub fn candidate_runs(status: &RolloutStatus) -> bool {
+    phase_of(status).is_in_flight() || promoting(status)
+}
+
+/// The rollout stands at `step` of `steps` and is moving (not paused).
+pub fn stands_at(status: &RolloutStatus, steps: &[Step], step: &Step) -> bool {
+    phase_of(status) == Phase::Progressing
+        && usize::try_from(status.step)
+            .ok()
+            .and_then(|index| steps.get(index))
+            == Some(step)
+}
+
+/// `step 2 of 6`, or `every step passed`.
+pub fn step_text(status: &RolloutStatus) -> String {
+    if status.step < status.steps {
+        format!("step {} of {}", status.step + 1, status.steps)
+    } else {
+        "every step passed".into()
+    }
+}
+
 /// The name status uses for a phase.
 pub fn phase_name(phase: Phase) -> &'static str {
     match phase {

@@ -127,20 +127,7 @@ fn a_new_revision_gets_a_candidate_beside_the_stable_pods_and_no_traffic_yet() {
 fn a_ready_candidate_takes_the_first_weight_then_waits_for_its_analysis() {
     let (_, rendered) = sample();
     let spec = &rendered.resolution.spec;
-    let started = plan(
-        spec,
-        &rendered,
-        &observed(None),
-        &Default::default(),
-        &at(100),
-    )
-    .unwrap()
-    .unwrap();
-    let mut status = ChatbotDeploymentStatus {
-        current_revision: Some(2),
-        rollout: started.progress.status,
-        ..Default::default()
-    };
+    let mut status = started(&rendered, &at(100));
     // Analysis is on: the ready candidate's health path is checked first.
     assert_eq!(
         due_smoke(spec, &status, &observed(Some(true))),
@@ -188,6 +175,24 @@ fn a_ready_candidate_takes_the_first_weight_then_waits_for_its_analysis() {
     assert_eq!(waiting.wake, Some(Duration::from_secs(60)));
 }
 
+/// The status after the first look at revision 2: the candidate starts.
+fn started(rendered: &Rendered, now: &Time) -> ChatbotDeploymentStatus {
+    let delivery = plan(
+        &rendered.resolution.spec,
+        rendered,
+        &observed(None),
+        &Default::default(),
+        now,
+    )
+    .unwrap()
+    .unwrap();
+    ChatbotDeploymentStatus {
+        current_revision: Some(2),
+        rollout: delivery.progress.status,
+        ..Default::default()
+    }
+}
+
 fn smoke_passed() -> Observed {
     Observed {
         smoke: Some(Ok(())),
@@ -199,20 +204,7 @@ fn smoke_passed() -> Observed {
 fn a_candidate_that_fails_its_smoke_check_never_takes_traffic() {
     let (_, rendered) = sample();
     let spec = &rendered.resolution.spec;
-    let started = plan(
-        spec,
-        &rendered,
-        &observed(None),
-        &Default::default(),
-        &at(100),
-    )
-    .unwrap()
-    .unwrap();
-    let status = ChatbotDeploymentStatus {
-        current_revision: Some(2),
-        rollout: started.progress.status,
-        ..Default::default()
-    };
+    let status = started(&rendered, &at(100));
     let failed = Observed {
         smoke: Some(Err("GET /health answered 503".into())),
         ..observed(Some(true))
@@ -377,20 +369,7 @@ fn brigade() -> Rendered {
 fn an_a_b_test_splits_fifty_fifty_with_a_sticky_cookie_then_reports_for_a_person() {
     let rendered = brigade();
     let spec = &rendered.resolution.spec;
-    let started = plan(
-        spec,
-        &rendered,
-        &observed(None),
-        &Default::default(),
-        &at(0),
-    )
-    .unwrap()
-    .unwrap();
-    let mut status = ChatbotDeploymentStatus {
-        current_revision: Some(2),
-        rollout: started.progress.status,
-        ..Default::default()
-    };
+    let mut status = started(&rendered, &at(0));
     let smoked = plan(spec, &rendered, &smoke_passed(), &status, &at(5))
         .unwrap()
         .unwrap();
