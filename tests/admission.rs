@@ -28,6 +28,22 @@ fn every_sample_is_admitted() {
 }
 
 #[test]
+fn weights_that_hold_are_admitted_in_every_shape_the_rules_allow() {
+    for rollout in [
+        json!({"canary": {"steps": [{"setWeight": 10}, {"pause": {}}, {"setWeight": 10}, {"analysis": true}, {"setWeight": 50}, {"pause": {"duration": "1h"}}, {"setWeight": 100}]}}),
+        json!({"canary": {"steps": [{"pause": {}}]}}),
+        json!({"abTest": {"variants": [{"name": "a", "weight": 100}, {"name": "b", "weight": 0}]}}),
+        json!({"abTest": {"variants": [{"name": "a", "weight": 20}, {"name": "b", "weight": 30}, {"name": "c", "weight": 50}]}}),
+        json!({"abTest": {"variants": (0..8).map(|i| json!({"name": format!("v{i}"), "weight": if i == 7 { 30 } else { 10 }})).collect::<Vec<_>>()}}),
+    ] {
+        let mut doc = base();
+        set(&mut doc, "/spec/rollout", rollout.clone());
+        let violations = messages(check_deployment(&doc));
+        assert!(violations.is_empty(), "{rollout}: {violations:?}");
+    }
+}
+
+#[test]
 fn each_broken_rule_is_rejected_with_its_own_message_only() {
     for (path, value, expected) in deployment_cases() {
         let mut doc = base();

@@ -13,6 +13,7 @@ mod action;
 pub mod admission;
 mod app;
 mod crd;
+pub mod crd_admission;
 mod data;
 mod deployment;
 mod operations;

@@ -53,7 +53,11 @@ pub struct CanaryStep {
 pub struct Canary {
     /// Steps in order; weights may only grow.
     #[schemars(length(min = 1, max = 32))]
-    #[x_kube(validation = Rule::new("self.filter(s, has(s.setWeight)).map(s, s.setWeight).isSorted()").message("spec.rollout.canary.steps setWeight values must not decrease"))]
+    // Every pair of weighted steps in order, over the list itself: a
+    // 1.26 API server charges any walk of a `map()`/`filter()` result as
+    // unbounded. `indexOf(a) < lastIndexOf(b)` holds exactly when some
+    // copy of `a` stands before some copy of `b` (steps may repeat).
+    #[x_kube(validation = Rule::new("self.all(a, !has(a.setWeight) || self.all(b, !has(b.setWeight) || self.indexOf(a) >= self.lastIndexOf(b) || a.setWeight <= b.setWeight))").message("spec.rollout.canary.steps setWeight values must not decrease"))]
     pub steps: Vec<CanaryStep>,
 }
 
@@ -120,7 +124,9 @@ pub enum AbDecision {
 pub struct AbTest {
     /// The variants; weights add up to 100.
     #[schemars(length(min = 2, max = 8))]
-    #[x_kube(validation = Rule::new("self.map(v, v.weight).sum() == 100").message("spec.rollout.abTest.variants weights must add up to 100"))]
+    // The sum spelled out over the 2..=8 items `maxItems` allows: a 1.26
+    // API server charges `sum()` of a `map()` result as unbounded.
+    #[x_kube(validation = Rule::new("self[0].weight + self[1].weight + (self.size() > 2 ? self[2].weight : 0) + (self.size() > 3 ? self[3].weight : 0) + (self.size() > 4 ? self[4].weight : 0) + (self.size() > 5 ? self[5].weight : 0) + (self.size() > 6 ? self[6].weight : 0) + (self.size() > 7 ? self[7].weight : 0) == 100").message("spec.rollout.abTest.variants weights must add up to 100"))]
     #[x_kube(validation = Rule::new("self.all(v, self.exists_one(w, w.name == v.name))").message("spec.rollout.abTest.variants names must be unique"))]
     #[x_kube(validation = Rule::new("self.filter(v, has(v.baseline) && v.baseline).size() <= 1").message("spec.rollout.abTest.variants may mark at most one variant as baseline"))]
     pub variants: Vec<Variant>,

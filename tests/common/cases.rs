@@ -241,6 +241,12 @@ pub fn deployment_cases() -> Vec<(&'static str, Value, &'static str)> {
             "spec.rollout.canary.steps setWeight values must not decrease",
         ),
         (
+            // Identical steps repeat: the later 10 still comes after the 20.
+            "/spec/rollout",
+            json!({"canary": {"steps": [{"setWeight": 10}, {"pause": {}}, {"setWeight": 20}, {"pause": {}}, {"setWeight": 10}]}}),
+            "spec.rollout.canary.steps setWeight values must not decrease",
+        ),
+        (
             "/spec/rollout",
             json!({"canary": {"steps": [{"setWeight": 150}]}}),
             "spec.rollout.canary.steps[].setWeight must be between 0 and 100",
@@ -263,6 +269,17 @@ pub fn deployment_cases() -> Vec<(&'static str, Value, &'static str)> {
         (
             "/spec/rollout",
             json!({"abTest": {"variants": [{"name": "a", "weight": 50}, {"name": "b", "weight": 40}]}}),
+            "spec.rollout.abTest.variants weights must add up to 100",
+        ),
+        (
+            "/spec/rollout",
+            json!({"abTest": {"variants": [{"name": "a", "weight": 30}, {"name": "b", "weight": 30}, {"name": "c", "weight": 30}]}}),
+            "spec.rollout.abTest.variants weights must add up to 100",
+        ),
+        (
+            // The eighth item counts too.
+            "/spec/rollout",
+            json!({"abTest": {"variants": (0..8).map(|i| json!({"name": format!("v{i}"), "weight": if i == 7 { 31 } else { 10 }})).collect::<Vec<_>>()}}),
             "spec.rollout.abTest.variants weights must add up to 100",
         ),
         (
