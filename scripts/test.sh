@@ -6,24 +6,36 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 python=${PYTHON:-python3}
-# Kubernetes OpenAPI schemas for validating rendered children.
-if ! "$python" -c 'import kubernetes_validate' 2>/dev/null; then
-  echo "installing kubernetes-validate (PyPI)"
-  "$python" -m pip install --quiet --disable-pip-version-check 'kubernetes-validate>=1.32'
+# Python packages, by the version ranges the suite is tested with: a
+# machine that already carries an older one (images ship moto 5.2.1, whose
+# ElastiCache ModifyReplicationGroup answers HTTP 500) gets the range
+# installed over it. pip changes nothing when the installed version fits.
+#   kubernetes-validate: the Kubernetes OpenAPI schemas rendered children
+#     are validated against (tested with 1.37; it ships the 1.25 to 1.37 schemas).
+#   moto[server]: the AWS API emulator managed stores are tested against,
+#     started by the tests on free loopback ports and stopped by pid
+#     (tested with 5.2.5).
+requirements=('kubernetes-validate>=1.33,<2' 'moto[server]>=5.2.5,<6')
+if ! "$python" - "${requirements[@]}" <<'PY' 2>/dev/null; then
+import sys
+from importlib.metadata import version
+from pip._vendor.packaging.requirements import Requirement
+for line in sys.argv[1:]:
+    wanted = Requirement(line)
+    if not wanted.specifier.contains(version(wanted.name), prereleases=True):
+        sys.exit(1)
+PY
+  echo "installing ${requirements[*]} (PyPI)"
+  "$python" -m pip install --quiet --disable-pip-version-check "${requirements[@]}"
 fi
-
-# The AWS API emulator that managed stores are tested against (moto in
-# server mode); tests start it on free loopback ports and stop it by pid.
-if ! command -v moto_server >/dev/null; then
-  echo "installing moto[server] (PyPI)"
-  "$python" -m pip install --quiet --disable-pip-version-check 'moto[server]>=5.2,<6'
-  hash -r
-fi
-if ! command -v moto_server >/dev/null; then
-  # pip's script directory may not be on PATH (user installs).
-  PATH="$("$python" -c 'import sysconfig; print(sysconfig.get_path("scripts"))'):$HOME/.local/bin:$PATH"
-  export PATH
-fi
+"$python" - <<'PY'
+from importlib.metadata import version
+print("using moto", version("moto"), "and kubernetes-validate", version("kubernetes-validate"))
+PY
+# pip's script directory may not be on PATH (user installs).
+PATH="$("$python" -c 'import sysconfig; print(sysconfig.get_path("scripts"))'):$HOME/.local/bin:$PATH"
+export PATH
+hash -r
 
 # Debian packages: Lua 5.1 runs the Argo CD health check; Prometheus is
 # what rollout analysis is tested against.

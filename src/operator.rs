@@ -272,6 +272,8 @@ pub async fn run(settings: Settings) -> Result<(), RunError> {
         )
         .await
     } else {
+        // The only replica leads.
+        metrics.set_leader(true);
         health.set_ready(false);
         run_controllers(
             &settings,

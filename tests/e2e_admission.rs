@@ -1,5 +1,5 @@
-//! End to end against the cluster in `KUBECONFIG` (Kubernetes 1.24+; on
-//! 1.24 the `CustomResourceValidationExpressions` feature gate must be on):
+//! End to end against the cluster in `KUBECONFIG` (Kubernetes 1.26.0 or
+//! newer):
 //! the CRDs install and become Established, every sample is admitted
 //! (server-side dry run), and every rule-breaking spec is rejected by the
 //! real API server with the rule's message.

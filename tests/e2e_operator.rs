@@ -224,6 +224,28 @@ async fn ready_when_pods_are_ready_a_new_image_rolls_and_steady_state_is_quiet()
     .await;
     assert_eq!(status.revisions.len(), 2);
 
+    // Settled: the Deployment has replaced every old pod (until then its
+    // readyReplicas still counts old pods, and status follows it), and the
+    // resource's status says what the Deployment says.
+    eventually(
+        "the rollout is complete and status agrees",
+        DEADLINE,
+        Some(&operator),
+        || async {
+            let deployment = deployments.get("echo").await.ok()?;
+            let wanted = deployment.spec.as_ref()?.replicas?;
+            let observed = deployment.status?;
+            let complete = observed.observed_generation == deployment.metadata.generation
+                && observed.replicas == Some(wanted)
+                && observed.updated_replicas == Some(wanted)
+                && observed.ready_replicas == Some(wanted)
+                && observed.available_replicas == Some(wanted);
+            let status = read_status(&client, &namespace.name, "echo").await?;
+            (complete && status.ready_replicas == Some(wanted)).then_some(())
+        },
+    )
+    .await;
+
     // Steady state: several resyncs (every 5 s here) add no write call.
     let writes = operator
         .metric("chatbot_operator_write_calls_total")
@@ -336,7 +358,7 @@ async fn an_operator_killed_mid_reconcile_is_replaced_without_duplicates() {
     let client = e2e::client().await;
     e2e::install(&client).await;
     let namespace = TestNamespace::new(&client, "restart").await;
-    let mut first = Operator::start(&namespace.name, "e2e-restart");
+    let mut first = Operator::leading(&namespace.name, "e2e-restart");
     eventually(
         "the first operator serves metrics",
         DEADLINE,
@@ -360,7 +382,7 @@ async fn an_operator_killed_mid_reconcile_is_replaced_without_duplicates() {
     let before = secrets.get_opt("phoenix-generated").await.unwrap();
 
     // The replacement waits for the killed replica's Lease to expire.
-    let second = Operator::start(&namespace.name, "e2e-restart");
+    let second = Operator::leading(&namespace.name, "e2e-restart");
     wait_condition(
         &client,
         &namespace.name,

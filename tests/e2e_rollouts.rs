@@ -214,6 +214,9 @@ async fn a_candidate_that_never_becomes_ready_is_rolled_back_and_stays_so() {
             "canary": {"steps": [{"setWeight": 20}, {"pause": {}}]},
             "analysis": {"enabled": false},
             "progressDeadlineSeconds": 30,
+            // The spec is `environment: dev`, whose default pauses a
+            // rollout that missed its deadline instead of rolling it back.
+            "autoRollback": true,
         }),
     );
     e2e::create_chatbot(&client, &namespace.name, &cbd).await;

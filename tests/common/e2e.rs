@@ -89,7 +89,6 @@ async fn established(client: &Client, name: &str) {
 /// types (no network to download the release), unless the cluster already
 /// serves HTTPRoutes: a real Gateway API install is never overwritten.
 async fn install_http_routes(client: &Client) {
-    use kube::CustomResourceExt;
     let served = client
         .list_api_group_resources("gateway.networking.k8s.io/v1")
         .await
@@ -97,10 +96,23 @@ async fn install_http_routes(client: &Client) {
     if served {
         return;
     }
-    let crd = gateway_api::apis::standard::httproutes::HttpRoute::crd();
-    let object = serde_json::to_value(&crd).unwrap();
+    let object = http_route_crd();
     apply(client, &object).await;
-    established(client, crd.metadata.name.as_deref().unwrap()).await;
+    established(client, object["metadata"]["name"].as_str().unwrap()).await;
+}
+
+/// The HTTPRoute CRD as the Gateway API project ships it: from the
+/// `gateway-api` crate's types, with the approval annotation an API server
+/// demands of a CRD in a `*.k8s.io` group.
+pub fn http_route_crd() -> Value {
+    use kube::CustomResourceExt;
+    let mut crd =
+        serde_json::to_value(gateway_api::apis::standard::httproutes::HttpRoute::crd()).unwrap();
+    crd["metadata"]["annotations"] = json!({
+        chatbot_operator::api::crd_admission::APPROVAL_ANNOTATION:
+            "https://github.com/kubernetes-sigs/gateway-api/pull/3328",
+    });
+    crd
 }
 
 /// Server-side applies any object (as the test's own field manager).
@@ -171,35 +183,45 @@ impl TestNamespace {
 
 impl Drop for TestNamespace {
     fn drop(&mut self) {
-        let client = self.client.clone();
         let name = self.name.clone();
-        // Deleting is fire-and-forget; the namespace goes with its objects.
-        let _ = std::thread::spawn(move || {
-            tokio::runtime::Runtime::new()
-                .unwrap()
-                .block_on(async move {
-                    // Stores live in the emulator the test's operator ran
-                    // against, which is gone by now: let the resources go
-                    // without their finalizer, or the namespace never does.
-                    let chatbots: Api<chatbot_operator::api::ChatbotDeployment> =
-                        Api::namespaced(client.clone(), &name);
-                    if let Ok(list) = chatbots.list(&Default::default()).await {
-                        for cbd in list {
-                            let patch = serde_json::json!({"metadata": {"finalizers": null}});
-                            let _ = chatbots
-                                .patch(
-                                    &kube::ResourceExt::name_any(&cbd),
-                                    &kube::api::PatchParams::default(),
-                                    &kube::api::Patch::Merge(&patch),
-                                )
-                                .await;
-                        }
+        // On a thread of its own with a client of its own: the test's
+        // client runs on the test's runtime, which is blocked in this
+        // `drop` until the deletion is sent. Runs when the test fails too.
+        let deleted = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime for the clean-up");
+            runtime.block_on(async move {
+                let Ok(client) = Client::try_default().await else {
+                    return;
+                };
+                // Stores live in the emulator the test's operator ran
+                // against, which is gone by now: let the resources go
+                // without their finalizer, or the namespace never does.
+                let chatbots: Api<chatbot_operator::api::ChatbotDeployment> =
+                    Api::namespaced(client.clone(), &name);
+                if let Ok(list) = chatbots.list(&Default::default()).await {
+                    for cbd in list {
+                        let patch = serde_json::json!({"metadata": {"finalizers": null}});
+                        let _ = chatbots
+                            .patch(
+                                &kube::ResourceExt::name_any(&cbd),
+                                &kube::api::PatchParams::default(),
+                                &kube::api::Patch::Merge(&patch),
+                            )
+                            .await;
                     }
-                    let namespaces: Api<Namespace> = Api::all(client);
-                    let _ = namespaces.delete(&name, &DeleteParams::background()).await;
-                });
-        })
-        .join();
+                }
+                let namespaces: Api<Namespace> = Api::all(client);
+                let _ = tokio::time::timeout(
+                    Duration::from_secs(30),
+                    namespaces.delete(&name, &DeleteParams::background()),
+                )
+                .await;
+            });
+        });
+        let _ = deleted.join();
     }
 }
 
@@ -234,13 +256,39 @@ pub struct Operator {
     pub log: PathBuf,
 }
 
+/// The Lease `manifests/` lets the operator's service account take: the
+/// only name its Role grants `get` and `update` on.
+pub const PRODUCT_LEASE: &str = "chatbot-operator";
+
 impl Operator {
-    pub fn start(namespace: &str, lease: &str) -> Self {
+    /// An operator of the test's own, watching one namespace, without
+    /// leader election: tests run side by side, each with its operator.
+    pub fn start(namespace: &str, test: &str) -> Self {
+        Self::spawn(namespace, test, &["--no-leader-election"])
+    }
+
+    /// An operator that elects itself through the product's own Lease, as
+    /// a replica of the installed operator would. One such test at a time:
+    /// they share the Lease.
+    pub fn leading(namespace: &str, test: &str) -> Self {
+        Self::spawn(
+            namespace,
+            test,
+            &[
+                "--lease-namespace",
+                "chatbot-operator-system",
+                "--lease-name",
+                PRODUCT_LEASE,
+            ],
+        )
+    }
+
+    fn spawn(namespace: &str, test: &str, election: &[&str]) -> Self {
         let moto = super::moto::Moto::start();
         let metrics = SocketAddr::from(([127, 0, 0, 1], free_port()));
         let dir = super::root().join("target/e2e-logs");
         std::fs::create_dir_all(&dir).unwrap();
-        let log = dir.join(format!("{lease}-{}.log", metrics.port()));
+        let log = dir.join(format!("{test}-{}.log", metrics.port()));
         let file = std::fs::File::create(&log).unwrap();
         let process = Command::new(env!("CARGO_BIN_EXE_chatbot-operator"))
             .args([
@@ -249,10 +297,6 @@ impl Operator {
                 OPERATOR_USER,
                 "--namespace",
                 namespace,
-                "--lease-namespace",
-                "chatbot-operator-system",
-                "--lease-name",
-                lease,
                 "--identity",
                 &format!("e2e-{}", metrics.port()),
                 "--resync-seconds",
@@ -260,6 +304,7 @@ impl Operator {
                 "--metrics-address",
                 &metrics.to_string(),
             ])
+            .args(election)
             .env("RUST_LOG", "info,chatbot_operator=debug")
             .env("AWS_ENDPOINT_URL", moto.url())
             .env("AWS_REGION", super::moto::REGION)
