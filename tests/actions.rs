@@ -257,6 +257,7 @@ async fn a_rollback_to_a_revision_kubernetes_no_longer_keeps_fails_and_changes_n
 #[tokio::test(flavor = "multi_thread")]
 async fn the_rollback_command_creates_an_action_and_reports_its_outcome() {
     let (harness, _) = two_revisions().await;
+    harness.api.grant_oncall("mindmitra");
     let server = common::fake_server::FakeServer::start(harness.api.clone()).await;
     let command = |args: &'static [&'static str]| server.cli(args);
     let cli = command(&[

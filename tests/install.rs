@@ -8,7 +8,7 @@ mod common;
 
 use std::process::Command;
 
-use common::harness::Harness;
+use common::{harness::Harness, rbac};
 use serde_json::Value;
 
 fn kustomize() -> Vec<Value> {
@@ -34,56 +34,14 @@ fn find<'a>(objects: &'a [Value], kind: &str, name: &str) -> &'a Value {
 
 /// Whether RBAC `rules` allow `verb` on `group`/`resource` (named `name`).
 fn allows(rules: &Value, group: &str, resource: &str, name: Option<&str>, verb: &str) -> bool {
-    rules.as_array().unwrap().iter().any(|rule| {
-        let has = |key: &str, value: &str| {
-            rule[key]
-                .as_array()
-                .is_some_and(|items| items.iter().any(|i| i == value))
-        };
-        let names_ok = match (rule["resourceNames"].as_array(), name) {
-            (None, _) => true,
-            (Some(names), Some(name)) => names.iter().any(|n| n == name),
-            (Some(_), None) => false,
-        };
-        has("apiGroups", group) && has("resources", resource) && has("verbs", verb) && names_ok
-    })
-}
-
-/// (group, resource with subresource, name, verbs) of a request path.
-fn request_rbac(method: &str, uri: &str) -> (String, String, Option<String>, Vec<&'static str>) {
-    let (path, query) = uri.split_once('?').unwrap_or((uri, ""));
-    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    let (group, rest) = if segments[0] == "api" {
-        (String::new(), &segments[2..])
-    } else {
-        (segments[1].to_string(), &segments[3..])
+    let request = rbac::Attributes {
+        verb: verb.into(),
+        group: group.into(),
+        resource: resource.into(),
+        namespace: Some("mindmitra".into()),
+        name: name.unwrap_or_default().into(),
     };
-    let rest = if rest.first() == Some(&"namespaces") && rest.len() > 2 {
-        &rest[2..]
-    } else {
-        rest
-    };
-    let resource = match rest {
-        [resource, _, sub, ..] => format!("{resource}/{sub}"),
-        [resource, ..] => resource.to_string(),
-        [] => unreachable!(),
-    };
-    let name = rest.get(1).map(|s| s.to_string());
-    let verbs = match method {
-        "GET" if query.contains("watch=true") => vec!["watch"],
-        "GET" if name.is_some() => vec!["get"],
-        "GET" => vec!["list"],
-        "POST" => vec!["create"],
-        "PUT" => vec!["update"],
-        "DELETE" => vec!["delete"],
-        // Server-side apply creates (authorised as create) or patches.
-        "PATCH" if query.contains("fieldManager") && !resource.contains('/') => {
-            vec!["create", "patch"]
-        }
-        "PATCH" => vec!["patch"],
-        other => panic!("unexpected method {other}"),
-    };
-    (group, resource, name, verbs)
+    rbac::rules_allow(rules, &request)
 }
 
 #[test]
@@ -244,11 +202,18 @@ async fn the_operator_role_allows_every_request_the_operator_makes() {
     );
 
     for (method, uri) in &requests {
-        let (group, resource, name, verbs) = request_rbac(method, uri);
+        let mut request =
+            rbac::attributes(&method.parse().unwrap(), uri).expect("a resource request");
+        let mut verbs = vec![request.verb.clone()];
+        // Server-side apply creates (authorised as create too) or patches.
+        if method == "PATCH" && uri.contains("fieldManager") && !request.resource.contains('/') {
+            verbs.push("create".into());
+        }
         for verb in verbs {
+            request.verb = verb;
             assert!(
-                allows(cluster_rules, &group, &resource, name.as_deref(), verb),
-                "ClusterRole chatbot-operator does not allow {verb} {group}/{resource} ({method} {uri})"
+                rbac::rules_allow(cluster_rules, &request),
+                "ClusterRole chatbot-operator does not allow {request:?} ({method} {uri})"
             );
         }
     }
@@ -339,4 +304,105 @@ fn the_oncall_role_asks_for_actions_and_never_edits_a_deployment() {
         "delete"
     ));
     assert!(!allows(rules, "", "secrets", Some("x"), "get"));
+}
+
+/// The in-memory API server the suite runs against refuses what a real
+/// API server with `manifests/` installed refuses, so CI catches it: a
+/// Lease the Role does not name, a verb the ClusterRole lacks, an on-call
+/// edit, a protected-group CRD without approval and a CRD over the 1.26.0
+/// CEL cost budget.
+#[tokio::test]
+async fn the_in_memory_api_server_refuses_what_a_real_one_refuses() {
+    use std::sync::Arc;
+
+    use chatbot_operator::{api::ChatbotDeployment, telemetry::Metrics};
+    use k8s_openapi::{
+        api::{coordination::v1::Lease, core::v1::Secret},
+        apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
+    };
+    use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+
+    let fake = common::fake_api::FakeApi::default();
+    let as_who = |identity| fake.client_as(identity, Arc::new(Metrics::new()));
+    let code = |error: kube::Error| match error {
+        kube::Error::Api(status) => (status.code, status.message),
+        other => panic!("{other}"),
+    };
+
+    // The operator: only the Lease its Role names, never a Secret deleted.
+    let operator = as_who(rbac::Identity::operator());
+    let leases: Api<Lease> = Api::namespaced(operator.clone(), "chatbot-operator-system");
+    let (status, message) = code(leases.get("e2e-rollback").await.unwrap_err());
+    assert_eq!(status, 403, "{message}");
+    assert!(
+        message.contains("leases.coordination.k8s.io \"e2e-rollback\" is forbidden"),
+        "{message}"
+    );
+    assert_eq!(
+        code(leases.get("chatbot-operator").await.unwrap_err()).0,
+        404
+    );
+    let elsewhere: Api<Lease> = Api::namespaced(operator.clone(), "default");
+    assert_eq!(
+        code(elsewhere.get("chatbot-operator").await.unwrap_err()).0,
+        403
+    );
+    let secrets: Api<Secret> = Api::namespaced(operator, "mindmitra");
+    let deleted = secrets.delete("x", &DeleteParams::default()).await;
+    assert_eq!(code(deleted.unwrap_err()).0, 403);
+
+    // On-call, bound in its namespace: asks for actions, never edits.
+    fake.grant_oncall("mindmitra");
+    let oncall = as_who(common::fake_server::oncall());
+    let chatbots: Api<ChatbotDeployment> = Api::namespaced(oncall, "mindmitra");
+    let edit = serde_json::json!({"spec": {"paused": true}});
+    let edited = chatbots
+        .patch("x", &PatchParams::default(), &Patch::Merge(&edit))
+        .await;
+    assert_eq!(code(edited.unwrap_err()).0, 403);
+    assert_eq!(code(chatbots.get("x").await.unwrap_err()).0, 404);
+
+    // CRDs, as the cluster's administrator installs them.
+    let crds: Api<CustomResourceDefinition> = Api::all(as_who(rbac::Identity::admin()));
+    let create = |crd: Value| {
+        let crds = crds.clone();
+        async move {
+            let crd: CustomResourceDefinition = serde_json::from_value(crd).unwrap();
+            crds.create(&PostParams::default(), &crd).await
+        }
+    };
+    let mut route = common::e2e::http_route_crd();
+    let annotations = route["metadata"]
+        .as_object_mut()
+        .unwrap()
+        .remove("annotations");
+    let (status, message) = code(create(route.clone()).await.unwrap_err());
+    assert_eq!(status, 422);
+    assert!(
+        message.contains("metadata.annotations[api-approved.kubernetes.io]: Required value: protected groups must have approval annotation"),
+        "{message}"
+    );
+    route["metadata"]["annotations"] = annotations.unwrap();
+    create(route)
+        .await
+        .expect("an approved Gateway API CRD installs");
+
+    let mut chatbot_crd = common::crds_on_disk().remove(0);
+    let variants = chatbot_crd
+        .pointer_mut("/spec/versions/0/schema/openAPIV3Schema/properties/spec/properties/rollout/properties/abTest/properties/variants")
+        .unwrap();
+    let committed = variants["x-kubernetes-validations"][0]["rule"].clone();
+    variants["x-kubernetes-validations"][0]["rule"] = "self.map(v, v.weight).sum() == 100".into();
+    let (status, message) = code(create(chatbot_crd.clone()).await.unwrap_err());
+    assert_eq!(status, 422);
+    assert!(
+        message.contains("estimated rule cost exceeds budget by factor of more than 100x"),
+        "{message}"
+    );
+    chatbot_crd
+        .pointer_mut("/spec/versions/0/schema/openAPIV3Schema/properties/spec/properties/rollout/properties/abTest/properties/variants")
+        .unwrap()["x-kubernetes-validations"][0]["rule"] = committed;
+    create(chatbot_crd)
+        .await
+        .expect("the committed CRD installs");
 }

@@ -11,12 +11,14 @@ use chatbot_operator::{
 };
 use common::fake_api::FakeApi;
 
-const LEASE: &str = "/apis/coordination.k8s.io/v1/namespaces/ops/leases/chatbot-operator";
+const LEASE: &str =
+    "/apis/coordination.k8s.io/v1/namespaces/chatbot-operator-system/leases/chatbot-operator";
 
 fn lock(api: &FakeApi, identity: &str) -> LeaseLock {
     LeaseLock::new(
         api.client(Arc::new(Metrics::new())),
-        "ops",
+        // Where `manifests/` lets the operator hold its Lease.
+        "chatbot-operator-system",
         "chatbot-operator",
         identity,
         LeaseTiming::default(),
@@ -46,7 +48,8 @@ async fn the_first_replica_creates_the_lease_and_the_second_stands_by() {
         lines,
         [
             format!("GET {LEASE}"),
-            "POST /apis/coordination.k8s.io/v1/namespaces/ops/leases".to_string(),
+            "POST /apis/coordination.k8s.io/v1/namespaces/chatbot-operator-system/leases"
+                .to_string(),
             format!("GET {LEASE}"),
         ]
     );

@@ -14,7 +14,10 @@ const NS: &str = "mindmitra";
 async fn run(program: &std::path::Path, args: &[&str], server: &FakeServer) -> Output {
     tokio::process::Command::new(program)
         .args(args)
-        .env("KUBECONFIG", server.kubeconfig())
+        .env(
+            "KUBECONFIG",
+            server.kubeconfig_as(&common::fake_server::oncall()),
+        )
         .output()
         .await
         .expect("the binary runs")
@@ -30,6 +33,17 @@ async fn status_and_history_read_the_resource_from_the_kubeconfigs_cluster() {
     harness.reconcile(&at).await;
     let server = FakeServer::start(harness.api.clone()).await;
     let binary = std::path::Path::new(env!("CARGO_BIN_EXE_chatbot-operator"));
+
+    // Until a platform team binds the on-call role in the namespace, the
+    // API server refuses the on-call engineer, and the command says so.
+    let refused = run(binary, &["status", "mindmitra", "-n", NS], &server).await;
+    assert!(!refused.status.success());
+    let stderr = text(&refused.stderr);
+    assert!(
+        stderr.contains("forbidden") && stderr.contains("oncall-engineer"),
+        "{stderr}"
+    );
+    harness.api.grant_oncall(NS);
 
     let output = run(binary, &["status", "mindmitra", "-n", NS], &server).await;
     let stdout = text(&output.stdout);

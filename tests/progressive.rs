@@ -382,6 +382,7 @@ async fn promote_through_the_cli_skips_the_remaining_steps() {
     candidate_ready(&mut harness, &at, 2).await;
     assert_eq!(status(&harness, &at).phase.as_deref(), Some("Paused"));
 
+    harness.api.grant_oncall("mindmitra");
     let server = common::fake_server::FakeServer::start(harness.api.clone()).await;
     let command = |args: &'static [&'static str]| server.cli(args);
     let cli = command(&[

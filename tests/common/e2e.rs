@@ -27,8 +27,7 @@ use kube::{
 use serde_json::{Value, json};
 use tokio::sync::OnceCell;
 
-/// The operator's service account, as `manifests/` installs it.
-pub const OPERATOR_USER: &str = "system:serviceaccount:chatbot-operator-system:chatbot-operator";
+pub use super::rbac::OPERATOR_USER;
 const MANAGER: &str = "chatbot-operator-e2e";
 
 pub async fn client() -> Client {

@@ -7,6 +7,13 @@
 //! `kube::Client` (request-verification tests), and a real HTTP server on
 //! loopback (the `chatbot-operator run` binary, pointed at it through a
 //! kubeconfig).
+//!
+//! As strict as a real API server where a real one refused what an earlier
+//! fake let through: every request is authorised by RBAC (the roles of
+//! `manifests/` and any stored in the fake; `resourceNames` included; a
+//! server-side apply that creates needs `create` too), and a
+//! CustomResourceDefinition is refused as a 1.26.0 API server refuses it
+//! (protected groups without approval, CEL rules over the cost budget).
 
 use std::{
     collections::BTreeMap,
@@ -18,6 +25,8 @@ use http_body_util::BodyExt;
 use kube::client::Body;
 use serde_json::{Value, json};
 
+use super::rbac::{self, Identity};
+
 /// One request as the fake received it.
 #[derive(Clone, Debug)]
 pub struct Recorded {
@@ -26,6 +35,8 @@ pub struct Recorded {
     pub uri: String,
     pub content_type: Option<String>,
     pub body: Option<Value>,
+    /// Who sent it.
+    pub identity: Identity,
 }
 
 impl Recorded {
@@ -75,6 +86,56 @@ struct State {
 }
 
 impl State {
+    /// What a real API server refuses before it looks at the request's
+    /// effect: RBAC, and a CRD it would not admit.
+    fn refusal(&self, request: &Recorded) -> Option<(u16, Value)> {
+        let path = request.uri.split('?').next().unwrap_or_default();
+        let target = Target::parse(path);
+        if let Some(mut attributes) = rbac::attributes(&request.method, &request.uri) {
+            let stored = self
+                .objects
+                .iter()
+                .filter(|(path, _)| path.starts_with("/apis/rbac.authorization.k8s.io/"))
+                .map(|(_, object)| object);
+            let objects = rbac::manifests().iter().chain(stored);
+            let mut verbs = vec![attributes.verb.clone()];
+            // A server-side apply that creates is authorised as create too.
+            let exists = target
+                .name
+                .as_ref()
+                .is_some_and(|name| self.objects.contains_key(&target.object_path(name)));
+            if request.method == Method::PATCH
+                && request.content_type.as_deref() == Some("application/apply-patch+yaml")
+                && target.subresource.is_none()
+                && !exists
+            {
+                verbs.push("create".into());
+            }
+            for verb in verbs {
+                attributes.verb = verb;
+                if !rbac::allowed(&request.identity, &attributes, objects.clone()) {
+                    let message = rbac::forbidden(&request.identity, &attributes);
+                    return Some((403, status(403, "Forbidden", &message)));
+                }
+            }
+        }
+        let writes = [Method::POST, Method::PUT, Method::PATCH].contains(&request.method);
+        if target.resource == "customresourcedefinitions" && writes && target.subresource.is_none()
+        {
+            let crd = request.body.clone().unwrap_or_default();
+            let refused = chatbot_operator::api::crd_admission::violations(&crd);
+            if !refused.is_empty() {
+                let name = crd["metadata"]["name"].as_str().unwrap_or_default();
+                let message = format!(
+                    "CustomResourceDefinition.apiextensions.k8s.io \"{name}\" is invalid: [{}]",
+                    refused.join(", ")
+                );
+                return Some((422, status(422, "Invalid", &message)));
+            }
+        }
+        None
+    }
+
     fn uid(&mut self) -> String {
         self.next_uid += 1;
         format!("uid-{}", self.next_uid)
@@ -261,14 +322,24 @@ fn parse_body(bytes: &[u8]) -> Option<Value> {
 }
 
 impl FakeApi {
-    /// A kube client talking to this fake (with the operator's write
-    /// counter in front, as in production).
+    /// A kube client talking to this fake as the operator's service
+    /// account (with the operator's write counter in front, as in
+    /// production).
     pub fn client(&self, metrics: Arc<chatbot_operator::telemetry::Metrics>) -> kube::Client {
+        self.client_as(Identity::operator(), metrics)
+    }
+
+    /// A kube client talking to this fake as `identity`.
+    pub fn client_as(
+        &self,
+        identity: Identity,
+        metrics: Arc<chatbot_operator::telemetry::Metrics>,
+    ) -> kube::Client {
         let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
         let fake = self.clone();
         tokio::spawn(async move {
             while let Some((request, respond)) = handle.next_request().await {
-                let response = fake.answer(request).await;
+                let response = fake.answer(request, &identity).await;
                 respond.send_response(response);
             }
         });
@@ -360,7 +431,7 @@ impl FakeApi {
         ));
     }
 
-    async fn answer(&self, request: Request<Body>) -> Response<Body> {
+    async fn answer(&self, request: Request<Body>, identity: &Identity) -> Response<Body> {
         let (parts, body) = request.into_parts();
         let bytes = body
             .collect()
@@ -376,6 +447,7 @@ impl FakeApi {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string),
             body: parse_body(&bytes),
+            identity: identity.clone(),
         };
         let (code, reply) = self.handle(recorded);
         if let Value::String(text) = reply {
@@ -411,6 +483,9 @@ impl FakeApi {
         {
             let (_, path, change) = state.interleaved.remove(index);
             state.change(&path, change);
+        }
+        if let Some(refusal) = state.refusal(request) {
+            return refusal;
         }
         if let Some(failure) = state
             .failures
@@ -591,6 +666,28 @@ impl FakeApi {
                 status(405, "MethodNotAllowed", "not supported by the fake"),
             ),
         }
+    }
+
+    /// What a real API server would refuse of `request` before acting on
+    /// it (RBAC, CRD admission), as status code and Status.
+    pub fn refusal(&self, request: &Recorded) -> Option<(u16, Value)> {
+        self.state.lock().unwrap().refusal(request)
+    }
+
+    /// Binds the on-call role to group `oncall` in `namespace`, as the
+    /// README tells a platform team to:
+    /// `kubectl create rolebinding oncall --clusterrole=chatbot-operator-oncall --group=oncall -n NS`.
+    pub fn grant_oncall(&self, namespace: &str) {
+        self.insert(
+            &format!("/apis/rbac.authorization.k8s.io/v1/namespaces/{namespace}/rolebindings/oncall"),
+            json!({
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "RoleBinding",
+                "metadata": {"name": "oncall", "namespace": namespace},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "chatbot-operator-oncall"},
+                "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "oncall"}],
+            }),
+        );
     }
 
     /// Changes to the collection of `target` after `version`, matching `selector`.

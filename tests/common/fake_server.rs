@@ -13,7 +13,10 @@ use futures::stream;
 use http::StatusCode;
 use http_body_util::BodyExt;
 
-use super::fake_api::{FakeApi, Recorded, Target, query_param as query};
+use super::{
+    fake_api::{FakeApi, Recorded, Target, query_param as query},
+    rbac::Identity,
+};
 
 /// A running server.
 pub struct FakeServer {
@@ -52,30 +55,78 @@ impl FakeServer {
         }
     }
 
-    /// Runs the operator binary with `args` as a user would, with a
-    /// kubeconfig that points at this server.
+    /// Runs the operator binary with `args` as an on-call engineer would:
+    /// a user of group `oncall`, which [`FakeApi::grant_oncall`] binds to
+    /// the on-call role in a namespace.
     pub async fn cli(&self, args: &[&str]) -> std::process::Output {
         tokio::process::Command::new(env!("CARGO_BIN_EXE_chatbot-operator"))
             .args(args)
-            .env("KUBECONFIG", self.kubeconfig())
+            .env("KUBECONFIG", self.kubeconfig_as(&oncall()))
             .output()
             .await
             .expect("the binary runs")
     }
 
-    /// A kubeconfig file that points at this server.
+    /// A kubeconfig that points at this server as the operator's service
+    /// account.
     pub fn kubeconfig(&self) -> PathBuf {
-        let path = self.dir.path().join("kubeconfig");
+        self.kubeconfig_as(&Identity::operator())
+    }
+
+    /// A kubeconfig that points at this server as `identity`.
+    pub fn kubeconfig_as(&self, identity: &Identity) -> PathBuf {
+        let token = identity.token();
+        let path = self.dir.path().join(format!(
+            "kubeconfig-{}",
+            token.replace([':', '@', ','], "_")
+        ));
         std::fs::write(
             &path,
             format!(
-                "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: http://{}\nusers:\n- name: fake\n  user:\n    token: fake\ncontexts:\n- name: fake\n  context:\n    cluster: fake\n    user: fake\n    namespace: default\ncurrent-context: fake\n",
+                "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: http://{}\nusers:\n- name: fake\n  user:\n    token: \"{token}\"\ncontexts:\n- name: fake\n  context:\n    cluster: fake\n    user: fake\n    namespace: default\ncurrent-context: fake\n",
                 self.address
             ),
         )
         .unwrap();
         path
     }
+}
+
+/// The on-call engineer the CLI tests act as.
+pub fn oncall() -> Identity {
+    Identity::user("oncall-engineer", &["oncall"])
+}
+
+/// Who a request comes from: its bearer token, or whom an administrator
+/// impersonates (`--as`); `None` when impersonation is not allowed.
+fn identity(headers: &http::HeaderMap) -> Option<Identity> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let caller = header("authorization")
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map_or_else(
+            || Identity::user("system:anonymous", &[]),
+            Identity::from_token,
+        );
+    let Some(user) = header("impersonate-user") else {
+        return Some(caller);
+    };
+    if caller.user != super::rbac::ADMIN_USER {
+        return None;
+    }
+    let groups: Vec<&str> = headers
+        .get_all("impersonate-group")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    Some(Identity::user(user, &groups))
+}
+
+fn reply(code: u16, body: &serde_json::Value) -> Response {
+    Response::builder()
+        .status(StatusCode::from_u16(code).unwrap())
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(Body::from(serde_json::to_vec(body).unwrap()))
+        .unwrap()
 }
 
 impl Drop for FakeServer {
@@ -87,9 +138,13 @@ impl Drop for FakeServer {
 async fn serve(State(api): State<FakeApi>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let uri = parts.uri.to_string();
-    if parts.method == http::Method::GET && query(&uri, "watch").as_deref() == Some("true") {
-        return watch(api, &uri);
-    }
+    let Some(identity) = identity(&parts.headers) else {
+        let message = "users may not be impersonated by this caller";
+        return reply(
+            403,
+            &serde_json::json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Forbidden", "code": 403, "message": message}),
+        );
+    };
     let bytes = body
         .collect()
         .await
@@ -110,13 +165,17 @@ async fn serve(State(api): State<FakeApi>, request: Request) -> Response {
                 .ok()
                 .or_else(|| serde_yaml_ng::from_slice(&bytes).ok())
         },
+        identity,
     };
-    let (code, reply) = api.handle(recorded);
-    Response::builder()
-        .status(StatusCode::from_u16(code).unwrap())
-        .header(http::header::CONTENT_TYPE, "application/json")
-        .body(Body::from(serde_json::to_vec(&reply).unwrap()))
-        .unwrap()
+    if parts.method == http::Method::GET && query(&recorded.uri, "watch").as_deref() == Some("true")
+    {
+        if let Some((code, refusal)) = api.refusal(&recorded) {
+            return reply(code, &refusal);
+        }
+        return watch(api, &recorded.uri);
+    }
+    let (code, answer) = api.handle(recorded);
+    reply(code, &answer)
 }
 
 /// A watch: every change after the requested version, then each new one

@@ -10,6 +10,7 @@ pub mod harness;
 pub mod logs;
 pub mod moto;
 pub mod prometheus;
+pub mod rbac;
 pub mod revisions;
 pub mod rollouts;
 
