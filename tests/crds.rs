@@ -178,6 +178,13 @@ fn the_crds_fit_the_cel_cost_budget_of_a_1_26_api_server() {
         assert!(unknown.is_empty(), "{unknown:#?}");
         // Every rule costed, and headroom kept for the next ones.
         let total: u64 = costs.iter().map(|rule| rule.cost).sum();
+        // Shown with --nocapture: where the budget goes.
+        let mut costs = costs;
+        costs.sort_by_key(|rule| std::cmp::Reverse(rule.cost));
+        eprintln!("{}: total {total}", crd["metadata"]["name"]);
+        for rule in costs.iter().take(3) {
+            eprintln!("  {:>9}  {}", rule.cost, rule.rule);
+        }
         assert!(total < crd_admission::CRD_COST_LIMIT / 10, "{total}");
     }
 }

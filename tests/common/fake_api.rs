@@ -92,10 +92,11 @@ impl State {
         let path = request.uri.split('?').next().unwrap_or_default();
         let target = Target::parse(path);
         if let Some(mut attributes) = rbac::attributes(&request.method, &request.uri) {
+            const RBAC: &str = "/apis/rbac.authorization.k8s.io/";
             let stored = self
                 .objects
-                .iter()
-                .filter(|(path, _)| path.starts_with("/apis/rbac.authorization.k8s.io/"))
+                .range(RBAC.to_string()..)
+                .take_while(|(path, _)| path.starts_with(RBAC))
                 .map(|(_, object)| object);
             let objects = rbac::manifests().iter().chain(stored);
             let mut verbs = vec![attributes.verb.clone()];
