@@ -246,13 +246,25 @@ async fn ready_when_pods_are_ready_a_new_image_rolls_and_steady_state_is_quiet()
     )
     .await;
 
+    // The reconcile that wrote that status publishes its Events after the
+    // write. Reconciles of one resource never overlap: once another has
+    // started, that one has ended and its Events are counted.
+    let reconciles_total =
+        || operator.metric("chatbot_operator_reconciles_total{controller=\"chatbotdeployment\"}");
+    let seen = reconciles_total().unwrap();
+    eventually(
+        "the next reconcile started",
+        Duration::from_secs(60),
+        Some(&operator),
+        || async { (reconciles_total()? >= seen + 1.0).then_some(()) },
+    )
+    .await;
+
     // Steady state: several resyncs (every 5 s here) add no write call.
     let writes = operator
         .metric("chatbot_operator_write_calls_total")
         .unwrap();
-    let reconciles = operator
-        .metric("chatbot_operator_reconciles_total{controller=\"chatbotdeployment\"}")
-        .unwrap();
+    let reconciles = reconciles_total().unwrap();
     eventually(
         "three more reconciles",
         Duration::from_secs(60),
