@@ -7,6 +7,7 @@
 
 pub mod analysis;
 pub mod api;
+pub mod backup;
 pub mod capacity;
 pub mod cli;
 pub mod cost;
