@@ -4,8 +4,10 @@
 //! `backup-agent` Job) and the reconciler's use of these decisions are
 //! separate concerns built on this core.
 
+pub mod health;
 pub mod retention;
 pub mod schedule;
 
+pub use health::{Verdict, healthy, stale};
 pub use retention::{Record, Retention, prune};
 pub use schedule::{Due, Schedule, ScheduleError};
