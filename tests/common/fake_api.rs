@@ -189,7 +189,8 @@ pub struct FakeApi {
     changed: Arc<tokio::sync::Notify>,
 }
 
-fn status(code: u16, reason: &str, message: &str) -> Value {
+/// A `Status` object as the API server answers a refused request.
+pub fn status(code: u16, reason: &str, message: &str) -> Value {
     json!({
         "apiVersion": "v1",
         "kind": "Status",

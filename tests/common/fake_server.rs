@@ -14,7 +14,7 @@ use http::StatusCode;
 use http_body_util::BodyExt;
 
 use super::{
-    fake_api::{FakeApi, Recorded, Target, query_param as query},
+    fake_api::{FakeApi, Recorded, Target, query_param as query, status},
     rbac::Identity,
 };
 
@@ -140,10 +140,7 @@ async fn serve(State(api): State<FakeApi>, request: Request) -> Response {
     let uri = parts.uri.to_string();
     let Some(identity) = identity(&parts.headers) else {
         let message = "users may not be impersonated by this caller";
-        return reply(
-            403,
-            &serde_json::json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Forbidden", "code": 403, "message": message}),
-        );
+        return reply(403, &status(403, "Forbidden", message));
     };
     let bytes = body
         .collect()
