@@ -90,7 +90,7 @@ fn populate(harness: &mut Harness, count: usize) -> Vec<String> {
                 Some(chatbot_operator::api::StoreMode::InCluster);
         }
         // Migration Jobs need a Job controller, which the in-memory API
-        // server is not (tests/migrations.rs covers them).
+        // server is not (tests/suite/migrations.rs covers them).
         if let Some(database) = cbd.spec.database.as_mut() {
             database.migrations = None;
         }

@@ -63,7 +63,7 @@ pub fn sample_deployment(name: &str) -> chatbot_operator::api::ChatbotDeployment
 
 /// A sample without `database.migrations`: for tests of everything else,
 /// whose pods would otherwise wait for a migration Job no Job controller
-/// runs here (tests/migrations.rs covers migrations).
+/// runs here (tests/suite/migrations.rs covers migrations).
 pub fn sample_without_migrations(name: &str) -> chatbot_operator::api::ChatbotDeployment {
     let mut cbd = sample_deployment(name);
     if let Some(database) = cbd.spec.database.as_mut() {

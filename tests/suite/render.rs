@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use chatbot_operator::render::{self, Child, ChildKind, Object, RenderError, Renderer, Templates};
 use k8s_openapi::api::apps::v1::Deployment;
 
-mod common;
+use crate::common;
 
 fn deployment(rendered: &render::Rendered) -> &Deployment {
     rendered

@@ -6,7 +6,7 @@ use chatbot_operator::{
     environment::Environments,
 };
 
-mod common;
+use crate::common;
 
 fn resolved(name: &str) -> chatbot_operator::api::ChatbotDeploymentSpec {
     Environments::embedded()

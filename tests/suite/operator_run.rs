@@ -4,7 +4,7 @@
 //! is reconciled without writes, a second replica stands by, and SIGTERM
 //! hands the Lease over at once.
 
-mod common;
+use crate::common;
 
 use std::{
     io::{Read, Write},

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use chatbot_operator::api::admission::{check_action, check_deployment};
 use serde_json::{Value, json};
 
-mod common;
+use crate::common;
 
 use common::cases::{action, action_cases, base, deployment_cases, set};
 

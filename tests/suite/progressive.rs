@@ -4,7 +4,7 @@
 //! the same step, promotion, and the automatic rollback of a candidate
 //! that never becomes ready.
 
-mod common;
+use crate::common;
 
 use chatbot_operator::api::{Analysis, ChatbotDeploymentStatus};
 use common::{

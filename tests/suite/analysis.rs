@@ -4,7 +4,7 @@
 //! without series is inconclusive, and a Prometheus that is gone gives
 //! errors that never add up to a pass.
 
-mod common;
+use crate::common;
 
 use std::{
     net::SocketAddr,

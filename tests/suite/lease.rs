@@ -1,7 +1,7 @@
 //! Leader election against the in-memory API server, with tokio's clock
 //! paused so Lease expiry is exact.
 
-mod common;
+use crate::common;
 
 use std::{sync::Arc, time::Duration};
 

@@ -7,7 +7,7 @@ use chatbot_operator::api::crd_admission;
 use kube::core::cel::compile_schema;
 use serde_json::Value;
 
-mod common;
+use crate::common;
 
 #[test]
 fn committed_crds_match_the_types() {

@@ -3,7 +3,7 @@
 //! requests a reconcile makes, and what the resource's status and Events
 //! say afterwards.
 
-mod common;
+use crate::common;
 
 use chatbot_operator::api::{ChatbotDeployment, ChatbotDeploymentStatus, Strategy};
 use common::harness::{Harness, path};

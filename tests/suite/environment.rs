@@ -6,7 +6,7 @@ use chatbot_operator::{
     environment::{Environments, Origin},
 };
 
-mod common;
+use crate::common;
 
 /// Replicas with only a minimum, leaving the rest to the environment.
 fn only_min(min: i32) -> chatbot_operator::api::Replicas {

@@ -4,7 +4,7 @@
 //! more, and the on-call role can ask for actions but never edit a
 //! ChatbotDeployment.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

@@ -5,7 +5,7 @@
 //! `Reconciling` and `Stalled` conditions). The statuses come from real
 //! reconciles against the in-memory API server.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

@@ -3,7 +3,7 @@
 //! reconciler has written status for; and as the kubectl plugin
 //! `kubectl-chatbot`.
 
-mod common;
+use crate::common;
 
 use std::process::Output;
 

@@ -3,7 +3,7 @@
 //! server: the connection Secrets, the StatefulSets, readiness from their
 //! status, and the URLs when the pooler is switched.
 
-mod common;
+use crate::common;
 
 use chatbot_operator::api::ChatbotDeployment;
 use common::harness::{Harness, path};

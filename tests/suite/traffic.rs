@@ -3,7 +3,7 @@
 //! the one the provider no longer asks for pruned, and a clear refusal
 //! when the cluster does not serve HTTPRoutes.
 
-mod common;
+use crate::common;
 
 use common::harness::{Harness, path};
 use serde_json::json;

@@ -3,7 +3,7 @@
 //! with the Job's last log lines (credentials redacted) while the running
 //! revision keeps serving. Real reconciler, in-memory API server.
 
-mod common;
+use crate::common;
 
 use chatbot_operator::api::Migrations;
 use common::harness::{Harness, path};

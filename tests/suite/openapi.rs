@@ -7,7 +7,7 @@ use std::{path::Path, process::Command};
 
 use chatbot_operator::render;
 
-mod common;
+use crate::common;
 
 const KUBERNETES_VERSIONS: [&str; 2] = ["1.25.0", "1.32.0"];
 

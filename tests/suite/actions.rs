@@ -2,7 +2,7 @@
 //! action is judged once, its status says what happened, and an Event
 //! lands on the deployment it names.
 
-mod common;
+use crate::common;
 
 use chatbot_operator::{
     api::{ActionKind, ChatbotAction, ChatbotActionSpec},

@@ -7,7 +7,7 @@ use std::{
     process::{Command, Output, Stdio},
 };
 
-mod common;
+use crate::common;
 
 fn run(args: &[&str], stdin: Option<&str>) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_chatbot-operator"))

@@ -2,7 +2,7 @@
 //! reached through a proxy that records every AWS action and injects
 //! AWS's failures. The Kubernetes side is the in-memory API server.
 
-mod common;
+use crate::common;
 
 use chatbot_operator::{
     api::{Cache, ChatbotDeployment, DeletionPolicy, StoreMode},
