@@ -9,6 +9,15 @@ COPY environments environments
 COPY benches benches
 RUN cargo build --release --locked --bin chatbot-operator
 
+# The backup agent's image: the same binary beside the Postgres 17 client
+# tools (pg_dump 17 dumps servers from 9.2 to 17; the server of a verify Job
+# is this image too). Build: docker build --target backup-agent -t chatbot-operator-backup-agent .
+FROM postgres:17-bookworm AS backup-agent
+COPY --from=build /src/target/release/chatbot-operator /usr/local/bin/chatbot-operator
+USER 65532:65532
+ENTRYPOINT ["/usr/local/bin/chatbot-operator", "backup-agent"]
+
+# The operator image (the default target).
 FROM gcr.io/distroless/cc-debian12:nonroot
 COPY --from=build /src/target/release/chatbot-operator /usr/local/bin/chatbot-operator
 USER 65532:65532

@@ -38,10 +38,14 @@ export PATH
 hash -r
 
 # Debian packages: Lua 5.1 runs the Argo CD health check; Prometheus is
-# what rollout analysis is tested against.
+# what rollout analysis is tested against; Postgres (server and client
+# tools) is what the backup agent dumps and restores.
 missing=()
 command -v lua5.1 >/dev/null || missing+=(lua5.1)
 command -v prometheus >/dev/null || missing+=(prometheus)
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v pg_restore >/dev/null; then
+  missing+=(postgresql)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${missing[*]} (Debian)"
   sudo_cmd=""

@@ -4,7 +4,9 @@
 //! `backup-agent` Job) and the reconciler's use of these decisions are
 //! separate concerns built on this core.
 
+pub mod agent;
 pub mod health;
+pub mod manifest;
 pub mod retention;
 pub mod schedule;
 

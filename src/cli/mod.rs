@@ -54,6 +54,8 @@ pub enum Command {
     Pause(oncall::CommandArgs),
     /// Continue a paused rollout (or measure an inconclusive analysis again).
     Resume(oncall::CommandArgs),
+    /// Take, verify or restore a database backup (what the operator's backup Jobs run).
+    BackupAgent(crate::backup::agent::AgentArgs),
 }
 
 /// Where the defaults and templates come from.
@@ -161,6 +163,7 @@ pub fn run(cli: Cli) -> Result<String, CliError> {
         Command::Abort(args) => oncall::rollout_command(ActionKind::Abort, &args),
         Command::Pause(args) => oncall::rollout_command(ActionKind::Pause, &args),
         Command::Resume(args) => oncall::rollout_command(ActionKind::Resume, &args),
+        Command::BackupAgent(args) => Err(CliError::Exit(crate::backup::agent::main(args))),
     }
 }
 

@@ -9,6 +9,7 @@ pub mod fake_server;
 pub mod harness;
 pub mod logs;
 pub mod moto;
+pub mod postgres;
 pub mod prometheus;
 pub mod rbac;
 pub mod revisions;

@@ -10,6 +10,7 @@ mod common;
 mod actions;
 mod admission;
 mod analysis;
+mod backups;
 mod cli;
 mod cost;
 mod crds;

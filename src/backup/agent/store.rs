@@ -1,0 +1,427 @@
+//! Where dumps go: an S3 bucket (multipart upload, aborted on any failure,
+//! so a partial object never exists) or a directory on a mounted volume
+//! (written under a `.partial` name and renamed when complete).
+
+use std::{
+    path::{Path, PathBuf},
+    pin::Pin,
+    sync::{Arc, Mutex},
+};
+
+use aws_sdk_s3::{
+    primitives::ByteStream,
+    types::{CompletedMultipartUpload, CompletedPart},
+};
+use aws_smithy_types::error::display::DisplayErrorContext;
+use bytes::Bytes;
+use tokio::{io::AsyncWriteExt, task::JoinHandle};
+
+use super::AgentError;
+
+pub type Reader = Pin<Box<dyn tokio::io::AsyncRead + Send>>;
+
+#[derive(Clone, Debug)]
+pub enum Store {
+    S3 {
+        client: aws_sdk_s3::Client,
+        bucket: String,
+    },
+    Directory {
+        root: PathBuf,
+    },
+}
+
+const PARTIAL: &str = ".partial";
+
+fn s3_error(what: &str, key: &str, error: impl std::error::Error) -> AgentError {
+    AgentError::Store(format!("{what} {key}: {}", DisplayErrorContext(error)))
+}
+
+fn io_error(what: &str, path: &Path, error: std::io::Error) -> AgentError {
+    AgentError::Store(format!("{what} {}: {error}", path.display()))
+}
+
+impl Store {
+    /// An S3 client from the standard chain (web identity, or keys from a
+    /// Secret in the environment). With `AWS_ENDPOINT_URL` (or
+    /// `AWS_ENDPOINT_URL_S3`) set, an S3-compatible store is addressed by
+    /// path, as they expect.
+    pub async fn s3(bucket: &str, region: Option<&str>) -> Self {
+        let http = aws_smithy_http_client::Builder::new()
+            .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+                aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+            ))
+            .build_https();
+        let mut loader =
+            aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(http);
+        if let Some(region) = region {
+            loader = loader.region(aws_config::Region::new(region.to_string()));
+        }
+        let config = loader.load().await;
+        let custom_endpoint = std::env::var_os("AWS_ENDPOINT_URL_S3").is_some()
+            || std::env::var_os("AWS_ENDPOINT_URL").is_some();
+        let s3 = aws_sdk_s3::config::Builder::from(&config)
+            .force_path_style(custom_endpoint)
+            .build();
+        Store::S3 {
+            client: aws_sdk_s3::Client::from_conf(s3),
+            bucket: bucket.to_string(),
+        }
+    }
+
+    pub async fn put(&self, key: &str, body: Vec<u8>) -> Result<(), AgentError> {
+        match self {
+            Store::S3 { client, bucket } => client
+                .put_object()
+                .bucket(bucket)
+                .key(key)
+                .body(ByteStream::from(body))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| s3_error("writing", key, e)),
+            Store::Directory { root } => {
+                let path = root.join(key);
+                let partial = partial(&path);
+                if let Some(parent) = path.parent() {
+                    tokio::fs::create_dir_all(parent)
+                        .await
+                        .map_err(|e| io_error("creating", parent, e))?;
+                }
+                tokio::fs::write(&partial, body)
+                    .await
+                    .map_err(|e| io_error("writing", &partial, e))?;
+                tokio::fs::rename(&partial, &path)
+                    .await
+                    .map_err(|e| io_error("renaming", &partial, e))
+            }
+        }
+    }
+
+    /// The object `key`, or `None` when there is none.
+    pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, AgentError> {
+        match self {
+            Store::S3 { client, bucket } => {
+                match client.get_object().bucket(bucket).key(key).send().await {
+                    Ok(object) => object
+                        .body
+                        .collect()
+                        .await
+                        .map(|body| Some(body.to_vec()))
+                        .map_err(|e| s3_error("reading", key, e)),
+                    Err(error) if error.as_service_error().is_some_and(|e| e.is_no_such_key()) => {
+                        Ok(None)
+                    }
+                    Err(error) => Err(s3_error("reading", key, error)),
+                }
+            }
+            Store::Directory { root } => {
+                let path = root.join(key);
+                match tokio::fs::read(&path).await {
+                    Ok(body) => Ok(Some(body)),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                    Err(e) => Err(io_error("reading", &path, e)),
+                }
+            }
+        }
+    }
+
+    /// The object `key` as a stream.
+    pub async fn reader(&self, key: &str) -> Result<Reader, AgentError> {
+        match self {
+            Store::S3 { client, bucket } => {
+                let object = client
+                    .get_object()
+                    .bucket(bucket)
+                    .key(key)
+                    .send()
+                    .await
+                    .map_err(|e| s3_error("reading", key, e))?;
+                Ok(Box::pin(object.body.into_async_read()))
+            }
+            Store::Directory { root } => {
+                let path = root.join(key);
+                let file = tokio::fs::File::open(&path)
+                    .await
+                    .map_err(|e| io_error("opening", &path, e))?;
+                Ok(Box::pin(file))
+            }
+        }
+    }
+
+    /// Keys under `prefix` (complete objects only).
+    pub async fn list(&self, prefix: &str) -> Result<Vec<String>, AgentError> {
+        match self {
+            Store::S3 { client, bucket } => {
+                let mut keys = Vec::new();
+                let mut pages = client
+                    .list_objects_v2()
+                    .bucket(bucket)
+                    .prefix(prefix)
+                    .into_paginator()
+                    .send();
+                while let Some(page) = pages.next().await {
+                    let page = page.map_err(|e| s3_error("listing", prefix, e))?;
+                    keys.extend(
+                        page.contents()
+                            .iter()
+                            .filter_map(|o| o.key().map(String::from)),
+                    );
+                }
+                Ok(keys)
+            }
+            Store::Directory { root } => {
+                let mut keys = Vec::new();
+                let mut folders = vec![root.join(prefix)];
+                while let Some(folder) = folders.pop() {
+                    let mut entries = match tokio::fs::read_dir(&folder).await {
+                        Ok(entries) => entries,
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                        Err(e) => return Err(io_error("listing", &folder, e)),
+                    };
+                    while let Some(entry) = entries
+                        .next_entry()
+                        .await
+                        .map_err(|e| io_error("listing", &folder, e))?
+                    {
+                        let path = entry.path();
+                        if path.is_dir() {
+                            folders.push(path);
+                        } else if !path.to_string_lossy().ends_with(PARTIAL)
+                            && let Ok(key) = path.strip_prefix(root)
+                        {
+                            keys.push(key.to_string_lossy().into_owned());
+                        }
+                    }
+                }
+                keys.sort();
+                Ok(keys)
+            }
+        }
+    }
+
+    /// Aborts multipart uploads (or removes partial files) left under
+    /// `prefix` by a run that was killed: one run at a time per deployment,
+    /// so any of them is stale. Returns how many.
+    pub async fn abort_stale(&self, prefix: &str) -> Result<usize, AgentError> {
+        match self {
+            Store::S3 { client, bucket } => {
+                let uploads = client
+                    .list_multipart_uploads()
+                    .bucket(bucket)
+                    .prefix(prefix)
+                    .send()
+                    .await
+                    .map_err(|e| s3_error("listing uploads under", prefix, e))?;
+                let mut aborted = 0;
+                for upload in uploads.uploads() {
+                    if let (Some(key), Some(id)) = (upload.key(), upload.upload_id()) {
+                        client
+                            .abort_multipart_upload()
+                            .bucket(bucket)
+                            .key(key)
+                            .upload_id(id)
+                            .send()
+                            .await
+                            .map_err(|e| s3_error("aborting the upload of", key, e))?;
+                        aborted += 1;
+                    }
+                }
+                Ok(aborted)
+            }
+            Store::Directory { .. } => Ok(0),
+        }
+    }
+
+    /// Starts writing the object `key` in parts.
+    pub async fn start(&self, key: &str) -> Result<Upload, AgentError> {
+        match self {
+            Store::S3 { client, bucket } => {
+                let created = client
+                    .create_multipart_upload()
+                    .bucket(bucket)
+                    .key(key)
+                    .send()
+                    .await
+                    .map_err(|e| s3_error("starting the upload of", key, e))?;
+                let upload_id = created
+                    .upload_id()
+                    .ok_or_else(|| AgentError::Store(format!("no upload id for {key}")))?
+                    .to_string();
+                Ok(Upload::S3 {
+                    client: client.clone(),
+                    bucket: bucket.clone(),
+                    key: key.to_string(),
+                    upload_id,
+                    parts: Arc::default(),
+                })
+            }
+            Store::Directory { root } => {
+                let path = root.join(key);
+                if let Some(parent) = path.parent() {
+                    tokio::fs::create_dir_all(parent)
+                        .await
+                        .map_err(|e| io_error("creating", parent, e))?;
+                }
+                let partial = partial(&path);
+                let file = tokio::fs::File::create(&partial)
+                    .await
+                    .map_err(|e| io_error("creating", &partial, e))?;
+                Ok(Upload::File {
+                    path,
+                    partial,
+                    file: Arc::new(tokio::sync::Mutex::new(file)),
+                })
+            }
+        }
+    }
+}
+
+fn partial(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(PARTIAL);
+    PathBuf::from(name)
+}
+
+/// An object being written.
+pub enum Upload {
+    S3 {
+        client: aws_sdk_s3::Client,
+        bucket: String,
+        key: String,
+        upload_id: String,
+        parts: Arc<Mutex<Vec<CompletedPart>>>,
+    },
+    File {
+        path: PathBuf,
+        partial: PathBuf,
+        file: Arc<tokio::sync::Mutex<tokio::fs::File>>,
+    },
+}
+
+impl Upload {
+    /// Sends part `number` (from 1) in the background; the caller awaits it
+    /// before sending the next, so at most one part is in flight.
+    pub fn send_part(&self, number: i32, body: Bytes) -> JoinHandle<Result<(), AgentError>> {
+        match self {
+            Upload::S3 {
+                client,
+                bucket,
+                key,
+                upload_id,
+                parts,
+            } => {
+                let (client, bucket, key, upload_id, parts) = (
+                    client.clone(),
+                    bucket.clone(),
+                    key.clone(),
+                    upload_id.clone(),
+                    parts.clone(),
+                );
+                tokio::spawn(async move {
+                    let uploaded = client
+                        .upload_part()
+                        .bucket(bucket)
+                        .key(&key)
+                        .upload_id(upload_id)
+                        .part_number(number)
+                        .body(ByteStream::from(body))
+                        .send()
+                        .await
+                        .map_err(|e| s3_error(&format!("uploading part {number} of"), &key, e))?;
+                    parts.lock().expect("parts").push(
+                        CompletedPart::builder()
+                            .part_number(number)
+                            .set_e_tag(uploaded.e_tag().map(String::from))
+                            .build(),
+                    );
+                    Ok(())
+                })
+            }
+            Upload::File { partial, file, .. } => {
+                let (partial, file) = (partial.clone(), file.clone());
+                tokio::spawn(async move {
+                    file.lock()
+                        .await
+                        .write_all(&body)
+                        .await
+                        .map_err(|e| io_error("writing", &partial, e))
+                })
+            }
+        }
+    }
+
+    /// Makes the object visible, whole.
+    pub async fn complete(self) -> Result<(), AgentError> {
+        match self {
+            Upload::S3 {
+                client,
+                bucket,
+                key,
+                upload_id,
+                parts,
+            } => {
+                let mut parts = std::mem::take(&mut *parts.lock().expect("parts"));
+                parts.sort_by_key(|p| p.part_number());
+                client
+                    .complete_multipart_upload()
+                    .bucket(bucket)
+                    .key(&key)
+                    .upload_id(upload_id)
+                    .multipart_upload(
+                        CompletedMultipartUpload::builder()
+                            .set_parts(Some(parts))
+                            .build(),
+                    )
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| s3_error("completing the upload of", &key, e))
+            }
+            Upload::File {
+                path,
+                partial,
+                file,
+            } => {
+                let mut file = file.lock().await;
+                file.flush()
+                    .await
+                    .map_err(|e| io_error("writing", &partial, e))?;
+                file.sync_all()
+                    .await
+                    .map_err(|e| io_error("syncing", &partial, e))?;
+                tokio::fs::rename(&partial, &path)
+                    .await
+                    .map_err(|e| io_error("renaming", &partial, e))
+            }
+        }
+    }
+
+    /// Throws the parts away; best effort (a killed run's leftovers are
+    /// aborted by the next run).
+    pub async fn abort(self) {
+        match self {
+            Upload::S3 {
+                client,
+                bucket,
+                key,
+                upload_id,
+                ..
+            } => {
+                if let Err(error) = client
+                    .abort_multipart_upload()
+                    .bucket(bucket)
+                    .key(&key)
+                    .upload_id(upload_id)
+                    .send()
+                    .await
+                {
+                    tracing::warn!(key, error = %DisplayErrorContext(error), "aborting the upload failed");
+                }
+            }
+            Upload::File { partial, .. } => {
+                let _ = tokio::fs::remove_file(&partial).await;
+            }
+        }
+    }
+}

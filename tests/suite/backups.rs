@@ -1,0 +1,438 @@
+//! The backup agent with real parts: a real Postgres seeded in Brigade's
+//! shape (tables, a trigger, indexes, a sequence), the `backup-agent`
+//! binary as a Job runs it, and moto's S3. A dump goes up in several
+//! multipart parts and comes back into a new database with the same rows
+//! and objects; a corrupted or truncated object is caught by the
+//! manifest; a `pg_dump` killed mid-stream leaves no backup and no upload.
+
+use std::{
+    process::{Child, Command, Output, Stdio},
+    time::{Duration, Instant},
+};
+
+use aws_sdk_s3::primitives::ByteStream;
+use chatbot_operator::backup::manifest::Manifest;
+use serde_json::Value;
+
+use crate::common;
+use common::{moto::Moto, postgres::Postgres};
+
+const BUCKET: &str = "chatbot-backups";
+const NS: &str = "brigade";
+const NAME: &str = "brigade-sales";
+
+/// Brigade's CRM shape, with `rows` leads of incompressible text.
+fn seed(pg: &Postgres, db: &str, rows: u32) {
+    pg.sql("postgres", &format!("CREATE DATABASE {db}"));
+    pg.sql(
+        db,
+        &format!(
+            "CREATE TABLE leads (id bigserial PRIMARY KEY, email text NOT NULL UNIQUE, \
+               notes text, updated_at timestamptz NOT NULL DEFAULT now());
+             CREATE TABLE deals (id bigserial PRIMARY KEY, lead_id bigint REFERENCES leads(id), \
+               amount numeric(12,2) NOT NULL, stage text NOT NULL);
+             CREATE INDEX deals_stage ON deals (stage);
+             CREATE SCHEMA audit;
+             CREATE TABLE audit.events (id bigserial PRIMARY KEY, at timestamptz DEFAULT now(), what text);
+             CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS \
+               $$ BEGIN NEW.updated_at := now(); RETURN NEW; END $$;
+             CREATE TRIGGER leads_touch BEFORE UPDATE ON leads FOR EACH ROW EXECUTE FUNCTION touch();
+             CREATE SEQUENCE invoice_numbers START 1000;
+             INSERT INTO leads (email, notes) SELECT 'lead' || g || '@example.com', \
+               md5(random()::text) || md5(random()::text) || md5(random()::text) \
+               FROM generate_series(1, {rows}) g;
+             INSERT INTO deals (lead_id, amount, stage) SELECT g, g * 1.5, \
+               (ARRAY['new','won','lost'])[1 + g % 3] FROM generate_series(1, {rows} / 10) g;
+             INSERT INTO audit.events (what) VALUES ('seeded');
+             SELECT setval('invoice_numbers', 1234);"
+        ),
+    );
+}
+
+struct Env {
+    pg: Postgres,
+    moto: Moto,
+    s3: aws_sdk_s3::Client,
+}
+
+async fn env() -> Env {
+    let pg = Postgres::start();
+    let moto = Moto::start();
+    let config = aws_sdk_s3::config::Builder::new()
+        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+        .region(aws_sdk_s3::config::Region::new(common::moto::REGION))
+        .endpoint_url(moto.url())
+        .force_path_style(true)
+        .http_client(
+            aws_smithy_http_client::Builder::new()
+                .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+                    aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+                ))
+                .build_https(),
+        )
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            "testing", "testing", None, None, "test",
+        ))
+        .build();
+    let s3 = aws_sdk_s3::Client::from_conf(config);
+    s3.create_bucket()
+        .bucket(BUCKET)
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("create bucket");
+    Env { pg, moto, s3 }
+}
+
+impl Env {
+    /// `chatbot-operator backup-agent <args>` with the URL in the
+    /// environment, as the Job's container gets it from the Secret.
+    fn agent(&self, url_var: &str, url: &str, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_chatbot-operator"));
+        command
+            .arg("backup-agent")
+            .args(args)
+            .args([
+                "--s3-bucket",
+                BUCKET,
+                "--prefix",
+                "backups",
+                "--namespace",
+                NS,
+            ])
+            .args([
+                "--deployment",
+                NAME,
+                "--termination-log",
+                "/nonexistent/log",
+            ])
+            .env(url_var, url)
+            .env("AWS_ENDPOINT_URL", self.moto.url())
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", common::moto::REGION)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        command
+    }
+
+    fn dump(&self, db: &str, extra: &[&str]) -> (Output, Value) {
+        let mut args = vec!["dump", "--revision", "3", "--part-size-mib", "5"];
+        args.extend_from_slice(extra);
+        let output = self
+            .agent("DIRECT_DATABASE_URL", &self.pg.url(db), &args)
+            .output()
+            .unwrap();
+        let summary = summary(&output);
+        (output, summary)
+    }
+
+    fn restore(&self, id: &str, into: &str) -> (Output, Value) {
+        let output = self
+            .agent(
+                "TARGET_DATABASE_URL",
+                &self.pg.url(into),
+                &["restore", "--id", id, "--verify"],
+            )
+            .output()
+            .unwrap();
+        let summary = summary(&output);
+        (output, summary)
+    }
+
+    async fn keys(&self) -> Vec<String> {
+        let listed = self
+            .s3
+            .list_objects_v2()
+            .bucket(BUCKET)
+            .send()
+            .await
+            .unwrap();
+        listed
+            .contents()
+            .iter()
+            .filter_map(|o| o.key().map(String::from))
+            .collect()
+    }
+
+    async fn open_uploads(&self) -> usize {
+        self.s3
+            .list_multipart_uploads()
+            .bucket(BUCKET)
+            .send()
+            .await
+            .unwrap()
+            .uploads()
+            .len()
+    }
+
+    async fn manifest(&self, id: &str) -> Manifest {
+        let object = self
+            .s3
+            .get_object()
+            .bucket(BUCKET)
+            .key(format!("backups/{NS}/{NAME}/{id}/manifest.json"))
+            .send()
+            .await
+            .unwrap();
+        serde_json::from_slice(&object.body.collect().await.unwrap().to_vec()).unwrap()
+    }
+}
+
+fn summary(output: &Output) -> Value {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
+        panic!(
+            "the agent printed no summary ({e}): stdout {stdout}, stderr {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+fn checksum(pg: &Postgres, db: &str) -> String {
+    pg.sql(
+        db,
+        "SELECT md5(string_agg(l::text, ',' ORDER BY l.id)) FROM leads l; \
+         SELECT md5(string_agg(d::text, ',' ORDER BY d.id)) FROM deals d; \
+         SELECT count(*) FROM audit.events; SELECT last_value FROM invoice_numbers",
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dump_in_several_parts_restores_into_a_new_database_with_the_same_rows_and_objects() {
+    let env = env().await;
+    seed(&env.pg, "sales", 90_000);
+    let (output, summary) = env.dump("sales", &[]);
+    assert!(output.status.success(), "{summary}");
+    assert_eq!(summary["outcome"], "Succeeded", "{summary}");
+    let id = summary["id"].as_str().unwrap().to_string();
+    assert!(id.ends_with("-r3"), "{id}");
+
+    let manifest = env.manifest(&id).await;
+    assert!(manifest.dump.parts >= 2, "{:?}", manifest.dump);
+    assert!(manifest.dump.bytes > 5 << 20, "{:?}", manifest.dump);
+    assert!(manifest.dump.toc_entries >= 10, "{:?}", manifest.dump);
+    let rows: Vec<(String, String, i64)> = manifest
+        .tables
+        .iter()
+        .map(|t| (t.schema.clone(), t.name.clone(), t.rows))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("audit".into(), "events".into(), 1),
+            ("public".into(), "deals".into(), 9_000),
+            ("public".into(), "leads".into(), 90_000),
+        ]
+    );
+    assert_eq!(manifest.revision, Some(3));
+    assert!(
+        manifest.server_version >= 100000,
+        "{}",
+        manifest.server_version
+    );
+    assert_eq!(
+        env.keys().await,
+        [
+            format!("backups/{NS}/{NAME}/{id}/dump.pgcustom"),
+            format!("backups/{NS}/{NAME}/{id}/manifest.json"),
+        ]
+    );
+    let head = env
+        .s3
+        .head_object()
+        .bucket(BUCKET)
+        .key(format!("backups/{NS}/{NAME}/{id}/dump.pgcustom"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.content_length(), Some(manifest.dump.bytes as i64));
+    assert_eq!(env.open_uploads().await, 0);
+
+    env.pg.sql("postgres", "CREATE DATABASE restored");
+    let (output, restored) = env.restore(&id, "restored");
+    assert!(output.status.success(), "{restored}");
+    assert_eq!(restored["outcome"], "Succeeded", "{restored}");
+    assert_eq!(restored["kind"], "verify");
+    assert!(restored["restoreSeconds"].as_f64().unwrap() > 0.0);
+    assert_eq!(checksum(&env.pg, "restored"), checksum(&env.pg, "sales"));
+    assert_eq!(env.pg.schema("restored"), env.pg.schema("sales"));
+    // The trigger came back and works.
+    env.pg.sql(
+        "restored",
+        "UPDATE leads SET updated_at = '2000-01-01' WHERE id = 1",
+    );
+    assert_ne!(
+        env.pg.sql(
+            "restored",
+            "SELECT extract(year FROM updated_at) FROM leads WHERE id = 1"
+        ),
+        "2000"
+    );
+
+    for stream in [&output.stdout, &output.stderr] {
+        let text = String::from_utf8_lossy(stream);
+        assert!(!text.contains(common::postgres::PASSWORD), "{text}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_corrupted_or_truncated_dump_fails_its_check_against_the_manifest() {
+    let env = env().await;
+    seed(&env.pg, "sales", 2_000);
+    let (_, summary) = env.dump("sales", &[]);
+    assert_eq!(summary["outcome"], "Succeeded", "{summary}");
+    let id = summary["id"].as_str().unwrap().to_string();
+    let key = format!("backups/{NS}/{NAME}/{id}/dump.pgcustom");
+    let original = env
+        .s3
+        .get_object()
+        .bucket(BUCKET)
+        .key(&key)
+        .send()
+        .await
+        .unwrap()
+        .body
+        .collect()
+        .await
+        .unwrap()
+        .to_vec();
+
+    let mut flipped = original.clone();
+    let middle = flipped.len() / 2;
+    flipped[middle] ^= 0x5a;
+    let truncated = original[..original.len() / 2].to_vec();
+    for (case, body, expected) in [
+        ("flipped byte", flipped, "sha256"),
+        ("truncated", truncated, "truncated or corrupted"),
+    ] {
+        env.s3
+            .put_object()
+            .bucket(BUCKET)
+            .key(&key)
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .unwrap();
+        let target = format!("check_{}", case.replace(' ', "_"));
+        env.pg.sql("postgres", &format!("CREATE DATABASE {target}"));
+        let (output, restored) = env.restore(&id, &target);
+        assert!(!output.status.success(), "{case}: {restored}");
+        assert_eq!(restored["outcome"], "Failed", "{case}: {restored}");
+        let message = restored["message"].as_str().unwrap();
+        assert!(message.contains(expected), "{case}: {message}");
+    }
+}
+
+fn pg_dump_child(agent: &Child) -> Option<u32> {
+    let parent = agent.id().to_string();
+    std::fs::read_dir("/proc").ok()?.find_map(|entry| {
+        let pid: u32 = entry.ok()?.file_name().to_str()?.parse().ok()?;
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let (comm, rest) = stat.split_once(") ")?;
+        let ppid = rest.split_whitespace().nth(1)?;
+        (comm.ends_with("(pg_dump") && ppid == parent).then_some(pid)
+    })
+}
+
+/// Bytes process `pid` has written so far.
+fn written(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/io"))
+        .ok()
+        .and_then(|io| {
+            io.lines()
+                .find_map(|l| l.strip_prefix("wchar: "))
+                .and_then(|n| n.trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pg_dump_killed_mid_stream_leaves_no_backup_and_no_open_upload() {
+    let env = env().await;
+    seed(&env.pg, "sales", 150_000);
+    let agent = env
+        .agent(
+            "DIRECT_DATABASE_URL",
+            &env.pg.url("sales"),
+            &["dump", "--part-size-mib", "5"],
+        )
+        .spawn()
+        .unwrap();
+    // Kill pg_dump once the upload has begun and it has written more than
+    // one part (the agent has read the first and is sending it).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let killed = loop {
+        assert!(
+            Instant::now() < deadline,
+            "pg_dump did not get past one part within 60 s"
+        );
+        if env.open_uploads().await > 0
+            && let Some(pid) = pg_dump_child(&agent)
+            && written(pid) > 6 << 20
+        {
+            let status = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+            break status.unwrap().success();
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    assert!(killed);
+    let output = tokio::task::spawn_blocking(move || agent.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let summary = summary(&output);
+    assert_eq!(output.status.code(), Some(1), "{summary}");
+    assert_eq!(summary["outcome"], "Failed");
+    assert!(
+        summary["message"]
+            .as_str()
+            .unwrap()
+            .contains("pg_dump was killed before it finished"),
+        "{summary}"
+    );
+    assert_eq!(env.keys().await, Vec::<String>::new());
+    assert_eq!(env.open_uploads().await, 0);
+
+    // The next run is not blocked by the failed one.
+    let (output, summary) = env.dump("sales", &[]);
+    assert!(output.status.success(), "{summary}");
+    assert_eq!(env.keys().await.len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_emptied_database_is_not_taken_for_a_backup_unless_expected() {
+    let env = env().await;
+    seed(&env.pg, "sales", 20_000);
+    let random: Vec<&str> = vec!["md5(random()::text)"; 10];
+    env.pg.sql(
+        "sales",
+        &format!(
+            "ALTER TABLE leads ADD COLUMN transcript text; UPDATE leads SET transcript = {}",
+            random.join(" || ")
+        ),
+    );
+    let (_, first) = env.dump("sales", &[]);
+    assert_eq!(first["outcome"], "Succeeded", "{first}");
+    // A broken job blanks the big columns: the rows are all still there,
+    // the dump is a few per cent of what it was.
+    env.pg
+        .sql("sales", "UPDATE leads SET transcript = NULL, notes = NULL");
+    std::thread::sleep(Duration::from_millis(1100));
+    let (output, second) = env.dump("sales", &[]);
+    assert_eq!(output.status.code(), Some(1), "{second}");
+    let message = second["message"].as_str().unwrap();
+    assert!(message.contains("of the previous backup's"), "{message}");
+    assert!(message.contains("22001 rows against 22001"), "{message}");
+    assert_eq!(env.keys().await.len(), 2, "only the first backup is listed");
+    assert_eq!(env.open_uploads().await, 0);
+    std::thread::sleep(Duration::from_millis(1100));
+    let (output, third) = env.dump("sales", &["--expect-shrink"]);
+    assert!(output.status.success(), "{third}");
+    assert_eq!(env.keys().await.len(), 4);
+}
