@@ -436,3 +436,100 @@ async fn an_emptied_database_is_not_taken_for_a_backup_unless_expected() {
     assert!(output.status.success(), "{third}");
     assert_eq!(env.keys().await.len(), 4);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_on_a_volume_round_trips_and_lists_nothing_partial() {
+    let pg = Postgres::start();
+    seed(&pg, "sales", 3_000);
+    let volume = tempfile::tempdir().unwrap();
+    let agent = |var: &str, url: String, args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_chatbot-operator"))
+            .arg("backup-agent")
+            .args(args)
+            .arg("--directory")
+            .arg(volume.path())
+            .args(["--namespace", NS, "--deployment", NAME])
+            .args(["--termination-log", "/nonexistent/log"])
+            .env(var, url)
+            .output()
+            .unwrap()
+    };
+    let output = agent(
+        "DIRECT_DATABASE_URL",
+        pg.url("sales"),
+        &["dump", "--revision", "9"],
+    );
+    let dumped = summary(&output);
+    assert!(output.status.success(), "{dumped}");
+    let id = dumped["id"].as_str().unwrap();
+    let folder = volume.path().join(NS).join(NAME).join(id);
+    let mut files: Vec<String> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(files, ["dump.pgcustom", "manifest.json"]);
+    assert_eq!(
+        std::fs::metadata(folder.join("dump.pgcustom"))
+            .unwrap()
+            .len(),
+        dumped["bytes"].as_u64().unwrap()
+    );
+
+    pg.sql("postgres", "CREATE DATABASE restored");
+    let output = agent(
+        "TARGET_DATABASE_URL",
+        pg.url("restored"),
+        &["restore", "--id", id],
+    );
+    let restored = summary(&output);
+    assert!(output.status.success(), "{restored}");
+    assert_eq!(restored["kind"], "restore");
+    assert_eq!(checksum(&pg, "restored"), checksum(&pg, "sales"));
+
+    // A backup that does not exist is an error naming it, never a pass.
+    pg.sql("postgres", "CREATE DATABASE nothing");
+    let output = agent(
+        "TARGET_DATABASE_URL",
+        pg.url("nothing"),
+        &["restore", "--id", "20200101T000000Z", "--verify"],
+    );
+    let missing = summary(&output);
+    assert_eq!(output.status.code(), Some(1), "{missing}");
+    assert!(
+        missing["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("backup 20200101T000000Z does not exist"),
+        "{missing}"
+    );
+}
+
+#[test]
+fn a_missing_or_malformed_database_url_is_a_clear_error_without_the_value() {
+    let run = |value: Option<&str>| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_chatbot-operator"));
+        command
+            .args(["backup-agent", "dump", "--directory", "/nonexistent"])
+            .args(["--namespace", NS, "--deployment", NAME])
+            .env_remove("DIRECT_DATABASE_URL");
+        if let Some(value) = value {
+            command.env("DIRECT_DATABASE_URL", value);
+        }
+        command.output().unwrap()
+    };
+    let output = run(None);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr).trim(),
+        "error: DIRECT_DATABASE_URL is not set: the agent reads the database URL from it (a Secret's key)"
+    );
+    let output = run(Some("postgres://app:hunter2@db/app?sslmode=verify-full"));
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("DIRECT_DATABASE_URL: sslmode=verify-full needs sslrootcert"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+}
