@@ -255,6 +255,20 @@ impl Summary {
     }
 }
 
+/// glibc raises its mmap threshold after the first large buffer is freed,
+/// so later part buffers come from per-thread heaps that keep what they
+/// held: memory grows with the dump. A fixed threshold maps every part
+/// buffer on its own and gives it back when the part is sent.
+fn bounded_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only tunes the allocator; it is called before the
+    // runtime starts any thread.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
+}
+
 fn url_from_env(var: &str) -> Result<ConnInfo, AgentError> {
     let text = std::env::var(var).map_err(|_| {
         AgentError::Config(format!(
@@ -266,6 +280,7 @@ fn url_from_env(var: &str) -> Result<ConnInfo, AgentError> {
 
 /// Runs the agent; returns the process's exit code.
 pub fn main(args: AgentArgs) -> i32 {
+    bounded_allocator();
     let _ = tracing_subscriber::fmt()
         .json()
         .with_writer(std::io::stderr)

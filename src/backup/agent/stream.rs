@@ -56,21 +56,23 @@ pub fn stderr_tail(child: &mut Child) -> JoinHandle<String> {
     })
 }
 
-/// Reads up to `size` bytes, fewer only at the end of the stream.
+/// Reads up to `size` bytes, fewer only at the end of the stream. The
+/// buffer is allocated once at its final size (and touched only as it is
+/// filled), so a part costs its size in memory and no more.
 pub async fn read_part(
     reader: &mut (impl AsyncRead + Unpin),
     size: usize,
 ) -> std::io::Result<Vec<u8>> {
-    let mut part = Vec::with_capacity(size);
-    while part.len() < size {
-        let n = (&mut *reader)
-            .take((size - part.len()) as u64)
-            .read_to_end(&mut part)
-            .await?;
+    let mut part = vec![0u8; size];
+    let mut filled = 0;
+    while filled < size {
+        let n = reader.read(&mut part[filled..]).await?;
         if n == 0 {
             break;
         }
+        filled += n;
     }
+    part.truncate(filled);
     Ok(part)
 }
 
