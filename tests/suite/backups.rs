@@ -457,11 +457,12 @@ async fn a_backup_on_a_volume_round_trips_and_lists_nothing_partial() {
     let output = agent(
         "DIRECT_DATABASE_URL",
         pg.url("sales"),
-        &["dump", "--revision", "9"],
+        &["dump", "--revision", "9", "--id", "sales-backup-29113520"],
     );
     let dumped = summary(&output);
     assert!(output.status.success(), "{dumped}");
     let id = dumped["id"].as_str().unwrap();
+    assert_eq!(id, "sales-backup-29113520");
     let folder = volume.path().join(NS).join(NAME).join(id);
     let mut files: Vec<String> = std::fs::read_dir(&folder)
         .unwrap()

@@ -29,6 +29,9 @@ pub struct DumpPlan {
     pub reason: String,
     pub part_size: usize,
     pub expect_shrink: bool,
+    /// The id to give the backup (the operator passes its Job's); else one
+    /// from the start time and revision.
+    pub id: Option<String>,
 }
 
 /// Takes one backup. A failed one is reported in the summary (and as an
@@ -36,7 +39,10 @@ pub struct DumpPlan {
 /// backup.
 pub async fn run(plan: &DumpPlan) -> Summary {
     let started_at = Timestamp::now();
-    let id = manifest::backup_id(started_at, plan.revision);
+    let id = plan
+        .id
+        .clone()
+        .unwrap_or_else(|| manifest::backup_id(started_at, plan.revision));
     let mut summary = Summary::new("backup", &id, started_at);
     match take(plan, &id, started_at).await {
         Ok(manifest) => summary.succeeded(&manifest),

@@ -120,6 +120,24 @@ pub struct DumpArgs {
     /// Accept a dump far smaller than the previous backup (data deleted on purpose).
     #[arg(long)]
     pub expect_shrink: bool,
+    /// Id of the backup (letters, digits, `.`, `_`, `-`; at most 63); by default the start time and revision.
+    #[arg(long, value_parser = backup_id)]
+    pub id: Option<String>,
+}
+
+/// A backup id given on the command line: a folder name in every store.
+fn backup_id(text: &str) -> Result<String, String> {
+    let fits = !text.is_empty()
+        && text.len() <= 63
+        && !text.starts_with('.')
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if fits {
+        Ok(text.to_string())
+    } else {
+        Err("an id is 1 to 63 letters, digits, `.`, `_` or `-`, not starting with `.`".into())
+    }
 }
 
 /// Arguments of `backup-agent restore`.
@@ -337,6 +355,7 @@ async fn execute(args: &AgentArgs) -> Result<(Summary, &Location), AgentError> {
                 reason: dump.reason.clone(),
                 part_size: usize::from(dump.part_size_mib) << 20,
                 expect_shrink: dump.expect_shrink,
+                id: dump.id.clone(),
             };
             let summary = dump::run(&plan).await;
             log(&summary);
@@ -373,6 +392,17 @@ fn log(summary: &Summary) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_given_id_must_be_a_plain_folder_name() {
+        assert_eq!(
+            backup_id("sales-backup-29113520"),
+            Ok("sales-backup-29113520".into())
+        );
+        for bad in ["", "../etc", ".hidden", "a/b", "x y", &"a".repeat(64)] {
+            assert!(backup_id(bad).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn a_summary_fits_a_termination_message_however_long_its_error() {
