@@ -82,7 +82,7 @@ pub struct Location {
     /// Name of the ChatbotDeployment.
     #[arg(long)]
     pub deployment: String,
-    /// Where the outcome is written for the operator (a container's termination message).
+    /// Where the outcome is written for the operator (a container's termination message), when the file exists.
     #[arg(long, value_name = "FILE", default_value = "/dev/termination-log")]
     pub termination_log: PathBuf,
 }
@@ -327,10 +327,8 @@ pub fn main(args: AgentArgs) -> i32 {
     };
     let text = summary.to_json();
     println!("{text}");
-    if location
-        .termination_log
-        .parent()
-        .is_some_and(|dir| dir.exists())
+    // The kubelet mounts the file; outside a pod there is none to write.
+    if location.termination_log.exists()
         && let Err(error) = std::fs::write(&location.termination_log, &text)
     {
         tracing::warn!(path = %location.termination_log.display(), %error, "writing the termination message failed");
