@@ -442,6 +442,8 @@ async fn a_backup_on_a_volume_round_trips_and_lists_nothing_partial() {
     let pg = Postgres::start();
     seed(&pg, "sales", 3_000);
     let volume = tempfile::tempdir().unwrap();
+    // As the kubelet mounts it: the file exists before the container starts.
+    let termination_log = tempfile::NamedTempFile::new().unwrap();
     let agent = |var: &str, url: String, args: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_chatbot-operator"))
             .arg("backup-agent")
@@ -449,7 +451,8 @@ async fn a_backup_on_a_volume_round_trips_and_lists_nothing_partial() {
             .arg("--directory")
             .arg(volume.path())
             .args(["--namespace", NS, "--deployment", NAME])
-            .args(["--termination-log", "/nonexistent/log"])
+            .arg("--termination-log")
+            .arg(termination_log.path())
             .env(var, url)
             .output()
             .unwrap()
@@ -463,6 +466,9 @@ async fn a_backup_on_a_volume_round_trips_and_lists_nothing_partial() {
     assert!(output.status.success(), "{dumped}");
     let id = dumped["id"].as_str().unwrap();
     assert_eq!(id, "sales-backup-29113520");
+    let message: Value =
+        serde_json::from_str(&std::fs::read_to_string(termination_log.path()).unwrap()).unwrap();
+    assert_eq!(message, dumped, "the termination message is the summary");
     let folder = volume.path().join(NS).join(NAME).join(id);
     let mut files: Vec<String> = std::fs::read_dir(&folder)
         .unwrap()
