@@ -11,14 +11,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-#[allow(dead_code)]
-#[path = "../tests/common/moto.rs"]
-mod moto;
-#[allow(dead_code)]
-#[path = "../tests/common/postgres.rs"]
-mod postgres;
+#[path = "../tests/common/mod.rs"]
+mod common;
 
-use postgres::{PASSWORD, Postgres};
+use common::{moto, postgres::Postgres};
 
 const BUCKET: &str = "bench";
 
@@ -45,17 +41,6 @@ fn measure(mut child: Child) -> (Duration, u64, bool, String) {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-}
-
-fn pg(pg: &Postgres, program: &str) -> Command {
-    let mut command = Command::new(program);
-    command
-        .env("PGHOST", "127.0.0.1")
-        .env("PGPORT", pg.port.to_string())
-        .env("PGUSER", "postgres")
-        .env("PGPASSWORD", PASSWORD)
-        .stdout(Stdio::null());
-    command
 }
 
 fn agent(moto_url: &str, args: &[&str]) -> Command {
@@ -141,7 +126,7 @@ fn main() {
 
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("plain.dump");
-    let mut plain = pg(&server, "pg_dump");
+    let mut plain = server.client("pg_dump");
     plain.args(["-Fc", "-f"]).arg(&file).arg("app");
     // The dump's size is known once the reference has run.
     let (plain_dump, _) = timed("pg_dump -Fc > file (reference)", plain, None, None);
@@ -173,7 +158,7 @@ fn main() {
     );
 
     server.sql("postgres", "CREATE DATABASE plain_restore");
-    let mut plain = pg(&server, "pg_restore");
+    let mut plain = server.client("pg_restore");
     plain
         .args(["--no-owner", "--single-transaction", "-d", "plain_restore"])
         .arg(&file);

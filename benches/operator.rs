@@ -363,7 +363,7 @@ async fn binary_against_fake(count: usize) {
     let api = harness.api.clone();
     drop(harness);
     let server = common::fake_server::FakeServer::start(api.clone()).await;
-    let metrics = std::net::SocketAddr::from(([127, 0, 0, 1], common::e2e::free_port()));
+    let metrics = std::net::SocketAddr::from(([127, 0, 0, 1], common::free_port()));
     let start = Instant::now();
     let mut process = std::process::Command::new(env!("CARGO_BIN_EXE_chatbot-operator"))
         .args([

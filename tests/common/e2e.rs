@@ -6,7 +6,7 @@
 
 use std::{
     io::{Read, Write},
-    net::{SocketAddr, TcpListener, TcpStream},
+    net::{SocketAddr, TcpStream},
     path::PathBuf,
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
@@ -236,15 +236,6 @@ pub fn peak_rss_kib(pid: u32) -> Option<u64> {
         .ok()
 }
 
-/// A free loopback port.
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// The operator binary, running as its own service account, watching one
 /// namespace. Stopped with SIGTERM when dropped.
 pub struct Operator {
@@ -284,7 +275,7 @@ impl Operator {
 
     fn spawn(namespace: &str, test: &str, election: &[&str]) -> Self {
         let moto = super::moto::Moto::start();
-        let metrics = SocketAddr::from(([127, 0, 0, 1], free_port()));
+        let metrics = SocketAddr::from(([127, 0, 0, 1], super::free_port()));
         let dir = super::root().join("target/e2e-logs");
         std::fs::create_dir_all(&dir).unwrap();
         let log = dir.join(format!("{test}-{}.log", metrics.port()));

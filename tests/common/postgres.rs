@@ -5,7 +5,6 @@
 //! (it refuses to run as root).
 
 use std::{
-    net::TcpListener,
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
@@ -52,14 +51,6 @@ fn as_server_user(program: &Path) -> Command {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 impl Postgres {
     pub fn start() -> Self {
         let bin = bin_dir();
@@ -81,7 +72,7 @@ impl Postgres {
             .expect("initdb");
         assert!(status.success(), "initdb failed");
         for _ in 0..5 {
-            let port = free_port();
+            let port = super::free_port();
             let mut child = as_server_user(&bin.join("postgres"))
                 .arg("-D")
                 .arg(&data)
@@ -127,17 +118,22 @@ impl Postgres {
         )
     }
 
+    /// `program` (psql, pg_dump, pg_restore, …) connected to this server as
+    /// the superuser, through libpq's environment.
+    pub fn client(&self, program: &str) -> Command {
+        let mut command = Command::new(program);
+        command
+            .env("PGHOST", "127.0.0.1")
+            .env("PGPORT", self.port.to_string())
+            .env("PGUSER", "postgres")
+            .env("PGPASSWORD", PASSWORD);
+        command
+    }
+
     /// Runs SQL in `db` with psql; panics with psql's error.
     pub fn sql(&self, db: &str, sql: &str) -> String {
-        let output = Command::new("psql")
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &self.port.to_string(),
-                "-U",
-                "postgres",
-            ])
+        let output = self
+            .client("psql")
             .args([
                 "-d",
                 db,
@@ -150,7 +146,6 @@ impl Postgres {
                 "-c",
                 sql,
             ])
-            .env("PGPASSWORD", PASSWORD)
             .output()
             .expect("psql");
         assert!(
@@ -164,17 +159,9 @@ impl Postgres {
     /// `pg_dump --schema-only` of `db` without comments: what a restore must
     /// reproduce object for object.
     pub fn schema(&self, db: &str) -> String {
-        let output = Command::new("pg_dump")
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &self.port.to_string(),
-                "-U",
-                "postgres",
-            ])
+        let output = self
+            .client("pg_dump")
             .args(["--schema-only", "--no-owner", "--no-privileges", db])
-            .env("PGPASSWORD", PASSWORD)
             .output()
             .expect("pg_dump");
         assert!(output.status.success());

@@ -33,7 +33,7 @@ struct Replica {
 
 impl Replica {
     fn start(server: &FakeServer, aws: &Moto, identity: &str) -> Self {
-        let metrics = SocketAddr::from(([127, 0, 0, 1], common::e2e::free_port()));
+        let metrics = SocketAddr::from(([127, 0, 0, 1], common::free_port()));
         let log = server_dir().join(format!("{identity}-{}.log", metrics.port()));
         let process = Command::new(env!("CARGO_BIN_EXE_chatbot-operator"))
             .args([

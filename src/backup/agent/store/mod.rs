@@ -14,7 +14,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_smithy_types::error::display::DisplayErrorContext;
 
 pub use self::upload::Upload;
-use self::upload::partial;
+use self::upload::{Multipart, PartialFile, partial};
 use super::AgentError;
 
 pub type Reader = Pin<Box<dyn tokio::io::AsyncRead + Send>>;
@@ -248,13 +248,13 @@ impl Store {
                     .upload_id()
                     .ok_or_else(|| AgentError::Store(format!("no upload id for {key}")))?
                     .to_string();
-                Ok(Upload::S3 {
+                Ok(Upload::S3(Multipart {
                     client: client.clone(),
                     bucket: bucket.clone(),
                     key: key.to_string(),
                     upload_id,
                     parts: Arc::default(),
-                })
+                }))
             }
             Store::Directory { root } => {
                 let path = root.join(key);
@@ -267,11 +267,11 @@ impl Store {
                 let file = tokio::fs::File::create(&partial)
                     .await
                     .map_err(|e| io_error("creating", &partial, e))?;
-                Ok(Upload::File {
+                Ok(Upload::File(PartialFile {
                     path,
                     partial,
                     file: Arc::new(tokio::sync::Mutex::new(file)),
-                })
+                }))
             }
         }
     }
