@@ -432,9 +432,14 @@ async fn an_emptied_database_is_not_taken_for_a_backup_unless_expected() {
     assert_eq!(env.keys().await.len(), 2, "only the first backup is listed");
     assert_eq!(env.open_uploads().await, 0);
     std::thread::sleep(Duration::from_millis(1100));
-    let (output, third) = env.dump("sales", &["--expect-shrink"]);
+    // Named so that it sorts before the first backup: the newest backup is
+    // the one that finished last, whatever its name.
+    let (output, third) = env.dump("sales", &["--expect-shrink", "--id", "0-emptied"]);
     assert!(output.status.success(), "{third}");
     assert_eq!(env.keys().await.len(), 4);
+    let (output, fourth) = env.dump("sales", &[]);
+    assert!(output.status.success(), "compared with 0-emptied: {fourth}");
+    assert_eq!(env.keys().await.len(), 6);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -61,14 +61,21 @@ async fn take(plan: &DumpPlan, id: &str, started_at: Timestamp) -> Result<Manife
             "aborted uploads left by an earlier run that did not finish"
         );
     }
-    let previous = previous(&plan.store, &deployment_folder).await?;
     let folder = manifest::folder(&plan.prefix, &plan.namespace, &plan.deployment, id);
     let manifest_key = format!("{folder}{}", manifest::MANIFEST_FILE);
-    if plan.store.get(&manifest_key).await?.is_some() {
+    let manifests: Vec<String> = plan
+        .store
+        .list(&deployment_folder)
+        .await?
+        .into_iter()
+        .filter(|key| key.ends_with(manifest::MANIFEST_FILE))
+        .collect();
+    if manifests.contains(&manifest_key) {
         return Err(AgentError::Dump(format!(
             "backup {id} already exists: a backup is never overwritten"
         )));
     }
+    let previous = previous(&plan.store, &manifests).await?;
 
     let snapshot = Snapshot::open(&plan.source).await?;
     let mut child = stream::tool("pg_dump", Some(&plan.source))
@@ -185,27 +192,24 @@ async fn joined(handle: tokio::task::JoinHandle<Result<(), AgentError>>) -> Resu
         .map_err(|e| AgentError::Store(format!("an upload task ended: {e}")))?
 }
 
-/// The newest good backup of the deployment, for the size check.
-pub async fn previous(
-    store: &Store,
-    deployment_folder: &str,
-) -> Result<Option<Previous>, AgentError> {
-    let mut manifests: Vec<String> = store
-        .list(deployment_folder)
-        .await?
-        .into_iter()
-        .filter(|key| key.ends_with(manifest::MANIFEST_FILE))
-        .collect();
-    manifests.sort();
-    let Some(newest) = manifests.last() else {
-        return Ok(None);
-    };
-    let Some(body) = store.get(newest).await? else {
-        return Ok(None);
-    };
-    let manifest: Manifest = serde_json::from_slice(&body)
-        .map_err(|e| AgentError::Store(format!("{newest} is not a backup manifest: {e}")))?;
-    Ok(Some(Previous {
+/// The newest good backup among `manifests` (by when it finished: ids given
+/// with `--id` need not sort by time), for the size check.
+pub async fn previous(store: &Store, manifests: &[String]) -> Result<Option<Previous>, AgentError> {
+    let mut newest: Option<Manifest> = None;
+    for key in manifests {
+        let Some(body) = store.get(key).await? else {
+            continue;
+        };
+        let manifest: Manifest = serde_json::from_slice(&body)
+            .map_err(|e| AgentError::Store(format!("{key} is not a backup manifest: {e}")))?;
+        if newest
+            .as_ref()
+            .is_none_or(|n| manifest.finished_at > n.finished_at)
+        {
+            newest = Some(manifest);
+        }
+    }
+    Ok(newest.map(|manifest| Previous {
         bytes: manifest.dump.bytes,
         rows: manifest.rows(),
     }))
