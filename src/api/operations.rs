@@ -19,6 +19,12 @@ pub struct S3Destination {
     /// AWS region of the bucket.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+    /// Secret with `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY` for the
+    /// bucket. Without it the backup Job uses its pod's identity (IRSA's
+    /// web identity on the app's ServiceAccount, or the node's role).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 253))]
+    pub credentials_secret: Option<String>,
 }
 
 /// A PersistentVolumeClaim for backups.
@@ -54,15 +60,32 @@ pub struct Backup {
     /// Take scheduled backups.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
-    /// Cron schedule in UTC, e.g. `0 3 * * *`.
+    /// Cron schedule, e.g. `0 3 * * *`, in `timeZone`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 128))]
     #[x_kube(validation = Rule::new("self.matches('^(@(hourly|daily|weekly|monthly))$|^([^ ]+ ){4}[^ ]+$')").message("spec.backup.schedule must be a five-field cron expression such as '0 3 * * *'"))]
     pub schedule: Option<String>,
+    /// IANA time zone of the schedule, e.g. `Asia/Kolkata`; UTC when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 64))]
+    pub time_zone: Option<String>,
     /// Days a backup is kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[x_kube(validation = Rule::new("self >= 1 && self <= 3650").message("spec.backup.retentionDays must be between 1 and 3650"))]
     pub retention_days: Option<i32>,
+    /// Good backups kept at most, newest first (the newest verified one always stays).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("self >= 1 && self <= 1000").message("spec.backup.keep must be between 1 and 1000"))]
+    pub keep: Option<i32>,
+    /// Longest one backup may run before it is stopped and marked failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("self >= 60 && self <= 86400").message("spec.backup.timeoutSeconds must be between 60 and 86400"))]
+    pub timeout_seconds: Option<i32>,
+    /// Image of the backup agent (the Postgres client tools and
+    /// `chatbot-operator backup-agent`); the operator's own release by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 512))]
+    pub agent_image: Option<String>,
     /// Where backups go.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub destination: Option<BackupDestination>,
@@ -72,6 +95,10 @@ pub struct Backup {
     /// Restore every backup into a scratch database to prove it works.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verify: Option<bool>,
+    /// With `verify`, restore-test every Nth backup only (1: every one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("self >= 1 && self <= 100").message("spec.backup.verifyEvery must be between 1 and 100"))]
+    pub verify_every: Option<i32>,
 }
 
 /// Service-level objectives, rendered as alerting rules.

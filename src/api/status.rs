@@ -19,6 +19,8 @@ pub mod condition_types {
     pub const CACHE_READY: &str = "CacheReady";
     /// The last backup succeeded (and verified, when asked).
     pub const BACKUP_HEALTHY: &str = "BackupHealthy";
+    /// The newest good backup is older than 1.5 periods of the schedule, or there is none.
+    pub const BACKUP_STALE: &str = "BackupStale";
     /// Every referenced Secret and key exists.
     pub const SECRETS_READY: &str = "SecretsReady";
     /// Connection pools and memory fit the data stores.
@@ -241,22 +243,83 @@ pub struct StoreStatus {
     pub final_snapshot: Option<String>,
 }
 
-/// The most recent backup.
+/// One backup run, as the operator saw its Job end.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct BackupStatus {
-    /// Backup id.
+pub struct BackupRecord {
+    /// Backup id, also the folder of its dump and manifest.
+    pub id: String,
+    /// `Running`, `Succeeded` or `Failed`.
+    pub phase: String,
+    /// `scheduled`, `pre-rollout` or `on-demand`.
+    pub reason: String,
+    /// The Job that takes it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
+    pub job: Option<String>,
+    /// Revision the app ran when it was taken.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<i64>,
+    /// When it started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<Time>,
     /// When it finished.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time: Option<Time>,
-    /// Size in bytes.
+    /// Size of the dump in bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub size_bytes: Option<i64>,
-    /// Whether a restore test of it passed.
+    pub bytes: Option<i64>,
+    /// sha256 of the dump.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// Entries of the dump's table of contents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub toc_entries: Option<i64>,
+    /// Whether a restore test of it passed; unset until one ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verified: Option<bool>,
+    /// How long the restore test took.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore_seconds: Option<f64>,
+    /// Why it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// Backups of the app database.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupsStatus {
+    /// The newest run, whatever its outcome.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last: Option<BackupRecord>,
+    /// The newest run that succeeded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_successful: Option<BackupRecord>,
+    /// Recent runs, newest first, at most ten.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recent: Vec<BackupRecord>,
+    /// The newest scheduled window a backup was started for: a missed
+    /// window runs once, never once per window missed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_window: Option<Time>,
+    /// When the next scheduled backup starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_window: Option<Time>,
+}
+
+/// An on-call backup asked for by a ChatbotAction, written under the
+/// actions' field manager and started once by the reconciler.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupRequest {
+    /// Id the backup is taken under.
+    pub id: String,
+    /// The ChatbotAction that asked for it.
+    pub action: String,
+    /// The database is expected to have shrunk (a dump far smaller than
+    /// the previous one is then not a failure).
+    #[serde(default)]
+    pub expect_shrink: bool,
 }
 
 /// Estimated monthly cost in US dollars.
@@ -311,9 +374,9 @@ pub struct ChatbotDeploymentStatus {
     /// Where the cache is reached.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache: Option<StoreStatus>,
-    /// The most recent backup.
+    /// Backups of the app database.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_backup: Option<BackupStatus>,
+    pub backups: Option<BackupsStatus>,
     /// Estimated monthly cost.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost_estimate: Option<CostEstimate>,
@@ -326,4 +389,7 @@ pub struct ChatbotDeploymentStatus {
     /// An on-call command waiting to be carried out on the rollout.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollout_command: Option<RolloutCommand>,
+    /// An on-call backup waiting to be started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_request: Option<BackupRequest>,
 }

@@ -90,9 +90,10 @@ pub fn deployment_folder(prefix: &str, namespace: &str, deployment: &str) -> Str
 }
 
 /// A backup id: the UTC start time to the second, sortable as text, and the
-/// revision it belongs to (`20261201T020000Z-r7`).
+/// revision it belongs to (`20261201-020000-r7`). Lower case and dashes
+/// only, so it also names the backup's Job.
 pub fn backup_id(started_at: Timestamp, revision: Option<i64>) -> String {
-    let time = started_at.strftime("%Y%m%dT%H%M%SZ").to_string();
+    let time = started_at.strftime("%Y%m%d-%H%M%S").to_string();
     match revision {
         Some(revision) => format!("{time}-r{revision}"),
         None => time,
@@ -361,13 +362,13 @@ mod tests {
     #[test]
     fn ids_sort_by_time_and_name_their_revision() {
         let at: Timestamp = "2026-12-01T02:00:07Z".parse().unwrap();
-        assert_eq!(backup_id(at, Some(7)), "20261201T020007Z-r7");
-        assert_eq!(backup_id(at, None), "20261201T020007Z");
+        assert_eq!(backup_id(at, Some(7)), "20261201-020007-r7");
+        assert_eq!(backup_id(at, None), "20261201-020007");
         let later: Timestamp = "2026-12-01T10:00:00Z".parse().unwrap();
         assert!(backup_id(at, Some(70)) < backup_id(later, Some(7)));
         assert_eq!(
-            folder("backups/", "brigade", "sales", "20261201T020007Z-r7"),
-            "backups/brigade/sales/20261201T020007Z-r7/"
+            folder("backups/", "brigade", "sales", "20261201-020007-r7"),
+            "backups/brigade/sales/20261201-020007-r7/"
         );
         assert_eq!(folder("", "b", "s", "x"), "b/s/x/");
     }

@@ -1,15 +1,21 @@
 //! Backups of the app database: when one is due and what retention
 //! removes. Pure: time comes in as an argument, so a year of schedules is
-//! replayed in a test in microseconds. The engine that takes a backup (the
-//! `backup-agent` Job) and the reconciler's use of these decisions are
-//! separate concerns built on this core.
+//! replayed in a test in microseconds. `runs` decides which backup Job to
+//! start and what status says; `jobs` reads and stamps the Jobs; the
+//! engine that takes a backup is the `backup-agent` (`agent`), and the
+//! reconciler only observes, asks `runs` and applies.
 
 pub mod agent;
 pub mod health;
+pub mod jobs;
 pub mod manifest;
+pub mod report;
 pub mod retention;
+pub mod runs;
 pub mod schedule;
+pub mod settings;
 
 pub use health::{Verdict, healthy, stale};
 pub use retention::{Record, Retention, prune};
 pub use schedule::{Due, Schedule, ScheduleError};
+pub use settings::Settings;

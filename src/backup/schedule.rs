@@ -21,6 +21,16 @@ pub enum ScheduleError {
     Never { expression: String },
 }
 
+impl ScheduleError {
+    /// The spec field at fault.
+    pub fn field(&self) -> &'static str {
+        match self {
+            ScheduleError::Zone { .. } => "spec.backup.timeZone",
+            ScheduleError::Cron { .. } | ScheduleError::Never { .. } => "spec.backup.schedule",
+        }
+    }
+}
+
 /// A parsed backup schedule.
 #[derive(Debug, Clone)]
 pub struct Schedule {

@@ -73,6 +73,8 @@ pub struct Decision {
     pub pace: Option<Pace>,
     /// Look again this soon, whatever the pace: a rollout's timed step ends.
     pub wake: Option<std::time::Duration>,
+    /// The rendered template of backup Jobs (never applied itself).
+    pub backup_template: Option<Child>,
 }
 
 impl Decision {
@@ -384,6 +386,11 @@ pub fn decide(
     let wanted: Vec<ChildKind> = children.iter().map(Child::kind).collect();
     for mut child in children {
         let kind = child.kind();
+        if kind == ChildKind::BackupJob {
+            child.metadata_mut().owner_references = Some(vec![owner.clone()]);
+            decision.backup_template = Some(child);
+            continue;
+        }
         if kind == ChildKind::MigrationJob
             || ((hold_pods || hold_for_migration || held.is_some() || hold_stable)
                 && kind == ChildKind::Deployment)

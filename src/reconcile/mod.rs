@@ -6,6 +6,7 @@
 //! of an unchanged resource sends no request at all.
 
 pub mod action;
+pub mod backups;
 pub mod command;
 pub mod conditions;
 pub mod converge;
@@ -366,6 +367,13 @@ async fn reconcile_in_span(
         assessment.blocker = Some(conflict.clone());
         pace = Pace::Blocked;
     }
+    let backups = match &resolved {
+        Some(spec) if assessment.blocker.is_none() => {
+            backups::converge(ctx, cbd, spec, decision.backup_template.as_ref(), &now).await?
+        }
+        _ => backups::BackupOutcome::default(),
+    };
+    assessment.backups = backups.facts;
     if let Some(blocker) = &assessment.blocker {
         warn!(reason = blocker.reason, field = %blocker.path, "{}", blocker.message);
     }
@@ -379,6 +387,7 @@ async fn reconcile_in_span(
     let mut notes = stores.notes.clone();
     notes.extend(decision.notes.clone());
     notes.extend(converged.notes());
+    notes.extend(backups.notes);
     notes.extend(events::transitions(&previous.conditions, &next.conditions));
     publish(ctx, cbd, &notes).await;
 
@@ -387,9 +396,8 @@ async fn reconcile_in_span(
         Pace::Waiting => ctx.timing.waiting,
         Pace::Blocked => ctx.timing.blocked,
     };
-    Ok(Action::requeue(
-        decision.wake.map_or(after, |wake| wake.min(after)),
-    ))
+    let wake = [decision.wake, backups.wake].into_iter().flatten().min();
+    Ok(Action::requeue(wake.map_or(after, |wake| wake.min(after))))
 }
 
 /// What a rollout needs observed beyond the caches, when it is due: an
@@ -571,6 +579,7 @@ async fn write_status(
     let status = ChatbotDeploymentStatus {
         rollback: None,
         rollout_command: None,
+        backup_request: None,
         ..status.clone()
     };
     let patch = json!({

@@ -282,10 +282,11 @@ pub fn gather(
     };
     let child_names = names::ChildNames::for_deployment(name);
     let mut children = BTreeMap::new();
-    // Migration Jobs are named by revision and observed below.
+    // Migration Jobs are named by revision and observed below; backup
+    // Jobs by backup id, in `backups`.
     for kind in ChildKind::ALL
         .into_iter()
-        .filter(|k| *k != ChildKind::MigrationJob)
+        .filter(|k| !matches!(k, ChildKind::MigrationJob | ChildKind::BackupJob))
     {
         let child_name = kind.name_in(&child_names);
         if let Some(metadata) = child_metadata(stores, kind, namespace, child_name) {

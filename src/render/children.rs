@@ -44,6 +44,8 @@ pub enum ChildKind {
     /// The schema migration Job of the revision being rolled out; created
     /// once per revision, before the app's pods change.
     MigrationJob,
+    /// The template every backup Job is stamped from; never applied itself.
+    BackupJob,
     Service,
     Deployment,
     /// Service of a rollout's candidate (the blue-green preview).
@@ -80,7 +82,7 @@ pub enum ObjectType {
 
 impl ChildKind {
     /// Every kind, in apply order.
-    pub const ALL: [ChildKind; 20] = [
+    pub const ALL: [ChildKind; 21] = [
         ChildKind::ServiceAccount,
         ChildKind::ConfigMap,
         ChildKind::StoreNetworkPolicy,
@@ -91,6 +93,7 @@ impl ChildKind {
         ChildKind::PoolerService,
         ChildKind::Pooler,
         ChildKind::MigrationJob,
+        ChildKind::BackupJob,
         ChildKind::Service,
         ChildKind::Deployment,
         ChildKind::CandidateService,
@@ -113,6 +116,7 @@ impl ChildKind {
             ChildKind::CacheService | ChildKind::Cache => &names.cache_store,
             ChildKind::PoolerService | ChildKind::Pooler => &names.pooler,
             ChildKind::MigrationJob => &names.migration_job,
+            ChildKind::BackupJob => &names.backup_job,
             ChildKind::Service => &names.service,
             ChildKind::Deployment => &names.deployment,
             ChildKind::HorizontalPodAutoscaler => &names.autoscaler,
@@ -141,6 +145,7 @@ impl ChildKind {
             ChildKind::PoolerService => "pgbouncer-service.yaml",
             ChildKind::Pooler => "pgbouncer.yaml",
             ChildKind::MigrationJob => "migration-job.yaml",
+            ChildKind::BackupJob => "backup-job.yaml",
             ChildKind::Service => "service.yaml",
             ChildKind::Deployment => "deployment.yaml",
             ChildKind::HorizontalPodAutoscaler => "hpa.yaml",
@@ -168,7 +173,7 @@ impl ChildKind {
                 ObjectType::Deployment
             }
             ChildKind::Database | ChildKind::Cache => ObjectType::StatefulSet,
-            ChildKind::MigrationJob => ObjectType::Job,
+            ChildKind::MigrationJob | ChildKind::BackupJob => ObjectType::Job,
             ChildKind::HorizontalPodAutoscaler => ObjectType::HorizontalPodAutoscaler,
             ChildKind::PodDisruptionBudget => ObjectType::PodDisruptionBudget,
             ChildKind::StoreNetworkPolicy | ChildKind::NetworkPolicy => ObjectType::NetworkPolicy,

@@ -126,6 +126,8 @@ pub struct RenderContext {
     pub stores: super::stores::StoresContext,
     /// The schema migration run before this revision's pods start.
     pub migration: Option<MigrationContext>,
+    /// What every backup Job runs.
+    pub backup: Option<super::backup::BackupContext>,
 }
 
 /// A migration Job: the revision's image and environment, the spec's
@@ -255,9 +257,11 @@ pub fn build(
     let rollout = spec.rollout.clone().unwrap_or_default();
     let stores = super::stores::build(name, spec)?;
     let migration = migration(name, spec, &names, &env, revision);
+    let backup = super::backup::context(name, namespace, spec, &names)?;
     Ok(RenderContext {
         stores,
         migration,
+        backup,
         name: name.to_string(),
         namespace: namespace.map(str::to_string),
         environment: spec.environment.clone(),

@@ -4,6 +4,7 @@
 //!
 //! No I/O, no clock: the same input always gives byte-identical output.
 
+pub mod backup;
 mod candidate;
 mod children;
 mod context;
@@ -174,6 +175,7 @@ pub fn wanted_children(context: &RenderContext) -> Vec<ChildKind> {
             ChildKind::CacheService | ChildKind::Cache => context.stores.cache.is_some(),
             ChildKind::PoolerService | ChildKind::Pooler => context.stores.pooler.is_some(),
             ChildKind::MigrationJob => context.migration.is_some(),
+            ChildKind::BackupJob => context.backup.is_some(),
             ChildKind::Ingress => route_provider(context) == Some(TrafficProvider::IngressNginx),
             ChildKind::HttpRoute => route_provider(context) == Some(TrafficProvider::GatewayApi),
             _ => true,

@@ -64,6 +64,8 @@ pub struct ChildNames {
     pub store_network_policy: String,
     /// Migration Job: `<name>-migrate-<revision>` once the revision is known.
     pub migration_job: String,
+    /// The backup Job template; each backup is `<name>-backup-<id>`.
+    pub backup_job: String,
     /// Secret with `DATABASE_URL`, written by the data-services controller.
     pub database_secret: String,
     /// Secret with `REDIS_URL`, written by the data-services controller.
@@ -89,6 +91,7 @@ impl ChildNames {
             pooler: format!("{name}-pgbouncer"),
             store_network_policy: format!("{name}-stores"),
             migration_job: format!("{name}-migrate"),
+            backup_job: format!("{name}-backup"),
             database_secret: format!("{name}-db"),
             cache_secret: format!("{name}-cache"),
             generated_secret: format!("{name}-generated"),
@@ -135,6 +138,7 @@ pub fn store_selector_labels(name: &str, component: &str) -> BTreeMap<String, St
         "database" => "postgres",
         "cache" => "redis",
         "migration" => "chatbot",
+        "backup" => "chatbot-backup",
         _ => "pgbouncer",
     };
     BTreeMap::from([

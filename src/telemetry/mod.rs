@@ -1,6 +1,7 @@
 //! Telemetry: the Prometheus metrics, the write counter on the kube client,
 //! logging, and the HTTP endpoints (`/metrics`, `/healthz`, `/readyz`).
 
+pub mod backups;
 mod logging;
 mod server;
 pub mod writes;
@@ -53,6 +54,8 @@ pub struct Metrics {
     in_flight: Family<ControllerLabels, Gauge>,
     leader: Gauge,
     lease_renewals: Counter,
+    /// Backup outcomes by deployment.
+    pub backups: backups::BackupMetrics,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -118,7 +121,9 @@ impl Metrics {
             "Successful renewals of the leader Lease",
             lease_renewals.clone(),
         );
+        let backups = backups::BackupMetrics::register(&mut registry);
         Self {
+            backups,
             registry,
             reconciles,
             errors,

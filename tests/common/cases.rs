@@ -409,6 +409,21 @@ pub fn deployment_cases() -> Vec<(&'static str, Value, &'static str)> {
         ),
         (
             "/spec/backup",
+            json!({"keep": 0}),
+            "spec.backup.keep must be between 1 and 1000",
+        ),
+        (
+            "/spec/backup",
+            json!({"timeoutSeconds": 30}),
+            "spec.backup.timeoutSeconds must be between 60 and 86400",
+        ),
+        (
+            "/spec/backup",
+            json!({"verifyEvery": 0}),
+            "spec.backup.verifyEvery must be between 1 and 100",
+        ),
+        (
+            "/spec/backup",
             json!({"destination": {}}),
             "spec.backup.destination must set exactly one of s3, pvc",
         ),

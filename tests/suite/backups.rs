@@ -504,7 +504,7 @@ async fn a_backup_on_a_volume_round_trips_and_lists_nothing_partial() {
     let output = agent(
         "TARGET_DATABASE_URL",
         pg.url("nothing"),
-        &["restore", "--id", "20200101T000000Z", "--verify"],
+        &["restore", "--id", "20200101-000000", "--verify"],
     );
     let missing = summary(&output);
     assert_eq!(output.status.code(), Some(1), "{missing}");
@@ -512,7 +512,7 @@ async fn a_backup_on_a_volume_round_trips_and_lists_nothing_partial() {
         missing["message"]
             .as_str()
             .unwrap()
-            .starts_with("backup 20200101T000000Z does not exist"),
+            .starts_with("backup 20200101-000000 does not exist"),
         "{missing}"
     );
 }

@@ -42,6 +42,7 @@ fn render_prints_every_child_of_a_sample() {
             "ServiceAccount",
             "ConfigMap",
             "Job",
+            "Job",
             "Service",
             "Deployment",
             "HorizontalPodAutoscaler",

@@ -10,6 +10,7 @@ mod common;
 mod actions;
 mod admission;
 mod analysis;
+mod backup_jobs;
 mod backups;
 mod cli;
 mod cost;

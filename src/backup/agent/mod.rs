@@ -424,4 +424,27 @@ mod tests {
         );
         assert_eq!(value["id"], "20261201T020000Z-r3");
     }
+
+    #[test]
+    fn the_operator_reads_back_what_the_agent_reports() {
+        let mut summary = Summary::new("backup", "20261201-020000-r3", Timestamp::UNIX_EPOCH);
+        summary.outcome = Outcome::Succeeded;
+        summary.bytes = Some(4096);
+        summary.toc_entries = Some(17);
+        summary.sha256 = Some("ab".repeat(32));
+        let report = crate::backup::report::Report::parse(&summary.to_json()).unwrap();
+        assert!(report.succeeded());
+        assert_eq!(report.id, "20261201-020000-r3");
+        assert_eq!(report.bytes, Some(4096));
+        assert_eq!(report.toc_entries, Some(17));
+        assert_eq!(report.sha256, summary.sha256);
+        summary.failed(&AgentError::Dump("pg_dump was killed".into()));
+        let report = crate::backup::report::Report::parse(&summary.to_json()).unwrap();
+        assert!(!report.succeeded());
+        assert!(
+            report.failure().contains("pg_dump was killed"),
+            "{}",
+            report.failure()
+        );
+    }
 }

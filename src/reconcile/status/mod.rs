@@ -4,6 +4,10 @@
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
+mod checks;
+
+pub use checks::BackupFacts;
+
 use super::{
     conditions::{ConditionSet, kstatus},
     data::StoreFacts,
@@ -13,7 +17,7 @@ use crate::{
         ChatbotDeploymentStatus, CostEstimate, RevisionRecord, StoreStatus,
         condition_types as types,
     },
-    capacity::{CapacityCheck, CheckStatus},
+    capacity::CapacityCheck,
     cost::CostReport,
     rollout::{machine::Phase, progressive, revisions},
     secrets::MissingSecret,
@@ -165,13 +169,8 @@ pub struct Assessment {
     pub rollback: Option<crate::api::HeldRevision>,
     /// The Canary or BlueGreen rollout after this reconcile's move.
     pub rollout: Option<crate::api::RolloutStatus>,
-}
-
-fn capacity_summary(check: &CapacityCheck) -> String {
-    format!(
-        "{} {} of {} ({}%)",
-        check.resource, check.needed, check.limit, check.percent
-    )
+    /// Backups after this reconcile's plan (`None`: not looked at).
+    pub backups: Option<checks::BackupFacts>,
 }
 
 /// Computes the next status.
@@ -183,110 +182,11 @@ pub fn next(
     let previous = previous.cloned().unwrap_or_default();
     let mut conditions = ConditionSet::new(&previous.conditions, facts.generation, now);
 
-    // Secrets.
-    if facts.missing_secrets.is_empty() {
-        conditions.set(
-            types::SECRETS_READY,
-            true,
-            "SecretsFound",
-            "every referenced Secret key exists",
-        );
-    } else {
-        let list: Vec<String> = facts
-            .missing_secrets
-            .iter()
-            .map(ToString::to_string)
-            .collect();
-        conditions.set(
-            types::SECRETS_READY,
-            false,
-            "SecretsMissing",
-            format!(
-                "missing: {}; running pods are left as they are",
-                list.join("; ")
-            ),
-        );
-    }
-
-    // Capacity.
-    match &facts.capacity {
-        None => conditions.set_unknown(
-            types::CAPACITY_OK,
-            "NotChecked",
-            "the spec did not resolve, so capacity was not checked",
-        ),
-        Some(checks) => {
-            let over: Vec<_> = checks
-                .iter()
-                .filter(|c| c.status == CheckStatus::Exceeded)
-                .map(capacity_summary)
-                .collect();
-            let near: Vec<_> = checks
-                .iter()
-                .filter(|c| c.status == CheckStatus::Warning)
-                .map(capacity_summary)
-                .collect();
-            if !over.is_empty() {
-                conditions.set(
-                    types::CAPACITY_OK,
-                    false,
-                    "CapacityExceeded",
-                    over.join("; "),
-                );
-            } else if !near.is_empty() {
-                conditions.set(
-                    types::CAPACITY_OK,
-                    true,
-                    "NearCapacity",
-                    format!("at 80% or more: {}", near.join("; ")),
-                );
-            } else if checks.is_empty() {
-                conditions.set(
-                    types::CAPACITY_OK,
-                    true,
-                    "NoChecks",
-                    "no data store with a known limit",
-                );
-            } else {
-                let all: Vec<_> = checks.iter().map(capacity_summary).collect();
-                conditions.set(types::CAPACITY_OK, true, "WithinCapacity", all.join("; "));
-            }
-        }
-    }
-
-    // Budget.
-    match facts.cost.as_ref() {
-        Some(cost) => match (cost.budget_usd, cost.within_budget) {
-            (Some(budget), Some(false)) => conditions.set(
-                types::WITHIN_BUDGET,
-                false,
-                "OverBudget",
-                format!(
-                    "estimated ${:.2} per month is over the ${budget:.2} budget",
-                    cost.total_usd
-                ),
-            ),
-            (Some(budget), _) => conditions.set(
-                types::WITHIN_BUDGET,
-                true,
-                "WithinBudget",
-                format!(
-                    "estimated ${:.2} of the ${budget:.2} monthly budget",
-                    cost.total_usd
-                ),
-            ),
-            (None, _) => conditions.set(
-                types::WITHIN_BUDGET,
-                true,
-                "NoBudget",
-                "spec.cost.monthlyBudgetUSD is not set",
-            ),
-        },
-        None => conditions.set_unknown(
-            types::WITHIN_BUDGET,
-            "NotEstimated",
-            "the spec did not resolve, so the cost was not estimated",
-        ),
+    checks::secrets(&mut conditions, &facts.missing_secrets);
+    checks::capacity(&mut conditions, facts.capacity.as_deref());
+    checks::budget(&mut conditions, facts.cost.as_ref());
+    if let Some(backups) = &facts.backups {
+        checks::backups(&mut conditions, backups);
     }
 
     // Data stores.
@@ -551,7 +451,11 @@ pub fn next(
         revisions: history,
         database: store_status(&facts.database, previous.database),
         cache: store_status(&facts.cache, previous.cache),
-        last_backup: previous.last_backup,
+        backups: match &facts.backups {
+            Some(backups) => Some(backups.status.clone())
+                .filter(|status| *status != crate::api::BackupsStatus::default()),
+            None => previous.backups,
+        },
         cost_estimate: facts
             .cost
             .as_ref()
@@ -566,6 +470,7 @@ pub fn next(
         rollout: facts.rollout.clone(),
         // Owned by the actions' field manager; never sent from here.
         rollout_command: previous.rollout_command,
+        backup_request: previous.backup_request,
     }
 }
 

@@ -1,0 +1,327 @@
+//! The backups of one deployment, decided: which backup to start (one at
+//! a time: a pre-rollout backup first, then an on-call one, then the
+//! schedule's window), which finished Jobs to remove, and the next
+//! `status.backups`. Pure: the previous status, the Jobs seen, the reports
+//! read from finished Jobs and `now` in, a plan out.
+
+use std::collections::BTreeMap;
+
+use jiff::{SignedDuration, Timestamp};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+
+use super::{
+    Due, Schedule,
+    jobs::{JobFacts, JobState, Reason, Start},
+    manifest::backup_id,
+    report::Report,
+};
+use crate::api::{BackupRecord, BackupRequest, BackupsStatus};
+
+/// Runs kept in `status.backups.recent`.
+pub const RECENT: usize = 10;
+/// Finished backup Jobs kept in the cluster for `kubectl logs`.
+pub const JOBS_KEPT: usize = 3;
+/// A run recorded as started whose Job is nowhere to be seen after this
+/// long was lost (deleted by hand, or never created).
+const LOST_AFTER: SignedDuration = SignedDuration::from_mins(5);
+
+/// Phases of a backup record.
+pub mod phase {
+    pub const RUNNING: &str = "Running";
+    pub const SUCCEEDED: &str = "Succeeded";
+    pub const FAILED: &str = "Failed";
+}
+
+/// What the plan is made from.
+#[derive(Clone, Debug)]
+pub struct Facts<'a> {
+    /// `None`: no scheduled backups.
+    pub schedule: Option<&'a Schedule>,
+    /// When the resource (or its schedule) began: earlier windows are not owed.
+    pub since: Timestamp,
+    pub previous: &'a BackupsStatus,
+    pub jobs: &'a [JobFacts],
+    /// Termination reports of finished Jobs, by Job name.
+    pub reports: &'a BTreeMap<String, Report>,
+    pub request: Option<&'a BackupRequest>,
+    /// A revision waiting for its pre-rollout backup.
+    pub pre_rollout: Option<i64>,
+    /// The revision the pods run.
+    pub revision: Option<i64>,
+    pub now: Timestamp,
+}
+
+/// An Event the plan asks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Note {
+    pub warning: bool,
+    pub reason: &'static str,
+    pub message: String,
+}
+
+/// What one reconcile does about backups.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Plan {
+    pub start: Option<Start>,
+    /// Finished Jobs to delete: name and uid.
+    pub prune: Vec<(String, Option<String>)>,
+    pub status: BackupsStatus,
+    pub notes: Vec<Note>,
+    /// Look again this soon: the next window.
+    pub wake: Option<std::time::Duration>,
+    /// Runs that finished in this reconcile, for the metrics.
+    pub finished: Vec<BackupRecord>,
+}
+
+fn time(at: Timestamp) -> Time {
+    Time(at)
+}
+
+fn is_final(record: &BackupRecord) -> bool {
+    record.phase != phase::RUNNING
+}
+
+/// The record of a Job, with what its report says once it ended.
+fn record_of(
+    job: &JobFacts,
+    report: Option<&Report>,
+    previous: Option<&BackupRecord>,
+) -> BackupRecord {
+    let mut record = previous.cloned().unwrap_or_default();
+    record.id = job.id.clone();
+    record.reason = job.reason.as_str().into();
+    record.job = Some(job.name.clone());
+    record.revision = job.revision;
+    record.started_at = job.started_at.map(time).or(record.started_at);
+    let (phase, message) = match (job.state, report) {
+        (JobState::Running, _) => (phase::RUNNING, None),
+        (JobState::Succeeded, Some(report)) if report.succeeded() => (phase::SUCCEEDED, None),
+        // Exit 0 is the agent's own verdict: a missing report loses the
+        // figures, not the backup.
+        (JobState::Succeeded, None) => (phase::SUCCEEDED, None),
+        (_, Some(report)) if !report.succeeded() => (phase::FAILED, Some(report.failure())),
+        (_, _) => (
+            phase::FAILED,
+            Some(
+                job.failure
+                    .clone()
+                    .unwrap_or_else(|| "the backup pod ended without a report".into()),
+            ),
+        ),
+    };
+    record.phase = phase.into();
+    record.message = message;
+    if let Some(report) = report.filter(|_| phase == phase::SUCCEEDED) {
+        record.bytes = report.bytes.and_then(|b| i64::try_from(b).ok());
+        record.sha256 = report.sha256.clone();
+        record.toc_entries = report.toc_entries.and_then(|t| i64::try_from(t).ok());
+    }
+    if phase != phase::RUNNING {
+        record.time = job
+            .finished_at
+            .or(report.and_then(|r| r.finished_at))
+            .map(time)
+            .or(record.time);
+    }
+    record
+}
+
+fn started(start: &Start, now: Timestamp) -> BackupRecord {
+    BackupRecord {
+        id: start.id.clone(),
+        phase: phase::RUNNING.into(),
+        reason: start.reason.as_str().into(),
+        revision: start.revision,
+        started_at: Some(time(now)),
+        ..Default::default()
+    }
+}
+
+fn started_key(record: &BackupRecord) -> (Option<Timestamp>, String) {
+    (record.started_at.as_ref().map(|t| t.0), record.id.clone())
+}
+
+/// Plans one reconcile's backups.
+pub fn plan(facts: &Facts) -> Plan {
+    let now = facts.now;
+    let mut plan = Plan::default();
+    let mut records: BTreeMap<String, BackupRecord> = facts
+        .previous
+        .recent
+        .iter()
+        .map(|r| (r.id.clone(), r.clone()))
+        .collect();
+    for job in facts.jobs {
+        let previous = records.get(&job.id);
+        let was_final = previous.is_some_and(is_final);
+        let record = record_of(job, facts.reports.get(&job.name), previous);
+        if !was_final && is_final(&record) {
+            plan.notes.push(note_of(&record));
+            plan.finished.push(record.clone());
+        }
+        if !was_final {
+            records.insert(job.id.clone(), record);
+        }
+    }
+    // A run recorded as started whose Job is gone.
+    for record in records.values_mut() {
+        let seen = facts.jobs.iter().any(|j| j.id == record.id);
+        let age = record
+            .started_at
+            .as_ref()
+            .map_or(SignedDuration::MAX, |t| now.duration_since(t.0));
+        if !is_final(record) && !seen && age > LOST_AFTER {
+            record.phase = phase::FAILED.into();
+            record.time = Some(time(now));
+            record.message = Some("its Job disappeared before it finished".into());
+            plan.notes.push(note_of(record));
+            plan.finished.push(record.clone());
+        }
+    }
+
+    let running = records.values().any(|r| !is_final(r));
+    let mut last_window = facts.previous.last_window.clone();
+    if !running {
+        plan.start = next_start(facts, &records, &mut last_window);
+        if let Some(start) = &plan.start {
+            records.insert(start.id.clone(), started(start, now));
+        }
+    }
+
+    let mut newest_first: Vec<BackupRecord> = records.into_values().collect();
+    newest_first.sort_by_key(|r| std::cmp::Reverse(started_key(r)));
+    let last_successful = newest_first
+        .iter()
+        .find(|r| r.phase == phase::SUCCEEDED)
+        .cloned()
+        .or_else(|| facts.previous.last_successful.clone());
+    newest_first.truncate(RECENT);
+
+    // Finished Jobs beyond the newest few go; their records stay.
+    let mut finished_jobs: Vec<&JobFacts> = facts
+        .jobs
+        .iter()
+        .filter(|j| j.state != JobState::Running)
+        .collect();
+    finished_jobs.sort_by_key(|j| std::cmp::Reverse((j.started_at, j.id.clone())));
+    plan.prune = finished_jobs
+        .into_iter()
+        .skip(JOBS_KEPT)
+        .map(|j| (j.name.clone(), j.uid.clone()))
+        .collect();
+
+    let next_window = facts.schedule.and_then(|s| s.next_after(now));
+    plan.wake = next_window.map(|next| {
+        next.duration_since(now)
+            .unsigned_abs()
+            .max(std::time::Duration::from_secs(1))
+    });
+    plan.status = BackupsStatus {
+        last: newest_first.first().cloned(),
+        last_successful,
+        recent: newest_first,
+        last_window,
+        next_window: next_window.map(time),
+    };
+    plan
+}
+
+/// The one backup to start now, if any: a pre-rollout backup first (a
+/// rollout waits on it), then an on-call request, then a due window.
+fn next_start(
+    facts: &Facts,
+    records: &BTreeMap<String, BackupRecord>,
+    last_window: &mut Option<Time>,
+) -> Option<Start> {
+    if let Some(revision) = facts.pre_rollout
+        && !records
+            .values()
+            .any(|r| r.reason == Reason::PreRollout.as_str() && r.revision == Some(revision))
+    {
+        return Some(Start {
+            id: format!("{}-pre", backup_id(facts.now, Some(revision))),
+            reason: Reason::PreRollout,
+            revision: Some(revision),
+            action: None,
+            expect_shrink: false,
+        });
+    }
+    if let Some(request) = facts.request
+        && !records.contains_key(&request.id)
+    {
+        return Some(Start {
+            id: request.id.clone(),
+            reason: Reason::OnDemand,
+            revision: facts.revision,
+            action: Some(request.action.clone()),
+            expect_shrink: request.expect_shrink,
+        });
+    }
+    let schedule = facts.schedule?;
+    let Due::Now { window, .. } =
+        schedule.due(last_window.as_ref().map(|t| t.0), facts.since, facts.now)
+    else {
+        return None;
+    };
+    *last_window = Some(time(window));
+    let id = backup_id(window, facts.revision);
+    (!records.contains_key(&id)).then_some(Start {
+        id,
+        reason: Reason::Scheduled,
+        revision: facts.revision,
+        action: None,
+        expect_shrink: false,
+    })
+}
+
+fn note_of(record: &BackupRecord) -> Note {
+    if record.phase == phase::SUCCEEDED {
+        let size = record
+            .bytes
+            .map(|b| format!(", {}", human_bytes(b)))
+            .unwrap_or_default();
+        Note {
+            warning: false,
+            reason: "BackupSucceeded",
+            message: format!("{} backup {} succeeded{size}", record.reason, record.id),
+        }
+    } else {
+        Note {
+            warning: true,
+            reason: "BackupFailed",
+            message: format!(
+                "{} backup {} failed: {}",
+                record.reason,
+                record.id,
+                record.message.as_deref().unwrap_or("no reason recorded")
+            ),
+        }
+    }
+}
+
+/// Bytes as people read them: `512 B`, `48.2 MiB`.
+pub fn human_bytes(bytes: i64) -> String {
+    let mut value = bytes as f64;
+    for unit in ["B", "KiB", "MiB", "GiB", "TiB"] {
+        if value < 1024.0 || unit == "TiB" {
+            return if unit == "B" {
+                format!("{bytes} B")
+            } else {
+                format!("{value:.1} {unit}")
+            };
+        }
+        value /= 1024.0;
+    }
+    format!("{bytes} B")
+}
+
+/// Where the pre-rollout backup of `revision` stands in `status`.
+pub fn pre_rollout(status: Option<&BackupsStatus>, revision: i64) -> Option<&BackupRecord> {
+    status?
+        .recent
+        .iter()
+        .find(|r| r.reason == Reason::PreRollout.as_str() && r.revision == Some(revision))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,292 @@
+use super::*;
+
+fn at(text: &str) -> Timestamp {
+    text.parse().unwrap()
+}
+
+fn job(id: &str, reason: Reason, state: JobState, started: &str) -> JobFacts {
+    JobFacts {
+        name: format!("sales-backup-{id}"),
+        uid: Some(format!("uid-{id}")),
+        id: id.into(),
+        reason,
+        revision: Some(3),
+        action: None,
+        state,
+        started_at: Some(at(started)),
+        finished_at: (state != JobState::Running)
+            .then(|| at(started) + SignedDuration::from_mins(2)),
+        failure: (state == JobState::Failed)
+            .then(|| "DeadlineExceeded: Job was active longer than specified deadline".into()),
+    }
+}
+
+fn report(outcome: &str, bytes: u64) -> Report {
+    Report {
+        kind: "backup".into(),
+        outcome: outcome.into(),
+        bytes: Some(bytes),
+        sha256: Some("ab".into()),
+        toc_entries: Some(40),
+        message: (outcome == "Failed").then(|| "pg_dump exited 1: connection refused".into()),
+        ..Default::default()
+    }
+}
+
+struct World {
+    schedule: Schedule,
+    status: BackupsStatus,
+    jobs: Vec<JobFacts>,
+    reports: BTreeMap<String, Report>,
+}
+
+impl World {
+    fn daily() -> Self {
+        Self {
+            schedule: Schedule::parse("0 4 * * *", None).unwrap(),
+            status: BackupsStatus::default(),
+            jobs: Vec::new(),
+            reports: BTreeMap::new(),
+        }
+    }
+
+    fn plan(&self, now: &str) -> Plan {
+        self.plan_with(now, None, None)
+    }
+
+    fn plan_with(&self, now: &str, request: Option<&BackupRequest>, pre: Option<i64>) -> Plan {
+        plan(&Facts {
+            schedule: Some(&self.schedule),
+            since: at("2026-11-01T00:00:00Z"),
+            previous: &self.status,
+            jobs: &self.jobs,
+            reports: &self.reports,
+            request,
+            pre_rollout: pre,
+            revision: Some(3),
+            now: at(now),
+        })
+    }
+}
+
+#[test]
+fn a_due_window_starts_one_backup_named_by_the_window() {
+    let world = World::daily();
+    let plan = world.plan("2026-12-01T04:00:30Z");
+    let start = plan.start.expect("due");
+    assert_eq!(start.id, "20261201-040000-r3");
+    assert_eq!(start.reason, Reason::Scheduled);
+    assert_eq!(plan.status.last.as_ref().unwrap().phase, phase::RUNNING);
+    assert_eq!(
+        plan.status.last_window,
+        Some(Time(at("2026-12-01T04:00:00Z")))
+    );
+    assert_eq!(
+        plan.status.next_window,
+        Some(Time(at("2026-12-02T04:00:00Z")))
+    );
+}
+
+#[test]
+fn a_week_of_missed_windows_runs_once_and_then_waits_for_the_next() {
+    let mut world = World::daily();
+    world.status.last_window = Some(Time(at("2026-11-24T04:00:00Z")));
+    let first = world.plan("2026-12-01T10:00:00Z");
+    assert_eq!(first.start.as_ref().unwrap().id, "20261201-040000-r3");
+    world.status = first.status;
+    world.jobs = vec![job(
+        "20261201-040000-r3",
+        Reason::Scheduled,
+        JobState::Succeeded,
+        "2026-12-01T10:00:00Z",
+    )];
+    world
+        .reports
+        .insert(world.jobs[0].name.clone(), report("Succeeded", 5_000_000));
+    let second = world.plan("2026-12-01T10:05:00Z");
+    assert_eq!(second.start, None, "no backlog");
+    assert_eq!(
+        second.wake,
+        Some(std::time::Duration::from_secs(17 * 3600 + 55 * 60))
+    );
+}
+
+#[test]
+fn a_running_backup_is_never_started_twice_and_the_window_waits_for_it() {
+    let mut world = World::daily();
+    world.jobs = vec![job(
+        "manual-1",
+        Reason::OnDemand,
+        JobState::Running,
+        "2026-12-01T03:50:00Z",
+    )];
+    let plan = world.plan("2026-12-01T04:00:30Z");
+    assert_eq!(plan.start, None);
+    assert_eq!(plan.status.last_window, None, "still owed");
+    world.status = plan.status;
+    world.jobs[0].state = JobState::Succeeded;
+    let later = world.plan("2026-12-01T04:20:00Z");
+    assert_eq!(later.start.unwrap().id, "20261201-040000-r3");
+}
+
+#[test]
+fn a_failed_backup_is_recorded_and_never_blocks_the_next_window() {
+    let mut world = World::daily();
+    world.status = world.plan("2026-12-01T04:00:10Z").status;
+    world.jobs = vec![job(
+        "20261201-040000-r3",
+        Reason::Scheduled,
+        JobState::Failed,
+        "2026-12-01T04:00:10Z",
+    )];
+    world
+        .reports
+        .insert(world.jobs[0].name.clone(), report("Failed", 0));
+    let failed = world.plan("2026-12-01T04:03:00Z");
+    let last = failed.status.last.clone().unwrap();
+    assert_eq!(last.phase, phase::FAILED);
+    assert_eq!(
+        last.message.as_deref(),
+        Some("pg_dump exited 1: connection refused")
+    );
+    assert_eq!(failed.notes[0].reason, "BackupFailed");
+    assert!(failed.notes[0].warning);
+    assert_eq!(failed.start, None, "the same window is not retried");
+    world.status = failed.status;
+    let again = world.plan("2026-12-01T04:04:00Z");
+    assert!(
+        again.notes.is_empty(),
+        "one Event per failure, not per reconcile"
+    );
+    let next = world.plan("2026-12-02T04:00:05Z");
+    assert_eq!(next.start.unwrap().id, "20261202-040000-r3");
+}
+
+#[test]
+fn a_stuck_backup_stopped_at_its_deadline_is_a_failure_with_the_reason() {
+    let mut world = World::daily();
+    world.jobs = vec![job(
+        "20261201-040000-r3",
+        Reason::Scheduled,
+        JobState::Failed,
+        "2026-12-01T04:00:00Z",
+    )];
+    let plan = world.plan("2026-12-01T06:01:00Z");
+    let last = plan.status.last.unwrap();
+    assert_eq!(last.phase, phase::FAILED);
+    assert!(last.message.unwrap().starts_with("DeadlineExceeded"));
+}
+
+#[test]
+fn a_success_records_size_and_checksum_and_stays_last_successful_after_failures() {
+    let mut world = World::daily();
+    world.jobs = vec![job(
+        "20261201-040000-r3",
+        Reason::Scheduled,
+        JobState::Succeeded,
+        "2026-12-01T04:00:00Z",
+    )];
+    world
+        .reports
+        .insert(world.jobs[0].name.clone(), report("Succeeded", 48_213_977));
+    let plan = world.plan("2026-12-01T04:05:00Z");
+    let good = plan.status.last_successful.clone().unwrap();
+    assert_eq!(good.bytes, Some(48_213_977));
+    assert_eq!(good.sha256.as_deref(), Some("ab"));
+    assert_eq!(good.time, Some(Time(at("2026-12-01T04:02:00Z"))));
+    assert_eq!(
+        plan.notes[0].message,
+        "scheduled backup 20261201-040000-r3 succeeded, 46.0 MiB"
+    );
+    world.status = plan.status;
+    world.jobs.push(job(
+        "20261202-040000-r3",
+        Reason::Scheduled,
+        JobState::Failed,
+        "2026-12-02T04:00:00Z",
+    ));
+    let after = world.plan("2026-12-02T04:05:00Z");
+    assert_eq!(after.status.last.unwrap().id, "20261202-040000-r3");
+    assert_eq!(
+        after.status.last_successful.unwrap().id,
+        "20261201-040000-r3"
+    );
+}
+
+#[test]
+fn a_pre_rollout_backup_goes_first_and_an_on_call_request_next() {
+    let world = World::daily();
+    let request = BackupRequest {
+        id: "20261201-041500-r3".into(),
+        action: "backup-now".into(),
+        expect_shrink: true,
+    };
+    let plan = world.plan_with("2026-12-01T04:15:00Z", Some(&request), Some(4));
+    let start = plan.start.unwrap();
+    assert_eq!(
+        (start.reason, start.revision),
+        (Reason::PreRollout, Some(4))
+    );
+    assert_eq!(start.id, "20261201-041500-r4-pre");
+    let mut world = world;
+    world.status = plan.status;
+    world.jobs = vec![job(
+        "20261201-041500-r4-pre",
+        Reason::PreRollout,
+        JobState::Succeeded,
+        "2026-12-01T04:15:00Z",
+    )];
+    world.jobs[0].revision = Some(4);
+    let next = world.plan_with("2026-12-01T04:18:00Z", Some(&request), Some(4));
+    let start = next.start.unwrap();
+    assert_eq!(
+        (start.reason, start.id.as_str()),
+        (Reason::OnDemand, "20261201-041500-r3")
+    );
+    assert!(start.expect_shrink);
+    assert_eq!(start.action.as_deref(), Some("backup-now"));
+    assert_eq!(
+        pre_rollout(Some(&next.status), 4).unwrap().phase,
+        phase::SUCCEEDED
+    );
+}
+
+#[test]
+fn old_jobs_are_removed_and_their_records_kept() {
+    let mut world = World::daily();
+    world.status.last_window = Some(Time(at("2026-12-01T04:00:00Z")));
+    world.jobs = (1..=5)
+        .map(|day| {
+            job(
+                &format!("2026112{day}-040000-r3"),
+                Reason::Scheduled,
+                JobState::Succeeded,
+                &format!("2026-11-2{day}T04:00:00Z"),
+            )
+        })
+        .collect();
+    let plan = world.plan("2026-12-01T05:00:00Z");
+    let pruned: Vec<&str> = plan.prune.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        pruned,
+        [
+            "sales-backup-20261122-040000-r3",
+            "sales-backup-20261121-040000-r3"
+        ]
+    );
+    assert_eq!(plan.status.recent.len(), 5);
+}
+
+#[test]
+fn a_started_backup_whose_job_vanished_is_failed_after_a_while() {
+    let mut world = World::daily();
+    world.status = world.plan("2026-12-01T04:00:10Z").status;
+    let soon = world.plan("2026-12-01T04:01:00Z");
+    assert_eq!(
+        soon.status.last.unwrap().phase,
+        phase::RUNNING,
+        "the cache may lag"
+    );
+    let late = world.plan("2026-12-01T04:10:00Z");
+    assert_eq!(late.status.last.unwrap().phase, phase::FAILED);
+}

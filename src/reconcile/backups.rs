@@ -1,0 +1,216 @@
+//! Backups in the reconcile: read what backup Jobs that just ended
+//! reported, ask [`crate::backup::runs::plan`] what to do, create the one
+//! Job it starts and delete the old Jobs it lets go. Everything decided is
+//! decided there; this file only observes and applies.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::{
+    api::{batch::v1::Job, core::v1::Pod},
+    apimachinery::pkg::apis::meta::v1::Time,
+};
+use kube::{
+    Api, ResourceExt,
+    api::{DeleteParams, ListParams, Patch, PatchParams, Preconditions, PropagationPolicy},
+};
+use tracing::info;
+
+use super::{Context, ReconcileError, decide::Note, status::BackupFacts};
+use crate::{
+    api::{BackupRecord, ChatbotDeployment, ChatbotDeploymentSpec},
+    backup::{
+        Settings,
+        jobs::{self, JobState},
+        report::Report,
+        runs::{self, Facts},
+        settings,
+    },
+    render::{Child, Object, names::MANAGER},
+    telemetry::backups::Finished,
+};
+
+/// What the backup step did, for status, Events and the requeue.
+#[derive(Debug, Default)]
+pub struct BackupOutcome {
+    pub facts: Option<BackupFacts>,
+    pub notes: Vec<Note>,
+    pub wake: Option<std::time::Duration>,
+}
+
+/// Runs the backup step of one reconcile of `cbd`, whose resolved spec is
+/// `spec` and whose rendered backup Job template is `template` (`None`
+/// when no backup can be taken: settings say why).
+pub async fn converge(
+    ctx: &Context,
+    cbd: &ChatbotDeployment,
+    spec: &ChatbotDeploymentSpec,
+    template: Option<&Child>,
+    now: &Time,
+) -> Result<BackupOutcome, ReconcileError> {
+    let namespace = cbd.namespace().ok_or(ReconcileError::MissingNamespace)?;
+    let name = cbd.name_any();
+    let settings = Settings::of(spec);
+    let previous_status = cbd.status.clone().unwrap_or_default();
+    let previous = previous_status.backups.clone().unwrap_or_default();
+    let cached = ctx.stores.jobs.state();
+    let jobs = jobs::observe(
+        cached.iter().map(|job| job.as_ref()),
+        &namespace,
+        &name,
+        cbd.metadata.uid.as_deref(),
+    );
+    let mut reports = BTreeMap::new();
+    for job in &jobs {
+        let recorded = previous
+            .recent
+            .iter()
+            .any(|r| r.id == job.id && r.phase != runs::phase::RUNNING);
+        if job.state != JobState::Running
+            && !recorded
+            && let Some(report) = termination_report(ctx, &namespace, &job.name).await
+        {
+            reports.insert(job.name.clone(), report);
+        }
+    }
+    let since = cbd
+        .metadata
+        .creation_timestamp
+        .as_ref()
+        .map_or(now.0, |t| t.0);
+    let mut plan = runs::plan(&Facts {
+        schedule: settings.schedule.as_ref(),
+        since,
+        previous: &previous,
+        jobs: &jobs,
+        reports: &reports,
+        request: previous_status.backup_request.as_ref(),
+        pre_rollout: None,
+        revision: previous_status.current_revision,
+        now: now.0,
+    });
+    let template = template.and_then(|child| match child.object() {
+        Object::Job(job) => Some(job.as_ref()),
+        _ => None,
+    });
+    match (&plan.start, template) {
+        (Some(start), Some(template)) => {
+            let job = jobs::stamp(template, &name, start);
+            apply_job(ctx, &namespace, &job).await?;
+            info!(backup = %start.id, reason = start.reason.as_str(), "backup started");
+        }
+        (Some(_), None) => {
+            // Nothing can be backed up: the condition says why; no run
+            // is recorded as started.
+            if let Some(start) = plan.start.take() {
+                plan.status.recent.retain(|r| r.id != start.id);
+                plan.status.last = plan.status.recent.first().cloned();
+            }
+        }
+        (None, _) => {}
+    }
+    for (job, uid) in &plan.prune {
+        delete_job(ctx, &namespace, job, uid.as_deref()).await?;
+    }
+    for run in &plan.finished {
+        ctx.metrics
+            .backups
+            .finished(&namespace, &name, &finished(run));
+    }
+    if let Some(good) = &plan.status.last_successful {
+        ctx.metrics.backups.seed(&namespace, &name, &finished(good));
+    }
+    let (healthy, stale) = settings::verdicts(&settings, Some(&plan.status), now.0);
+    Ok(BackupOutcome {
+        facts: Some(BackupFacts {
+            status: plan.status,
+            healthy,
+            stale,
+        }),
+        notes: plan
+            .notes
+            .into_iter()
+            .map(|n| Note {
+                warning: n.warning,
+                reason: n.reason.into(),
+                message: n.message,
+            })
+            .collect(),
+        wake: plan.wake,
+    })
+}
+
+fn finished(run: &BackupRecord) -> Finished {
+    Finished {
+        succeeded: run.phase == runs::phase::SUCCEEDED,
+        finished_at: run
+            .time
+            .as_ref()
+            .map_or(0.0, |t| t.0.as_millisecond() as f64 / 1000.0),
+        bytes: run.bytes,
+        restore_seconds: run.restore_seconds,
+    }
+}
+
+/// The agent's summary from the termination message of a Job's pod.
+async fn termination_report(ctx: &Context, namespace: &str, job: &str) -> Option<Report> {
+    let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), namespace);
+    let list = pods
+        .list(&ListParams::default().labels(&format!("job-name={job}")))
+        .await
+        .ok()?;
+    list.items
+        .iter()
+        .filter_map(|pod| pod.status.as_ref()?.container_statuses.as_ref())
+        .flatten()
+        .filter(|c| c.name == "backup-agent")
+        .filter_map(|c| c.state.as_ref()?.terminated.as_ref()?.message.as_deref())
+        .find_map(Report::parse)
+}
+
+async fn apply_job(ctx: &Context, namespace: &str, job: &Job) -> Result<(), ReconcileError> {
+    let name = job.name_any();
+    let api: Api<Job> = Api::namespaced(ctx.client.clone(), namespace);
+    let mut body = serde_json::to_value(job).map_err(|e| ReconcileError::Encode(e.to_string()))?;
+    body["apiVersion"] = "batch/v1".into();
+    body["kind"] = "Job".into();
+    api.patch(
+        &name,
+        &PatchParams::apply(MANAGER).force(),
+        &Patch::Apply(&body),
+    )
+    .await
+    .map(|_| ())
+    .map_err(|source| ReconcileError::Kube {
+        action: "apply",
+        kind: "Job",
+        name,
+        source,
+    })
+}
+
+async fn delete_job(
+    ctx: &Context,
+    namespace: &str,
+    name: &str,
+    uid: Option<&str>,
+) -> Result<(), ReconcileError> {
+    let api: Api<Job> = Api::namespaced(ctx.client.clone(), namespace);
+    let params = DeleteParams {
+        propagation_policy: Some(PropagationPolicy::Background),
+        preconditions: uid.map(|uid| Preconditions {
+            uid: Some(uid.to_string()),
+            resource_version: None,
+        }),
+        ..Default::default()
+    };
+    match api.delete(name, &params).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(status)) if status.code == 404 || status.code == 409 => Ok(()),
+        Err(source) => Err(ReconcileError::Kube {
+            action: "delete",
+            kind: "Job",
+            name: name.into(),
+            source,
+        }),
+    }
+}

@@ -1,0 +1,147 @@
+//! The backup Job template: what every backup of the app database runs
+//! (the `backup-agent` image, where the dump goes, which Secret holds the
+//! database's direct URL), rendered offline like every other child. The
+//! operator stamps a copy per backup with its id, revision and reason
+//! (see [`crate::backup::jobs`]); the template itself is never applied.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, SecretKeySelector};
+use serde::Serialize;
+
+use super::{RenderError, names};
+use crate::api::{ChatbotDeploymentSpec, StoreMode};
+
+/// Longest one backup runs when the spec does not say.
+pub const TIMEOUT_SECONDS: i32 = 2 * 3600;
+
+/// The agent image of this release.
+pub fn default_agent_image() -> String {
+    format!(
+        "ghcr.io/chatbot-operator/chatbot-operator-backup-agent:{}",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+/// Where the dump is read from and written to.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BackupContext {
+    pub image: String,
+    /// `dump …` arguments common to every backup of this resource.
+    pub args: Vec<String>,
+    /// The direct database URL and, for S3 with a Secret, its keys.
+    pub env: Vec<EnvVar>,
+    /// The claim mounted at [`VOLUME_PATH`] for a PVC destination.
+    pub claim: Option<String>,
+    pub timeout_seconds: i32,
+    pub labels: BTreeMap<String, String>,
+}
+
+/// Where a PVC destination is mounted in the backup pod.
+pub const VOLUME_PATH: &str = "/backups";
+
+/// The backup context of `spec`: `None` when scheduled, pre-rollout and
+/// on-demand backups are all impossible (backups off, no database, or no
+/// destination; status says which).
+pub fn context(
+    name: &str,
+    namespace: Option<&str>,
+    spec: &ChatbotDeploymentSpec,
+    names: &names::ChildNames,
+) -> Result<Option<BackupContext>, RenderError> {
+    let Some(backup) = spec.backup.as_ref() else {
+        return Ok(None);
+    };
+    if let Some(schedule) = &backup.schedule {
+        crate::backup::Schedule::parse(schedule, backup.time_zone.as_deref()).map_err(|error| {
+            let text = error.to_string();
+            let prefix = format!("{}: ", error.field());
+            RenderError::Spec {
+                path: error.field().into(),
+                message: text.strip_prefix(&prefix).unwrap_or(&text).to_string(),
+            }
+        })?;
+    }
+    let Some(source) = source_url(spec, names) else {
+        return Ok(None);
+    };
+    let Some(destination) = backup.destination.as_ref() else {
+        return Ok(None);
+    };
+    let mut args = vec!["dump".to_string()];
+    let mut env = vec![source];
+    let mut claim = None;
+    if let Some(s3) = &destination.s3 {
+        args.extend(["--s3-bucket".into(), s3.bucket.clone()]);
+        if let Some(region) = &s3.region {
+            args.extend(["--s3-region".into(), region.clone()]);
+        }
+        if let Some(secret) = &s3.credentials_secret {
+            for key in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] {
+                env.push(secret_env(key, secret, key));
+            }
+        }
+    } else if let Some(pvc) = &destination.pvc {
+        args.extend(["--directory".into(), VOLUME_PATH.into()]);
+        claim = Some(pvc.claim_name.clone());
+    }
+    let prefix = destination
+        .s3
+        .as_ref()
+        .and_then(|s3| s3.prefix.as_deref())
+        .map(|p| p.trim_matches('/'))
+        .filter(|p| !p.is_empty());
+    if let Some(prefix) = prefix {
+        args.extend(["--prefix".into(), prefix.into()]);
+    }
+    args.extend([
+        "--namespace".into(),
+        namespace.unwrap_or("default").into(),
+        "--deployment".into(),
+        name.into(),
+    ]);
+    let labels = names::store_selector_labels(name, "backup");
+    Ok(Some(BackupContext {
+        image: backup
+            .agent_image
+            .clone()
+            .unwrap_or_else(default_agent_image),
+        args,
+        env,
+        claim,
+        timeout_seconds: backup.timeout_seconds.unwrap_or(TIMEOUT_SECONDS),
+        labels,
+    }))
+}
+
+/// `DIRECT_DATABASE_URL` for the agent: Postgres itself, never the pooler
+/// (a dump holds one long transaction).
+fn source_url(spec: &ChatbotDeploymentSpec, names: &names::ChildNames) -> Option<EnvVar> {
+    let database = spec.database.as_ref()?;
+    let direct = crate::data::connection::DIRECT_URL_KEY;
+    match database.mode? {
+        StoreMode::Managed | StoreMode::InCluster => {
+            Some(secret_env(direct, &names.database_secret, direct))
+        }
+        StoreMode::External => database
+            .url_secret_ref
+            .as_ref()
+            .map(|r| secret_env(direct, &r.name, &r.key)),
+        StoreMode::None => None,
+    }
+}
+
+fn secret_env(env: &str, secret: &str, key: &str) -> EnvVar {
+    EnvVar {
+        name: env.to_string(),
+        value_from: Some(EnvVarSource {
+            secret_key_ref: Some(SecretKeySelector {
+                name: secret.to_string(),
+                key: key.to_string(),
+                optional: Some(false),
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}

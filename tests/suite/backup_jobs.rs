@@ -1,0 +1,284 @@
+//! Scheduled backups driven by the reconciler: one Job per window of the
+//! schedule (in its time zone), never two at a time, a missed window run
+//! once, the agent's report read from the Job's termination message into
+//! `status.backups` and the BackupHealthy / BackupStale conditions, and a
+//! failed run that never blocks the next. Real reconciler, in-memory API
+//! server with the operator's RBAC.
+
+use crate::common;
+
+use common::harness::{Harness, path};
+use k8s_openapi::{apimachinery::pkg::apis::meta::v1::Time, jiff::Timestamp};
+use serde_json::{Value, json};
+
+const NS: &str = "mindmitra";
+
+fn time(text: &str) -> Time {
+    Time(text.parse::<Timestamp>().unwrap())
+}
+
+/// MindMitra in dev, with daily backups at 13:00 India time (07:30 UTC)
+/// to S3, created the day before the harness's clock.
+async fn with_backups() -> (Harness, String) {
+    let mut harness = Harness::new();
+    harness.now = time("2027-01-15T08:00:00Z");
+    harness.secret(NS, "mindmitra-llm", &["api-key"]);
+    harness.secret(NS, "mindmitra-sentry", &["dsn"]);
+    harness.secret(
+        NS,
+        "mindmitra-backup-keys",
+        &["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"],
+    );
+    let mut cbd = common::dev_variant("mindmitra");
+    cbd.metadata.creation_timestamp = Some(time("2027-01-14T09:00:00Z"));
+    cbd.spec.backup = Some(
+        serde_json::from_value(json!({
+            "enabled": true,
+            "schedule": "0 13 * * *",
+            "timeZone": "Asia/Kolkata",
+            "destination": { "s3": {
+                "bucket": "mindmitra-backups", "prefix": "prod/", "region": "ap-south-1",
+                "credentialsSecret": "mindmitra-backup-keys" } }
+        }))
+        .unwrap(),
+    );
+    let at = harness.create(&cbd);
+    (harness, at)
+}
+
+fn backup_jobs(harness: &Harness) -> Vec<Value> {
+    harness
+        .api
+        .list(&format!("/apis/batch/v1/namespaces/{NS}/jobs/"))
+        .into_iter()
+        .filter(|job| job["metadata"]["labels"]["app.kubernetes.io/component"] == "backup")
+        .collect()
+}
+
+/// Ends Job `name` as the Job controller would, with its pod's
+/// termination message `report`.
+fn job_ended(harness: &mut Harness, name: &str, condition: &str, report: Value) {
+    let started = harness.now.0;
+    let ended = started + k8s_openapi::jiff::SignedDuration::from_secs(100);
+    harness.api.set_status(
+        &path("jobs", NS, name),
+        json!({
+            "startTime": started.to_string(),
+            "conditions": [{ "type": condition, "status": "True",
+                "lastTransitionTime": ended.to_string() }]
+        }),
+    );
+    harness.api.insert(
+        &format!("/api/v1/namespaces/{NS}/pods/{name}-x7k2p"),
+        json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": { "name": format!("{name}-x7k2p"), "namespace": NS,
+                "labels": { "job-name": name } },
+            "status": { "containerStatuses": [{
+                "name": "backup-agent", "ready": false, "restartCount": 0, "image": "agent", "imageID": "",
+                "state": { "terminated": { "exitCode": if condition == "Complete" { 0 } else { 1 },
+                    "message": report.to_string() } } }] }
+        }),
+    );
+    harness.sync();
+}
+
+fn backups_status(harness: &Harness, at: &str) -> Value {
+    harness.api.get(at).unwrap()["status"]["backups"].clone()
+}
+
+#[tokio::test]
+async fn a_due_window_starts_one_backup_job_with_secrets_only_by_reference() {
+    let (mut harness, at) = with_backups().await;
+    harness.reconcile(&at).await;
+    harness.reconcile(&at).await;
+    let jobs = backup_jobs(&harness);
+    assert_eq!(jobs.len(), 1, "one Job for today's 07:30 UTC window");
+    let job = &jobs[0];
+    let id = job["metadata"]["labels"]["chatbot.dev/backup-id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(id.starts_with("20270115-073000"), "{id}");
+    assert_eq!(job["metadata"]["name"], format!("mindmitra-backup-{id}"));
+    assert_eq!(
+        job["metadata"]["ownerReferences"][0]["kind"],
+        "ChatbotDeployment"
+    );
+    let pod = &job["spec"]["template"]["spec"];
+    let container = &pod["containers"][0];
+    let args: Vec<&str> = container["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert_eq!(&args[..3], ["dump", "--s3-bucket", "mindmitra-backups"]);
+    assert!(
+        args.windows(2).any(|w| w == ["--id", id.as_str()]),
+        "{args:?}"
+    );
+    assert!(
+        args.windows(2).any(|w| w == ["--reason", "scheduled"]),
+        "{args:?}"
+    );
+    assert!(
+        args.windows(2).any(|w| w == ["--prefix", "prod"]),
+        "{args:?}"
+    );
+    let env = container["env"].as_array().unwrap();
+    assert!(
+        env.iter().all(|e| e.get("value").is_none()),
+        "secrets by reference only: {env:?}"
+    );
+    assert_eq!(env[0]["valueFrom"]["secretKeyRef"]["name"], "mindmitra-db");
+    assert_eq!(
+        env[0]["valueFrom"]["secretKeyRef"]["key"],
+        "DIRECT_DATABASE_URL"
+    );
+    assert!(
+        env.iter()
+            .any(|e| e["valueFrom"]["secretKeyRef"]["name"] == "mindmitra-backup-keys")
+    );
+    assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
+    assert_eq!(container["securityContext"]["readOnlyRootFilesystem"], true);
+    assert_eq!(job["spec"]["backoffLimit"], 0);
+    assert_eq!(job["spec"]["activeDeadlineSeconds"], 7200);
+    assert!(
+        !job.to_string().contains("value-of-"),
+        "no secret value in the Job"
+    );
+
+    let status = backups_status(&harness, &at);
+    assert_eq!(status["last"]["phase"], "Running");
+    assert_eq!(status["lastWindow"], "2027-01-15T07:30:00Z");
+    assert_eq!(status["nextWindow"], "2027-01-16T07:30:00Z");
+
+    // Running: the next reconciles start nothing, and status.backups
+    // stays as it is.
+    harness.take_requests();
+    harness.reconcile(&at).await;
+    harness.reconcile(&at).await;
+    let job_writes: Vec<String> = harness
+        .take_requests()
+        .into_iter()
+        .filter(|r| r.contains("/jobs") && !r.starts_with("GET") && !r.starts_with("LIST"))
+        .collect();
+    assert!(job_writes.is_empty(), "{job_writes:?}");
+    assert_eq!(backups_status(&harness, &at), status);
+    assert_eq!(backup_jobs(&harness).len(), 1);
+}
+
+#[tokio::test]
+async fn a_failed_run_is_reported_once_and_the_next_window_clears_it() {
+    let (mut harness, at) = with_backups().await;
+    harness.reconcile(&at).await;
+    harness.reconcile(&at).await;
+    let first = backup_jobs(&harness)[0]["metadata"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    job_ended(
+        &mut harness,
+        &first,
+        "Failed",
+        json!({ "kind": "backup", "id": "x", "outcome": "Failed",
+                "message": "pg_dump exited with status 1: connection to server failed" }),
+    );
+    harness.reconcile(&at).await;
+    let status = backups_status(&harness, &at);
+    assert_eq!(status["last"]["phase"], "Failed");
+    assert_eq!(
+        status["last"]["message"],
+        "pg_dump exited with status 1: connection to server failed"
+    );
+    let (healthy, reason, message) = harness.condition(&at, "BackupHealthy");
+    assert_eq!(
+        (healthy.as_str(), reason.as_str()),
+        ("False", "BackupFailed"),
+        "{message}"
+    );
+    let (stale, reason, _) = harness.condition(&at, "BackupStale");
+    assert_eq!((stale.as_str(), reason.as_str()), ("True", "NoGoodBackup"));
+    let failures = |harness: &Harness| {
+        harness
+            .events()
+            .iter()
+            .filter(|(reason, _)| reason == "BackupFailed")
+            .count()
+    };
+    assert_eq!(failures(&harness), 1);
+    harness.reconcile(&at).await;
+    assert_eq!(
+        failures(&harness),
+        1,
+        "one Event per failure, not per reconcile"
+    );
+    assert_eq!(
+        backup_jobs(&harness).len(),
+        1,
+        "the failed window is not retried in a loop"
+    );
+
+    // The operator was down for three days: the missed windows run once.
+    harness.now = time("2027-01-18T09:00:00Z");
+    harness.reconcile(&at).await;
+    let jobs = backup_jobs(&harness);
+    assert_eq!(jobs.len(), 2, "one more Job, not one per missed window");
+    let second = jobs
+        .iter()
+        .map(|j| j["metadata"]["name"].as_str().unwrap().to_string())
+        .find(|n| *n != first)
+        .unwrap();
+    assert!(second.contains("20270118-073000"), "{second}");
+    job_ended(
+        &mut harness,
+        &second,
+        "Complete",
+        json!({ "kind": "backup", "id": "y", "outcome": "Succeeded", "bytes": 48213977,
+                "sha256": "9f2c", "tocEntries": 41, "finishedAt": "2027-01-18T09:01:40Z" }),
+    );
+    harness.reconcile(&at).await;
+    let status = backups_status(&harness, &at);
+    assert_eq!(status["lastSuccessful"]["bytes"], 48213977);
+    assert_eq!(status["lastSuccessful"]["sha256"], "9f2c");
+    assert_eq!(status["recent"].as_array().unwrap().len(), 2);
+    let (healthy, reason, _) = harness.condition(&at, "BackupHealthy");
+    assert_eq!((healthy.as_str(), reason.as_str()), ("True", "Succeeded"));
+    let (stale, _, _) = harness.condition(&at, "BackupStale");
+    assert_eq!(
+        stale, "False",
+        "a fixed cause clears both without editing the resource"
+    );
+    let scrape = harness.context.metrics.encode();
+    assert!(
+        scrape.contains(
+            "chatbot_operator_backup_bytes{namespace=\"mindmitra\",name=\"mindmitra\"} 48213977"
+        ),
+        "{scrape}"
+    );
+    assert!(scrape.contains(
+        "chatbot_operator_backup_failures_total{namespace=\"mindmitra\",name=\"mindmitra\"} 1"
+    ));
+}
+
+#[tokio::test]
+async fn an_unknown_time_zone_is_refused_naming_the_field() {
+    let (mut harness, at) = with_backups().await;
+    harness.api.update(&at, |o| {
+        o["spec"]["backup"]["timeZone"] = json!("Mars/Olympus_Mons");
+    });
+    harness.sync();
+    harness.reconcile(&at).await;
+    let (ready, reason, message) = harness.condition(&at, "Ready");
+    assert_eq!(
+        (ready.as_str(), reason.as_str()),
+        ("False", "InvalidSpec"),
+        "{message}"
+    );
+    assert!(
+        message.starts_with("spec.backup.timeZone: \"Mars/Olympus_Mons\""),
+        "{message}"
+    );
+    assert!(backup_jobs(&harness).is_empty());
+}
