@@ -537,7 +537,7 @@ async fn managed_sample() {
     harness.context.aws = Some(common::moto::clients_for(&proxy.url()));
     harness.secret("mindmitra", "mindmitra-llm", &["api-key"]);
     harness.secret("mindmitra", "mindmitra-sentry", &["dsn"]);
-    let path = harness.create(&common::sample_without_migrations("mindmitra"));
+    let path = harness.create(&common::sample_without_gates("mindmitra"));
     let ready = |harness: &Harness| {
         let status = harness.chatbot(&path).status.unwrap_or_default();
         ["DatabaseReady", "CacheReady"].iter().all(|t| {

@@ -131,7 +131,7 @@ async fn every_sample_applies_and_its_children_appear_owned_by_it() {
     let operator = Operator::start(&namespace.name, "e2e-samples");
     let renderer = chatbot_operator::render::Renderer::embedded().unwrap();
     for sample in common::SAMPLES {
-        let cbd = common::sample_without_migrations(sample);
+        let cbd = common::sample_without_gates(sample);
         let resolved = renderer.environments.resolve(&cbd.spec).unwrap();
         let mut made = std::collections::BTreeMap::<String, Vec<String>>::new();
         for reference in secrets::references(&resolved.spec) {

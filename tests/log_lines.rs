@@ -14,7 +14,7 @@ const NS: &str = "mindmitra";
 async fn every_warning_line_names_its_resource_even_when_only_warnings_are_logged() {
     let logs = common::logs::capture_at(tracing::Level::WARN);
     let mut harness = Harness::new();
-    let cbd_path = harness.create(&common::sample_without_migrations("mindmitra"));
+    let cbd_path = harness.create(&common::sample_without_gates("mindmitra"));
     harness.reconcile(&cbd_path).await;
     let text = logs.text();
     let lines: Vec<Value> = text

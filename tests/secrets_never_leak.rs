@@ -15,7 +15,7 @@ async fn no_secret_value_reaches_status_events_requests_or_logs() {
     let mut harness = Harness::new();
     harness.secret(NS, "mindmitra-llm", &["api-key"]);
     harness.secret(NS, "mindmitra-sentry", &["dsn"]);
-    let cbd_path = harness.create(&common::sample_without_migrations("mindmitra"));
+    let cbd_path = harness.create(&common::sample_without_gates("mindmitra"));
     // Credentials and stores (in the AWS emulator), URLs, then the app.
     for _ in 0..3 {
         harness.reconcile(&cbd_path).await;

@@ -63,6 +63,7 @@ pub enum ActionKind {
 )]
 #[x_kube(validation = Rule::new("self.action != 'Restore' || has(self.backup)").message("spec.backup is required when spec.action is Restore"))]
 #[x_kube(validation = Rule::new("!has(self.revision) || self.action == 'Rollback'").message("spec.revision is only allowed when spec.action is Rollback"))]
+#[x_kube(validation = Rule::new("!has(self.expectShrink) || self.action == 'Backup'").message("spec.expectShrink is only allowed when spec.action is Backup"))]
 #[x_kube(validation = Rule::new("self == oldSelf").message("spec is immutable: create a new ChatbotAction instead"))]
 #[serde(rename_all = "camelCase")]
 pub struct ChatbotActionSpec {
@@ -78,6 +79,10 @@ pub struct ChatbotActionSpec {
     /// Backup id to restore from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backup: Option<String>,
+    /// `Backup`: the database shrank on purpose (a dump far smaller than
+    /// the previous one is then not refused).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect_shrink: Option<bool>,
     /// Why, for the audit trail (shown in the Event and the history).
     #[x_kube(validation = Rule::new("size(self) > 0").message("spec.reason must say why"))]
     pub reason: String,

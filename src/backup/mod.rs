@@ -5,7 +5,9 @@
 //! engine that takes a backup is the `backup-agent` (`agent`), and the
 //! reconciler only observes, asks `runs` and applies.
 
+pub mod action;
 pub mod agent;
+pub mod gate;
 pub mod health;
 pub mod jobs;
 pub mod manifest;

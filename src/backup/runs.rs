@@ -25,6 +25,9 @@ pub const JOBS_KEPT: usize = 3;
 /// long was lost (deleted by hand, or never created).
 const LOST_AFTER: SignedDuration = SignedDuration::from_mins(5);
 
+/// A failed pre-rollout backup is tried again after this long.
+pub const PRE_ROLLOUT_RETRY: SignedDuration = SignedDuration::from_mins(10);
+
 /// Phases of a backup record.
 pub mod phase {
     pub const RUNNING: &str = "Running";
@@ -233,10 +236,16 @@ fn next_start(
     records: &BTreeMap<String, BackupRecord>,
     last_window: &mut Option<Time>,
 ) -> Option<Start> {
+    // A failed pre-rollout backup is tried again after a pause: its cause
+    // (a bucket policy, a full volume) may be fixed without a spec change.
+    let retry_after = |r: &BackupRecord| {
+        r.phase == phase::FAILED
+            && r.time
+                .as_ref()
+                .is_some_and(|t| facts.now.duration_since(t.0) > PRE_ROLLOUT_RETRY)
+    };
     if let Some(revision) = facts.pre_rollout
-        && !records
-            .values()
-            .any(|r| r.reason == Reason::PreRollout.as_str() && r.revision == Some(revision))
+        && newest_pre_rollout(records.values(), revision).is_none_or(retry_after)
     {
         return Some(Start {
             id: format!("{}-pre", backup_id(facts.now, Some(revision))),
@@ -299,6 +308,22 @@ fn note_of(record: &BackupRecord) -> Note {
     }
 }
 
+/// `start` could not be started (no destination, no database): an
+/// on-call request ends failed with `why`; a scheduled or pre-rollout
+/// run leaves no record (the condition says why).
+pub fn cannot_start(plan: &mut Plan, start: &Start, why: String, now: Timestamp) {
+    plan.status.recent.retain(|r| r.id != start.id);
+    if start.reason == Reason::OnDemand {
+        let mut record = started(start, now);
+        record.phase = phase::FAILED.into();
+        record.time = Some(time(now));
+        record.message = Some(why);
+        plan.notes.push(note_of(&record));
+        plan.status.recent.insert(0, record);
+    }
+    plan.status.last = plan.status.recent.first().cloned();
+}
+
 /// Bytes as people read them: `512 B`, `48.2 MiB`.
 pub fn human_bytes(bytes: i64) -> String {
     let mut value = bytes as f64;
@@ -315,12 +340,19 @@ pub fn human_bytes(bytes: i64) -> String {
     format!("{bytes} B")
 }
 
-/// Where the pre-rollout backup of `revision` stands in `status`.
+fn newest_pre_rollout<'r>(
+    records: impl IntoIterator<Item = &'r BackupRecord>,
+    revision: i64,
+) -> Option<&'r BackupRecord> {
+    records
+        .into_iter()
+        .filter(|r| r.reason == Reason::PreRollout.as_str() && r.revision == Some(revision))
+        .max_by_key(|r| started_key(r))
+}
+
+/// The newest pre-rollout backup of `revision` in `status`.
 pub fn pre_rollout(status: Option<&BackupsStatus>, revision: i64) -> Option<&BackupRecord> {
-    status?
-        .recent
-        .iter()
-        .find(|r| r.reason == Reason::PreRollout.as_str() && r.revision == Some(revision))
+    newest_pre_rollout(&status?.recent, revision)
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! printing (`status --watch` prints one whole report per change), so a
 //! failure never leaves partial output on stdout.
 
+pub mod backups;
 pub mod oncall;
 pub mod run;
 
@@ -54,6 +55,10 @@ pub enum Command {
     Pause(oncall::CommandArgs),
     /// Continue a paused rollout (or measure an inconclusive analysis again).
     Resume(oncall::CommandArgs),
+    /// Take a database backup now (a ChatbotAction); with --wait, until it finished.
+    Backup(backups::BackupArgs),
+    /// List the recent backups of a ChatbotDeployment: time, size, revision, verified.
+    Backups(oncall::TargetArgs),
     /// Take, verify or restore a database backup (what the operator's backup Jobs run).
     BackupAgent(crate::backup::agent::AgentArgs),
 }
@@ -163,6 +168,8 @@ pub fn run(cli: Cli) -> Result<String, CliError> {
         Command::Abort(args) => oncall::rollout_command(ActionKind::Abort, &args),
         Command::Pause(args) => oncall::rollout_command(ActionKind::Pause, &args),
         Command::Resume(args) => oncall::rollout_command(ActionKind::Resume, &args),
+        Command::Backup(args) => backups::backup_command(&args),
+        Command::Backups(args) => backups::backups_command(&args),
         Command::BackupAgent(args) => Err(CliError::Exit(crate::backup::agent::main(args))),
     }
 }

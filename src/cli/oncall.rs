@@ -104,6 +104,8 @@ pub fn rollback_command(args: &RollbackArgs) -> Result<String, CliError> {
         revision: args.revision,
         reason: &args.reason,
         timeout: args.timeout,
+        expect_shrink: false,
+        wait: true,
     };
     act(&args.target, &request)
 }
@@ -118,22 +120,28 @@ pub fn rollout_command(
         revision: None,
         reason: &args.reason,
         timeout: args.timeout,
+        expect_shrink: false,
+        wait: true,
     };
     act(&args.target, &request)
 }
 
 /// One on-call action to create.
-struct Request<'a> {
-    kind: crate::api::ActionKind,
-    revision: Option<i64>,
-    reason: &'a str,
-    timeout: u64,
+pub(super) struct Request<'a> {
+    pub kind: crate::api::ActionKind,
+    pub revision: Option<i64>,
+    pub reason: &'a str,
+    pub timeout: u64,
+    /// `Backup`: the database shrank on purpose.
+    pub expect_shrink: bool,
+    /// Wait for the outcome (`false`: return once the action exists).
+    pub wait: bool,
 }
 
 /// Creates the ChatbotAction and waits for its outcome, saying when the
 /// operator took it up; the action's message on success, an error with it
 /// otherwise.
-fn act(target: &TargetArgs, request: &Request) -> Result<String, CliError> {
+pub(super) fn act(target: &TargetArgs, request: &Request) -> Result<String, CliError> {
     use crate::api::{ChatbotAction, ChatbotActionSpec};
     use kube::api::PostParams;
     runtime()?.block_on(async {
@@ -149,6 +157,7 @@ fn act(target: &TargetArgs, request: &Request) -> Result<String, CliError> {
                 action: request.kind,
                 revision: request.revision,
                 reason: request.reason.to_string(),
+                expect_shrink: request.expect_shrink.then_some(true),
                 ..Default::default()
             },
         );
@@ -160,6 +169,11 @@ fn act(target: &TargetArgs, request: &Request) -> Result<String, CliError> {
             .await
             .map_err(|error| cluster_error("create", "chatbotaction for", name, error))?;
         let action_name = created.metadata.name.clone().unwrap_or_default();
+        if !request.wait {
+            return Ok(format!(
+                "chatbotaction {action_name} created; follow it with: kubectl get cba {action_name} -n {namespace} -w\n"
+            ));
+        }
         eprintln!("chatbotaction {action_name} created; waiting for the operator…");
         let deadline =
             tokio::time::Instant::now() + std::time::Duration::from_secs(request.timeout);
@@ -197,14 +211,14 @@ fn act(target: &TargetArgs, request: &Request) -> Result<String, CliError> {
     })
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+pub(super) fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|error| CliError::Cluster(format!("async runtime: {error}")))
 }
 
-async fn connect(namespace: Option<&str>) -> Result<(Client, String), CliError> {
+pub(super) async fn connect(namespace: Option<&str>) -> Result<(Client, String), CliError> {
     let client = Client::try_default()
         .await
         .map_err(|error| CliError::Cluster(format!("kubeconfig: {error}")))?;
@@ -214,7 +228,7 @@ async fn connect(namespace: Option<&str>) -> Result<(Client, String), CliError> 
     Ok((client, namespace))
 }
 
-async fn read(client: &Client, namespace: &str, name: &str) -> Result<View, CliError> {
+pub(super) async fn read(client: &Client, namespace: &str, name: &str) -> Result<View, CliError> {
     let chatbots: Api<ChatbotDeployment> = Api::namespaced(client.clone(), namespace);
     let cbd = chatbots
         .get_opt(name)

@@ -4,9 +4,11 @@
 //! (see [`super::rollback`]); `Promote`, `Abort`, `Pause` and `Resume` (and
 //! a `Rollback` while a candidate runs) are handed to the rollout in
 //! flight (see [`super::command`]) and end when the reconciler carried
-//! them out; an action whose target does not exist, or that cannot be done,
-//! fails with the reason; backups are recorded as `Unsupported` by this
-//! version, with nothing changed.
+//! them out; `Backup` hands the reconciler a backup request and ends with
+//! the backup's outcome (see [`crate::backup::action`]); an action whose
+//! target does not exist, or that cannot be done, fails with the reason;
+//! `Restore` is recorded as `Unsupported` by this version, with nothing
+//! changed.
 
 use std::sync::Arc;
 
@@ -74,6 +76,10 @@ pub enum Judgement {
     Send(crate::api::RolloutCommand),
     /// The command was handed over; the reconciler has not carried it out.
     Wait,
+    /// Hand this backup request to the reconciler.
+    RequestBackup(crate::api::BackupRequest),
+    /// A backup is asked for or running; the message says which.
+    WaitForBackup(String),
 }
 
 fn ended(action: &ChatbotAction, phase: &str, message: String, now: &Time) -> ChatbotActionStatus {
@@ -128,6 +134,9 @@ pub fn judge(
             },
         );
     }
+    if action.spec.action == ActionKind::Backup {
+        return Some(judge_backup(action, &deployment_status, now));
+    }
     if action.spec.action != ActionKind::Rollback {
         return Some(Judgement::Done(ended(
             action,
@@ -171,6 +180,33 @@ pub fn judge(
     }
 }
 
+fn judge_backup(
+    action: &ChatbotAction,
+    status: &crate::api::ChatbotDeploymentStatus,
+    now: &Time,
+) -> Judgement {
+    use crate::backup::action::{self as backup, Progress};
+    let created = action
+        .metadata
+        .creation_timestamp
+        .as_ref()
+        .map_or(now.0, |t| t.0);
+    let id = backup::id_for(created, action.metadata.uid.as_deref().unwrap_or_default());
+    let expect_shrink = action.spec.expect_shrink.unwrap_or(false);
+    match backup::judge(&action.name_any(), &id, expect_shrink, status) {
+        Progress::Send(request) => Judgement::RequestBackup(request),
+        Progress::Wait(message) => Judgement::WaitForBackup(message),
+        Progress::Done(succeeded, message) => {
+            let phase = if succeeded {
+                phase::SUCCEEDED
+            } else {
+                phase::FAILED
+            };
+            Judgement::Done(ended(action, phase, message, now))
+        }
+    }
+}
+
 /// Reconciles one ChatbotAction.
 pub async fn reconcile(
     action: Arc<ChatbotAction>,
@@ -207,7 +243,25 @@ pub async fn reconcile(
             ) => roll_back(&ctx, &action, target, revision, instead_of, &now).await?,
             (Judgement::Send(command), Some(target)) => {
                 command::send(&ctx.client, target, &command).await?;
-                return running(&ctx, &action, &command.command, &now).await;
+                let message = format!("{} was handed to the rollout in flight", command.command);
+                return running(&ctx, &action, message, &now).await;
+            }
+            (Judgement::RequestBackup(request), Some(target)) => {
+                let value = serde_json::to_value(&request)
+                    .map_err(|e| ReconcileError::Encode(e.to_string()))?;
+                rollback::patch_status_field(
+                    &ctx.client,
+                    target,
+                    command::COMMAND_MANAGER,
+                    "backupRequest",
+                    value,
+                )
+                .await?;
+                let message = format!("backup {} was handed to the reconciler", request.id);
+                return running(&ctx, &action, message, &now).await;
+            }
+            (Judgement::WaitForBackup(message), _) => {
+                return running(&ctx, &action, message, &now).await;
             }
             (Judgement::Wait, _) => {
                 let command = command::command_of(
@@ -216,10 +270,14 @@ pub async fn reconcile(
                     &target.and_then(|t| t.status.clone()).unwrap_or_default(),
                 )
                 .unwrap_or("the command");
-                return running(&ctx, &action, command, &now).await;
+                let message = format!("{command} was handed to the rollout in flight");
+                return running(&ctx, &action, message, &now).await;
             }
             // `judge` acts only on an existing target.
-            (Judgement::Rollback { .. } | Judgement::Send(_), None) => {
+            (
+                Judgement::Rollback { .. } | Judgement::Send(_) | Judgement::RequestBackup(_),
+                None,
+            ) => {
                 return Ok(Action::await_change());
             }
         };
@@ -246,6 +304,7 @@ pub async fn reconcile(
                     ActionKind::Abort => "Aborted",
                     ActionKind::Pause => "RolloutPaused",
                     ActionKind::Resume => "RolloutResumed",
+                    ActionKind::Backup => "BackupSucceeded",
                     _ => "RolledBack",
                 },
                 Some(phase::UNSUPPORTED) => "ActionUnsupported",
@@ -272,17 +331,17 @@ pub async fn reconcile(
 const COMMAND_POLL: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Marks the action Running (once) while the reconciler carries out its
-/// command, and looks again shortly.
+/// command or backup, and looks again shortly.
 async fn running(
     ctx: &ActionContext,
     action: &ChatbotAction,
-    command: &str,
+    message: String,
     now: &Time,
 ) -> Result<Action, ReconcileError> {
     if action.status.as_ref().and_then(|s| s.phase.as_deref()) != Some(phase::RUNNING) {
         let status = ChatbotActionStatus {
             phase: Some(phase::RUNNING.into()),
-            message: Some(format!("{command} was handed to the rollout in flight")),
+            message: Some(message),
             started_at: Some(now.clone()),
             finished_at: None,
         };
@@ -537,13 +596,24 @@ mod tests {
     }
 
     #[test]
-    fn backups_are_unsupported_and_change_nothing() {
-        let status = done(judge(
-            &action(ActionKind::Backup, None, None),
-            Some(&target(false)),
-            &now(),
-        ));
+    fn restores_are_unsupported_and_change_nothing() {
+        let mut restore = action(ActionKind::Restore, None, None);
+        restore.spec.backup = Some("20261201-020000-r3".into());
+        let status = done(judge(&restore, Some(&target(false)), &now()));
         assert_eq!(status.phase.as_deref(), Some("Unsupported"));
+    }
+
+    #[test]
+    fn a_backup_action_hands_over_a_request_named_by_the_action() {
+        let mut backup = action(ActionKind::Backup, None, None);
+        backup.metadata.uid = Some("3f9a1c2d-77".into());
+        backup.metadata.creation_timestamp = Some(now());
+        let Some(Judgement::RequestBackup(request)) = judge(&backup, Some(&target(false)), &now())
+        else {
+            panic!("a request");
+        };
+        assert_eq!(request.id, "20270115-080000-3f9a1c");
+        assert_eq!(request.action, "rollback-1");
     }
 
     #[test]

@@ -45,6 +45,7 @@ pub async fn converge(
     cbd: &ChatbotDeployment,
     spec: &ChatbotDeploymentSpec,
     template: Option<&Child>,
+    pre_rollout: Option<i64>,
     now: &Time,
 ) -> Result<BackupOutcome, ReconcileError> {
     let namespace = cbd.namespace().ok_or(ReconcileError::MissingNamespace)?;
@@ -84,7 +85,7 @@ pub async fn converge(
         jobs: &jobs,
         reports: &reports,
         request: previous_status.backup_request.as_ref(),
-        pre_rollout: None,
+        pre_rollout,
         revision: previous_status.current_revision,
         now: now.0,
     });
@@ -99,11 +100,14 @@ pub async fn converge(
             info!(backup = %start.id, reason = start.reason.as_str(), "backup started");
         }
         (Some(_), None) => {
-            // Nothing can be backed up: the condition says why; no run
-            // is recorded as started.
+            // Nothing can be backed up: the condition says why. A request
+            // from on-call fails with that reason; a window is not recorded.
             if let Some(start) = plan.start.take() {
-                plan.status.recent.retain(|r| r.id != start.id);
-                plan.status.last = plan.status.recent.first().cloned();
+                let why = settings
+                    .unavailable
+                    .as_ref()
+                    .map_or("backups are not configured".to_string(), |(_, m)| m.clone());
+                runs::cannot_start(&mut plan, &start, why, now.0);
             }
         }
         (None, _) => {}

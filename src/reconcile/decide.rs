@@ -12,6 +12,7 @@ use super::{
 };
 use crate::{
     api::ChatbotDeployment,
+    backup,
     capacity::{self, CheckStatus},
     cost,
     render::{Child, ChildKind, RenderError, Rendered, Renderer},
@@ -75,6 +76,8 @@ pub struct Decision {
     pub wake: Option<std::time::Duration>,
     /// The rendered template of backup Jobs (never applied itself).
     pub backup_template: Option<Child>,
+    /// A revision whose pre-rollout backup is wanted now.
+    pub pre_rollout_backup: Option<i64>,
 }
 
 impl Decision {
@@ -309,12 +312,34 @@ pub fn decide(
     let running_revision = observed.workload.as_ref().and_then(|w| w.template_revision);
     let mut hold_for_migration = false;
     let mut migration_job = None;
+    // The pre-rollout backup goes first: migrations are what a restore undoes.
+    let gate = if hold_pods || held.is_some() {
+        backup::gate::Gate::Open
+    } else {
+        backup::gate::pre_rollout(
+            backup::Settings::of(&rendered.resolution.spec).before_rollout,
+            rendered
+                .children
+                .iter()
+                .any(|c| c.kind() == ChildKind::BackupJob),
+            running_revision,
+            revision,
+            status.backups.as_ref(),
+        )
+    };
+    decision.pre_rollout_backup = gate.wants();
+    if let backup::gate::Gate::Passed { revision, id } = &gate {
+        assessment.revisions = revisions::with_snapshot(&assessment.revisions, *revision, id);
+    }
+    let hold_for_backup = gate.holds();
+    assessment.pre_rollout = hold_for_backup.then_some(gate);
     // A migration against a Postgres that is still starting would only
     // fail: it waits (managed stores hold the pods until their URL exists).
     let database_starting =
         rendered.context.stores.database.is_some() && !observed.in_cluster_database_ready;
     if !hold_pods
         && held.is_none()
+        && !hold_for_backup
         && running_revision != Some(revision)
         && let Some(job) = rendered
             .children
@@ -342,6 +367,7 @@ pub fn decide(
             });
         }
     }
+    hold_for_migration |= hold_for_backup;
     // Keep the Jobs of the last three revisions for `kubectl logs`.
     for (job_revision, job) in &observed.migrations {
         if *job_revision < revision - 2 && job.state != MigrationState::Running {

@@ -369,7 +369,8 @@ async fn reconcile_in_span(
     }
     let backups = match &resolved {
         Some(spec) if assessment.blocker.is_none() => {
-            backups::converge(ctx, cbd, spec, decision.backup_template.as_ref(), &now).await?
+            let template = decision.backup_template.as_ref();
+            backups::converge(ctx, cbd, spec, template, decision.pre_rollout_backup, &now).await?
         }
         _ => backups::BackupOutcome::default(),
     };

@@ -152,6 +152,21 @@ pub fn rollback_target(
     Ok(target)
 }
 
+/// The history with `id` recorded as revision `number`'s pre-rollout
+/// backup (once: the first backup that let it roll out).
+pub fn with_snapshot(history: &[RevisionRecord], number: i64, id: &str) -> Vec<RevisionRecord> {
+    history
+        .iter()
+        .cloned()
+        .map(|mut record| {
+            if record.revision == number && record.pre_rollout_snapshot.is_none() {
+                record.pre_rollout_snapshot = Some(id.to_string());
+            }
+            record
+        })
+        .collect()
+}
+
 /// The history with revision `number` marked rolled back from (once).
 pub fn rolled_back(history: &[RevisionRecord], number: i64, now: &Time) -> Vec<RevisionRecord> {
     history

@@ -532,5 +532,10 @@ pub fn action_cases() -> Vec<(&'static str, Value, &'static str)> {
             json!({"deployment": "mindmitra", "action": "Promote", "revision": 2, "reason": "looks good"}),
             "spec.revision is only allowed when spec.action is Rollback",
         ),
+        (
+            "/spec",
+            json!({"deployment": "mindmitra", "action": "Promote", "expectShrink": true, "reason": "x"}),
+            "spec.expectShrink is only allowed when spec.action is Backup",
+        ),
     ]
 }

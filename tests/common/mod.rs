@@ -71,14 +71,20 @@ pub fn sample_deployment(name: &str) -> chatbot_operator::api::ChatbotDeployment
         .remove(0)
 }
 
-/// A sample without `database.migrations`: for tests of everything else,
-/// whose pods would otherwise wait for a migration Job no Job controller
-/// runs here (tests/suite/migrations.rs covers migrations).
-pub fn sample_without_migrations(name: &str) -> chatbot_operator::api::ChatbotDeployment {
+/// A sample without the gates before a new revision's pods (its
+/// `database.migrations` and `backup.beforeRollout`): for tests of
+/// everything else, whose pods would otherwise wait for Jobs no Job
+/// controller runs here (tests/suite/migrations.rs and backup_jobs.rs
+/// cover the gates).
+pub fn sample_without_gates(name: &str) -> chatbot_operator::api::ChatbotDeployment {
     let mut cbd = sample_deployment(name);
     if let Some(database) = cbd.spec.database.as_mut() {
         database.migrations = None;
     }
+    cbd.spec
+        .backup
+        .get_or_insert_with(Default::default)
+        .before_rollout = Some(false);
     cbd
 }
 

@@ -12,7 +12,7 @@ pub const WEIGHT: &str = "nginx.ingress.kubernetes.io/canary-weight";
 
 /// MindMitra (ingress-nginx) as a canary: 20%, wait for Promote, 50%.
 pub fn canary() -> ChatbotDeployment {
-    let mut cbd = super::sample_without_migrations("mindmitra");
+    let mut cbd = super::sample_without_gates("mindmitra");
     let rollout = cbd.spec.rollout.get_or_insert_with(Default::default);
     rollout.strategy = Some(Strategy::Canary);
     rollout.canary = Some(Canary {

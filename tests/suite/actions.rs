@@ -40,12 +40,13 @@ async fn run(harness: &Harness, action_path: &str) {
 #[tokio::test]
 async fn an_action_is_recorded_once_with_an_event_on_its_deployment() {
     let mut harness = Harness::new();
-    harness.create(&common::sample_without_migrations("mindmitra"));
+    harness.create(&common::sample_without_gates("mindmitra"));
     let action_path = path("chatbotactions", "mindmitra", "rollback-1");
-    harness.api.insert(
-        &action_path,
-        serde_json::to_value(action_of(ActionKind::Backup, "mindmitra")).unwrap(),
-    );
+    let mut restore = action_of(ActionKind::Restore, "mindmitra");
+    restore.spec.backup = Some("20261201-020000-r3".into());
+    harness
+        .api
+        .insert(&action_path, serde_json::to_value(restore).unwrap());
 
     run(&harness, &action_path).await;
     let lines: Vec<String> = harness.api.requests().iter().map(|r| r.line()).collect();

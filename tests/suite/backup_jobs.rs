@@ -282,3 +282,201 @@ async fn an_unknown_time_zone_is_refused_naming_the_field() {
     );
     assert!(backup_jobs(&harness).is_empty());
 }
+
+#[tokio::test]
+async fn an_on_call_backup_action_runs_one_backup_and_ends_with_its_outcome() {
+    let (mut harness, at) = with_backups().await;
+    // Today's window has run already: only the action's backup is due.
+    harness.now = time("2027-01-15T07:45:00Z");
+    harness.api.update(&at, |o| {
+        o["status"]["backups"] = json!({ "lastWindow": "2027-01-15T07:30:00Z" });
+    });
+    harness.sync();
+    harness.reconcile(&at).await;
+    assert!(backup_jobs(&harness).is_empty());
+    let action_path = path("chatbotactions", NS, "backup-before-import");
+    harness.api.insert(
+        &action_path,
+        json!({
+            "apiVersion": "chatbot.dev/v1alpha1", "kind": "ChatbotAction",
+            "metadata": { "name": "backup-before-import", "namespace": NS,
+                "uid": "5be1c0de-0000-4000-8000-000000000001",
+                "creationTimestamp": "2027-01-15T07:45:00Z" },
+            "spec": { "deployment": "mindmitra", "action": "Backup",
+                "reason": "before the bulk import", "expectShrink": true }
+        }),
+    );
+    harness.sync();
+    harness.run_action(&action_path).await;
+    let request = &harness.api.get(&at).unwrap()["status"]["backupRequest"];
+    assert_eq!(request["id"], "20270115-074500-5be1c0");
+    assert_eq!(request["action"], "backup-before-import");
+    let action_status =
+        |harness: &Harness| harness.api.get(&action_path).unwrap()["status"].clone();
+    assert_eq!(action_status(&harness)["phase"], "Running");
+
+    harness.sync();
+    harness.reconcile(&at).await;
+    harness.reconcile(&at).await;
+    let jobs = backup_jobs(&harness);
+    assert_eq!(jobs.len(), 1);
+    let job = &jobs[0];
+    assert_eq!(
+        job["metadata"]["name"],
+        "mindmitra-backup-20270115-074500-5be1c0"
+    );
+    assert_eq!(
+        job["metadata"]["labels"]["chatbot.dev/backup-reason"],
+        "on-demand"
+    );
+    assert_eq!(
+        job["metadata"]["annotations"]["chatbot.dev/action"],
+        "backup-before-import"
+    );
+    let args = job["spec"]["template"]["spec"]["containers"][0]["args"].to_string();
+    assert!(args.contains("\"--expect-shrink\""), "{args}");
+    harness.run_action(&action_path).await;
+    assert_eq!(action_status(&harness)["phase"], "Running");
+
+    let name = job["metadata"]["name"].as_str().unwrap().to_string();
+    job_ended(
+        &mut harness,
+        &name,
+        "Complete",
+        json!({ "kind": "backup", "id": "20270115-074500-5be1c0", "outcome": "Succeeded", "bytes": 2097152 }),
+    );
+    harness.reconcile(&at).await;
+    harness.run_action(&action_path).await;
+    let ended = action_status(&harness);
+    assert_eq!(ended["phase"], "Succeeded");
+    assert_eq!(
+        ended["message"],
+        "backup 20270115-074500-5be1c0 succeeded (2.0 MiB)"
+    );
+    harness.reconcile(&at).await;
+    assert_eq!(
+        backup_jobs(&harness).len(),
+        1,
+        "the request is not run twice"
+    );
+}
+
+fn template_revision(harness: &Harness) -> Option<String> {
+    revision_of(harness, "mindmitra")
+}
+
+fn candidate_revision(harness: &Harness) -> Option<String> {
+    revision_of(harness, "mindmitra-canary")
+}
+
+fn revision_of(harness: &Harness, deployment: &str) -> Option<String> {
+    let deployment = harness.api.get(&path("deployments", NS, deployment))?;
+    deployment["spec"]["template"]["metadata"]["labels"]["chatbot.dev/revision"]
+        .as_str()
+        .map(str::to_string)
+}
+
+#[tokio::test]
+async fn a_new_revision_waits_for_its_pre_rollout_backup_which_is_recorded_with_it() {
+    let (mut harness, at) = with_backups().await;
+    // No scheduled window in this test: only the gate asks for backups.
+    harness.api.update(&at, |o| {
+        o["spec"]["backup"]["beforeRollout"] = json!(true);
+        o["status"]["backups"] = json!({ "lastWindow": "2027-01-15T07:30:00Z" });
+    });
+    harness.sync();
+    harness.reconcile_times(&at, 3).await;
+    assert_eq!(template_revision(&harness).as_deref(), Some("1"));
+    assert!(
+        backup_jobs(&harness).is_empty(),
+        "the first revision has no data to protect"
+    );
+    harness.deployment_ready(NS, "mindmitra", 1);
+    for store in ["mindmitra-postgres", "mindmitra-redis"] {
+        harness.api.set_status(
+            &path("statefulsets", NS, store),
+            json!({ "replicas": 1, "readyReplicas": 1 }),
+        );
+    }
+    harness.deployment_ready(NS, "mindmitra-pgbouncer", 1);
+    harness.sync();
+    harness.reconcile(&at).await;
+
+    harness.api.update(&at, |o| {
+        o["spec"]["image"] = json!("ghcr.io/mindmitra/support-bot:1.1.0");
+        o["metadata"]["generation"] = json!(2);
+    });
+    harness.sync();
+    harness.reconcile(&at).await;
+    let jobs = backup_jobs(&harness);
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(
+        jobs[0]["metadata"]["labels"]["chatbot.dev/backup-reason"],
+        "pre-rollout"
+    );
+    assert_eq!(jobs[0]["metadata"]["labels"]["chatbot.dev/revision"], "2");
+    harness.reconcile(&at).await;
+    assert_eq!(
+        template_revision(&harness).as_deref(),
+        Some("1"),
+        "revision 1 keeps serving"
+    );
+    let (_, reason, message) = harness.condition(&at, "Progressing");
+    assert_eq!(reason, "BackingUp", "{message}");
+
+    let first = jobs[0]["metadata"]["name"].as_str().unwrap().to_string();
+    job_ended(
+        &mut harness,
+        &first,
+        "Failed",
+        json!({ "kind": "backup", "outcome": "Failed", "message": "S3 upload: AccessDenied" }),
+    );
+    harness.reconcile(&at).await;
+    harness.reconcile(&at).await;
+    let (degraded, reason, message) = harness.condition(&at, "Degraded");
+    assert_eq!(
+        (degraded.as_str(), reason.as_str()),
+        ("True", "PreRolloutBackupFailed")
+    );
+    assert!(message.contains("S3 upload: AccessDenied"), "{message}");
+    assert_eq!(template_revision(&harness).as_deref(), Some("1"));
+    assert_eq!(candidate_revision(&harness), None);
+    assert_eq!(backup_jobs(&harness).len(), 1, "not retried at once");
+
+    // The bucket policy is fixed; after the pause the backup runs again.
+    harness.now = time("2027-01-15T08:15:00Z");
+    harness.reconcile(&at).await;
+    let retry = backup_jobs(&harness)
+        .into_iter()
+        .map(|j| j["metadata"]["name"].as_str().unwrap().to_string())
+        .find(|n| *n != first)
+        .expect("a second attempt");
+    job_ended(
+        &mut harness,
+        &retry,
+        "Complete",
+        json!({ "kind": "backup", "outcome": "Succeeded", "bytes": 1024 }),
+    );
+    harness.reconcile(&at).await;
+    harness.reconcile(&at).await;
+    // MindMitra rolls out blue-green: revision 2 now starts beside 1.
+    let (_, reason, message) = harness.condition(&at, "Progressing");
+    assert_eq!(reason, "BlueGreenInProgress", "{message}");
+    assert_eq!(
+        candidate_revision(&harness).as_deref(),
+        Some("2"),
+        "revision 2 rolls out"
+    );
+    let status = harness.api.get(&at).unwrap()["status"].clone();
+    let revision_2 = status["revisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["revision"] == 2)
+        .unwrap()
+        .clone();
+    let id = retry.trim_start_matches("mindmitra-backup-");
+    assert_eq!(revision_2["preRolloutSnapshot"], id);
+    let (degraded, _, _) = harness.condition(&at, "Degraded");
+    assert_eq!(degraded, "False");
+}

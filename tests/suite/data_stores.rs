@@ -26,7 +26,7 @@ async fn mindmitra_with(edit: impl FnOnce(&mut ChatbotDeployment)) -> (Harness, 
     harness.context.aws = Some(clients_for(&proxy.url()));
     harness.secret(NS, "mindmitra-llm", &["api-key"]);
     harness.secret(NS, "mindmitra-sentry", &["dsn"]);
-    let mut cbd = common::sample_without_migrations("mindmitra");
+    let mut cbd = common::sample_without_gates("mindmitra");
     edit(&mut cbd);
     let path = harness.create(&cbd);
     (harness, proxy, path)

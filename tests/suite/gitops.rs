@@ -93,7 +93,7 @@ fn kstatus(object: &Value) -> &'static str {
 async fn states() -> Vec<(&'static str, Value)> {
     let mut states = Vec::new();
     let mut harness = Harness::new();
-    let path = harness.create(&common::sample_without_migrations("mindmitra"));
+    let path = harness.create(&common::sample_without_gates("mindmitra"));
     states.push(("new, never reconciled", harness.api.get(&path).unwrap()));
     harness.reconcile(&path).await;
     states.push(("missing secrets", harness.api.get(&path).unwrap()));

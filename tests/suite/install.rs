@@ -158,7 +158,7 @@ async fn the_operator_role_allows_every_request_the_operator_makes() {
     let mut harness = Harness::new();
     harness.secret("mindmitra", "mindmitra-llm", &["api-key"]);
     harness.secret("mindmitra", "mindmitra-sentry", &["dsn"]);
-    let path = harness.create(&common::sample_without_migrations("mindmitra"));
+    let path = harness.create(&common::sample_without_gates("mindmitra"));
     harness.reconcile(&path).await;
     let mut cbd = harness.chatbot(&path);
     cbd.spec.replicas.as_mut().unwrap().max = Some(2);

@@ -154,8 +154,7 @@ async fn the_operator_binary_reconciles_stays_quiet_and_hands_over_on_sigterm() 
     let server = FakeServer::start(api.clone()).await;
     secret(&api, "mindmitra-llm", "api-key");
     secret(&api, "mindmitra-sentry", "dsn");
-    let mut cbd: Value =
-        serde_json::to_value(common::sample_without_migrations("mindmitra")).unwrap();
+    let mut cbd: Value = serde_json::to_value(common::sample_without_gates("mindmitra")).unwrap();
     cbd["status"] = status_default();
     api.insert(&path("chatbotdeployments", NS, "mindmitra"), cbd);
 
@@ -202,9 +201,17 @@ async fn the_operator_binary_reconciles_stays_quiet_and_hands_over_on_sigterm() 
             .filter(|r| *r >= reconciles + 3.0)
     })
     .await;
+    let recent: Vec<String> = api
+        .requests()
+        .iter()
+        .rev()
+        .take(15)
+        .map(|r| r.line())
+        .collect();
     assert_eq!(
         first.metric("chatbot_operator_write_calls_total").unwrap(),
-        writes
+        writes,
+        "a settled resource was written; the newest requests: {recent:#?}"
     );
     let log = first.log_text();
     assert!(

@@ -288,7 +288,7 @@ async fn a_candidate_that_never_becomes_ready_is_rolled_back_and_stays_so_under_
 #[tokio::test]
 async fn a_blue_green_preview_waits_for_promote_and_abort_sends_it_away() {
     // The sample: BlueGreen, autoPromotion false, ingress-nginx.
-    let mut spec = common::sample_without_migrations("mindmitra");
+    let mut spec = common::sample_without_gates("mindmitra");
     spec.spec.rollout.as_mut().unwrap().analysis = Some(Analysis {
         enabled: Some(false),
         ..Default::default()

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 const NS: &str = "mindmitra";
 
 fn mindmitra() -> ChatbotDeployment {
-    common::sample_without_migrations("mindmitra")
+    common::sample_without_gates("mindmitra")
 }
 
 /// The mindmitra sample with the Secrets it refers to.

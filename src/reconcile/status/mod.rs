@@ -169,6 +169,8 @@ pub struct Assessment {
     pub rollback: Option<crate::api::HeldRevision>,
     /// The Canary or BlueGreen rollout after this reconcile's move.
     pub rollout: Option<crate::api::RolloutStatus>,
+    /// A new revision waiting for (or failed by) its pre-rollout backup.
+    pub pre_rollout: Option<crate::backup::gate::Gate>,
     /// Backups after this reconcile's plan (`None`: not looked at).
     pub backups: Option<checks::BackupFacts>,
 }
@@ -271,6 +273,8 @@ pub fn next(
         .filter(|m| m.state == super::observe::MigrationState::Failed)
     {
         Some(("MigrationFailed", migration.message()))
+    } else if let Some(gate @ crate::backup::gate::Gate::Failed { .. }) = &facts.pre_rollout {
+        Some(("PreRolloutBackupFailed", gate.message().unwrap_or_default()))
     } else if let Some(rollout) = rolled_back {
         Some((
             "RolledBack",
@@ -303,6 +307,11 @@ pub fn next(
             _ if pending_store.is_some() => {
                 pending_store.map(|store| (store.reason.as_str(), store.message.clone()))
             }
+            _ if facts.pre_rollout.as_ref().is_some_and(|g| g.holds()) => facts
+                .pre_rollout
+                .as_ref()
+                .and_then(|g| g.message())
+                .map(|m| ("BackingUp", m)),
             _ if facts
                 .migration
                 .as_ref()

@@ -1,0 +1,137 @@
+//! The pre-rollout gate (`spec.backup.beforeRollout`): a new revision's
+//! migrations and pods wait until a backup of the data the running
+//! revision wrote has succeeded, since migrations are what a restore
+//! undoes. The first revision has no data to protect and passes. Pure.
+
+use super::runs::{self, phase};
+use crate::api::BackupsStatus;
+
+/// Where the gate of a new revision stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Gate {
+    /// No backup is asked for before this rollout.
+    Open,
+    /// The revision's backup succeeded: it is the revision's `preRolloutSnapshot`.
+    Passed { revision: i64, id: String },
+    /// The backup is asked for or running; the running revision serves.
+    Waiting { revision: i64, id: Option<String> },
+    /// The backup failed; it is tried again after a pause, the running
+    /// revision serves meanwhile.
+    Failed {
+        revision: i64,
+        id: String,
+        message: String,
+    },
+}
+
+impl Gate {
+    /// Whether the revision's migrations and pods must wait.
+    pub fn holds(&self) -> bool {
+        matches!(self, Gate::Waiting { .. } | Gate::Failed { .. })
+    }
+
+    /// The revision wanting a backup now, for the backup plan.
+    pub fn wants(&self) -> Option<i64> {
+        match self {
+            Gate::Waiting { revision, .. } | Gate::Failed { revision, .. } => Some(*revision),
+            _ => None,
+        }
+    }
+
+    /// Why the rollout waits, for Progressing / Degraded.
+    pub fn message(&self) -> Option<String> {
+        match self {
+            Gate::Waiting { revision, id, .. } => Some(format!(
+                "revision {revision}: waiting for its pre-rollout backup{}; the running revision keeps serving",
+                id.as_ref().map(|id| format!(" {id}")).unwrap_or_default()
+            )),
+            Gate::Failed {
+                revision,
+                id,
+                message,
+            } => Some(format!(
+                "revision {revision}: pre-rollout backup {id} failed: {message}; the running revision keeps serving and the backup is tried again in {} minutes",
+                runs::PRE_ROLLOUT_RETRY.as_mins()
+            )),
+            _ => None,
+        }
+    }
+}
+
+/// The gate of `revision`, rolling out over `running` (`None`: nothing
+/// runs yet), when `before_rollout` asks for it and a backup can be taken.
+pub fn pre_rollout(
+    before_rollout: bool,
+    can_back_up: bool,
+    running: Option<i64>,
+    revision: i64,
+    status: Option<&BackupsStatus>,
+) -> Gate {
+    if !before_rollout || !can_back_up || running.is_none() || running == Some(revision) {
+        return Gate::Open;
+    }
+    match runs::pre_rollout(status, revision) {
+        Some(record) if record.phase == phase::SUCCEEDED => Gate::Passed {
+            revision,
+            id: record.id.clone(),
+        },
+        Some(record) if record.phase == phase::FAILED => Gate::Failed {
+            revision,
+            id: record.id.clone(),
+            message: record.message.clone().unwrap_or_default(),
+        },
+        record => Gate::Waiting {
+            revision,
+            id: record.map(|r| r.id.clone()),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::BackupRecord;
+
+    fn status(phase: &str) -> BackupsStatus {
+        BackupsStatus {
+            recent: vec![BackupRecord {
+                id: "20261201-101500-r8-pre".into(),
+                phase: phase.into(),
+                reason: "pre-rollout".into(),
+                revision: Some(8),
+                message: Some("AccessDenied on s3://brigade-backups".into()),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_new_revision_waits_for_its_backup_and_passes_with_its_id() {
+        assert_eq!(
+            pre_rollout(true, true, None, 1, None),
+            Gate::Open,
+            "nothing to protect yet"
+        );
+        assert_eq!(pre_rollout(false, true, Some(7), 8, None), Gate::Open);
+        assert_eq!(
+            pre_rollout(true, true, Some(8), 8, None),
+            Gate::Open,
+            "already running"
+        );
+        let waiting = pre_rollout(true, true, Some(7), 8, None);
+        assert!(waiting.holds());
+        assert_eq!(waiting.wants(), Some(8));
+        assert!(pre_rollout(true, true, Some(7), 8, Some(&status("Running"))).holds());
+        assert_eq!(
+            pre_rollout(true, true, Some(7), 8, Some(&status("Succeeded"))),
+            Gate::Passed {
+                revision: 8,
+                id: "20261201-101500-r8-pre".into()
+            }
+        );
+        let failed = pre_rollout(true, true, Some(7), 8, Some(&status("Failed")));
+        assert!(failed.holds());
+        assert!(failed.message().unwrap().contains("AccessDenied"));
+    }
+}
