@@ -34,6 +34,9 @@ pub struct Plan {
     pub capacity: Vec<CapacityCheck>,
     pub warnings: Vec<String>,
     pub cost: CostReport,
+    /// Backups: schedule, gate, retention and the storage they take.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backup: Option<crate::backup::estimate::BackupPlan>,
 }
 
 /// Builds the plan from a resolution.
@@ -62,6 +65,7 @@ pub fn plan(name: &str, resolution: &Resolution) -> Plan {
         capacity,
         warnings,
         cost,
+        backup: crate::backup::estimate::plan(spec),
     }
 }
 
@@ -96,6 +100,12 @@ pub fn warnings(
         .is_some_and(|mode| mode != StoreMode::None);
     if production && has_database && !backups {
         warnings.push("no backup in production: spec.backup.enabled is false".into());
+    }
+    if let Some((_, why)) = crate::backup::Settings::of(spec)
+        .unavailable
+        .filter(|_| backups)
+    {
+        warnings.push(format!("backups are asked for but cannot run: {why}"));
     }
     let (min, _) = spec.replicas.clone().unwrap_or_default().bounds();
     if production && min < 2 {
@@ -245,6 +255,13 @@ pub fn to_text(plan: &Plan) -> String {
             "  at {} users/day: LLM ${:.2}, total ${:.2}{budget}",
             step.active_users_per_day, step.llm_usd, step.total_usd
         );
+    }
+    if let Some(backup) = &plan.backup {
+        let _ = writeln!(out, "\nBackups:");
+        for line in &backup.lines {
+            let _ = writeln!(out, "  {line}");
+        }
+        let _ = writeln!(out, "  storage: {}", backup.arithmetic);
     }
     let _ = writeln!(out, "\nWarnings:");
     if plan.warnings.is_empty() {

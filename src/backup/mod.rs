@@ -7,6 +7,7 @@
 
 pub mod action;
 pub mod agent;
+pub mod estimate;
 pub mod gate;
 pub mod health;
 pub mod jobs;

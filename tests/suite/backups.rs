@@ -545,3 +545,103 @@ fn a_missing_or_malformed_database_url_is_a_clear_error_without_the_value() {
     );
     assert!(!stderr.contains("hunter2"), "{stderr}");
 }
+
+/// `backup-agent verify` as the verify Job runs it: not as root (initdb
+/// refuses root), so under the `postgres` account when the tests run as root.
+fn verify(env: &Env, id: &str, scratch: &str) -> (Output, Value) {
+    let agent = env.agent("UNUSED", "", &["verify", "--id", id, "--scratch", scratch]);
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false);
+    let mut command = if root {
+        let mut runuser = Command::new("runuser");
+        runuser
+            .args(["-u", "postgres", "--"])
+            .arg(agent.get_program());
+        runuser
+    } else {
+        Command::new(agent.get_program())
+    };
+    command.args(agent.get_args());
+    for (key, value) in agent.get_envs() {
+        if let Some(value) = value {
+            command.env(key, value);
+        }
+    }
+    let output = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let summary = summary(&output);
+    (output, summary)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_verification_restores_into_a_throwaway_postgres_and_fails_when_it_cannot() {
+    let env = env().await;
+    seed(&env.pg, "sales", 5_000);
+    let (_, dumped) = env.dump("sales", &[]);
+    assert_eq!(dumped["outcome"], "Succeeded", "{dumped}");
+    let id = dumped["id"].as_str().unwrap().to_string();
+
+    let (output, verified) = verify(&env, &id, "/tmp");
+    assert!(
+        output.status.success(),
+        "{verified} {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(verified["kind"], "verify");
+    assert_eq!(verified["outcome"], "Succeeded");
+    assert_eq!(verified["rows"], dumped["rows"]);
+    assert_eq!(verified["tocEntries"], dumped["tocEntries"]);
+    assert!(verified["restoreSeconds"].as_f64().unwrap() > 0.0);
+    let leftovers: Vec<_> = std::fs::read_dir("/tmp")
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("verify-"))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "the scratch server is removed: {leftovers:?}"
+    );
+
+    // A corrupted dump fails its verification.
+    let key = format!("backups/{NS}/{NAME}/{id}/dump.pgcustom");
+    let object = env
+        .s3
+        .get_object()
+        .bucket(BUCKET)
+        .key(&key)
+        .send()
+        .await
+        .unwrap();
+    let mut bytes = object.body.collect().await.unwrap().to_vec();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    env.s3
+        .put_object()
+        .bucket(BUCKET)
+        .key(&key)
+        .body(ByteStream::from(bytes))
+        .send()
+        .await
+        .unwrap();
+    let (output, broken) = verify(&env, &id, "/tmp");
+    assert_eq!(output.status.code(), Some(1), "{broken}");
+    assert_eq!(broken["outcome"], "Failed");
+
+    // A verification that cannot run is reported, never passed.
+    let (output, unable) = verify(&env, &id, "/proc/no-scratch-here");
+    assert_eq!(output.status.code(), Some(1), "{unable}");
+    assert_eq!(unable["outcome"], "Failed");
+    assert!(
+        unable["message"]
+            .as_str()
+            .unwrap()
+            .contains("scratch directory"),
+        "{unable}"
+    );
+}

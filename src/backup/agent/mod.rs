@@ -11,6 +11,7 @@
 pub mod conninfo;
 pub mod dump;
 pub mod restore;
+pub mod scratch;
 pub mod session;
 pub mod store;
 pub mod stream;
@@ -54,6 +55,21 @@ pub enum AgentCommand {
     Dump(DumpArgs),
     /// Restore a backup into the database in $TARGET_DATABASE_URL and check it against its manifest.
     Restore(RestoreArgs),
+    /// Prove a backup restores: into a throwaway Postgres started here, checked against its manifest.
+    Verify(VerifyArgs),
+}
+
+/// Arguments of `backup-agent verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub location: Location,
+    /// Backup id.
+    #[arg(long)]
+    pub id: String,
+    /// Directory for the throwaway database (an emptyDir in the verify Job).
+    #[arg(long, value_name = "DIR", default_value = "/tmp")]
+    pub scratch: PathBuf,
 }
 
 /// Where backups live and whose they are.
@@ -372,6 +388,28 @@ async fn execute(args: &AgentArgs) -> Result<(Summary, &Location), AgentError> {
             let summary = restore::run(&plan).await;
             log(&summary);
             Ok((summary, &restore.location))
+        }
+        AgentCommand::Verify(verify) => {
+            let mut summary = Summary::new("verify", &verify.id, Timestamp::now());
+            match scratch::Scratch::start(&verify.scratch) {
+                Ok(server) => {
+                    let plan = restore::RestorePlan {
+                        target: server.target.clone(),
+                        store: verify.location.store().await,
+                        prefix: verify.location.prefix.clone(),
+                        namespace: verify.location.namespace.clone(),
+                        deployment: verify.location.deployment.clone(),
+                        id: verify.id.clone(),
+                        verify: true,
+                    };
+                    summary = restore::run(&plan).await;
+                    drop(server);
+                }
+                // A verification that cannot run is a failure, never a pass.
+                Err(error) => summary.failed(&error),
+            }
+            log(&summary);
+            Ok((summary, &verify.location))
         }
     }
 }
