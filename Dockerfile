@@ -14,7 +14,9 @@ RUN cargo build --release --locked --bin chatbot-operator
 # is this image too). Build: docker build --target backup-agent -t chatbot-operator-backup-agent .
 FROM postgres:17-bookworm AS backup-agent
 COPY --from=build /src/target/release/chatbot-operator /usr/local/bin/chatbot-operator
-USER 65532:65532
+# The image's own `postgres` account (999): initdb, which a verify Job runs
+# for its throwaway database, refuses a user id /etc/passwd does not name.
+USER 999:999
 ENTRYPOINT ["/usr/local/bin/chatbot-operator", "backup-agent"]
 
 # The operator image (the default target).

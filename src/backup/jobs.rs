@@ -18,6 +18,8 @@ pub const REASON_LABEL: &str = "chatbot.dev/backup-reason";
 pub const ACTION_ANNOTATION: &str = "chatbot.dev/action";
 /// `app.kubernetes.io/component` of backup Jobs.
 pub const COMPONENT: &str = "backup";
+/// `app.kubernetes.io/component` of verify Jobs.
+pub const VERIFY_COMPONENT: &str = "verify";
 
 /// Why a backup is taken.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -28,6 +30,8 @@ pub enum Reason {
     PreRollout,
     /// An on-call `Backup` action.
     OnDemand,
+    /// A restore test of an earlier backup (`verify`).
+    Verify,
 }
 
 impl Reason {
@@ -36,13 +40,19 @@ impl Reason {
             Reason::Scheduled => "scheduled",
             Reason::PreRollout => "pre-rollout",
             Reason::OnDemand => "on-demand",
+            Reason::Verify => "verify",
         }
     }
 
     pub fn parse(text: &str) -> Option<Self> {
-        [Reason::Scheduled, Reason::PreRollout, Reason::OnDemand]
-            .into_iter()
-            .find(|r| r.as_str() == text)
+        [
+            Reason::Scheduled,
+            Reason::PreRollout,
+            Reason::OnDemand,
+            Reason::Verify,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == text)
     }
 }
 
@@ -97,7 +107,9 @@ pub fn observe<'a>(
 fn facts(job: &Job, deployment: &str) -> Option<JobFacts> {
     let labels = job.metadata.labels.as_ref()?;
     let label = |key: &str| labels.get(key).map(String::as_str);
-    if label(keys::INSTANCE) != Some(deployment) || label(keys::COMPONENT) != Some(COMPONENT) {
+    if label(keys::INSTANCE) != Some(deployment)
+        || !matches!(label(keys::COMPONENT), Some(COMPONENT | VERIFY_COMPONENT))
+    {
         return None;
     }
     let status = job.status.clone().unwrap_or_default();
@@ -115,7 +127,7 @@ fn facts(job: &Job, deployment: &str) -> Option<JobFacts> {
             .flatten()
             .collect::<Vec<_>>()
             .join(": ");
-        (JobState::Failed, Some(why))
+        (JobState::Failed, Some(why).filter(|w| !w.is_empty()))
     } else {
         (JobState::Running, None)
     };
@@ -156,10 +168,16 @@ pub struct Start {
     pub expect_shrink: bool,
 }
 
-/// The Job of one backup: `<deployment>-backup-<id>`, cut to the 63
-/// characters a Job's pods can carry in their `job-name` label.
-pub fn job_name(deployment: &str, id: &str) -> String {
-    let name = format!("{deployment}-backup-{id}");
+/// The Job of one backup: `<deployment>-backup-<id>` (a verification:
+/// `<deployment>-verify-<id>`), cut to the 63 characters a Job's pods can
+/// carry in their `job-name` label.
+pub fn job_name(deployment: &str, reason: Reason, id: &str) -> String {
+    let kind = if reason == Reason::Verify {
+        "verify"
+    } else {
+        "backup"
+    };
+    let name = format!("{deployment}-{kind}-{id}");
     if name.len() <= 63 {
         return name;
     }
@@ -174,7 +192,7 @@ pub fn job_name(deployment: &str, id: &str) -> String {
 /// The Job of `start`, from the rendered template.
 pub fn stamp(template: &Job, deployment: &str, start: &Start) -> Job {
     let mut job = template.clone();
-    job.metadata.name = Some(job_name(deployment, &start.id));
+    job.metadata.name = Some(job_name(deployment, start.reason, &start.id));
     let mut labels: BTreeMap<String, String> = [
         (ID_LABEL.to_string(), start.id.clone()),
         (REASON_LABEL.to_string(), start.reason.as_str().to_string()),
@@ -203,6 +221,9 @@ pub fn stamp(template: &Job, deployment: &str, start: &Start) -> Job {
         for container in pod.spec.iter_mut().flat_map(|s| s.containers.iter_mut()) {
             let args = container.args.get_or_insert_with(Vec::new);
             args.extend(["--id".to_string(), start.id.clone()]);
+            if start.reason == Reason::Verify {
+                continue;
+            }
             args.extend(["--reason".to_string(), start.reason.as_str().to_string()]);
             if let Some(revision) = start.revision {
                 args.extend(["--revision".to_string(), revision.to_string()]);
@@ -222,12 +243,12 @@ mod tests {
     #[test]
     fn job_names_fit_the_job_name_label() {
         assert_eq!(
-            job_name("brigade-sales", "20261201-040000-r7"),
+            job_name("brigade-sales", Reason::Scheduled, "20261201-040000-r7"),
             "brigade-sales-backup-20261201-040000-r7"
         );
         let long = "a".repeat(40);
-        let one = job_name(&long, "20261201-040000-r12345-pre");
-        let other = job_name(&long, "20261201-040000-r12346-pre");
+        let one = job_name(&long, Reason::PreRollout, "20261201-040000-r12345-pre");
+        let other = job_name(&long, Reason::PreRollout, "20261201-040000-r12346-pre");
         assert!(one.len() <= 63 && other.len() <= 63, "{one}");
         assert_ne!(one, other);
         assert!(

@@ -51,6 +51,8 @@ pub struct Facts<'a> {
     pub pre_rollout: Option<i64>,
     /// The revision the pods run.
     pub revision: Option<i64>,
+    /// Restore-test every Nth good backup (`None`: no verification).
+    pub verify_every: Option<u32>,
     pub now: Timestamp,
 }
 
@@ -74,6 +76,8 @@ pub struct Plan {
     pub wake: Option<std::time::Duration>,
     /// Runs that finished in this reconcile, for the metrics.
     pub finished: Vec<BackupRecord>,
+    /// Backups whose verification finished in this reconcile.
+    pub verified: Vec<BackupRecord>,
 }
 
 fn time(at: Timestamp) -> Time {
@@ -154,7 +158,17 @@ pub fn plan(facts: &Facts) -> Plan {
         .iter()
         .map(|r| (r.id.clone(), r.clone()))
         .collect();
-    for job in facts.jobs {
+    for job in facts.jobs.iter().filter(|j| j.reason == Reason::Verify) {
+        if let Some(record) = records.get_mut(&job.id)
+            && record.verified.is_none()
+            && job.state != JobState::Running
+        {
+            verified(record, job, facts.reports.get(&job.name));
+            plan.notes.push(verify_note(record));
+            plan.verified.push(record.clone());
+        }
+    }
+    for job in facts.jobs.iter().filter(|j| j.reason != Reason::Verify) {
         let previous = records.get(&job.id);
         let was_final = previous.is_some_and(is_final);
         let record = record_of(job, facts.reports.get(&job.name), previous);
@@ -182,11 +196,13 @@ pub fn plan(facts: &Facts) -> Plan {
         }
     }
 
-    let running = records.values().any(|r| !is_final(r));
+    let running = records.values().any(|r| !is_final(r))
+        || facts.jobs.iter().any(|j| j.state == JobState::Running);
     let mut last_window = facts.previous.last_window.clone();
     if !running {
         plan.start = next_start(facts, &records, &mut last_window);
-        if let Some(start) = &plan.start {
+        // A verification belongs to its backup's record, written when it ends.
+        if let Some(start) = plan.start.as_ref().filter(|s| s.reason != Reason::Verify) {
             records.insert(start.id.clone(), started(start, now));
         }
     }
@@ -266,21 +282,88 @@ fn next_start(
             expect_shrink: request.expect_shrink,
         });
     }
-    let schedule = facts.schedule?;
-    let Due::Now { window, .. } =
-        schedule.due(last_window.as_ref().map(|t| t.0), facts.since, facts.now)
-    else {
-        return None;
-    };
-    *last_window = Some(time(window));
-    let id = backup_id(window, facts.revision);
-    (!records.contains_key(&id)).then_some(Start {
-        id,
-        reason: Reason::Scheduled,
-        revision: facts.revision,
+    if let Some(schedule) = facts.schedule
+        && let Due::Now { window, .. } =
+            schedule.due(last_window.as_ref().map(|t| t.0), facts.since, facts.now)
+    {
+        *last_window = Some(time(window));
+        let id = backup_id(window, facts.revision);
+        if !records.contains_key(&id) {
+            return Some(Start {
+                id,
+                reason: Reason::Scheduled,
+                revision: facts.revision,
+                action: None,
+                expect_shrink: false,
+            });
+        }
+    }
+    let every = facts.verify_every?;
+    due_verification(records, every).map(|record| Start {
+        id: record.id.clone(),
+        reason: Reason::Verify,
+        revision: record.revision,
         action: None,
         expect_shrink: false,
     })
+}
+
+/// The newest good backup, when `every` good backups have gone
+/// unverified since the newest verification (or none was ever verified).
+fn due_verification(records: &BTreeMap<String, BackupRecord>, every: u32) -> Option<&BackupRecord> {
+    let mut good: Vec<&BackupRecord> = records
+        .values()
+        .filter(|r| r.phase == phase::SUCCEEDED)
+        .collect();
+    good.sort_by_key(|r| std::cmp::Reverse(started_key(r)));
+    let newest = *good.first()?;
+    if newest.verified.is_some() {
+        return None;
+    }
+    let unverified = good.iter().take_while(|r| r.verified.is_none()).count();
+    let ever_verified = unverified < good.len();
+    (!ever_verified || unverified >= every.max(1) as usize).then_some(newest)
+}
+
+/// Records a finished verification of `record`.
+fn verified(record: &mut BackupRecord, job: &JobFacts, report: Option<&Report>) {
+    let passed = job.state == JobState::Succeeded && report.is_none_or(Report::succeeded);
+    record.verified = Some(passed);
+    record.restore_seconds = report.and_then(|r| r.restore_seconds);
+    if !passed {
+        let why = report
+            .map(Report::failure)
+            .or_else(|| job.failure.clone())
+            .unwrap_or_else(|| "the verify pod ended without a report".into());
+        record.message = Some(format!("verification failed: {why}"));
+    }
+}
+
+fn verify_note(record: &BackupRecord) -> Note {
+    if record.verified == Some(true) {
+        Note {
+            warning: false,
+            reason: "BackupVerified",
+            message: format!(
+                "backup {} restored into a throwaway database and matched its manifest{}",
+                record.id,
+                record
+                    .restore_seconds
+                    .map(|s| format!(" ({s:.1}s)"))
+                    .unwrap_or_default()
+            ),
+        }
+    } else {
+        Note {
+            warning: true,
+            reason: "BackupVerificationFailed",
+            message: format!(
+                "backup {}: {}",
+                record.id,
+                record.message.as_deref().unwrap_or("verification failed")
+            ),
+        }
+    }
 }
 
 fn note_of(record: &BackupRecord) -> Note {
@@ -312,6 +395,9 @@ fn note_of(record: &BackupRecord) -> Note {
 /// on-call request ends failed with `why`; a scheduled or pre-rollout
 /// run leaves no record (the condition says why).
 pub fn cannot_start(plan: &mut Plan, start: &Start, why: String, now: Timestamp) {
+    if start.reason == Reason::Verify {
+        return;
+    }
     plan.status.recent.retain(|r| r.id != start.id);
     if start.reason == Reason::OnDemand {
         let mut record = started(start, now);

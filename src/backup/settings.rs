@@ -19,6 +19,8 @@ pub struct Settings {
     pub unavailable: Option<(&'static str, String)>,
     /// Nothing asks for backups: no schedule and no pre-rollout gate.
     pub off: bool,
+    /// Restore-test every Nth good backup.
+    pub verify_every: Option<u32>,
 }
 
 impl Settings {
@@ -56,6 +58,10 @@ impl Settings {
                     .map(|d| SignedDuration::from_hours(24 * i64::from(d))),
             },
             unavailable,
+            verify_every: backup
+                .verify
+                .unwrap_or(false)
+                .then(|| backup.verify_every.unwrap_or(1).max(1) as u32),
         }
     }
 }
@@ -96,7 +102,19 @@ pub fn verdicts(
         .iter()
         .max_by_key(|r| record(r).taken_at)
         .and_then(|r| r.message.as_deref());
+    let newest = finished.iter().max_by_key(|r| record(r).taken_at);
     let healthy = match (&settings.unavailable, settings.off) {
+        _ if newest.is_some_and(|r| r.verified == Some(false)) => Verdict {
+            status: "False",
+            reason: "VerificationFailed",
+            message: format!(
+                "backup {}: {}",
+                newest.map(|r| r.id.as_str()).unwrap_or_default(),
+                newest
+                    .and_then(|r| r.message.as_deref())
+                    .unwrap_or("verification failed")
+            ),
+        },
         _ if !finished.is_empty() => health::healthy(&records, newest_failure),
         (_, true) => Verdict {
             status: "True",

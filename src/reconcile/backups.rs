@@ -25,7 +25,7 @@ use crate::{
         runs::{self, Facts},
         settings,
     },
-    render::{Child, Object, names::MANAGER},
+    render::{Child, ChildKind, Object, names::MANAGER},
     telemetry::backups::Finished,
 };
 
@@ -44,7 +44,7 @@ pub async fn converge(
     ctx: &Context,
     cbd: &ChatbotDeployment,
     spec: &ChatbotDeploymentSpec,
-    template: Option<&Child>,
+    templates: &[Child],
     pre_rollout: Option<i64>,
     now: &Time,
 ) -> Result<BackupOutcome, ReconcileError> {
@@ -62,10 +62,14 @@ pub async fn converge(
     );
     let mut reports = BTreeMap::new();
     for job in &jobs {
-        let recorded = previous
-            .recent
-            .iter()
-            .any(|r| r.id == job.id && r.phase != runs::phase::RUNNING);
+        let recorded = previous.recent.iter().any(|r| {
+            r.id == job.id
+                && if job.reason == jobs::Reason::Verify {
+                    r.verified.is_some()
+                } else {
+                    r.phase != runs::phase::RUNNING
+                }
+        });
         if job.state != JobState::Running
             && !recorded
             && let Some(report) = termination_report(ctx, &namespace, &job.name).await
@@ -87,11 +91,22 @@ pub async fn converge(
         request: previous_status.backup_request.as_ref(),
         pre_rollout,
         revision: previous_status.current_revision,
+        verify_every: settings.verify_every,
         now: now.0,
     });
-    let template = template.and_then(|child| match child.object() {
-        Object::Job(job) => Some(job.as_ref()),
-        _ => None,
+    let template = plan.start.as_ref().and_then(|start| {
+        let kind = if start.reason == jobs::Reason::Verify {
+            ChildKind::VerifyJob
+        } else {
+            ChildKind::BackupJob
+        };
+        templates
+            .iter()
+            .find(|c| c.kind() == kind)
+            .and_then(|child| match child.object() {
+                Object::Job(job) => Some(job.as_ref()),
+                _ => None,
+            })
     });
     match (&plan.start, template) {
         (Some(start), Some(template)) => {

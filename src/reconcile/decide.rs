@@ -74,8 +74,8 @@ pub struct Decision {
     pub pace: Option<Pace>,
     /// Look again this soon, whatever the pace: a rollout's timed step ends.
     pub wake: Option<std::time::Duration>,
-    /// The rendered template of backup Jobs (never applied itself).
-    pub backup_template: Option<Child>,
+    /// The rendered templates of backup and verify Jobs (never applied themselves).
+    pub backup_templates: Vec<Child>,
     /// A revision whose pre-rollout backup is wanted now.
     pub pre_rollout_backup: Option<i64>,
 }
@@ -412,9 +412,9 @@ pub fn decide(
     let wanted: Vec<ChildKind> = children.iter().map(Child::kind).collect();
     for mut child in children {
         let kind = child.kind();
-        if kind == ChildKind::BackupJob {
+        if matches!(kind, ChildKind::BackupJob | ChildKind::VerifyJob) {
             child.metadata_mut().owner_references = Some(vec![owner.clone()]);
-            decision.backup_template = Some(child);
+            decision.backup_templates.push(child);
             continue;
         }
         if kind == ChildKind::MigrationJob

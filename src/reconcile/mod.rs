@@ -369,8 +369,8 @@ async fn reconcile_in_span(
     }
     let backups = match &resolved {
         Some(spec) if assessment.blocker.is_none() => {
-            let template = decision.backup_template.as_ref();
-            backups::converge(ctx, cbd, spec, template, decision.pre_rollout_backup, &now).await?
+            let templates = &decision.backup_templates;
+            backups::converge(ctx, cbd, spec, templates, decision.pre_rollout_backup, &now).await?
         }
         _ => backups::BackupOutcome::default(),
     };

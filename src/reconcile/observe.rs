@@ -284,10 +284,12 @@ pub fn gather(
     let mut children = BTreeMap::new();
     // Migration Jobs are named by revision and observed below; backup
     // Jobs by backup id, in `backups`.
-    for kind in ChildKind::ALL
-        .into_iter()
-        .filter(|k| !matches!(k, ChildKind::MigrationJob | ChildKind::BackupJob))
-    {
+    for kind in ChildKind::ALL.into_iter().filter(|k| {
+        !matches!(
+            k,
+            ChildKind::MigrationJob | ChildKind::BackupJob | ChildKind::VerifyJob
+        )
+    }) {
         let child_name = kind.name_in(&child_names);
         if let Some(metadata) = child_metadata(stores, kind, namespace, child_name) {
             children.insert(

@@ -31,14 +31,25 @@ pub struct BackupContext {
     pub args: Vec<String>,
     /// The direct database URL and, for S3 with a Secret, its keys.
     pub env: Vec<EnvVar>,
+    /// `verify …` arguments, when backups are restore-tested.
+    pub verify_args: Option<Vec<String>>,
+    /// S3 keys only: a verification never reaches the app's database.
+    pub verify_env: Vec<EnvVar>,
+    /// Size of the throwaway database's volume: the app database's storage.
+    pub scratch_gib: i32,
     /// The claim mounted at [`VOLUME_PATH`] for a PVC destination.
     pub claim: Option<String>,
     pub timeout_seconds: i32,
     pub labels: BTreeMap<String, String>,
+    pub verify_labels: BTreeMap<String, String>,
 }
 
 /// Where a PVC destination is mounted in the backup pod.
 pub const VOLUME_PATH: &str = "/backups";
+/// Where a verify Job's throwaway database lives.
+pub const SCRATCH_PATH: &str = "/scratch";
+/// Scratch size when the spec gives no database storage.
+const SCRATCH_GIB: i32 = 20;
 
 /// The backup context of `spec`: `None` when scheduled, pre-rollout and
 /// on-demand backups are all impossible (backups off, no database, or no
@@ -101,6 +112,15 @@ pub fn context(
         name.into(),
     ]);
     let labels = names::store_selector_labels(name, "backup");
+    let mut verify_labels = names::store_selector_labels(name, "verify");
+    verify_labels.insert(names::keys::NAME.into(), "chatbot-backup".into());
+    let verify_args = backup.verify.unwrap_or(false).then(|| {
+        let mut verify = vec!["verify".to_string()];
+        verify.extend(args[1..].iter().cloned());
+        verify.extend(["--scratch".to_string(), SCRATCH_PATH.to_string()]);
+        verify
+    });
+    let verify_env = env[1..].to_vec();
     Ok(Some(BackupContext {
         image: backup
             .agent_image
@@ -111,6 +131,14 @@ pub fn context(
         claim,
         timeout_seconds: backup.timeout_seconds.unwrap_or(TIMEOUT_SECONDS),
         labels,
+        verify_args,
+        verify_env,
+        verify_labels,
+        scratch_gib: spec
+            .database
+            .as_ref()
+            .and_then(|d| d.storage_gib)
+            .unwrap_or(SCRATCH_GIB),
     }))
 }
 

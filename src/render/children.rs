@@ -46,6 +46,8 @@ pub enum ChildKind {
     MigrationJob,
     /// The template every backup Job is stamped from; never applied itself.
     BackupJob,
+    /// The template every verification Job is stamped from; never applied itself.
+    VerifyJob,
     Service,
     Deployment,
     /// Service of a rollout's candidate (the blue-green preview).
@@ -82,7 +84,7 @@ pub enum ObjectType {
 
 impl ChildKind {
     /// Every kind, in apply order.
-    pub const ALL: [ChildKind; 21] = [
+    pub const ALL: [ChildKind; 22] = [
         ChildKind::ServiceAccount,
         ChildKind::ConfigMap,
         ChildKind::StoreNetworkPolicy,
@@ -94,6 +96,7 @@ impl ChildKind {
         ChildKind::Pooler,
         ChildKind::MigrationJob,
         ChildKind::BackupJob,
+        ChildKind::VerifyJob,
         ChildKind::Service,
         ChildKind::Deployment,
         ChildKind::CandidateService,
@@ -117,6 +120,7 @@ impl ChildKind {
             ChildKind::PoolerService | ChildKind::Pooler => &names.pooler,
             ChildKind::MigrationJob => &names.migration_job,
             ChildKind::BackupJob => &names.backup_job,
+            ChildKind::VerifyJob => &names.verify_job,
             ChildKind::Service => &names.service,
             ChildKind::Deployment => &names.deployment,
             ChildKind::HorizontalPodAutoscaler => &names.autoscaler,
@@ -146,6 +150,7 @@ impl ChildKind {
             ChildKind::Pooler => "pgbouncer.yaml",
             ChildKind::MigrationJob => "migration-job.yaml",
             ChildKind::BackupJob => "backup-job.yaml",
+            ChildKind::VerifyJob => "verify-job.yaml",
             ChildKind::Service => "service.yaml",
             ChildKind::Deployment => "deployment.yaml",
             ChildKind::HorizontalPodAutoscaler => "hpa.yaml",
@@ -173,7 +178,9 @@ impl ChildKind {
                 ObjectType::Deployment
             }
             ChildKind::Database | ChildKind::Cache => ObjectType::StatefulSet,
-            ChildKind::MigrationJob | ChildKind::BackupJob => ObjectType::Job,
+            ChildKind::MigrationJob | ChildKind::BackupJob | ChildKind::VerifyJob => {
+                ObjectType::Job
+            }
             ChildKind::HorizontalPodAutoscaler => ObjectType::HorizontalPodAutoscaler,
             ChildKind::PodDisruptionBudget => ObjectType::PodDisruptionBudget,
             ChildKind::StoreNetworkPolicy | ChildKind::NetworkPolicy => ObjectType::NetworkPolicy,

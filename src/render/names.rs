@@ -66,6 +66,8 @@ pub struct ChildNames {
     pub migration_job: String,
     /// The backup Job template; each backup is `<name>-backup-<id>`.
     pub backup_job: String,
+    /// The verify Job template; each verification is `<name>-verify-<id>`.
+    pub verify_job: String,
     /// Secret with `DATABASE_URL`, written by the data-services controller.
     pub database_secret: String,
     /// Secret with `REDIS_URL`, written by the data-services controller.
@@ -92,6 +94,7 @@ impl ChildNames {
             store_network_policy: format!("{name}-stores"),
             migration_job: format!("{name}-migrate"),
             backup_job: format!("{name}-backup"),
+            verify_job: format!("{name}-verify"),
             database_secret: format!("{name}-db"),
             cache_secret: format!("{name}-cache"),
             generated_secret: format!("{name}-generated"),

@@ -82,6 +82,24 @@ impl BackupMetrics {
         }
     }
 
+    /// Records a verification that just finished: its restore time, or a
+    /// failure.
+    pub fn verified(&self, namespace: &str, name: &str, passed: bool, seconds: Option<f64>) {
+        let labels = DeploymentLabels {
+            namespace: namespace.into(),
+            name: name.into(),
+        };
+        match (passed, seconds) {
+            (true, Some(seconds)) => {
+                self.verify_seconds.get_or_create(&labels).set(seconds);
+            }
+            (true, None) => {}
+            (false, _) => {
+                self.failures.get_or_create(&labels).inc();
+            }
+        }
+    }
+
     /// Seeds the gauges from status after a restart, so they never read 0
     /// while a good backup exists.
     pub fn seed(&self, namespace: &str, name: &str, run: &Finished) {

@@ -480,3 +480,76 @@ async fn a_new_revision_waits_for_its_pre_rollout_backup_which_is_recorded_with_
     let (degraded, _, _) = harness.condition(&at, "Degraded");
     assert_eq!(degraded, "False");
 }
+
+#[tokio::test]
+async fn a_good_backup_is_restore_tested_by_a_verify_job_that_never_sees_the_database() {
+    let (mut harness, at) = with_backups().await;
+    harness.api.update(&at, |o| {
+        o["spec"]["backup"]["verify"] = json!(true);
+    });
+    harness.sync();
+    harness.reconcile(&at).await;
+    harness.reconcile(&at).await;
+    let dump = backup_jobs(&harness)[0]["metadata"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let id = dump.trim_start_matches("mindmitra-backup-").to_string();
+    job_ended(
+        &mut harness,
+        &dump,
+        "Complete",
+        json!({ "kind": "backup", "outcome": "Succeeded", "bytes": 4096 }),
+    );
+    harness.reconcile(&at).await;
+    let verify_path = path("jobs", NS, &format!("mindmitra-verify-{id}"));
+    let verify = harness
+        .api
+        .get(&verify_path)
+        .expect("a verify Job for the new backup");
+    let container = &verify["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(container["args"][0], "verify");
+    assert!(
+        container["args"]
+            .to_string()
+            .contains(&format!("\"--id\",\"{id}\""))
+    );
+    let env = container["env"].to_string();
+    assert!(
+        !env.contains("DIRECT_DATABASE_URL") && !env.contains("mindmitra-db"),
+        "{env}"
+    );
+    let (healthy, reason, message) = harness.condition(&at, "BackupHealthy");
+    assert_eq!(healthy, "True", "{reason} {message} {:#}", backups_status(&harness, &at));
+
+    job_ended(
+        &mut harness,
+        &format!("mindmitra-verify-{id}"),
+        "Failed",
+        json!({ "kind": "verify", "outcome": "Failed",
+                "message": "the restored database does not match backup: table public.leads: 0 rows, the manifest says 90000" }),
+    );
+    harness.reconcile(&at).await;
+    let last = &backups_status(&harness, &at)["last"];
+    assert_eq!(last["phase"], "Succeeded", "the dump itself stands");
+    assert_eq!(last["verified"], false);
+    let (healthy, reason, message) = harness.condition(&at, "BackupHealthy");
+    assert_eq!(
+        (healthy.as_str(), reason.as_str()),
+        ("False", "VerificationFailed"),
+        "{message}"
+    );
+    assert!(message.contains("0 rows"), "{message}");
+    assert!(
+        harness
+            .events()
+            .iter()
+            .any(|(reason, _)| reason == "BackupVerificationFailed")
+    );
+    harness.reconcile(&at).await;
+    assert_eq!(
+        backup_jobs(&harness).len(),
+        1,
+        "the backup Job only; verified once"
+    );
+}

@@ -43,6 +43,7 @@ fn render_prints_every_child_of_a_sample() {
             "ConfigMap",
             "Job",
             "Job",
+            "Job",
             "Service",
             "Deployment",
             "HorizontalPodAutoscaler",

@@ -34,6 +34,7 @@ fn report(outcome: &str, bytes: u64) -> Report {
 }
 
 struct World {
+    verify_every: Option<u32>,
     schedule: Schedule,
     status: BackupsStatus,
     jobs: Vec<JobFacts>,
@@ -43,6 +44,7 @@ struct World {
 impl World {
     fn daily() -> Self {
         Self {
+            verify_every: None,
             schedule: Schedule::parse("0 4 * * *", None).unwrap(),
             status: BackupsStatus::default(),
             jobs: Vec::new(),
@@ -64,6 +66,7 @@ impl World {
             request,
             pre_rollout: pre,
             revision: Some(3),
+            verify_every: self.verify_every,
             now: at(now),
         })
     }
@@ -289,4 +292,126 @@ fn a_started_backup_whose_job_vanished_is_failed_after_a_while() {
     );
     let late = world.plan("2026-12-01T04:10:00Z");
     assert_eq!(late.status.last.unwrap().phase, phase::FAILED);
+}
+
+#[test]
+fn a_good_backup_is_verified_next_and_the_result_lands_on_its_record() {
+    let mut world = World::daily();
+    world.verify_every = Some(1);
+    world.status.last_window = Some(Time(at("2026-12-01T04:00:00Z")));
+    world.jobs = vec![job(
+        "20261201-040000-r3",
+        Reason::Scheduled,
+        JobState::Succeeded,
+        "2026-12-01T04:00:00Z",
+    )];
+    world
+        .reports
+        .insert(world.jobs[0].name.clone(), report("Succeeded", 1 << 20));
+    let plan = world.plan("2026-12-01T04:05:00Z");
+    let start = plan.start.clone().unwrap();
+    assert_eq!(
+        (start.reason, start.id.as_str()),
+        (Reason::Verify, "20261201-040000-r3")
+    );
+    world.status = plan.status;
+    let mut verify = job(
+        "20261201-040000-r3",
+        Reason::Verify,
+        JobState::Running,
+        "2026-12-01T04:05:00Z",
+    );
+    verify.name = "sales-verify-20261201-040000-r3".into();
+    world.jobs.push(verify.clone());
+    let running = world.plan("2026-12-01T04:06:00Z");
+    assert_eq!(running.start, None, "one Job at a time");
+    assert_eq!(
+        running.status.last.as_ref().unwrap().phase,
+        phase::SUCCEEDED,
+        "the dump's record stays"
+    );
+    world.jobs[1].state = JobState::Succeeded;
+    world.reports.insert(
+        verify.name.clone(),
+        Report {
+            outcome: "Succeeded".into(),
+            restore_seconds: Some(12.5),
+            ..Default::default()
+        },
+    );
+    let done = world.plan("2026-12-01T04:08:00Z");
+    let record = done.status.last.clone().unwrap();
+    assert_eq!(
+        (record.verified, record.restore_seconds),
+        (Some(true), Some(12.5))
+    );
+    assert_eq!(done.notes[0].reason, "BackupVerified");
+    world.status = done.status;
+    assert_eq!(
+        world.plan("2026-12-01T04:09:00Z").start,
+        None,
+        "verified once"
+    );
+}
+
+#[test]
+fn a_failed_verification_is_recorded_and_every_nth_backup_is_tested() {
+    let mut world = World::daily();
+    world.verify_every = Some(3);
+    world.status.last_window = Some(Time(at("2026-12-03T04:00:00Z")));
+    let good = |day: u32, verified: Option<bool>| BackupRecord {
+        id: format!("2026120{day}-040000-r3"),
+        phase: phase::SUCCEEDED.into(),
+        reason: "scheduled".into(),
+        started_at: Some(Time(at(&format!("2026-12-0{day}T04:00:00Z")))),
+        verified,
+        ..Default::default()
+    };
+    world.status.recent = vec![good(1, Some(true)), good(2, None)];
+    assert_eq!(
+        world.plan("2026-12-03T05:00:00Z").start,
+        None,
+        "one unverified of every 3"
+    );
+    world.status.recent = vec![
+        good(1, Some(true)),
+        good(2, None),
+        good(3, None),
+        good(4, None),
+    ];
+    world.status.last_window = Some(Time(at("2026-12-04T04:00:00Z")));
+    let start = world.plan("2026-12-04T05:00:00Z").start.unwrap();
+    assert_eq!(
+        (start.reason, start.id.as_str()),
+        (Reason::Verify, "20261204-040000-r3")
+    );
+    let mut verify = job(
+        "20261204-040000-r3",
+        Reason::Verify,
+        JobState::Failed,
+        "2026-12-04T05:00:00Z",
+    );
+    verify.name = "v".into();
+    world.jobs = vec![verify];
+    world.reports.insert(
+        "v".into(),
+        Report {
+            outcome: "Failed".into(),
+            message: Some("table public.leads: 0 rows, the manifest says 90000".into()),
+            ..Default::default()
+        },
+    );
+    let plan = world.plan("2026-12-04T05:10:00Z");
+    let record = plan
+        .status
+        .recent
+        .iter()
+        .find(|r| r.id == "20261204-040000-r3")
+        .unwrap();
+    assert_eq!(record.verified, Some(false));
+    assert_eq!(
+        record.message.as_deref(),
+        Some("verification failed: table public.leads: 0 rows, the manifest says 90000")
+    );
+    assert!(plan.notes[0].warning);
 }
