@@ -189,8 +189,9 @@ pub fn job_name(deployment: &str, reason: Reason, id: &str) -> String {
     cut
 }
 
-/// The Job of `start`, from the rendered template.
-pub fn stamp(template: &Job, deployment: &str, start: &Start) -> Job {
+/// The Job of `start`, from the rendered template; `pinned` are the
+/// backups retention must keep (revisions' pre-rollout backups).
+pub fn stamp(template: &Job, deployment: &str, start: &Start, pinned: &[String]) -> Job {
     let mut job = template.clone();
     job.metadata.name = Some(job_name(deployment, start.reason, &start.id));
     let mut labels: BTreeMap<String, String> = [
@@ -230,6 +231,9 @@ pub fn stamp(template: &Job, deployment: &str, start: &Start) -> Job {
             }
             if start.expect_shrink {
                 args.push("--expect-shrink".into());
+            }
+            for id in pinned {
+                args.extend(["--pin".to_string(), id.clone()]);
             }
         }
     }

@@ -110,7 +110,12 @@ pub async fn converge(
     });
     match (&plan.start, template) {
         (Some(start), Some(template)) => {
-            let job = jobs::stamp(template, &name, start);
+            let pinned: Vec<String> = previous_status
+                .revisions
+                .iter()
+                .filter_map(|r| r.pre_rollout_snapshot.clone())
+                .collect();
+            let job = jobs::stamp(template, &name, start, &pinned);
             apply_job(ctx, &namespace, &job).await?;
             info!(backup = %start.id, reason = start.reason.as_str(), "backup started");
         }

@@ -111,12 +111,19 @@ pub fn context(
         "--deployment".into(),
         name.into(),
     ]);
+    let location = args[1..].to_vec();
+    if let Some(keep) = backup.keep {
+        args.extend(["--keep-last".into(), keep.to_string()]);
+    }
+    if let Some(days) = backup.retention_days {
+        args.extend(["--max-age-days".into(), days.to_string()]);
+    }
     let labels = names::store_selector_labels(name, "backup");
     let mut verify_labels = names::store_selector_labels(name, "verify");
     verify_labels.insert(names::keys::NAME.into(), "chatbot-backup".into());
     let verify_args = backup.verify.unwrap_or(false).then(|| {
         let mut verify = vec!["verify".to_string()];
-        verify.extend(args[1..].iter().cloned());
+        verify.extend(location.iter().cloned());
         verify.extend(["--scratch".to_string(), SCRATCH_PATH.to_string()]);
         verify
     });

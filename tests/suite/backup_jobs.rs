@@ -520,7 +520,12 @@ async fn a_good_backup_is_restore_tested_by_a_verify_job_that_never_sees_the_dat
         "{env}"
     );
     let (healthy, reason, message) = harness.condition(&at, "BackupHealthy");
-    assert_eq!(healthy, "True", "{reason} {message} {:#}", backups_status(&harness, &at));
+    assert_eq!(
+        healthy,
+        "True",
+        "{reason} {message} {:#}",
+        backups_status(&harness, &at)
+    );
 
     job_ended(
         &mut harness,

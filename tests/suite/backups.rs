@@ -645,3 +645,44 @@ async fn a_verification_restores_into_a_throwaway_postgres_and_fails_when_it_can
         "{unable}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_keeps_the_newest_verified_and_pinned_backups() {
+    let env = env().await;
+    seed(&env.pg, "sales", 2_000);
+    let take = |id: &str, extra: &[&str]| {
+        let mut args = vec!["--id", id];
+        args.extend_from_slice(extra);
+        let (_, summary) = env.dump("sales", &args);
+        assert_eq!(summary["outcome"], "Succeeded", "{summary}");
+        summary
+    };
+    take("20261201-030000-r3", &[]);
+    let (_, verified) = verify(&env, "20261201-030000-r3", "/tmp");
+    assert_eq!(verified["outcome"], "Succeeded", "{verified}");
+    take("20261202-030000-r3", &[]);
+    take("20261203-030000-r4-pre", &[]);
+    let pruned = take(
+        "20261204-030000-r4",
+        &["--keep-last", "1", "--pin", "20261203-030000-r4-pre"],
+    );
+    assert_eq!(pruned["pruned"], serde_json::json!(["20261202-030000-r3"]));
+    let ids: std::collections::BTreeSet<String> = env
+        .keys()
+        .await
+        .iter()
+        .filter_map(|k| k.split('/').nth(3).map(String::from))
+        .collect();
+    assert_eq!(
+        ids.into_iter().collect::<Vec<_>>(),
+        [
+            "20261201-030000-r3",     // the newest verified one
+            "20261203-030000-r4-pre", // a revision's pre-rollout backup
+            "20261204-030000-r4",     // the newest
+        ]
+    );
+    // What stays still restores.
+    env.pg.sql("postgres", "CREATE DATABASE kept");
+    let (_, restored) = env.restore("20261201-030000-r3", "kept");
+    assert_eq!(restored["outcome"], "Succeeded", "{restored}");
+}

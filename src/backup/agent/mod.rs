@@ -10,20 +10,22 @@
 
 pub mod conninfo;
 pub mod dump;
+pub mod prune;
 pub mod restore;
 pub mod scratch;
 pub mod session;
 pub mod store;
 pub mod stream;
+mod summary;
+
+pub use summary::{Outcome, Summary};
 
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use jiff::Timestamp;
-use serde::Serialize;
 
 use self::{conninfo::ConnInfo, store::Store};
-use crate::backup::manifest::Manifest;
 
 /// Why the agent could not do its job.
 #[derive(Debug, thiserror::Error)]
@@ -139,6 +141,15 @@ pub struct DumpArgs {
     /// Id of the backup (letters, digits, `.`, `_`, `-`; at most 63); by default the start time and revision.
     #[arg(long, value_parser = backup_id)]
     pub id: Option<String>,
+    /// After a good backup, keep at most this many good ones (the newest verified one always stays).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub keep_last: Option<u32>,
+    /// After a good backup, remove backups older than this many days (the newest good one always stays).
+    #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub max_age_days: Option<u32>,
+    /// A backup retention never removes (a revision's pre-rollout backup); repeatable.
+    #[arg(long = "pin", value_name = "ID")]
+    pub pinned: Vec<String>,
 }
 
 /// A backup id given on the command line: a folder name in every store.
@@ -170,123 +181,6 @@ pub struct RestoreArgs {
     /// A verification into a throwaway database: reported as `verify`.
     #[arg(long)]
     pub verify: bool,
-}
-
-/// How a run ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-pub enum Outcome {
-    Succeeded,
-    Failed,
-}
-
-/// What a run reports: one JSON line, and the termination message.
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Summary {
-    pub kind: &'static str,
-    pub id: String,
-    pub outcome: Outcome,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-    pub started_at: Timestamp,
-    pub finished_at: Timestamp,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub revision: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub bytes: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sha256: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub toc_entries: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tables: Option<usize>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rows: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub server_version: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub restore_seconds: Option<f64>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub mismatches: Vec<String>,
-}
-
-/// A termination message is cut at 4096 bytes by the kubelet.
-const TERMINATION_LIMIT: usize = 4096;
-
-impl Summary {
-    pub fn new(kind: &'static str, id: &str, started_at: Timestamp) -> Self {
-        Self {
-            kind,
-            id: id.to_string(),
-            outcome: Outcome::Failed,
-            message: None,
-            started_at,
-            finished_at: started_at,
-            revision: None,
-            bytes: None,
-            sha256: None,
-            toc_entries: None,
-            tables: None,
-            rows: None,
-            server_version: None,
-            restore_seconds: None,
-            mismatches: Vec::new(),
-        }
-    }
-
-    pub fn succeeded(&mut self, manifest: &Manifest) {
-        self.outcome = Outcome::Succeeded;
-        self.finished_at = Timestamp::now();
-        self.revision = manifest.revision;
-        self.bytes = Some(manifest.dump.bytes);
-        self.sha256 = Some(manifest.dump.sha256.clone());
-        self.toc_entries = Some(manifest.dump.toc_entries);
-        self.tables = Some(manifest.tables.len());
-        self.rows = Some(manifest.rows());
-        self.server_version = Some(manifest.server_version);
-    }
-
-    pub fn failed(&mut self, error: &AgentError) {
-        self.outcome = Outcome::Failed;
-        self.finished_at = Timestamp::now();
-        self.message = Some(error.to_string());
-    }
-
-    /// The summary as JSON within the termination message's limit: the
-    /// message and the mismatches are shortened first.
-    pub fn to_json(&self) -> String {
-        let mut summary = self.clone();
-        let json =
-            |summary: &Summary| serde_json::to_string(summary).expect("a summary serialises");
-        if json(&summary).len() > TERMINATION_LIMIT && summary.mismatches.len() > 1 {
-            let more = summary.mismatches.len() - 1;
-            summary.mismatches.truncate(1);
-            summary.mismatches.push(format!("… and {more} more"));
-        }
-        for _ in 0..8 {
-            let text = json(&summary);
-            if text.len() <= TERMINATION_LIMIT {
-                return text;
-            }
-            let message = summary.message.get_or_insert_with(String::new);
-            let keep = message
-                .len()
-                .saturating_sub(text.len() - TERMINATION_LIMIT + 4);
-            let mut cut = keep.min(message.len());
-            while !message.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            message.truncate(cut);
-            message.push('…');
-            if keep == 0 {
-                summary.mismatches.clear();
-            }
-        }
-        let mut bare = Summary::new(self.kind, "", self.started_at);
-        bare.outcome = self.outcome;
-        bare.message = Some("the summary is too long for a termination message".into());
-        json(&bare)
-    }
 }
 
 /// glibc raises its mmap threshold after the first large buffer is freed,
@@ -371,7 +265,25 @@ async fn execute(args: &AgentArgs) -> Result<(Summary, &Location), AgentError> {
                 expect_shrink: dump.expect_shrink,
                 id: dump.id.clone(),
             };
-            let summary = dump::run(&plan).await;
+            let mut summary = dump::run(&plan).await;
+            if summary.outcome == Outcome::Succeeded {
+                let policy = prune::Policy {
+                    keep_last: dump.keep_last.map(|n| n as usize),
+                    max_age_days: dump.max_age_days,
+                    pinned: dump.pinned.clone(),
+                };
+                let folder = crate::backup::manifest::deployment_folder(
+                    &plan.prefix,
+                    &plan.namespace,
+                    &plan.deployment,
+                );
+                // A good backup stays good when retention cannot run; the
+                // next one tries again.
+                match prune::prune(&plan.store, &folder, &policy, Timestamp::now()).await {
+                    Ok(removed) => summary.pruned = removed,
+                    Err(error) => tracing::warn!(%error, "retention did not run"),
+                }
+            }
             log(&summary);
             Ok((summary, &dump.location))
         }
@@ -404,6 +316,23 @@ async fn execute(args: &AgentArgs) -> Result<(Summary, &Location), AgentError> {
                     };
                     summary = restore::run(&plan).await;
                     drop(server);
+                    if summary.outcome == Outcome::Succeeded {
+                        let folder = crate::backup::manifest::folder(
+                            &plan.prefix,
+                            &plan.namespace,
+                            &plan.deployment,
+                            &plan.id,
+                        );
+                        let marker = prune::Verified {
+                            verified_at: Timestamp::now(),
+                            restore_seconds: summary.restore_seconds.unwrap_or_default(),
+                        };
+                        let body = serde_json::to_vec(&marker).unwrap_or_default();
+                        let key = format!("{folder}{}", prune::VERIFIED_FILE);
+                        if let Err(error) = plan.store.put(&key, body).await {
+                            summary.failed(&error);
+                        }
+                    }
                 }
                 // A verification that cannot run is a failure, never a pass.
                 Err(error) => summary.failed(&error),
@@ -438,51 +367,5 @@ mod tests {
         for bad in ["", "../etc", ".hidden", "a/b", "x y", &"a".repeat(64)] {
             assert!(backup_id(bad).is_err(), "{bad:?}");
         }
-    }
-
-    #[test]
-    fn a_summary_fits_a_termination_message_however_long_its_error() {
-        let mut summary = Summary::new("backup", "20261201T020000Z-r3", Timestamp::UNIX_EPOCH);
-        summary.failed(&AgentError::Dump(format!(
-            "pg_dump exited with status 1: {}",
-            "é".repeat(5000)
-        )));
-        summary.mismatches = (0..500)
-            .map(|i| format!("table public.t{i}: 0 rows"))
-            .collect();
-        let text = summary.to_json();
-        assert!(text.len() <= TERMINATION_LIMIT, "{}", text.len());
-        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(value["outcome"], "Failed");
-        assert!(
-            value["message"]
-                .as_str()
-                .unwrap()
-                .starts_with("pg_dump exited with status 1: é")
-        );
-        assert_eq!(value["id"], "20261201T020000Z-r3");
-    }
-
-    #[test]
-    fn the_operator_reads_back_what_the_agent_reports() {
-        let mut summary = Summary::new("backup", "20261201-020000-r3", Timestamp::UNIX_EPOCH);
-        summary.outcome = Outcome::Succeeded;
-        summary.bytes = Some(4096);
-        summary.toc_entries = Some(17);
-        summary.sha256 = Some("ab".repeat(32));
-        let report = crate::backup::report::Report::parse(&summary.to_json()).unwrap();
-        assert!(report.succeeded());
-        assert_eq!(report.id, "20261201-020000-r3");
-        assert_eq!(report.bytes, Some(4096));
-        assert_eq!(report.toc_entries, Some(17));
-        assert_eq!(report.sha256, summary.sha256);
-        summary.failed(&AgentError::Dump("pg_dump was killed".into()));
-        let report = crate::backup::report::Report::parse(&summary.to_json()).unwrap();
-        assert!(!report.succeeded());
-        assert!(
-            report.failure().contains("pg_dump was killed"),
-            "{}",
-            report.failure()
-        );
     }
 }

@@ -200,6 +200,36 @@ impl Store {
         }
     }
 
+    /// Removes the objects `keys` (a missing one is not an error).
+    pub async fn delete(&self, keys: &[String]) -> Result<(), AgentError> {
+        for key in keys {
+            match self {
+                Store::S3 { client, bucket } => {
+                    client
+                        .delete_object()
+                        .bucket(bucket)
+                        .key(key)
+                        .send()
+                        .await
+                        .map_err(|e| s3_error("deleting", key, e))?;
+                }
+                Store::Directory { root } => {
+                    let path = root.join(key);
+                    match tokio::fs::remove_file(&path).await {
+                        Ok(()) => {}
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                        Err(e) => return Err(io_error("deleting", &path, e)),
+                    }
+                    if let Some(parent) = path.parent() {
+                        // Gone once empty; a folder still holding files stays.
+                        let _ = tokio::fs::remove_dir(parent).await;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Aborts multipart uploads (or removes partial files) left under
     /// `prefix` by a run that was killed: one run at a time per deployment,
     /// so any of them is stale. Returns how many.
