@@ -592,3 +592,92 @@ async fn an_on_call_rollback_through_the_cli_holds_while_gitops_re_applies_the_s
     )
     .await;
 }
+
+/// A scheduled backup on a real cluster: the operator creates the Job for
+/// the first window, owned by the resource, and the Job's pod is admitted
+/// under the namespace's `restricted` Pod Security Standard. (The agent's
+/// image need not be pulled: what is checked is the Job the operator made.)
+#[tokio::test]
+#[ignore = "needs a cluster in KUBECONFIG: cargo test --test e2e_operator -- --ignored"]
+async fn a_scheduled_backup_job_is_created_and_admitted_as_restricted() {
+    use k8s_openapi::api::{batch::v1::Job, core::v1::Namespace, core::v1::Pod};
+    let client = e2e::client().await;
+    e2e::install(&client).await;
+    let namespace = TestNamespace::new(&client, "backups").await;
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    namespaces
+        .patch(
+            &namespace.name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"labels": {
+                "pod-security.kubernetes.io/enforce": "restricted"}}})),
+        )
+        .await
+        .expect("label the namespace restricted");
+    namespace.secret("external-db", &["url"]).await;
+    let operator = Operator::start(&namespace.name, "e2e-backups");
+    let mut cbd = plain("nightly");
+    cbd.spec.database = serde_json::from_value(json!({
+        "mode": "external", "urlSecretRef": { "name": "external-db", "key": "url" }
+    }))
+    .unwrap();
+    cbd.spec.backup = serde_json::from_value(json!({
+        "enabled": true, "schedule": "* * * * *",
+        "destination": { "s3": { "bucket": "e2e-backups", "region": "us-east-1" } }
+    }))
+    .unwrap();
+    e2e::create_chatbot(&client, &namespace.name, &cbd).await;
+
+    // The first window is at most a minute away.
+    let status = eventually("status.backups.last", DEADLINE, Some(&operator), || async {
+        let status = read_status(&client, &namespace.name, "nightly").await?;
+        status.backups.as_ref()?.last.as_ref()?;
+        Some(status)
+    })
+    .await;
+    let last = status.backups.unwrap().last.unwrap();
+    assert_eq!(last.reason, "scheduled");
+    let job_name = format!("nightly-backup-{}", last.id);
+    let jobs: Api<Job> = Api::namespaced(client.clone(), &namespace.name);
+    let job = eventually("the backup Job", DEADLINE, Some(&operator), || async {
+        jobs.get_opt(&job_name).await.ok().flatten()
+    })
+    .await;
+    let uid = {
+        let api: Api<ChatbotDeployment> = Api::namespaced(client.clone(), &namespace.name);
+        api.get("nightly").await.unwrap().uid().unwrap()
+    };
+    assert_eq!(job.owner_references()[0].uid, uid);
+    let pod_spec = job.spec.as_ref().unwrap().template.spec.as_ref().unwrap();
+    let container = &pod_spec.containers[0];
+    assert_eq!(container.args.as_ref().unwrap()[0], "dump");
+    let security = container.security_context.as_ref().unwrap();
+    assert_eq!(security.allow_privilege_escalation, Some(false));
+    assert_eq!(security.read_only_root_filesystem, Some(true));
+    let env = serde_json::to_string(&container.env).unwrap();
+    assert!(
+        !env.contains("value-of-"),
+        "secrets by reference only: {env}"
+    );
+    // The Job controller made its pod: the restricted standard admitted it.
+    let pods: Api<Pod> = Api::namespaced(client.clone(), &namespace.name);
+    eventually("the backup pod", DEADLINE, Some(&operator), || async {
+        let list = pods
+            .list(&ListParams::default().labels(&format!("job-name={job_name}")))
+            .await
+            .ok()?;
+        (!list.items.is_empty()).then_some(())
+    })
+    .await;
+    assert_eq!(
+        jobs.list(&ListParams::default().labels("app.kubernetes.io/component=backup"))
+            .await
+            .unwrap()
+            .items
+            .iter()
+            .filter(|j| j.status.as_ref().and_then(|s| s.active).unwrap_or(0) > 0)
+            .count(),
+        1,
+        "one backup at a time"
+    );
+}
