@@ -15,7 +15,27 @@ async fn no_secret_value_reaches_status_events_requests_or_logs() {
     let mut harness = Harness::new();
     harness.secret(NS, "mindmitra-llm", &["api-key"]);
     harness.secret(NS, "mindmitra-sentry", &["dsn"]);
-    let cbd_path = harness.create(&common::sample_without_gates("mindmitra"));
+    harness.secret(
+        NS,
+        "mindmitra-backup-keys",
+        &["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"],
+    );
+    let mut cbd = common::sample_without_gates("mindmitra");
+    // Created the day before: the 02:00 backup window is due, so a backup
+    // Job (with the database URL and the S3 keys by reference) is made.
+    cbd.metadata.creation_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+        harness.now.0 - k8s_openapi::jiff::SignedDuration::from_hours(24),
+    ));
+    let backup = cbd.spec.backup.as_mut().unwrap();
+    backup
+        .destination
+        .as_mut()
+        .unwrap()
+        .s3
+        .as_mut()
+        .unwrap()
+        .credentials_secret = Some("mindmitra-backup-keys".into());
+    let cbd_path = harness.create(&cbd);
     // Credentials and stores (in the AWS emulator), URLs, then the app.
     for _ in 0..3 {
         harness.reconcile(&cbd_path).await;
@@ -67,7 +87,19 @@ async fn no_secret_value_reaches_status_events_requests_or_logs() {
     }
     values.push("value-of-api-key".into());
     values.push("value-of-dsn".into());
-    assert_eq!(values.len(), 9);
+    values.push("value-of-AWS_ACCESS_KEY_ID".into());
+    values.push("value-of-AWS_SECRET_ACCESS_KEY".into());
+    assert_eq!(values.len(), 11);
+    let backup_jobs = harness
+        .api
+        .requests()
+        .iter()
+        .filter(|r| r.uri.contains("/jobs/mindmitra-backup-"))
+        .count();
+    assert!(
+        backup_jobs >= 1,
+        "a backup Job was created and checked below"
+    );
 
     let status = serde_json::to_string(&harness.chatbot(&cbd_path).status).unwrap();
     let log_text = logs.text();
