@@ -38,8 +38,9 @@ pub struct BackupOutcome {
 }
 
 /// Runs the backup step of one reconcile of `cbd`, whose resolved spec is
-/// `spec` and whose rendered backup Job template is `template` (`None`
-/// when no backup can be taken: settings say why).
+/// `spec` and whose rendered backup and verify Job templates are
+/// `templates` (none when no backup can be taken: settings say why, or
+/// the resource is paused); `pre_rollout` is a revision the gate holds.
 pub async fn converge(
     ctx: &Context,
     cbd: &ChatbotDeployment,
@@ -128,6 +129,9 @@ pub async fn converge(
                     .as_ref()
                     .map_or("backups are not configured".to_string(), |(_, m)| m.clone());
                 runs::cannot_start(&mut plan, &start, why, now.0);
+                // A window not taken (paused, no destination yet) stays
+                // owed: it runs once the backup can be taken.
+                plan.status.last_window = previous.last_window.clone();
             }
         }
         (None, _) => {}

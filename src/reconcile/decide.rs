@@ -12,7 +12,6 @@ use super::{
 };
 use crate::{
     api::ChatbotDeployment,
-    backup,
     capacity::{self, CheckStatus},
     cost,
     render::{Child, ChildKind, RenderError, Rendered, Renderer},
@@ -20,7 +19,7 @@ use crate::{
     secrets,
 };
 
-use super::{delivery, rollback};
+use super::{delivery, holds, rollback};
 
 /// Values to generate into the Secret `<name>-generated`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -247,7 +246,8 @@ pub fn decide(
 
     // New pods wait for their Secrets and for the connection URLs of
     // managed stores; everything else goes ahead.
-    let urls_missing = !connection_urls_missing(spec, &rendered.context.names, observed).is_empty();
+    let urls_missing =
+        !holds::connection_urls_missing(spec, &rendered.context.names, observed).is_empty();
     let hold_pods = !assessment.missing_secrets.is_empty() || urls_missing;
     let rendered = if hold_pods {
         rendered
@@ -313,22 +313,14 @@ pub fn decide(
     let mut hold_for_migration = false;
     let mut migration_job = None;
     // The pre-rollout backup goes first: migrations are what a restore undoes.
-    let gate = if hold_pods || held.is_some() {
-        backup::gate::Gate::Open
-    } else {
-        backup::gate::pre_rollout(
-            backup::Settings::of(&rendered.resolution.spec).before_rollout,
-            rendered
-                .children
-                .iter()
-                .any(|c| c.kind() == ChildKind::BackupJob),
-            running_revision,
-            revision,
-            status.backups.as_ref(),
-        )
-    };
+    let gate = holds::pre_rollout_gate(
+        &rendered,
+        &status,
+        running_revision,
+        hold_pods || held.is_some(),
+    );
     decision.pre_rollout_backup = gate.wants();
-    if let backup::gate::Gate::Passed { revision, id } = &gate {
+    if let crate::backup::gate::Gate::Passed { revision, id } = &gate {
         assessment.revisions = revisions::with_snapshot(&assessment.revisions, *revision, id);
     }
     let hold_for_backup = gate.holds();
@@ -512,33 +504,4 @@ fn rollout_note(phase: crate::rollout::machine::Phase, message: &str) -> Note {
         reason: reason.into(),
         message: message.to_string(),
     }
-}
-
-/// The connection Secrets the operator writes (managed and in-cluster
-/// stores) that do not hold their URL yet, as `Secret/KEY`. Pods that
-/// would read them wait.
-pub fn connection_urls_missing(
-    spec: &crate::api::ChatbotDeploymentSpec,
-    names: &crate::render::names::ChildNames,
-    observed: &Observed,
-) -> Vec<String> {
-    use crate::{api::StoreMode, data::connection::StoreKind};
-    let written =
-        |mode: Option<StoreMode>| matches!(mode, Some(StoreMode::Managed | StoreMode::InCluster));
-    let database = written(spec.database.as_ref().and_then(|d| d.mode));
-    let cache = written(spec.cache.as_ref().and_then(|c| c.mode));
-    [
-        (database, &names.database_secret, StoreKind::Database),
-        (cache, &names.cache_secret, StoreKind::Cache),
-    ]
-    .into_iter()
-    .filter(|(written, secret, kind)| {
-        *written
-            && !observed
-                .connection_keys
-                .get(secret.as_str())
-                .is_some_and(|keys| keys.contains(kind.url_key()))
-    })
-    .map(|(_, secret, kind)| format!("{secret}/{}", kind.url_key()))
-    .collect()
 }

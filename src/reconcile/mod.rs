@@ -14,6 +14,7 @@ pub mod data;
 pub mod decide;
 pub mod delivery;
 pub mod events;
+pub mod holds;
 pub mod migration;
 pub mod observe;
 pub mod rollback;
