@@ -54,6 +54,9 @@ pub struct RevisionRecord {
     /// Id of the database backup taken before this revision took traffic.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pre_rollout_snapshot: Option<String>,
+    /// The RDS snapshot taken before this revision took traffic (managed databases).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pre_rollout_db_snapshot: Option<String>,
 }
 
 /// A revision an on-call rollback holds in place of the spec's, until the
@@ -283,6 +286,10 @@ pub struct BackupRecord {
     /// Why it failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// `rds-snapshot` for a native RDS snapshot (its id is the snapshot's
+    /// identifier); unset for a dump.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
 }
 
 /// Backups of the app database.

@@ -80,12 +80,14 @@ pub fn plan(spec: &ChatbotDeploymentSpec) -> Option<BackupPlan> {
     } else if let Some(pvc) = &destination.pvc {
         lines.push(format!("to: volume {} (/backups)", pvc.claim_name));
     }
+    let dump_first = settings.before_rollout && settings.unavailable.is_none();
     lines.push(format!(
         "before each rollout: {}",
-        if settings.before_rollout {
-            "yes, the new revision waits for it"
-        } else {
-            "no"
+        match (dump_first, settings.rds_snapshot) {
+            (true, true) => "a dump and an RDS snapshot; the new revision waits for both",
+            (true, false) => "a dump; the new revision waits for it",
+            (false, true) => "an RDS snapshot; the new revision waits for it",
+            (false, false) => "no",
         }
     ));
     lines.push(

@@ -11,8 +11,13 @@ use crate::api::BackupsStatus;
 pub enum Gate {
     /// No backup is asked for before this rollout.
     Open,
-    /// The revision's backup succeeded: it is the revision's `preRolloutSnapshot`.
-    Passed { revision: i64, id: String },
+    /// The revision's backups succeeded: the dump is its
+    /// `preRolloutSnapshot`, the RDS snapshot its `preRolloutDbSnapshot`.
+    Passed {
+        revision: i64,
+        dump: Option<String>,
+        snapshot: Option<String>,
+    },
     /// The backup is asked for or running; the running revision serves.
     Waiting { revision: i64, id: Option<String> },
     /// The backup failed; it is tried again after a pause, the running
@@ -58,32 +63,59 @@ impl Gate {
     }
 }
 
+/// What a rollout waits for before its migrations and pods.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Needs {
+    /// A dump (`beforeRollout` with a destination).
+    pub dump: bool,
+    /// A native RDS snapshot (`beforeRollout` on a managed database).
+    pub snapshot: bool,
+}
+
 /// The gate of `revision`, rolling out over `running` (`None`: nothing
-/// runs yet), when `before_rollout` asks for it and a backup can be taken.
+/// runs yet): every backup it `needs` must have succeeded.
 pub fn pre_rollout(
-    before_rollout: bool,
-    can_back_up: bool,
+    needs: Needs,
     running: Option<i64>,
     revision: i64,
     status: Option<&BackupsStatus>,
 ) -> Gate {
-    if !before_rollout || !can_back_up || running.is_none() || running == Some(revision) {
+    if !(needs.dump || needs.snapshot) || running.is_none() || running == Some(revision) {
         return Gate::Open;
     }
-    match runs::pre_rollout(status, revision) {
-        Some(record) if record.phase == phase::SUCCEEDED => Gate::Passed {
-            revision,
-            id: record.id.clone(),
-        },
-        Some(record) if record.phase == phase::FAILED => Gate::Failed {
-            revision,
-            id: record.id.clone(),
-            message: record.message.clone().unwrap_or_default(),
-        },
-        record => Gate::Waiting {
-            revision,
-            id: record.map(|r| r.id.clone()),
-        },
+    let wanted = [
+        (needs.dump, runs::pre_rollout(status, revision, None)),
+        (
+            needs.snapshot,
+            runs::pre_rollout(status, revision, Some(runs::RDS_SNAPSHOT)),
+        ),
+    ];
+    let mut pending = None;
+    for (_, record) in wanted.iter().filter(|(needed, _)| *needed) {
+        match record {
+            Some(record) if record.phase == phase::FAILED => {
+                return Gate::Failed {
+                    revision,
+                    id: record.id.clone(),
+                    message: record.message.clone().unwrap_or_default(),
+                };
+            }
+            Some(record) if record.phase == phase::SUCCEEDED => {}
+            record => {
+                pending.get_or_insert(record.map(|r| r.id.clone()));
+            }
+        }
+    }
+    if let Some(id) = pending {
+        return Gate::Waiting { revision, id };
+    }
+    let id_of = |(needed, record): &(bool, Option<&crate::api::BackupRecord>)| {
+        needed.then(|| record.map(|r| r.id.clone())).flatten()
+    };
+    Gate::Passed {
+        revision,
+        dump: id_of(&wanted[0]),
+        snapshot: id_of(&wanted[1]),
     }
 }
 
@@ -108,29 +140,42 @@ mod tests {
 
     #[test]
     fn a_new_revision_waits_for_its_backup_and_passes_with_its_id() {
+        let dump = Needs {
+            dump: true,
+            snapshot: false,
+        };
         assert_eq!(
-            pre_rollout(true, true, None, 1, None),
+            pre_rollout(dump, None, 1, None),
             Gate::Open,
             "nothing to protect yet"
         );
-        assert_eq!(pre_rollout(false, true, Some(7), 8, None), Gate::Open);
+        assert_eq!(pre_rollout(Needs::default(), Some(7), 8, None), Gate::Open);
         assert_eq!(
-            pre_rollout(true, true, Some(8), 8, None),
+            pre_rollout(dump, Some(8), 8, None),
             Gate::Open,
             "already running"
         );
-        let waiting = pre_rollout(true, true, Some(7), 8, None);
+        let waiting = pre_rollout(dump, Some(7), 8, None);
         assert!(waiting.holds());
         assert_eq!(waiting.wants(), Some(8));
-        assert!(pre_rollout(true, true, Some(7), 8, Some(&status("Running"))).holds());
+        assert!(pre_rollout(dump, Some(7), 8, Some(&status("Running"))).holds());
         assert_eq!(
-            pre_rollout(true, true, Some(7), 8, Some(&status("Succeeded"))),
+            pre_rollout(dump, Some(7), 8, Some(&status("Succeeded"))),
             Gate::Passed {
                 revision: 8,
-                id: "20261201-101500-r8-pre".into()
+                dump: Some("20261201-101500-r8-pre".into()),
+                snapshot: None
             }
         );
-        let failed = pre_rollout(true, true, Some(7), 8, Some(&status("Failed")));
+        let both = Needs {
+            dump: true,
+            snapshot: true,
+        };
+        assert!(
+            pre_rollout(both, Some(7), 8, Some(&status("Succeeded"))).holds(),
+            "the RDS snapshot is still wanted"
+        );
+        let failed = pre_rollout(dump, Some(7), 8, Some(&status("Failed")));
         assert!(failed.holds());
         assert!(failed.message().unwrap().contains("AccessDenied"));
     }

@@ -25,6 +25,9 @@ pub const JOBS_KEPT: usize = 3;
 /// long was lost (deleted by hand, or never created).
 const LOST_AFTER: SignedDuration = SignedDuration::from_mins(5);
 
+/// `method` of a native RDS snapshot's record.
+pub const RDS_SNAPSHOT: &str = "rds-snapshot";
+
 /// A failed pre-rollout backup is tried again after this long.
 pub const PRE_ROLLOUT_RETRY: SignedDuration = SignedDuration::from_mins(10);
 
@@ -261,7 +264,7 @@ fn next_start(
                 .is_some_and(|t| facts.now.duration_since(t.0) > PRE_ROLLOUT_RETRY)
     };
     if let Some(revision) = facts.pre_rollout
-        && newest_pre_rollout(records.values(), revision).is_none_or(retry_after)
+        && newest_pre_rollout(records.values(), revision, None).is_none_or(retry_after)
     {
         return Some(Start {
             id: format!("{}-pre", backup_id(facts.now, Some(revision))),
@@ -429,16 +432,43 @@ pub fn human_bytes(bytes: i64) -> String {
 fn newest_pre_rollout<'r>(
     records: impl IntoIterator<Item = &'r BackupRecord>,
     revision: i64,
+    method: Option<&str>,
 ) -> Option<&'r BackupRecord> {
     records
         .into_iter()
         .filter(|r| r.reason == Reason::PreRollout.as_str() && r.revision == Some(revision))
+        .filter(|r| r.method.as_deref() == method)
         .max_by_key(|r| started_key(r))
 }
 
-/// The newest pre-rollout backup of `revision` in `status`.
-pub fn pre_rollout(status: Option<&BackupsStatus>, revision: i64) -> Option<&BackupRecord> {
-    newest_pre_rollout(&status?.recent, revision)
+/// The newest pre-rollout backup of `revision` in `status` made by
+/// `method` (`None`: a dump).
+pub fn pre_rollout<'s>(
+    status: Option<&'s BackupsStatus>,
+    revision: i64,
+    method: Option<&str>,
+) -> Option<&'s BackupRecord> {
+    newest_pre_rollout(&status?.recent, revision, method)
+}
+
+/// `status` with `record` in place of the one of the same id, newest first.
+pub fn upsert(status: &mut BackupsStatus, record: BackupRecord) {
+    status.recent.retain(|r| r.id != record.id);
+    status.recent.push(record);
+    status
+        .recent
+        .sort_by_key(|r| std::cmp::Reverse(started_key(r)));
+    status.recent.truncate(RECENT);
+    status.last = status.recent.first().cloned();
+    if let Some(good) = status.recent.iter().find(|r| r.phase == phase::SUCCEEDED) {
+        let newer = status
+            .last_successful
+            .as_ref()
+            .is_none_or(|old| started_key(old) <= started_key(good));
+        if newer {
+            status.last_successful = Some(good.clone());
+        }
+    }
 }
 
 #[cfg(test)]

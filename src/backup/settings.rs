@@ -12,8 +12,11 @@ use crate::api::{BackupRecord, BackupsStatus, ChatbotDeploymentSpec, StoreMode};
 pub struct Settings {
     /// Scheduled backups (`enabled` with a schedule that parses).
     pub schedule: Option<Schedule>,
-    /// A backup before each new revision takes traffic.
+    /// A dump before each new revision takes traffic.
     pub before_rollout: bool,
+    /// A native RDS snapshot before each new revision (managed databases
+    /// with `beforeRollout`, with or without a dump destination).
+    pub rds_snapshot: bool,
     pub retention: Retention,
     /// Why no backup can be taken: reason and message naming the field.
     pub unavailable: Option<(&'static str, String)>,
@@ -48,6 +51,7 @@ impl Settings {
         };
         let before_rollout = backup.before_rollout.unwrap_or(false);
         Self {
+            rds_snapshot: before_rollout && database == Some(StoreMode::Managed),
             off: schedule.is_none() && !before_rollout,
             schedule,
             before_rollout: before_rollout && unavailable.is_none(),

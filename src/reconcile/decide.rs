@@ -320,8 +320,14 @@ pub fn decide(
         hold_pods || held.is_some(),
     );
     decision.pre_rollout_backup = gate.wants();
-    if let crate::backup::gate::Gate::Passed { revision, id } = &gate {
-        assessment.revisions = revisions::with_snapshot(&assessment.revisions, *revision, id);
+    if let crate::backup::gate::Gate::Passed {
+        revision,
+        dump,
+        snapshot,
+    } = &gate
+    {
+        assessment.revisions =
+            revisions::with_snapshot(&assessment.revisions, *revision, dump, snapshot);
     }
     let hold_for_backup = gate.holds();
     assessment.pre_rollout = hold_for_backup.then_some(gate);

@@ -20,12 +20,17 @@ pub fn pre_rollout_gate(
     if held_otherwise {
         return Gate::Open;
     }
+    let settings = backup::Settings::of(&rendered.resolution.spec);
+    let can_dump = rendered
+        .children
+        .iter()
+        .any(|c| c.kind() == ChildKind::BackupJob);
+    let needs = backup::gate::Needs {
+        dump: settings.before_rollout && can_dump,
+        snapshot: settings.rds_snapshot,
+    };
     backup::gate::pre_rollout(
-        backup::Settings::of(&rendered.resolution.spec).before_rollout,
-        rendered
-            .children
-            .iter()
-            .any(|c| c.kind() == ChildKind::BackupJob),
+        needs,
         running_revision,
         rendered.context.revision,
         status.backups.as_ref(),

@@ -152,15 +152,26 @@ pub fn rollback_target(
     Ok(target)
 }
 
-/// The history with `id` recorded as revision `number`'s pre-rollout
-/// backup (once: the first backup that let it roll out).
-pub fn with_snapshot(history: &[RevisionRecord], number: i64, id: &str) -> Vec<RevisionRecord> {
+/// The history with revision `number`'s pre-rollout backups recorded: the
+/// dump's id and the RDS snapshot's (once: the first ones that let it
+/// roll out).
+pub fn with_snapshot(
+    history: &[RevisionRecord],
+    number: i64,
+    dump: &Option<String>,
+    snapshot: &Option<String>,
+) -> Vec<RevisionRecord> {
     history
         .iter()
         .cloned()
         .map(|mut record| {
-            if record.revision == number && record.pre_rollout_snapshot.is_none() {
-                record.pre_rollout_snapshot = Some(id.to_string());
+            if record.revision == number {
+                if record.pre_rollout_snapshot.is_none() {
+                    record.pre_rollout_snapshot = dump.clone();
+                }
+                if record.pre_rollout_db_snapshot.is_none() {
+                    record.pre_rollout_db_snapshot = snapshot.clone();
+                }
             }
             record
         })

@@ -558,3 +558,112 @@ async fn a_good_backup_is_restore_tested_by_a_verify_job_that_never_sees_the_dat
         "the backup Job only; verified once"
     );
 }
+
+/// Identifiers of the manual RDS snapshots in the emulator.
+async fn manual_snapshots(harness: &Harness) -> Vec<String> {
+    harness
+        .moto
+        .clients()
+        .rds
+        .describe_db_snapshots()
+        .snapshot_type("manual")
+        .send()
+        .await
+        .unwrap()
+        .db_snapshots()
+        .iter()
+        .filter_map(|s| s.db_snapshot_identifier().map(str::to_string))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_managed_database_gets_one_rds_snapshot_before_a_rollout_despite_a_lost_answer() {
+    use chatbot_operator::api::Strategy;
+    use common::{
+        aws_proxy::{AwsProxy, Fault},
+        moto::clients_for,
+    };
+    let mut harness = Harness::new();
+    let proxy = AwsProxy::start(harness.moto.url()).await;
+    harness.context.aws = Some(clients_for(&proxy.url()));
+    harness.secret(NS, "mindmitra-llm", &["api-key"]);
+    harness.secret(NS, "mindmitra-sentry", &["dsn"]);
+    // MindMitra on RDS with no dump destination: the native snapshot is
+    // the backup before each rollout.
+    let mut cbd = common::sample_without_gates("mindmitra");
+    let backup = cbd.spec.backup.as_mut().unwrap();
+    backup.before_rollout = Some(true);
+    backup.destination = None;
+    backup.verify = Some(false);
+    cbd.spec.rollout.as_mut().unwrap().strategy = Some(Strategy::Rolling);
+    let at = harness.create(&cbd);
+    harness.provision_stores(&at).await;
+    harness.reconcile(&at).await;
+    harness.deployment_ready(NS, "mindmitra", 2);
+    harness.reconcile(&at).await;
+    assert_eq!(template_revision(&harness).as_deref(), Some("1"));
+    assert!(
+        manual_snapshots(&harness).await.is_empty(),
+        "none for the first revision"
+    );
+
+    harness.api.update(&at, |o| {
+        o["spec"]["image"] = json!("ghcr.io/mindmitra/support-bot:1.1.0");
+        o["metadata"]["generation"] = json!(2);
+    });
+    harness.sync();
+    // RDS makes the snapshot, but its answer is lost: the retried call
+    // finds it made (DBSnapshotAlreadyExists) and takes it for the same one.
+    proxy.inject("CreateDBSnapshot", Fault::LoseResponse, 1);
+    proxy.take_actions();
+    harness.reconcile(&at).await;
+    assert_eq!(
+        template_revision(&harness).as_deref(),
+        Some("1"),
+        "revision 1 keeps serving"
+    );
+    let snapshot = "chatbot-mindmitra-mindmitra-pre-r2";
+    assert_eq!(manual_snapshots(&harness).await, [snapshot], "one snapshot");
+    // A restarted operator looks the snapshot up; it never makes another.
+    let first = harness;
+    let mut harness = first.restarted();
+    proxy.take_actions();
+    harness.reconcile(&at).await;
+    harness.reconcile(&at).await;
+    let actions = proxy.take_actions();
+    assert!(
+        !actions.iter().any(|a| a == "CreateDBSnapshot"),
+        "{actions:?}"
+    );
+    // The first harness's emulator is the one both operators talk to.
+    assert_eq!(manual_snapshots(&first).await, [snapshot]);
+    assert_eq!(
+        template_revision(&harness).as_deref(),
+        Some("2"),
+        "revision 2 rolls out"
+    );
+    let status = harness.api.get(&at).unwrap()["status"].clone();
+    let revision_2 = status["revisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["revision"] == 2)
+        .unwrap()
+        .clone();
+    assert_eq!(revision_2["preRolloutDbSnapshot"], snapshot);
+    let record = status["backups"]["recent"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == snapshot)
+        .unwrap()
+        .clone();
+    assert_eq!(record["method"], "rds-snapshot");
+    assert_eq!(record["phase"], "Succeeded");
+    assert!(
+        harness
+            .events()
+            .iter()
+            .any(|(reason, message)| reason == "BackupSucceeded" && message.contains(snapshot))
+    );
+}

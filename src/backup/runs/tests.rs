@@ -249,7 +249,7 @@ fn a_pre_rollout_backup_goes_first_and_an_on_call_request_next() {
     assert!(start.expect_shrink);
     assert_eq!(start.action.as_deref(), Some("backup-now"));
     assert_eq!(
-        pre_rollout(Some(&next.status), 4).unwrap().phase,
+        pre_rollout(Some(&next.status), 4, None).unwrap().phase,
         phase::SUCCEEDED
     );
 }
