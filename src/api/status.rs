@@ -312,6 +312,10 @@ pub struct BackupsStatus {
     /// When the next scheduled backup starts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_window: Option<Time>,
+    /// The on-call request last started: never started again, even once
+    /// its record has left `recent`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_request: Option<String>,
 }
 
 /// An on-call backup asked for by a ChatbotAction, written under the

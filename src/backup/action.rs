@@ -70,6 +70,15 @@ pub fn judge(
             )),
         };
     }
+    if backups.started_request.as_deref() == Some(id) {
+        return Progress::Done(
+            false,
+            format!(
+                "backup {id} was started, but its outcome is no longer in status.backups (only the newest {} runs are kept)",
+                super::runs::RECENT
+            ),
+        );
+    }
     match &status.backup_request {
         Some(request) if request.id == id => {
             Progress::Wait(format!("backup {id} was handed to the reconciler"))

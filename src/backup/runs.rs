@@ -202,8 +202,12 @@ pub fn plan(facts: &Facts) -> Plan {
     let running = records.values().any(|r| !is_final(r))
         || facts.jobs.iter().any(|j| j.state == JobState::Running);
     let mut last_window = facts.previous.last_window.clone();
+    let mut started_request = facts.previous.started_request.clone();
     if !running {
         plan.start = next_start(facts, &records, &mut last_window);
+        if let Some(start) = plan.start.as_ref().filter(|s| s.reason == Reason::OnDemand) {
+            started_request = Some(start.id.clone());
+        }
         // A verification belongs to its backup's record, written when it ends.
         if let Some(start) = plan.start.as_ref().filter(|s| s.reason != Reason::Verify) {
             records.insert(start.id.clone(), started(start, now));
@@ -244,6 +248,7 @@ pub fn plan(facts: &Facts) -> Plan {
         recent: newest_first,
         last_window,
         next_window: next_window.map(time),
+        started_request,
     };
     plan
 }
@@ -276,6 +281,7 @@ fn next_start(
     }
     if let Some(request) = facts.request
         && !records.contains_key(&request.id)
+        && facts.previous.started_request.as_ref() != Some(&request.id)
     {
         return Some(Start {
             id: request.id.clone(),

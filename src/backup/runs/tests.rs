@@ -415,3 +415,24 @@ fn a_failed_verification_is_recorded_and_every_nth_backup_is_tested() {
     );
     assert!(plan.notes[0].warning);
 }
+
+#[test]
+fn an_on_call_request_runs_once_even_after_its_record_left_recent() {
+    let mut world = World::daily();
+    world.status.last_window = Some(Time(at("2026-12-01T04:00:00Z")));
+    let request = BackupRequest {
+        id: "20261201-101500-5be1c0".into(),
+        action: "before-import".into(),
+        expect_shrink: false,
+    };
+    let plan = world.plan_with("2026-12-01T10:15:00Z", Some(&request), None);
+    assert_eq!(plan.start.unwrap().reason, Reason::OnDemand);
+    assert_eq!(
+        plan.status.started_request.as_deref(),
+        Some(request.id.as_str())
+    );
+    world.status = plan.status;
+    world.status.recent.clear();
+    let later = world.plan_with("2026-12-01T10:20:00Z", Some(&request), None);
+    assert_eq!(later.start, None);
+}
