@@ -183,8 +183,9 @@ pub fn plan(facts: &Facts) -> Plan {
             records.insert(job.id.clone(), record);
         }
     }
-    // A run recorded as started whose Job is gone.
-    for record in records.values_mut() {
+    // A run recorded as started whose Job is gone (an RDS snapshot has no
+    // Job: RDS says how it stands).
+    for record in records.values_mut().filter(|r| r.method.is_none()) {
         let seen = facts.jobs.iter().any(|j| j.id == record.id);
         let age = record
             .started_at
@@ -223,11 +224,22 @@ pub fn plan(facts: &Facts) -> Plan {
         .or_else(|| facts.previous.last_successful.clone());
     newest_first.truncate(RECENT);
 
-    // Finished Jobs beyond the newest few go; their records stay.
+    // Finished Jobs beyond the newest few go, once their outcome is in the
+    // status already written; their records stay.
+    let recorded = |job: &JobFacts| {
+        facts.previous.recent.iter().any(|r| {
+            r.id == job.id
+                && if job.reason == Reason::Verify {
+                    r.verified.is_some()
+                } else {
+                    is_final(r)
+                }
+        })
+    };
     let mut finished_jobs: Vec<&JobFacts> = facts
         .jobs
         .iter()
-        .filter(|j| j.state != JobState::Running)
+        .filter(|j| j.state != JobState::Running && recorded(j))
         .collect();
     finished_jobs.sort_by_key(|j| std::cmp::Reverse((j.started_at, j.id.clone())));
     plan.prune = finished_jobs

@@ -268,7 +268,13 @@ fn old_jobs_are_removed_and_their_records_kept() {
             )
         })
         .collect();
-    let plan = world.plan("2026-12-01T05:00:00Z");
+    let first = world.plan("2026-12-01T05:00:00Z");
+    assert!(
+        first.prune.is_empty(),
+        "not before their outcome is in status"
+    );
+    world.status = first.status;
+    let plan = world.plan("2026-12-01T05:01:00Z");
     let pruned: Vec<&str> = plan.prune.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(
         pruned,
@@ -435,4 +441,22 @@ fn an_on_call_request_runs_once_even_after_its_record_left_recent() {
     world.status.recent.clear();
     let later = world.plan_with("2026-12-01T10:20:00Z", Some(&request), None);
     assert_eq!(later.start, None);
+}
+
+#[test]
+fn an_rds_snapshot_still_creating_is_not_taken_for_a_lost_job() {
+    let mut world = World::daily();
+    world.status.last_window = Some(Time(at("2026-12-01T04:00:00Z")));
+    world.status.recent = vec![BackupRecord {
+        id: "chatbot-brigade-sales-pre-r8".into(),
+        phase: phase::RUNNING.into(),
+        reason: "pre-rollout".into(),
+        revision: Some(8),
+        method: Some(RDS_SNAPSHOT.into()),
+        started_at: Some(Time(at("2026-12-01T05:00:00Z"))),
+        ..Default::default()
+    }];
+    let plan = world.plan("2026-12-01T06:00:00Z");
+    assert_eq!(plan.status.recent[0].phase, phase::RUNNING);
+    assert!(plan.notes.is_empty());
 }
