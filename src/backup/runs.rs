@@ -151,6 +151,19 @@ fn started_key(record: &BackupRecord) -> (Option<Timestamp>, String) {
     (record.started_at.as_ref().map(|t| t.0), record.id.clone())
 }
 
+/// Whether `status` already holds the outcome of `job`: the dump's record
+/// ended, or for a verification, its backup's `verified`.
+pub fn recorded(status: &BackupsStatus, job: &JobFacts) -> bool {
+    status.recent.iter().any(|r| {
+        r.id == job.id
+            && if job.reason == Reason::Verify {
+                r.verified.is_some()
+            } else {
+                is_final(r)
+            }
+    })
+}
+
 /// Plans one reconcile's backups.
 pub fn plan(facts: &Facts) -> Plan {
     let now = facts.now;
@@ -226,20 +239,10 @@ pub fn plan(facts: &Facts) -> Plan {
 
     // Finished Jobs beyond the newest few go, once their outcome is in the
     // status already written; their records stay.
-    let recorded = |job: &JobFacts| {
-        facts.previous.recent.iter().any(|r| {
-            r.id == job.id
-                && if job.reason == Reason::Verify {
-                    r.verified.is_some()
-                } else {
-                    is_final(r)
-                }
-        })
-    };
     let mut finished_jobs: Vec<&JobFacts> = facts
         .jobs
         .iter()
-        .filter(|j| j.state != JobState::Running && recorded(j))
+        .filter(|j| j.state != JobState::Running && recorded(facts.previous, j))
         .collect();
     finished_jobs.sort_by_key(|j| std::cmp::Reverse((j.started_at, j.id.clone())));
     plan.prune = finished_jobs

@@ -92,6 +92,21 @@ fn ended(action: &ChatbotAction, phase: &str, message: String, now: &Time) -> Ch
     }
 }
 
+/// The status of an action that ended: succeeded or failed.
+fn outcome(
+    action: &ChatbotAction,
+    succeeded: bool,
+    message: String,
+    now: &Time,
+) -> ChatbotActionStatus {
+    let phase = if succeeded {
+        phase::SUCCEEDED
+    } else {
+        phase::FAILED
+    };
+    ended(action, phase, message, now)
+}
+
 /// Judges a new action, pure. `None` when the action already ended.
 pub fn judge(
     action: &ChatbotAction,
@@ -122,12 +137,7 @@ pub fn judge(
         return Some(
             match command::judge(command, &name, &action.spec.reason, &deployment_status) {
                 Progress::Done(succeeded, message) => {
-                    let phase = if succeeded {
-                        phase::SUCCEEDED
-                    } else {
-                        phase::FAILED
-                    };
-                    Judgement::Done(ended(action, phase, message, now))
+                    Judgement::Done(outcome(action, succeeded, message, now))
                 }
                 Progress::Wait => Judgement::Wait,
                 Progress::Send(command) => Judgement::Send(command),
@@ -197,12 +207,7 @@ fn judge_backup(
         Progress::Send(request) => Judgement::RequestBackup(request),
         Progress::Wait(message) => Judgement::WaitForBackup(message),
         Progress::Done(succeeded, message) => {
-            let phase = if succeeded {
-                phase::SUCCEEDED
-            } else {
-                phase::FAILED
-            };
-            Judgement::Done(ended(action, phase, message, now))
+            Judgement::Done(outcome(action, succeeded, message, now))
         }
     }
 }

@@ -63,16 +63,8 @@ pub async fn converge(
     );
     let mut reports = BTreeMap::new();
     for job in &jobs {
-        let recorded = previous.recent.iter().any(|r| {
-            r.id == job.id
-                && if job.reason == jobs::Reason::Verify {
-                    r.verified.is_some()
-                } else {
-                    r.phase != runs::phase::RUNNING
-                }
-        });
         if job.state != JobState::Running
-            && !recorded
+            && !runs::recorded(&previous, job)
             && let Some(report) = termination_report(ctx, &namespace, &job.name).await
         {
             reports.insert(job.name.clone(), report);

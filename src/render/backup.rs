@@ -6,10 +6,10 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, SecretKeySelector};
+use k8s_openapi::api::core::v1::EnvVar;
 use serde::Serialize;
 
-use super::{RenderError, names};
+use super::{RenderError, context::secret_env, names};
 use crate::api::{ChatbotDeploymentSpec, StoreMode};
 
 /// Longest one backup runs when the spec does not say.
@@ -163,20 +163,5 @@ fn source_url(spec: &ChatbotDeploymentSpec, names: &names::ChildNames) -> Option
             .as_ref()
             .map(|r| secret_env(direct, &r.name, &r.key)),
         StoreMode::None => None,
-    }
-}
-
-fn secret_env(env: &str, secret: &str, key: &str) -> EnvVar {
-    EnvVar {
-        name: env.to_string(),
-        value_from: Some(EnvVarSource {
-            secret_key_ref: Some(SecretKeySelector {
-                name: secret.to_string(),
-                key: key.to_string(),
-                optional: Some(false),
-            }),
-            ..Default::default()
-        }),
-        ..Default::default()
     }
 }

@@ -478,7 +478,7 @@ fn is_env_name(name: &str) -> bool {
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-fn secret_env(env: &str, secret: &str, key: &str) -> EnvVar {
+pub(super) fn secret_env(env: &str, secret: &str, key: &str) -> EnvVar {
     EnvVar {
         name: env.to_string(),
         value_from: Some(EnvVarSource {

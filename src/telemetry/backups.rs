@@ -16,6 +16,15 @@ pub struct DeploymentLabels {
     pub name: String,
 }
 
+impl DeploymentLabels {
+    fn of(namespace: &str, name: &str) -> Self {
+        Self {
+            namespace: namespace.into(),
+            name: name.into(),
+        }
+    }
+}
+
 /// A finished backup run, as the metrics see it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Finished {
@@ -63,10 +72,7 @@ impl BackupMetrics {
 
     /// Records a run that just finished.
     pub fn finished(&self, namespace: &str, name: &str, run: &Finished) {
-        let labels = DeploymentLabels {
-            namespace: namespace.into(),
-            name: name.into(),
-        };
+        let labels = DeploymentLabels::of(namespace, name);
         if !run.succeeded {
             self.failures.get_or_create(&labels).inc();
             return;
@@ -85,10 +91,7 @@ impl BackupMetrics {
     /// Records a verification that just finished: its restore time, or a
     /// failure.
     pub fn verified(&self, namespace: &str, name: &str, passed: bool, seconds: Option<f64>) {
-        let labels = DeploymentLabels {
-            namespace: namespace.into(),
-            name: name.into(),
-        };
+        let labels = DeploymentLabels::of(namespace, name);
         match (passed, seconds) {
             (true, Some(seconds)) => {
                 self.verify_seconds.get_or_create(&labels).set(seconds);
@@ -103,10 +106,7 @@ impl BackupMetrics {
     /// Seeds the gauges from status after a restart, so they never read 0
     /// while a good backup exists.
     pub fn seed(&self, namespace: &str, name: &str, run: &Finished) {
-        let labels = DeploymentLabels {
-            namespace: namespace.into(),
-            name: name.into(),
-        };
+        let labels = DeploymentLabels::of(namespace, name);
         let gauge = self.last_success.get_or_create(&labels);
         if gauge.get() < run.finished_at {
             gauge.set(run.finished_at);

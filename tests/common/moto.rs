@@ -62,6 +62,22 @@ impl Moto {
     }
 
     /// Clients that talk to this moto.
+    /// Identifiers of the manual RDS snapshots it holds (moto also keeps
+    /// automated ones, `rds:…`).
+    pub async fn manual_snapshots(&self) -> Vec<String> {
+        self.clients()
+            .rds
+            .describe_db_snapshots()
+            .snapshot_type("manual")
+            .send()
+            .await
+            .unwrap()
+            .db_snapshots()
+            .iter()
+            .filter_map(|s| s.db_snapshot_identifier().map(str::to_string))
+            .collect()
+    }
+
     pub fn clients(&self) -> AwsClients {
         clients_for(&self.url())
     }

@@ -83,6 +83,17 @@ fn job_ended(harness: &mut Harness, name: &str, condition: &str, report: Value) 
     harness.sync();
 }
 
+/// Revision `number`'s record in `status.revisions`.
+fn revision_record(status: &Value, number: i64) -> Value {
+    status["revisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["revision"] == number)
+        .cloned()
+        .unwrap()
+}
+
 fn backups_status(harness: &Harness, at: &str) -> Value {
     harness.api.get(at).unwrap()["status"]["backups"].clone()
 }
@@ -468,13 +479,7 @@ async fn a_new_revision_waits_for_its_pre_rollout_backup_which_is_recorded_with_
         "revision 2 rolls out"
     );
     let status = harness.api.get(&at).unwrap()["status"].clone();
-    let revision_2 = status["revisions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["revision"] == 2)
-        .unwrap()
-        .clone();
+    let revision_2 = revision_record(&status, 2);
     let id = retry.trim_start_matches("mindmitra-backup-");
     assert_eq!(revision_2["preRolloutSnapshot"], id);
     let (degraded, _, _) = harness.condition(&at, "Degraded");
@@ -559,23 +564,6 @@ async fn a_good_backup_is_restore_tested_by_a_verify_job_that_never_sees_the_dat
     );
 }
 
-/// Identifiers of the manual RDS snapshots in the emulator.
-async fn manual_snapshots(harness: &Harness) -> Vec<String> {
-    harness
-        .moto
-        .clients()
-        .rds
-        .describe_db_snapshots()
-        .snapshot_type("manual")
-        .send()
-        .await
-        .unwrap()
-        .db_snapshots()
-        .iter()
-        .filter_map(|s| s.db_snapshot_identifier().map(str::to_string))
-        .collect()
-}
-
 #[tokio::test]
 async fn a_managed_database_gets_one_rds_snapshot_before_a_rollout_despite_a_lost_answer() {
     use chatbot_operator::api::Strategy;
@@ -603,7 +591,7 @@ async fn a_managed_database_gets_one_rds_snapshot_before_a_rollout_despite_a_los
     harness.reconcile(&at).await;
     assert_eq!(template_revision(&harness).as_deref(), Some("1"));
     assert!(
-        manual_snapshots(&harness).await.is_empty(),
+        harness.moto.manual_snapshots().await.is_empty(),
         "none for the first revision"
     );
 
@@ -623,7 +611,11 @@ async fn a_managed_database_gets_one_rds_snapshot_before_a_rollout_despite_a_los
         "revision 1 keeps serving"
     );
     let snapshot = "chatbot-mindmitra-mindmitra-pre-r2";
-    assert_eq!(manual_snapshots(&harness).await, [snapshot], "one snapshot");
+    assert_eq!(
+        harness.moto.manual_snapshots().await,
+        [snapshot],
+        "one snapshot"
+    );
     // A restarted operator looks the snapshot up; it never makes another.
     let first = harness;
     let mut harness = first.restarted();
@@ -636,20 +628,14 @@ async fn a_managed_database_gets_one_rds_snapshot_before_a_rollout_despite_a_los
         "{actions:?}"
     );
     // The first harness's emulator is the one both operators talk to.
-    assert_eq!(manual_snapshots(&first).await, [snapshot]);
+    assert_eq!(first.moto.manual_snapshots().await, [snapshot]);
     assert_eq!(
         template_revision(&harness).as_deref(),
         Some("2"),
         "revision 2 rolls out"
     );
     let status = harness.api.get(&at).unwrap()["status"].clone();
-    let revision_2 = status["revisions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["revision"] == 2)
-        .unwrap()
-        .clone();
+    let revision_2 = revision_record(&status, 2);
     assert_eq!(revision_2["preRolloutDbSnapshot"], snapshot);
     let record = status["backups"]["recent"]
         .as_array()

@@ -170,6 +170,34 @@ impl Env {
             .len()
     }
 
+    /// The dump object of backup `id`, as stored.
+    async fn dump_object(&self, id: &str) -> Vec<u8> {
+        self.s3
+            .get_object()
+            .bucket(BUCKET)
+            .key(format!("backups/{NS}/{NAME}/{id}/dump.pgcustom"))
+            .send()
+            .await
+            .unwrap()
+            .body
+            .collect()
+            .await
+            .unwrap()
+            .to_vec()
+    }
+
+    /// Writes `body` over the dump object of backup `id`.
+    async fn replace_dump(&self, id: &str, body: Vec<u8>) {
+        self.s3
+            .put_object()
+            .bucket(BUCKET)
+            .key(format!("backups/{NS}/{NAME}/{id}/dump.pgcustom"))
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .unwrap();
+    }
+
     async fn manifest(&self, id: &str) -> Manifest {
         let object = self
             .s3
@@ -287,20 +315,7 @@ async fn a_corrupted_or_truncated_dump_fails_its_check_against_the_manifest() {
     let (_, summary) = env.dump("sales", &[]);
     assert_eq!(summary["outcome"], "Succeeded", "{summary}");
     let id = summary["id"].as_str().unwrap().to_string();
-    let key = format!("backups/{NS}/{NAME}/{id}/dump.pgcustom");
-    let original = env
-        .s3
-        .get_object()
-        .bucket(BUCKET)
-        .key(&key)
-        .send()
-        .await
-        .unwrap()
-        .body
-        .collect()
-        .await
-        .unwrap()
-        .to_vec();
+    let original = env.dump_object(&id).await;
 
     let mut flipped = original.clone();
     let middle = flipped.len() / 2;
@@ -310,14 +325,7 @@ async fn a_corrupted_or_truncated_dump_fails_its_check_against_the_manifest() {
         ("flipped byte", flipped, "sha256"),
         ("truncated", truncated, "truncated or corrupted"),
     ] {
-        env.s3
-            .put_object()
-            .bucket(BUCKET)
-            .key(&key)
-            .body(ByteStream::from(body))
-            .send()
-            .await
-            .unwrap();
+        env.replace_dump(&id, body).await;
         let target = format!("check_{}", case.replace(' ', "_"));
         env.pg.sql("postgres", &format!("CREATE DATABASE {target}"));
         let (output, restored) = env.restore(&id, &target);
@@ -609,26 +617,10 @@ async fn a_verification_restores_into_a_throwaway_postgres_and_fails_when_it_can
     );
 
     // A corrupted dump fails its verification.
-    let key = format!("backups/{NS}/{NAME}/{id}/dump.pgcustom");
-    let object = env
-        .s3
-        .get_object()
-        .bucket(BUCKET)
-        .key(&key)
-        .send()
-        .await
-        .unwrap();
-    let mut bytes = object.body.collect().await.unwrap().to_vec();
+    let mut bytes = env.dump_object(&id).await;
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0xff;
-    env.s3
-        .put_object()
-        .bucket(BUCKET)
-        .key(&key)
-        .body(ByteStream::from(bytes))
-        .send()
-        .await
-        .unwrap();
+    env.replace_dump(&id, bytes).await;
     let (output, broken) = verify(&env, &id, "/tmp");
     assert_eq!(output.status.code(), Some(1), "{broken}");
     assert_eq!(broken["outcome"], "Failed");

@@ -53,23 +53,6 @@ async fn db_instances(harness: &Harness) -> Vec<String> {
         .collect()
 }
 
-/// Identifiers of the manual RDS snapshots in the emulator (final
-/// snapshots; moto also keeps automated ones, `rds:…`).
-async fn manual_snapshots(harness: &Harness) -> Vec<String> {
-    let clients = harness.moto.clients();
-    clients
-        .rds
-        .describe_db_snapshots()
-        .snapshot_type("manual")
-        .send()
-        .await
-        .unwrap()
-        .db_snapshots()
-        .iter()
-        .filter_map(|s| s.db_snapshot_identifier().map(str::to_string))
-        .collect()
-}
-
 fn count(actions: &[String], action: &str) -> usize {
     actions.iter().filter(|a| *a == action).count()
 }
@@ -382,7 +365,10 @@ async fn deleting_takes_a_final_snapshot_by_default_then_lets_the_resource_go() 
     harness.reconcile(&path).await;
     let actions = proxy.actions();
     assert_eq!(count(&actions, "DeleteDBInstance"), 1, "{actions:?}");
-    assert_eq!(manual_snapshots(&harness).await, [format!("{DB}-final")]);
+    assert_eq!(
+        harness.moto.manual_snapshots().await,
+        [format!("{DB}-final")]
+    );
     // moto deletes at once: the next look finds it gone and the finalizer comes off.
     harness.reconcile(&path).await;
     assert!(harness.finalizers_gone(&path));
@@ -443,7 +429,7 @@ async fn retain_leaves_the_instance_untagged_and_delete_leaves_no_snapshot() {
     harness.reconcile(&path).await;
     harness.reconcile(&path).await;
     assert!(db_instances(&harness).await.is_empty());
-    assert!(manual_snapshots(&harness).await.is_empty());
+    assert!(harness.moto.manual_snapshots().await.is_empty());
 }
 
 #[tokio::test]
