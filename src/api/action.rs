@@ -22,7 +22,9 @@ pub enum ActionKind {
     Resume,
     /// Take a database backup now.
     Backup,
-    /// Restore the database from `backup`.
+    /// Restore the database from `backup`, or from the backup that holds
+    /// revision `revision`'s data, into a new database the app is then
+    /// switched to.
     Restore,
 }
 
@@ -61,8 +63,10 @@ pub enum ActionKind {
         json_path = ".metadata.creationTimestamp"
     )
 )]
-#[x_kube(validation = Rule::new("self.action != 'Restore' || has(self.backup)").message("spec.backup is required when spec.action is Restore"))]
-#[x_kube(validation = Rule::new("!has(self.revision) || self.action == 'Rollback'").message("spec.revision is only allowed when spec.action is Rollback"))]
+#[x_kube(validation = Rule::new("self.action != 'Restore' || has(self.backup) != has(self.revision)").message("a Restore names exactly one of spec.backup and spec.revision"))]
+#[x_kube(validation = Rule::new("!has(self.backup) || self.action == 'Restore'").message("spec.backup is only allowed when spec.action is Restore"))]
+#[x_kube(validation = Rule::new("!has(self.revision) || self.action == 'Rollback' || self.action == 'Restore'").message("spec.revision is only allowed when spec.action is Rollback or Restore"))]
+#[x_kube(validation = Rule::new("!has(self.restoreData) || self.action == 'Rollback'").message("spec.restoreData is only allowed when spec.action is Rollback"))]
 #[x_kube(validation = Rule::new("!has(self.expectShrink) || self.action == 'Backup'").message("spec.expectShrink is only allowed when spec.action is Backup"))]
 #[x_kube(validation = Rule::new("self == oldSelf").message("spec is immutable: create a new ChatbotAction instead"))]
 #[serde(rename_all = "camelCase")]
@@ -72,17 +76,23 @@ pub struct ChatbotActionSpec {
     pub deployment: String,
     /// `Rollback`, `Promote`, `Abort`, `Pause`, `Resume`, `Backup` or `Restore`.
     pub action: ActionKind,
-    /// Revision to roll back to; defaults to the previous stable revision.
+    /// Revision to roll back to (defaults to the previous stable
+    /// revision); for a `Restore`, the revision whose data to restore.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[x_kube(validation = Rule::new("self >= 1").message("spec.revision must be at least 1"))]
     pub revision: Option<i64>,
-    /// Backup id to restore from.
+    /// `Restore`: the backup id to restore from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backup: Option<String>,
     /// `Backup`: the database shrank on purpose (a dump far smaller than
     /// the previous one is then not refused).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expect_shrink: Option<bool>,
+    /// `Rollback`: restore the database as that revision left it (the
+    /// backup taken before the next revision rolled out) together with
+    /// its pods.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore_data: Option<bool>,
     /// Why, for the audit trail (shown in the Event and the history).
     #[x_kube(validation = Rule::new("size(self) > 0").message("spec.reason must say why"))]
     pub reason: String,
@@ -104,4 +114,7 @@ pub struct ChatbotActionStatus {
     /// When it finished.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<Time>,
+    /// A restore's steps, as the reconciler carries them out.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<super::RestoreStepRecord>,
 }

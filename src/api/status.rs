@@ -403,4 +403,10 @@ pub struct ChatbotDeploymentStatus {
     /// An on-call backup waiting to be started.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backup_request: Option<BackupRequest>,
+    /// An on-call restore waiting to be started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore_request: Option<super::RestoreRequest>,
+    /// The newest restore of the database, step by step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore: Option<super::RestoreStatus>,
 }

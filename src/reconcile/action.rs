@@ -89,6 +89,7 @@ fn ended(action: &ChatbotAction, phase: &str, message: String, now: &Time) -> Ch
         message: Some(message),
         started_at: status.started_at.or_else(|| Some(now.clone())),
         finished_at: Some(now.clone()),
+        steps: status.steps,
     }
 }
 
@@ -349,6 +350,7 @@ async fn running(
             message: Some(message),
             started_at: Some(now.clone()),
             finished_at: None,
+            steps: Vec::new(),
         };
         write_status(&ctx.client, action, &status).await?;
     }

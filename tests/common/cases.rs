@@ -525,12 +525,27 @@ pub fn action_cases() -> Vec<(&'static str, Value, &'static str)> {
         (
             "/spec",
             json!({"deployment": "mindmitra", "action": "Restore", "reason": "bad migration"}),
-            "spec.backup is required when spec.action is Restore",
+            "a Restore names exactly one of spec.backup and spec.revision",
+        ),
+        (
+            "/spec",
+            json!({"deployment": "mindmitra", "action": "Restore", "backup": "20261201-020000-r7", "revision": 7, "reason": "bad migration"}),
+            "a Restore names exactly one of spec.backup and spec.revision",
+        ),
+        (
+            "/spec",
+            json!({"deployment": "mindmitra", "action": "Backup", "backup": "20261201-020000-r7", "reason": "x"}),
+            "spec.backup is only allowed when spec.action is Restore",
         ),
         (
             "/spec",
             json!({"deployment": "mindmitra", "action": "Promote", "revision": 2, "reason": "looks good"}),
-            "spec.revision is only allowed when spec.action is Rollback",
+            "spec.revision is only allowed when spec.action is Rollback or Restore",
+        ),
+        (
+            "/spec",
+            json!({"deployment": "mindmitra", "action": "Restore", "revision": 2, "restoreData": true, "reason": "x"}),
+            "spec.restoreData is only allowed when spec.action is Rollback",
         ),
         (
             "/spec",

@@ -507,6 +507,40 @@ async fn a_backup_on_a_volume_round_trips_and_lists_nothing_partial() {
     assert_eq!(restored["kind"], "restore");
     assert_eq!(checksum(&pg, "restored"), checksum(&pg, "sales"));
 
+    // As the restore Job runs it: a new database on the server of the
+    // app's URL, made empty first, even when an interrupted attempt left
+    // a half-restored one behind.
+    pg.sql("postgres", "CREATE DATABASE chatbot_r1");
+    pg.sql("chatbot_r1", "CREATE TABLE leftover (id int)");
+    for attempt in 1..=2 {
+        let output = agent(
+            "DIRECT_DATABASE_URL",
+            pg.url("sales"),
+            &["restore", "--id", id, "--create-database", "chatbot_r1"],
+        );
+        let restored = summary(&output);
+        assert!(output.status.success(), "attempt {attempt}: {restored}");
+        assert_eq!(checksum(&pg, "chatbot_r1"), checksum(&pg, "sales"));
+        assert_eq!(pg.schema("chatbot_r1"), pg.schema("sales"));
+    }
+    // The database the URL leads to is never the target.
+    let before = checksum(&pg, "sales");
+    let output = agent(
+        "DIRECT_DATABASE_URL",
+        pg.url("sales"),
+        &["restore", "--id", id, "--create-database", "sales"],
+    );
+    let refused = summary(&output);
+    assert_eq!(output.status.code(), Some(1), "{refused}");
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("sales is the database the URL leads to"),
+        "{refused}"
+    );
+    assert_eq!(checksum(&pg, "sales"), before);
+
     // A backup that does not exist is an error naming it, never a pass.
     pg.sql("postgres", "CREATE DATABASE nothing");
     let output = agent(

@@ -110,6 +110,14 @@ impl ConnInfo {
         })
     }
 
+    /// The same server and credentials, another database.
+    pub fn with_dbname(&self, dbname: &str) -> Self {
+        Self {
+            dbname: dbname.to_string(),
+            ..self.clone()
+        }
+    }
+
     pub fn password(&self) -> Option<&str> {
         self.password.as_deref()
     }

@@ -178,6 +178,13 @@ pub struct RestoreArgs {
     /// Environment variable holding the URL of the (new, empty) target database.
     #[arg(long, value_name = "VAR", default_value = "TARGET_DATABASE_URL")]
     pub target_env: String,
+    /// Restore into this new database, created (empty) on the server of
+    /// the URL in `--server-env`; that URL's own database is never touched.
+    #[arg(long, value_name = "NAME")]
+    pub create_database: Option<String>,
+    /// Environment variable holding the URL of the server `--create-database` creates on.
+    #[arg(long, value_name = "VAR", default_value = "DIRECT_DATABASE_URL")]
+    pub server_env: String,
     /// A verification into a throwaway database: reported as `verify`.
     #[arg(long)]
     pub verify: bool,
@@ -288,8 +295,24 @@ async fn execute(args: &AgentArgs) -> Result<(Summary, &Location), AgentError> {
             Ok((summary, &dump.location))
         }
         AgentCommand::Restore(restore) => {
+            let target = match &restore.create_database {
+                Some(name) => {
+                    let server = url_from_env(&restore.server_env)?;
+                    match restore::create_database(&server, name).await {
+                        Ok(target) => target,
+                        Err(error) => {
+                            let mut summary =
+                                Summary::new("restore", &restore.id, Timestamp::now());
+                            summary.failed(&error);
+                            log(&summary);
+                            return Ok((summary, &restore.location));
+                        }
+                    }
+                }
+                None => url_from_env(&restore.target_env)?,
+            };
             let plan = restore::RestorePlan {
-                target: url_from_env(&restore.target_env)?,
+                target,
                 store: restore.location.store().await,
                 prefix: restore.location.prefix.clone(),
                 namespace: restore.location.namespace.clone(),

@@ -53,6 +53,47 @@ pub async fn run(plan: &RestorePlan) -> Summary {
     summary
 }
 
+/// Whether `name` can name a database the agent creates: lowercase
+/// letters, digits and `_`, at most 63 bytes, starting with a letter.
+pub fn valid_database_name(name: &str) -> bool {
+    name.len() <= 63
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// Makes database `name` new and empty on the server of `server` (whose
+/// own database is never touched), and returns the connection to it. A
+/// database of that name left by an earlier, interrupted attempt of the
+/// same restore is dropped first: it was never the one the app uses.
+pub async fn create_database(server: &ConnInfo, name: &str) -> Result<ConnInfo, AgentError> {
+    if !valid_database_name(name) {
+        return Err(AgentError::Config(format!(
+            "--create-database: {name:?} is not a database name this agent creates (lowercase letters, digits and `_`, at most 63, starting with a letter)"
+        )));
+    }
+    if name == server.dbname {
+        return Err(AgentError::Config(format!(
+            "--create-database: {name} is the database the URL leads to; a restore never writes over it"
+        )));
+    }
+    let client = session::connect(server).await?;
+    let quoted = session::quote_ident(name);
+    let failed = |what: &'static str| {
+        move |e: tokio_postgres::Error| AgentError::Database(format!("{what} {name}: {e}"))
+    };
+    client
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {quoted}"))
+        .await
+        .map_err(failed("dropping the unfinished"))?;
+    client
+        .batch_execute(&format!("CREATE DATABASE {quoted}"))
+        .await
+        .map_err(failed("creating"))?;
+    Ok(server.with_dbname(name))
+}
+
 pub async fn load_manifest(store: &Store, folder: &str, id: &str) -> Result<Manifest, AgentError> {
     let key = format!("{folder}{}", manifest::MANIFEST_FILE);
     let body = store

@@ -173,6 +173,8 @@ pub struct Assessment {
     pub pre_rollout: Option<crate::backup::gate::Gate>,
     /// Backups after this reconcile's plan (`None`: not looked at).
     pub backups: Option<checks::BackupFacts>,
+    /// The newest restore, when the restore step looked at it.
+    pub restore: Option<crate::api::RestoreStatus>,
 }
 
 /// Computes the next status.
@@ -480,6 +482,9 @@ pub fn next(
         // Owned by the actions' field manager; never sent from here.
         rollout_command: previous.rollout_command,
         backup_request: previous.backup_request,
+        restore_request: previous.restore_request,
+        // The newest restore stays on record until the next one.
+        restore: facts.restore.clone().or(previous.restore),
     }
 }
 
