@@ -20,6 +20,8 @@ pub const ACTION_ANNOTATION: &str = "chatbot.dev/action";
 pub const COMPONENT: &str = "backup";
 /// `app.kubernetes.io/component` of verify Jobs.
 pub const VERIFY_COMPONENT: &str = "verify";
+/// `app.kubernetes.io/component` of restore Jobs.
+pub const RESTORE_COMPONENT: &str = "restore";
 
 /// Why a backup is taken.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -32,6 +34,10 @@ pub enum Reason {
     OnDemand,
     /// A restore test of an earlier backup (`verify`).
     Verify,
+    /// Taken first by a restore, of the data as it was.
+    PreRestore,
+    /// Not a backup: a restore into a new database (its own Jobs).
+    Restore,
 }
 
 impl Reason {
@@ -41,6 +47,8 @@ impl Reason {
             Reason::PreRollout => "pre-rollout",
             Reason::OnDemand => "on-demand",
             Reason::Verify => "verify",
+            Reason::PreRestore => "pre-restore",
+            Reason::Restore => "restore",
         }
     }
 
@@ -50,6 +58,8 @@ impl Reason {
             Reason::PreRollout,
             Reason::OnDemand,
             Reason::Verify,
+            Reason::PreRestore,
+            Reason::Restore,
         ]
         .into_iter()
         .find(|r| r.as_str() == text)
@@ -81,12 +91,38 @@ pub struct JobFacts {
     pub failure: Option<String>,
 }
 
-/// The backup Jobs of deployment `name` (controlled by `owner_uid`).
+/// The backup and verify Jobs of deployment `name` (controlled by `owner_uid`).
 pub fn observe<'a>(
     jobs: impl IntoIterator<Item = &'a Job>,
     namespace: &str,
     name: &str,
     owner_uid: Option<&str>,
+) -> Vec<JobFacts> {
+    observe_components(
+        jobs,
+        namespace,
+        name,
+        owner_uid,
+        &[COMPONENT, VERIFY_COMPONENT],
+    )
+}
+
+/// The restore Jobs of deployment `name` (controlled by `owner_uid`).
+pub fn observe_restores<'a>(
+    jobs: impl IntoIterator<Item = &'a Job>,
+    namespace: &str,
+    name: &str,
+    owner_uid: Option<&str>,
+) -> Vec<JobFacts> {
+    observe_components(jobs, namespace, name, owner_uid, &[RESTORE_COMPONENT])
+}
+
+fn observe_components<'a>(
+    jobs: impl IntoIterator<Item = &'a Job>,
+    namespace: &str,
+    name: &str,
+    owner_uid: Option<&str>,
+    components: &[&str],
 ) -> Vec<JobFacts> {
     let mut found: Vec<JobFacts> = jobs
         .into_iter()
@@ -98,17 +134,17 @@ pub fn observe<'a>(
                 .flatten()
                 .any(|o| o.controller == Some(true) && Some(o.uid.as_str()) == owner_uid)
         })
-        .filter_map(|job| facts(job, name))
+        .filter_map(|job| facts(job, name, components))
         .collect();
     found.sort_by(|a, b| a.id.cmp(&b.id));
     found
 }
 
-fn facts(job: &Job, deployment: &str) -> Option<JobFacts> {
+fn facts(job: &Job, deployment: &str, components: &[&str]) -> Option<JobFacts> {
     let labels = job.metadata.labels.as_ref()?;
     let label = |key: &str| labels.get(key).map(String::as_str);
     if label(keys::INSTANCE) != Some(deployment)
-        || !matches!(label(keys::COMPONENT), Some(COMPONENT | VERIFY_COMPONENT))
+        || !label(keys::COMPONENT).is_some_and(|c| components.contains(&c))
     {
         return None;
     }
@@ -169,13 +205,14 @@ pub struct Start {
 }
 
 /// The Job of one backup: `<deployment>-backup-<id>` (a verification:
-/// `<deployment>-verify-<id>`), cut to the 63 characters a Job's pods can
-/// carry in their `job-name` label.
+/// `<deployment>-verify-<id>`, a restore: `<deployment>-restore-<id>`),
+/// cut to the 63 characters a Job's pods can carry in their `job-name`
+/// label.
 pub fn job_name(deployment: &str, reason: Reason, id: &str) -> String {
-    let kind = if reason == Reason::Verify {
-        "verify"
-    } else {
-        "backup"
+    let kind = match reason {
+        Reason::Verify => "verify",
+        Reason::Restore => "restore",
+        _ => "backup",
     };
     let name = format!("{deployment}-{kind}-{id}");
     if name.len() <= 63 {

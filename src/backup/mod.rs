@@ -2,8 +2,9 @@
 //! removes. Pure: time comes in as an argument, so a year of schedules is
 //! replayed in a test in microseconds. `runs` decides which backup Job to
 //! start and what status says; `jobs` reads and stamps the Jobs; the
-//! engine that takes a backup is the `backup-agent` (`agent`), and the
-//! reconciler only observes, asks `runs` and applies.
+//! engine that takes a backup is the `backup-agent` (`agent`); `restore`
+//! carries a restore step by step; the reconciler only observes, asks
+//! `runs` and `restore` and applies.
 
 pub mod action;
 pub mod agent;
@@ -13,6 +14,7 @@ pub mod health;
 pub mod jobs;
 pub mod manifest;
 pub mod report;
+pub mod restore;
 pub mod retention;
 pub mod runs;
 pub mod schedule;

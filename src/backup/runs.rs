@@ -52,6 +52,8 @@ pub struct Facts<'a> {
     pub request: Option<&'a BackupRequest>,
     /// A revision waiting for its pre-rollout backup.
     pub pre_rollout: Option<i64>,
+    /// The id of the safety backup a restore waits for.
+    pub safety: Option<&'a str>,
     /// The revision the pods run.
     pub revision: Option<i64>,
     /// Restore-test every Nth good backup (`None`: no verification).
@@ -269,7 +271,8 @@ pub fn plan(facts: &Facts) -> Plan {
 }
 
 /// The one backup to start now, if any: a pre-rollout backup first (a
-/// rollout waits on it), then an on-call request, then a due window.
+/// rollout waits on it), then a restore's safety backup, then an on-call
+/// request, then a due window.
 fn next_start(
     facts: &Facts,
     records: &BTreeMap<String, BackupRecord>,
@@ -290,6 +293,18 @@ fn next_start(
             id: format!("{}-pre", backup_id(facts.now, Some(revision))),
             reason: Reason::PreRollout,
             revision: Some(revision),
+            action: None,
+            expect_shrink: false,
+        });
+    }
+    // A restore waits on its safety backup, with the app still up.
+    if let Some(id) = facts.safety
+        && !records.contains_key(id)
+    {
+        return Some(Start {
+            id: id.to_string(),
+            reason: Reason::PreRestore,
+            revision: facts.revision,
             action: None,
             expect_shrink: false,
         });

@@ -40,13 +40,15 @@ pub struct BackupOutcome {
 /// Runs the backup step of one reconcile of `cbd`, whose resolved spec is
 /// `spec` and whose rendered backup and verify Job templates are
 /// `templates` (none when no backup can be taken: settings say why, or
-/// the resource is paused); `pre_rollout` is a revision the gate holds.
+/// the resource is paused); `pre_rollout` is a revision the gate holds;
+/// `safety` the safety backup a restore waits for.
 pub async fn converge(
     ctx: &Context,
     cbd: &ChatbotDeployment,
     spec: &ChatbotDeploymentSpec,
     templates: &[Child],
     pre_rollout: Option<i64>,
+    safety: Option<&str>,
     now: &Time,
 ) -> Result<BackupOutcome, ReconcileError> {
     let namespace = cbd.namespace().ok_or(ReconcileError::MissingNamespace)?;
@@ -83,6 +85,7 @@ pub async fn converge(
         reports: &reports,
         request: previous_status.backup_request.as_ref(),
         pre_rollout,
+        safety,
         revision: previous_status.current_revision,
         verify_every: settings.verify_every,
         now: now.0,

@@ -371,7 +371,16 @@ async fn reconcile_in_span(
     let backups = match &resolved {
         Some(spec) if assessment.blocker.is_none() => {
             let templates = &decision.backup_templates;
-            backups::converge(ctx, cbd, spec, templates, decision.pre_rollout_backup, &now).await?
+            backups::converge(
+                ctx,
+                cbd,
+                spec,
+                templates,
+                decision.pre_rollout_backup,
+                None,
+                &now,
+            )
+            .await?
         }
         _ => backups::BackupOutcome::default(),
     };

@@ -65,6 +65,7 @@ impl World {
             reports: &self.reports,
             request,
             pre_rollout: pre,
+            safety: None,
             revision: Some(3),
             verify_every: self.verify_every,
             now: at(now),
