@@ -277,6 +277,42 @@ pub fn stamp(template: &Job, deployment: &str, start: &Start, pinned: &[String])
     job
 }
 
+/// The Job of restore `start`, from the rendered restore template: the
+/// restore's id labels it, the backup and the new database are arguments.
+pub fn stamp_restore(template: &Job, deployment: &str, start: &super::restore::JobStart) -> Job {
+    let mut job = template.clone();
+    job.metadata.name = Some(job_name(deployment, Reason::Restore, &start.id));
+    let labels: BTreeMap<String, String> = [
+        (ID_LABEL.to_string(), start.id.clone()),
+        (
+            REASON_LABEL.to_string(),
+            Reason::Restore.as_str().to_string(),
+        ),
+    ]
+    .into();
+    job.metadata
+        .labels
+        .get_or_insert_with(BTreeMap::new)
+        .extend(labels.clone());
+    if let Some(spec) = job.spec.as_mut() {
+        let pod = &mut spec.template;
+        pod.metadata
+            .get_or_insert_with(Default::default)
+            .labels
+            .get_or_insert_with(BTreeMap::new)
+            .extend(labels);
+        for container in pod.spec.iter_mut().flat_map(|s| s.containers.iter_mut()) {
+            container.args.get_or_insert_with(Vec::new).extend([
+                "--id".to_string(),
+                start.backup.clone(),
+                "--create-database".to_string(),
+                start.database.clone(),
+            ]);
+        }
+    }
+    job
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

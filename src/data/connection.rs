@@ -13,6 +13,9 @@ pub mod keys {
     pub const ENDPOINT: &str = "chatbot.dev/endpoint";
     /// Identifier of the store whose credential the Secret holds.
     pub const CREDENTIALS_FOR: &str = "chatbot.dev/credentials-for";
+    /// The database the URLs lead to, when a restore switched it from the
+    /// one the operator created.
+    pub const DATABASE: &str = "chatbot.dev/database";
 }
 
 /// Key holding the generated password or auth token.
@@ -31,6 +34,9 @@ pub struct Route {
     pub tls: bool,
     /// PgBouncer in front of the database, when enabled.
     pub pooler: Option<Endpoint>,
+    /// The database on the server, when not the one the operator created
+    /// (a restore switched to it).
+    pub database: Option<String>,
 }
 
 impl Route {
@@ -40,6 +46,7 @@ impl Route {
             store,
             tls,
             pooler: None,
+            database: None,
         }
     }
 }
@@ -48,9 +55,13 @@ impl Route {
 /// pooler in front of it.
 impl std::fmt::Display for Route {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.store)?;
+        if let Some(database) = &self.database {
+            write!(f, "/{database}")?;
+        }
         match &self.pooler {
-            Some(pooler) => write!(f, "{} via {pooler}", self.store),
-            None => write!(f, "{}", self.store),
+            Some(pooler) => write!(f, " via {pooler}"),
+            None => Ok(()),
         }
     }
 }
@@ -86,13 +97,13 @@ impl StoreKind {
     pub fn urls(self, route: &Route, password: &str) -> BTreeMap<String, String> {
         match self {
             StoreKind::Database => {
+                let database = route.database.as_deref().unwrap_or(rds::DATABASE_NAME);
                 let url = |endpoint: &Endpoint, tls: bool| {
                     format!(
-                        "postgresql://{}:{password}@{}:{}/{}?sslmode={}",
+                        "postgresql://{}:{password}@{}:{}/{database}?sslmode={}",
                         rds::MASTER_USERNAME,
                         endpoint.host,
                         endpoint.port,
-                        rds::DATABASE_NAME,
                         if tls { "require" } else { "disable" }
                     )
                 };
@@ -153,6 +164,11 @@ impl SecretView {
             == Some(identifier)
     }
 
+    /// The database the Secret's URLs lead to, when a restore switched it.
+    pub fn database(&self) -> Option<&str> {
+        self.annotations.get(keys::DATABASE).map(String::as_str)
+    }
+
     pub fn has_password(&self) -> bool {
         self.keys.iter().any(|k| k == PASSWORD_KEY)
     }
@@ -200,6 +216,7 @@ mod tests {
                 host: "bot-pgbouncer".into(),
                 port: 5432,
             }),
+            database: None,
         };
         let urls = StoreKind::Database.urls(&route, "ab12");
         assert_eq!(
@@ -211,6 +228,25 @@ mod tests {
             "postgresql://chatbot:ab12@db.example:5432/chatbot?sslmode=require"
         );
         assert_eq!(route.to_string(), "db.example:5432 via bot-pgbouncer:5432");
+
+        // After a restore both lead to the restored database, and the
+        // endpoint annotation changes with them.
+        let restored = Route {
+            database: Some("chatbot_20261201_031500_ab12cd".into()),
+            ..route
+        };
+        let urls = StoreKind::Database.urls(&restored, "ab12");
+        assert!(
+            urls["DATABASE_URL"].contains("@bot-pgbouncer:5432/chatbot_20261201_031500_ab12cd?")
+        );
+        assert!(
+            urls["DIRECT_DATABASE_URL"]
+                .contains("@db.example:5432/chatbot_20261201_031500_ab12cd?")
+        );
+        assert_eq!(
+            restored.to_string(),
+            "db.example:5432/chatbot_20261201_031500_ab12cd via bot-pgbouncer:5432"
+        );
     }
 
     #[test]

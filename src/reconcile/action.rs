@@ -5,10 +5,12 @@
 //! a `Rollback` while a candidate runs) are handed to the rollout in
 //! flight (see [`super::command`]) and end when the reconciler carried
 //! them out; `Backup` hands the reconciler a backup request and ends with
-//! the backup's outcome (see [`crate::backup::action`]); an action whose
-//! target does not exist, or that cannot be done, fails with the reason;
-//! `Restore` is recorded as `Unsupported` by this version, with nothing
-//! changed.
+//! the backup's outcome (see [`crate::backup::action`]); `Restore` (and a
+//! `Rollback` with `restoreData`) hands the reconciler a restore request,
+//! mirrors its steps and, for a rollback, puts the revision's pods back
+//! once the data is switched (see [`crate::backup::restore::action`]); an
+//! action whose target does not exist, or that cannot be done, fails with
+//! the reason.
 
 use std::sync::Arc;
 
@@ -80,6 +82,12 @@ pub enum Judgement {
     RequestBackup(crate::api::BackupRequest),
     /// A backup is asked for or running; the message says which.
     WaitForBackup(String),
+    /// Hand this restore request to the reconciler.
+    RequestRestore(crate::api::RestoreRequest),
+    /// A restore is asked for or in progress: how it stands, its steps.
+    WaitForRestore(String, Vec<crate::api::RestoreStepRecord>),
+    /// The restore switched the data: hold the pods at `revision`.
+    RestorePods { revision: i64, instead_of: i64 },
 }
 
 fn ended(action: &ChatbotAction, phase: &str, message: String, now: &Time) -> ChatbotActionStatus {
@@ -131,6 +139,11 @@ pub fn judge(
         )));
     };
     let deployment_status = target.status.clone().unwrap_or_default();
+    let restores = action.spec.action == ActionKind::Restore
+        || (action.spec.action == ActionKind::Rollback && action.spec.restore_data == Some(true));
+    if restores {
+        return Some(judge_restore(action, target, &deployment_status, now));
+    }
     if let Some(command) =
         command::command_of(action.spec.action, action.spec.revision, &deployment_status)
     {
@@ -213,6 +226,59 @@ fn judge_backup(
     }
 }
 
+/// The revision the pods of `target` run and the one its spec asks for.
+fn running_and_asked(target: &ChatbotDeployment) -> (Option<i64>, Option<i64>) {
+    let held = rollback::held(target);
+    let current = target.status.as_ref().and_then(|s| s.current_revision);
+    (
+        held.map(|h| h.revision).or(current),
+        held.map(|h| h.instead_of).or(current),
+    )
+}
+
+fn judge_restore(
+    action: &ChatbotAction,
+    target: &ChatbotDeployment,
+    status: &crate::api::ChatbotDeploymentStatus,
+    now: &Time,
+) -> Judgement {
+    use crate::backup::restore::action::{self as restore, Progress};
+    let created = action
+        .metadata
+        .creation_timestamp
+        .as_ref()
+        .map_or(now.0, |t| t.0);
+    let uid = action.metadata.uid.as_deref().unwrap_or_default();
+    let id = crate::backup::action::id_for(created, uid);
+    let sent = action.status.as_ref().and_then(|s| s.phase.as_deref()) == Some(phase::RUNNING);
+    let (running, instead_of) = running_and_asked(target);
+    let resolve = || match (action.spec.action, &action.spec.backup) {
+        (ActionKind::Restore, Some(backup)) => Ok((backup.clone(), None)),
+        (ActionKind::Restore, None) => {
+            let revision = action.spec.revision.unwrap_or_default();
+            restore::backup_for_revision(&status.revisions, revision).map(|b| (b, None))
+        }
+        _ => {
+            let revision =
+                revisions::rollback_target(&status.revisions, running, action.spec.revision)?;
+            restore::backup_for_revision(&status.revisions, revision).map(|b| (b, Some(revision)))
+        }
+    };
+    match restore::judge(&action.name_any(), &id, sent, status, resolve) {
+        Progress::Send(request) => Judgement::RequestRestore(request),
+        Progress::Wait(message, steps) => Judgement::WaitForRestore(message, steps),
+        Progress::RollBackPods(revision) => Judgement::RestorePods {
+            revision,
+            instead_of: instead_of.unwrap_or(revision),
+        },
+        Progress::Done(succeeded, message, steps) => {
+            let mut status = outcome(action, succeeded, message, now);
+            status.steps = steps;
+            Judgement::Done(status)
+        }
+    }
+}
+
 /// Reconciles one ChatbotAction.
 pub async fn reconcile(
     action: Arc<ChatbotAction>,
@@ -269,6 +335,58 @@ pub async fn reconcile(
             (Judgement::WaitForBackup(message), _) => {
                 return running(&ctx, &action, message, &now).await;
             }
+            (Judgement::RequestRestore(request), Some(target)) => {
+                if let Some(revision) = request.rollback_to
+                    && rollback::template_of(&ctx.client, &namespace, &target.name_any(), revision)
+                        .await?
+                        .is_none()
+                {
+                    let why = format!(
+                        "the pods of revision {revision} are no longer kept by Kubernetes (beyond the Deployment's revisionHistoryLimit); nothing was changed"
+                    );
+                    ended(&action, phase::FAILED, why, &now)
+                } else {
+                    let value = serde_json::to_value(&request)
+                        .map_err(|e| ReconcileError::Encode(e.to_string()))?;
+                    rollback::patch_status_field(
+                        &ctx.client,
+                        target,
+                        command::COMMAND_MANAGER,
+                        "restoreRequest",
+                        value,
+                    )
+                    .await?;
+                    let message = format!(
+                        "restore {} of backup {} was handed to the reconciler",
+                        request.id, request.backup
+                    );
+                    return progress(&ctx, &action, message, Vec::new(), &now).await;
+                }
+            }
+            (Judgement::WaitForRestore(message, steps), _) => {
+                return progress(&ctx, &action, message, steps, &now).await;
+            }
+            (
+                Judgement::RestorePods {
+                    revision,
+                    instead_of,
+                },
+                Some(target),
+            ) => {
+                let message = match hold_revision(&ctx, &action, target, revision, instead_of, &now)
+                    .await?
+                {
+                    Ok(()) => format!("putting back the pods of revision {revision}"),
+                    Err(why) => why,
+                };
+                let steps = target
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.restore.as_ref())
+                    .map(|r| r.steps.clone())
+                    .unwrap_or_default();
+                return progress(&ctx, &action, message, steps, &now).await;
+            }
             (Judgement::Wait, _) => {
                 let command = command::command_of(
                     action.spec.action,
@@ -281,7 +399,11 @@ pub async fn reconcile(
             }
             // `judge` acts only on an existing target.
             (
-                Judgement::Rollback { .. } | Judgement::Send(_) | Judgement::RequestBackup(_),
+                Judgement::Rollback { .. }
+                | Judgement::Send(_)
+                | Judgement::RequestBackup(_)
+                | Judgement::RequestRestore(_)
+                | Judgement::RestorePods { .. },
                 None,
             ) => {
                 return Ok(Action::await_change());
@@ -311,6 +433,8 @@ pub async fn reconcile(
                     ActionKind::Pause => "RolloutPaused",
                     ActionKind::Resume => "RolloutResumed",
                     ActionKind::Backup => "BackupSucceeded",
+                    ActionKind::Restore => "Restored",
+                    ActionKind::Rollback if action.spec.restore_data == Some(true) => "Restored",
                     _ => "RolledBack",
                 },
                 Some(phase::UNSUPPORTED) => "ActionUnsupported",
@@ -345,13 +469,29 @@ async fn running(
     now: &Time,
 ) -> Result<Action, ReconcileError> {
     if action.status.as_ref().and_then(|s| s.phase.as_deref()) != Some(phase::RUNNING) {
-        let status = ChatbotActionStatus {
-            phase: Some(phase::RUNNING.into()),
-            message: Some(message),
-            started_at: Some(now.clone()),
-            finished_at: None,
-            steps: Vec::new(),
-        };
+        return progress(ctx, action, message, Vec::new(), now).await;
+    }
+    Ok(Action::requeue(COMMAND_POLL))
+}
+
+/// Marks the action Running with how it stands and its steps, written
+/// when they changed, and looks again shortly.
+async fn progress(
+    ctx: &ActionContext,
+    action: &ChatbotAction,
+    message: String,
+    steps: Vec<crate::api::RestoreStepRecord>,
+    now: &Time,
+) -> Result<Action, ReconcileError> {
+    let current = action.status.clone().unwrap_or_default();
+    let status = ChatbotActionStatus {
+        phase: Some(phase::RUNNING.into()),
+        message: Some(message),
+        started_at: current.started_at.clone().or_else(|| Some(now.clone())),
+        finished_at: None,
+        steps,
+    };
+    if status != current {
         write_status(&ctx.client, action, &status).await?;
     }
     Ok(Action::requeue(COMMAND_POLL))
@@ -397,19 +537,43 @@ async fn roll_back(
     instead_of: i64,
     now: &Time,
 ) -> Result<ChatbotActionStatus, ReconcileError> {
+    if let Err(why) = hold_revision(ctx, action, target, revision, instead_of, now).await? {
+        return Ok(ended(
+            action,
+            phase::FAILED,
+            format!("{why}; roll forward with a spec change instead"),
+            now,
+        ));
+    }
+    Ok(ended(
+        action,
+        phase::SUCCEEDED,
+        format!(
+            "rolled back to revision {revision} (the spec's revision {instead_of} is held back until the spec changes): {}",
+            action.spec.reason
+        ),
+        now,
+    ))
+}
+
+/// Holds `target`'s pods at `revision` and puts its pod template back;
+/// `Err` inside says why it cannot (the template is no longer kept).
+async fn hold_revision(
+    ctx: &ActionContext,
+    action: &ChatbotAction,
+    target: &ChatbotDeployment,
+    revision: i64,
+    instead_of: i64,
+    now: &Time,
+) -> Result<Result<(), String>, ReconcileError> {
     let namespace = target.namespace().ok_or(ReconcileError::MissingNamespace)?;
     let deployment = target.name_any();
     let Some(template) =
         rollback::template_of(&ctx.client, &namespace, &deployment, revision).await?
     else {
-        return Ok(ended(
-            action,
-            phase::FAILED,
-            format!(
-                "the pods of revision {revision} are no longer kept by Kubernetes (beyond the Deployment's revisionHistoryLimit); roll forward with a spec change instead"
-            ),
-            now,
-        ));
+        return Ok(Err(format!(
+            "the pods of revision {revision} are no longer kept by Kubernetes (beyond the Deployment's revisionHistoryLimit)"
+        )));
     };
     let held = rollback::hold_for(
         target,
@@ -421,15 +585,7 @@ async fn roll_back(
     );
     rollback::hold(&ctx.client, target, &held).await?;
     rollback::restore(&ctx.client, &namespace, &deployment, &template).await?;
-    Ok(ended(
-        action,
-        phase::SUCCEEDED,
-        format!(
-            "rolled back to revision {revision} (the spec's revision {instead_of} is held back until the spec changes): {}",
-            action.spec.reason
-        ),
-        now,
-    ))
+    Ok(Ok(()))
 }
 
 /// Failed action reconciles are retried after a short pause.
@@ -444,203 +600,4 @@ pub fn error_policy(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::api::{
-        ActionKind, ChatbotActionSpec, ChatbotDeploymentSpec, ChatbotDeploymentStatus,
-        HeldRevision, RevisionRecord,
-    };
-
-    fn action(kind: ActionKind, revision: Option<i64>, phase: Option<&str>) -> ChatbotAction {
-        let mut action = ChatbotAction::new(
-            "rollback-1",
-            ChatbotActionSpec {
-                deployment: "mindmitra".into(),
-                action: kind,
-                revision,
-                reason: "bad deploy".into(),
-                ..Default::default()
-            },
-        );
-        action.metadata.namespace = Some("team".into());
-        action.status = phase.map(|p| ChatbotActionStatus {
-            phase: Some(p.into()),
-            ..Default::default()
-        });
-        action
-    }
-
-    fn rollback(revision: Option<i64>) -> ChatbotAction {
-        action(ActionKind::Rollback, revision, None)
-    }
-
-    fn now() -> Time {
-        Time(Timestamp::from_second(1_800_000_000).unwrap())
-    }
-
-    /// Revisions 1 and 2 promoted, 3 current (promoted too unless `in_flight`).
-    fn target(in_flight: bool) -> ChatbotDeployment {
-        let mut cbd = ChatbotDeployment::new("mindmitra", ChatbotDeploymentSpec::default());
-        cbd.metadata.namespace = Some("team".into());
-        cbd.metadata.generation = Some(7);
-        let record = |revision: i64, promoted: bool| RevisionRecord {
-            revision,
-            image: format!("bot:{revision}"),
-            promoted_at: promoted.then(now),
-            ..Default::default()
-        };
-        cbd.status = Some(ChatbotDeploymentStatus {
-            current_revision: Some(3),
-            revisions: vec![record(1, true), record(2, true), record(3, !in_flight)],
-            ..Default::default()
-        });
-        cbd
-    }
-
-    fn done(judgement: Option<Judgement>) -> ChatbotActionStatus {
-        match judgement {
-            Some(Judgement::Done(status)) => status,
-            other => panic!("expected an ended action, got {other:?}"),
-        }
-    }
-
-    #[test]
-    fn an_action_is_judged_once() {
-        for phase in ["Unsupported", "Failed", "Succeeded"] {
-            let action = action(ActionKind::Rollback, None, Some(phase));
-            assert!(judge(&action, Some(&target(false)), &now()).is_none());
-        }
-    }
-
-    #[test]
-    fn an_action_for_a_missing_deployment_fails_with_its_name() {
-        let status = done(judge(&rollback(None), None, &now()));
-        assert_eq!(status.phase.as_deref(), Some("Failed"));
-        assert_eq!(
-            status.message.as_deref(),
-            Some("ChatbotDeployment mindmitra not found in namespace team")
-        );
-        assert_eq!(status.finished_at, Some(now()));
-    }
-
-    #[test]
-    fn a_rollback_goes_to_the_previous_promoted_revision_or_the_one_asked_for() {
-        assert_eq!(
-            judge(&rollback(None), Some(&target(true)), &now()),
-            Some(Judgement::Rollback {
-                revision: 2,
-                instead_of: 3
-            })
-        );
-        assert_eq!(
-            judge(&rollback(Some(1)), Some(&target(false)), &now()),
-            Some(Judgement::Rollback {
-                revision: 1,
-                instead_of: 3
-            })
-        );
-    }
-
-    #[test]
-    fn a_second_rollback_under_a_hold_starts_from_the_held_revision() {
-        let mut cbd = target(false);
-        cbd.status.as_mut().unwrap().rollback = Some(HeldRevision {
-            revision: 2,
-            instead_of: 3,
-            generation: 7,
-            ..Default::default()
-        });
-        assert_eq!(
-            judge(&rollback(None), Some(&cbd), &now()),
-            Some(Judgement::Rollback {
-                revision: 1,
-                instead_of: 3
-            }),
-            "the spec still asks for 3; the pods go from 2 to 1"
-        );
-    }
-
-    #[test]
-    fn an_impossible_rollback_fails_and_says_why() {
-        let status = done(judge(&rollback(Some(9)), Some(&target(false)), &now()));
-        assert_eq!(status.phase.as_deref(), Some("Failed"));
-        assert_eq!(
-            status.message.as_deref(),
-            Some("revision 9 is not in the history (known: 1, 2, 3)")
-        );
-        let status = done(judge(&rollback(Some(3)), Some(&target(false)), &now()));
-        assert_eq!(
-            status.message.as_deref(),
-            Some("revision 3 is already the current revision")
-        );
-        let mut fresh = target(false);
-        fresh.status = None;
-        let status = done(judge(&rollback(None), Some(&fresh), &now()));
-        assert!(status.message.unwrap().contains("has no revision yet"));
-    }
-
-    #[test]
-    fn rollout_commands_without_a_rollout_in_flight_fail_and_change_nothing() {
-        for kind in [
-            ActionKind::Promote,
-            ActionKind::Abort,
-            ActionKind::Pause,
-            ActionKind::Resume,
-        ] {
-            let status = done(judge(
-                &action(kind, None, None),
-                Some(&target(false)),
-                &now(),
-            ));
-            assert_eq!(status.phase.as_deref(), Some("Failed"));
-            let message = status.message.unwrap();
-            assert!(
-                message.contains("no Canary or BlueGreen rollout is in flight")
-                    && message.contains("nothing was changed"),
-                "{message}"
-            );
-        }
-    }
-
-    #[test]
-    fn restores_are_unsupported_and_change_nothing() {
-        let mut restore = action(ActionKind::Restore, None, None);
-        restore.spec.backup = Some("20261201-020000-r3".into());
-        let status = done(judge(&restore, Some(&target(false)), &now()));
-        assert_eq!(status.phase.as_deref(), Some("Unsupported"));
-    }
-
-    #[test]
-    fn a_backup_action_hands_over_a_request_named_by_the_action() {
-        let mut backup = action(ActionKind::Backup, None, None);
-        backup.metadata.uid = Some("3f9a1c2d-77".into());
-        backup.metadata.creation_timestamp = Some(now());
-        let Some(Judgement::RequestBackup(request)) = judge(&backup, Some(&target(false)), &now())
-        else {
-            panic!("a request");
-        };
-        assert_eq!(request.id, "20270115-080000-3f9a1c");
-        assert_eq!(request.action, "rollback-1");
-    }
-
-    #[test]
-    fn a_promote_of_a_paused_canary_is_handed_to_the_rollout() {
-        let mut target = target(true);
-        let status = target.status.get_or_insert_with(Default::default);
-        status.rollout = Some(crate::api::RolloutStatus {
-            revision: status.current_revision.unwrap_or_default(),
-            stable_revision: 2,
-            phase: "Paused".into(),
-            ..Default::default()
-        });
-        let judged = judge(
-            &action(ActionKind::Promote, None, None),
-            Some(&target),
-            &now(),
-        );
-        assert!(
-            matches!(&judged, Some(Judgement::Send(c)) if c.command == "Promote" && c.action == "rollback-1"),
-            "{judged:?}"
-        );
-    }
-}
+mod tests;

@@ -251,7 +251,11 @@ fn finished(run: &BackupRecord) -> Finished {
 }
 
 /// The agent's summary from the termination message of a Job's pod.
-async fn termination_report(ctx: &Context, namespace: &str, job: &str) -> Option<Report> {
+pub(super) async fn termination_report(
+    ctx: &Context,
+    namespace: &str,
+    job: &str,
+) -> Option<Report> {
     let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), namespace);
     let list = pods
         .list(&ListParams::default().labels(&format!("job-name={job}")))
@@ -266,7 +270,11 @@ async fn termination_report(ctx: &Context, namespace: &str, job: &str) -> Option
         .find_map(Report::parse)
 }
 
-async fn apply_job(ctx: &Context, namespace: &str, job: &Job) -> Result<(), ReconcileError> {
+pub(super) async fn apply_job(
+    ctx: &Context,
+    namespace: &str,
+    job: &Job,
+) -> Result<(), ReconcileError> {
     let name = job.name_any();
     let api: Api<Job> = Api::namespaced(ctx.client.clone(), namespace);
     let mut body = serde_json::to_value(job).map_err(|e| ReconcileError::Encode(e.to_string()))?;

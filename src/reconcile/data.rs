@@ -326,6 +326,8 @@ async fn converge_in_cluster(
         StoreKind::Database => (&names.database_store, render_stores::POSTGRES_PORT),
         StoreKind::Cache => (&names.cache_store, render_stores::REDIS_PORT),
     };
+    let cached = get(&ctx.stores.secrets, namespace, secret_name);
+    let view = cached.as_deref().map(secret_view).unwrap_or_default();
     let route = Route {
         store: Endpoint {
             host: format!("{store_name}.{namespace}.svc"),
@@ -336,6 +338,7 @@ async fn converge_in_cluster(
             StoreKind::Database => pooler_endpoint(spec, names, namespace),
             StoreKind::Cache => None,
         },
+        database: restored_database(cbd, kind, &view),
     };
     let mut status = StoreStatus {
         identifier: Some(store_name.clone()),
@@ -344,22 +347,26 @@ async fn converge_in_cluster(
         ..Default::default()
     };
     let api: Api<Secret> = Api::namespaced(ctx.client.clone(), namespace);
-    let cached = get(&ctx.stores.secrets, namespace, secret_name);
     if let Some(existing) = &cached
         && ownership(cbd, &existing.metadata) == Ownership::Foreign
     {
         status.endpoint = None;
         return Ok(foreign_secret(secret_name, kind, status));
     }
-    let view = cached.as_deref().map(secret_view).unwrap_or_default();
     if !view.has_password() {
         let password = secrets::generate_value().map_err(ReconcileError::RandomSource)?;
         let mut data = kind.initial_data(password.clone());
         data.extend(kind.urls(&route, &password));
-        let annotations = BTreeMap::from([
+        let mut annotations = BTreeMap::from([
             (keys::ENDPOINT.to_string(), route.to_string()),
             (keys::CREDENTIALS_FOR.to_string(), store_name.clone()),
         ]);
+        annotations.extend(
+            route
+                .database
+                .clone()
+                .map(|d| (keys::DATABASE.to_string(), d)),
+        );
         create_secret(&api, cbd, secret_name, labels, annotations, data).await?;
     } else if !view.is_current(kind, store_name, &route) {
         write_url(&api, secret_name, kind, store_name, &route).await?;
@@ -404,6 +411,20 @@ async fn converge_in_cluster(
     Ok(with_pooler(ctx, spec, names, namespace, kind, facts))
 }
 
+/// The database a restore switched the app's URLs to (what the Secret
+/// records, or the restore's new one once it reached its switch); `None`
+/// for the one the operator created.
+fn restored_database(
+    cbd: &ChatbotDeployment,
+    kind: StoreKind,
+    view: &SecretView,
+) -> Option<String> {
+    use crate::backup::restore;
+    let restore = cbd.status.as_ref().and_then(|s| s.restore.as_ref());
+    let live = restore::live_database(restore, view.database());
+    (kind == StoreKind::Database && live != restore::DEFAULT_DATABASE).then_some(live)
+}
+
 /// Facts of a store whose connection Secret belongs to someone else.
 fn foreign_secret(secret_name: &str, kind: StoreKind, status: StoreStatus) -> StoreFacts {
     StoreFacts {
@@ -418,7 +439,7 @@ fn foreign_secret(secret_name: &str, kind: StoreKind, status: StoreStatus) -> St
     }
 }
 
-fn secret_view(secret: &Secret) -> SecretView {
+pub(super) fn secret_view(secret: &Secret) -> SecretView {
     SecretView {
         keys: secret.data.iter().flat_map(|d| d.keys().cloned()).collect(),
         annotations: secret.metadata.annotations.clone().unwrap_or_default(),
@@ -565,6 +586,7 @@ async fn converge_store(
                 store: endpoint.clone(),
                 tls: true,
                 pooler,
+                database: restored_database(cbd, kind, &view),
             };
             if !view.is_current(kind, store.identifier(), &route) {
                 if !view.has_credentials_for(store.identifier()) {
@@ -758,6 +780,8 @@ async fn write_url(
         "metadata": { "annotations": {
             keys::ENDPOINT: route.to_string(),
             keys::CREDENTIALS_FOR: identifier,
+            // Unset (removed) for the database the operator created.
+            keys::DATABASE: route.database,
         }},
         "data": encode(kind.urls(route, &password)),
     });

@@ -305,6 +305,10 @@ pub fn decide(
         decision.release_hold = true;
         assessment.rollback = None;
     }
+    // The pods stay as they are while a rollback holds them or a restore
+    // keeps them (and the pooler) at zero.
+    let restoring = crate::backup::restore::stops_writes(status.restore.as_ref());
+    let frozen = held.is_some() || restoring;
 
     // Migrations: the revision's Job runs to completion before its pods
     // replace the running ones; the running revision keeps serving.
@@ -313,12 +317,7 @@ pub fn decide(
     let mut hold_for_migration = false;
     let mut migration_job = None;
     // The pre-rollout backup goes first: migrations are what a restore undoes.
-    let gate = holds::pre_rollout_gate(
-        &rendered,
-        &status,
-        running_revision,
-        hold_pods || held.is_some(),
-    );
+    let gate = holds::pre_rollout_gate(&rendered, &status, running_revision, hold_pods || frozen);
     decision.pre_rollout_backup = gate.wants();
     if let crate::backup::gate::Gate::Passed {
         revision,
@@ -336,7 +335,7 @@ pub fn decide(
     let database_starting =
         rendered.context.stores.database.is_some() && !observed.in_cluster_database_ready;
     if !hold_pods
-        && held.is_none()
+        && !frozen
         && !hold_for_backup
         && running_revision != Some(revision)
         && let Some(job) = rendered
@@ -378,7 +377,7 @@ pub fn decide(
     // Canary and blue-green: the candidate runs beside the stable pods and
     // the route carries the split; the stable Deployment keeps its
     // template until the candidate is promoted.
-    let delivery = if hold_pods || hold_for_migration || held.is_some() {
+    let delivery = if hold_pods || hold_for_migration || frozen {
         None
     } else {
         match delivery::plan(&rendered.resolution.spec, &rendered, observed, &status, now) {
@@ -389,7 +388,7 @@ pub fn decide(
     let hold_stable = delivery.as_ref().is_some_and(|d| !d.progress.apply_stable);
     // A strategy switched to Rolling mid-rollout: its candidate goes (not
     // rendered any more) and only a finished rollout stays on record.
-    if delivery.is_none() && !(hold_pods || hold_for_migration || held.is_some()) {
+    if delivery.is_none() && !(hold_pods || hold_for_migration || frozen) {
         assessment.rollout = status
             .rollout
             .clone()
@@ -410,14 +409,15 @@ pub fn decide(
     let wanted: Vec<ChildKind> = children.iter().map(Child::kind).collect();
     for mut child in children {
         let kind = child.kind();
-        if matches!(kind, ChildKind::BackupJob | ChildKind::VerifyJob) {
+        if kind.is_job_template() {
             child.metadata_mut().owner_references = Some(vec![owner.clone()]);
             decision.backup_templates.push(child);
             continue;
         }
         if kind == ChildKind::MigrationJob
-            || ((hold_pods || hold_for_migration || held.is_some() || hold_stable)
+            || ((hold_pods || hold_for_migration || frozen || hold_stable)
                 && kind == ChildKind::Deployment)
+            || (restoring && kind == ChildKind::Pooler)
         {
             continue;
         }

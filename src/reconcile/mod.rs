@@ -17,6 +17,7 @@ pub mod events;
 pub mod holds;
 pub mod migration;
 pub mod observe;
+pub mod restore;
 pub mod rollback;
 pub mod status;
 pub mod stores;
@@ -368,23 +369,26 @@ async fn reconcile_in_span(
         assessment.blocker = Some(conflict.clone());
         pace = Pace::Blocked;
     }
+    let templates = &decision.backup_templates;
+    let restored = match &resolved {
+        Some(spec) if assessment.blocker.is_none() => {
+            restore::converge(ctx, cbd, spec, templates, &now).await?
+        }
+        _ => restore::RestoreOutcome::default(),
+    };
+    if restored.in_progress && pace == Pace::Steady {
+        pace = Pace::Waiting;
+    }
     let backups = match &resolved {
         Some(spec) if assessment.blocker.is_none() => {
-            let templates = &decision.backup_templates;
-            backups::converge(
-                ctx,
-                cbd,
-                spec,
-                templates,
-                decision.pre_rollout_backup,
-                None,
-                &now,
-            )
-            .await?
+            let safety = restored.safety_backup.as_deref();
+            let pre_rollout = decision.pre_rollout_backup;
+            backups::converge(ctx, cbd, spec, templates, pre_rollout, safety, &now).await?
         }
         _ => backups::BackupOutcome::default(),
     };
     assessment.backups = backups.facts;
+    assessment.restore = restored.status;
     if let Some(blocker) = &assessment.blocker {
         warn!(reason = blocker.reason, field = %blocker.path, "{}", blocker.message);
     }
@@ -399,6 +403,7 @@ async fn reconcile_in_span(
     notes.extend(decision.notes.clone());
     notes.extend(converged.notes());
     notes.extend(backups.notes);
+    notes.extend(restored.notes);
     notes.extend(events::transitions(&previous.conditions, &next.conditions));
     publish(ctx, cbd, &notes).await;
 
@@ -591,6 +596,7 @@ async fn write_status(
         rollback: None,
         rollout_command: None,
         backup_request: None,
+        restore_request: None,
         ..status.clone()
     };
     let patch = json!({

@@ -283,13 +283,11 @@ pub fn gather(
     let child_names = names::ChildNames::for_deployment(name);
     let mut children = BTreeMap::new();
     // Migration Jobs are named by revision and observed below; backup
-    // Jobs by backup id, in `backups`.
-    for kind in ChildKind::ALL.into_iter().filter(|k| {
-        !matches!(
-            k,
-            ChildKind::MigrationJob | ChildKind::BackupJob | ChildKind::VerifyJob
-        )
-    }) {
+    // and restore Jobs by id, in `backups` and `restore`.
+    for kind in ChildKind::ALL
+        .into_iter()
+        .filter(|k| *k != ChildKind::MigrationJob && !k.is_job_template())
+    {
         let child_name = kind.name_in(&child_names);
         if let Some(metadata) = child_metadata(stores, kind, namespace, child_name) {
             children.insert(

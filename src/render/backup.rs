@@ -42,6 +42,11 @@ pub struct BackupContext {
     pub timeout_seconds: i32,
     pub labels: BTreeMap<String, String>,
     pub verify_labels: BTreeMap<String, String>,
+    /// `restore …` arguments (location only), when the operator writes the
+    /// database's connection Secret and so can switch it to a restored
+    /// database; an external database's URL is its owner's.
+    pub restore_args: Option<Vec<String>>,
+    pub restore_labels: BTreeMap<String, String>,
 }
 
 /// Where a PVC destination is mounted in the backup pod.
@@ -128,6 +133,16 @@ pub fn context(
         verify
     });
     let verify_env = env[1..].to_vec();
+    let switchable = spec
+        .database
+        .as_ref()
+        .and_then(|d| d.mode)
+        .is_some_and(|m| matches!(m, StoreMode::Managed | StoreMode::InCluster));
+    let restore_args = switchable.then(|| {
+        let mut restore = vec!["restore".to_string()];
+        restore.extend(location.iter().cloned());
+        restore
+    });
     Ok(Some(BackupContext {
         image: backup
             .agent_image
@@ -141,6 +156,8 @@ pub fn context(
         verify_args,
         verify_env,
         verify_labels,
+        restore_args,
+        restore_labels: names::store_selector_labels(name, "restore"),
         scratch_gib: spec
             .database
             .as_ref()

@@ -48,6 +48,8 @@ pub enum ChildKind {
     BackupJob,
     /// The template every verification Job is stamped from; never applied itself.
     VerifyJob,
+    /// The template every restore Job is stamped from; never applied itself.
+    RestoreJob,
     Service,
     Deployment,
     /// Service of a rollout's candidate (the blue-green preview).
@@ -84,7 +86,7 @@ pub enum ObjectType {
 
 impl ChildKind {
     /// Every kind, in apply order.
-    pub const ALL: [ChildKind; 22] = [
+    pub const ALL: [ChildKind; 23] = [
         ChildKind::ServiceAccount,
         ChildKind::ConfigMap,
         ChildKind::StoreNetworkPolicy,
@@ -97,6 +99,7 @@ impl ChildKind {
         ChildKind::MigrationJob,
         ChildKind::BackupJob,
         ChildKind::VerifyJob,
+        ChildKind::RestoreJob,
         ChildKind::Service,
         ChildKind::Deployment,
         ChildKind::CandidateService,
@@ -108,6 +111,15 @@ impl ChildKind {
         ChildKind::CanaryIngress,
         ChildKind::HttpRoute,
     ];
+
+    /// A template Jobs are stamped from (backup, verify, restore): never
+    /// applied itself.
+    pub fn is_job_template(self) -> bool {
+        matches!(
+            self,
+            ChildKind::BackupJob | ChildKind::VerifyJob | ChildKind::RestoreJob
+        )
+    }
 
     /// The name of this kind's child among `names`.
     pub fn name_in(self, names: &super::names::ChildNames) -> &str {
@@ -121,6 +133,7 @@ impl ChildKind {
             ChildKind::MigrationJob => &names.migration_job,
             ChildKind::BackupJob => &names.backup_job,
             ChildKind::VerifyJob => &names.verify_job,
+            ChildKind::RestoreJob => &names.restore_job,
             ChildKind::Service => &names.service,
             ChildKind::Deployment => &names.deployment,
             ChildKind::HorizontalPodAutoscaler => &names.autoscaler,
@@ -151,6 +164,7 @@ impl ChildKind {
             ChildKind::MigrationJob => "migration-job.yaml",
             ChildKind::BackupJob => "backup-job.yaml",
             ChildKind::VerifyJob => "verify-job.yaml",
+            ChildKind::RestoreJob => "restore-job.yaml",
             ChildKind::Service => "service.yaml",
             ChildKind::Deployment => "deployment.yaml",
             ChildKind::HorizontalPodAutoscaler => "hpa.yaml",
@@ -178,9 +192,10 @@ impl ChildKind {
                 ObjectType::Deployment
             }
             ChildKind::Database | ChildKind::Cache => ObjectType::StatefulSet,
-            ChildKind::MigrationJob | ChildKind::BackupJob | ChildKind::VerifyJob => {
-                ObjectType::Job
-            }
+            ChildKind::MigrationJob
+            | ChildKind::BackupJob
+            | ChildKind::VerifyJob
+            | ChildKind::RestoreJob => ObjectType::Job,
             ChildKind::HorizontalPodAutoscaler => ObjectType::HorizontalPodAutoscaler,
             ChildKind::PodDisruptionBudget => ObjectType::PodDisruptionBudget,
             ChildKind::StoreNetworkPolicy | ChildKind::NetworkPolicy => ObjectType::NetworkPolicy,

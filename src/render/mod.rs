@@ -176,6 +176,10 @@ pub fn wanted_children(context: &RenderContext) -> Vec<ChildKind> {
             ChildKind::PoolerService | ChildKind::Pooler => context.stores.pooler.is_some(),
             ChildKind::MigrationJob => context.migration.is_some(),
             ChildKind::BackupJob => context.backup.is_some(),
+            ChildKind::RestoreJob => context
+                .backup
+                .as_ref()
+                .is_some_and(|b| b.restore_args.is_some()),
             ChildKind::VerifyJob => context
                 .backup
                 .as_ref()

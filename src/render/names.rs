@@ -68,6 +68,8 @@ pub struct ChildNames {
     pub backup_job: String,
     /// The verify Job template; each verification is `<name>-verify-<id>`.
     pub verify_job: String,
+    /// The restore Job template; each restore is `<name>-restore-<id>`.
+    pub restore_job: String,
     /// Secret with `DATABASE_URL`, written by the data-services controller.
     pub database_secret: String,
     /// Secret with `REDIS_URL`, written by the data-services controller.
@@ -95,6 +97,7 @@ impl ChildNames {
             migration_job: format!("{name}-migrate"),
             backup_job: format!("{name}-backup"),
             verify_job: format!("{name}-verify"),
+            restore_job: format!("{name}-restore"),
             database_secret: format!("{name}-db"),
             cache_secret: format!("{name}-cache"),
             generated_secret: format!("{name}-generated"),

@@ -53,16 +53,16 @@ pub fn backup_for_revision(history: &[RevisionRecord], revision: i64) -> Result<
     }
 }
 
-/// Judges restore action `action` (restore `id`) of `backup`, bringing the
-/// pods back at `rollback_to` when set; `sent` says whether the action
-/// already handed its request over.
+/// Judges restore action `action` (restore `id`); `sent` says whether the
+/// action already handed its request over. `resolve` says which backup it
+/// restores and the revision whose pods come back with it; it is asked
+/// only before the request is sent (the history moves on afterwards).
 pub fn judge(
     action: &str,
     id: &str,
-    backup: &str,
-    rollback_to: Option<i64>,
     sent: bool,
     status: &ChatbotDeploymentStatus,
+    resolve: impl FnOnce() -> Result<(String, Option<i64>), String>,
 ) -> Progress {
     if let Some(restore) = status.restore.as_ref().filter(|r| r.id == id) {
         let message = restore
@@ -110,12 +110,15 @@ pub fn judge(
                 Vec::new(),
             )
         }
-        _ => Progress::Send(RestoreRequest {
-            id: id.into(),
-            action: action.into(),
-            backup: backup.into(),
-            rollback_to,
-        }),
+        _ => match resolve() {
+            Ok((backup, rollback_to)) => Progress::Send(RestoreRequest {
+                id: id.into(),
+                action: action.into(),
+                backup,
+                rollback_to,
+            }),
+            Err(why) => Progress::Done(false, format!("{why}; nothing was changed"), Vec::new()),
+        },
     }
 }
 
@@ -177,7 +180,12 @@ mod tests {
     fn one_restore_at_a_time_each_sent_once_and_mirrored_until_it_ends() {
         let mut status = ChatbotDeploymentStatus::default();
         let judge_mine = |status: &ChatbotDeploymentStatus, sent| {
-            judge("restore-1", "r1", "b1", Some(6), sent, status)
+            judge("restore-1", "r1", sent, status, || {
+                Ok(("b1".into(), Some(6)))
+            })
+        };
+        let other = |id: &'static str, sent, status: &ChatbotDeploymentStatus| {
+            judge("restore-2", id, sent, status, || Ok(("b2".into(), None)))
         };
         assert!(
             matches!(judge_mine(&status, false), Progress::Send(r) if r.rollback_to == Some(6))
@@ -207,22 +215,33 @@ mod tests {
 
         // Another action waits while r1 runs, then sends its own.
         status.restore = Some(restore("r1", step::RESTORE));
-        let other = judge("restore-2", "r2", "b2", None, false, &status);
-        assert!(matches!(other, Progress::Wait(m, _) if m.contains("action-r1")));
+        let waiting = other("r2", false, &status);
+        assert!(matches!(waiting, Progress::Wait(m, _) if m.contains("action-r1")));
         status.restore = Some(restore("r1", step::FAILED));
-        assert!(matches!(
-            judge("restore-2", "r2", "b2", None, false, &status),
-            Progress::Send(_)
-        ));
+        assert!(matches!(other("r2", false, &status), Progress::Send(_)));
         // An action whose request was sent and then replaced ends, never runs twice.
         status.restore_request = Some(RestoreRequest {
             id: "r2".into(),
             ..Default::default()
         });
         status.restore = Some(restore("r2", step::SUCCEEDED));
-        let lost = judge("restore-3", "r3", "b3", None, true, &status);
+        let lost = other("r3", true, &status);
         assert!(
             matches!(lost, Progress::Done(false, m, _) if m.contains("another restore took its place"))
+        );
+        // What cannot be resolved ends the action before anything is sent.
+        status.restore = None;
+        status.restore_request = None;
+        let unknown = judge("restore-4", "r4", false, &status, || {
+            Err("revision 2 is not in the history (known: 5, 6)".into())
+        });
+        assert_eq!(
+            unknown,
+            Progress::Done(
+                false,
+                "revision 2 is not in the history (known: 5, 6); nothing was changed".into(),
+                Vec::new()
+            )
         );
     }
 }
