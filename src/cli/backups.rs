@@ -41,11 +41,11 @@ pub fn backup_command(args: &BackupArgs) -> Result<String, CliError> {
         &args.target,
         &Request {
             kind: ActionKind::Backup,
-            revision: None,
             reason: &args.reason,
             timeout: args.timeout,
             expect_shrink: args.expect_shrink,
             wait: args.wait,
+            ..Request::default()
         },
     )
 }

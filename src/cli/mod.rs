@@ -5,6 +5,7 @@
 
 pub mod backups;
 pub mod oncall;
+pub mod restore;
 pub mod run;
 
 use std::{
@@ -59,6 +60,8 @@ pub enum Command {
     Backup(backups::BackupArgs),
     /// List the recent backups of a ChatbotDeployment: time, size, revision, verified.
     Backups(oncall::TargetArgs),
+    /// Restore the database from a backup into a new database and switch the app to it (prints the plan; --confirm carries it out).
+    Restore(restore::RestoreArgs),
     /// Take, verify or restore a database backup (what the operator's backup Jobs run).
     BackupAgent(crate::backup::agent::AgentArgs),
 }
@@ -170,6 +173,7 @@ pub fn run(cli: Cli) -> Result<String, CliError> {
         Command::Resume(args) => oncall::rollout_command(ActionKind::Resume, &args),
         Command::Backup(args) => backups::backup_command(&args),
         Command::Backups(args) => backups::backups_command(&args),
+        Command::Restore(args) => restore::restore_command(&args),
         Command::BackupAgent(args) => Err(CliError::Exit(crate::backup::agent::main(args))),
     }
 }

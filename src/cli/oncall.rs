@@ -48,9 +48,12 @@ pub struct RollbackArgs {
     /// Why, for the audit trail: shown in the Event and the action.
     #[arg(long, value_name = "TEXT")]
     pub reason: String,
-    /// How long to wait for the operator to carry it out, in seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
-    pub timeout: u64,
+    /// Restore the database as that revision left it (the backup taken before the next revision replaced it), together with its pods.
+    #[arg(long)]
+    pub restore_data: bool,
+    /// How long to wait for the operator to carry it out, in seconds (default 120; 3600 with --restore-data).
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<u64>,
 }
 
 /// `promote`, `abort`, `pause`, `resume NAME`.
@@ -99,13 +102,31 @@ pub fn history_command(args: &TargetArgs) -> Result<String, CliError> {
 /// code 0 when it succeeded; 1 with the action's message otherwise, or
 /// when the operator did not answer within `--timeout`.
 pub fn rollback_command(args: &RollbackArgs) -> Result<String, CliError> {
+    if args.restore_data {
+        let cbd = runtime()?.block_on(async {
+            let (client, namespace) = connect(args.target.namespace.as_deref()).await?;
+            read(&client, &namespace, &args.target.name)
+                .await
+                .map(|view| view.cbd)
+        })?;
+        // The plan is for the revision asked for; the operator resolves
+        // the default (the previous promoted one) itself.
+        if let Some(revision) = args.revision {
+            let plan = super::restore::restore_plan(&cbd, None, Some(revision), Some(revision))
+                .map_err(CliError::Cluster)?;
+            eprint!("{plan}");
+        }
+    }
     let request = Request {
         kind: crate::api::ActionKind::Rollback,
         revision: args.revision,
         reason: &args.reason,
-        timeout: args.timeout,
-        expect_shrink: false,
+        timeout: args
+            .timeout
+            .unwrap_or(if args.restore_data { 3600 } else { 120 }),
+        restore_data: args.restore_data,
         wait: true,
+        ..Request::default()
     };
     act(&args.target, &request)
 }
@@ -117,19 +138,23 @@ pub fn rollout_command(
 ) -> Result<String, CliError> {
     let request = Request {
         kind,
-        revision: None,
         reason: &args.reason,
         timeout: args.timeout,
-        expect_shrink: false,
         wait: true,
+        ..Request::default()
     };
     act(&args.target, &request)
 }
 
 /// One on-call action to create.
+#[derive(Default)]
 pub(super) struct Request<'a> {
     pub kind: crate::api::ActionKind,
     pub revision: Option<i64>,
+    /// `Restore`: the backup.
+    pub backup: Option<String>,
+    /// `Rollback`: the data too.
+    pub restore_data: bool,
     pub reason: &'a str,
     pub timeout: u64,
     /// `Backup`: the database shrank on purpose.
@@ -156,9 +181,10 @@ pub(super) fn act(target: &TargetArgs, request: &Request) -> Result<String, CliE
                 deployment: name.clone(),
                 action: request.kind,
                 revision: request.revision,
+                backup: request.backup.clone(),
                 reason: request.reason.to_string(),
                 expect_shrink: request.expect_shrink.then_some(true),
-                ..Default::default()
+                restore_data: request.restore_data.then_some(true),
             },
         );
         action.metadata.name = None;

@@ -19,7 +19,7 @@ use crate::{
     secrets,
 };
 
-use super::{delivery, holds, rollback};
+use super::{delivery, holds, migration, rollback};
 
 /// Values to generate into the Secret `<name>-generated`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -365,14 +365,9 @@ pub fn decide(
         }
     }
     hold_for_migration |= hold_for_backup;
-    // Keep the Jobs of the last three revisions for `kubectl logs`.
-    for (job_revision, job) in &observed.migrations {
-        if *job_revision < revision - 2 && job.state != MigrationState::Running {
-            decision
-                .prune
-                .push((ChildKind::MigrationJob, job.name.clone(), job.uid.clone()));
-        }
-    }
+    decision
+        .prune
+        .extend(migration::old_jobs(&observed.migrations, revision));
 
     // Canary and blue-green: the candidate runs beside the stable pods and
     // the route carries the split; the stable Deployment keeps its

@@ -1,5 +1,6 @@
-//! The log of a failed migration Job, for the status: its last lines, with
-//! anything that looks like a credential taken out first.
+//! Migration Jobs beyond the reconcile's decision: the log of a failed one,
+//! for the status (its last lines, with anything that looks like a
+//! credential taken out first), and which old ones go.
 
 use std::sync::LazyLock;
 
@@ -9,6 +10,26 @@ use kube::{
     api::{ListParams, LogParams},
 };
 use regex::Regex;
+
+/// Finished migration Jobs older than the last three revisions' (kept
+/// for `kubectl logs`): kind, name and uid, to delete.
+pub fn old_jobs(
+    jobs: &std::collections::BTreeMap<i64, super::observe::ObservedMigration>,
+    revision: i64,
+) -> Vec<(crate::render::ChildKind, String, Option<String>)> {
+    jobs.iter()
+        .filter(|(job_revision, job)| {
+            **job_revision < revision - 2 && job.state != super::observe::MigrationState::Running
+        })
+        .map(|(_, job)| {
+            (
+                crate::render::ChildKind::MigrationJob,
+                job.name.clone(),
+                job.uid.clone(),
+            )
+        })
+        .collect()
+}
 
 /// Lines of the log kept in the status.
 pub const TAIL_LINES: i64 = 10;

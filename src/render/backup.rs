@@ -124,8 +124,7 @@ pub fn context(
         args.extend(["--max-age-days".into(), days.to_string()]);
     }
     let labels = names::store_selector_labels(name, "backup");
-    let mut verify_labels = names::store_selector_labels(name, "verify");
-    verify_labels.insert(names::keys::NAME.into(), "chatbot-backup".into());
+    let verify_labels = names::store_selector_labels(name, "verify");
     let verify_args = backup.verify.unwrap_or(false).then(|| {
         let mut verify = vec!["verify".to_string()];
         verify.extend(location.iter().cloned());

@@ -144,7 +144,7 @@ pub fn store_selector_labels(name: &str, component: &str) -> BTreeMap<String, St
         "database" => "postgres",
         "cache" => "redis",
         "migration" => "chatbot",
-        "backup" => "chatbot-backup",
+        "backup" | "verify" | "restore" => "chatbot-backup",
         _ => "pgbouncer",
     };
     BTreeMap::from([

@@ -83,6 +83,10 @@ struct State {
     /// object: what server-side apply removes when that manager leaves one
     /// out (and keeps when another manager, or a plain patch, set it).
     status_applied: BTreeMap<(String, String), Vec<String>>,
+    /// The field manager whose apply created each object: its applies
+    /// carry the whole object; another manager's (a replica count) only
+    /// its own fields, merged in.
+    created_by: BTreeMap<String, String>,
 }
 
 impl State {
@@ -298,6 +302,11 @@ fn selected(object: &Value, selector: Option<&str>) -> bool {
 
 /// RFC 7386 JSON merge patch.
 fn merge_patch(target: &mut Value, patch: &Value) {
+    // An object patched onto a non-object starts from an empty one, so
+    // its nulls remove nothing and are not kept.
+    if patch.is_object() && !target.is_object() {
+        *target = Value::Object(Default::default());
+    }
     match (target, patch) {
         (Value::Object(target), Value::Object(patch)) => {
             for (key, value) in patch {
@@ -582,6 +591,8 @@ impl FakeApi {
                 let existing = state.objects.get(&object_path).cloned();
                 let object = match (existing, apply, target.subresource.as_deref()) {
                     (None, true, None) => {
+                        let manager = query_param(&request.uri, "fieldManager").unwrap_or_default();
+                        state.created_by.insert(object_path.clone(), manager);
                         let mut object = patch.clone();
                         object["metadata"]["uid"] = json!(state.uid());
                         object["metadata"]["generation"] = json!(1);
@@ -615,6 +626,22 @@ impl FakeApi {
                             }
                         } else {
                             existing["status"] = patch["status"].clone();
+                        }
+                        existing
+                    }
+                    (Some(mut existing), true, None)
+                        if state.created_by.get(&object_path).is_some_and(|creator| {
+                            Some(creator.as_str())
+                                != query_param(&request.uri, "fieldManager").as_deref()
+                        }) =>
+                    {
+                        // Another manager sets only the fields it sends.
+                        let before = existing.get("spec").cloned();
+                        merge_patch(&mut existing, &patch);
+                        if existing.get("spec").cloned() != before {
+                            let generation =
+                                existing["metadata"]["generation"].as_i64().unwrap_or(1);
+                            existing["metadata"]["generation"] = json!(generation + 1);
                         }
                         existing
                     }

@@ -42,11 +42,11 @@ async fn an_action_is_recorded_once_with_an_event_on_its_deployment() {
     let mut harness = Harness::new();
     harness.create(&common::sample_without_gates("mindmitra"));
     let action_path = path("chatbotactions", "mindmitra", "rollback-1");
-    let mut restore = action_of(ActionKind::Restore, "mindmitra");
-    restore.spec.backup = Some("20261201-020000-r3".into());
-    harness
-        .api
-        .insert(&action_path, serde_json::to_value(restore).unwrap());
+    // Never reconciled: no revision to roll back to, it ends at once.
+    harness.api.insert(
+        &action_path,
+        serde_json::to_value(rollback("mindmitra")).unwrap(),
+    );
 
     run(&harness, &action_path).await;
     let lines: Vec<String> = harness.api.requests().iter().map(|r| r.line()).collect();
@@ -58,7 +58,11 @@ async fn an_action_is_recorded_once_with_an_event_on_its_deployment() {
         ]
     );
     let stored = harness.api.get(&action_path).unwrap();
-    assert_eq!(stored["status"]["phase"], "Unsupported");
+    assert_eq!(stored["status"]["phase"], "Failed");
+    assert_eq!(
+        stored["status"]["message"],
+        "ChatbotDeployment mindmitra has no revision yet, nothing to roll back"
+    );
     assert!(stored["status"]["finishedAt"].is_string());
     let event = harness.api.requests()[1].body.clone().unwrap();
     assert_eq!(event["regarding"]["kind"], "ChatbotDeployment");

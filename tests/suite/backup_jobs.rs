@@ -13,13 +13,13 @@ use serde_json::{Value, json};
 
 const NS: &str = "mindmitra";
 
-fn time(text: &str) -> Time {
+pub(crate) fn time(text: &str) -> Time {
     Time(text.parse::<Timestamp>().unwrap())
 }
 
 /// MindMitra in dev, with daily backups at 13:00 India time (07:30 UTC)
 /// to S3, created the day before the harness's clock.
-async fn with_backups() -> (Harness, String) {
+pub(crate) async fn with_backups() -> (Harness, String) {
     let mut harness = Harness::new();
     harness.now = time("2027-01-15T08:00:00Z");
     harness.secret(NS, "mindmitra-llm", &["api-key"]);
@@ -46,7 +46,7 @@ async fn with_backups() -> (Harness, String) {
     (harness, at)
 }
 
-fn backup_jobs(harness: &Harness) -> Vec<Value> {
+pub(crate) fn backup_jobs(harness: &Harness) -> Vec<Value> {
     harness
         .api
         .list(&format!("/apis/batch/v1/namespaces/{NS}/jobs/"))
@@ -57,7 +57,7 @@ fn backup_jobs(harness: &Harness) -> Vec<Value> {
 
 /// Ends Job `name` as the Job controller would, with its pod's
 /// termination message `report`.
-fn job_ended(harness: &mut Harness, name: &str, condition: &str, report: Value) {
+pub(crate) fn job_ended(harness: &mut Harness, name: &str, condition: &str, report: Value) {
     let started = harness.now.0;
     let ended = started + k8s_openapi::jiff::SignedDuration::from_secs(100);
     harness.api.set_status(

@@ -29,4 +29,5 @@ mod progressive;
 mod properties;
 mod reconcile;
 mod render;
+mod restores;
 mod traffic;

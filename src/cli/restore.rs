@@ -1,0 +1,221 @@
+//! `restore NAME --backup ID|--revision N --confirm`: an on-call Restore
+//! action. Without `--confirm` it prints what would happen and exits 1;
+//! the plan is a pure function of the resource, tested without a cluster.
+
+use std::fmt::Write as _;
+
+use clap::Args;
+
+use super::{
+    CliError,
+    oncall::{self, Request, TargetArgs},
+};
+use crate::{
+    api::{ActionKind, ChatbotDeployment},
+    backup::{restore::action::backup_for_revision, runs::human_bytes},
+};
+
+/// Arguments of `restore`.
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// The backup to restore (see `backups NAME`).
+    #[arg(
+        long,
+        value_name = "ID",
+        conflicts_with = "revision",
+        required_unless_present = "revision"
+    )]
+    pub backup: Option<String>,
+    /// Restore the data revision N ran with: the backup taken before the next revision replaced it.
+    #[arg(long, value_name = "N")]
+    pub revision: Option<i64>,
+    /// Carry it out; without it the plan is printed and nothing changes.
+    #[arg(long)]
+    pub confirm: bool,
+    /// Why, for the audit trail: shown in the Event and the action.
+    #[arg(long, value_name = "TEXT", default_value = "on-call restore")]
+    pub reason: String,
+    /// How long to wait for the restore to finish, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
+    pub timeout: u64,
+}
+
+/// `restore NAME`: the plan, then (with `--confirm`) a Restore action.
+pub fn restore_command(args: &RestoreArgs) -> Result<String, CliError> {
+    let cbd = oncall::runtime()?.block_on(async {
+        let (client, namespace) = oncall::connect(args.target.namespace.as_deref()).await?;
+        oncall::read(&client, &namespace, &args.target.name)
+            .await
+            .map(|view| view.cbd)
+    })?;
+    let plan = restore_plan(&cbd, args.backup.as_deref(), args.revision, None)
+        .map_err(CliError::Cluster)?;
+    if !args.confirm {
+        print!("{plan}\nnothing was changed: run again with --confirm to carry it out\n");
+        return Err(CliError::Exit(1));
+    }
+    eprint!("{plan}");
+    oncall::act(
+        &args.target,
+        &Request {
+            kind: ActionKind::Restore,
+            revision: args.revision,
+            backup: args.backup.clone(),
+            reason: &args.reason,
+            timeout: args.timeout,
+            wait: true,
+            ..Request::default()
+        },
+    )
+}
+
+/// What a restore of `cbd` from `backup` (or revision `revision`'s data)
+/// would do, step by step; `rollback_to` when the pods go back too. An
+/// error names what cannot be restored.
+pub fn restore_plan(
+    cbd: &ChatbotDeployment,
+    backup: Option<&str>,
+    revision: Option<i64>,
+    rollback_to: Option<i64>,
+) -> Result<String, String> {
+    let status = cbd.status.clone().unwrap_or_default();
+    let name = cbd.metadata.name.clone().unwrap_or_default();
+    let backup = match (backup, revision) {
+        (Some(id), _) => id.to_string(),
+        (None, Some(n)) => backup_for_revision(&status.revisions, n)?,
+        (None, None) => {
+            return Err("name a backup (--backup ID) or a revision (--revision N)".into());
+        }
+    };
+    let record = status
+        .backups
+        .as_ref()
+        .and_then(|b| b.recent.iter().find(|r| r.id == backup));
+    let database = status.database.clone().unwrap_or_default();
+    let secret = database
+        .connection_secret
+        .unwrap_or_else(|| format!("{name}-db"));
+    let mut out = String::new();
+    let _ = writeln!(out, "restore of {name} from backup {backup}:");
+    match record {
+        Some(r) => {
+            let _ = writeln!(
+                out,
+                "  the backup: {}, {}, revision {}, verified {}",
+                r.time
+                    .as_ref()
+                    .or(r.started_at.as_ref())
+                    .map_or("-".into(), |t| t.0.to_string()),
+                r.bytes
+                    .map(human_bytes)
+                    .unwrap_or_else(|| "size unknown".into()),
+                r.revision.map_or("-".into(), |n| n.to_string()),
+                match r.verified {
+                    Some(true) => "yes",
+                    Some(false) => "NO (its verification failed)",
+                    None => "not yet",
+                },
+            );
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "  the backup is not among the recent ones in status; the restore Job reads it from the store"
+            );
+        }
+    }
+    let ready = status.ready_replicas.unwrap_or(0);
+    let steps = [
+        "a safety backup of the data as it is now (the app keeps serving)".to_string(),
+        format!(
+            "the app ({ready} ready pods) and its PgBouncer scaled to zero: the app is down from here until the last step"
+        ),
+        format!(
+            "backup {backup} restored into a new database on the same server and checked against its manifest"
+        ),
+        format!("the connection Secret {secret} switched to the new database"),
+        match rollback_to {
+            Some(n) => format!(
+                "the pods of revision {n} put back, and the app started on the restored data"
+            ),
+            None => "the app started on the restored data".into(),
+        },
+    ];
+    for (number, step) in steps.iter().enumerate() {
+        let _ = writeln!(out, "  {}. {step}", number + 1);
+    }
+    let _ = writeln!(
+        out,
+        "the database the app uses now is kept, untouched, as the undo; a failure before step 4 brings the app back on it"
+    );
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{
+        BackupRecord, BackupsStatus, ChatbotDeploymentSpec, ChatbotDeploymentStatus, RevisionRecord,
+    };
+
+    fn brigade() -> ChatbotDeployment {
+        let mut cbd = ChatbotDeployment::new("brigade-sales", ChatbotDeploymentSpec::default());
+        cbd.status = Some(ChatbotDeploymentStatus {
+            ready_replicas: Some(3),
+            revisions: vec![
+                RevisionRecord {
+                    revision: 6,
+                    ..Default::default()
+                },
+                RevisionRecord {
+                    revision: 7,
+                    pre_rollout_snapshot: Some("20261201-020000-r7-pre".into()),
+                    ..Default::default()
+                },
+            ],
+            backups: Some(BackupsStatus {
+                recent: vec![BackupRecord {
+                    id: "20261201-020000-r7-pre".into(),
+                    phase: "Succeeded".into(),
+                    revision: Some(6),
+                    bytes: Some(48 << 20),
+                    verified: Some(true),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+        cbd
+    }
+
+    #[test]
+    fn the_plan_names_the_backup_the_downtime_and_the_undo() {
+        let plan = restore_plan(&brigade(), None, Some(6), Some(6)).unwrap();
+        assert!(
+            plan.starts_with("restore of brigade-sales from backup 20261201-020000-r7-pre:\n"),
+            "{plan}"
+        );
+        assert!(
+            plan.contains("48.0 MiB, revision 6, verified yes"),
+            "{plan}"
+        );
+        assert!(
+            plan.contains("2. the app (3 ready pods) and its PgBouncer scaled to zero"),
+            "{plan}"
+        );
+        assert!(
+            plan.contains("4. the connection Secret brigade-sales-db switched"),
+            "{plan}"
+        );
+        assert!(
+            plan.contains("5. the pods of revision 6 put back"),
+            "{plan}"
+        );
+        assert!(plan.contains("kept, untouched, as the undo"), "{plan}");
+        let newest = restore_plan(&brigade(), None, Some(7), None).unwrap_err();
+        assert!(newest.contains("revision 7 is the newest"), "{newest}");
+    }
+}

@@ -1,0 +1,311 @@
+//! A restore driven by the reconciler and the action controller, request
+//! by request: the safety backup first, the app and the pooler scaled to
+//! zero, the restore Job into a new database, the connection Secret
+//! switched, the app back; an operator restarted at each step carries on
+//! without doing a step twice, and a failed restore leaves the app on its
+//! old database. Real reconcilers, in-memory API server with the
+//! operator's RBAC.
+
+use serde_json::{Value, json};
+
+use crate::backup_jobs::{backup_jobs, job_ended, time, with_backups};
+use crate::common::harness::{Harness, path};
+
+const NS: &str = "mindmitra";
+const ACTION: &str = "restore-before-bad-import";
+/// The id the action's creation time and uid give the restore.
+const ID: &str = "20270115-072000-7e57ab";
+const BACKUP: &str = "20270114-073000-r1";
+/// The app's replica count outside a restore: the sample's `replicas.min`,
+/// the floor of its autoscaler.
+const APP_REPLICAS: i64 = 2;
+const NEW_DATABASE: &str = "chatbot_20270115_072000_7e57ab";
+
+fn restore_jobs(harness: &Harness) -> Vec<Value> {
+    harness
+        .api
+        .list(&format!("/apis/batch/v1/namespaces/{NS}/jobs/"))
+        .into_iter()
+        .filter(|job| job["metadata"]["labels"]["app.kubernetes.io/component"] == "restore")
+        .collect()
+}
+
+fn replicas(harness: &Harness, name: &str) -> Value {
+    harness.api.get(&path("deployments", NS, name)).unwrap()["spec"]["replicas"].clone()
+}
+
+/// The pods of Deployment `name` are gone (scaled to zero).
+fn pods_gone(harness: &mut Harness, name: &str) {
+    harness.api.set_status(
+        &path("deployments", NS, name),
+        json!({ "replicas": 0, "readyReplicas": 0, "availableReplicas": 0 }),
+    );
+    harness.sync();
+}
+
+fn restore_status(harness: &Harness, at: &str) -> Value {
+    harness.api.get(at).unwrap()["status"]["restore"].clone()
+}
+
+/// MindMitra running on its in-cluster Postgres behind PgBouncer, with
+/// one good scheduled backup, and a Restore action for it.
+async fn running_with_a_backup(kind: Value) -> (Harness, String, String) {
+    let (mut harness, at) = with_backups().await;
+    // Before today's window (13:00 India time): no scheduled backup is due.
+    harness.now = time("2027-01-15T07:20:00Z");
+    harness.reconcile_times(&at, 3).await;
+    // The autoscaler keeps the app at its floor.
+    harness.deployment_ready(NS, "mindmitra", APP_REPLICAS);
+    harness.deployment_ready(NS, "mindmitra-pgbouncer", 1);
+    harness.api.update(&at, |o| {
+        o["status"]["backups"] = json!({
+            "recent": [{ "id": BACKUP, "phase": "Succeeded", "reason": "scheduled",
+                "revision": 1, "bytes": 4096 }]
+        });
+    });
+    harness.sync();
+    harness.reconcile(&at).await;
+    let url = harness
+        .secret_value(NS, "mindmitra-db", "DATABASE_URL")
+        .unwrap();
+    assert!(url.contains("/chatbot?"), "{url}");
+    let action_path = path("chatbotactions", NS, ACTION);
+    let mut spec = json!({ "deployment": "mindmitra", "reason": "the import corrupted leads" });
+    spec.as_object_mut()
+        .unwrap()
+        .extend(kind.as_object().unwrap().clone());
+    harness.api.insert(
+        &action_path,
+        json!({
+            "apiVersion": "chatbot.dev/v1alpha1", "kind": "ChatbotAction",
+            "metadata": { "name": ACTION, "namespace": NS,
+                "uid": "7e57ab1e-0000-4000-8000-000000000001",
+                "creationTimestamp": "2027-01-15T07:20:00Z" },
+            "spec": spec
+        }),
+    );
+    harness.sync();
+    harness.run_action(&action_path).await;
+    harness.sync();
+    (harness, at, action_path)
+}
+
+/// Takes the safety backup the restore asked for, as the agent would.
+async fn safety_backup_done(harness: &mut Harness, at: &str) {
+    let safety = format!("{ID}-safety");
+    let jobs = backup_jobs(harness);
+    assert_eq!(jobs.len(), 1, "one safety backup");
+    assert_eq!(
+        jobs[0]["metadata"]["labels"]["chatbot.dev/backup-reason"],
+        "pre-restore"
+    );
+    let name = jobs[0]["metadata"]["name"].as_str().unwrap().to_string();
+    assert_eq!(name, format!("mindmitra-backup-{safety}"));
+    job_ended(
+        harness,
+        &name,
+        "Complete",
+        json!({ "kind": "backup", "id": safety, "outcome": "Succeeded", "bytes": 4200 }),
+    );
+    harness.reconcile(at).await;
+}
+
+#[tokio::test]
+async fn a_restore_switches_the_app_to_a_new_database_step_by_step_across_restarts() {
+    let (mut harness, at, action_path) = running_with_a_backup(json!({
+        "action": "Restore", "backup": BACKUP
+    }))
+    .await;
+    let request = &harness.api.get(&at).unwrap()["status"]["restoreRequest"];
+    assert_eq!(request["id"], ID);
+    assert_eq!(request["backup"], BACKUP);
+
+    harness.reconcile(&at).await;
+    assert_eq!(restore_status(&harness, &at)["step"], "SafetyBackup");
+    assert_eq!(restore_status(&harness, &at)["database"], NEW_DATABASE);
+    assert_eq!(
+        replicas(&harness, "mindmitra"),
+        APP_REPLICAS,
+        "up while backing up"
+    );
+    // A restarted operator does not take the safety backup twice.
+    let mut harness = harness.restarted();
+    harness.reconcile(&at).await;
+    safety_backup_done(&mut harness, &at).await;
+
+    harness.reconcile(&at).await;
+    assert_eq!(restore_status(&harness, &at)["step"], "StopWrites");
+    assert_eq!(replicas(&harness, "mindmitra"), 0);
+    assert_eq!(replicas(&harness, "mindmitra-pgbouncer"), 0);
+    assert!(
+        restore_jobs(&harness).is_empty(),
+        "not while pods may write"
+    );
+
+    // A GitOps push while the app is down leaves it down.
+    harness.api.update(&at, |o| {
+        o["spec"]["image"] = json!("ghcr.io/mindmitra/chat:1.5.0");
+        o["metadata"]["generation"] = json!(2);
+    });
+    harness.sync();
+    pods_gone(&mut harness, "mindmitra");
+    pods_gone(&mut harness, "mindmitra-pgbouncer");
+    harness.reconcile(&at).await;
+    assert_eq!(replicas(&harness, "mindmitra"), 0);
+    assert_eq!(restore_status(&harness, &at)["step"], "Restore");
+    let jobs = restore_jobs(&harness);
+    assert_eq!(jobs.len(), 1);
+    let job = &jobs[0];
+    let name = job["metadata"]["name"].as_str().unwrap().to_string();
+    assert_eq!(name, format!("mindmitra-restore-{ID}"));
+    let container = &job["spec"]["template"]["spec"]["containers"][0];
+    let args: Vec<&str> = container["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert_eq!(args[0], "restore");
+    assert!(
+        args.windows(4)
+            .any(|w| w == ["--id", BACKUP, "--create-database", NEW_DATABASE]),
+        "{args:?}"
+    );
+    let env = container["env"].to_string();
+    assert!(env.contains("\"secretKeyRef\""), "{env}");
+    assert!(!env.contains("postgresql://"), "the URL only by reference");
+    assert_eq!(
+        job["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/component"], "restore",
+        "the stores' NetworkPolicy admits it by this label"
+    );
+
+    // A restart mid-restore neither creates a second Job nor brings the app back.
+    let mut harness = harness.restarted();
+    harness.reconcile(&at).await;
+    assert_eq!(restore_jobs(&harness).len(), 1);
+    assert_eq!(replicas(&harness, "mindmitra"), 0);
+    harness.run_action(&action_path).await;
+    let action = harness.api.get(&action_path).unwrap()["status"].clone();
+    assert_eq!(action["phase"], "Running");
+    assert_eq!(action["steps"].as_array().unwrap().len(), 3, "{action}");
+
+    job_ended(
+        &mut harness,
+        &name,
+        "Complete",
+        json!({ "kind": "restore", "id": BACKUP, "outcome": "Succeeded", "restoreSeconds": 12.5 }),
+    );
+    harness.reconcile(&at).await;
+    assert_eq!(restore_status(&harness, &at)["step"], "Switch");
+    assert_eq!(
+        replicas(&harness, "mindmitra"),
+        0,
+        "no pod before the switch"
+    );
+    let mut harness = harness.restarted();
+    harness.reconcile(&at).await;
+    for key in ["DATABASE_URL", "DIRECT_DATABASE_URL"] {
+        let url = harness.secret_value(NS, "mindmitra-db", key).unwrap();
+        assert!(url.contains(&format!("/{NEW_DATABASE}?")), "{key}: {url}");
+    }
+    harness.reconcile(&at).await;
+    assert_eq!(restore_status(&harness, &at)["step"], "Resume");
+    assert_eq!(replicas(&harness, "mindmitra"), APP_REPLICAS);
+    assert_eq!(replicas(&harness, "mindmitra-pgbouncer"), 1);
+
+    harness.deployment_ready(NS, "mindmitra", APP_REPLICAS);
+    harness.reconcile(&at).await;
+    let done = restore_status(&harness, &at);
+    assert_eq!(done["step"], "Succeeded", "{done}");
+    assert_eq!(done["previousDatabase"], "chatbot");
+    assert_eq!(done["restoreSeconds"], 12.5);
+    harness.run_action(&action_path).await;
+    let action = harness.api.get(&action_path).unwrap()["status"].clone();
+    assert_eq!(action["phase"], "Succeeded", "{action}");
+    let steps: Vec<&str> = action["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        steps,
+        ["SafetyBackup", "StopWrites", "Restore", "Switch", "Resume"]
+    );
+    let reasons: Vec<String> = harness.events().into_iter().map(|(r, _)| r).collect();
+    for reason in ["RestoreStarted", "DatabaseSwitched", "RestoreSucceeded"] {
+        assert!(reasons.iter().any(|r| r == reason), "{reason}: {reasons:?}");
+    }
+
+    // Over: the Secret stays switched, nothing runs again, the app stays up.
+    harness.reconcile_times(&at, 2).await;
+    assert_eq!(restore_jobs(&harness).len(), 1);
+    assert_eq!(replicas(&harness, "mindmitra"), APP_REPLICAS);
+    let url = harness
+        .secret_value(NS, "mindmitra-db", "DATABASE_URL")
+        .unwrap();
+    assert!(url.contains(&format!("/{NEW_DATABASE}?")), "{url}");
+}
+
+#[tokio::test]
+async fn a_restore_that_fails_its_check_leaves_the_app_on_its_old_database() {
+    let (mut harness, at, action_path) = running_with_a_backup(json!({
+        "action": "Restore", "backup": BACKUP
+    }))
+    .await;
+    harness.reconcile(&at).await;
+    safety_backup_done(&mut harness, &at).await;
+    harness.reconcile(&at).await;
+    pods_gone(&mut harness, "mindmitra");
+    pods_gone(&mut harness, "mindmitra-pgbouncer");
+    harness.reconcile(&at).await;
+    let name = format!("mindmitra-restore-{ID}");
+    job_ended(
+        &mut harness,
+        &name,
+        "Failed",
+        json!({ "kind": "restore", "id": BACKUP, "outcome": "Failed",
+            "message": "the restored database does not match backup 20270114-073000-r1: public.leads has 10 rows, the manifest says 12" }),
+    );
+    harness.reconcile(&at).await;
+    let failed = restore_status(&harness, &at);
+    assert_eq!(failed["step"], "Failed");
+    assert_eq!(
+        replicas(&harness, "mindmitra"),
+        APP_REPLICAS,
+        "the app comes back"
+    );
+    assert_eq!(replicas(&harness, "mindmitra-pgbouncer"), 1);
+    harness.reconcile(&at).await;
+    let url = harness
+        .secret_value(NS, "mindmitra-db", "DATABASE_URL")
+        .unwrap();
+    assert!(url.contains("/chatbot?"), "never switched: {url}");
+    harness.run_action(&action_path).await;
+    let action = harness.api.get(&action_path).unwrap()["status"].clone();
+    assert_eq!(action["phase"], "Failed");
+    let message = action["message"].as_str().unwrap();
+    assert!(message.contains("public.leads has 10 rows"), "{message}");
+    assert!(message.ends_with("the app is back on chatbot"), "{message}");
+}
+
+#[tokio::test]
+async fn a_restore_of_an_unknown_revision_ends_before_anything_changes() {
+    let (mut harness, at, action_path) = running_with_a_backup(json!({
+        "action": "Restore", "revision": 9
+    }))
+    .await;
+    let action = harness.api.get(&action_path).unwrap()["status"].clone();
+    assert_eq!(action["phase"], "Failed");
+    assert!(
+        action["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("revision 9 is not in the history (known: 1)"),
+        "{action}"
+    );
+    harness.reconcile(&at).await;
+    assert!(harness.api.get(&at).unwrap()["status"]["restoreRequest"].is_null());
+    assert!(backup_jobs(&harness).is_empty());
+    assert_eq!(replicas(&harness, "mindmitra"), APP_REPLICAS);
+}
