@@ -309,3 +309,101 @@ async fn a_restore_of_an_unknown_revision_ends_before_anything_changes() {
     assert!(backup_jobs(&harness).is_empty());
     assert_eq!(replicas(&harness, "mindmitra"), APP_REPLICAS);
 }
+
+#[tokio::test]
+async fn a_rollback_with_its_data_restores_it_and_brings_the_pods_of_the_revision_back() {
+    use crate::common::revisions::{template_of, two_revisions};
+    let (mut harness, at) = two_revisions().await;
+    // Backups to S3 (the pod's identity), and revision 2's pre-rollout
+    // backup: revision 1's data as it was when 2 replaced it.
+    harness.api.update(&at, |o| {
+        o["spec"]["backup"] = json!({ "enabled": true,
+            "destination": { "s3": { "bucket": "mindmitra-backups" } } });
+        let generation = o["metadata"]["generation"].as_i64().unwrap();
+        o["metadata"]["generation"] = json!(generation + 1);
+        o["status"]["revisions"][1]["preRolloutSnapshot"] = json!("20261125-100200-r2-pre");
+        o["status"]["backups"] = json!({ "recent": [{ "id": "20261125-100200-r2-pre",
+            "phase": "Succeeded", "reason": "pre-rollout", "revision": 2 }] });
+    });
+    harness.sync();
+    harness.reconcile(&at).await;
+    let action_path = path("chatbotactions", NS, "rollback-with-data");
+    harness.api.insert(
+        &action_path,
+        json!({
+            "apiVersion": "chatbot.dev/v1alpha1", "kind": "ChatbotAction",
+            "metadata": { "name": "rollback-with-data", "namespace": NS,
+                "uid": "da7a0000-0000-4000-8000-000000000001",
+                "creationTimestamp": "2027-01-15T08:00:00Z" },
+            "spec": { "deployment": "mindmitra", "action": "Rollback", "restoreData": true,
+                "reason": "1.1.0's migration dropped a column" }
+        }),
+    );
+    harness.sync();
+    harness.run_action(&action_path).await;
+    let request = harness.api.get(&at).unwrap()["status"]["restoreRequest"].clone();
+    assert_eq!(request["backup"], "20261125-100200-r2-pre", "{request}");
+    assert_eq!(request["rollbackTo"], 1);
+    let id = request["id"].as_str().unwrap().to_string();
+
+    harness.sync();
+    harness.reconcile(&at).await;
+    let safety = format!("{id}-safety");
+    job_ended(
+        &mut harness,
+        &format!("mindmitra-backup-{safety}"),
+        "Complete",
+        json!({ "kind": "backup", "id": safety, "outcome": "Succeeded", "bytes": 4200 }),
+    );
+    harness.reconcile_times(&at, 2).await;
+    assert_eq!(replicas(&harness, "mindmitra"), 0);
+    pods_gone(&mut harness, "mindmitra");
+    pods_gone(&mut harness, "mindmitra-pgbouncer");
+    harness.reconcile(&at).await;
+    job_ended(
+        &mut harness,
+        &format!("mindmitra-restore-{id}"),
+        "Complete",
+        json!({ "kind": "restore", "id": "20261125-100200-r2-pre", "outcome": "Succeeded" }),
+    );
+    harness.reconcile_times(&at, 3).await;
+    assert_eq!(restore_status(&harness, &at)["step"], "RollBackPods");
+    assert_eq!(
+        replicas(&harness, "mindmitra"),
+        0,
+        "no 1.1.0 pod meets 1.0.0's data"
+    );
+
+    harness.run_action(&action_path).await;
+    harness.sync();
+    assert_eq!(
+        harness.api.get(&at).unwrap()["status"]["rollback"]["revision"],
+        1
+    );
+    harness.reconcile(&at).await;
+    assert_eq!(restore_status(&harness, &at)["step"], "Resume");
+    assert_eq!(template_of(&harness).1, "1", "the pods of revision 1");
+    assert_eq!(replicas(&harness, "mindmitra"), APP_REPLICAS);
+    harness.deployment_ready(NS, "mindmitra", APP_REPLICAS);
+    harness.reconcile(&at).await;
+    harness.run_action(&action_path).await;
+    let action = harness.api.get(&action_path).unwrap()["status"].clone();
+    assert_eq!(action["phase"], "Succeeded", "{action}");
+    assert!(
+        action["message"]
+            .as_str()
+            .unwrap()
+            .contains("at revision 1"),
+        "{action}"
+    );
+    let steps: Vec<&str> = action["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert!(steps.contains(&"RollBackPods"), "{steps:?}");
+    // The pods stay at revision 1 until the spec changes, as after any rollback.
+    harness.reconcile_times(&at, 2).await;
+    assert_eq!(template_of(&harness).1, "1");
+}
