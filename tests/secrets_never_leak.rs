@@ -54,6 +54,30 @@ async fn no_secret_value_reaches_status_events_requests_or_logs() {
     });
     harness.sync();
     harness.reconcile(&cbd_path).await;
+    // A restore: its Job (the database URL by reference), then the
+    // connection Secret's URLs switched to the restored database.
+    let started = serde_json::to_value(&harness.now).unwrap();
+    harness.api.update(&cbd_path, |o| {
+        o["status"]["restore"] = serde_json::json!({
+            "id": "r1", "action": "restore-1", "backup": "20261201-020000-r1",
+            "step": "Restore", "database": "chatbot_r1", "previousDatabase": "chatbot",
+            "steps": [{ "name": "Restore", "phase": "Running", "startedAt": started }]
+        });
+    });
+    harness.sync();
+    harness.reconcile(&cbd_path).await;
+    harness.api.update(&cbd_path, |o| {
+        o["status"]["restore"]["step"] = serde_json::json!("Switch");
+    });
+    harness.sync();
+    harness.reconcile(&cbd_path).await;
+    assert!(
+        harness
+            .secret_value(NS, "mindmitra-db", "DATABASE_URL")
+            .unwrap()
+            .contains("/chatbot_r1?"),
+        "the URLs were rewritten (and are checked below)"
+    );
     harness.api.remove(&path("secrets", NS, "mindmitra-sentry"));
     harness.sync();
     harness.reconcile(&cbd_path).await;
@@ -99,6 +123,14 @@ async fn no_secret_value_reaches_status_events_requests_or_logs() {
     assert!(
         backup_jobs >= 1,
         "a backup Job was created and checked below"
+    );
+    assert!(
+        harness
+            .api
+            .requests()
+            .iter()
+            .any(|r| r.uri.contains("/jobs/mindmitra-restore-r1")),
+        "a restore Job was created and checked below"
     );
 
     let status = serde_json::to_string(&harness.chatbot(&cbd_path).status).unwrap();
