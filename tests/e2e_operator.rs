@@ -681,3 +681,158 @@ async fn a_scheduled_backup_job_is_created_and_admitted_as_restricted() {
         "one backup at a time"
     );
 }
+
+/// `psql -c SQL` in the in-cluster Postgres pod of `name`, as its own
+/// superuser over the local socket; the first line of the output.
+async fn psql(namespace: &str, name: &str, database: &str, sql: &str) -> String {
+    let output = tokio::process::Command::new("kubectl")
+        .args(["exec", "-n", namespace, &format!("{name}-postgres-0"), "--"])
+        .args(["psql", "-U", "chatbot", "-d", database, "-tAc", sql])
+        .output()
+        .await
+        .expect("kubectl exec");
+    assert!(
+        output.status.success(),
+        "psql {sql}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+/// A rollback with its data on a real cluster, Brigade's plan: revision 2's
+/// pre-rollout backup holds revision 1's data; `rollback --to 1
+/// --restore-data` restores it into a new database on the in-cluster
+/// Postgres, switches the app to it and runs revision 1's pods again,
+/// while the database revision 2 wrote to stays as it was. Needs the
+/// agent image (`E2E_AGENT_IMAGE`, else the release's) and a default
+/// StorageClass for the backups' volume.
+#[tokio::test]
+#[ignore = "needs a cluster in KUBECONFIG: cargo test --test e2e_operator -- --ignored"]
+async fn a_rollback_with_its_data_restores_revision_1s_data_beside_revision_2s() {
+    use k8s_openapi::api::core::v1::PersistentVolumeClaim;
+    let client = e2e::client().await;
+    e2e::install(&client).await;
+    let namespace = TestNamespace::new(&client, "restore").await;
+    let claims: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), &namespace.name);
+    let claim = serde_json::from_value(json!({
+        "metadata": { "name": "backups" },
+        "spec": { "accessModes": ["ReadWriteOnce"],
+            "resources": { "requests": { "storage": "1Gi" } } }
+    }))
+    .unwrap();
+    claims
+        .create(&Default::default(), &claim)
+        .await
+        .expect("the backups' volume");
+    let operator = Operator::start(&namespace.name, "e2e-restore");
+    let mut backup = json!({ "enabled": true, "beforeRollout": true,
+        "destination": { "pvc": { "claimName": "backups" } } });
+    if let Ok(image) = std::env::var("E2E_AGENT_IMAGE") {
+        backup["agentImage"] = json!(image);
+    }
+    let mut cbd = e2e::plain_chatbot(
+        "data",
+        json!({ "database": { "mode": "inCluster", "storageGiB": 1 }, "backup": backup }),
+    );
+    e2e::create_chatbot(&client, &namespace.name, &cbd).await;
+    let pulls = Duration::from_secs(300);
+    eventually("revision 1 ready", pulls, Some(&operator), || async {
+        let status = read_status(&client, &namespace.name, "data").await?;
+        (condition(&status, "Ready")?.0 == "True").then_some(())
+    })
+    .await;
+    psql(
+        &namespace.name,
+        "data",
+        "chatbot",
+        "CREATE TABLE leads (note text); INSERT INTO leads VALUES ('from revision 1')",
+    )
+    .await;
+
+    // Revision 2 rolls out after its pre-rollout backup, then writes.
+    cbd.spec.image = "ghcr.io/chatbot-operator/echo-bot:1.1.0".into();
+    gitops_apply(&client, &namespace.name, &cbd).await;
+    let status = eventually("revision 2 ready", pulls, Some(&operator), || async {
+        let status = read_status(&client, &namespace.name, "data").await?;
+        (status.stable_revision == Some(2) && condition(&status, "Ready")?.0 == "True")
+            .then_some(status)
+    })
+    .await;
+    let record = status.revisions.iter().find(|r| r.revision == 2).unwrap();
+    assert!(
+        record.pre_rollout_snapshot.is_some(),
+        "revision 2 carries its backup"
+    );
+    psql(
+        &namespace.name,
+        "data",
+        "chatbot",
+        "INSERT INTO leads VALUES ('from revision 2')",
+    )
+    .await;
+
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_chatbot-operator"))
+        .args(["rollback", "data", "-n", &namespace.name, "--to", "1"])
+        .args(["--restore-data", "--reason", "e2e: 1.1.0 broke the leads"])
+        .args(["--timeout", "900"])
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("and the app runs on it at revision 1"),
+        "{stdout}"
+    );
+
+    let status = read_status(&client, &namespace.name, "data").await.unwrap();
+    let restore = status.restore.expect("status.restore");
+    assert_eq!(restore.step, "Succeeded");
+    assert_eq!(restore.previous_database, "chatbot");
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), &namespace.name);
+    let db = secrets.get("data-db").await.unwrap();
+    let url = String::from_utf8(db.data.unwrap()["DATABASE_URL"].0.clone()).unwrap();
+    assert!(
+        url.contains(&format!("/{}?", restore.database)),
+        "the app's URL leads to the restored database"
+    );
+    assert_eq!(
+        psql(
+            &namespace.name,
+            "data",
+            &restore.database,
+            "SELECT string_agg(note, ',') FROM leads"
+        )
+        .await,
+        "from revision 1",
+        "revision 1's data"
+    );
+    assert_eq!(
+        psql(
+            &namespace.name,
+            "data",
+            "chatbot",
+            "SELECT count(*) FROM leads"
+        )
+        .await,
+        "2",
+        "the database revision 2 used is kept as the undo"
+    );
+    eventually(
+        "revision 1's pods ready",
+        pulls,
+        Some(&operator),
+        || async {
+            let status = read_status(&client, &namespace.name, "data").await?;
+            let image = template_image(&client, &namespace.name, "data").await?;
+            (image == "ghcr.io/chatbot-operator/echo-bot:1.0.0"
+                && condition(&status, "Ready")?.0 == "True")
+                .then_some(())
+        },
+    )
+    .await;
+}

@@ -130,7 +130,7 @@ pub fn restore_plan(
     let steps = [
         "a safety backup of the data as it is now (the app keeps serving)".to_string(),
         format!(
-            "the app ({ready} ready pods) and its PgBouncer scaled to zero: the app is down from here until the last step"
+            "the app ({ready} ready pods) and PgBouncer, where there is one, scaled to zero: the app is down from here until the last step"
         ),
         format!(
             "backup {backup} restored into a new database on the same server and checked against its manifest"
