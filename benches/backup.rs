@@ -1,7 +1,9 @@
 //! The backup agent's throughput and memory against plain `pg_dump -Fc >
 //! file` and `pg_restore` of the same database in the same run, on a real
 //! Postgres: the agent's dump to moto's S3 and to a volume, its restore
-//! (with the manifest check) from S3, and the agent's peak RSS in each.
+//! from S3 with the manifest check (into an empty database, and into a new
+//! one it creates, as a Restore action's Job does), and the agent's peak
+//! RSS in each.
 //!
 //! `cargo bench --bench backup`; `BACKUP_BENCH_MIB` sets the size of the
 //! generated table (default 1024 MiB of incompressible text).
@@ -173,6 +175,28 @@ fn main() {
     timed(
         "backup-agent restore ← S3 (moto)",
         from_s3,
+        Some(bytes),
+        Some(plain_restore),
+    );
+
+    // The restore Job's part of a Restore action's RTO: the new database
+    // created beside the live one, the dump streamed in, checked.
+    let mut restore_job = agent(
+        &moto.url(),
+        &[
+            "restore",
+            "--s3-bucket",
+            BUCKET,
+            "--id",
+            &id,
+            "--create-database",
+            "chatbot_restored",
+        ],
+    );
+    restore_job.env("DIRECT_DATABASE_URL", &url);
+    timed(
+        "restore Job (new database) ← S3",
+        restore_job,
         Some(bytes),
         Some(plain_restore),
     );

@@ -99,6 +99,12 @@ pub struct Backup {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[x_kube(validation = Rule::new("self >= 1 && self <= 100").message("spec.backup.verifyEvery must be between 1 and 100"))]
     pub verify_every: Option<i32>,
+    /// Days the database a restore replaced is kept, untouched, as the
+    /// undo before the operator drops it (default 7; 0 keeps it until it
+    /// is dropped by hand).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("self >= 0 && self <= 365").message("spec.backup.keepReplacedDatabaseDays must be between 0 and 365"))]
+    pub keep_replaced_database_days: Option<i32>,
 }
 
 /// Service-level objectives, rendered as alerting rules.

@@ -78,6 +78,14 @@ pub struct RestoreStatus {
     /// How it stands, in words.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// When the database the restore replaced is dropped
+    /// (`spec.backup.keepReplacedDatabaseDays` after the restore).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drop_previous_after: Option<Time>,
+    /// The replaced database was dropped (`true`), or its drop failed
+    /// (`false`, the message says why; it is then left for a person).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_dropped: Option<bool>,
     /// Every step so far, oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub steps: Vec<RestoreStepRecord>,

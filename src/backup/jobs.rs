@@ -313,6 +313,30 @@ pub fn stamp_restore(template: &Job, deployment: &str, start: &super::restore::J
     job
 }
 
+/// The Job dropping the database a restore replaced, from the rendered
+/// restore template (its image, its Secret references, its pod): only
+/// the arguments differ.
+pub fn stamp_drop(template: &Job, deployment: &str, start: &super::restore::DropStart) -> Job {
+    let mut job = stamp_restore(
+        template,
+        deployment,
+        &super::restore::JobStart {
+            id: start.id.clone(),
+            backup: String::new(),
+            database: start.database.clone(),
+        },
+    );
+    let pod = job.spec.as_mut().and_then(|s| s.template.spec.as_mut());
+    for container in pod.into_iter().flat_map(|s| s.containers.iter_mut()) {
+        container.args = Some(vec![
+            "drop-database".into(),
+            "--database".into(),
+            start.database.clone(),
+        ]);
+    }
+    job
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

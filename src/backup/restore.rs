@@ -4,8 +4,9 @@
 //! the same server and checked against its manifest → the connection
 //! Secret switched to it → (for a rollback with its data) the pods of the
 //! revision → the app back. The database the app used before is never
-//! written to and stays as the undo. A failure before the switch ends the
-//! restore with the app back on its old database, nothing lost.
+//! written to and stays as the undo for `keepReplacedDatabaseDays`, then a
+//! Job drops it (never the one the app uses). A failure before the switch
+//! ends the restore with the app back on its old database, nothing lost.
 //!
 //! Every step is decided from what survives a restart — the previous
 //! `status.restore`, the backup records, the restore Job, the database the
@@ -79,7 +80,21 @@ pub struct Facts<'a> {
     pub held_revision: Option<i64>,
     /// Why no restore can start here, if it cannot.
     pub cannot: Option<String>,
+    /// Days the replaced database is kept (`None`: until dropped by hand).
+    pub keep_replaced_days: Option<u32>,
+    /// The Job dropping the replaced database of the newest restore, and
+    /// what it reported once it ended.
+    pub drop_job: Option<&'a JobFacts>,
+    pub drop_report: Option<&'a Report>,
     pub now: Timestamp,
+}
+
+/// The Job that drops a database a restore replaced.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DropStart {
+    /// `<restore id>-drop` (labels the Job).
+    pub id: String,
+    pub database: String,
 }
 
 /// The restore Job to create.
@@ -102,6 +117,8 @@ pub struct Plan {
     /// The app's pods and the pooler stay at zero.
     pub stop_writes: bool,
     pub start_job: Option<JobStart>,
+    /// The replaced database's time as the undo is over: drop it.
+    pub drop_job: Option<DropStart>,
     pub notes: Vec<Note>,
 }
 
@@ -150,6 +167,11 @@ pub fn stops_writes(restore: Option<&RestoreStatus>) -> bool {
     })
 }
 
+/// The id of the Job dropping the database restore `id` replaced.
+pub fn drop_id(id: &str) -> String {
+    format!("{id}-drop")
+}
+
 /// The id of a restore's safety backup.
 pub fn safety_backup_id(id: &str) -> String {
     format!("{id}-safety")
@@ -170,7 +192,10 @@ pub fn plan(facts: &Facts) -> Plan {
                 None => return plan,
             }
         }
-        _ => return plan,
+        _ => {
+            drop_replaced(facts, &mut plan);
+            return plan;
+        }
     };
     advance(facts, &mut restore, &mut plan);
     plan.stop_writes = stops_writes(Some(&restore));
@@ -315,6 +340,12 @@ fn advance(facts: &Facts, restore: &mut RestoreStatus, plan: &mut Plan) {
                 if facts.app_available {
                     enter(restore, step::SUCCEEDED, &now, None);
                     restore.finished_at = Some(now.clone());
+                    restore.drop_previous_after = facts
+                        .keep_replaced_days
+                        .filter(|days| *days > 0)
+                        .map(|days| {
+                            time(facts.now + SignedDuration::from_hours(24 * i64::from(days)))
+                        });
                     restore.message = Some(format!(
                         "backup {} restored into {} and the app runs on it{}; {} is kept as the undo",
                         restore.backup,
@@ -342,6 +373,67 @@ fn advance(facts: &Facts, restore: &mut RestoreStatus, plan: &mut Plan) {
         let resumed = restore.step == step::RESUME;
         if restore.step == before || step::is_final(&restore.step) || resumed {
             break;
+        }
+    }
+}
+
+/// After a good restore, once the replaced database's time as the undo is
+/// over: drop it with a Job, once, and record how that went. Never the
+/// database the app's URL leads to.
+fn drop_replaced(facts: &Facts, plan: &mut Plan) {
+    let Some(restore) = plan.status.as_mut() else {
+        return;
+    };
+    let due = restore
+        .drop_previous_after
+        .as_ref()
+        .is_some_and(|after| facts.now >= after.0);
+    let settled = restore.step != step::SUCCEEDED || restore.previous_dropped.is_some();
+    if !due || settled || restore.previous_database == facts.live_database {
+        return;
+    }
+    let database = restore.previous_database.clone();
+    match facts.drop_job.map(|j| j.state) {
+        None => {
+            plan.drop_job = Some(DropStart {
+                id: drop_id(&restore.id),
+                database,
+            })
+        }
+        Some(JobState::Running) => {}
+        Some(state) => {
+            let report = facts.drop_report;
+            let dropped = state == JobState::Succeeded && report.is_none_or(Report::succeeded);
+            restore.previous_dropped = Some(dropped);
+            let (warning, reason, message) = if dropped {
+                (
+                    false,
+                    "ReplacedDatabaseDropped",
+                    format!(
+                        "{database}, replaced by restore {}, was dropped",
+                        restore.id
+                    ),
+                )
+            } else {
+                let why = report
+                    .map(Report::failure)
+                    .or_else(|| facts.drop_job.and_then(|j| j.failure.clone()))
+                    .unwrap_or_else(|| "the drop pod ended without a report".into());
+                (
+                    true,
+                    "ReplacedDatabaseDropFailed",
+                    format!(
+                        "{database}, replaced by restore {}, was not dropped: {why}; drop it by hand",
+                        restore.id
+                    ),
+                )
+            };
+            restore.message = Some(message.clone());
+            plan.notes.push(Note {
+                warning,
+                reason,
+                message,
+            });
         }
     }
 }

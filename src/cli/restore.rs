@@ -146,9 +146,22 @@ pub fn restore_plan(
     for (number, step) in steps.iter().enumerate() {
         let _ = writeln!(out, "  {}. {step}", number + 1);
     }
+    let kept = match cbd
+        .spec
+        .backup
+        .as_ref()
+        .and_then(|b| b.keep_replaced_database_days)
+        .map_or(
+            i64::from(crate::reconcile::restore::KEEP_REPLACED_DAYS),
+            i64::from,
+        ) {
+        0 => "until you drop it".to_string(),
+        1 => "for 1 day".to_string(),
+        days => format!("for {days} days"),
+    };
     let _ = writeln!(
         out,
-        "the database the app uses now is kept, untouched, as the undo; a failure before step 4 brings the app back on it"
+        "the database the app uses now is kept, untouched, as the undo {kept}; a failure before step 4 brings the app back on it"
     );
     Ok(out)
 }
@@ -203,7 +216,9 @@ mod tests {
             "{plan}"
         );
         assert!(
-            plan.contains("2. the app (3 ready pods) and its PgBouncer scaled to zero"),
+            plan.contains(
+                "2. the app (3 ready pods) and PgBouncer, where there is one, scaled to zero"
+            ),
             "{plan}"
         );
         assert!(
@@ -214,7 +229,10 @@ mod tests {
             plan.contains("5. the pods of revision 6 put back"),
             "{plan}"
         );
-        assert!(plan.contains("kept, untouched, as the undo"), "{plan}");
+        assert!(
+            plan.contains("kept, untouched, as the undo for 7 days"),
+            "{plan}"
+        );
         let newest = restore_plan(&brigade(), None, Some(7), None).unwrap_err();
         assert!(newest.contains("revision 7 is the newest"), "{newest}");
     }

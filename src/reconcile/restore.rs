@@ -25,6 +25,9 @@ use crate::{
     rollout::progressive,
 };
 
+/// Days the database a restore replaced is kept when the spec does not say.
+pub const KEEP_REPLACED_DAYS: u32 = 7;
+
 /// Field manager of the replica counts a restore sets.
 pub const MANAGER: &str = "chatbot-operator-restore";
 
@@ -117,12 +120,27 @@ pub async fn converge(
         .as_ref()
         .filter(|r| !restore::step::is_final(&r.step));
     let job = current.and_then(|r| restore_jobs.iter().find(|j| j.id == r.id));
-    let report = match job {
-        Some(job) if job.state != JobState::Running => {
-            backups::termination_report(ctx, &namespace, &job.name).await
+    let drop_job = status
+        .restore
+        .as_ref()
+        .filter(|r| r.previous_dropped.is_none())
+        .and_then(|r| {
+            restore_jobs
+                .iter()
+                .find(|j| j.id == restore::drop_id(&r.id))
+        });
+    let mut report = None;
+    let mut drop_report = None;
+    for (found, into) in [(job, &mut report), (drop_job, &mut drop_report)] {
+        if let Some(job) = found.filter(|j| j.state != JobState::Running) {
+            *into = backups::termination_report(ctx, &namespace, &job.name).await;
         }
-        _ => None,
-    };
+    }
+    let keep_replaced_days = spec
+        .backup
+        .as_ref()
+        .and_then(|b| b.keep_replaced_database_days)
+        .map_or(Some(KEEP_REPLACED_DAYS), |days| u32::try_from(days).ok());
     let secret = get(&ctx.stores.secrets, &namespace, &names.database_secret);
     let view = secret.as_deref().map(secret_view).unwrap_or_default();
     let live = restore::live_database(None, view.database());
@@ -156,6 +174,9 @@ pub async fn converge(
         app_available,
         held_revision: status.rollback.as_ref().map(|h| h.revision),
         cannot,
+        keep_replaced_days,
+        drop_job,
+        drop_report: drop_report.as_ref(),
         now: now.0,
     });
 
@@ -182,6 +203,11 @@ pub async fn converge(
         let job = jobs::stamp_restore(template, &name, start);
         backups::apply_job(ctx, &namespace, &job).await?;
         info!(restore = %start.id, backup = %start.backup, database = %start.database, "restore Job started");
+    }
+    if let (Some(start), Some(template)) = (&plan.drop_job, template) {
+        let job = jobs::stamp_drop(template, &name, start);
+        backups::apply_job(ctx, &namespace, &job).await?;
+        info!(database = %start.database, "dropping the database a restore replaced");
     }
     let in_progress = plan
         .status

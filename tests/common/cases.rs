@@ -424,6 +424,11 @@ pub fn deployment_cases() -> Vec<(&'static str, Value, &'static str)> {
         ),
         (
             "/spec/backup",
+            json!({"keepReplacedDatabaseDays": -1}),
+            "spec.backup.keepReplacedDatabaseDays must be between 0 and 365",
+        ),
+        (
+            "/spec/backup",
             json!({"destination": {}}),
             "spec.backup.destination must set exactly one of s3, pvc",
         ),

@@ -541,6 +541,38 @@ async fn a_backup_on_a_volume_round_trips_and_lists_nothing_partial() {
     );
     assert_eq!(checksum(&pg, "sales"), before);
 
+    // Once its days as the undo are over, a replaced database is dropped;
+    // the one the URL leads to never is.
+    let drop = |database: &str| {
+        Command::new(env!("CARGO_BIN_EXE_chatbot-operator"))
+            .args(["backup-agent", "drop-database", "--database", database])
+            .arg("--termination-log")
+            .arg(termination_log.path())
+            .env("DIRECT_DATABASE_URL", pg.url("sales"))
+            .output()
+            .unwrap()
+    };
+    let output = drop("chatbot_r1");
+    let dropped = summary(&output);
+    assert!(output.status.success(), "{dropped}");
+    assert_eq!(dropped["kind"], "drop");
+    assert_eq!(
+        pg.sql(
+            "postgres",
+            "SELECT count(*) FROM pg_database WHERE datname = 'chatbot_r1'"
+        ),
+        "0"
+    );
+    let output = drop("sales");
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        summary(&output)["message"]
+            .as_str()
+            .unwrap()
+            .contains("sales is the database the URL leads to"),
+    );
+    assert_eq!(checksum(&pg, "sales"), before);
+
     // A backup that does not exist is an error naming it, never a pass.
     pg.sql("postgres", "CREATE DATABASE nothing");
     let output = agent(

@@ -245,6 +245,28 @@ async fn a_restore_switches_the_app_to_a_new_database_step_by_step_across_restar
         .secret_value(NS, "mindmitra-db", "DATABASE_URL")
         .unwrap();
     assert!(url.contains(&format!("/{NEW_DATABASE}?")), "{url}");
+
+    // Seven days on, the replaced database is dropped by a Job, once.
+    harness.now = time("2027-01-22T08:00:00Z");
+    harness.reconcile(&at).await;
+    let drop_job = format!("mindmitra-restore-{ID}-drop");
+    let job = harness.api.get(&path("jobs", NS, &drop_job)).expect("the drop Job");
+    let container = &job["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(
+        container["args"],
+        json!(["drop-database", "--database", "chatbot"])
+    );
+    assert!(container["env"].to_string().contains("\"secretKeyRef\""));
+    job_ended(
+        &mut harness,
+        &drop_job,
+        "Complete",
+        json!({ "kind": "drop", "id": "chatbot", "outcome": "Succeeded" }),
+    );
+    harness.reconcile(&at).await;
+    assert_eq!(restore_status(&harness, &at)["previousDropped"], true);
+    harness.reconcile_times(&at, 2).await;
+    assert_eq!(restore_jobs(&harness).len(), 2, "the restore's Job and the drop's");
 }
 
 #[tokio::test]

@@ -59,6 +59,22 @@ pub enum AgentCommand {
     Restore(RestoreArgs),
     /// Prove a backup restores: into a throwaway Postgres started here, checked against its manifest.
     Verify(VerifyArgs),
+    /// Drop a database a restore replaced, on the server of $DIRECT_DATABASE_URL (never that URL's own).
+    DropDatabase(DropArgs),
+}
+
+/// Arguments of `backup-agent drop-database`.
+#[derive(Debug, Args)]
+pub struct DropArgs {
+    /// The database to drop.
+    #[arg(long, value_name = "NAME")]
+    pub database: String,
+    /// Environment variable holding the URL of the server (its own database is never dropped).
+    #[arg(long, value_name = "VAR", default_value = "DIRECT_DATABASE_URL")]
+    pub server_env: String,
+    /// Where the outcome is written for the operator (a container's termination message), when the file exists.
+    #[arg(long, value_name = "FILE", default_value = "/dev/termination-log")]
+    pub termination_log: PathBuf,
 }
 
 /// Arguments of `backup-agent verify`.
@@ -235,7 +251,7 @@ pub fn main(args: AgentArgs) -> i32 {
             return 1;
         }
     };
-    let (summary, location) = match runtime.block_on(execute(&args)) {
+    let (summary, termination_log) = match runtime.block_on(execute(&args)) {
         Ok(done) => done,
         Err(error) => {
             eprintln!("error: {error}");
@@ -245,10 +261,10 @@ pub fn main(args: AgentArgs) -> i32 {
     let text = summary.to_json();
     println!("{text}");
     // The kubelet mounts the file; outside a pod there is none to write.
-    if location.termination_log.exists()
-        && let Err(error) = std::fs::write(&location.termination_log, &text)
+    if termination_log.exists()
+        && let Err(error) = std::fs::write(termination_log, &text)
     {
-        tracing::warn!(path = %location.termination_log.display(), %error, "writing the termination message failed");
+        tracing::warn!(path = %termination_log.display(), %error, "writing the termination message failed");
     }
     match summary.outcome {
         Outcome::Succeeded => 0,
@@ -256,7 +272,7 @@ pub fn main(args: AgentArgs) -> i32 {
     }
 }
 
-async fn execute(args: &AgentArgs) -> Result<(Summary, &Location), AgentError> {
+async fn execute(args: &AgentArgs) -> Result<(Summary, &std::path::Path), AgentError> {
     match &args.command {
         AgentCommand::Dump(dump) => {
             let plan = dump::DumpPlan {
@@ -292,7 +308,7 @@ async fn execute(args: &AgentArgs) -> Result<(Summary, &Location), AgentError> {
                 }
             }
             log(&summary);
-            Ok((summary, &dump.location))
+            Ok((summary, &dump.location.termination_log))
         }
         AgentCommand::Restore(restore) => {
             let target = match &restore.create_database {
@@ -305,7 +321,7 @@ async fn execute(args: &AgentArgs) -> Result<(Summary, &Location), AgentError> {
                                 Summary::new("restore", &restore.id, Timestamp::now());
                             summary.failed(&error);
                             log(&summary);
-                            return Ok((summary, &restore.location));
+                            return Ok((summary, &restore.location.termination_log));
                         }
                     }
                 }
@@ -322,7 +338,7 @@ async fn execute(args: &AgentArgs) -> Result<(Summary, &Location), AgentError> {
             };
             let summary = restore::run(&plan).await;
             log(&summary);
-            Ok((summary, &restore.location))
+            Ok((summary, &restore.location.termination_log))
         }
         AgentCommand::Verify(verify) => {
             let mut summary = Summary::new("verify", &verify.id, Timestamp::now());
@@ -361,7 +377,17 @@ async fn execute(args: &AgentArgs) -> Result<(Summary, &Location), AgentError> {
                 Err(error) => summary.failed(&error),
             }
             log(&summary);
-            Ok((summary, &verify.location))
+            Ok((summary, &verify.location.termination_log))
+        }
+        AgentCommand::DropDatabase(drop) => {
+            let mut summary = Summary::new("drop", &drop.database, Timestamp::now());
+            let server = url_from_env(&drop.server_env)?;
+            match restore::drop_database(&server, &drop.database).await {
+                Ok(()) => summary.done(),
+                Err(error) => summary.failed(&error),
+            }
+            log(&summary);
+            Ok((summary, &drop.termination_log))
         }
     }
 }

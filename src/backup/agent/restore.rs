@@ -94,6 +94,30 @@ pub async fn create_database(server: &ConnInfo, name: &str) -> Result<ConnInfo, 
     Ok(server.with_dbname(name))
 }
 
+/// Drops database `name` on the server of `server`: the one a restore
+/// replaced, once its time as the undo is over. Never the database the
+/// URL leads to (the one the app uses).
+pub async fn drop_database(server: &ConnInfo, name: &str) -> Result<(), AgentError> {
+    if !valid_database_name(name) {
+        return Err(AgentError::Config(format!(
+            "--database: {name:?} is not a database name this agent drops (lowercase letters, digits and `_`, at most 63, starting with a letter)"
+        )));
+    }
+    if name == server.dbname {
+        return Err(AgentError::Config(format!(
+            "--database: {name} is the database the URL leads to (the one the app uses); it is never dropped"
+        )));
+    }
+    let client = session::connect(server).await?;
+    client
+        .batch_execute(&format!(
+            "DROP DATABASE IF EXISTS {}",
+            session::quote_ident(name)
+        ))
+        .await
+        .map_err(|e| AgentError::Database(format!("dropping {name}: {e}")))
+}
+
 pub async fn load_manifest(store: &Store, folder: &str, id: &str) -> Result<Manifest, AgentError> {
     let key = format!("{folder}{}", manifest::MANIFEST_FILE);
     let body = store

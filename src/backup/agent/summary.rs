@@ -85,6 +85,12 @@ impl Summary {
         self.server_version = Some(manifest.server_version);
     }
 
+    /// Over and good, with nothing to report beyond it (a dropped database).
+    pub fn done(&mut self) {
+        self.outcome = Outcome::Succeeded;
+        self.finished_at = Timestamp::now();
+    }
+
     pub fn failed(&mut self, error: &AgentError) {
         self.outcome = Outcome::Failed;
         self.finished_at = Timestamp::now();

@@ -35,6 +35,9 @@ struct World {
     available: bool,
     held: Option<i64>,
     cannot: Option<String>,
+    keep: Option<u32>,
+    drop_job: Option<JobFacts>,
+    drop_report: Option<Report>,
 }
 
 impl World {
@@ -50,6 +53,9 @@ impl World {
             available: true,
             held: None,
             cannot: None,
+            keep: Some(7),
+            drop_job: None,
+            drop_report: None,
         }
     }
 
@@ -67,6 +73,9 @@ impl World {
             app_available: self.available,
             held_revision: self.held,
             cannot: self.cannot.clone(),
+            keep_replaced_days: self.keep,
+            drop_job: self.drop_job.as_ref(),
+            drop_report: self.drop_report.as_ref(),
             now: at(now),
         });
         self.status = plan.status.clone();
@@ -83,10 +92,17 @@ impl World {
     }
 
     fn job(&mut self, state: JobState, report: Option<&str>) {
-        self.job = Some(JobFacts {
-            name: "brigade-sales-restore-20261201-031500-ab12cd".into(),
+        self.job = Some(job_facts(&request(None).id, state));
+        self.report = report.map(|r| Report::parse(r).unwrap());
+    }
+}
+
+fn job_facts(id: &str, state: JobState) -> JobFacts {
+    {
+        JobFacts {
+            name: format!("brigade-sales-restore-{id}"),
             uid: Some("u1".into()),
-            id: request(None).id,
+            id: id.into(),
             reason: super::super::jobs::Reason::Restore,
             revision: None,
             action: None,
@@ -94,8 +110,7 @@ impl World {
             started_at: None,
             finished_at: None,
             failure: None,
-        });
-        self.report = report.map(|r| Report::parse(r).unwrap());
+        }
     }
 }
 
@@ -351,4 +366,70 @@ fn database_names_stay_within_what_postgres_keeps() {
     assert!(crate::backup::agent::restore::valid_database_name(
         &database_for("20261201-031500-ab12cd")
     ));
+}
+
+#[test]
+fn the_replaced_database_is_dropped_once_its_days_as_the_undo_are_over() {
+    let mut world = World::new(None);
+    world.step("2026-12-01T03:15:00Z");
+    world.safety_done(backup_phase::SUCCEEDED);
+    world.stopped = true;
+    world.step("2026-12-01T03:16:00Z");
+    world.job(JobState::Succeeded, Some(GOOD));
+    world.live = "chatbot_20261201_031500_ab12cd".into();
+    world.step("2026-12-01T03:20:00Z");
+    world.step("2026-12-01T03:21:00Z");
+    let done = world.status.clone().unwrap();
+    assert_eq!(done.step, step::SUCCEEDED);
+    assert_eq!(
+        done.drop_previous_after.as_ref().unwrap().0,
+        at("2026-12-08T03:21:00Z")
+    );
+    // Kept for the seven days.
+    assert_eq!(world.step("2026-12-08T03:00:00Z").drop_job, None);
+    let plan = world.step("2026-12-08T03:30:00Z");
+    assert_eq!(
+        plan.drop_job,
+        Some(DropStart {
+            id: "20261201-031500-ab12cd-drop".into(),
+            database: "chatbot".into(),
+        })
+    );
+    world.drop_job = Some(job_facts("20261201-031500-ab12cd-drop", JobState::Running));
+    assert_eq!(world.step("2026-12-08T03:31:00Z").drop_job, None, "once");
+    world.drop_job = Some(job_facts(
+        "20261201-031500-ab12cd-drop",
+        JobState::Succeeded,
+    ));
+    world.drop_report = Report::parse(r#"{"kind":"drop","id":"chatbot","outcome":"Succeeded"}"#);
+    let plan = world.step("2026-12-08T03:32:00Z");
+    assert_eq!(plan.notes[0].reason, "ReplacedDatabaseDropped");
+    assert_eq!(world.status.as_ref().unwrap().previous_dropped, Some(true));
+    world.drop_job = None;
+    assert!(
+        world.step("2026-12-09T00:00:00Z").drop_job.is_none(),
+        "never again"
+    );
+
+    // The database the app uses is never dropped, whatever status says;
+    // and 0 days keeps it until a person drops it.
+    let mut status = done.clone();
+    status.previous_database = "chatbot_20261201_031500_ab12cd".into();
+    let mut world = World::new(None);
+    world.status = Some(status);
+    world.live = "chatbot_20261201_031500_ab12cd".into();
+    assert!(world.step("2026-12-20T00:00:00Z").drop_job.is_none());
+    let mut world = World::new(None);
+    world.keep = Some(0);
+    world.step("2026-12-01T03:15:00Z");
+    world.safety_done(backup_phase::SUCCEEDED);
+    world.stopped = true;
+    world.step("2026-12-01T03:16:00Z");
+    world.job(JobState::Succeeded, Some(GOOD));
+    world.live = "chatbot_20261201_031500_ab12cd".into();
+    world.step("2026-12-01T03:20:00Z");
+    world.step("2026-12-01T03:21:00Z");
+    assert_eq!(world.at_step(), step::SUCCEEDED);
+    assert!(world.status.as_ref().unwrap().drop_previous_after.is_none());
+    assert!(world.step("2027-06-01T00:00:00Z").drop_job.is_none());
 }
