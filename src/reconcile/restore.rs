@@ -145,22 +145,7 @@ pub async fn converge(
     let view = secret.as_deref().map(secret_view).unwrap_or_default();
     let live = restore::live_database(None, view.database());
     let writers = writers(spec, &names);
-    let deployment = |name: &str| get(&ctx.stores.deployments, &namespace, name);
-    let running = |d: &Deployment| {
-        let spec = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
-        let pods = d.status.as_ref().and_then(|s| s.replicas).unwrap_or(0);
-        spec > 0 || pods > 0
-    };
-    let writes_stopped = writers
-        .iter()
-        .all(|(name, _)| deployment(name).is_none_or(|d| !running(&d)));
-    let app_available = deployment(&names.deployment).is_some_and(|d| {
-        d.status
-            .as_ref()
-            .and_then(|s| s.ready_replicas)
-            .unwrap_or(0)
-            > 0
-    });
+    let (writes_stopped, app_available) = pods(ctx, &namespace, &writers, &names.deployment);
     let cannot = cannot(spec, cbd, template);
     let plan = restore::plan(&Facts {
         deployment: &name,
@@ -180,25 +165,8 @@ pub async fn converge(
         now: now.0,
     });
 
-    let api: Api<Deployment> = Api::namespaced(ctx.client.clone(), &namespace);
-    for (writer, replicas) in &writers {
-        let Some(found) = deployment(writer) else {
-            continue;
-        };
-        let at = found.spec.as_ref().and_then(|s| s.replicas);
-        let wanted = if plan.stop_writes {
-            0
-        } else if at == Some(0) && status.restore.is_some() {
-            // Back from a restore's zero (or a failed one's).
-            *replicas
-        } else {
-            continue;
-        };
-        if at != Some(wanted) {
-            scale(&api, writer, wanted).await?;
-            info!(deployment = %writer, replicas = wanted, "scaled for the restore");
-        }
-    }
+    let restored_before = status.restore.is_some();
+    scale_writers(ctx, &namespace, &writers, plan.stop_writes, restored_before).await?;
     if let (Some(start), Some(template)) = (&plan.start_job, template) {
         let job = jobs::stamp_restore(template, &name, start);
         backups::apply_job(ctx, &namespace, &job).await?;
@@ -227,6 +195,55 @@ pub async fn converge(
             .collect(),
         in_progress,
     })
+}
+
+/// Whether no app or pooler pod is left (`writers`), and whether the app
+/// (`app`) has a ready pod.
+fn pods(ctx: &Context, namespace: &str, writers: &[(String, i32)], app: &str) -> (bool, bool) {
+    let deployment = |name: &str| get(&ctx.stores.deployments, namespace, name);
+    let running = |d: &Deployment| {
+        let spec = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+        let pods = d.status.as_ref().and_then(|s| s.replicas).unwrap_or(0);
+        spec > 0 || pods > 0
+    };
+    let stopped = writers
+        .iter()
+        .all(|(name, _)| deployment(name).is_none_or(|d| !running(&d)));
+    let ready = deployment(app)
+        .and_then(|d| d.status.as_ref()?.ready_replicas)
+        .unwrap_or(0);
+    (stopped, ready > 0)
+}
+
+/// The app and the pooler at zero while writes stop; back at their counts
+/// once a restore (`restored_before`: there was one) no longer stops them.
+async fn scale_writers(
+    ctx: &Context,
+    namespace: &str,
+    writers: &[(String, i32)],
+    stop: bool,
+    restored_before: bool,
+) -> Result<(), ReconcileError> {
+    let api: Api<Deployment> = Api::namespaced(ctx.client.clone(), namespace);
+    for (writer, replicas) in writers {
+        let Some(found) = get(&ctx.stores.deployments, namespace, writer) else {
+            continue;
+        };
+        let at = found.spec.as_ref().and_then(|s| s.replicas);
+        let wanted = if stop {
+            0
+        } else if at == Some(0) && restored_before {
+            // Back from a restore's zero (or a failed one's).
+            *replicas
+        } else {
+            continue;
+        };
+        if at != Some(wanted) {
+            scale(&api, writer, wanted).await?;
+            info!(deployment = %writer, replicas = wanted, "scaled for the restore");
+        }
+    }
+    Ok(())
 }
 
 /// Sets Deployment `name`'s replica count under the restore's own field

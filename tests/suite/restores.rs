@@ -250,7 +250,10 @@ async fn a_restore_switches_the_app_to_a_new_database_step_by_step_across_restar
     harness.now = time("2027-01-22T08:00:00Z");
     harness.reconcile(&at).await;
     let drop_job = format!("mindmitra-restore-{ID}-drop");
-    let job = harness.api.get(&path("jobs", NS, &drop_job)).expect("the drop Job");
+    let job = harness
+        .api
+        .get(&path("jobs", NS, &drop_job))
+        .expect("the drop Job");
     let container = &job["spec"]["template"]["spec"]["containers"][0];
     assert_eq!(
         container["args"],
@@ -266,7 +269,11 @@ async fn a_restore_switches_the_app_to_a_new_database_step_by_step_across_restar
     harness.reconcile(&at).await;
     assert_eq!(restore_status(&harness, &at)["previousDropped"], true);
     harness.reconcile_times(&at, 2).await;
-    assert_eq!(restore_jobs(&harness).len(), 2, "the restore's Job and the drop's");
+    assert_eq!(
+        restore_jobs(&harness).len(),
+        2,
+        "the restore's Job and the drop's"
+    );
 }
 
 #[tokio::test]
