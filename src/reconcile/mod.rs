@@ -17,6 +17,7 @@ pub mod events;
 pub mod holds;
 pub mod migration;
 pub mod observe;
+mod publish;
 pub mod restore;
 pub mod rollback;
 pub mod status;
@@ -32,11 +33,7 @@ use k8s_openapi::{apimachinery::pkg::apis::meta::v1::Time, jiff::Timestamp};
 use kube::{
     Api, Client, Resource, ResourceExt,
     api::{Patch, PatchParams},
-    runtime::{
-        controller::Action,
-        events::{Event, EventType, Recorder, Reporter},
-        reflector::ObjectRef,
-    },
+    runtime::{controller::Action, events::Reporter, reflector::ObjectRef},
 };
 use serde_json::json;
 use tracing::{Instrument, info, warn};
@@ -47,7 +44,7 @@ use crate::{
     secrets,
     telemetry::Metrics,
 };
-use decide::{Note, Pace};
+use decide::Pace;
 pub use stores::{Stores, SyncGate};
 
 /// Controller name in metrics and logs.
@@ -405,7 +402,7 @@ async fn reconcile_in_span(
     notes.extend(backups.notes);
     notes.extend(restored.notes);
     notes.extend(events::transitions(&previous.conditions, &next.conditions));
-    publish(ctx, cbd, &notes).await;
+    publish::publish(ctx, cbd, &notes).await;
 
     let after = match pace {
         Pace::Steady => ctx.timing.resync,
@@ -552,7 +549,7 @@ async fn finalize_deleted(
         return Ok(Action::await_change());
     }
     let finalized = data::finalize(ctx, cbd, spec).await?;
-    publish(ctx, cbd, &finalized.notes).await;
+    publish::publish(ctx, cbd, &finalized.notes).await;
     if finalized.done {
         return Ok(Action::await_change());
     }
@@ -617,36 +614,6 @@ async fn write_status(
         name,
         source,
     })
-}
-
-/// Publishes Events on the resource. A failed Event is logged, never fatal.
-async fn publish(ctx: &Context, cbd: &ChatbotDeployment, notes: &[Note]) {
-    let reference = cbd.object_ref(&());
-    // A recorder per reconcile: Events are only published on transitions,
-    // and each transition is an Event of its own, not a repeat of an
-    // earlier one with the same reason.
-    let recorder = Recorder::new(ctx.client.clone(), ctx.reporter.clone());
-    for note in notes {
-        let event = Event {
-            type_: if note.warning {
-                EventType::Warning
-            } else {
-                EventType::Normal
-            },
-            reason: note.reason.clone(),
-            note: Some(note.message.clone()),
-            action: "Reconcile".into(),
-            secondary: None,
-        };
-        if note.warning {
-            warn!(reason = %note.reason, "{}", note.message);
-        } else {
-            info!(reason = %note.reason, "{}", note.message);
-        }
-        if let Err(error) = recorder.publish(&event, &reference).await {
-            warn!(%error, reason = %note.reason, "could not publish an Event");
-        }
-    }
 }
 
 /// Decides the retry of a failed reconcile: exponential backoff per

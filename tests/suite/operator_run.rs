@@ -186,7 +186,18 @@ async fn the_operator_binary_reconciles_stays_quiet_and_hands_over_on_sigterm() 
     let (code, _) = first.get("/readyz").unwrap();
     assert_eq!(code, 200);
 
-    // Settled: resyncs every second, no write.
+    // Settled once the reconcile that saw the pods ready has also
+    // published its Events (they follow its status write): two more
+    // reconciles, then resyncs every second, no write.
+    let ready_at = first
+        .metric("chatbot_operator_reconciles_total{controller=\"chatbotdeployment\"}")
+        .unwrap();
+    until("two reconciles after Ready", &first, || {
+        first
+            .metric("chatbot_operator_reconciles_total{controller=\"chatbotdeployment\"}")
+            .filter(|r| *r >= ready_at + 2.0)
+    })
+    .await;
     let writes = first.metric("chatbot_operator_write_calls_total").unwrap();
     assert!(
         writes >= 10.0,
