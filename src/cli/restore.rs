@@ -17,16 +17,12 @@ use crate::{
 
 /// Arguments of `restore`.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["backup", "revision"])))]
 pub struct RestoreArgs {
     #[command(flatten)]
     pub target: TargetArgs,
     /// The backup to restore (see `backups NAME`).
-    #[arg(
-        long,
-        value_name = "ID",
-        conflicts_with = "revision",
-        required_unless_present = "revision"
-    )]
+    #[arg(long, value_name = "ID")]
     pub backup: Option<String>,
     /// Restore the data revision N ran with: the backup taken before the next revision replaced it.
     #[arg(long, value_name = "N")]

@@ -81,3 +81,56 @@ async fn status_and_history_read_the_resource_from_the_kubeconfigs_cluster() {
         "error: chatbotdeployment nope not found in namespace mindmitra"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn restore_without_confirm_prints_the_plan_exits_1_and_changes_nothing() {
+    let (mut harness, at) = dev_with_stores_up().await;
+    harness.api.update(&at, |o| {
+        o["status"]["backups"] = serde_json::json!({ "recent": [{
+            "id": "20261201-040000-r1", "phase": "Succeeded", "reason": "scheduled",
+            "revision": 1, "bytes": 48234496, "verified": true,
+            "startedAt": "2026-12-01T04:00:00Z", "time": "2026-12-01T04:01:40Z" }] });
+    });
+    harness.sync();
+    harness.api.grant_oncall(NS);
+    let server = FakeServer::start(harness.api.clone()).await;
+    let binary = std::path::Path::new(env!("CARGO_BIN_EXE_chatbot-operator"));
+    harness.api.clear_requests();
+
+    let args = [
+        "restore",
+        "mindmitra",
+        "-n",
+        NS,
+        "--backup",
+        "20261201-040000-r1",
+    ];
+    let output = run(binary, &args, &server).await;
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    for expected in [
+        "restore of mindmitra from backup 20261201-040000-r1:",
+        "the backup: 2026-12-01T04:01:40Z, 46.0 MiB, revision 1, verified yes",
+        "1. a safety backup of the data as it is now",
+        "4. the connection Secret mindmitra-db switched to the new database",
+        "kept, untouched, as the undo for 7 days",
+        "nothing was changed: run again with --confirm to carry it out",
+    ] {
+        assert!(stdout.contains(expected), "{expected:?} in:\n{stdout}");
+    }
+    let writes: Vec<String> = harness
+        .take_requests()
+        .into_iter()
+        .filter(|l| !l.starts_with("GET"))
+        .collect();
+    assert!(writes.is_empty(), "nothing is written: {writes:?}");
+
+    // Neither a backup nor a revision: a usage error naming both.
+    let output = run(binary, &["restore", "mindmitra", "-n", NS], &server).await;
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("--backup <ID>") && stderr.contains("--revision <N>"),
+        "{stderr}"
+    );
+}
