@@ -106,10 +106,18 @@ pub async fn converge(
     });
     match (&plan.start, template) {
         (Some(start), Some(template)) => {
+            // Revisions' pre-rollout backups, and a restore's safety
+            // backup while the database it replaced is kept.
+            let safety = previous_status
+                .restore
+                .as_ref()
+                .filter(|r| r.previous_dropped != Some(true))
+                .and_then(|r| r.safety_backup.clone());
             let pinned: Vec<String> = previous_status
                 .revisions
                 .iter()
                 .filter_map(|r| r.pre_rollout_snapshot.clone())
+                .chain(safety)
                 .collect();
             let job = jobs::stamp(template, &name, start, &pinned);
             apply_job(ctx, &namespace, &job).await?;

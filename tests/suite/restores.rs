@@ -249,6 +249,17 @@ async fn a_restore_switches_the_app_to_a_new_database_step_by_step_across_restar
     // Seven days on, the replaced database is dropped by a Job, once.
     harness.now = time("2027-01-22T08:00:00Z");
     harness.reconcile(&at).await;
+    // Until then retention keeps the safety backup: the day's scheduled
+    // backup pins it.
+    let scheduled = backup_jobs(&harness)
+        .into_iter()
+        .find(|j| j["metadata"]["labels"]["chatbot.dev/backup-reason"] == "scheduled")
+        .expect("the day's backup");
+    let args = scheduled["spec"]["template"]["spec"]["containers"][0]["args"].to_string();
+    assert!(
+        args.contains(&format!("\"--pin\",\"{ID}-safety\"")),
+        "{args}"
+    );
     let drop_job = format!("mindmitra-restore-{ID}-drop");
     let job = harness
         .api
