@@ -70,6 +70,12 @@ fn cannot(
             "spec.database.mode is not Managed or InCluster: the operator switches only a connection Secret it writes; restore an external database yourself".into(),
         );
     }
+    if cbd.spec.paused == Some(true) {
+        return Some(
+            "spec.paused is true: nothing changes while the resource is paused; resume it first"
+                .into(),
+        );
+    }
     if template.is_none() {
         return Some(
             "spec.backup.destination is not set (or backups are off): there is no dump to restore from".into(),

@@ -447,3 +447,33 @@ async fn a_rollback_with_its_data_restores_it_and_brings_the_pods_of_the_revisio
     harness.reconcile_times(&at, 2).await;
     assert_eq!(template_of(&harness).1, "1");
 }
+
+#[tokio::test]
+async fn a_restore_of_a_paused_resource_is_refused_with_nothing_changed() {
+    let (mut harness, at, action_path) = running_with_a_backup(json!({
+        "action": "Restore", "backup": BACKUP
+    }))
+    .await;
+    harness.api.update(&at, |o| {
+        o["spec"]["paused"] = json!(true);
+        o["metadata"]["generation"] = json!(2);
+    });
+    harness.sync();
+    harness.reconcile(&at).await;
+    let refused = restore_status(&harness, &at);
+    assert_eq!(refused["step"], "Failed", "{refused}");
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("spec.paused is true"),
+        "{refused}"
+    );
+    assert!(backup_jobs(&harness).is_empty() && restore_jobs(&harness).is_empty());
+    assert_eq!(replicas(&harness, "mindmitra"), APP_REPLICAS);
+    harness.run_action(&action_path).await;
+    assert_eq!(
+        harness.api.get(&action_path).unwrap()["status"]["phase"],
+        "Failed"
+    );
+}
