@@ -204,6 +204,23 @@ pub struct Start {
     pub expect_shrink: bool,
 }
 
+/// Adds `labels` to a stamped Job and to its pod template (the stores'
+/// NetworkPolicy admits the pod by its labels).
+fn label(job: &mut Job, labels: BTreeMap<String, String>) {
+    job.metadata
+        .labels
+        .get_or_insert_with(BTreeMap::new)
+        .extend(labels.clone());
+    if let Some(spec) = job.spec.as_mut() {
+        spec.template
+            .metadata
+            .get_or_insert_with(Default::default)
+            .labels
+            .get_or_insert_with(BTreeMap::new)
+            .extend(labels);
+    }
+}
+
 /// The Job of one backup: `<deployment>-backup-<id>` (a verification:
 /// `<deployment>-verify-<id>`, a restore: `<deployment>-restore-<id>`),
 /// cut to the 63 characters a Job's pods can carry in their `job-name`
@@ -239,10 +256,7 @@ pub fn stamp(template: &Job, deployment: &str, start: &Start, pinned: &[String])
     if let Some(revision) = start.revision {
         labels.insert(keys::REVISION.into(), revision.to_string());
     }
-    job.metadata
-        .labels
-        .get_or_insert_with(BTreeMap::new)
-        .extend(labels.clone());
+    label(&mut job, labels);
     if let Some(action) = &start.action {
         job.metadata
             .annotations
@@ -251,11 +265,6 @@ pub fn stamp(template: &Job, deployment: &str, start: &Start, pinned: &[String])
     }
     if let Some(spec) = job.spec.as_mut() {
         let pod = &mut spec.template;
-        pod.metadata
-            .get_or_insert_with(Default::default)
-            .labels
-            .get_or_insert_with(BTreeMap::new)
-            .extend(labels);
         for container in pod.spec.iter_mut().flat_map(|s| s.containers.iter_mut()) {
             let args = container.args.get_or_insert_with(Vec::new);
             args.extend(["--id".to_string(), start.id.clone()]);
@@ -290,17 +299,9 @@ pub fn stamp_restore(template: &Job, deployment: &str, start: &super::restore::J
         ),
     ]
     .into();
-    job.metadata
-        .labels
-        .get_or_insert_with(BTreeMap::new)
-        .extend(labels.clone());
+    label(&mut job, labels);
     if let Some(spec) = job.spec.as_mut() {
         let pod = &mut spec.template;
-        pod.metadata
-            .get_or_insert_with(Default::default)
-            .labels
-            .get_or_insert_with(BTreeMap::new)
-            .extend(labels);
         for container in pod.spec.iter_mut().flat_map(|s| s.containers.iter_mut()) {
             container.args.get_or_insert_with(Vec::new).extend([
                 "--id".to_string(),

@@ -172,15 +172,7 @@ pub fn judge(
             now,
         )));
     }
-    let held = rollback::held(target);
-    // The revision the pods run, and the one the spec asks for.
-    let running = held
-        .map(|h| h.revision)
-        .or(deployment_status.current_revision);
-    let instead_of = held
-        .map(|h| h.instead_of)
-        .or(deployment_status.current_revision);
-    let (Some(running), Some(instead_of)) = (running, instead_of) else {
+    let (Some(running), Some(instead_of)) = running_and_asked(target) else {
         return Some(Judgement::Done(ended(
             action,
             phase::FAILED,
@@ -210,12 +202,7 @@ fn judge_backup(
     now: &Time,
 ) -> Judgement {
     use crate::backup::action::{self as backup, Progress};
-    let created = action
-        .metadata
-        .creation_timestamp
-        .as_ref()
-        .map_or(now.0, |t| t.0);
-    let id = backup::id_for(created, action.metadata.uid.as_deref().unwrap_or_default());
+    let id = request_id(action, now);
     let expect_shrink = action.spec.expect_shrink.unwrap_or(false);
     match backup::judge(&action.name_any(), &id, expect_shrink, status) {
         Progress::Send(request) => Judgement::RequestBackup(request),
@@ -224,6 +211,17 @@ fn judge_backup(
             Judgement::Done(outcome(action, succeeded, message, now))
         }
     }
+}
+
+/// The id of the backup or restore `action` asks for: its creation time
+/// and a piece of its uid.
+fn request_id(action: &ChatbotAction, now: &Time) -> String {
+    let created = action
+        .metadata
+        .creation_timestamp
+        .as_ref()
+        .map_or(now.0, |t| t.0);
+    crate::backup::action::id_for(created, action.metadata.uid.as_deref().unwrap_or_default())
 }
 
 /// The revision the pods of `target` run and the one its spec asks for.
@@ -243,13 +241,7 @@ fn judge_restore(
     now: &Time,
 ) -> Judgement {
     use crate::backup::restore::action::{self as restore, Progress};
-    let created = action
-        .metadata
-        .creation_timestamp
-        .as_ref()
-        .map_or(now.0, |t| t.0);
-    let uid = action.metadata.uid.as_deref().unwrap_or_default();
-    let id = crate::backup::action::id_for(created, uid);
+    let id = request_id(action, now);
     let sent = action.status.as_ref().and_then(|s| s.phase.as_deref()) == Some(phase::RUNNING);
     let (running, instead_of) = running_and_asked(target);
     let resolve = || match (action.spec.action, &action.spec.backup) {

@@ -172,17 +172,20 @@ pub async fn converge(
             healthy,
             stale,
         }),
-        notes: plan
-            .notes
-            .into_iter()
-            .map(|n| Note {
-                warning: n.warning,
-                reason: n.reason.into(),
-                message: n.message,
-            })
-            .collect(),
+        notes: plan.notes.into_iter().map(Note::from).collect(),
         wake: plan.wake,
     })
+}
+
+/// A note of the backup and restore plans, as an Event of the reconcile.
+impl From<runs::Note> for Note {
+    fn from(note: runs::Note) -> Self {
+        Note {
+            warning: note.warning,
+            reason: note.reason.into(),
+            message: note.message,
+        }
+    }
 }
 
 /// The pre-rollout RDS snapshot of `revision`: made once, looked at until

@@ -341,6 +341,25 @@ async fn delete_child(
     }
 }
 
+/// Server-side applies Deployment `name`'s replica count alone, under the
+/// field manager of `params`.
+pub(super) async fn apply_replicas(
+    api: &Api<Deployment>,
+    name: &str,
+    replicas: i32,
+    params: &PatchParams,
+) -> Result<(), kube::Error> {
+    let patch = json!({
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": { "name": name },
+        "spec": { "replicas": replicas },
+    });
+    api.patch(name, params, &Patch::Apply(&patch))
+        .await
+        .map(|_| ())
+}
+
 /// A second field manager applies the current replica count, so when the
 /// operator's own apply drops `spec.replicas` the value stays where it is
 /// until the autoscaler changes it.
@@ -352,21 +371,9 @@ async fn hand_over_replicas(
 ) -> Result<(), ReconcileError> {
     let name = cbd.name_any();
     let api: Api<Deployment> = Api::namespaced(client.clone(), namespace);
-    let patch = json!({
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": { "name": name },
-        "spec": { "replicas": replicas },
-    });
-    match api
-        .patch(
-            &name,
-            &PatchParams::apply(HANDOVER_MANAGER),
-            &Patch::Apply(&patch),
-        )
-        .await
-    {
-        Ok(_) => Ok(()),
+    let params = PatchParams::apply(HANDOVER_MANAGER);
+    match apply_replicas(&api, &name, replicas, &params).await {
+        Ok(()) => Ok(()),
         // Someone else already set another count: nothing to hand over.
         Err(error) if is_status(&error, 409) => Ok(()),
         Err(error) => Err(kube_error("apply", "Deployment", &name)(error)),

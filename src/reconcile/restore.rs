@@ -8,13 +8,16 @@ use k8s_openapi::{
     api::{apps::v1::Deployment, batch::v1::Job},
     apimachinery::pkg::apis::meta::v1::Time,
 };
-use kube::{
-    Api, ResourceExt,
-    api::{Patch, PatchParams},
-};
+use kube::{Api, ResourceExt, api::PatchParams};
 use tracing::info;
 
-use super::{Context, ReconcileError, backups, data::secret_view, decide::Note, stores::get};
+use super::{
+    Context, ReconcileError, backups,
+    converge::{self, kube_error},
+    data::secret_view,
+    decide::Note,
+    stores::get,
+};
 use crate::{
     api::{ChatbotDeployment, ChatbotDeploymentSpec, RestoreStatus, StoreMode},
     backup::{
@@ -190,15 +193,7 @@ pub async fn converge(
     Ok(RestoreOutcome {
         status: plan.status,
         safety_backup: plan.safety_backup,
-        notes: plan
-            .notes
-            .into_iter()
-            .map(|n| Note {
-                warning: n.warning,
-                reason: n.reason.into(),
-                message: n.message,
-            })
-            .collect(),
+        notes: plan.notes.into_iter().map(Note::from).collect(),
         in_progress,
     })
 }
@@ -255,23 +250,8 @@ async fn scale_writers(
 /// Sets Deployment `name`'s replica count under the restore's own field
 /// manager: the operator's apply leaves a count it does not send alone.
 async fn scale(api: &Api<Deployment>, name: &str, replicas: i32) -> Result<(), ReconcileError> {
-    let patch = serde_json::json!({
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": { "name": name },
-        "spec": { "replicas": replicas },
-    });
-    api.patch(
-        name,
-        &PatchParams::apply(MANAGER).force(),
-        &Patch::Apply(&patch),
-    )
-    .await
-    .map(|_| ())
-    .map_err(|source| ReconcileError::Kube {
-        action: "apply",
-        kind: "Deployment",
-        name: name.into(),
-        source,
-    })
+    let params = PatchParams::apply(MANAGER).force();
+    converge::apply_replicas(api, name, replicas, &params)
+        .await
+        .map_err(kube_error("apply", "Deployment", name))
 }

@@ -82,6 +82,24 @@ impl World {
         plan
     }
 
+    /// Requested at 03:15, the safety backup taken, the pods gone: at the
+    /// restore Job's step by 03:16.
+    fn at_restore_job(&mut self) {
+        self.step("2026-12-01T03:15:00Z");
+        self.safety_done(backup_phase::SUCCEEDED);
+        self.stopped = true;
+        self.step("2026-12-01T03:16:00Z");
+    }
+
+    /// A good restore, over by 03:21 with the app back on the new database.
+    fn restored(&mut self) {
+        self.at_restore_job();
+        self.job(JobState::Succeeded, Some(GOOD));
+        self.live = "chatbot_20261201_031500_ab12cd".into();
+        self.step("2026-12-01T03:20:00Z");
+        self.step("2026-12-01T03:21:00Z");
+    }
+
     fn at_step(&self) -> &str {
         &self.status.as_ref().unwrap().step
     }
@@ -233,10 +251,7 @@ fn a_restore_goes_safety_backup_stop_writes_restore_switch_resume() {
 #[test]
 fn a_rollback_with_its_data_puts_the_revision_back_before_the_pods_return() {
     let mut world = World::new(Some(6));
-    world.step("2026-12-01T03:15:00Z");
-    world.safety_done(backup_phase::SUCCEEDED);
-    world.stopped = true;
-    world.step("2026-12-01T03:16:00Z");
+    world.at_restore_job();
     world.job(JobState::Succeeded, Some(GOOD));
     world.live = "chatbot_20261201_031500_ab12cd".into();
     // Restore ends, the switch is seen in the same reconcile.
@@ -255,10 +270,7 @@ fn a_rollback_with_its_data_puts_the_revision_back_before_the_pods_return() {
 #[test]
 fn a_failed_restore_leaves_the_app_on_its_old_database() {
     let mut world = World::new(None);
-    world.step("2026-12-01T03:15:00Z");
-    world.safety_done(backup_phase::SUCCEEDED);
-    world.stopped = true;
-    world.step("2026-12-01T03:16:00Z");
+    world.at_restore_job();
     world.job(JobState::Failed, Some(MISMATCH));
     let plan = world.step("2026-12-01T03:25:00Z");
     let failed = world.status.clone().unwrap();
@@ -320,10 +332,7 @@ fn a_restarted_operator_carries_on_from_each_step() {
     // The restore Job was created but the status naming it was lost: the
     // Job is adopted, not created twice.
     let mut world = World::new(None);
-    world.step("2026-12-01T03:15:00Z");
-    world.safety_done(backup_phase::SUCCEEDED);
-    world.stopped = true;
-    world.step("2026-12-01T03:16:00Z");
+    world.at_restore_job();
     assert_eq!(world.at_step(), step::RESTORE);
     world.status.as_mut().unwrap().job = None;
     world.job(JobState::Running, None);
@@ -371,14 +380,7 @@ fn database_names_stay_within_what_postgres_keeps() {
 #[test]
 fn the_replaced_database_is_dropped_once_its_days_as_the_undo_are_over() {
     let mut world = World::new(None);
-    world.step("2026-12-01T03:15:00Z");
-    world.safety_done(backup_phase::SUCCEEDED);
-    world.stopped = true;
-    world.step("2026-12-01T03:16:00Z");
-    world.job(JobState::Succeeded, Some(GOOD));
-    world.live = "chatbot_20261201_031500_ab12cd".into();
-    world.step("2026-12-01T03:20:00Z");
-    world.step("2026-12-01T03:21:00Z");
+    world.restored();
     let done = world.status.clone().unwrap();
     assert_eq!(done.step, step::SUCCEEDED);
     assert_eq!(
@@ -421,14 +423,7 @@ fn the_replaced_database_is_dropped_once_its_days_as_the_undo_are_over() {
     assert!(world.step("2026-12-20T00:00:00Z").drop_job.is_none());
     let mut world = World::new(None);
     world.keep = Some(0);
-    world.step("2026-12-01T03:15:00Z");
-    world.safety_done(backup_phase::SUCCEEDED);
-    world.stopped = true;
-    world.step("2026-12-01T03:16:00Z");
-    world.job(JobState::Succeeded, Some(GOOD));
-    world.live = "chatbot_20261201_031500_ab12cd".into();
-    world.step("2026-12-01T03:20:00Z");
-    world.step("2026-12-01T03:21:00Z");
+    world.restored();
     assert_eq!(world.at_step(), step::SUCCEEDED);
     assert!(world.status.as_ref().unwrap().drop_previous_after.is_none());
     assert!(world.step("2027-06-01T00:00:00Z").drop_job.is_none());
