@@ -15,6 +15,10 @@ pub struct RestoreRequest {
     pub action: String,
     /// The backup to restore.
     pub backup: String,
+    /// How the backup was taken: `dump` (unset) or `rds-snapshot`, which
+    /// is restored into a new RDS instance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
     /// Bring the pods back at this revision's template (a rollback with
     /// its data); unset: the pods come back as they were.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -51,6 +55,9 @@ pub struct RestoreStatus {
     pub action: String,
     /// The backup restored.
     pub backup: String,
+    /// How it was taken: `dump` (unset) or `rds-snapshot`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
     /// The revision whose pods come back with the data.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollback_to: Option<i64>,
@@ -63,6 +70,14 @@ pub struct RestoreStatus {
     pub database: String,
     /// The database the app used before; kept as the undo.
     pub previous_database: String,
+    /// The RDS instance the app runs on once restored: a new one for an
+    /// RDS snapshot, the same one for a dump.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
+    /// The RDS instance the app ran on before; kept as the undo when the
+    /// restore made a new one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_instance: Option<String>,
     /// The restore Job.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job: Option<String>,
@@ -78,8 +93,8 @@ pub struct RestoreStatus {
     /// How it stands, in words.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
-    /// When the database the restore replaced is dropped
-    /// (`spec.backup.keepReplacedDatabaseDays` after the restore).
+    /// When the database (or RDS instance) the restore replaced is
+    /// dropped (`spec.backup.keepReplacedDatabaseDays` after the restore).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drop_previous_after: Option<Time>,
     /// The replaced database was dropped (`true`), or its drop failed

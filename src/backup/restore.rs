@@ -17,13 +17,19 @@ use jiff::{SignedDuration, Timestamp};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use super::{
-    jobs::{JobFacts, JobState},
+    jobs::JobFacts,
     report::Report,
     runs::{Note, phase as backup_phase},
 };
-use crate::api::{BackupsStatus, RestoreRequest, RestoreStatus, RestoreStepRecord};
+use crate::api::{BackupsStatus, RestoreRequest, RestoreStatus};
 
 pub mod action;
+mod dump;
+pub mod instance;
+mod record;
+
+use instance::{InstanceRestore, RdsFacts, is_snapshot};
+use record::{enter, fail, note, previous_target, restored, say, target};
 
 /// Names of the steps, and of the two ends.
 pub mod step {
@@ -42,19 +48,8 @@ pub mod step {
     }
 }
 
-/// Phases of one step.
-mod phase {
-    pub const RUNNING: &str = "Running";
-    pub const SUCCEEDED: &str = "Succeeded";
-    pub const FAILED: &str = "Failed";
-}
-
 /// The database the operator creates the app's database as.
 pub const DEFAULT_DATABASE: &str = crate::data::rds::DATABASE_NAME;
-
-/// A restore Job recorded as started and nowhere to be seen after this
-/// long was lost (deleted by hand).
-const LOST_AFTER: SignedDuration = SignedDuration::from_mins(5);
 
 /// What one reconcile's restore step is decided from.
 #[derive(Clone, Debug)]
@@ -86,6 +81,8 @@ pub struct Facts<'a> {
     /// what it reported once it ended.
     pub drop_job: Option<&'a JobFacts>,
     pub drop_report: Option<&'a Report>,
+    /// The RDS instances of a managed database (`None` otherwise).
+    pub rds: Option<RdsFacts<'a>>,
     pub now: Timestamp,
 }
 
@@ -107,18 +104,31 @@ pub struct JobStart {
     pub database: String,
 }
 
+/// The safety backup a restore waits for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Safety {
+    /// A dump, taken by a backup Job.
+    Dump(String),
+    /// A native snapshot of the RDS instance the app runs on.
+    RdsSnapshot { instance: String, id: String },
+}
+
 /// What one reconcile does about the restore.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Plan {
     /// The next `status.restore` (`None`: there never was one).
     pub status: Option<RestoreStatus>,
-    /// The safety backup to take (by id), while it is wanted.
-    pub safety_backup: Option<String>,
+    /// The safety backup to take, while it is wanted.
+    pub safety_backup: Option<Safety>,
     /// The app's pods and the pooler stay at zero.
     pub stop_writes: bool,
     pub start_job: Option<JobStart>,
     /// The replaced database's time as the undo is over: drop it.
     pub drop_job: Option<DropStart>,
+    /// Make this RDS instance from a snapshot (a snapshot restore).
+    pub restore_instance: Option<InstanceRestore>,
+    /// Delete this replaced RDS instance after a final snapshot.
+    pub drop_instance: Option<String>,
     pub notes: Vec<Note>,
 }
 
@@ -215,6 +225,7 @@ fn begin(facts: &Facts, request: &RestoreRequest, plan: &mut Plan) -> Option<Res
         id: request.id.clone(),
         action: request.action.clone(),
         backup: request.backup.clone(),
+        method: request.method.clone(),
         rollback_to: request.rollback_to,
         step: step::SAFETY_BACKUP.into(),
         database: database_for(&request.id),
@@ -222,12 +233,31 @@ fn begin(facts: &Facts, request: &RestoreRequest, plan: &mut Plan) -> Option<Res
         started_at: Some(now.clone()),
         ..Default::default()
     };
+    let snapshot = is_snapshot(&restore);
+    if let Some(rds) = &facts.rds {
+        restore.previous_instance = Some(rds.live.to_string());
+        restore.instance = Some(if snapshot {
+            instance::restored_identifier(rds.base, &request.id)
+        } else {
+            rds.live.to_string()
+        });
+    }
+    if snapshot {
+        // The instance comes back whole, its databases as they were named.
+        restore.database = facts.live_database.to_string();
+    }
     let failed_backup = facts
         .backups
         .into_iter()
         .flat_map(|b| &b.recent)
         .find(|r| r.id == request.backup && r.phase == backup_phase::FAILED);
-    let refusal = facts.cannot.clone().or_else(|| {
+    let no_rds = (snapshot && facts.rds.is_none()).then(|| {
+        format!(
+            "backup {} is an RDS snapshot, and spec.database.mode is not Managed (or the operator has no AWS access)",
+            request.backup
+        )
+    });
+    let refusal = facts.cannot.clone().or(no_rds).or_else(|| {
         failed_backup.map(|r| {
             format!(
                 "backup {} failed ({}); it cannot be restored",
@@ -248,8 +278,11 @@ fn begin(facts: &Facts, request: &RestoreRequest, plan: &mut Plan) -> Option<Res
         warning: false,
         reason: "RestoreStarted",
         message: format!(
-            "ChatbotAction {}: restoring backup {} into the new database {}; a safety backup of {} comes first",
-            restore.action, restore.backup, restore.database, restore.previous_database
+            "ChatbotAction {}: restoring backup {} into {}; a safety backup of {} comes first",
+            restore.action,
+            restore.backup,
+            target(&restore),
+            previous_target(&restore)
         ),
     });
     enter(&mut restore, step::SAFETY_BACKUP, &now, None);
@@ -263,7 +296,16 @@ fn advance(facts: &Facts, restore: &mut RestoreStatus, plan: &mut Plan) {
         let before = restore.step.clone();
         match before.as_str() {
             step::SAFETY_BACKUP => {
-                let id = safety_backup_id(&restore.id);
+                let safety = match (is_snapshot(restore), &restore.previous_instance) {
+                    (true, Some(live)) => Safety::RdsSnapshot {
+                        id: instance::safety_snapshot_id(live, &restore.id),
+                        instance: live.clone(),
+                    },
+                    _ => Safety::Dump(safety_backup_id(&restore.id)),
+                };
+                let id = match &safety {
+                    Safety::Dump(id) | Safety::RdsSnapshot { id, .. } => id.clone(),
+                };
                 restore.safety_backup = Some(id.clone());
                 let record = facts
                     .backups
@@ -282,7 +324,7 @@ fn advance(facts: &Facts, restore: &mut RestoreStatus, plan: &mut Plan) {
                         fail(restore, &now, why, plan);
                     }
                     _ => {
-                        plan.safety_backup = Some(id.clone());
+                        plan.safety_backup = Some(safety);
                         say(restore, format!("taking the safety backup {id}"));
                     }
                 }
@@ -300,7 +342,8 @@ fn advance(facts: &Facts, restore: &mut RestoreStatus, plan: &mut Plan) {
             }
             step::RESTORE => restoring(facts, restore, plan, &now),
             step::SWITCH => {
-                if facts.live_database == restore.database {
+                if facts.live_database == restore.database && instance::switched_to(facts, restore)
+                {
                     let next = if restore.rollback_to.is_some() {
                         step::ROLL_BACK_PODS
                     } else {
@@ -312,7 +355,9 @@ fn advance(facts: &Facts, restore: &mut RestoreStatus, plan: &mut Plan) {
                         reason: "DatabaseSwitched",
                         message: format!(
                             "the app's connection Secret now leads to {} (restored from backup {}); {} is kept as the undo",
-                            restore.database, restore.backup, restore.previous_database
+                            restored(restore),
+                            restore.backup,
+                            previous_target(restore)
                         ),
                     });
                 } else {
@@ -320,7 +365,8 @@ fn advance(facts: &Facts, restore: &mut RestoreStatus, plan: &mut Plan) {
                         restore,
                         format!(
                             "switching the connection Secret from {} to {}",
-                            facts.live_database, restore.database
+                            previous_target(restore),
+                            restored(restore)
                         ),
                     );
                 }
@@ -349,12 +395,12 @@ fn advance(facts: &Facts, restore: &mut RestoreStatus, plan: &mut Plan) {
                     restore.message = Some(format!(
                         "backup {} restored into {} and the app runs on it{}; {} is kept as the undo",
                         restore.backup,
-                        restore.database,
+                        restored(restore),
                         restore
                             .rollback_to
                             .map(|r| format!(" at revision {r}"))
                             .unwrap_or_default(),
-                        restore.previous_database
+                        previous_target(restore)
                     ));
                     plan.notes.push(note(restore));
                 } else {
@@ -362,7 +408,7 @@ fn advance(facts: &Facts, restore: &mut RestoreStatus, plan: &mut Plan) {
                         restore,
                         format!(
                             "waiting for the app's pods to be ready on {}",
-                            restore.database
+                            restored(restore)
                         ),
                     );
                 }
@@ -381,213 +427,23 @@ fn advance(facts: &Facts, restore: &mut RestoreStatus, plan: &mut Plan) {
 /// over: drop it with a Job, once, and record how that went. Never the
 /// database the app's URL leads to.
 fn drop_replaced(facts: &Facts, plan: &mut Plan) {
-    let Some(restore) = plan.status.as_mut() else {
+    let Some(mut restore) = plan.status.take() else {
         return;
     };
-    let due = restore
-        .drop_previous_after
-        .as_ref()
-        .is_some_and(|after| facts.now >= after.0);
-    let settled = restore.step != step::SUCCEEDED || restore.previous_dropped.is_some();
-    if !due || settled || restore.previous_database == facts.live_database {
-        return;
+    if is_snapshot(&restore) {
+        instance::drop_replaced(facts, &mut restore, plan);
+    } else {
+        dump::drop_replaced(facts, &mut restore, plan);
     }
-    let database = restore.previous_database.clone();
-    match facts.drop_job.map(|j| j.state) {
-        None => {
-            plan.drop_job = Some(DropStart {
-                id: drop_id(&restore.id),
-                database,
-            })
-        }
-        Some(JobState::Running) => {}
-        Some(state) => {
-            let report = facts.drop_report;
-            let dropped = state == JobState::Succeeded && report.is_none_or(Report::succeeded);
-            restore.previous_dropped = Some(dropped);
-            let (warning, reason, message) = if dropped {
-                (
-                    false,
-                    "ReplacedDatabaseDropped",
-                    format!(
-                        "{database}, replaced by restore {}, was dropped",
-                        restore.id
-                    ),
-                )
-            } else {
-                let why = report
-                    .map(Report::failure)
-                    .or_else(|| facts.drop_job.and_then(|j| j.failure.clone()))
-                    .unwrap_or_else(|| "the drop pod ended without a report".into());
-                (
-                    true,
-                    "ReplacedDatabaseDropFailed",
-                    format!(
-                        "{database}, replaced by restore {}, was not dropped: {why}; drop it by hand",
-                        restore.id
-                    ),
-                )
-            };
-            restore.message = Some(message.clone());
-            plan.notes.push(Note {
-                warning,
-                reason,
-                message,
-            });
-        }
-    }
+    plan.status = Some(restore);
 }
 
-/// The restore Job's step: start it, wait for it, read its verdict.
+/// The Restore step, by how the backup was taken.
 fn restoring(facts: &Facts, restore: &mut RestoreStatus, plan: &mut Plan, now: &Time) {
-    let job = facts.job;
-    match job.map(|j| j.state) {
-        None if restore.job.is_none() => {
-            let start = JobStart {
-                id: restore.id.clone(),
-                backup: restore.backup.clone(),
-                database: restore.database.clone(),
-            };
-            restore.job = Some(super::jobs::job_name(
-                facts.deployment,
-                super::jobs::Reason::Restore,
-                &start.id,
-            ));
-            plan.start_job = Some(start);
-            say(
-                restore,
-                format!(
-                    "restoring backup {} into the new database {}",
-                    restore.backup, restore.database
-                ),
-            );
-        }
-        None => {
-            let started = current_step(restore).and_then(|s| s.started_at.as_ref());
-            let lost = started.is_some_and(|t| facts.now.duration_since(t.0) > LOST_AFTER);
-            if lost {
-                fail(
-                    restore,
-                    now,
-                    "the restore Job disappeared before it finished".into(),
-                    plan,
-                );
-            }
-        }
-        Some(JobState::Running) => {
-            if let Some(job) = job {
-                restore.job = Some(job.name.clone());
-            }
-            say(
-                restore,
-                format!(
-                    "restoring backup {} into the new database {}",
-                    restore.backup, restore.database
-                ),
-            );
-        }
-        Some(state) => {
-            let report = facts.report;
-            let good = state == JobState::Succeeded && report.is_none_or(Report::succeeded);
-            if good {
-                restore.restore_seconds = report.and_then(|r| r.restore_seconds);
-                let checked = format!(
-                    "backup {} restored into {} and matched its manifest{}",
-                    restore.backup,
-                    restore.database,
-                    restore
-                        .restore_seconds
-                        .map(|s| format!(" ({s:.1}s)"))
-                        .unwrap_or_default()
-                );
-                enter(restore, step::SWITCH, now, Some(checked));
-            } else {
-                let why = report
-                    .map(Report::failure)
-                    .or_else(|| job.and_then(|j| j.failure.clone()))
-                    .unwrap_or_else(|| "the restore pod ended without a report".into());
-                fail(restore, now, format!("the restore failed: {why}"), plan);
-            }
-        }
-    }
-}
-
-fn current_step(restore: &RestoreStatus) -> Option<&RestoreStepRecord> {
-    restore.steps.last().filter(|s| s.phase == phase::RUNNING)
-}
-
-/// Ends the running step as succeeded (with `message`) and begins `next`.
-fn enter(restore: &mut RestoreStatus, next: &str, now: &Time, message: Option<String>) {
-    if let Some(current) = restore
-        .steps
-        .last_mut()
-        .filter(|s| s.phase == phase::RUNNING)
-    {
-        current.phase = phase::SUCCEEDED.into();
-        current.finished_at = Some(now.clone());
-        if message.is_some() {
-            current.message = message;
-        }
-    }
-    restore.step = next.into();
-    restore.message = None;
-    if !step::is_final(next) {
-        restore.steps.push(RestoreStepRecord {
-            name: next.into(),
-            phase: phase::RUNNING.into(),
-            started_at: Some(now.clone()),
-            ..Default::default()
-        });
-    }
-}
-
-/// Says how the running step stands.
-fn say(restore: &mut RestoreStatus, message: String) {
-    if let Some(current) = restore
-        .steps
-        .last_mut()
-        .filter(|s| s.phase == phase::RUNNING)
-    {
-        current.message = Some(message.clone());
-    }
-    restore.message = Some(message);
-}
-
-/// Ends the restore failed before its switch: the app comes back on the
-/// database it had, which was never written to.
-fn fail(restore: &mut RestoreStatus, now: &Time, why: String, plan: &mut Plan) {
-    if let Some(current) = restore
-        .steps
-        .last_mut()
-        .filter(|s| s.phase == phase::RUNNING)
-    {
-        current.phase = phase::FAILED.into();
-        current.finished_at = Some(now.clone());
-        current.message = Some(why.clone());
-    }
-    restore.step = step::FAILED.into();
-    restore.finished_at = Some(now.clone());
-    restore.message = Some(format!(
-        "{why}; nothing was switched: the app is back on {}",
-        restore.previous_database
-    ));
-    plan.notes.push(note(restore));
-}
-
-fn note(restore: &RestoreStatus) -> Note {
-    let succeeded = restore.step == step::SUCCEEDED;
-    Note {
-        warning: !succeeded,
-        reason: if succeeded {
-            "RestoreSucceeded"
-        } else {
-            "RestoreFailed"
-        },
-        message: format!(
-            "ChatbotAction {}: {}",
-            restore.action,
-            restore.message.as_deref().unwrap_or_default()
-        ),
+    if is_snapshot(restore) {
+        instance::restoring(facts, restore, plan, now);
+    } else {
+        dump::restoring(facts, restore, plan, now);
     }
 }
 

@@ -12,7 +12,10 @@ use super::{
 };
 use crate::{
     api::{ActionKind, ChatbotDeployment},
-    backup::{restore::action::backup_for_revision, runs::human_bytes},
+    backup::{
+        restore::action::{Source, backup_for_revision},
+        runs::human_bytes,
+    },
 };
 
 /// Arguments of `restore`.
@@ -78,13 +81,15 @@ pub fn restore_plan(
 ) -> Result<String, String> {
     let status = cbd.status.clone().unwrap_or_default();
     let name = cbd.metadata.name.clone().unwrap_or_default();
-    let backup = match (backup, revision) {
-        (Some(id), _) => id.to_string(),
+    let source = match (backup, revision) {
+        (Some(id), _) => Source::named(&status, id),
         (None, Some(n)) => backup_for_revision(&status.revisions, n)?,
         (None, None) => {
             return Err("name a backup (--backup ID) or a revision (--revision N)".into());
         }
     };
+    let snapshot = source.method.is_some();
+    let backup = source.backup;
     let record = status
         .backups
         .as_ref()
@@ -123,15 +128,36 @@ pub fn restore_plan(
         }
     }
     let ready = status.ready_replicas.unwrap_or(0);
+    let instance = database
+        .identifier
+        .as_deref()
+        .unwrap_or("the app's RDS instance");
+    let (safety, into, switch, undo) = if snapshot {
+        (
+            format!("a native RDS snapshot of {instance}, the data as it is now"),
+            format!(
+                "RDS snapshot {backup} restored into a new RDS instance beside {instance} (RDS takes minutes to hours, by size)"
+            ),
+            format!("the connection Secret {secret} switched to the new instance's endpoint"),
+            format!("RDS instance {instance} is kept, untouched,"),
+        )
+    } else {
+        (
+            "a safety backup of the data as it is now".to_string(),
+            format!(
+                "backup {backup} restored into a new database on the same server and checked against its manifest"
+            ),
+            format!("the connection Secret {secret} switched to the new database"),
+            "the database the app uses now is kept, untouched,".to_string(),
+        )
+    };
     let steps = [
-        "a safety backup of the data as it is now (the app keeps serving)".to_string(),
+        format!("{safety} (the app keeps serving)"),
         format!(
             "the app ({ready} ready pods) and PgBouncer, where there is one, scaled to zero: the app is down from here until the last step"
         ),
-        format!(
-            "backup {backup} restored into a new database on the same server and checked against its manifest"
-        ),
-        format!("the connection Secret {secret} switched to the new database"),
+        into,
+        switch,
         match rollback_to {
             Some(n) => format!(
                 "the pods of revision {n} put back, and the app started on the restored data"
@@ -157,79 +183,15 @@ pub fn restore_plan(
     };
     let _ = writeln!(
         out,
-        "the database the app uses now is kept, untouched, as the undo {kept}; a failure before step 4 brings the app back on it"
+        "{undo} as the undo {kept}{}; a failure before step 4 brings the app back on it",
+        if snapshot {
+            ", then deleted after a final snapshot"
+        } else {
+            ""
+        }
     );
     Ok(out)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::api::{
-        BackupRecord, BackupsStatus, ChatbotDeploymentSpec, ChatbotDeploymentStatus, RevisionRecord,
-    };
-
-    fn brigade() -> ChatbotDeployment {
-        let mut cbd = ChatbotDeployment::new("brigade-sales", ChatbotDeploymentSpec::default());
-        cbd.status = Some(ChatbotDeploymentStatus {
-            ready_replicas: Some(3),
-            revisions: vec![
-                RevisionRecord {
-                    revision: 6,
-                    ..Default::default()
-                },
-                RevisionRecord {
-                    revision: 7,
-                    pre_rollout_snapshot: Some("20261201-020000-r7-pre".into()),
-                    ..Default::default()
-                },
-            ],
-            backups: Some(BackupsStatus {
-                recent: vec![BackupRecord {
-                    id: "20261201-020000-r7-pre".into(),
-                    phase: "Succeeded".into(),
-                    revision: Some(6),
-                    bytes: Some(48 << 20),
-                    verified: Some(true),
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }),
-            ..Default::default()
-        });
-        cbd
-    }
-
-    #[test]
-    fn the_plan_names_the_backup_the_downtime_and_the_undo() {
-        let plan = restore_plan(&brigade(), None, Some(6), Some(6)).unwrap();
-        assert!(
-            plan.starts_with("restore of brigade-sales from backup 20261201-020000-r7-pre:\n"),
-            "{plan}"
-        );
-        assert!(
-            plan.contains("48.0 MiB, revision 6, verified yes"),
-            "{plan}"
-        );
-        assert!(
-            plan.contains(
-                "2. the app (3 ready pods) and PgBouncer, where there is one, scaled to zero"
-            ),
-            "{plan}"
-        );
-        assert!(
-            plan.contains("4. the connection Secret brigade-sales-db switched"),
-            "{plan}"
-        );
-        assert!(
-            plan.contains("5. the pods of revision 6 put back"),
-            "{plan}"
-        );
-        assert!(
-            plan.contains("kept, untouched, as the undo for 7 days"),
-            "{plan}"
-        );
-        let newest = restore_plan(&brigade(), None, Some(7), None).unwrap_err();
-        assert!(newest.contains("revision 7 is the newest"), "{newest}");
-    }
-}
+mod tests;

@@ -164,6 +164,13 @@ impl SecretView {
             == Some(identifier)
     }
 
+    /// The store the Secret's password (and URLs) are for.
+    pub fn credentials_for(&self) -> Option<&str> {
+        self.annotations
+            .get(keys::CREDENTIALS_FOR)
+            .map(String::as_str)
+    }
+
     /// The database the Secret's URLs lead to, when a restore switched it.
     pub fn database(&self) -> Option<&str> {
         self.annotations.get(keys::DATABASE).map(String::as_str)

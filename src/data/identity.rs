@@ -14,6 +14,10 @@ pub mod tags {
     pub const UID: &str = "chatbot.dev/uid";
     /// `chatbot-operator` while the operator manages the store.
     pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
+    /// The snapshot an RDS instance was restored from by a restore.
+    pub const RESTORED_FROM: &str = "chatbot.dev/restored-from";
+    /// The restore that made an RDS instance.
+    pub const RESTORE: &str = "chatbot.dev/restore";
 }
 
 /// The resource a managed store belongs to.

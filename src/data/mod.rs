@@ -13,6 +13,7 @@ pub mod connection;
 pub mod elasticache;
 pub mod identity;
 pub mod rds;
+pub mod rds_restore;
 pub mod rds_snapshot;
 
 pub use aws::{AwsClients, AwsError};

@@ -177,7 +177,7 @@ pub enum DatabaseStep {
 }
 
 /// Statuses in which the instance serves connections.
-const SERVING: [&str; 7] = [
+pub(super) const SERVING: [&str; 7] = [
     "available",
     "backing-up",
     "modifying",
@@ -188,7 +188,7 @@ const SERVING: [&str; 7] = [
 ];
 
 /// Statuses that pass on their own: look again soon.
-const PASSING: [&str; 8] = [
+pub(super) const PASSING: [&str; 8] = [
     "creating",
     "starting",
     "rebooting",
@@ -281,7 +281,7 @@ pub fn step(
     DatabaseStep::Report(StoreState::Available { endpoint, pending })
 }
 
-fn tags(pairs: &[(String, String)]) -> Vec<Tag> {
+pub(super) fn tags(pairs: &[(String, String)]) -> Vec<Tag> {
     pairs
         .iter()
         .map(|(k, v)| Tag::builder().key(k).value(v).build())

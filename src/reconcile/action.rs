@@ -245,7 +245,7 @@ fn judge_restore(
     let sent = action.status.as_ref().and_then(|s| s.phase.as_deref()) == Some(phase::RUNNING);
     let (running, instead_of) = running_and_asked(target);
     let resolve = || match (action.spec.action, &action.spec.backup) {
-        (ActionKind::Restore, Some(backup)) => Ok((backup.clone(), None)),
+        (ActionKind::Restore, Some(backup)) => Ok((restore::Source::named(status, backup), None)),
         (ActionKind::Restore, None) => {
             let revision = action.spec.revision.unwrap_or_default();
             restore::backup_for_revision(&status.revisions, revision).map(|b| (b, None))

@@ -16,12 +16,15 @@ use kube::{
 use tracing::info;
 
 use super::{Context, ReconcileError, decide::Note, status::BackupFacts};
+
+mod snapshots;
 use crate::{
     api::{BackupRecord, ChatbotDeployment, ChatbotDeploymentSpec},
     backup::{
         Settings,
         jobs::{self, JobState},
         report::Report,
+        restore::Safety,
         runs::{self, Facts},
         settings,
     },
@@ -48,7 +51,7 @@ pub async fn converge(
     spec: &ChatbotDeploymentSpec,
     templates: &[Child],
     pre_rollout: Option<i64>,
-    safety: Option<&str>,
+    safety: Option<&Safety>,
     now: &Time,
 ) -> Result<BackupOutcome, ReconcileError> {
     let namespace = cbd.namespace().ok_or(ReconcileError::MissingNamespace)?;
@@ -85,7 +88,10 @@ pub async fn converge(
         reports: &reports,
         request: previous_status.backup_request.as_ref(),
         pre_rollout,
-        safety,
+        safety: match safety {
+            Some(Safety::Dump(id)) => Some(id.as_str()),
+            _ => None,
+        },
         revision: previous_status.current_revision,
         verify_every: settings.verify_every,
         now: now.0,
@@ -139,20 +145,11 @@ pub async fn converge(
         }
         (None, _) => {}
     }
-    if let Some(revision) = pre_rollout.filter(|_| settings.rds_snapshot) {
-        let instance = previous_status
-            .database
-            .as_ref()
-            .and_then(|d| d.identifier.clone());
-        if let (Some(aws), Some(instance)) = (&ctx.aws, instance) {
-            let record = rds_snapshot(&aws.rds, &instance, revision, &plan.status, now).await?;
-            if let Some(record) = record {
-                if record.phase != runs::phase::RUNNING {
-                    plan.notes.push(snapshot_note(&record));
-                }
-                runs::upsert(&mut plan.status, record);
-            }
-        }
+    if let Some(aws) = &ctx.aws {
+        let live = previous_status.database.as_ref();
+        let live = live.and_then(|d| d.identifier.as_deref());
+        let pre_rollout = pre_rollout.filter(|_| settings.rds_snapshot);
+        snapshots::take(&aws.rds, live, pre_rollout, safety, &mut plan, now).await?;
     }
     for (job, uid) in &plan.prune {
         delete_job(ctx, &namespace, job, uid.as_deref()).await?;
@@ -185,67 +182,6 @@ impl From<runs::Note> for Note {
             reason: note.reason.into(),
             message: note.message,
         }
-    }
-}
-
-/// The pre-rollout RDS snapshot of `revision`: made once, looked at until
-/// RDS says it is available or failed. `None` when status already has its
-/// outcome.
-async fn rds_snapshot(
-    client: &aws_sdk_rds::Client,
-    instance: &str,
-    revision: i64,
-    status: &crate::api::BackupsStatus,
-    now: &Time,
-) -> Result<Option<BackupRecord>, ReconcileError> {
-    use crate::data::rds_snapshot::{self, SnapshotState};
-    let previous = runs::pre_rollout(Some(status), revision, Some(runs::RDS_SNAPSHOT));
-    if previous.is_some_and(|r| r.phase != runs::phase::RUNNING) {
-        return Ok(None);
-    }
-    let id = rds_snapshot::pre_rollout_identifier(instance, revision);
-    let state = rds_snapshot::ensure(client, instance, &id).await?;
-    let mut record = previous.cloned().unwrap_or_else(|| BackupRecord {
-        id: id.clone(),
-        reason: jobs::Reason::PreRollout.as_str().into(),
-        revision: Some(revision),
-        started_at: Some(now.clone()),
-        method: Some(runs::RDS_SNAPSHOT.into()),
-        ..Default::default()
-    });
-    record.phase = match &state {
-        SnapshotState::Creating => runs::phase::RUNNING,
-        SnapshotState::Available => runs::phase::SUCCEEDED,
-        SnapshotState::Failed(_) => runs::phase::FAILED,
-    }
-    .into();
-    if let SnapshotState::Failed(why) = state {
-        record.message = Some(why);
-    }
-    if record.phase != runs::phase::RUNNING {
-        record.time = Some(now.clone());
-    }
-    Ok(Some(record))
-}
-
-fn snapshot_note(record: &BackupRecord) -> runs::Note {
-    let succeeded = record.phase == runs::phase::SUCCEEDED;
-    runs::Note {
-        warning: !succeeded,
-        reason: if succeeded {
-            "BackupSucceeded"
-        } else {
-            "BackupFailed"
-        },
-        message: if succeeded {
-            format!("pre-rollout RDS snapshot {} is available", record.id)
-        } else {
-            format!(
-                "pre-rollout RDS snapshot {} failed: {}",
-                record.id,
-                record.message.as_deref().unwrap_or("no reason given")
-            )
-        },
     }
 }
 

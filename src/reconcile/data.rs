@@ -16,8 +16,10 @@ use kube::{
 };
 use serde_json::json;
 
+mod finalize;
 mod secret;
 
+pub use finalize::{Finalized, finalize};
 pub(super) use secret::secret_view;
 use secret::{
     annotate, create_secret, foreign_secret, read_password, restored_database, write_url,
@@ -32,8 +34,9 @@ use super::{
 };
 use crate::{
     api::{ChatbotDeployment, ChatbotDeploymentSpec, StoreMode, StoreStatus},
+    backup::restore::instance,
     data::{
-        AwsClients, Endpoint, Owner, StoreReport, StoreState, Teardown,
+        AwsClients, Endpoint, Owner, StoreReport, StoreState,
         connection::{Route, StoreKind, keys},
         elasticache::{CacheRequest, ElastiCache},
         rds::{DatabaseRequest, Rds},
@@ -127,9 +130,18 @@ pub fn owner_of(cbd: &ChatbotDeployment) -> Option<Owner> {
     })
 }
 
-fn managed_stores(owner: &Owner, spec: &ChatbotDeploymentSpec) -> Vec<Managed> {
+/// The managed stores of `cbd`'s resolved spec `spec`. The database is
+/// the RDS instance the app runs on: the one a snapshot restore made,
+/// once it switched to it.
+fn managed_stores(
+    cbd: &ChatbotDeployment,
+    owner: &Owner,
+    spec: &ChatbotDeploymentSpec,
+) -> Vec<Managed> {
     let mut stores = Vec::new();
-    if let Some(request) = DatabaseRequest::for_spec(owner, spec) {
+    if let Some(mut request) = DatabaseRequest::for_spec(owner, spec) {
+        let restore = cbd.status.as_ref().and_then(|s| s.restore.as_ref());
+        request.identifier = instance::live_instance(restore, &request.identifier);
         stores.push(Managed::Database(request));
     }
     if let Some(request) = CacheRequest::for_spec(owner, spec) {
@@ -169,7 +181,7 @@ pub async fn converge_stores(
             set_facts(&mut outcome, kind, facts);
         }
     }
-    let stores = managed_stores(&owner, spec);
+    let stores = managed_stores(cbd, &owner, spec);
     outcome.notes.extend(left_in_aws(cbd, &owner, spec));
     if stores.is_empty() {
         if cbd.finalizers().iter().any(|f| f == FINALIZER) {
@@ -227,7 +239,7 @@ fn left_in_aws(cbd: &ChatbotDeployment, owner: &Owner, spec: &ChatbotDeploymentS
         (
             StoreKind::Database,
             status.database,
-            owner.database_identifier(),
+            instance::live_instance(status.restore.as_ref(), &owner.database_identifier()),
             "RDS instance",
         ),
         (
@@ -576,7 +588,7 @@ async fn converge_store(
                                 warning: true,
                                 reason: "CredentialsReset".into(),
                                 message: format!(
-                                    "{what}: master password set from Secret {secret_name} (the Secret was new)"
+                                    "{what}: master password set from Secret {secret_name} (the Secret was new, or the instance was restored from a snapshot)"
                                 ),
                             });
                         }
@@ -730,126 +742,4 @@ async fn remove_finalizer(ctx: &Context, cbd: &ChatbotDeployment) -> Result<(), 
             error,
         )),
     }
-}
-
-/// What deleting a resource with managed stores came to.
-#[derive(Clone, Debug, Default)]
-pub struct Finalized {
-    /// Every store is gone, snapshotted or retained; the finalizer is off.
-    pub done: bool,
-    pub database: Option<StoreFacts>,
-    pub cache: Option<StoreFacts>,
-    pub notes: Vec<Note>,
-}
-
-/// One step of deleting `cbd`: each managed store is torn down by its
-/// deletion policy, and the finalizer comes off once all are done. A
-/// refusal from AWS keeps the finalizer and says why.
-pub async fn finalize(
-    ctx: &Context,
-    cbd: &ChatbotDeployment,
-    spec: Option<&ChatbotDeploymentSpec>,
-) -> Result<Finalized, ReconcileError> {
-    let mut finalized = Finalized::default();
-    if !cbd.finalizers().iter().any(|f| f == FINALIZER) {
-        finalized.done = true;
-        return Ok(finalized);
-    }
-    let (Some(owner), Some(spec), Some(aws)) = (owner_of(cbd), spec, ctx.aws.as_ref()) else {
-        // Without a spec that resolves or AWS access the policy cannot be
-        // honoured: keep the finalizer and say so.
-        finalized.database = Some(StoreFacts {
-            ready: false,
-            reason: "DeletionBlocked".into(),
-            message: "the deletion policy cannot be carried out: the spec does not resolve or the operator has no AWS access".into(),
-            failed: true,
-            status: StoreStatus::default(),
-        });
-        return Ok(finalized);
-    };
-    let previous = cbd.status.clone().unwrap_or_default();
-    let mut all_done = true;
-    for store in managed_stores(&owner, spec) {
-        let teardown = match &store {
-            Managed::Database(request) => Rds { client: &aws.rds }.teardown(request, &owner).await,
-            Managed::Cache(request) => {
-                ElastiCache {
-                    client: &aws.elasticache,
-                }
-                .teardown(request, &owner)
-                .await
-            }
-        }
-        .map_err(ReconcileError::Aws)?;
-        let what = format!("{} {}", store.label(), store.identifier());
-        let kind = store.kind();
-        let mut status = match kind {
-            StoreKind::Database => previous.database.clone(),
-            StoreKind::Cache => previous.cache.clone(),
-        }
-        .unwrap_or_default();
-        status.identifier = Some(store.identifier().to_string());
-        let (done, reason, message, failed) = match &teardown {
-            Teardown::Gone => (true, "Deleted", format!("{what} is deleted"), false),
-            Teardown::Retained => (
-                true,
-                "Retained",
-                format!("{what} is retained: ownership tags removed, data left in place"),
-                false,
-            ),
-            Teardown::Deleting { final_snapshot } => {
-                status.final_snapshot = final_snapshot.clone();
-                let message = match final_snapshot {
-                    Some(snapshot) => {
-                        format!("{what} is being deleted after final snapshot {snapshot}")
-                    }
-                    None => format!(
-                        "{what} is being deleted without a final snapshot (deletionPolicy Delete)"
-                    ),
-                };
-                (false, "Deleting", message, false)
-            }
-            Teardown::Refused { message } => (
-                false,
-                "DeletionRefused",
-                format!("{what}: {message}; the finalizer stays until it can be deleted"),
-                true,
-            ),
-        };
-        let previous_reason = previous
-            .conditions
-            .iter()
-            .find(|c| {
-                c.type_
-                    == match kind {
-                        StoreKind::Database => crate::api::condition_types::DATABASE_READY,
-                        StoreKind::Cache => crate::api::condition_types::CACHE_READY,
-                    }
-            })
-            .map(|c| c.reason.clone());
-        if previous_reason.as_deref() != Some(reason) {
-            finalized.notes.push(Note {
-                warning: failed,
-                reason: format!("Store{reason}"),
-                message: message.clone(),
-            });
-        }
-        all_done &= done;
-        let facts = StoreFacts {
-            ready: false,
-            reason: reason.into(),
-            message,
-            failed,
-            status,
-        };
-        match kind {
-            StoreKind::Database => finalized.database = Some(facts),
-            StoreKind::Cache => finalized.cache = Some(facts),
-        }
-    }
-    if all_done {
-        remove_finalizer(ctx, cbd).await?;
-        finalized.done = true;
-    }
-    Ok(finalized)
 }

@@ -378,7 +378,7 @@ async fn reconcile_in_span(
     }
     let backups = match &resolved {
         Some(spec) if assessment.blocker.is_none() => {
-            let safety = restored.safety_backup.as_deref();
+            let safety = restored.safety_backup.as_ref();
             let pre_rollout = decision.pre_rollout_backup;
             backups::converge(ctx, cbd, spec, templates, pre_rollout, safety, &now).await?
         }

@@ -1,32 +1,29 @@
 //! The restore in the reconcile: observe what [`crate::backup::restore`]
 //! decides from (the restore Job, the database the connection Secret leads
 //! to, the app's and the pooler's pods), ask it, and apply: the replica
-//! counts of the app and the pooler, and the one restore Job. The switch of
-//! the connection Secret is the data step's (it reads `status.restore`).
+//! counts of the app and the pooler, the one restore Job, and for an RDS
+//! snapshot the new instance (`rds`). The switch of the connection Secret
+//! is the data step's (it reads `status.restore`).
 
-use k8s_openapi::{
-    api::{apps::v1::Deployment, batch::v1::Job},
-    apimachinery::pkg::apis::meta::v1::Time,
-};
-use kube::{Api, ResourceExt, api::PatchParams};
+use k8s_openapi::{api::batch::v1::Job, apimachinery::pkg::apis::meta::v1::Time};
+use kube::ResourceExt;
 use tracing::info;
 
-use super::{
-    Context, ReconcileError, backups,
-    converge::{self, kube_error},
-    data::secret_view,
-    decide::Note,
-    stores::get,
-};
+use super::{Context, ReconcileError, backups, data::secret_view, decide::Note, stores::get};
 use crate::{
     api::{ChatbotDeployment, ChatbotDeploymentSpec, RestoreStatus, StoreMode},
     backup::{
         jobs::{self, JobState},
-        restore::{self, Facts},
+        restore::{self, Facts, Safety, instance},
     },
-    render::{Child, ChildKind, Object, names::ChildNames, stores::fallback},
+    render::{Child, ChildKind, Object, names::ChildNames},
     rollout::progressive,
 };
+
+mod rds;
+mod writers;
+
+use writers::{pods, scale_writers, writers};
 
 /// Days the database a restore replaced is kept when the spec does not say.
 pub const KEEP_REPLACED_DAYS: u32 = 7;
@@ -39,26 +36,10 @@ pub const MANAGER: &str = "chatbot-operator-restore";
 pub struct RestoreOutcome {
     pub status: Option<RestoreStatus>,
     /// The safety backup the backup step must take.
-    pub safety_backup: Option<String>,
+    pub safety_backup: Option<Safety>,
     pub notes: Vec<Note>,
     /// A restore is in progress: look again soon.
     pub in_progress: bool,
-}
-
-/// The Deployments that write to the database and the replica count each
-/// runs with outside a restore: the app (its autoscaler's floor) and the
-/// pooler.
-fn writers(spec: &ChatbotDeploymentSpec, names: &ChildNames) -> Vec<(String, i32)> {
-    let (app, _) = spec.replicas.clone().unwrap_or_default().bounds();
-    let mut writers = vec![(names.deployment.clone(), app)];
-    let pooler = spec.database.as_ref().and_then(|d| d.pooler.as_ref());
-    if let Some(pooler) = pooler.filter(|p| p.enabled.unwrap_or(false)) {
-        writers.push((
-            names.pooler.clone(),
-            pooler.replicas.unwrap_or(fallback::POOLER_REPLICAS),
-        ));
-    }
-    writers
 }
 
 /// Why no restore can start for `spec`, if it cannot.
@@ -66,6 +47,7 @@ fn cannot(
     spec: &ChatbotDeploymentSpec,
     cbd: &ChatbotDeployment,
     template: Option<&Job>,
+    snapshot: bool,
 ) -> Option<String> {
     let mode = spec.database.as_ref().and_then(|d| d.mode);
     if !matches!(mode, Some(StoreMode::Managed | StoreMode::InCluster)) {
@@ -79,7 +61,7 @@ fn cannot(
                 .into(),
         );
     }
-    if template.is_none() {
+    if template.is_none() && !snapshot {
         return Some(
             "spec.backup.destination is not set (or backups are off): there is no dump to restore from".into(),
         );
@@ -155,7 +137,12 @@ pub async fn converge(
     let live = restore::live_database(None, view.database());
     let writers = writers(spec, &names);
     let (writes_stopped, app_available) = pods(ctx, &namespace, &writers, &names.deployment);
-    let cannot = cannot(spec, cbd, template);
+    let snapshot = status
+        .restore_request
+        .as_ref()
+        .is_some_and(|r| r.method.as_deref() == Some(instance::RDS_SNAPSHOT));
+    let cannot = cannot(spec, cbd, template, snapshot);
+    let observed = rds::observe(ctx, cbd, spec, &view, now.0).await?;
     let plan = restore::plan(&Facts {
         deployment: &name,
         request: status.restore_request.as_ref(),
@@ -171,8 +158,10 @@ pub async fn converge(
         keep_replaced_days,
         drop_job,
         drop_report: drop_report.as_ref(),
+        rds: observed.as_ref().map(rds::Observed::facts),
         now: now.0,
     });
+    rds::apply(ctx, cbd, spec, &plan).await?;
 
     let restored_before = status.restore.is_some();
     scale_writers(ctx, &namespace, &writers, plan.stop_writes, restored_before).await?;
@@ -196,62 +185,4 @@ pub async fn converge(
         notes: plan.notes.into_iter().map(Note::from).collect(),
         in_progress,
     })
-}
-
-/// Whether no app or pooler pod is left (`writers`), and whether the app
-/// (`app`) has a ready pod.
-fn pods(ctx: &Context, namespace: &str, writers: &[(String, i32)], app: &str) -> (bool, bool) {
-    let deployment = |name: &str| get(&ctx.stores.deployments, namespace, name);
-    let running = |d: &Deployment| {
-        let spec = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
-        let pods = d.status.as_ref().and_then(|s| s.replicas).unwrap_or(0);
-        spec > 0 || pods > 0
-    };
-    let stopped = writers
-        .iter()
-        .all(|(name, _)| deployment(name).is_none_or(|d| !running(&d)));
-    let ready = deployment(app)
-        .and_then(|d| d.status.as_ref()?.ready_replicas)
-        .unwrap_or(0);
-    (stopped, ready > 0)
-}
-
-/// The app and the pooler at zero while writes stop; back at their counts
-/// once a restore (`restored_before`: there was one) no longer stops them.
-async fn scale_writers(
-    ctx: &Context,
-    namespace: &str,
-    writers: &[(String, i32)],
-    stop: bool,
-    restored_before: bool,
-) -> Result<(), ReconcileError> {
-    let api: Api<Deployment> = Api::namespaced(ctx.client.clone(), namespace);
-    for (writer, replicas) in writers {
-        let Some(found) = get(&ctx.stores.deployments, namespace, writer) else {
-            continue;
-        };
-        let at = found.spec.as_ref().and_then(|s| s.replicas);
-        let wanted = if stop {
-            0
-        } else if at == Some(0) && restored_before {
-            // Back from a restore's zero (or a failed one's).
-            *replicas
-        } else {
-            continue;
-        };
-        if at != Some(wanted) {
-            scale(&api, writer, wanted).await?;
-            info!(deployment = %writer, replicas = wanted, "scaled for the restore");
-        }
-    }
-    Ok(())
-}
-
-/// Sets Deployment `name`'s replica count under the restore's own field
-/// manager: the operator's apply leaves a count it does not send alone.
-async fn scale(api: &Api<Deployment>, name: &str, replicas: i32) -> Result<(), ReconcileError> {
-    let params = PatchParams::apply(MANAGER).force();
-    converge::apply_replicas(api, name, replicas, &params)
-        .await
-        .map_err(kube_error("apply", "Deployment", name))
 }

@@ -84,7 +84,7 @@ pub(crate) fn job_ended(harness: &mut Harness, name: &str, condition: &str, repo
 }
 
 /// Revision `number`'s record in `status.revisions`.
-fn revision_record(status: &Value, number: i64) -> Value {
+pub(crate) fn revision_record(status: &Value, number: i64) -> Value {
     status["revisions"]
         .as_array()
         .unwrap()
@@ -372,7 +372,7 @@ async fn an_on_call_backup_action_runs_one_backup_and_ends_with_its_outcome() {
     );
 }
 
-fn template_revision(harness: &Harness) -> Option<String> {
+pub(crate) fn template_revision(harness: &Harness) -> Option<String> {
     revision_of(harness, "mindmitra")
 }
 

@@ -27,6 +27,7 @@ mod openapi;
 mod operator_run;
 mod progressive;
 mod properties;
+mod rds_restores;
 mod reconcile;
 mod render;
 mod restores;

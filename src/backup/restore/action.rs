@@ -4,7 +4,7 @@
 //! manager), and the action's progress mirrored from `status.restore`.
 //! One restore at a time. Pure.
 
-use super::step;
+use super::{instance, step};
 use crate::api::{ChatbotDeploymentStatus, RestoreRequest, RestoreStepRecord, RevisionRecord};
 
 /// Where a restore action stands.
@@ -20,10 +20,48 @@ pub enum Progress {
     Done(bool, String, Vec<RestoreStepRecord>),
 }
 
+/// A backup to restore, and how it was taken.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Source {
+    pub backup: String,
+    /// `None` for a dump; `rds-snapshot` for a native RDS snapshot.
+    pub method: Option<String>,
+}
+
+impl Source {
+    fn dump(backup: &str) -> Self {
+        Self {
+            backup: backup.into(),
+            method: None,
+        }
+    }
+
+    /// Backup `id` as status records it: an RDS snapshot when its record,
+    /// or a revision's, says so.
+    pub fn named(status: &ChatbotDeploymentStatus, id: &str) -> Self {
+        let recorded = status
+            .backups
+            .iter()
+            .flat_map(|b| &b.recent)
+            .find(|r| r.id == id)
+            .and_then(|r| r.method.as_deref());
+        let a_revisions = status
+            .revisions
+            .iter()
+            .any(|r| r.pre_rollout_db_snapshot.as_deref() == Some(id));
+        let snapshot = recorded == Some(instance::RDS_SNAPSHOT) || a_revisions;
+        Self {
+            backup: id.into(),
+            method: snapshot.then(|| instance::RDS_SNAPSHOT.into()),
+        }
+    }
+}
+
 /// The backup that holds revision `revision`'s data: the pre-rollout
 /// backup taken just before the next revision replaced it (its record
-/// carries it), so it has the schema and rows `revision` ran with.
-pub fn backup_for_revision(history: &[RevisionRecord], revision: i64) -> Result<String, String> {
+/// carries it), so it has the schema and rows `revision` ran with. A dump
+/// when there is one, else the native RDS snapshot.
+pub fn backup_for_revision(history: &[RevisionRecord], revision: i64) -> Result<Source, String> {
     if !history.iter().any(|r| r.revision == revision) {
         let known: Vec<String> = history.iter().map(|r| r.revision.to_string()).collect();
         return Err(format!(
@@ -41,11 +79,11 @@ pub fn backup_for_revision(history: &[RevisionRecord], revision: i64) -> Result<
         ));
     };
     match (&next.pre_rollout_snapshot, &next.pre_rollout_db_snapshot) {
-        (Some(id), _) => Ok(id.clone()),
-        (None, Some(snapshot)) => Err(format!(
-            "revision {revision}'s data is in the RDS snapshot {snapshot} only (taken before revision {}); this version restores dumps, not RDS snapshots",
-            next.revision
-        )),
+        (Some(id), _) => Ok(Source::dump(id)),
+        (None, Some(snapshot)) => Ok(Source {
+            backup: snapshot.clone(),
+            method: Some(instance::RDS_SNAPSHOT.into()),
+        }),
         (None, None) => Err(format!(
             "no backup was taken before revision {} replaced revision {revision} (spec.backup.beforeRollout was off); name a backup with --backup",
             next.revision
@@ -62,7 +100,7 @@ pub fn judge(
     id: &str,
     sent: bool,
     status: &ChatbotDeploymentStatus,
-    resolve: impl FnOnce() -> Result<(String, Option<i64>), String>,
+    resolve: impl FnOnce() -> Result<(Source, Option<i64>), String>,
 ) -> Progress {
     if let Some(restore) = status.restore.as_ref().filter(|r| r.id == id) {
         let message = restore
@@ -111,10 +149,11 @@ pub fn judge(
             )
         }
         _ => match resolve() {
-            Ok((backup, rollback_to)) => Progress::Send(RestoreRequest {
+            Ok((source, rollback_to)) => Progress::Send(RestoreRequest {
                 id: id.into(),
                 action: action.into(),
-                backup,
+                backup: source.backup,
+                method: source.method,
                 rollback_to,
             }),
             Err(why) => Progress::Done(false, format!("{why}; nothing was changed"), Vec::new()),
@@ -123,125 +162,4 @@ pub fn judge(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::api::{HeldRevision, RestoreStatus};
-
-    fn revision(number: i64, dump: Option<&str>, snapshot: Option<&str>) -> RevisionRecord {
-        RevisionRecord {
-            revision: number,
-            pre_rollout_snapshot: dump.map(Into::into),
-            pre_rollout_db_snapshot: snapshot.map(Into::into),
-            ..Default::default()
-        }
-    }
-
-    #[test]
-    fn a_revisions_data_is_in_the_backup_taken_as_it_was_replaced() {
-        let history = [
-            revision(5, None, None),
-            revision(6, Some("20261130-120000-r6-pre"), None),
-            revision(7, Some("20261201-020000-r7-pre"), None),
-            revision(8, None, Some("bot-db-pre-r8")),
-        ];
-        assert_eq!(
-            backup_for_revision(&history, 6),
-            Ok("20261201-020000-r7-pre".into())
-        );
-        assert_eq!(
-            backup_for_revision(&history, 5),
-            Ok("20261130-120000-r6-pre".into())
-        );
-        let rds = backup_for_revision(&history, 7).unwrap_err();
-        assert!(rds.contains("RDS snapshot bot-db-pre-r8"), "{rds}");
-        let newest = backup_for_revision(&history, 8).unwrap_err();
-        assert!(newest.contains("revision 8 is the newest"), "{newest}");
-        let unknown = backup_for_revision(&history, 2).unwrap_err();
-        assert_eq!(
-            unknown,
-            "revision 2 is not in the history (known: 5, 6, 7, 8)"
-        );
-        let off = backup_for_revision(&[revision(1, None, None), revision(2, None, None)], 1);
-        assert!(off.unwrap_err().contains("beforeRollout was off"));
-    }
-
-    fn restore(id: &str, at: &str) -> RestoreStatus {
-        RestoreStatus {
-            id: id.into(),
-            action: format!("action-{id}"),
-            step: at.into(),
-            rollback_to: Some(6),
-            message: Some(format!("at {at}")),
-            ..Default::default()
-        }
-    }
-
-    #[test]
-    fn one_restore_at_a_time_each_sent_once_and_mirrored_until_it_ends() {
-        let mut status = ChatbotDeploymentStatus::default();
-        let judge_mine = |status: &ChatbotDeploymentStatus, sent| {
-            judge("restore-1", "r1", sent, status, || {
-                Ok(("b1".into(), Some(6)))
-            })
-        };
-        let other = |id: &'static str, sent, status: &ChatbotDeploymentStatus| {
-            judge("restore-2", id, sent, status, || Ok(("b2".into(), None)))
-        };
-        assert!(
-            matches!(judge_mine(&status, false), Progress::Send(r) if r.rollback_to == Some(6))
-        );
-        status.restore_request = Some(RestoreRequest {
-            id: "r1".into(),
-            ..Default::default()
-        });
-        assert!(matches!(judge_mine(&status, true), Progress::Wait(m, _) if m.contains("handed")));
-        status.restore = Some(restore("r1", step::RESTORE));
-        assert_eq!(
-            judge_mine(&status, true),
-            Progress::Wait("at Restore".into(), Vec::new())
-        );
-        status.restore = Some(restore("r1", step::ROLL_BACK_PODS));
-        assert_eq!(judge_mine(&status, true), Progress::RollBackPods(6));
-        status.rollback = Some(HeldRevision {
-            revision: 6,
-            ..Default::default()
-        });
-        assert!(matches!(judge_mine(&status, true), Progress::Wait(..)));
-        status.restore = Some(restore("r1", step::SUCCEEDED));
-        assert!(matches!(
-            judge_mine(&status, true),
-            Progress::Done(true, ..)
-        ));
-
-        // Another action waits while r1 runs, then sends its own.
-        status.restore = Some(restore("r1", step::RESTORE));
-        let waiting = other("r2", false, &status);
-        assert!(matches!(waiting, Progress::Wait(m, _) if m.contains("action-r1")));
-        status.restore = Some(restore("r1", step::FAILED));
-        assert!(matches!(other("r2", false, &status), Progress::Send(_)));
-        // An action whose request was sent and then replaced ends, never runs twice.
-        status.restore_request = Some(RestoreRequest {
-            id: "r2".into(),
-            ..Default::default()
-        });
-        status.restore = Some(restore("r2", step::SUCCEEDED));
-        let lost = other("r3", true, &status);
-        assert!(
-            matches!(lost, Progress::Done(false, m, _) if m.contains("another restore took its place"))
-        );
-        // What cannot be resolved ends the action before anything is sent.
-        status.restore = None;
-        status.restore_request = None;
-        let unknown = judge("restore-4", "r4", false, &status, || {
-            Err("revision 2 is not in the history (known: 5, 6)".into())
-        });
-        assert_eq!(
-            unknown,
-            Progress::Done(
-                false,
-                "revision 2 is not in the history (known: 5, 6); nothing was changed".into(),
-                Vec::new()
-            )
-        );
-    }
-}
+mod tests;

@@ -1,3 +1,4 @@
+use super::super::jobs::JobState;
 use super::*;
 use crate::api::BackupRecord;
 
@@ -10,6 +11,7 @@ fn request(rollback_to: Option<i64>) -> RestoreRequest {
         id: "20261201-031500-ab12cd".into(),
         action: "restore-1".into(),
         backup: "20261201-020000-r7".into(),
+        method: None,
         rollback_to,
     }
 }
@@ -38,6 +40,15 @@ struct World {
     keep: Option<u32>,
     drop_job: Option<JobFacts>,
     drop_report: Option<Report>,
+    rds: Option<Rds>,
+}
+
+/// The RDS side of the world, for a managed database.
+struct Rds {
+    live: String,
+    secret_instance: Option<String>,
+    restored: Option<instance::InstanceState>,
+    replaced: Option<instance::InstanceState>,
 }
 
 impl World {
@@ -56,6 +67,7 @@ impl World {
             keep: Some(7),
             drop_job: None,
             drop_report: None,
+            rds: None,
         }
     }
 
@@ -76,6 +88,13 @@ impl World {
             keep_replaced_days: self.keep,
             drop_job: self.drop_job.as_ref(),
             drop_report: self.drop_report.as_ref(),
+            rds: self.rds.as_ref().map(|r| RdsFacts {
+                base: "chatbot-brigade-sales",
+                live: &r.live,
+                secret_instance: r.secret_instance.as_deref(),
+                restored: r.restored.clone(),
+                replaced: r.replaced.clone(),
+            }),
             now: at(now),
         });
         self.status = plan.status.clone();
@@ -142,8 +161,8 @@ fn a_restore_goes_safety_backup_stop_writes_restore_switch_resume() {
     let plan = world.step("2026-12-01T03:15:00Z");
     assert_eq!(world.at_step(), step::SAFETY_BACKUP);
     assert_eq!(
-        plan.safety_backup.as_deref(),
-        Some("20261201-031500-ab12cd-safety")
+        plan.safety_backup,
+        Some(Safety::Dump("20261201-031500-ab12cd-safety".into()))
     );
     assert!(
         !plan.stop_writes,
@@ -428,3 +447,5 @@ fn the_replaced_database_is_dropped_once_its_days_as_the_undo_are_over() {
     assert!(world.status.as_ref().unwrap().drop_previous_after.is_none());
     assert!(world.step("2027-06-01T00:00:00Z").drop_job.is_none());
 }
+
+mod snapshot;

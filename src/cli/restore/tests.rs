@@ -1,0 +1,68 @@
+use super::*;
+use crate::api::{
+    BackupRecord, BackupsStatus, ChatbotDeploymentSpec, ChatbotDeploymentStatus, RevisionRecord,
+};
+
+fn brigade() -> ChatbotDeployment {
+    let mut cbd = ChatbotDeployment::new("brigade-sales", ChatbotDeploymentSpec::default());
+    cbd.status = Some(ChatbotDeploymentStatus {
+        ready_replicas: Some(3),
+        revisions: vec![
+            RevisionRecord {
+                revision: 6,
+                ..Default::default()
+            },
+            RevisionRecord {
+                revision: 7,
+                pre_rollout_snapshot: Some("20261201-020000-r7-pre".into()),
+                ..Default::default()
+            },
+        ],
+        backups: Some(BackupsStatus {
+            recent: vec![BackupRecord {
+                id: "20261201-020000-r7-pre".into(),
+                phase: "Succeeded".into(),
+                revision: Some(6),
+                bytes: Some(48 << 20),
+                verified: Some(true),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }),
+        ..Default::default()
+    });
+    cbd
+}
+
+#[test]
+fn the_plan_names_the_backup_the_downtime_and_the_undo() {
+    let plan = restore_plan(&brigade(), None, Some(6), Some(6)).unwrap();
+    assert!(
+        plan.starts_with("restore of brigade-sales from backup 20261201-020000-r7-pre:\n"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("48.0 MiB, revision 6, verified yes"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains(
+            "2. the app (3 ready pods) and PgBouncer, where there is one, scaled to zero"
+        ),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("4. the connection Secret brigade-sales-db switched"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("5. the pods of revision 6 put back"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("kept, untouched, as the undo for 7 days"),
+        "{plan}"
+    );
+    let newest = restore_plan(&brigade(), None, Some(7), None).unwrap_err();
+    assert!(newest.contains("revision 7 is the newest"), "{newest}");
+}

@@ -1,0 +1,153 @@
+//! Deleting a resource with managed stores: each store (and each RDS
+//! instance a restore made or kept as the undo) torn down by its deletion
+//! policy, the finalizer off once all are done.
+
+use kube::ResourceExt;
+
+use super::{FINALIZER, Managed, StoreFacts, managed_stores, owner_of, remove_finalizer};
+use crate::{
+    api::{ChatbotDeployment, ChatbotDeploymentSpec, StoreStatus},
+    backup::restore::instance,
+    data::{
+        Teardown,
+        connection::StoreKind,
+        elasticache::ElastiCache,
+        rds::{DatabaseRequest, Rds},
+    },
+    reconcile::{Context, ReconcileError, decide::Note},
+};
+
+/// What deleting a resource with managed stores came to.
+#[derive(Clone, Debug, Default)]
+pub struct Finalized {
+    /// Every store is gone, snapshotted or retained; the finalizer is off.
+    pub done: bool,
+    pub database: Option<StoreFacts>,
+    pub cache: Option<StoreFacts>,
+    pub notes: Vec<Note>,
+}
+
+/// One step of deleting `cbd`: each managed store is torn down by its
+/// deletion policy, and the finalizer comes off once all are done. A
+/// refusal from AWS keeps the finalizer and says why.
+pub async fn finalize(
+    ctx: &Context,
+    cbd: &ChatbotDeployment,
+    spec: Option<&ChatbotDeploymentSpec>,
+) -> Result<Finalized, ReconcileError> {
+    let mut finalized = Finalized::default();
+    if !cbd.finalizers().iter().any(|f| f == FINALIZER) {
+        finalized.done = true;
+        return Ok(finalized);
+    }
+    let (Some(owner), Some(spec), Some(aws)) = (owner_of(cbd), spec, ctx.aws.as_ref()) else {
+        // Without a spec that resolves or AWS access the policy cannot be
+        // honoured: keep the finalizer and say so.
+        finalized.database = Some(StoreFacts {
+            ready: false,
+            reason: "DeletionBlocked".into(),
+            message: "the deletion policy cannot be carried out: the spec does not resolve or the operator has no AWS access".into(),
+            failed: true,
+            status: StoreStatus::default(),
+        });
+        return Ok(finalized);
+    };
+    let previous = cbd.status.clone().unwrap_or_default();
+    let mut all_done = true;
+    let restore = previous.restore.as_ref();
+    let stores = managed_stores(cbd, &owner, spec);
+    // Instances a restore made or kept as the undo go with the resource.
+    let kept = stores.iter().filter_map(|store| match store {
+        Managed::Database(live) => Some(instance::kept(restore).into_iter().map(|identifier| {
+            Managed::Database(DatabaseRequest {
+                identifier,
+                ..live.clone()
+            })
+        })),
+        Managed::Cache(_) => None,
+    });
+    let kept: Vec<Managed> = kept.flatten().collect();
+    for store in kept.into_iter().chain(stores) {
+        let teardown = match &store {
+            Managed::Database(request) => Rds { client: &aws.rds }.teardown(request, &owner).await,
+            Managed::Cache(request) => {
+                ElastiCache {
+                    client: &aws.elasticache,
+                }
+                .teardown(request, &owner)
+                .await
+            }
+        }
+        .map_err(ReconcileError::Aws)?;
+        let what = format!("{} {}", store.label(), store.identifier());
+        let kind = store.kind();
+        let mut status = match kind {
+            StoreKind::Database => previous.database.clone(),
+            StoreKind::Cache => previous.cache.clone(),
+        }
+        .unwrap_or_default();
+        status.identifier = Some(store.identifier().to_string());
+        let (done, reason, message, failed) = match &teardown {
+            Teardown::Gone => (true, "Deleted", format!("{what} is deleted"), false),
+            Teardown::Retained => (
+                true,
+                "Retained",
+                format!("{what} is retained: ownership tags removed, data left in place"),
+                false,
+            ),
+            Teardown::Deleting { final_snapshot } => {
+                status.final_snapshot = final_snapshot.clone();
+                let message = match final_snapshot {
+                    Some(snapshot) => {
+                        format!("{what} is being deleted after final snapshot {snapshot}")
+                    }
+                    None => format!(
+                        "{what} is being deleted without a final snapshot (deletionPolicy Delete)"
+                    ),
+                };
+                (false, "Deleting", message, false)
+            }
+            Teardown::Refused { message } => (
+                false,
+                "DeletionRefused",
+                format!("{what}: {message}; the finalizer stays until it can be deleted"),
+                true,
+            ),
+        };
+        let previous_reason = previous
+            .conditions
+            .iter()
+            .find(|c| {
+                c.type_
+                    == match kind {
+                        StoreKind::Database => crate::api::condition_types::DATABASE_READY,
+                        StoreKind::Cache => crate::api::condition_types::CACHE_READY,
+                    }
+            })
+            .map(|c| c.reason.clone());
+        if previous_reason.as_deref() != Some(reason) {
+            finalized.notes.push(Note {
+                warning: failed,
+                reason: format!("Store{reason}"),
+                message: message.clone(),
+            });
+        }
+        all_done &= done;
+        let facts = StoreFacts {
+            ready: false,
+            reason: reason.into(),
+            message,
+            failed,
+            status,
+        };
+        match kind {
+            StoreKind::Database => finalized.database = Some(facts),
+            StoreKind::Cache => finalized.cache = Some(facts),
+        }
+    }
+    if all_done {
+        remove_finalizer(ctx, cbd).await?;
+        finalized.done = true;
+    }
+    Ok(finalized)
+}
