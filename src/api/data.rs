@@ -113,7 +113,9 @@ pub struct Database {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[serde(rename = "multiAZ")]
     pub multi_az: Option<bool>,
-    /// Days RDS keeps automated backups (managed).
+    /// Days RDS keeps automated backups (managed). Unset: the days of
+    /// `spec.backup.retentionDays` (at most RDS's 35) when backups are
+    /// enabled, else 7.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[x_kube(validation = Rule::new("self >= 0 && self <= 35").message("spec.database.backupRetentionDays must be between 0 and 35"))]
     pub backup_retention_days: Option<i32>,
@@ -178,6 +180,12 @@ pub struct Cache {
     /// What happens to the cache when the resource is deleted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deletion_policy: Option<DeletionPolicy>,
+    /// The cache holds state worth keeping (sessions, conversation
+    /// memory), not only what the app can rebuild: with
+    /// `spec.backup.beforeRollout`, a managed cache gets a native
+    /// ElastiCache snapshot before each new revision takes traffic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holds_state: Option<bool>,
     /// Secret key holding the full connection URL (external).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url_secret_ref: Option<SecretKeyRef>,

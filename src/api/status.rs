@@ -57,6 +57,10 @@ pub struct RevisionRecord {
     /// The RDS snapshot taken before this revision took traffic (managed databases).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pre_rollout_db_snapshot: Option<String>,
+    /// The ElastiCache snapshot taken before this revision took traffic
+    /// (managed caches that hold state).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pre_rollout_cache_snapshot: Option<String>,
 }
 
 /// A revision an on-call rollback holds in place of the spec's, until the
@@ -316,6 +320,11 @@ pub struct BackupsStatus {
     /// its record has left `recent`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_request: Option<String>,
+    /// Native ElastiCache snapshots taken before rollouts, newest first,
+    /// at most ten. Apart from `recent`: they keep the cache, not the
+    /// database, and count for neither `lastSuccessful` nor `BackupStale`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cache_snapshots: Vec<BackupRecord>,
 }
 
 /// An on-call backup asked for by a ChatbotAction, written under the

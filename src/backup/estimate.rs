@@ -81,13 +81,24 @@ pub fn plan(spec: &ChatbotDeploymentSpec) -> Option<BackupPlan> {
         lines.push(format!("to: volume {} (/backups)", pvc.claim_name));
     }
     let dump_first = settings.before_rollout && settings.unavailable.is_none();
+    let before: Vec<&str> = [
+        (dump_first, "a dump"),
+        (settings.rds_snapshot, "an RDS snapshot"),
+        (settings.cache_snapshot, "an ElastiCache snapshot"),
+    ]
+    .into_iter()
+    .filter_map(|(wanted, what)| wanted.then_some(what))
+    .collect();
     lines.push(format!(
         "before each rollout: {}",
-        match (dump_first, settings.rds_snapshot) {
-            (true, true) => "a dump and an RDS snapshot; the new revision waits for both",
-            (true, false) => "a dump; the new revision waits for it",
-            (false, true) => "an RDS snapshot; the new revision waits for it",
-            (false, false) => "no",
+        match before.as_slice() {
+            [] => "no".to_string(),
+            [one] => format!("{one}; the new revision waits for it"),
+            [init @ .., last] => format!(
+                "{} and {last}; the new revision waits for {}",
+                init.join(", "),
+                if init.len() == 1 { "both" } else { "all" }
+            ),
         }
     ));
     lines.push(

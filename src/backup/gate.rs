@@ -11,13 +11,8 @@ use crate::api::BackupsStatus;
 pub enum Gate {
     /// No backup is asked for before this rollout.
     Open,
-    /// The revision's backups succeeded: the dump is its
-    /// `preRolloutSnapshot`, the RDS snapshot its `preRolloutDbSnapshot`.
-    Passed {
-        revision: i64,
-        dump: Option<String>,
-        snapshot: Option<String>,
-    },
+    /// The revision's backups succeeded; its record keeps their ids.
+    Passed { revision: i64, taken: Taken },
     /// The backup is asked for or running; the running revision serves.
     Waiting { revision: i64, id: Option<String> },
     /// The backup failed; it is tried again after a pause, the running
@@ -70,6 +65,20 @@ pub struct Needs {
     pub dump: bool,
     /// A native RDS snapshot (`beforeRollout` on a managed database).
     pub snapshot: bool,
+    /// A native ElastiCache snapshot (`beforeRollout` on a managed cache
+    /// that `holdsState`).
+    pub cache_snapshot: bool,
+}
+
+/// The pre-rollout backups a revision rolled out after.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Taken {
+    /// The dump: the revision's `preRolloutSnapshot`.
+    pub dump: Option<String>,
+    /// The RDS snapshot: its `preRolloutDbSnapshot`.
+    pub snapshot: Option<String>,
+    /// The ElastiCache snapshot: its `preRolloutCacheSnapshot`.
+    pub cache_snapshot: Option<String>,
 }
 
 /// The gate of `revision`, rolling out over `running` (`None`: nothing
@@ -80,7 +89,8 @@ pub fn pre_rollout(
     revision: i64,
     status: Option<&BackupsStatus>,
 ) -> Gate {
-    if !(needs.dump || needs.snapshot) || running.is_none() || running == Some(revision) {
+    let any = needs.dump || needs.snapshot || needs.cache_snapshot;
+    if !any || running.is_none() || running == Some(revision) {
         return Gate::Open;
     }
     let wanted = [
@@ -88,6 +98,10 @@ pub fn pre_rollout(
         (
             needs.snapshot,
             runs::pre_rollout(status, revision, Some(runs::RDS_SNAPSHOT)),
+        ),
+        (
+            needs.cache_snapshot,
+            runs::pre_rollout_cache(status, revision),
         ),
     ];
     let mut pending = None;
@@ -114,8 +128,11 @@ pub fn pre_rollout(
     };
     Gate::Passed {
         revision,
-        dump: id_of(&wanted[0]),
-        snapshot: id_of(&wanted[1]),
+        taken: Taken {
+            dump: id_of(&wanted[0]),
+            snapshot: id_of(&wanted[1]),
+            cache_snapshot: id_of(&wanted[2]),
+        },
     }
 }
 
@@ -142,7 +159,7 @@ mod tests {
     fn a_new_revision_waits_for_its_backup_and_passes_with_its_id() {
         let dump = Needs {
             dump: true,
-            snapshot: false,
+            ..Needs::default()
         };
         assert_eq!(
             pre_rollout(dump, None, 1, None),
@@ -163,17 +180,49 @@ mod tests {
             pre_rollout(dump, Some(7), 8, Some(&status("Succeeded"))),
             Gate::Passed {
                 revision: 8,
-                dump: Some("20261201-101500-r8-pre".into()),
-                snapshot: None
+                taken: Taken {
+                    dump: Some("20261201-101500-r8-pre".into()),
+                    ..Taken::default()
+                }
             }
         );
         let both = Needs {
             dump: true,
             snapshot: true,
+            cache_snapshot: false,
         };
         assert!(
             pre_rollout(both, Some(7), 8, Some(&status("Succeeded"))).holds(),
             "the RDS snapshot is still wanted"
+        );
+        let cache = Needs {
+            dump: true,
+            cache_snapshot: true,
+            ..Needs::default()
+        };
+        let mut taken = status("Succeeded");
+        assert!(
+            pre_rollout(cache, Some(7), 8, Some(&taken)).holds(),
+            "the cache snapshot is still wanted"
+        );
+        taken.cache_snapshots.push(BackupRecord {
+            id: "chatbot-brigade-sales-pre-r8".into(),
+            phase: "Succeeded".into(),
+            reason: "pre-rollout".into(),
+            revision: Some(8),
+            method: Some(runs::ELASTICACHE_SNAPSHOT.into()),
+            ..Default::default()
+        });
+        assert_eq!(
+            pre_rollout(cache, Some(7), 8, Some(&taken)),
+            Gate::Passed {
+                revision: 8,
+                taken: Taken {
+                    dump: Some("20261201-101500-r8-pre".into()),
+                    snapshot: None,
+                    cache_snapshot: Some("chatbot-brigade-sales-pre-r8".into()),
+                }
+            }
         );
         let failed = pre_rollout(dump, Some(7), 8, Some(&status("Failed")));
         assert!(failed.holds());

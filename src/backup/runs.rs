@@ -27,6 +27,8 @@ const LOST_AFTER: SignedDuration = SignedDuration::from_mins(5);
 
 /// `method` of a native RDS snapshot's record.
 pub const RDS_SNAPSHOT: &str = "rds-snapshot";
+/// The method of a native ElastiCache snapshot.
+pub const ELASTICACHE_SNAPSHOT: &str = "elasticache-snapshot";
 
 /// A failed pre-rollout backup is tried again after this long.
 pub const PRE_ROLLOUT_RETRY: SignedDuration = SignedDuration::from_mins(10);
@@ -266,6 +268,7 @@ pub fn plan(facts: &Facts) -> Plan {
         last_window,
         next_window: next_window.map(time),
         started_request,
+        cache_snapshots: facts.previous.cache_snapshots.clone(),
     };
     plan
 }
@@ -485,6 +488,25 @@ pub fn pre_rollout<'s>(
     method: Option<&str>,
 ) -> Option<&'s BackupRecord> {
     newest_pre_rollout(&status?.recent, revision, method)
+}
+
+/// The newest pre-rollout ElastiCache snapshot of `revision` in `status`.
+pub fn pre_rollout_cache(status: Option<&BackupsStatus>, revision: i64) -> Option<&BackupRecord> {
+    newest_pre_rollout(
+        &status?.cache_snapshots,
+        revision,
+        Some(ELASTICACHE_SNAPSHOT),
+    )
+}
+
+/// `status` with cache snapshot `record` in place of the one of the same
+/// id, newest first, at most ten.
+pub fn upsert_cache(status: &mut BackupsStatus, record: BackupRecord) {
+    let snapshots = &mut status.cache_snapshots;
+    snapshots.retain(|r| r.id != record.id);
+    snapshots.push(record);
+    snapshots.sort_by_key(|r| std::cmp::Reverse(started_key(r)));
+    snapshots.truncate(RECENT);
 }
 
 /// `status` with `record` in place of the one of the same id, newest first.

@@ -17,6 +17,9 @@ pub struct Settings {
     /// A native RDS snapshot before each new revision (managed databases
     /// with `beforeRollout`, with or without a dump destination).
     pub rds_snapshot: bool,
+    /// A native ElastiCache snapshot before each new revision (managed
+    /// caches that `holdsState`, with `beforeRollout`).
+    pub cache_snapshot: bool,
     pub retention: Retention,
     /// Why no backup can be taken: reason and message naming the field.
     pub unavailable: Option<(&'static str, String)>,
@@ -50,8 +53,12 @@ impl Settings {
             _ => None,
         };
         let before_rollout = backup.before_rollout.unwrap_or(false);
+        let cache = spec.cache.as_ref();
+        let stateful_cache = cache
+            .is_some_and(|c| c.mode == Some(StoreMode::Managed) && c.holds_state.unwrap_or(false));
         Self {
             rds_snapshot: before_rollout && database == Some(StoreMode::Managed),
+            cache_snapshot: before_rollout && stateful_cache,
             off: schedule.is_none() && !before_rollout,
             schedule,
             before_rollout: before_rollout && unavailable.is_none(),

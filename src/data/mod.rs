@@ -11,6 +11,7 @@
 pub mod aws;
 pub mod connection;
 pub mod elasticache;
+pub mod elasticache_snapshot;
 pub mod identity;
 pub mod rds;
 pub mod rds_restore;

@@ -57,6 +57,7 @@ impl DatabaseRequest {
             multi_az: database.multi_az.unwrap_or(false),
             backup_retention_days: database
                 .backup_retention_days
+                .or_else(|| automated_retention(spec))
                 .unwrap_or(DEFAULT_BACKUP_RETENTION_DAYS),
             subnet_group: database.subnet_group_name.clone(),
             security_groups: database.security_group_ids.clone().unwrap_or_default(),
@@ -71,6 +72,13 @@ impl DatabaseRequest {
     pub fn final_snapshot_identifier(&self) -> String {
         format!("{}-final", self.identifier)
     }
+}
+
+/// The days of automated backups `spec.backup` implies: its retention,
+/// within RDS's 1–35 days, while backups are enabled.
+fn automated_retention(spec: &ChatbotDeploymentSpec) -> Option<i32> {
+    let backup = spec.backup.as_ref().filter(|b| b.enabled == Some(true))?;
+    backup.retention_days.map(|days| days.clamp(1, 35))
 }
 
 /// What one describe shows of the instance.
@@ -594,6 +602,34 @@ mod tests {
             tags: owner().tags(),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn automated_backups_are_kept_as_long_as_the_backups_unless_told() {
+        use crate::api::{Backup, Database};
+        let spec = |enabled: bool, retention: i32, told: Option<i32>| ChatbotDeploymentSpec {
+            database: Some(Database {
+                mode: Some(StoreMode::Managed),
+                instance_class: Some("db.t3.micro".into()),
+                backup_retention_days: told,
+                ..Default::default()
+            }),
+            backup: Some(Backup {
+                enabled: Some(enabled),
+                retention_days: Some(retention),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let days = |spec: ChatbotDeploymentSpec| {
+            DatabaseRequest::for_spec(&owner(), &spec)
+                .unwrap()
+                .backup_retention_days
+        };
+        assert_eq!(days(spec(true, 14, None)), 14);
+        assert_eq!(days(spec(true, 90, None)), 35, "RDS keeps at most 35");
+        assert_eq!(days(spec(false, 14, None)), DEFAULT_BACKUP_RETENTION_DAYS);
+        assert_eq!(days(spec(true, 14, Some(3))), 3, "the database's own wins");
     }
 
     #[test]

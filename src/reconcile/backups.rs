@@ -146,10 +146,15 @@ pub async fn converge(
         (None, _) => {}
     }
     if let Some(aws) = &ctx.aws {
-        let live = previous_status.database.as_ref();
-        let live = live.and_then(|d| d.identifier.as_deref());
-        let pre_rollout = pre_rollout.filter(|_| settings.rds_snapshot);
-        snapshots::take(&aws.rds, live, pre_rollout, safety, &mut plan, now).await?;
+        fn identifier(store: &Option<crate::api::StoreStatus>) -> Option<&str> {
+            store.as_ref().and_then(|s| s.identifier.as_deref())
+        }
+        let due = snapshots::Due {
+            revision: pre_rollout,
+            instance: identifier(&previous_status.database).filter(|_| settings.rds_snapshot),
+            cache: identifier(&previous_status.cache).filter(|_| settings.cache_snapshot),
+        };
+        snapshots::take(aws, due, safety, &mut plan, now).await?;
     }
     for (job, uid) in &plan.prune {
         delete_job(ctx, &namespace, job, uid.as_deref()).await?;

@@ -319,14 +319,8 @@ pub fn decide(
     // The pre-rollout backup goes first: migrations are what a restore undoes.
     let gate = holds::pre_rollout_gate(&rendered, &status, running_revision, hold_pods || frozen);
     decision.pre_rollout_backup = gate.wants();
-    if let crate::backup::gate::Gate::Passed {
-        revision,
-        dump,
-        snapshot,
-    } = &gate
-    {
-        assessment.revisions =
-            revisions::with_snapshot(&assessment.revisions, *revision, dump, snapshot);
+    if let crate::backup::gate::Gate::Passed { revision, taken } = &gate {
+        assessment.revisions = revisions::with_snapshot(&assessment.revisions, *revision, taken);
     }
     let hold_for_backup = gate.holds();
     assessment.pre_rollout = hold_for_backup.then_some(gate);

@@ -28,6 +28,7 @@ pub fn pre_rollout_gate(
     let needs = backup::gate::Needs {
         dump: settings.before_rollout && can_dump,
         snapshot: settings.rds_snapshot,
+        cache_snapshot: settings.cache_snapshot,
     };
     backup::gate::pre_rollout(
         needs,

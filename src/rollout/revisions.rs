@@ -153,13 +153,12 @@ pub fn rollback_target(
 }
 
 /// The history with revision `number`'s pre-rollout backups recorded: the
-/// dump's id and the RDS snapshot's (once: the first ones that let it
-/// roll out).
+/// dump's id and the RDS and ElastiCache snapshots' (once: the first ones
+/// that let it roll out).
 pub fn with_snapshot(
     history: &[RevisionRecord],
     number: i64,
-    dump: &Option<String>,
-    snapshot: &Option<String>,
+    taken: &crate::backup::gate::Taken,
 ) -> Vec<RevisionRecord> {
     history
         .iter()
@@ -167,10 +166,13 @@ pub fn with_snapshot(
         .map(|mut record| {
             if record.revision == number {
                 if record.pre_rollout_snapshot.is_none() {
-                    record.pre_rollout_snapshot = dump.clone();
+                    record.pre_rollout_snapshot = taken.dump.clone();
                 }
                 if record.pre_rollout_db_snapshot.is_none() {
-                    record.pre_rollout_db_snapshot = snapshot.clone();
+                    record.pre_rollout_db_snapshot = taken.snapshot.clone();
+                }
+                if record.pre_rollout_cache_snapshot.is_none() {
+                    record.pre_rollout_cache_snapshot = taken.cache_snapshot.clone();
                 }
             }
             record

@@ -12,6 +12,7 @@ mod admission;
 mod analysis;
 mod backup_jobs;
 mod backups;
+mod cache_snapshots;
 mod cli;
 mod cost;
 mod crds;

@@ -1,7 +1,10 @@
-//! Native RDS snapshots taken as backups: one before each rollout of a
-//! managed database, and a snapshot restore's safety backup. Each is made
-//! once (named, so a lost answer or a restart finds it), looked at until
-//! RDS says how it went, and recorded in `status.backups` like a dump.
+//! Native snapshots taken as backups: an RDS snapshot before each rollout
+//! of a managed database and as a snapshot restore's safety backup, and an
+//! ElastiCache snapshot before each rollout of a managed cache that holds
+//! state. Each is made once (named, so a lost answer or a restart finds
+//! it) and looked at until AWS says how it went. RDS snapshots are
+//! recorded in `status.backups.recent` like a dump, cache snapshots in
+//! `status.backups.cacheSnapshots`.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
@@ -12,38 +15,113 @@ use crate::{
         restore::Safety,
         runs::{self, Plan},
     },
+    data::rds_snapshot::SnapshotState,
     reconcile::ReconcileError,
 };
 
-/// Takes the snapshots due: revision `pre_rollout`'s of the `live`
-/// instance, and a restore's `safety` snapshot; their records go into
-/// `plan`'s status, with an Event once each ends.
+/// The service a native snapshot is taken by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Service {
+    Rds,
+    ElastiCache,
+}
+
+impl Service {
+    fn method(self) -> &'static str {
+        match self {
+            Service::Rds => runs::RDS_SNAPSHOT,
+            Service::ElastiCache => runs::ELASTICACHE_SNAPSHOT,
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Service::Rds => "RDS",
+            Service::ElastiCache => "ElastiCache",
+        }
+    }
+}
+
+/// What is snapshotted before revision `revision` rolls out: the RDS
+/// instance the app runs on, the cache's replication group.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Due<'a> {
+    pub revision: Option<i64>,
+    pub instance: Option<&'a str>,
+    pub cache: Option<&'a str>,
+}
+
+/// Takes the snapshots `due` and a restore's `safety` snapshot; their
+/// records go into `plan`'s status, with an Event once each ends.
 pub(super) async fn take(
-    client: &aws_sdk_rds::Client,
-    live: Option<&str>,
-    pre_rollout: Option<i64>,
+    aws: &crate::data::AwsClients,
+    due: Due<'_>,
     safety: Option<&Safety>,
     plan: &mut Plan,
     now: &Time,
 ) -> Result<(), ReconcileError> {
+    let Due {
+        revision: pre_rollout,
+        instance: live,
+        cache,
+    } = due;
     let mut due = Vec::new();
     if let (Some(revision), Some(instance)) = (pre_rollout, live) {
         let id = crate::data::rds_snapshot::pre_rollout_identifier(instance, revision);
         let previous = runs::pre_rollout(Some(&plan.status), revision, Some(runs::RDS_SNAPSHOT));
-        let fresh = snapshot_record(&id, jobs::Reason::PreRollout, Some(revision), now);
-        due.push((instance.to_string(), id, previous.cloned(), fresh));
+        let fresh = snapshot_record(
+            &id,
+            Service::Rds,
+            jobs::Reason::PreRollout,
+            Some(revision),
+            now,
+        );
+        due.push((
+            Service::Rds,
+            instance.to_string(),
+            id,
+            previous.cloned(),
+            fresh,
+        ));
+    }
+    if let (Some(revision), Some(group)) = (pre_rollout, cache) {
+        let id = crate::data::elasticache_snapshot::pre_rollout_name(group, revision);
+        let previous = runs::pre_rollout_cache(Some(&plan.status), revision);
+        let service = Service::ElastiCache;
+        let fresh = snapshot_record(&id, service, jobs::Reason::PreRollout, Some(revision), now);
+        due.push((service, group.to_string(), id, previous.cloned(), fresh));
     }
     if let Some(Safety::RdsSnapshot { instance, id }) = safety {
         let previous = plan.status.recent.iter().find(|r| r.id == *id);
-        let fresh = snapshot_record(id, jobs::Reason::PreRestore, None, now);
-        due.push((instance.clone(), id.clone(), previous.cloned(), fresh));
+        let fresh = snapshot_record(id, Service::Rds, jobs::Reason::PreRestore, None, now);
+        due.push((
+            Service::Rds,
+            instance.clone(),
+            id.clone(),
+            previous.cloned(),
+            fresh,
+        ));
     }
-    for (instance, id, previous, fresh) in due {
-        if let Some(record) = rds_snapshot(client, &instance, &id, previous, fresh, now).await? {
-            if record.phase != runs::phase::RUNNING {
-                plan.notes.push(snapshot_note(&record));
+    for (service, source, id, previous, fresh) in due {
+        if previous
+            .as_ref()
+            .is_some_and(|r| r.phase != runs::phase::RUNNING)
+        {
+            continue;
+        }
+        let state = match service {
+            Service::Rds => crate::data::rds_snapshot::ensure(&aws.rds, &source, &id).await?,
+            Service::ElastiCache => {
+                crate::data::elasticache_snapshot::ensure(&aws.elasticache, &source, &id).await?
             }
-            runs::upsert(&mut plan.status, record);
+        };
+        let record = recorded(previous.unwrap_or(fresh), state, now);
+        if record.phase != runs::phase::RUNNING {
+            plan.notes.push(snapshot_note(service, &record));
+        }
+        match service {
+            Service::Rds => runs::upsert(&mut plan.status, record),
+            Service::ElastiCache => runs::upsert_cache(&mut plan.status, record),
         }
     }
     Ok(())
@@ -52,6 +130,7 @@ pub(super) async fn take(
 /// The record of a native RDS snapshot just asked for.
 fn snapshot_record(
     id: &str,
+    service: Service,
     reason: jobs::Reason,
     revision: Option<i64>,
     now: &Time,
@@ -61,32 +140,13 @@ fn snapshot_record(
         reason: reason.as_str().into(),
         revision,
         started_at: Some(now.clone()),
-        method: Some(runs::RDS_SNAPSHOT.into()),
+        method: Some(service.method().into()),
         ..Default::default()
     }
 }
 
-/// A native RDS snapshot `id` of `instance` (before a rollout, or a
-/// restore's safety backup): made once, looked at until RDS says it is
-/// available or failed. `None` when its record (`previous`) already has
-/// its outcome.
-async fn rds_snapshot(
-    client: &aws_sdk_rds::Client,
-    instance: &str,
-    id: &str,
-    previous: Option<BackupRecord>,
-    fresh: BackupRecord,
-    now: &Time,
-) -> Result<Option<BackupRecord>, ReconcileError> {
-    use crate::data::rds_snapshot::{self, SnapshotState};
-    if previous
-        .as_ref()
-        .is_some_and(|r| r.phase != runs::phase::RUNNING)
-    {
-        return Ok(None);
-    }
-    let state = rds_snapshot::ensure(client, instance, id).await?;
-    let mut record = previous.unwrap_or(fresh);
+/// A snapshot's record with what AWS said of it.
+fn recorded(mut record: BackupRecord, state: SnapshotState, now: &Time) -> BackupRecord {
     record.phase = match &state {
         SnapshotState::Creating => runs::phase::RUNNING,
         SnapshotState::Available => runs::phase::SUCCEEDED,
@@ -99,10 +159,10 @@ async fn rds_snapshot(
     if record.phase != runs::phase::RUNNING {
         record.time = Some(now.clone());
     }
-    Ok(Some(record))
+    record
 }
 
-fn snapshot_note(record: &BackupRecord) -> runs::Note {
+fn snapshot_note(service: Service, record: &BackupRecord) -> runs::Note {
     let succeeded = record.phase == runs::phase::SUCCEEDED;
     runs::Note {
         warning: !succeeded,
@@ -117,11 +177,12 @@ fn snapshot_note(record: &BackupRecord) -> runs::Note {
             } else {
                 "pre-rollout"
             };
+            let label = service.label();
             if succeeded {
-                format!("{what} RDS snapshot {} is available", record.id)
+                format!("{what} {label} snapshot {} is available", record.id)
             } else {
                 format!(
-                    "{what} RDS snapshot {} failed: {}",
+                    "{what} {label} snapshot {} failed: {}",
                     record.id,
                     record.message.as_deref().unwrap_or("no reason given")
                 )
