@@ -69,7 +69,10 @@ async fn a_cache_that_holds_state_is_snapshotted_once_before_a_rollout() {
     proxy.take_actions();
     first.reconcile(&at).await;
     let snapshot = format!("{GROUP}-cache-pre-r2");
-    assert_eq!(cache_snapshots(&first).await, std::slice::from_ref(&snapshot));
+    assert_eq!(
+        cache_snapshots(&first).await,
+        std::slice::from_ref(&snapshot)
+    );
     assert_eq!(
         template_revision(&first).as_deref(),
         Some("1"),
@@ -85,7 +88,10 @@ async fn a_cache_that_holds_state_is_snapshotted_once_before_a_rollout() {
         !actions.iter().any(|a| a == "CreateSnapshot"),
         "{actions:?}"
     );
-    assert_eq!(cache_snapshots(&first).await, std::slice::from_ref(&snapshot));
+    assert_eq!(
+        cache_snapshots(&first).await,
+        std::slice::from_ref(&snapshot)
+    );
     assert_eq!(template_revision(&harness).as_deref(), Some("2"));
     let status = harness.api.get(&at).unwrap()["status"].clone();
     let revision_2 = revision_record(&status, 2);
