@@ -31,9 +31,11 @@ pub struct S3Destination {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PvcDestination {
-    /// Claim name; created by the operator when it does not exist.
+    /// Claim name. When it does not exist, the operator creates it before
+    /// the first backup, owned by nothing: backups on it outlive the
+    /// ChatbotDeployment, as they do in S3.
     pub claim_name: String,
-    /// Size of the claim in GiB when the operator creates it.
+    /// Size of the claim in GiB when the operator creates it (default 20).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[serde(rename = "sizeGiB")]
     pub size_gib: Option<i32>,

@@ -8,6 +8,7 @@
 
 pub mod action;
 pub mod agent;
+pub mod claim;
 pub mod estimate;
 pub mod gate;
 pub mod health;

@@ -17,6 +17,7 @@ use tracing::info;
 
 use super::{Context, ReconcileError, decide::Note, status::BackupFacts};
 
+mod claim;
 mod snapshots;
 use crate::{
     api::{BackupRecord, ChatbotDeployment, ChatbotDeploymentSpec},
@@ -126,6 +127,7 @@ pub async fn converge(
                 .chain(safety)
                 .collect();
             let job = jobs::stamp(template, &name, start, &pinned);
+            claim::ensure(ctx, &namespace, &name, spec).await?;
             apply_job(ctx, &namespace, &job).await?;
             info!(backup = %start.id, reason = start.reason.as_str(), "backup started");
         }

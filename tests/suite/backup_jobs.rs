@@ -653,3 +653,56 @@ async fn a_managed_database_gets_one_rds_snapshot_before_a_rollout_despite_a_los
             .any(|(reason, message)| reason == "BackupSucceeded" && message.contains(snapshot))
     );
 }
+
+#[tokio::test]
+async fn a_volume_destination_gets_its_claim_once_owned_by_nothing() {
+    let (mut harness, at) = with_backups().await;
+    harness.api.update(&at, |o| {
+        o["spec"]["backup"]["destination"] =
+            json!({ "pvc": { "claimName": "mindmitra-backups", "sizeGiB": 40 } });
+    });
+    harness.sync();
+    harness.reconcile(&at).await;
+    harness.reconcile(&at).await;
+    let claim_path = format!("/api/v1/namespaces/{NS}/persistentvolumeclaims/mindmitra-backups");
+    let claim = harness.api.get(&claim_path).expect("the claim is made");
+    assert!(
+        claim["metadata"]["ownerReferences"].is_null(),
+        "backups outlive the resource: {claim}"
+    );
+    assert_eq!(claim["spec"]["resources"]["requests"]["storage"], "40Gi");
+    let jobs = backup_jobs(&harness);
+    assert_eq!(jobs.len(), 1);
+    let volumes = &jobs[0]["spec"]["template"]["spec"]["volumes"];
+    assert!(
+        volumes
+            .to_string()
+            .contains("\"claimName\":\"mindmitra-backups\""),
+        "{volumes}"
+    );
+
+    // The next day's backup finds the claim: one look, no second create.
+    let name = jobs[0]["metadata"]["name"].as_str().unwrap().to_string();
+    let id = jobs[0]["metadata"]["labels"]["chatbot.dev/backup-id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    job_ended(
+        &mut harness,
+        &name,
+        "Complete",
+        json!({ "kind": "backup", "id": id, "outcome": "Succeeded", "bytes": 4096 }),
+    );
+    harness.reconcile(&at).await;
+    harness.now = time("2027-01-16T08:00:00Z");
+    harness.take_requests();
+    harness.reconcile(&at).await;
+    assert_eq!(backup_jobs(&harness).len(), 2, "the next window's Job");
+    let claims: Vec<String> = harness
+        .take_requests()
+        .into_iter()
+        .filter(|r| r.contains("persistentvolumeclaims"))
+        .collect();
+    assert_eq!(claims.len(), 1, "{claims:?}");
+    assert!(claims[0].starts_with("GET"), "{claims:?}");
+}
