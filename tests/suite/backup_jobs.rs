@@ -7,7 +7,11 @@
 
 use crate::common;
 
-use common::harness::{Harness, path};
+use common::{
+    aws_proxy::{AwsProxy, Fault},
+    harness::{Harness, path},
+    moto::clients_for,
+};
 use k8s_openapi::{apimachinery::pkg::apis::meta::v1::Time, jiff::Timestamp};
 use serde_json::{Value, json};
 
@@ -564,20 +568,16 @@ async fn a_good_backup_is_restore_tested_by_a_verify_job_that_never_sees_the_dat
     );
 }
 
-#[tokio::test]
-async fn a_managed_database_gets_one_rds_snapshot_before_a_rollout_despite_a_lost_answer() {
+/// MindMitra on RDS with no dump destination (the native snapshot is the
+/// backup before each rollout), talking to moto through a proxy, revision
+/// 1 running and revision 2 pushed.
+async fn rds_without_dumps() -> (Harness, AwsProxy, String) {
     use chatbot_operator::api::Strategy;
-    use common::{
-        aws_proxy::{AwsProxy, Fault},
-        moto::clients_for,
-    };
     let mut harness = Harness::new();
     let proxy = AwsProxy::start(harness.moto.url()).await;
     harness.context.aws = Some(clients_for(&proxy.url()));
     harness.secret(NS, "mindmitra-llm", &["api-key"]);
     harness.secret(NS, "mindmitra-sentry", &["dsn"]);
-    // MindMitra on RDS with no dump destination: the native snapshot is
-    // the backup before each rollout.
     let mut cbd = common::sample_without_gates("mindmitra");
     let backup = cbd.spec.backup.as_mut().unwrap();
     backup.before_rollout = Some(true);
@@ -594,12 +594,17 @@ async fn a_managed_database_gets_one_rds_snapshot_before_a_rollout_despite_a_los
         harness.moto.manual_snapshots().await.is_empty(),
         "none for the first revision"
     );
-
     harness.api.update(&at, |o| {
         o["spec"]["image"] = json!("ghcr.io/mindmitra/support-bot:1.1.0");
         o["metadata"]["generation"] = json!(2);
     });
     harness.sync();
+    (harness, proxy, at)
+}
+
+#[tokio::test]
+async fn a_managed_database_gets_one_rds_snapshot_before_a_rollout_despite_a_lost_answer() {
+    let (mut harness, proxy, at) = rds_without_dumps().await;
     // RDS makes the snapshot, but its answer is lost: the retried call
     // finds it made (DBSnapshotAlreadyExists) and takes it for the same one.
     proxy.inject("CreateDBSnapshot", Fault::LoseResponse, 1);
@@ -705,4 +710,48 @@ async fn a_volume_destination_gets_its_claim_once_owned_by_nothing() {
         .collect();
     assert_eq!(claims.len(), 1, "{claims:?}");
     assert!(claims[0].starts_with("GET"), "{claims:?}");
+}
+
+#[tokio::test]
+async fn a_failed_rds_snapshot_holds_the_rollout_and_is_tried_again_under_a_new_name() {
+    let (mut harness, proxy, at) = rds_without_dumps().await;
+    // RDS reports the snapshot failed.
+    proxy.inject(
+        "CreateDBSnapshot",
+        Fault::Rewrite {
+            from: "<Status>available</Status>".into(),
+            to: "<Status>failed</Status>".into(),
+        },
+        1,
+    );
+    harness.reconcile(&at).await;
+    harness.reconcile(&at).await;
+    let first = "chatbot-mindmitra-mindmitra-pre-r2";
+    assert_eq!(
+        harness.condition(&at, "Degraded").1,
+        "PreRolloutBackupFailed"
+    );
+    assert_eq!(template_revision(&harness).as_deref(), Some("1"), "held");
+    proxy.take_actions();
+    harness.now = time("2027-01-15T08:05:00Z");
+    harness.reconcile(&at).await;
+    assert!(
+        !proxy.take_actions().iter().any(|a| a == "CreateDBSnapshot"),
+        "not during the pause"
+    );
+
+    // After the pause, a second snapshot under a name of its own.
+    harness.now = time("2027-01-15T08:11:00Z");
+    harness.reconcile(&at).await;
+    harness.reconcile(&at).await;
+    let second = format!("{first}-2");
+    let mut made = harness.moto.manual_snapshots().await;
+    made.sort();
+    assert_eq!(made, [first.to_string(), second.clone()]);
+    assert_eq!(template_revision(&harness).as_deref(), Some("2"));
+    let status = harness.api.get(&at).unwrap()["status"].clone();
+    assert_eq!(
+        revision_record(&status, 2)["preRolloutDbSnapshot"],
+        second.as_str()
+    );
 }

@@ -461,3 +461,60 @@ fn an_rds_snapshot_still_creating_is_not_taken_for_a_lost_job() {
     assert_eq!(plan.status.recent[0].phase, phase::RUNNING);
     assert!(plan.notes.is_empty());
 }
+
+#[test]
+fn a_failed_native_snapshot_is_tried_again_under_a_new_name_after_the_pause() {
+    let base = "chatbot-brigade-sales-pre-r8";
+    fn attempt<'r>(records: &'r [BackupRecord], now: &str) -> Attempt<'r> {
+        let base = "chatbot-brigade-sales-pre-r8";
+        snapshot_attempt(records, 8, RDS_SNAPSHOT, base, now.parse().unwrap())
+    }
+    let record = |id: &str, phase: &str, at: &str| BackupRecord {
+        id: id.into(),
+        phase: phase.into(),
+        reason: "pre-rollout".into(),
+        revision: Some(8),
+        method: Some(RDS_SNAPSHOT.into()),
+        started_at: Some(Time(at.parse().unwrap())),
+        time: (phase != phase::RUNNING).then(|| Time(at.parse().unwrap())),
+        ..Default::default()
+    };
+    assert_eq!(
+        attempt(&[], "2026-12-01T10:00:00Z"),
+        Attempt::Start(base.into())
+    );
+    let running = [record(base, phase::RUNNING, "2026-12-01T10:00:00Z")];
+    assert_eq!(
+        attempt(&running, "2026-12-01T10:01:00Z"),
+        Attempt::Look(&running[0])
+    );
+    let failed = [record(base, phase::FAILED, "2026-12-01T10:02:00Z")];
+    assert_eq!(
+        attempt(&failed, "2026-12-01T10:05:00Z"),
+        Attempt::Settled,
+        "the pause first"
+    );
+    assert_eq!(
+        attempt(&failed, "2026-12-01T10:13:00Z"),
+        Attempt::Start(format!("{base}-2"))
+    );
+    let twice = [
+        record(&format!("{base}-2"), phase::FAILED, "2026-12-01T10:14:00Z"),
+        failed[0].clone(),
+    ];
+    assert_eq!(
+        attempt(&twice, "2026-12-01T10:30:00Z"),
+        Attempt::Start(format!("{base}-3"))
+    );
+    let good = [record(base, phase::SUCCEEDED, "2026-12-01T10:02:00Z")];
+    assert_eq!(attempt(&good, "2026-12-02T10:00:00Z"), Attempt::Settled);
+    // Another revision's or method's records are not this one's attempts.
+    let other = [BackupRecord {
+        revision: Some(7),
+        ..failed[0].clone()
+    }];
+    assert_eq!(
+        attempt(&other, "2026-12-01T10:30:00Z"),
+        Attempt::Start(base.into())
+    );
+}

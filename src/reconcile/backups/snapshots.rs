@@ -66,30 +66,28 @@ pub(super) async fn take(
         cache,
     } = due;
     let mut due = Vec::new();
-    if let (Some(revision), Some(instance)) = (pre_rollout, live) {
-        let id = crate::data::rds_snapshot::pre_rollout_identifier(instance, revision);
-        let previous = runs::pre_rollout(Some(&plan.status), revision, Some(runs::RDS_SNAPSHOT));
-        let fresh = snapshot_record(
-            &id,
-            Service::Rds,
-            jobs::Reason::PreRollout,
-            Some(revision),
-            now,
-        );
-        due.push((
-            Service::Rds,
-            instance.to_string(),
-            id,
-            previous.cloned(),
-            fresh,
-        ));
-    }
-    if let (Some(revision), Some(group)) = (pre_rollout, cache) {
-        let id = crate::data::elasticache_snapshot::pre_rollout_name(group, revision);
-        let previous = runs::pre_rollout_cache(Some(&plan.status), revision);
-        let service = Service::ElastiCache;
+    let wanted = [
+        (Service::Rds, live, &plan.status.recent),
+        (Service::ElastiCache, cache, &plan.status.cache_snapshots),
+    ];
+    for (service, source, records) in wanted {
+        let (Some(revision), Some(source)) = (pre_rollout, source) else {
+            continue;
+        };
+        let base = match service {
+            Service::Rds => crate::data::rds_snapshot::pre_rollout_identifier(source, revision),
+            Service::ElastiCache => {
+                crate::data::elasticache_snapshot::pre_rollout_name(source, revision)
+            }
+        };
+        let (id, previous) =
+            match runs::snapshot_attempt(records, revision, service.method(), &base, now.0) {
+                runs::Attempt::Start(id) => (id, None),
+                runs::Attempt::Look(record) => (record.id.clone(), Some(record.clone())),
+                runs::Attempt::Settled => continue,
+            };
         let fresh = snapshot_record(&id, service, jobs::Reason::PreRollout, Some(revision), now);
-        due.push((service, group.to_string(), id, previous.cloned(), fresh));
+        due.push((service, source.to_string(), id, previous, fresh));
     }
     if let Some(Safety::RdsSnapshot { instance, id }) = safety {
         let previous = plan.status.recent.iter().find(|r| r.id == *id);
