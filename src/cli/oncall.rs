@@ -15,7 +15,7 @@ use k8s_openapi::{
 use kube::{Api, Client};
 
 use super::CliError;
-use crate::api::{ChatbotDeployment, RevisionRecord, Strategy, TrafficProvider};
+use crate::api::{ChatbotDeployment, Strategy, TrafficProvider};
 
 /// Arguments of `status` and `history`.
 #[derive(Debug, Args)]
@@ -560,55 +560,17 @@ pub fn status_report(view: &View, now: &Timestamp) -> String {
             condition_line(&mut out, condition);
         }
     }
+    history::data_lines(&mut out, &status, now);
     if !status.revisions.is_empty() {
         let _ = writeln!(out, "Revisions (newest first):");
-        history_lines(&mut out, &status.revisions, now, 3);
+        history::history_lines(&mut out, &status.revisions, now, 3);
     }
     out
 }
 
-fn history_lines(out: &mut String, revisions: &[RevisionRecord], now: &Timestamp, limit: usize) {
-    for record in revisions.iter().rev().take(limit) {
-        let outcome = record.outcome.as_deref().unwrap_or("-");
-        let mut line = format!(
-            "  #{:<4} {:<11} {}  created {} ago",
-            record.revision,
-            outcome,
-            record.image,
-            age(record.created_at.as_ref(), now)
-        );
-        if record.promoted_at.is_some() {
-            let _ = write!(
-                line,
-                ", promoted {} ago",
-                age(record.promoted_at.as_ref(), now)
-            );
-        }
-        if record.aborted_at.is_some() {
-            let _ = write!(line, ", ended {} ago", age(record.aborted_at.as_ref(), now));
-        }
-        if let Some(snapshot) = &record.pre_rollout_snapshot {
-            let _ = write!(line, ", snapshot {snapshot}");
-        }
-        let _ = writeln!(out, "{line}");
-    }
-}
+mod history;
 
-/// The `history` report: every recorded revision, newest first.
-pub fn history_report(cbd: &ChatbotDeployment, now: &Timestamp) -> String {
-    let status = cbd.status.clone().unwrap_or_default();
-    let name = cbd.metadata.name.as_deref().unwrap_or_default();
-    if status.revisions.is_empty() {
-        return format!("{name}: no revision recorded yet\n");
-    }
-    let mut out = format!(
-        "{name}: {} revision(s), stable {}\n",
-        status.revisions.len(),
-        number(status.stable_revision)
-    );
-    history_lines(&mut out, &status.revisions, now, usize::MAX);
-    out
-}
+pub use history::history_report;
 
 #[cfg(test)]
 mod tests;

@@ -291,3 +291,54 @@ fn status_shows_the_rollout_step_the_candidate_and_why_the_analysis_stopped_it()
         assert!(report.contains(expected), "{expected:?} in\n{report}");
     }
 }
+
+#[test]
+fn status_and_history_show_the_data_backups_and_the_restore() {
+    use crate::api::{BackupRecord, BackupsStatus, RestoreStatus};
+    let mut cbd = mindmitra();
+    let status = cbd.status.as_mut().unwrap();
+    status.revisions[2].pre_rollout_snapshot = Some("20261123-115500-r3-pre".into());
+    status.revisions[2].pre_rollout_db_snapshot = Some("chatbot-mindmitra-mindmitra-pre-r3".into());
+    status.backups = Some(BackupsStatus {
+        last_successful: Some(BackupRecord {
+            id: "20261125-020000".into(),
+            phase: "Succeeded".into(),
+            bytes: Some(48 << 20),
+            verified: Some(true),
+            time: Some(at("2026-11-25T02:01:00Z")),
+            ..Default::default()
+        }),
+        ..Default::default()
+    });
+    status.restore = Some(RestoreStatus {
+        id: "20261125-113000-ab12cd".into(),
+        backup: "20261125-020000".into(),
+        step: "Restore".into(),
+        started_at: Some(at("2026-11-25T11:30:00Z")),
+        message: Some("restoring backup 20261125-020000 into the new database chatbot_x".into()),
+        ..Default::default()
+    });
+    let view = View {
+        cbd: cbd.clone(),
+        app: None,
+        candidate: None,
+    };
+    let report = status_report(&view, &now());
+    assert!(
+        report.contains("Backups:    newest good 20261125-020000 (48.0 MiB, verified), 9h ago"),
+        "{report}"
+    );
+    assert!(
+        report.contains(
+            "Restore:    20261125-113000-ab12cd of 20261125-020000 (step Restore, since 30m ago): restoring backup"
+        ),
+        "{report}"
+    );
+    let history = history_report(&cbd, &now());
+    assert!(
+        history.contains(
+            "backed up first: dump 20261123-115500-r3-pre, RDS snapshot chatbot-mindmitra-mindmitra-pre-r3"
+        ),
+        "{history}"
+    );
+}
