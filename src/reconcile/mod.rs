@@ -369,7 +369,12 @@ async fn reconcile_in_span(
     let templates = &decision.backup_templates;
     let restored = match &resolved {
         Some(spec) if assessment.blocker.is_none() => {
-            restore::converge(ctx, cbd, spec, templates, &now).await?
+            let migrating = observed
+                .migrations
+                .iter()
+                .find(|(_, m)| m.state == observe::MigrationState::Running)
+                .map(|(revision, _)| *revision);
+            restore::converge(ctx, cbd, spec, templates, migrating, &now).await?
         }
         _ => restore::RestoreOutcome::default(),
     };

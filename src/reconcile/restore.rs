@@ -48,6 +48,7 @@ fn cannot(
     cbd: &ChatbotDeployment,
     template: Option<&Job>,
     snapshot: bool,
+    migrating: Option<i64>,
 ) -> Option<String> {
     let mode = spec.database.as_ref().and_then(|d| d.mode);
     if !matches!(mode, Some(StoreMode::Managed | StoreMode::InCluster)) {
@@ -66,6 +67,11 @@ fn cannot(
             "spec.backup.destination is not set (or backups are off): there is no dump to restore from".into(),
         );
     }
+    if let Some(revision) = migrating {
+        return Some(format!(
+            "the migration Job of revision {revision} is running and writes to the database a restore replaces; wait for it to end"
+        ));
+    }
     let rollout = cbd.status.as_ref().and_then(|s| s.rollout.as_ref());
     if let Some(rollout) = rollout.filter(|r| !progressive::phase_of(r).is_terminal()) {
         return Some(format!(
@@ -77,12 +83,14 @@ fn cannot(
 }
 
 /// Runs the restore step of one reconcile of `cbd` (resolved spec `spec`,
-/// rendered Job templates `templates`).
+/// rendered Job templates `templates`; `migrating`: the revision whose
+/// migration Job runs, if one does).
 pub async fn converge(
     ctx: &Context,
     cbd: &ChatbotDeployment,
     spec: &ChatbotDeploymentSpec,
     templates: &[Child],
+    migrating: Option<i64>,
     now: &Time,
 ) -> Result<RestoreOutcome, ReconcileError> {
     let namespace = cbd.namespace().ok_or(ReconcileError::MissingNamespace)?;
@@ -141,7 +149,7 @@ pub async fn converge(
         .restore_request
         .as_ref()
         .is_some_and(|r| r.method.as_deref() == Some(instance::RDS_SNAPSHOT));
-    let cannot = cannot(spec, cbd, template, snapshot);
+    let cannot = cannot(spec, cbd, template, snapshot, migrating);
     let observed = rds::observe(ctx, cbd, spec, &view, now.0).await?;
     let plan = restore::plan(&Facts {
         deployment: &name,

@@ -477,3 +477,47 @@ async fn a_restore_of_a_paused_resource_is_refused_with_nothing_changed() {
         "Failed"
     );
 }
+
+#[tokio::test]
+async fn a_restore_while_a_migration_job_runs_is_refused_with_nothing_changed() {
+    let (mut harness, at, action_path) = running_with_a_backup(json!({
+        "action": "Restore", "backup": BACKUP
+    }))
+    .await;
+    // A migration Job of the running revision, still running: it writes
+    // to the database the restore would replace.
+    let uid = harness.api.get(&at).unwrap()["metadata"]["uid"].clone();
+    harness.api.insert(
+        &format!("/apis/batch/v1/namespaces/{NS}/jobs/mindmitra-migrate-1"),
+        json!({
+            "apiVersion": "batch/v1", "kind": "Job",
+            "metadata": { "name": "mindmitra-migrate-1", "namespace": NS,
+                "labels": { "app.kubernetes.io/instance": "mindmitra",
+                    "app.kubernetes.io/managed-by": "chatbot-operator",
+                    "app.kubernetes.io/component": "migration", "chatbot.dev/revision": "1" },
+                "ownerReferences": [{ "apiVersion": "chatbot.dev/v1alpha1",
+                    "kind": "ChatbotDeployment", "name": "mindmitra", "uid": uid,
+                    "controller": true }] },
+            "spec": { "template": { "spec": { "restartPolicy": "Never",
+                "containers": [{ "name": "migrate", "image": "migrate" }] } } }
+        }),
+    );
+    harness.sync();
+    harness.reconcile(&at).await;
+    let refused = restore_status(&harness, &at);
+    assert_eq!(refused["step"], "Failed", "{refused}");
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("the migration Job of revision 1 is running"),
+        "{refused}"
+    );
+    assert!(backup_jobs(&harness).is_empty() && restore_jobs(&harness).is_empty());
+    assert_eq!(replicas(&harness, "mindmitra"), APP_REPLICAS);
+    harness.run_action(&action_path).await;
+    assert_eq!(
+        harness.api.get(&action_path).unwrap()["status"]["phase"],
+        "Failed"
+    );
+}
