@@ -120,6 +120,12 @@ pub fn restore_plan(
                 },
             );
         }
+        None if snapshot => {
+            let _ = writeln!(
+                out,
+                "  the backup: a native RDS snapshot, not among the recent backups in status; RDS holds it"
+            );
+        }
         None => {
             let _ = writeln!(
                 out,

@@ -66,3 +66,40 @@ fn the_plan_names_the_backup_the_downtime_and_the_undo() {
     let newest = restore_plan(&brigade(), None, Some(7), None).unwrap_err();
     assert!(newest.contains("revision 7 is the newest"), "{newest}");
 }
+
+#[test]
+fn the_plan_of_an_rds_snapshot_names_the_new_instance_and_its_undo() {
+    let mut cbd = brigade();
+    let status = cbd.status.as_mut().unwrap();
+    status.revisions[1].pre_rollout_snapshot = None;
+    status.revisions[1].pre_rollout_db_snapshot = Some("chatbot-brigade-sales-pre-r7".into());
+    status.database = Some(crate::api::StoreStatus {
+        identifier: Some("chatbot-brigade-sales".into()),
+        ..Default::default()
+    });
+    let plan = restore_plan(&cbd, None, Some(6), None).unwrap();
+    assert!(
+        plan.starts_with("restore of brigade-sales from backup chatbot-brigade-sales-pre-r7:\n"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("the backup: a native RDS snapshot, not among the recent backups in status; RDS holds it"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("1. a native RDS snapshot of chatbot-brigade-sales, the data as it is now (the app keeps serving)"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("3. RDS snapshot chatbot-brigade-sales-pre-r7 restored into a new RDS instance beside chatbot-brigade-sales"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("switched to the new instance's endpoint"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("RDS instance chatbot-brigade-sales is kept, untouched, as the undo for 7 days, then deleted after a final snapshot"),
+        "{plan}"
+    );
+}
