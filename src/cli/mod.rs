@@ -91,6 +91,17 @@ pub struct RenderArgs {
     /// Revision number stamped on the pods (`CHATBOT_REVISION`); defaults to the resource's status, else 1.
     #[arg(long, value_name = "N")]
     pub revision: Option<i64>,
+    /// Output format: multi-document YAML, or one JSON `v1` List of every child.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = ObjectFormat::Yaml)]
+    pub output: ObjectFormat,
+}
+
+/// Output formats of `render`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum ObjectFormat {
+    #[default]
+    Yaml,
+    Json,
 }
 
 /// Output formats of `plan`.
@@ -235,7 +246,7 @@ fn render_error(source_name: &str, deployment: &ChatbotDeployment, error: Render
 fn render_command(args: &RenderArgs) -> Result<String, CliError> {
     let renderer = renderer(&args.sources)?;
     let (source_name, deployments) = load(&args.sources)?;
-    let mut out = String::new();
+    let mut children = Vec::new();
     for deployment in &deployments {
         let revision = args
             .revision
@@ -244,11 +255,13 @@ fn render_command(args: &RenderArgs) -> Result<String, CliError> {
         let rendered = renderer
             .render(deployment, revision)
             .map_err(|error| render_error(&source_name, deployment, error))?;
-        out.push_str(
-            &render::to_yaml(&rendered.children).map_err(|e| CliError::Output(e.to_string()))?,
-        );
+        children.extend(rendered.children);
     }
-    Ok(out)
+    let output = |e: &dyn std::fmt::Display| CliError::Output(e.to_string());
+    match args.output {
+        ObjectFormat::Yaml => render::to_yaml(&children).map_err(|e| output(&e)),
+        ObjectFormat::Json => render::to_json_list(&children).map_err(|e| output(&e)),
+    }
 }
 
 fn plan_command(args: &PlanArgs) -> Result<String, CliError> {

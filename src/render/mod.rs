@@ -283,6 +283,13 @@ fn kind_is_data_service(kind: ChildKind) -> bool {
 }
 
 /// Multi-document YAML of `children`, each starting with `---`.
+/// `children` as one JSON `v1` List, as `kubectl get -o json` prints
+/// several objects (and `kubectl apply -f` takes them).
+pub fn to_json_list(children: &[Child]) -> Result<String, serde_json::Error> {
+    let list = serde_json::json!({ "apiVersion": "v1", "kind": "List", "items": children });
+    serde_json::to_string_pretty(&list).map(|json| json + "\n")
+}
+
 pub fn to_yaml(children: &[Child]) -> Result<String, serde_yaml_ng::Error> {
     let mut out = String::new();
     for child in children {

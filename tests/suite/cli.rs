@@ -57,6 +57,31 @@ fn render_prints_every_child_of_a_sample() {
 }
 
 #[test]
+fn render_json_is_one_list_of_the_same_objects() {
+    let yaml = run(&["render", "-f", "manifests/samples/mindmitra.yaml"], None);
+    let json = run(
+        &[
+            "render",
+            "-f",
+            "manifests/samples/mindmitra.yaml",
+            "-o",
+            "json",
+        ],
+        None,
+    );
+    assert!(json.status.success(), "{}", text(&json.stderr));
+    let list: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(list["apiVersion"], "v1");
+    assert_eq!(list["kind"], "List");
+    let docs = chatbot_operator::document::documents(&text(&yaml.stdout)).unwrap();
+    assert_eq!(
+        list["items"].as_array().unwrap(),
+        &docs,
+        "the objects YAML prints"
+    );
+}
+
+#[test]
 fn render_reads_several_documents_from_standard_input() {
     let stream = format!(
         "{}\n---\n{}",
