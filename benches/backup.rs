@@ -101,30 +101,8 @@ fn main() {
         .unwrap_or(1024);
     let server = Postgres::start();
     let moto = moto::Moto::start();
-    let rows = mib * (1 << 20) / 200;
-    println!("generating {mib} MiB ({rows} rows) …");
-    server.sql("postgres", "CREATE DATABASE app");
-    server.sql(
-        "app",
-        &format!(
-            "CREATE TABLE messages (id bigserial PRIMARY KEY, body text); \
-             INSERT INTO messages (body) SELECT md5(random()::text) || md5(random()::text) || \
-             md5(random()::text) || md5(random()::text) || md5(random()::text) || \
-             md5(random()::text) FROM generate_series(1, {rows})"
-        ),
-    );
-    println!(
-        "database size: {}",
-        server.sql("app", "SELECT pg_size_pretty(pg_database_size('app'))")
-    );
-    let status = Command::new("python3")
-        .args(["-c", &format!(
-            "import urllib.request; urllib.request.urlopen(urllib.request.Request('{}/{BUCKET}', method='PUT'))",
-            moto.url()
-        )])
-        .status()
-        .unwrap();
-    assert!(status.success(), "creating the bucket");
+    server.generate("app", mib);
+    moto.create_bucket(BUCKET);
 
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("plain.dump");

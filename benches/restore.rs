@@ -86,6 +86,7 @@ fn run_job(harness: &mut Harness, server: &Postgres, job: &Value) -> Duration {
         .env("AWS_ENDPOINT_URL", harness.moto.url())
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing");
+    let ran = Timestamp::now();
     let started = Instant::now();
     let output = command.output().expect("the agent runs");
     let took = started.elapsed();
@@ -95,29 +96,7 @@ fn run_job(harness: &mut Harness, server: &Postgres, job: &Value) -> Duration {
     } else {
         "Failed"
     };
-    let at = Timestamp::now().to_string();
-    harness.api.set_status(
-        &path("jobs", NS, &name),
-        json!({
-            "startTime": at,
-            "conditions": [{ "type": condition, "status": "True", "lastTransitionTime": at }]
-        }),
-    );
-    harness.api.insert(
-        &format!("/api/v1/namespaces/{NS}/pods/{name}-bench"),
-        json!({
-            "apiVersion": "v1", "kind": "Pod",
-            "metadata": { "name": format!("{name}-bench"), "namespace": NS,
-                "labels": { "job-name": name } },
-            "status": { "containerStatuses": [{
-                "name": "backup-agent", "ready": false, "restartCount": 0,
-                "image": "agent", "imageID": "",
-                "state": { "terminated": {
-                    "exitCode": if output.status.success() { 0 } else { 1 },
-                    "message": report } } }] }
-        }),
-    );
-    harness.sync();
+    harness.job_ended(NS, &name, condition, &report, (ran, Timestamp::now()));
     took
 }
 
@@ -212,25 +191,7 @@ fn seconds(from: &Value, to: &Value) -> f64 {
 
 async fn bench(mib: u64) {
     let server = Postgres::start();
-    let rows = mib * (1 << 20) / 200;
-    println!("generating {mib} MiB ({rows} rows) in database chatbot …");
-    server.sql("postgres", "CREATE DATABASE chatbot");
-    server.sql(
-        "chatbot",
-        &format!(
-            "CREATE TABLE messages (id bigserial PRIMARY KEY, body text); \
-             INSERT INTO messages (body) SELECT md5(random()::text) || md5(random()::text) || \
-             md5(random()::text) || md5(random()::text) || md5(random()::text) || \
-             md5(random()::text) FROM generate_series(1, {rows})"
-        ),
-    );
-    println!(
-        "database size: {}",
-        server.sql(
-            "chatbot",
-            "SELECT pg_size_pretty(pg_database_size('chatbot'))"
-        )
-    );
+    server.generate("chatbot", mib);
 
     // References: plain pg_dump and pg_restore of the same database.
     let dir = tempfile::tempdir().unwrap();
@@ -273,14 +234,7 @@ async fn bench(mib: u64) {
         "mindmitra-backup-keys",
         &["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"],
     );
-    let created = Command::new("python3")
-        .args(["-c", &format!(
-            "import urllib.request; urllib.request.urlopen(urllib.request.Request('{}/{BUCKET}', method='PUT'))",
-            harness.moto.url()
-        )])
-        .status()
-        .unwrap();
-    assert!(created.success(), "creating the bucket");
+    harness.moto.create_bucket(BUCKET);
     let mut cbd = common::dev_variant("mindmitra");
     cbd.spec.backup = Some(
         serde_json::from_value(json!({

@@ -395,6 +395,40 @@ impl Harness {
         .expect("reconcile succeeds")
     }
 
+    /// Ends Job `name` (run from `started` to `ended`) as the Job
+    /// controller would, `condition` `Complete` or `Failed`, with its pod's
+    /// termination message `message` (the agent's report).
+    pub fn job_ended(
+        &mut self,
+        namespace: &str,
+        name: &str,
+        condition: &str,
+        message: &str,
+        (started, ended): (Timestamp, Timestamp),
+    ) {
+        self.api.set_status(
+            &path("jobs", namespace, name),
+            json!({
+                "startTime": started.to_string(),
+                "conditions": [{ "type": condition, "status": "True",
+                    "lastTransitionTime": ended.to_string() }]
+            }),
+        );
+        self.api.insert(
+            &format!("/api/v1/namespaces/{namespace}/pods/{name}-x7k2p"),
+            json!({
+                "apiVersion": "v1", "kind": "Pod",
+                "metadata": { "name": format!("{name}-x7k2p"), "namespace": namespace,
+                    "labels": { "job-name": name } },
+                "status": { "containerStatuses": [{
+                    "name": "backup-agent", "ready": false, "restartCount": 0, "image": "agent", "imageID": "",
+                    "state": { "terminated": { "exitCode": if condition == "Complete" { 0 } else { 1 },
+                        "message": message } } }] }
+            }),
+        );
+        self.sync();
+    }
+
     /// Marks the app Deployment rolled out and ready, as the Deployment
     /// controller and kubelets would.
     pub fn deployment_ready(&mut self, namespace: &str, name: &str, replicas: i64) {

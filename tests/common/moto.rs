@@ -61,6 +61,18 @@ impl Moto {
         format!("http://{}", self.address)
     }
 
+    /// Creates S3 bucket `bucket`, without a runtime (for the benches).
+    pub fn create_bucket(&self, bucket: &str) {
+        let url = format!("{}/{bucket}", self.url());
+        let status = std::process::Command::new("python3")
+            .args(["-c", &format!(
+                "import urllib.request; urllib.request.urlopen(urllib.request.Request('{url}', method='PUT'))"
+            )])
+            .status()
+            .expect("python3");
+        assert!(status.success(), "creating bucket {bucket}");
+    }
+
     /// Clients that talk to this moto.
     /// Identifiers of the manual RDS snapshots it holds (moto also keeps
     /// automated ones, `rds:…`).

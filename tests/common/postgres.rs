@@ -130,6 +130,30 @@ impl Postgres {
         command
     }
 
+    /// Creates database `db` holding a table `messages` of about `mib` MiB
+    /// of incompressible text (for the benches), and prints its size.
+    pub fn generate(&self, db: &str, mib: u64) {
+        let rows = mib * (1 << 20) / 200;
+        println!("generating {mib} MiB ({rows} rows) in database {db} …");
+        self.sql("postgres", &format!("CREATE DATABASE {db}"));
+        self.sql(
+            db,
+            &format!(
+                "CREATE TABLE messages (id bigserial PRIMARY KEY, body text); \
+                 INSERT INTO messages (body) SELECT md5(random()::text) || md5(random()::text) || \
+                 md5(random()::text) || md5(random()::text) || md5(random()::text) || \
+                 md5(random()::text) FROM generate_series(1, {rows})"
+            ),
+        );
+        println!(
+            "database size: {}",
+            self.sql(
+                db,
+                &format!("SELECT pg_size_pretty(pg_database_size('{db}'))")
+            )
+        );
+    }
+
     /// Runs SQL in `db` with psql; panics with psql's error.
     pub fn sql(&self, db: &str, sql: &str) -> String {
         let output = self

@@ -64,27 +64,7 @@ pub(crate) fn backup_jobs(harness: &Harness) -> Vec<Value> {
 pub(crate) fn job_ended(harness: &mut Harness, name: &str, condition: &str, report: Value) {
     let started = harness.now.0;
     let ended = started + k8s_openapi::jiff::SignedDuration::from_secs(100);
-    harness.api.set_status(
-        &path("jobs", NS, name),
-        json!({
-            "startTime": started.to_string(),
-            "conditions": [{ "type": condition, "status": "True",
-                "lastTransitionTime": ended.to_string() }]
-        }),
-    );
-    harness.api.insert(
-        &format!("/api/v1/namespaces/{NS}/pods/{name}-x7k2p"),
-        json!({
-            "apiVersion": "v1", "kind": "Pod",
-            "metadata": { "name": format!("{name}-x7k2p"), "namespace": NS,
-                "labels": { "job-name": name } },
-            "status": { "containerStatuses": [{
-                "name": "backup-agent", "ready": false, "restartCount": 0, "image": "agent", "imageID": "",
-                "state": { "terminated": { "exitCode": if condition == "Complete" { 0 } else { 1 },
-                    "message": report.to_string() } } }] }
-        }),
-    );
-    harness.sync();
+    harness.job_ended(NS, name, condition, &report.to_string(), (started, ended));
 }
 
 /// Revision `number`'s record in `status.revisions`.
@@ -569,9 +549,11 @@ async fn a_good_backup_is_restore_tested_by_a_verify_job_that_never_sees_the_dat
 }
 
 /// MindMitra on RDS with no dump destination (the native snapshot is the
-/// backup before each rollout), talking to moto through a proxy, revision
-/// 1 running and revision 2 pushed.
-async fn rds_without_dumps() -> (Harness, AwsProxy, String) {
+/// backup before each rollout), changed by `edit`, talking to moto through
+/// a proxy, revision 1 running and revision 2 pushed.
+pub(crate) async fn rds_without_dumps(
+    edit: impl FnOnce(&mut chatbot_operator::api::ChatbotDeployment),
+) -> (Harness, AwsProxy, String) {
     use chatbot_operator::api::Strategy;
     let mut harness = Harness::new();
     let proxy = AwsProxy::start(harness.moto.url()).await;
@@ -584,6 +566,7 @@ async fn rds_without_dumps() -> (Harness, AwsProxy, String) {
     backup.destination = None;
     backup.verify = Some(false);
     cbd.spec.rollout.as_mut().unwrap().strategy = Some(Strategy::Rolling);
+    edit(&mut cbd);
     let at = harness.create(&cbd);
     harness.provision_stores(&at).await;
     harness.reconcile(&at).await;
@@ -604,7 +587,7 @@ async fn rds_without_dumps() -> (Harness, AwsProxy, String) {
 
 #[tokio::test]
 async fn a_managed_database_gets_one_rds_snapshot_before_a_rollout_despite_a_lost_answer() {
-    let (mut harness, proxy, at) = rds_without_dumps().await;
+    let (mut harness, proxy, at) = rds_without_dumps(|_| {}).await;
     // RDS makes the snapshot, but its answer is lost: the retried call
     // finds it made (DBSnapshotAlreadyExists) and takes it for the same one.
     proxy.inject("CreateDBSnapshot", Fault::LoseResponse, 1);
@@ -714,7 +697,7 @@ async fn a_volume_destination_gets_its_claim_once_owned_by_nothing() {
 
 #[tokio::test]
 async fn a_failed_rds_snapshot_holds_the_rollout_and_is_tried_again_under_a_new_name() {
-    let (mut harness, proxy, at) = rds_without_dumps().await;
+    let (mut harness, proxy, at) = rds_without_dumps(|_| {}).await;
     // RDS reports the snapshot failed.
     proxy.inject(
         "CreateDBSnapshot",

@@ -6,18 +6,9 @@
 //! database's backups. Real reconciler, in-memory API server with the
 //! operator's RBAC.
 
-use serde_json::json;
+use crate::backup_jobs::{rds_without_dumps, revision_record, template_revision};
+use crate::common::{aws_proxy::Fault, harness::Harness};
 
-use crate::backup_jobs::{revision_record, template_revision};
-use crate::common::{
-    self,
-    aws_proxy::{AwsProxy, Fault},
-    harness::Harness,
-    moto::clients_for,
-};
-use chatbot_operator::api::Strategy;
-
-const NS: &str = "mindmitra";
 const GROUP: &str = "chatbot-mindmitra-mindmitra";
 
 async fn cache_snapshots(harness: &Harness) -> Vec<String> {
@@ -37,33 +28,14 @@ async fn cache_snapshots(harness: &Harness) -> Vec<String> {
 
 #[tokio::test]
 async fn a_cache_that_holds_state_is_snapshotted_once_before_a_rollout() {
-    let mut first = Harness::new();
-    let proxy = AwsProxy::start(first.moto.url()).await;
-    first.context.aws = Some(clients_for(&proxy.url()));
-    first.secret(NS, "mindmitra-llm", &["api-key"]);
-    first.secret(NS, "mindmitra-sentry", &["dsn"]);
-    let mut cbd = common::sample_without_gates("mindmitra");
-    let backup = cbd.spec.backup.as_mut().unwrap();
-    backup.before_rollout = Some(true);
-    backup.destination = None;
-    backup.verify = Some(false);
-    cbd.spec.cache.as_mut().unwrap().holds_state = Some(true);
-    cbd.spec.rollout.as_mut().unwrap().strategy = Some(Strategy::Rolling);
-    let at = first.create(&cbd);
-    first.provision_stores(&at).await;
-    first.reconcile(&at).await;
-    first.deployment_ready(NS, "mindmitra", 2);
-    first.reconcile(&at).await;
+    let (mut first, proxy, at) = rds_without_dumps(|cbd| {
+        cbd.spec.cache.as_mut().unwrap().holds_state = Some(true);
+    })
+    .await;
     assert!(
         cache_snapshots(&first).await.is_empty(),
         "none for revision 1"
     );
-
-    first.api.update(&at, |o| {
-        o["spec"]["image"] = json!("ghcr.io/mindmitra/support-bot:1.1.0");
-        o["metadata"]["generation"] = json!(2);
-    });
-    first.sync();
     // ElastiCache makes the snapshot; its answer is lost.
     proxy.inject("CreateSnapshot", Fault::LoseResponse, 1);
     proxy.take_actions();

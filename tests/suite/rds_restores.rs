@@ -10,14 +10,12 @@
 
 use serde_json::{Value, json};
 
-use crate::backup_jobs::{revision_record, template_revision, time};
+use crate::backup_jobs::{rds_without_dumps, revision_record, template_revision, time};
 use crate::common::{
-    self,
     aws_proxy::{AwsProxy, Fault},
     harness::{Harness, path},
-    moto::clients_for,
 };
-use chatbot_operator::api::Strategy;
+use crate::restores::step_names;
 
 const NS: &str = "mindmitra";
 const OLD: &str = "chatbot-mindmitra-mindmitra";
@@ -68,29 +66,10 @@ fn app_down(harness: &mut Harness) {
 /// MindMitra on RDS with no dump destination, revision 2 rolled out after
 /// its pre-rollout RDS snapshot, and a Restore action for revision 1's
 /// data (in that snapshot).
-async fn on_revision_2(proxy: &AwsProxy, harness: &mut Harness) -> (String, String) {
-    harness.context.aws = Some(clients_for(&proxy.url()));
-    harness.now = time("2027-01-15T07:00:00Z");
-    harness.secret(NS, "mindmitra-llm", &["api-key"]);
-    harness.secret(NS, "mindmitra-sentry", &["dsn"]);
-    let mut cbd = common::sample_without_gates("mindmitra");
-    let backup = cbd.spec.backup.as_mut().unwrap();
-    backup.before_rollout = Some(true);
-    backup.destination = None;
-    backup.verify = Some(false);
-    cbd.spec.rollout.as_mut().unwrap().strategy = Some(Strategy::Rolling);
-    let at = harness.create(&cbd);
-    harness.provision_stores(&at).await;
-    harness.reconcile(&at).await;
-    harness.deployment_ready(NS, "mindmitra", 2);
-    harness.reconcile(&at).await;
-    harness.api.update(&at, |o| {
-        o["spec"]["image"] = json!("ghcr.io/mindmitra/support-bot:1.1.0");
-        o["metadata"]["generation"] = json!(2);
-    });
-    harness.sync();
+async fn on_revision_2() -> (Harness, AwsProxy, String, String) {
+    let (mut harness, proxy, at) = rds_without_dumps(|_| {}).await;
     harness.reconcile_times(&at, 2).await;
-    assert_eq!(template_revision(harness).as_deref(), Some("2"));
+    assert_eq!(template_revision(&harness).as_deref(), Some("2"));
     harness.deployment_ready(NS, "mindmitra", 2);
     harness.reconcile(&at).await;
     let status = harness.api.get(&at).unwrap()["status"].clone();
@@ -114,14 +93,12 @@ async fn on_revision_2(proxy: &AwsProxy, harness: &mut Harness) -> (String, Stri
     harness.sync();
     harness.run_action(&action_path).await;
     harness.sync();
-    (at, action_path)
+    (harness, proxy, at, action_path)
 }
 
 #[tokio::test]
 async fn an_rds_snapshot_is_restored_into_a_new_instance_once_and_the_app_moves_to_it() {
-    let mut first = Harness::new();
-    let proxy = AwsProxy::start(first.moto.url()).await;
-    let (at, action_path) = on_revision_2(&proxy, &mut first).await;
+    let (mut first, proxy, at, action_path) = on_revision_2().await;
     let request = first.api.get(&at).unwrap()["status"]["restoreRequest"].clone();
     assert_eq!(request["backup"], SNAPSHOT, "revision 1's data: {request}");
     assert_eq!(request["method"], "rds-snapshot");
@@ -218,14 +195,8 @@ async fn an_rds_snapshot_is_restored_into_a_new_instance_once_and_the_app_moves_
     harness.run_action(&action_path).await;
     let action = harness.api.get(&action_path).unwrap()["status"].clone();
     assert_eq!(action["phase"], "Succeeded", "{action}");
-    let steps: Vec<&str> = action["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["name"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        steps,
+        step_names(&action),
         ["SafetyBackup", "StopWrites", "Restore", "Switch", "Resume"]
     );
     let actions = proxy.take_actions();

@@ -47,6 +47,34 @@ fn restore_status(harness: &Harness, at: &str) -> Value {
     harness.api.get(at).unwrap()["status"]["restore"].clone()
 }
 
+/// The names of the steps an action's status (`action`) records.
+pub(crate) fn step_names(action: &Value) -> Vec<String> {
+    action["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The restore was refused before its first step, saying `why`: no
+/// backup or restore Job, the app at its count, the action Failed.
+async fn assert_refused(harness: &mut Harness, at: &str, action_path: &str, why: &str) {
+    let refused = restore_status(harness, at);
+    assert_eq!(refused["step"], "Failed", "{refused}");
+    assert!(
+        refused["message"].as_str().unwrap().starts_with(why),
+        "{refused}"
+    );
+    assert!(backup_jobs(harness).is_empty() && restore_jobs(harness).is_empty());
+    assert_eq!(replicas(harness, "mindmitra"), APP_REPLICAS);
+    harness.run_action(action_path).await;
+    assert_eq!(
+        harness.api.get(action_path).unwrap()["status"]["phase"],
+        "Failed"
+    );
+}
+
 /// MindMitra running on its in-cluster Postgres behind PgBouncer, with
 /// one good scheduled backup, and a Restore action for it.
 async fn running_with_a_backup(kind: Value) -> (Harness, String, String) {
@@ -222,12 +250,7 @@ async fn a_restore_switches_the_app_to_a_new_database_step_by_step_across_restar
     harness.run_action(&action_path).await;
     let action = harness.api.get(&action_path).unwrap()["status"].clone();
     assert_eq!(action["phase"], "Succeeded", "{action}");
-    let steps: Vec<&str> = action["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["name"].as_str().unwrap())
-        .collect();
+    let steps = step_names(&action);
     assert_eq!(
         steps,
         ["SafetyBackup", "StopWrites", "Restore", "Switch", "Resume"]
@@ -436,13 +459,8 @@ async fn a_rollback_with_its_data_restores_it_and_brings_the_pods_of_the_revisio
             .contains("at revision 1"),
         "{action}"
     );
-    let steps: Vec<&str> = action["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["name"].as_str().unwrap())
-        .collect();
-    assert!(steps.contains(&"RollBackPods"), "{steps:?}");
+    let steps = step_names(&action);
+    assert!(steps.iter().any(|s| s == "RollBackPods"), "{steps:?}");
     // The pods stay at revision 1 until the spec changes, as after any rollback.
     harness.reconcile_times(&at, 2).await;
     assert_eq!(template_of(&harness).1, "1");
@@ -460,22 +478,7 @@ async fn a_restore_of_a_paused_resource_is_refused_with_nothing_changed() {
     });
     harness.sync();
     harness.reconcile(&at).await;
-    let refused = restore_status(&harness, &at);
-    assert_eq!(refused["step"], "Failed", "{refused}");
-    assert!(
-        refused["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("spec.paused is true"),
-        "{refused}"
-    );
-    assert!(backup_jobs(&harness).is_empty() && restore_jobs(&harness).is_empty());
-    assert_eq!(replicas(&harness, "mindmitra"), APP_REPLICAS);
-    harness.run_action(&action_path).await;
-    assert_eq!(
-        harness.api.get(&action_path).unwrap()["status"]["phase"],
-        "Failed"
-    );
+    assert_refused(&mut harness, &at, &action_path, "spec.paused is true").await;
 }
 
 #[tokio::test]
@@ -504,20 +507,6 @@ async fn a_restore_while_a_migration_job_runs_is_refused_with_nothing_changed() 
     );
     harness.sync();
     harness.reconcile(&at).await;
-    let refused = restore_status(&harness, &at);
-    assert_eq!(refused["step"], "Failed", "{refused}");
-    assert!(
-        refused["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("the migration Job of revision 1 is running"),
-        "{refused}"
-    );
-    assert!(backup_jobs(&harness).is_empty() && restore_jobs(&harness).is_empty());
-    assert_eq!(replicas(&harness, "mindmitra"), APP_REPLICAS);
-    harness.run_action(&action_path).await;
-    assert_eq!(
-        harness.api.get(&action_path).unwrap()["status"]["phase"],
-        "Failed"
-    );
+    let why = "the migration Job of revision 1 is running";
+    assert_refused(&mut harness, &at, &action_path, why).await;
 }
