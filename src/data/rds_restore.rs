@@ -22,7 +22,7 @@ pub fn state_of(owner: &Owner, found: Option<&DatabaseInstance>) -> InstanceStat
         Ok(Claim::Owned) => {}
     }
     let status = instance.status.as_str();
-    if status == "deleting" || PASSING.contains(&status) || instance.endpoint.is_none() {
+    if PASSING.contains(&status) || instance.endpoint.is_none() {
         return InstanceState::Busy(status.into());
     }
     if SERVING.contains(&status) {

@@ -65,7 +65,7 @@ pub(super) async fn take(
         instance: live,
         cache,
     } = due;
-    let mut due = Vec::new();
+    let mut taking = Vec::new();
     let wanted = [
         (Service::Rds, live, &plan.status.recent),
         (Service::ElastiCache, cache, &plan.status.cache_snapshots),
@@ -87,12 +87,12 @@ pub(super) async fn take(
                 runs::Attempt::Settled => continue,
             };
         let fresh = snapshot_record(&id, service, jobs::Reason::PreRollout, Some(revision), now);
-        due.push((service, source.to_string(), id, previous, fresh));
+        taking.push((service, source.to_string(), id, previous, fresh));
     }
     if let Some(Safety::RdsSnapshot { instance, id }) = safety {
         let previous = plan.status.recent.iter().find(|r| r.id == *id);
         let fresh = snapshot_record(id, Service::Rds, jobs::Reason::PreRestore, None, now);
-        due.push((
+        taking.push((
             Service::Rds,
             instance.clone(),
             id.clone(),
@@ -100,7 +100,7 @@ pub(super) async fn take(
             fresh,
         ));
     }
-    for (service, source, id, previous, fresh) in due {
+    for (service, source, id, previous, fresh) in taking {
         if previous
             .as_ref()
             .is_some_and(|r| r.phase != runs::phase::RUNNING)
