@@ -22,10 +22,12 @@ pub fn state_of(owner: &Owner, found: Option<&DatabaseInstance>) -> InstanceStat
         Ok(Claim::Owned) => {}
     }
     let status = instance.status.as_str();
-    if PASSING.contains(&status) || instance.endpoint.is_none() {
+    // A failed restore may have no endpoint: it is failed, not busy.
+    let serving = SERVING.contains(&status);
+    if PASSING.contains(&status) || serving && instance.endpoint.is_none() {
         return InstanceState::Busy(status.into());
     }
-    if SERVING.contains(&status) {
+    if serving {
         let restored_from = instance
             .tags
             .iter()
@@ -127,6 +129,25 @@ mod tests {
         assert_eq!(
             state_of(&owner, Some(&instance("incompatible-restore", &[]))),
             InstanceState::Failed("incompatible-restore".into())
+        );
+        let without_endpoint = DatabaseInstance {
+            endpoint: None,
+            ..instance("incompatible-restore", &[])
+        };
+        assert_eq!(
+            state_of(&owner, Some(&without_endpoint)),
+            InstanceState::Failed("incompatible-restore".into())
+        );
+        assert_eq!(
+            state_of(
+                &owner,
+                Some(&DatabaseInstance {
+                    endpoint: None,
+                    ..instance("available", &[])
+                })
+            ),
+            InstanceState::Busy("available".into()),
+            "serving, but no endpoint yet"
         );
         let untagged = DatabaseInstance {
             status: "available".into(),
