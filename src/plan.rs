@@ -69,6 +69,22 @@ pub fn plan(name: &str, resolution: &Resolution) -> Plan {
     }
 }
 
+/// The response headers ingress-nginx sets for the spec, comma-separated;
+/// `None` with another provider or no header.
+fn nginx_response_headers(spec: &ChatbotDeploymentSpec) -> Option<String> {
+    let traffic = spec.traffic.as_ref()?;
+    if traffic.provider != Some(crate::api::TrafficProvider::IngressNginx) {
+        return None;
+    }
+    let edge = crate::rollout::traffic::Edge::from_spec(Some(traffic), None);
+    let names: Vec<&str> = edge
+        .response_headers
+        .iter()
+        .map(|(name, _)| name.as_str())
+        .collect();
+    (!names.is_empty()).then(|| names.join(","))
+}
+
 /// What a careful reviewer would point out.
 pub fn warnings(
     spec: &ChatbotDeploymentSpec,
@@ -147,6 +163,12 @@ pub fn warnings(
                 check.resource, check.needed, check.limit, check.percent
             )),
         }
+    }
+    warnings.extend(crate::render::edge_gaps(spec).unwrap_or_default());
+    if let Some(headers) = nginx_response_headers(spec) {
+        warnings.push(format!(
+            "ingress-nginx 1.12 and later answer 503 on every path of this host unless the controller's ConfigMap allows the response headers: global-allowed-response-headers must list {headers}"
+        ));
     }
     if cost.within_budget == Some(false) {
         warnings.push(format!(

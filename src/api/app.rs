@@ -165,6 +165,12 @@ pub struct RateLimits {
     #[x_kube(validation = Rule::new("self >= 1").message("spec.rateLimits.edgePerIPPerMinute must be at least 1"))]
     #[serde(rename = "edgePerIPPerMinute")]
     pub edge_per_ip_per_minute: Option<i64>,
+    /// Connections one client IP may hold open at once, enforced at the
+    /// edge (a WebSocket is one connection for as long as it lasts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("self >= 1 && self <= 100000").message("spec.rateLimits.edgeConnectionsPerIP must be between 1 and 100000"))]
+    #[serde(rename = "edgeConnectionsPerIP")]
+    pub edge_connections_per_ip: Option<i64>,
     /// Counter store; `redis` needs a cache.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backend: Option<RateLimitBackend>,

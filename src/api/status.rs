@@ -27,6 +27,9 @@ pub mod condition_types {
     pub const CAPACITY_OK: &str = "CapacityOK";
     /// The cost estimate fits the budget.
     pub const WITHIN_BUDGET: &str = "WithinBudget";
+    /// The traffic provider enforces the security headers, CORS and the
+    /// per-client-IP limit the spec asks for (only set when it asks).
+    pub const EDGE_ENFORCED: &str = "EdgeEnforced";
 }
 
 /// One revision of the pod template.

@@ -45,14 +45,18 @@ pub struct Tls {
 }
 
 /// Security headers added to every response at the edge.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, KubeSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SecurityHeaders {
-    /// Send `Strict-Transport-Security` with this max-age in seconds.
+    /// Send `Strict-Transport-Security` with this max-age in seconds (at
+    /// most two years).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("self >= 0 && self <= 63072000").message("spec.traffic.securityHeaders.hstsMaxAgeSeconds must be between 0 and 63072000 (two years)"))]
     pub hsts_max_age_seconds: Option<i64>,
-    /// Value of `Content-Security-Policy`.
+    /// Value of `Content-Security-Policy`: one line of printable ASCII.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 4096))]
+    #[x_kube(validation = Rule::new("self.matches('^[ -~]*$')").message("spec.traffic.securityHeaders.contentSecurityPolicy must be one line of printable ASCII: a header value cannot hold a newline or a control character"))]
     pub content_security_policy: Option<String>,
     /// Send `X-Content-Type-Options: nosniff`, `X-Frame-Options: DENY` and `Referrer-Policy: strict-origin-when-cross-origin`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -84,8 +88,8 @@ pub struct Traffic {
     pub tls: Option<Tls>,
     /// Origins allowed by CORS; passed to the app as `CORS_ALLOWED_ORIGINS`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 32), inner(length(max = 2048)))]
-    #[x_kube(validation = Rule::new("self.all(o, o.startsWith('https://') || o.startsWith('http://'))").message("spec.traffic.corsAllowedOrigins must hold http(s) origins such as https://app.example.com"))]
+    #[schemars(length(max = 32), inner(length(max = 272)))]
+    #[x_kube(validation = Rule::new("self.all(o, o.matches('^https?://[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?(:[0-9]{1,5})?$'))").message("spec.traffic.corsAllowedOrigins must hold origins: a scheme, a host and an optional port, such as https://app.example.com, with no path, wildcard or newline"))]
     pub cors_allowed_origins: Option<Vec<String>>,
     /// Security headers at the edge.
     #[serde(default, skip_serializing_if = "Option::is_none")]

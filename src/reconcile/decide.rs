@@ -138,6 +138,7 @@ pub fn decide(
     let checks = capacity::checks(spec);
     assessment.cost = Some(cost::estimate(spec));
     assessment.capacity = Some(checks.clone());
+    assessment.edge_gaps = crate::render::edge_gaps(spec);
     assessment.missing_secrets = secrets::missing(&secrets::references(spec), |name| {
         observed.secret_keys.get(name).cloned().flatten()
     });
@@ -480,7 +481,10 @@ pub fn decide(
 fn is_route(kind: ChildKind) -> bool {
     matches!(
         kind,
-        ChildKind::Ingress | ChildKind::CanaryIngress | ChildKind::HttpRoute
+        ChildKind::EdgeHeaders
+            | ChildKind::Ingress
+            | ChildKind::CanaryIngress
+            | ChildKind::HttpRoute
     )
 }
 

@@ -64,25 +64,31 @@ pub fn candidate_children(rendered: &Rendered, replicas: i32, component: &str) -
 }
 
 /// The public route with `split`'s share of the traffic on each Service:
-/// ingress-nginx's main Ingress (and canary Ingress while a candidate has
-/// a share), or the Gateway API HTTPRoute. Nothing with no provider.
+/// ingress-nginx's response-header ConfigMap, main Ingress (and canary
+/// Ingress while a candidate has a share), or the Gateway API HTTPRoute.
+/// Nothing with no provider.
 pub fn route_children(context: &RenderContext, split: &traffic::Split) -> Vec<Child> {
     let Some(route) = &context.network.route else {
         return Vec::new();
     };
     let exposure = exposure(context, route);
     let mut children: Vec<Child> = match route_provider(context) {
-        Some(TrafficProvider::IngressNginx) => traffic::ingresses(&exposure, split)
+        Some(TrafficProvider::IngressNginx) => traffic::headers_config_map(&exposure)
+            .map(|headers| Child::built(ChildKind::EdgeHeaders, Object::ConfigMap(headers)))
             .into_iter()
-            .enumerate()
-            .map(|(index, ingress)| {
-                let kind = if index == 0 {
-                    ChildKind::Ingress
-                } else {
-                    ChildKind::CanaryIngress
-                };
-                Child::built(kind, Object::Ingress(Box::new(ingress)))
-            })
+            .chain(
+                traffic::ingresses(&exposure, split)
+                    .into_iter()
+                    .enumerate()
+                    .map(|(index, ingress)| {
+                        let kind = if index == 0 {
+                            ChildKind::Ingress
+                        } else {
+                            ChildKind::CanaryIngress
+                        };
+                        Child::built(kind, Object::Ingress(Box::new(ingress)))
+                    }),
+            )
             .collect(),
         Some(TrafficProvider::GatewayApi) => vec![Child::built(
             ChildKind::HttpRoute,

@@ -59,6 +59,8 @@ pub enum ChildKind {
     HorizontalPodAutoscaler,
     PodDisruptionBudget,
     NetworkPolicy,
+    /// The response headers ingress-nginx sets on the host (`custom-headers`).
+    EdgeHeaders,
     /// ingress-nginx's Ingress for the host (`traffic.provider: ingressNginx`).
     Ingress,
     /// ingress-nginx's canary Ingress that sends a rollout's share of the
@@ -86,7 +88,7 @@ pub enum ObjectType {
 
 impl ChildKind {
     /// Every kind, in apply order.
-    pub const ALL: [ChildKind; 23] = [
+    pub const ALL: [ChildKind; 24] = [
         ChildKind::ServiceAccount,
         ChildKind::ConfigMap,
         ChildKind::StoreNetworkPolicy,
@@ -107,6 +109,7 @@ impl ChildKind {
         ChildKind::HorizontalPodAutoscaler,
         ChildKind::PodDisruptionBudget,
         ChildKind::NetworkPolicy,
+        ChildKind::EdgeHeaders,
         ChildKind::Ingress,
         ChildKind::CanaryIngress,
         ChildKind::HttpRoute,
@@ -139,6 +142,7 @@ impl ChildKind {
             ChildKind::HorizontalPodAutoscaler => &names.autoscaler,
             ChildKind::PodDisruptionBudget => &names.disruption_budget,
             ChildKind::NetworkPolicy => &names.network_policy,
+            ChildKind::EdgeHeaders => &names.edge_headers,
             ChildKind::Ingress | ChildKind::HttpRoute => &names.route,
             ChildKind::CandidateService
             | ChildKind::CandidateDeployment
@@ -172,6 +176,7 @@ impl ChildKind {
             ChildKind::NetworkPolicy => "networkpolicy.yaml",
             ChildKind::Ingress
             | ChildKind::HttpRoute
+            | ChildKind::EdgeHeaders
             | ChildKind::CanaryIngress
             | ChildKind::CandidateService
             | ChildKind::CandidateDeployment => return None,
@@ -182,7 +187,7 @@ impl ChildKind {
     pub fn object_type(self) -> ObjectType {
         match self {
             ChildKind::ServiceAccount => ObjectType::ServiceAccount,
-            ChildKind::ConfigMap => ObjectType::ConfigMap,
+            ChildKind::ConfigMap | ChildKind::EdgeHeaders => ObjectType::ConfigMap,
             ChildKind::DatabaseService
             | ChildKind::CacheService
             | ChildKind::PoolerService

@@ -14,13 +14,13 @@ use k8s_openapi::{
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+pub use super::network::{Network, Route};
 use super::{
     RenderError,
     names::{self, ChildNames},
+    network::{ingress_peers, route},
 };
-use crate::api::{
-    ChatbotDeploymentSpec, RateLimitBackend, SecretKeyRef, StoreMode, TrafficProvider,
-};
+use crate::api::{ChatbotDeploymentSpec, RateLimitBackend, SecretKeyRef, StoreMode};
 
 /// Fallbacks for values neither the spec nor the environment sets.
 pub mod fallback {
@@ -61,32 +61,6 @@ pub struct Probes {
     pub liveness_path: String,
     pub period_seconds: i32,
     pub startup_failure_threshold: i32,
-}
-
-/// Who may open connections to the app pods.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct IngressPeer {
-    /// A namespace by name; `None` means pods of the resource's own namespace.
-    pub namespace: Option<String>,
-}
-
-/// Network settings.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Network {
-    pub ingress_from: Vec<IngressPeer>,
-    pub idle_timeout_seconds: i32,
-    /// The public route, when a traffic provider and a host are set.
-    pub route: Option<Route>,
-}
-
-/// The public route of the app: which provider carries it and to where.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Route {
-    pub provider: TrafficProvider,
-    pub host: String,
-    pub tls: Option<crate::api::Tls>,
-    pub ingress_class_name: Option<String>,
-    pub gateway: Option<crate::api::GatewayRef>,
 }
 
 /// Everything the templates read.
@@ -570,70 +544,3 @@ fn app_env(
     }
     Ok(env)
 }
-
-/// The public route the spec asks for; none without a provider or a host
-/// (the CRD requires a host with a provider).
-fn route(spec: &ChatbotDeploymentSpec) -> Option<Route> {
-    let traffic = spec.traffic.clone().unwrap_or_default();
-    let provider = traffic.provider.unwrap_or_default();
-    if provider == TrafficProvider::None {
-        return None;
-    }
-    Some(Route {
-        provider,
-        host: traffic.host?,
-        tls: traffic.tls,
-        ingress_class_name: traffic.ingress_class_name,
-        gateway: traffic.gateway,
-    })
-}
-
-/// Peers allowed to reach the app: the traffic provider's namespace, the
-/// resource's own namespace, and the monitoring namespace when scraped.
-fn ingress_peers(spec: &ChatbotDeploymentSpec, namespace: Option<&str>) -> Vec<IngressPeer> {
-    let traffic = spec.traffic.clone().unwrap_or_default();
-    let mut peers = vec![IngressPeer { namespace: None }];
-    match traffic.provider.unwrap_or_default() {
-        TrafficProvider::IngressNginx => peers.push(IngressPeer {
-            namespace: Some("ingress-nginx".into()),
-        }),
-        TrafficProvider::GatewayApi => {
-            let gateway_namespace = traffic.gateway.and_then(|g| g.namespace);
-            if let Some(gateway_namespace) = gateway_namespace
-                && Some(gateway_namespace.as_str()) != namespace
-            {
-                peers.push(IngressPeer {
-                    namespace: Some(gateway_namespace),
-                });
-            }
-        }
-        TrafficProvider::None => {}
-    }
-    if spec
-        .observability
-        .as_ref()
-        .and_then(|o| o.service_monitor)
-        .unwrap_or(false)
-    {
-        peers.push(IngressPeer {
-            namespace: Some("monitoring".into()),
-        });
-    }
-    // The operator requests a candidate's health and smoke paths before it
-    // takes traffic (with analysis on, for every strategy but Rolling).
-    let rollout = spec.rollout.clone().unwrap_or_default();
-    let progressive = !matches!(rollout.strategy, None | Some(crate::api::Strategy::Rolling));
-    let analysis = rollout
-        .analysis
-        .as_ref()
-        .is_some_and(|a| a.enabled.unwrap_or(true));
-    if progressive && analysis {
-        peers.push(IngressPeer {
-            namespace: Some(OPERATOR_NAMESPACE.into()),
-        });
-    }
-    peers
-}
-
-/// Namespace the operator runs in (`manifests/`).
-pub const OPERATOR_NAMESPACE: &str = "chatbot-operator-system";

@@ -9,6 +9,7 @@ mod candidate;
 mod children;
 mod context;
 pub mod names;
+mod network;
 pub mod stores;
 mod templates;
 
@@ -19,6 +20,7 @@ use k8s_openapi::api::apps::v1::Deployment;
 pub use candidate::{candidate_children, route_children};
 pub use children::{Child, ChildKind, Object, ObjectType};
 pub use context::{RenderContext, Route, build as build_context, fallback, hash_hex};
+pub use network::edge_gaps;
 pub use templates::Templates;
 
 use crate::{
@@ -206,6 +208,7 @@ pub fn exposure(context: &RenderContext, route: &Route) -> traffic::Exposure {
         gateway: route.gateway.clone(),
         idle_timeout_seconds: context.network.idle_timeout_seconds,
         labels: BTreeMap::new(),
+        edge: route.edge.clone(),
     }
 }
 
@@ -282,7 +285,6 @@ fn kind_is_data_service(kind: ChildKind) -> bool {
     )
 }
 
-/// Multi-document YAML of `children`, each starting with `---`.
 /// `children` as one JSON `v1` List, as `kubectl get -o json` prints
 /// several objects (and `kubectl apply -f` takes them).
 pub fn to_json_list(children: &[Child]) -> Result<String, serde_json::Error> {
@@ -290,6 +292,7 @@ pub fn to_json_list(children: &[Child]) -> Result<String, serde_json::Error> {
     serde_json::to_string_pretty(&list).map(|json| json + "\n")
 }
 
+/// Multi-document YAML of `children`, each starting with `---`.
 pub fn to_yaml(children: &[Child]) -> Result<String, serde_yaml_ng::Error> {
     let mut out = String::new();
     for child in children {

@@ -51,6 +51,8 @@ pub struct ChildNames {
     pub network_policy: String,
     /// The public route: Ingress or HTTPRoute.
     pub route: String,
+    /// The ConfigMap of the response headers ingress-nginx sets.
+    pub edge_headers: String,
     /// The candidate of a Canary or BlueGreen rollout: its Deployment, its
     /// (preview) Service and ingress-nginx's canary Ingress.
     pub candidate: String,
@@ -89,6 +91,7 @@ impl ChildNames {
             disruption_budget: name.to_string(),
             network_policy: name.to_string(),
             route: name.to_string(),
+            edge_headers: crate::rollout::traffic::headers_config_map_name(name),
             candidate: format!("{name}-canary"),
             database_store: format!("{name}-postgres"),
             cache_store: format!("{name}-redis"),

@@ -226,6 +226,11 @@ pub fn deployment_cases() -> Vec<(&'static str, Value, &'static str)> {
             "spec.rateLimits.edgePerIPPerMinute must be at least 1",
         ),
         (
+            "/spec/rateLimits",
+            json!({"edgeConnectionsPerIP": 0}),
+            "spec.rateLimits.edgeConnectionsPerIP must be between 1 and 100000",
+        ),
+        (
             "/spec/rollout",
             json!({"strategy": "Canary"}),
             "spec.rollout.canary is required when spec.rollout.strategy is Canary",
@@ -385,7 +390,27 @@ pub fn deployment_cases() -> Vec<(&'static str, Value, &'static str)> {
         (
             "/spec/traffic",
             json!({"corsAllowedOrigins": ["app.example.com"]}),
-            "spec.traffic.corsAllowedOrigins must hold http(s) origins such as https://app.example.com",
+            "spec.traffic.corsAllowedOrigins must hold origins: a scheme, a host and an optional port, such as https://app.example.com, with no path, wildcard or newline",
+        ),
+        (
+            "/spec/traffic",
+            json!({"corsAllowedOrigins": ["https://app.example.com/\r\nSet-Cookie: a=b"]}),
+            "spec.traffic.corsAllowedOrigins must hold origins: a scheme, a host and an optional port, such as https://app.example.com, with no path, wildcard or newline",
+        ),
+        (
+            "/spec/traffic",
+            json!({"corsAllowedOrigins": ["https://*.example.com"]}),
+            "spec.traffic.corsAllowedOrigins must hold origins: a scheme, a host and an optional port, such as https://app.example.com, with no path, wildcard or newline",
+        ),
+        (
+            "/spec/traffic",
+            json!({"securityHeaders": {"contentSecurityPolicy": "default-src 'self'\nSet-Cookie: session=stolen"}}),
+            "spec.traffic.securityHeaders.contentSecurityPolicy must be one line of printable ASCII: a header value cannot hold a newline or a control character",
+        ),
+        (
+            "/spec/traffic",
+            json!({"securityHeaders": {"hstsMaxAgeSeconds": -1}}),
+            "spec.traffic.securityHeaders.hstsMaxAgeSeconds must be between 0 and 63072000 (two years)",
         ),
         (
             "/spec/traffic",

@@ -142,3 +142,110 @@ fn the_http_route_crd_installed_for_end_to_end_tests_is_a_valid_object() {
     let file = write(dir.path(), "httproute-crd.yaml", &yaml);
     assert_valid(std::slice::from_ref(&file));
 }
+
+/// Validates HTTPRoute files against the HTTPRoute CRD's own
+/// `openAPIV3Schema` with `jsonschema` (a dependency of
+/// kubernetes-validate), strictly: a field the schema does not declare is
+/// an error, as a structural schema would prune it silently.
+fn validate_against_crd(
+    crd: &serde_json::Value,
+    files: &[std::path::PathBuf],
+) -> std::process::Output {
+    const CHECK: &str = r#"
+import json, sys, yaml, jsonschema
+crd = json.load(open(sys.argv[1]))
+schema = next(v for v in crd["spec"]["versions"] if v["name"] == "v1")["schema"]["openAPIV3Schema"]
+def strict(node):
+    if isinstance(node, dict):
+        if node.get("type") == "object" and isinstance(node.get("properties"), dict):
+            node.setdefault("additionalProperties", False)
+        for value in node.values():
+            strict(value)
+    elif isinstance(node, list):
+        for value in node:
+            strict(value)
+strict(schema["properties"]["spec"])  # apiVersion, kind and metadata are the API server's
+failed = False
+for path in sys.argv[2:]:
+    for error in jsonschema.Draft7Validator(schema).iter_errors(yaml.safe_load(open(path))):
+        print(path, "/".join(map(str, error.path)), error.message)
+        failed = True
+sys.exit(1 if failed else 0)
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    let crd_file = dir.path().join("crd.json");
+    std::fs::write(&crd_file, serde_json::to_vec(crd).unwrap()).unwrap();
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    Command::new(python)
+        .args(["-c", CHECK])
+        .arg(&crd_file)
+        .args(files)
+        .output()
+        .expect("python3 with jsonschema (scripts/test.sh installs kubernetes-validate, which brings it)")
+}
+
+/// The HTTPRoute of a sticky canary with the edge's response headers, as
+/// the Gateway API's CRD schema admits it; and the check can fail.
+#[test]
+fn http_routes_with_edge_headers_validate_against_the_gateway_api_crd() {
+    use chatbot_operator::{
+        api::Sticky,
+        rollout::traffic::{Edge, Split, http_route},
+    };
+    let rendered = common::render_sample("claude-saas");
+    let route = rendered.context.network.route.as_ref().expect("a route");
+    let mut exposure = render::exposure(&rendered.context, route);
+    exposure.edge = Edge {
+        response_headers: vec![
+            (
+                "Strict-Transport-Security".into(),
+                "max-age=31536000".into(),
+            ),
+            (
+                "Content-Security-Policy".into(),
+                "default-src 'self'".into(),
+            ),
+        ],
+        ..Edge::default()
+    };
+    let split = Split {
+        stable_service: "claude-saas".into(),
+        candidate: Some(("claude-saas-canary".into(), 10)),
+        sticky: Some(Sticky {
+            header: None,
+            cookie: Some("variant".into()),
+        }),
+    };
+    let mut value = serde_json::to_value(http_route(&exposure, &split)).unwrap();
+    value["apiVersion"] = "gateway.networking.k8s.io/v1".into();
+    value["kind"] = "HTTPRoute".into();
+    assert!(value["spec"]["rules"][0]["filters"][0]["responseHeaderModifier"].is_object());
+    let dir = tempfile::tempdir().unwrap();
+    let good = write(
+        dir.path(),
+        "route.yaml",
+        &serde_yaml_ng::to_string(&value).unwrap(),
+    );
+    let crd = common::e2e::http_route_crd();
+    let output = validate_against_crd(&crd, std::slice::from_ref(&good));
+    assert!(
+        output.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    value["spec"]["rules"][0]["filters"][0]["type"] = "SetResponseHeaders".into();
+    value["spec"]["rules"][1]["filters"][0]["responseHeaderModifier"]["replace"] =
+        serde_json::json!([]);
+    let bad = write(
+        dir.path(),
+        "bad.yaml",
+        &serde_yaml_ng::to_string(&value).unwrap(),
+    );
+    let output = validate_against_crd(&crd, std::slice::from_ref(&bad));
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(!output.status.success(), "{printed}");
+    assert!(printed.contains("SetResponseHeaders"), "{printed}");
+    assert!(printed.contains("replace"), "{printed}");
+}

@@ -142,3 +142,99 @@ async fn a_gateway_api_route_on_a_cluster_without_its_crds_is_refused_in_status(
             .is_some()
     );
 }
+
+/// The finance team's edge checklist (one CORS origin, HSTS, CSP, the
+/// standard headers, a per-IP limit) as ingress-nginx gets it, then under
+/// the Gateway API, with status saying what the edge leaves undone.
+#[tokio::test]
+async fn the_edge_policy_follows_the_provider_and_status_says_what_it_cannot_enforce() {
+    let (mut harness, at) = dev_mindmitra();
+    harness.api.update(&at, |cbd| {
+        cbd["spec"]["rateLimits"]["edgePerIPPerMinute"] = json!(120);
+    });
+    let edge = json!({
+        "corsAllowedOrigins": ["https://app.finpal.example.com"],
+        "securityHeaders": {
+            "hstsMaxAgeSeconds": 31536000,
+            "contentSecurityPolicy": "default-src 'self'",
+            "standard": true,
+        },
+        "tls": { "secretName": "mindmitra-tls" },
+    });
+    let mut traffic = edge.clone();
+    traffic["provider"] = json!("ingressNginx");
+    traffic["host"] = json!("mindmitra.example.org");
+    change_traffic(&mut harness, &at, traffic);
+    harness.reconcile(&at).await;
+
+    let headers = harness
+        .api
+        .get(&path("configmaps", NS, "mindmitra-edge-headers"))
+        .expect("the response headers' ConfigMap");
+    assert_eq!(
+        headers["data"]["Strict-Transport-Security"],
+        "max-age=31536000"
+    );
+    assert_eq!(headers["data"]["X-Frame-Options"], "DENY");
+    assert_eq!(
+        headers["metadata"]["ownerReferences"][0]["kind"],
+        "ChatbotDeployment"
+    );
+    let ingress = harness
+        .api
+        .get(&path("ingresses", NS, "mindmitra"))
+        .unwrap();
+    let annotations = &ingress["metadata"]["annotations"];
+    let nginx = |key: &str| annotations[format!("nginx.ingress.kubernetes.io/{key}")].clone();
+    assert_eq!(nginx("cors-allow-origin"), "https://app.finpal.example.com");
+    assert_eq!(nginx("custom-headers"), "mindmitra/mindmitra-edge-headers");
+    assert_eq!(nginx("limit-rpm"), "120");
+    assert_eq!(nginx("ssl-redirect"), "true");
+    let (status, reason, _) = harness.condition(&at, "EdgeEnforced");
+    assert_eq!(
+        (status.as_str(), reason.as_str()),
+        ("True", "EnforcedAtEdge")
+    );
+
+    let mut traffic = edge;
+    traffic["provider"] = json!("gatewayAPI");
+    traffic["host"] = json!("mindmitra.example.org");
+    traffic["gateway"] = json!({ "name": "public" });
+    change_traffic(&mut harness, &at, traffic);
+    harness.reconcile(&at).await;
+    assert!(
+        harness
+            .api
+            .get(&path("configmaps", NS, "mindmitra-edge-headers"))
+            .is_none(),
+        "the ConfigMap went with ingress-nginx"
+    );
+    let route = harness
+        .api
+        .get(&path("httproutes", NS, "mindmitra"))
+        .unwrap();
+    let set = &route["spec"]["rules"][0]["filters"][0]["responseHeaderModifier"]["set"];
+    assert_eq!(
+        set[0],
+        json!({ "name": "Strict-Transport-Security", "value": "max-age=31536000" })
+    );
+    assert_eq!(set.as_array().map(Vec::len), Some(5));
+    let (status, reason, message) = harness.condition(&at, "EdgeEnforced");
+    assert_eq!(
+        (status.as_str(), reason.as_str()),
+        ("False", "NotEnforcedAtEdge")
+    );
+    assert!(message.contains("120 requests per minute"), "{message}");
+    assert!(message.contains("BackendTrafficPolicy"), "{message}");
+
+    // Once applied, another look rewrites no child (the status still
+    // follows the app's pods coming up).
+    harness.take_requests();
+    harness.reconcile(&at).await;
+    let writes: Vec<String> = harness
+        .take_requests()
+        .into_iter()
+        .filter(|l| !l.starts_with("GET") && !l.ends_with("/status") && !l.contains("/events"))
+        .collect();
+    assert!(writes.is_empty(), "{writes:?}");
+}

@@ -20,6 +20,25 @@ pub struct BackupFacts {
     pub stale: Option<Verdict>,
 }
 
+/// `EdgeEnforced`, only when the spec asks something of the edge.
+pub fn edge(conditions: &mut ConditionSet, gaps: Option<&[String]>) {
+    match gaps {
+        None => {}
+        Some([]) => conditions.set(
+            types::EDGE_ENFORCED,
+            true,
+            "EnforcedAtEdge",
+            "the traffic provider sets the security headers, CORS and per-client-IP limits the spec asks for",
+        ),
+        Some(gaps) => conditions.set(
+            types::EDGE_ENFORCED,
+            false,
+            "NotEnforcedAtEdge",
+            gaps.join("; "),
+        ),
+    }
+}
+
 /// `SecretsReady`.
 pub fn secrets(conditions: &mut ConditionSet, missing: &[MissingSecret]) {
     if missing.is_empty() {

@@ -155,6 +155,9 @@ pub struct Assessment {
     pub capacity: Option<Vec<CapacityCheck>>,
     /// Cost model of the resolved spec (`None` when it did not resolve).
     pub cost: Option<CostReport>,
+    /// What the edge leaves unenforced of the spec's edge policy (`None`:
+    /// the spec asks nothing of the edge, or did not resolve).
+    pub edge_gaps: Option<Vec<String>>,
     pub workload: Option<Workload>,
     /// Revision of the spec as applied (or held).
     pub current_revision: Option<i64>,
@@ -191,6 +194,7 @@ pub fn next(
     checks::secrets(&mut conditions, &facts.missing_secrets);
     checks::capacity(&mut conditions, facts.capacity.as_deref());
     checks::budget(&mut conditions, facts.cost.as_ref());
+    checks::edge(&mut conditions, facts.edge_gaps.as_deref());
     if let Some(backups) = &facts.backups {
         checks::backups(&mut conditions, backups);
     }

@@ -1,0 +1,139 @@
+//! The Gateway API HTTPRoute of a split: sticky requests to the candidate
+//! first, then everything else by weight, with the edge's response headers
+//! set by a `ResponseHeaderModifier` filter on every rule.
+
+use gateway_api::apis::standard::httproutes::{
+    HttpRoute, HttpRouteParentRefs, HttpRouteRules, HttpRouteRulesBackendRefs,
+    HttpRouteRulesFilters, HttpRouteRulesFiltersResponseHeaderModifier,
+    HttpRouteRulesFiltersResponseHeaderModifierSet, HttpRouteRulesFiltersType,
+    HttpRouteRulesMatches, HttpRouteRulesMatchesHeaders, HttpRouteRulesMatchesHeadersType,
+    HttpRouteRulesMatchesPath, HttpRouteRulesMatchesPathType, HttpRouteRulesTimeouts,
+    HttpRouteSpec,
+};
+use std::collections::BTreeMap;
+
+use super::{Exposure, SERVICE_PORT, STICKY_VALUE, Split, edge::Edge, meta};
+use crate::api::Sticky;
+
+/// The edge's response headers as one filter; none when there are none.
+fn header_filters(edge: &Edge) -> Option<Vec<HttpRouteRulesFilters>> {
+    if edge.response_headers.is_empty() {
+        return None;
+    }
+    let set = edge
+        .response_headers
+        .iter()
+        .map(
+            |(name, value)| HttpRouteRulesFiltersResponseHeaderModifierSet {
+                name: name.clone(),
+                value: value.clone(),
+            },
+        )
+        .collect();
+    Some(vec![HttpRouteRulesFilters {
+        r#type: HttpRouteRulesFiltersType::ResponseHeaderModifier,
+        response_header_modifier: Some(HttpRouteRulesFiltersResponseHeaderModifier {
+            set: Some(set),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }])
+}
+
+fn backend(service: &str, weight: i32) -> HttpRouteRulesBackendRefs {
+    HttpRouteRulesBackendRefs {
+        name: service.to_string(),
+        port: Some(SERVICE_PORT),
+        weight: Some(weight),
+        ..Default::default()
+    }
+}
+
+fn sticky_match(sticky: &Sticky) -> Option<HttpRouteRulesMatchesHeaders> {
+    match (&sticky.header, &sticky.cookie) {
+        (Some(header), _) => Some(HttpRouteRulesMatchesHeaders {
+            name: header.clone(),
+            r#type: Some(HttpRouteRulesMatchesHeadersType::Exact),
+            value: STICKY_VALUE.into(),
+        }),
+        (None, Some(cookie)) => Some(HttpRouteRulesMatchesHeaders {
+            name: "Cookie".into(),
+            r#type: Some(HttpRouteRulesMatchesHeadersType::RegularExpression),
+            value: format!("(^|;\\s*){}={STICKY_VALUE}(;|$)", regex_escape(cookie)),
+        }),
+        (None, None) => None,
+    }
+}
+
+fn regex_escape(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let special = "\\.+*?()|[]{}^$".contains(c);
+            special
+                .then_some('\\')
+                .into_iter()
+                .chain(std::iter::once(c))
+        })
+        .collect()
+}
+
+/// The HTTPRoute of `split`: sticky requests to the candidate first, then
+/// everything else by weight.
+pub fn http_route(exposure: &Exposure, split: &Split) -> HttpRoute {
+    let timeouts = Some(HttpRouteRulesTimeouts {
+        request: Some(format!("{}s", exposure.idle_timeout_seconds)),
+        backend_request: None,
+    });
+    let root = HttpRouteRulesMatchesPath {
+        r#type: Some(HttpRouteRulesMatchesPathType::PathPrefix),
+        value: Some("/".into()),
+    };
+    let filters = header_filters(&exposure.edge);
+    let weight = split.candidate_weight();
+    let mut rules = Vec::new();
+    if let (Some((candidate, _)), Some(header)) = (
+        &split.candidate,
+        split.sticky.as_ref().and_then(sticky_match),
+    ) {
+        rules.push(HttpRouteRules {
+            matches: Some(vec![HttpRouteRulesMatches {
+                headers: Some(vec![header]),
+                path: Some(root.clone()),
+                ..Default::default()
+            }]),
+            backend_refs: Some(vec![backend(candidate, 1)]),
+            timeouts: timeouts.clone(),
+            filters: filters.clone(),
+            ..Default::default()
+        });
+    }
+    let mut backends = vec![backend(&split.stable_service, 100 - weight)];
+    if let Some((candidate, _)) = &split.candidate {
+        backends.push(backend(candidate, weight));
+    }
+    rules.push(HttpRouteRules {
+        matches: Some(vec![HttpRouteRulesMatches {
+            path: Some(root),
+            ..Default::default()
+        }]),
+        backend_refs: Some(backends),
+        timeouts,
+        filters,
+        ..Default::default()
+    });
+    let gateway = exposure.gateway.clone().unwrap_or_default();
+    HttpRoute {
+        metadata: meta(exposure, exposure.name.clone(), BTreeMap::new()),
+        spec: HttpRouteSpec {
+            hostnames: Some(vec![exposure.host.clone()]),
+            parent_refs: Some(vec![HttpRouteParentRefs {
+                name: gateway.name,
+                namespace: gateway.namespace,
+                section_name: gateway.section_name,
+                ..Default::default()
+            }]),
+            rules: Some(rules),
+        },
+        status: None,
+    }
+}

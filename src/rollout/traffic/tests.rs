@@ -1,0 +1,260 @@
+use super::*;
+use ::gateway_api::apis::standard::httproutes::HttpRoute;
+
+fn exposure() -> Exposure {
+    Exposure {
+        name: "brigade".into(),
+        namespace: "sales".into(),
+        host: "chat.brigade.example".into(),
+        tls: Some(Tls {
+            cluster_issuer: Some("letsencrypt".into()),
+            secret_name: None,
+        }),
+        ingress_class_name: Some("nginx".into()),
+        gateway: Some(GatewayRef {
+            name: "public".into(),
+            namespace: Some("gateways".into()),
+            section_name: None,
+        }),
+        idle_timeout_seconds: 3600,
+        labels: BTreeMap::new(),
+        edge: Edge::default(),
+    }
+}
+
+/// The finance team's checklist at the edge.
+fn guarded() -> Exposure {
+    Exposure {
+        edge: Edge {
+            response_headers: vec![
+                (
+                    "Strict-Transport-Security".into(),
+                    "max-age=31536000".into(),
+                ),
+                (
+                    "Content-Security-Policy".into(),
+                    "default-src 'self'".into(),
+                ),
+            ],
+            cors_origins: vec![
+                "https://app.example.com".into(),
+                "https://admin.example.com".into(),
+            ],
+            requests_per_minute: Some(120),
+            connections_per_ip: Some(20),
+            tls: true,
+        },
+        ..exposure()
+    }
+}
+
+fn canary(weight: i32, sticky: Option<Sticky>) -> Split {
+    Split {
+        stable_service: "brigade-r4".into(),
+        candidate: Some(("brigade-r5".into(), weight)),
+        sticky,
+    }
+}
+
+fn weights(route: &HttpRoute) -> Vec<(String, i32)> {
+    let rules = route.spec.rules.as_ref().unwrap();
+    rules
+        .last()
+        .unwrap()
+        .backend_refs
+        .iter()
+        .flatten()
+        .map(|b| (b.name.clone(), b.weight.unwrap()))
+        .collect()
+}
+
+#[test]
+fn an_http_route_weights_stable_and_candidate() {
+    let route = http_route(&exposure(), &canary(20, None));
+    assert_eq!(
+        weights(&route),
+        [
+            ("brigade-r4".to_string(), 80),
+            ("brigade-r5".to_string(), 20)
+        ]
+    );
+    let rule = &route.spec.rules.as_ref().unwrap()[0];
+    assert_eq!(
+        rule.timeouts.as_ref().unwrap().request.as_deref(),
+        Some("3600s")
+    );
+    assert_eq!(
+        route.spec.hostnames.as_deref(),
+        Some(&["chat.brigade.example".to_string()][..])
+    );
+    assert_eq!(
+        route.spec.parent_refs.as_ref().unwrap()[0]
+            .namespace
+            .as_deref(),
+        Some("gateways")
+    );
+    let back = http_route(&exposure(), &Split::stable("brigade-r4"));
+    assert_eq!(weights(&back), [("brigade-r4".to_string(), 100)]);
+}
+
+#[test]
+fn sticky_users_reach_the_candidate_first() {
+    let by_header = http_route(
+        &exposure(),
+        &canary(
+            50,
+            Some(Sticky {
+                header: Some("X-Chatbot-Variant".into()),
+                cookie: None,
+            }),
+        ),
+    );
+    let first = &by_header.spec.rules.as_ref().unwrap()[0];
+    let header = &first.matches.as_ref().unwrap()[0].headers.as_ref().unwrap()[0];
+    assert_eq!(
+        (header.name.as_str(), header.value.as_str()),
+        ("X-Chatbot-Variant", "always")
+    );
+    assert_eq!(first.backend_refs.as_ref().unwrap()[0].name, "brigade-r5");
+
+    let by_cookie = http_route(
+        &exposure(),
+        &canary(
+            50,
+            Some(Sticky {
+                header: None,
+                cookie: Some("ab.variant".into()),
+            }),
+        ),
+    );
+    let header = &by_cookie.spec.rules.as_ref().unwrap()[0]
+        .matches
+        .as_ref()
+        .unwrap()[0]
+        .headers
+        .as_ref()
+        .unwrap()[0];
+    assert_eq!(header.name, "Cookie");
+    assert_eq!(header.value, r"(^|;\s*)ab\.variant=always(;|$)");
+}
+
+#[test]
+fn ingress_nginx_gets_a_canary_ingress_only_while_a_candidate_runs() {
+    let split = canary(
+        30,
+        Some(Sticky {
+            header: None,
+            cookie: Some("variant".into()),
+        }),
+    );
+    let objects = ingresses(&exposure(), &split);
+    assert_eq!(objects.len(), 2);
+    let main = objects[0].metadata.annotations.as_ref().unwrap();
+    assert_eq!(
+        main["nginx.ingress.kubernetes.io/proxy-read-timeout"],
+        "3600"
+    );
+    assert_eq!(main["cert-manager.io/cluster-issuer"], "letsencrypt");
+    let tls = objects[0].spec.as_ref().unwrap().tls.as_ref().unwrap();
+    assert_eq!(tls[0].secret_name.as_deref(), Some("brigade-tls"));
+    let canary = objects[1].metadata.annotations.as_ref().unwrap();
+    assert_eq!(objects[1].metadata.name.as_deref(), Some("brigade-canary"));
+    assert_eq!(canary["nginx.ingress.kubernetes.io/canary"], "true");
+    assert_eq!(canary["nginx.ingress.kubernetes.io/canary-weight"], "30");
+    assert_eq!(
+        canary["nginx.ingress.kubernetes.io/canary-by-cookie"],
+        "variant"
+    );
+    assert_eq!(
+        ingresses(&exposure(), &Split::stable("brigade-r4")).len(),
+        1
+    );
+}
+
+#[test]
+fn replicas_approximate_weights_in_whole_pods() {
+    assert_eq!(replica_split(10, 0), (10, 0));
+    assert_eq!(replica_split(10, 25), (7, 3));
+    assert_eq!(replica_split(2, 10), (1, 1), "any weight gets a pod");
+    assert_eq!(replica_split(4, 50), (2, 2));
+    assert_eq!(replica_split(3, 100), (0, 3));
+    assert_eq!(replica_split(0, 50), (0, 1), "at least one pod in all");
+}
+
+#[test]
+fn ingress_nginx_enforces_the_edge_policy_with_its_own_annotations() {
+    let objects = ingresses(&guarded(), &canary(10, None));
+    let main = objects[0].metadata.annotations.as_ref().unwrap();
+    let get = |key: &str| main.get(&format!("{NGINX}/{key}")).map(String::as_str);
+    assert_eq!(get("enable-cors"), Some("true"));
+    assert_eq!(
+        get("cors-allow-origin"),
+        Some("https://app.example.com, https://admin.example.com")
+    );
+    assert_eq!(get("custom-headers"), Some("sales/brigade-edge-headers"));
+    assert_eq!(get("limit-rpm"), Some("120"));
+    assert_eq!(get("limit-connections"), Some("20"));
+    assert_eq!(get("ssl-redirect"), Some("true"));
+    assert!(
+        main.keys().all(|k| !k.ends_with("-snippet")),
+        "no snippet annotation: {main:?}"
+    );
+    // The canary Ingress carries only canary annotations: ingress-nginx
+    // applies the main Ingress's policy to both.
+    let canary = objects[1].metadata.annotations.as_ref().unwrap();
+    assert!(
+        canary
+            .keys()
+            .all(|k| k.starts_with(&format!("{NGINX}/canary"))),
+        "{canary:?}"
+    );
+
+    let headers = headers_config_map(&guarded()).expect("a header ConfigMap");
+    assert_eq!(
+        headers.metadata.name.as_deref(),
+        Some("brigade-edge-headers")
+    );
+    assert_eq!(headers.metadata.namespace.as_deref(), Some("sales"));
+    let data = headers.data.unwrap();
+    assert_eq!(data["Strict-Transport-Security"], "max-age=31536000");
+    assert_eq!(data["Content-Security-Policy"], "default-src 'self'");
+
+    let plain = ingresses(&exposure(), &Split::stable("brigade-r4"));
+    let annotations = plain[0].metadata.annotations.as_ref().unwrap();
+    assert!(!annotations.contains_key(&format!("{NGINX}/enable-cors")));
+    assert!(!annotations.contains_key(&format!("{NGINX}/custom-headers")));
+    assert!(headers_config_map(&exposure()).is_none());
+}
+
+#[test]
+fn every_http_route_rule_sets_the_edge_headers() {
+    let route = http_route(
+        &guarded(),
+        &canary(
+            50,
+            Some(Sticky {
+                header: Some("X-Chatbot-Variant".into()),
+                cookie: None,
+            }),
+        ),
+    );
+    let rules = route.spec.rules.as_ref().unwrap();
+    assert_eq!(rules.len(), 2);
+    for rule in rules {
+        let filters = rule.filters.as_ref().expect("filters on every rule");
+        let set = filters[0]
+            .response_header_modifier
+            .as_ref()
+            .unwrap()
+            .set
+            .as_ref()
+            .unwrap();
+        let names: Vec<&str> = set.iter().map(|h| h.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["Strict-Transport-Security", "Content-Security-Policy"]
+        );
+    }
+    let plain = http_route(&exposure(), &Split::stable("brigade-r4"));
+    assert!(plain.spec.rules.as_ref().unwrap()[0].filters.is_none());
+}
