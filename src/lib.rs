@@ -15,6 +15,7 @@ pub mod data;
 pub mod document;
 pub mod environment;
 pub mod lease;
+pub mod maintenance;
 pub mod manifest;
 pub mod operator;
 pub mod plan;

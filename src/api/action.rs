@@ -26,6 +26,18 @@ pub enum ActionKind {
     /// revision `revision`'s data, into a new database the app is then
     /// switched to.
     Restore,
+    /// Turn the maintenance page on or off (`spec.maintenance`), held
+    /// through the status until turned off.
+    Maintenance,
+}
+
+/// `On` or `Off`, for a `Maintenance` action.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum MaintenanceMode {
+    /// Users get the maintenance page until it is turned off.
+    On,
+    /// Let go of the on-call hold: users reach the app again.
+    Off,
 }
 
 /// An on-call request, carried out once.
@@ -68,13 +80,15 @@ pub enum ActionKind {
 #[x_kube(validation = Rule::new("!has(self.revision) || self.action == 'Rollback' || self.action == 'Restore'").message("spec.revision is only allowed when spec.action is Rollback or Restore"))]
 #[x_kube(validation = Rule::new("!has(self.restoreData) || self.action == 'Rollback'").message("spec.restoreData is only allowed when spec.action is Rollback"))]
 #[x_kube(validation = Rule::new("!has(self.expectShrink) || self.action == 'Backup'").message("spec.expectShrink is only allowed when spec.action is Backup"))]
+#[x_kube(validation = Rule::new("self.action != 'Maintenance' || has(self.maintenance)").message("a Maintenance action sets spec.maintenance to On or Off"))]
+#[x_kube(validation = Rule::new("!has(self.maintenance) || self.action == 'Maintenance'").message("spec.maintenance is only allowed when spec.action is Maintenance"))]
 #[x_kube(validation = Rule::new("self == oldSelf").message("spec is immutable: create a new ChatbotAction instead"))]
 #[serde(rename_all = "camelCase")]
 pub struct ChatbotActionSpec {
     /// Name of the ChatbotDeployment in the same namespace.
     #[x_kube(validation = Rule::new("size(self) > 0").message("spec.deployment must name a ChatbotDeployment"))]
     pub deployment: String,
-    /// `Rollback`, `Promote`, `Abort`, `Pause`, `Resume`, `Backup` or `Restore`.
+    /// `Rollback`, `Promote`, `Abort`, `Pause`, `Resume`, `Backup`, `Restore` or `Maintenance`.
     pub action: ActionKind,
     /// Revision to roll back to (defaults to the previous stable
     /// revision); for a `Restore`, the revision whose data to restore.
@@ -93,6 +107,9 @@ pub struct ChatbotActionSpec {
     /// its pods.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restore_data: Option<bool>,
+    /// `Maintenance`: `On` or `Off`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maintenance: Option<MaintenanceMode>,
     /// Why, for the audit trail (shown in the Event and the history).
     #[x_kube(validation = Rule::new("size(self) > 0").message("spec.reason must say why"))]
     pub reason: String,

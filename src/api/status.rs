@@ -421,4 +421,10 @@ pub struct ChatbotDeploymentStatus {
     /// The newest restore of the database, step by step.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restore: Option<super::RestoreStatus>,
+    /// Whether users get the maintenance page, since when and why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maintenance: Option<super::MaintenanceStatus>,
+    /// The maintenance page held on by an on-call action.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maintenance_hold: Option<super::MaintenanceHold>,
 }

@@ -4,6 +4,7 @@
 //! failure never leaves partial output on stdout.
 
 pub mod backups;
+pub mod maintenance;
 pub mod oncall;
 pub mod restore;
 pub mod run;
@@ -64,6 +65,8 @@ pub enum Command {
     Restore(restore::RestoreArgs),
     /// Take, verify or restore a database backup (what the operator's backup Jobs run).
     BackupAgent(crate::backup::agent::AgentArgs),
+    /// Turn the maintenance page on or off (NAME on|off --reason TEXT, a ChatbotAction), or serve it (serve).
+    Maintenance(maintenance::MaintenanceArgs),
 }
 
 /// Where the defaults and templates come from.
@@ -186,6 +189,7 @@ pub fn run(cli: Cli) -> Result<String, CliError> {
         Command::Backups(args) => backups::backups_command(&args),
         Command::Restore(args) => restore::restore_command(&args),
         Command::BackupAgent(args) => Err(CliError::Exit(crate::backup::agent::main(args))),
+        Command::Maintenance(args) => maintenance::maintenance_command(args),
     }
 }
 

@@ -159,6 +159,8 @@ pub(super) struct Request<'a> {
     pub timeout: u64,
     /// `Backup`: the database shrank on purpose.
     pub expect_shrink: bool,
+    /// `Maintenance`: on or off.
+    pub maintenance: Option<crate::api::MaintenanceMode>,
     /// Wait for the outcome (`false`: return once the action exists).
     pub wait: bool,
 }
@@ -185,6 +187,7 @@ pub(super) fn act(target: &TargetArgs, request: &Request) -> Result<String, CliE
                 reason: request.reason.to_string(),
                 expect_shrink: request.expect_shrink.then_some(true),
                 restore_data: request.restore_data.then_some(true),
+                maintenance: request.maintenance,
             },
         );
         action.metadata.name = None;

@@ -88,6 +88,10 @@ pub enum Judgement {
     WaitForRestore(String, Vec<crate::api::RestoreStepRecord>),
     /// The restore switched the data: hold the pods at `revision`.
     RestorePods { revision: i64, instead_of: i64 },
+    /// Write the maintenance page's on-call hold (`None`: remove it).
+    HoldMaintenance(Option<crate::api::MaintenanceHold>),
+    /// The hold is written; the route has not followed yet.
+    WaitForMaintenance(String),
 }
 
 fn ended(action: &ChatbotAction, phase: &str, message: String, now: &Time) -> ChatbotActionStatus {
@@ -161,6 +165,9 @@ pub fn judge(
     if action.spec.action == ActionKind::Backup {
         return Some(judge_backup(action, &deployment_status, now));
     }
+    if action.spec.action == ActionKind::Maintenance {
+        return Some(judge_maintenance(action, target, &deployment_status, now));
+    }
     if action.spec.action != ActionKind::Rollback {
         return Some(Judgement::Done(ended(
             action,
@@ -207,6 +214,27 @@ fn judge_backup(
     match backup::judge(&action.name_any(), &id, expect_shrink, status) {
         Progress::Send(request) => Judgement::RequestBackup(request),
         Progress::Wait(message) => Judgement::WaitForBackup(message),
+        Progress::Done(succeeded, message) => {
+            Judgement::Done(outcome(action, succeeded, message, now))
+        }
+    }
+}
+
+fn judge_maintenance(
+    action: &ChatbotAction,
+    target: &ChatbotDeployment,
+    status: &crate::api::ChatbotDeploymentStatus,
+    now: &Time,
+) -> Judgement {
+    use crate::maintenance::action::{self as page, Progress};
+    let Some(mode) = action.spec.maintenance else {
+        let why = "spec.maintenance must be On or Off; nothing was changed".to_string();
+        return Judgement::Done(ended(action, phase::FAILED, why, now));
+    };
+    let name = action.name_any();
+    match page::judge(&name, mode, &action.spec.reason, &target.spec, status, now) {
+        Progress::Hold(hold) => Judgement::HoldMaintenance(hold),
+        Progress::Wait(message) => Judgement::WaitForMaintenance(message),
         Progress::Done(succeeded, message) => {
             Judgement::Done(outcome(action, succeeded, message, now))
         }
@@ -324,8 +352,25 @@ pub async fn reconcile(
                 let message = format!("backup {} was handed to the reconciler", request.id);
                 return running(&ctx, &action, message, &now).await;
             }
-            (Judgement::WaitForBackup(message), _) => {
+            (Judgement::WaitForBackup(message) | Judgement::WaitForMaintenance(message), _) => {
                 return running(&ctx, &action, message, &now).await;
+            }
+            (Judgement::HoldMaintenance(hold), Some(target)) => {
+                let value = serde_json::to_value(&hold)
+                    .map_err(|e| ReconcileError::Encode(e.to_string()))?;
+                rollback::patch_status_field(
+                    &ctx.client,
+                    target,
+                    command::COMMAND_MANAGER,
+                    "maintenanceHold",
+                    value,
+                )
+                .await?;
+                let message = match hold {
+                    Some(_) => "the page's hold was handed to the reconciler",
+                    None => "the page's hold was let go",
+                };
+                return running(&ctx, &action, message.into(), &now).await;
             }
             (Judgement::RequestRestore(request), Some(target)) => {
                 if let Some(revision) = request.rollback_to
@@ -395,6 +440,7 @@ pub async fn reconcile(
                 | Judgement::Send(_)
                 | Judgement::RequestBackup(_)
                 | Judgement::RequestRestore(_)
+                | Judgement::HoldMaintenance(_)
                 | Judgement::RestorePods { .. },
                 None,
             ) => {
@@ -426,6 +472,7 @@ pub async fn reconcile(
                     ActionKind::Resume => "RolloutResumed",
                     ActionKind::Backup => "BackupSucceeded",
                     ActionKind::Restore => "Restored",
+                    ActionKind::Maintenance => "MaintenanceSwitched",
                     ActionKind::Rollback if action.spec.restore_data == Some(true) => "Restored",
                     _ => "RolledBack",
                 },

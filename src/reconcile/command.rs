@@ -48,7 +48,7 @@ pub fn command_of(
             (candidate_runs && revision.is_none_or(|r| r == rollout.stable_revision))
                 .then_some("Abort")
         }
-        ActionKind::Backup | ActionKind::Restore => None,
+        ActionKind::Backup | ActionKind::Restore | ActionKind::Maintenance => None,
     }
 }
 

@@ -384,7 +384,13 @@ pub fn decide(
             .clone()
             .filter(|r| crate::rollout::progressive::phase_of(r).is_terminal());
     }
-    let Rendered { mut children, .. } = rendered;
+    let Rendered {
+        mut children,
+        context,
+        resolution,
+        ..
+    } = rendered;
+    let context_spec = resolution.spec;
     if let Some(delivery) = &delivery {
         children.retain(|c| !is_route(c.kind()));
         children.extend(delivery.candidate.iter().cloned());
@@ -396,6 +402,16 @@ pub fn decide(
             decision.notes.push(rollout_note(*phase, message));
         }
     }
+    let (page, switched) = super::maintenance::route(
+        &mut children,
+        &context,
+        &context_spec,
+        &status,
+        observed,
+        now,
+    );
+    assessment.maintenance = page;
+    decision.notes.extend(switched);
     let wanted: Vec<ChildKind> = children.iter().map(Child::kind).collect();
     for mut child in children {
         let kind = child.kind();

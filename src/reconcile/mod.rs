@@ -15,6 +15,7 @@ pub mod decide;
 pub mod delivery;
 pub mod events;
 pub mod holds;
+mod maintenance;
 pub mod migration;
 pub mod observe;
 mod publish;
@@ -599,6 +600,7 @@ async fn write_status(
         rollout_command: None,
         backup_request: None,
         restore_request: None,
+        maintenance_hold: None,
         ..status.clone()
     };
     let patch = json!({

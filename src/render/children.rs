@@ -59,6 +59,14 @@ pub enum ChildKind {
     HorizontalPodAutoscaler,
     PodDisruptionBudget,
     NetworkPolicy,
+    /// The maintenance page and its headers, mounted by its server.
+    MaintenancePage,
+    /// Service of the maintenance page server.
+    MaintenanceService,
+    /// The maintenance page server Deployment.
+    Maintenance,
+    /// Disruption budget of the maintenance page server.
+    MaintenanceDisruptionBudget,
     /// The response headers ingress-nginx sets on the host (`custom-headers`).
     EdgeHeaders,
     /// ingress-nginx's Ingress for the host (`traffic.provider: ingressNginx`).
@@ -88,7 +96,7 @@ pub enum ObjectType {
 
 impl ChildKind {
     /// Every kind, in apply order.
-    pub const ALL: [ChildKind; 24] = [
+    pub const ALL: [ChildKind; 28] = [
         ChildKind::ServiceAccount,
         ChildKind::ConfigMap,
         ChildKind::StoreNetworkPolicy,
@@ -109,6 +117,10 @@ impl ChildKind {
         ChildKind::HorizontalPodAutoscaler,
         ChildKind::PodDisruptionBudget,
         ChildKind::NetworkPolicy,
+        ChildKind::MaintenancePage,
+        ChildKind::MaintenanceService,
+        ChildKind::Maintenance,
+        ChildKind::MaintenanceDisruptionBudget,
         ChildKind::EdgeHeaders,
         ChildKind::Ingress,
         ChildKind::CanaryIngress,
@@ -143,6 +155,10 @@ impl ChildKind {
             ChildKind::PodDisruptionBudget => &names.disruption_budget,
             ChildKind::NetworkPolicy => &names.network_policy,
             ChildKind::EdgeHeaders => &names.edge_headers,
+            ChildKind::MaintenancePage
+            | ChildKind::MaintenanceService
+            | ChildKind::Maintenance
+            | ChildKind::MaintenanceDisruptionBudget => &names.maintenance,
             ChildKind::Ingress | ChildKind::HttpRoute => &names.route,
             ChildKind::CandidateService
             | ChildKind::CandidateDeployment
@@ -174,9 +190,13 @@ impl ChildKind {
             ChildKind::HorizontalPodAutoscaler => "hpa.yaml",
             ChildKind::PodDisruptionBudget => "pdb.yaml",
             ChildKind::NetworkPolicy => "networkpolicy.yaml",
+            ChildKind::MaintenanceService => "maintenance-service.yaml",
+            ChildKind::Maintenance => "maintenance-deployment.yaml",
+            ChildKind::MaintenanceDisruptionBudget => "maintenance-pdb.yaml",
             ChildKind::Ingress
             | ChildKind::HttpRoute
             | ChildKind::EdgeHeaders
+            | ChildKind::MaintenancePage
             | ChildKind::CanaryIngress
             | ChildKind::CandidateService
             | ChildKind::CandidateDeployment => return None,
@@ -187,22 +207,28 @@ impl ChildKind {
     pub fn object_type(self) -> ObjectType {
         match self {
             ChildKind::ServiceAccount => ObjectType::ServiceAccount,
-            ChildKind::ConfigMap | ChildKind::EdgeHeaders => ObjectType::ConfigMap,
+            ChildKind::ConfigMap | ChildKind::EdgeHeaders | ChildKind::MaintenancePage => {
+                ObjectType::ConfigMap
+            }
             ChildKind::DatabaseService
             | ChildKind::CacheService
             | ChildKind::PoolerService
             | ChildKind::Service
+            | ChildKind::MaintenanceService
             | ChildKind::CandidateService => ObjectType::Service,
-            ChildKind::Pooler | ChildKind::Deployment | ChildKind::CandidateDeployment => {
-                ObjectType::Deployment
-            }
+            ChildKind::Pooler
+            | ChildKind::Deployment
+            | ChildKind::CandidateDeployment
+            | ChildKind::Maintenance => ObjectType::Deployment,
             ChildKind::Database | ChildKind::Cache => ObjectType::StatefulSet,
             ChildKind::MigrationJob
             | ChildKind::BackupJob
             | ChildKind::VerifyJob
             | ChildKind::RestoreJob => ObjectType::Job,
             ChildKind::HorizontalPodAutoscaler => ObjectType::HorizontalPodAutoscaler,
-            ChildKind::PodDisruptionBudget => ObjectType::PodDisruptionBudget,
+            ChildKind::PodDisruptionBudget | ChildKind::MaintenanceDisruptionBudget => {
+                ObjectType::PodDisruptionBudget
+            }
             ChildKind::StoreNetworkPolicy | ChildKind::NetworkPolicy => ObjectType::NetworkPolicy,
             ChildKind::Ingress | ChildKind::CanaryIngress => ObjectType::Ingress,
             ChildKind::HttpRoute => ObjectType::HttpRoute,

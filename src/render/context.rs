@@ -95,6 +95,8 @@ pub struct RenderContext {
     pub revision_history_limit: i32,
     pub progress_deadline_seconds: i32,
     pub network: Network,
+    /// The maintenance page, when `spec.maintenance` is set.
+    pub maintenance: Option<super::maintenance::MaintenanceContext>,
     pub websockets: bool,
     /// Data services run in the cluster: Postgres, Redis, PgBouncer.
     pub stores: super::stores::StoresContext,
@@ -269,6 +271,7 @@ pub fn build(
             idle_timeout_seconds,
             route: route(spec),
         },
+        maintenance: super::maintenance::context(spec, name),
         websockets,
     })
 }

@@ -8,6 +8,7 @@ pub mod backup;
 mod candidate;
 mod children;
 mod context;
+pub mod maintenance;
 pub mod names;
 mod network;
 pub mod stores;
@@ -119,12 +120,16 @@ impl Renderer {
             .as_deref()
             .ok_or(RenderError::MissingName)?;
         let resolution = self.environments.resolve(&cbd.spec)?;
-        let context = build_context(
+        let mut context = build_context(
             name,
             cbd.metadata.namespace.as_deref(),
             &resolution.spec,
             revision,
         )?;
+        let page = match context.maintenance.as_mut() {
+            Some(page) => Some(maintenance::render_page(&self.templates, page)?),
+            None => None,
+        };
         let tera_context =
             tera::Context::from_serialize(&context).map_err(|error| RenderError::Template {
                 template: "(context)".into(),
@@ -152,10 +157,17 @@ impl Renderer {
             stamp(&mut child, &context);
             children.push(child);
         }
+        children.extend(page.and_then(|html| maintenance::page_config_map(&context, html)));
+        for child in &mut children {
+            if child.kind() == ChildKind::MaintenancePage {
+                stamp(child, &context);
+            }
+        }
         children.extend(route_children(
             &context,
             &traffic::Split::stable(&context.names.service),
         ));
+        children.sort_by_key(Child::kind);
         Ok(Rendered {
             resolution,
             context,
@@ -188,6 +200,10 @@ pub fn wanted_children(context: &RenderContext) -> Vec<ChildKind> {
                 .is_some_and(|b| b.verify_args.is_some()),
             ChildKind::Ingress => route_provider(context) == Some(TrafficProvider::IngressNginx),
             ChildKind::HttpRoute => route_provider(context) == Some(TrafficProvider::GatewayApi),
+            ChildKind::MaintenancePage
+            | ChildKind::MaintenanceService
+            | ChildKind::Maintenance
+            | ChildKind::MaintenanceDisruptionBudget => context.maintenance.is_some(),
             _ => true,
         })
         .collect()
@@ -209,6 +225,11 @@ pub fn exposure(context: &RenderContext, route: &Route) -> traffic::Exposure {
         idle_timeout_seconds: context.network.idle_timeout_seconds,
         labels: BTreeMap::new(),
         edge: route.edge.clone(),
+        fallback_service: context
+            .maintenance
+            .as_ref()
+            .filter(|m| m.when_unavailable)
+            .map(|_| context.names.maintenance.clone()),
     }
 }
 
@@ -246,7 +267,7 @@ fn mark_template(deployment: &mut Deployment) -> String {
 /// Common metadata, set in one place for every child: namespace, labels,
 /// and the hash of the child as rendered (taken before the hash itself is
 /// added, so it depends on the content alone).
-fn stamp(child: &mut Child, context: &RenderContext) {
+pub(crate) fn stamp(child: &mut Child, context: &RenderContext) {
     if let Some(annotations) = child.metadata_mut().annotations.as_mut() {
         annotations.remove(names::keys::SPEC_HASH);
     }
@@ -271,7 +292,9 @@ fn stamp(child: &mut Child, context: &RenderContext) {
         .insert(names::keys::SPEC_HASH.into(), hash);
 }
 
-/// The children that run a data service rather than the app.
+/// The children that run something other than the app's code (a data
+/// service, the maintenance page): the app's version label would rewrite
+/// them on every release.
 fn kind_is_data_service(kind: ChildKind) -> bool {
     matches!(
         kind,
@@ -282,6 +305,10 @@ fn kind_is_data_service(kind: ChildKind) -> bool {
             | ChildKind::Cache
             | ChildKind::PoolerService
             | ChildKind::Pooler
+            | ChildKind::MaintenancePage
+            | ChildKind::MaintenanceService
+            | ChildKind::Maintenance
+            | ChildKind::MaintenanceDisruptionBudget
     )
 }
 

@@ -53,6 +53,8 @@ pub struct ChildNames {
     pub route: String,
     /// The ConfigMap of the response headers ingress-nginx sets.
     pub edge_headers: String,
+    /// The maintenance page: its ConfigMap, Deployment, Service and budget.
+    pub maintenance: String,
     /// The candidate of a Canary or BlueGreen rollout: its Deployment, its
     /// (preview) Service and ingress-nginx's canary Ingress.
     pub candidate: String,
@@ -92,6 +94,7 @@ impl ChildNames {
             network_policy: name.to_string(),
             route: name.to_string(),
             edge_headers: crate::rollout::traffic::headers_config_map_name(name),
+            maintenance: format!("{name}-maintenance"),
             candidate: format!("{name}-canary"),
             database_store: format!("{name}-postgres"),
             cache_store: format!("{name}-redis"),

@@ -10,6 +10,14 @@ use super::{ChildKind, RenderError};
 
 static EMBEDDED: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/templates");
 
+/// The templates a set must hold: every templated child's, and the page's.
+fn required() -> impl Iterator<Item = &'static str> {
+    ChildKind::ALL
+        .into_iter()
+        .filter_map(ChildKind::template)
+        .chain([Templates::PAGE])
+}
+
 /// A loaded set of child templates.
 #[derive(Debug)]
 pub struct Templates {
@@ -17,6 +25,9 @@ pub struct Templates {
 }
 
 impl Templates {
+    /// The maintenance page's HTML template (escaped by its `.html` name).
+    pub const PAGE: &'static str = "maintenance.html";
+
     /// The templates compiled into the binary.
     pub fn embedded() -> Result<Self, RenderError> {
         let sources = EMBEDDED.files().filter_map(|file| {
@@ -29,7 +40,7 @@ impl Templates {
     /// Templates read from `dir`; each child kind's file must be there.
     pub fn from_dir(dir: &Path) -> Result<Self, RenderError> {
         let mut sources = Vec::new();
-        for template in ChildKind::ALL.into_iter().filter_map(ChildKind::template) {
+        for template in required() {
             let path = dir.join(template);
             let text =
                 std::fs::read_to_string(&path).map_err(|error| RenderError::MissingTemplate {
@@ -57,7 +68,7 @@ impl Templates {
                     message: error.to_string(),
                 })?;
         }
-        for template in ChildKind::ALL.into_iter().filter_map(ChildKind::template) {
+        for template in required() {
             if !tera.contains_template(template) {
                 return Err(RenderError::MissingTemplate {
                     template: template.into(),
@@ -66,6 +77,16 @@ impl Templates {
             }
         }
         Ok(Self { tera })
+    }
+
+    /// Renders the maintenance page with `context`.
+    pub fn render_page(&self, context: &Context) -> Result<String, RenderError> {
+        self.tera
+            .render(Self::PAGE, context)
+            .map_err(|error| RenderError::Template {
+                template: Self::PAGE.into(),
+                message: error.to_string(),
+            })
     }
 
     /// Renders the template of `kind` with `context`.

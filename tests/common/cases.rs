@@ -527,6 +527,26 @@ pub fn deployment_cases() -> Vec<(&'static str, Value, &'static str)> {
             json!({"message": "x".repeat(4097)}),
             "spec.maintenance.message must be at most 4096 characters",
         ),
+        (
+            "/spec/maintenance",
+            json!({"contacts": [{"name": "AASRA", "phone": "call 022 2754 6669"}]}),
+            "spec.maintenance.contacts[].phone must be a phone number: digits, spaces, dashes, dots or brackets, and an optional leading +",
+        ),
+        (
+            "/spec/maintenance",
+            json!({"contacts": [{"name": "Help", "url": "javascript:alert(1)"}]}),
+            "spec.maintenance.contacts[].url must be an https, http or mailto link without spaces",
+        ),
+        (
+            "/spec/maintenance",
+            json!({"links": [{"text": "Status", "url": "data:text/html,hi"}]}),
+            "spec.maintenance.links[].url must be an https, http or mailto link without spaces",
+        ),
+        (
+            "/spec/maintenance",
+            json!({"retryAfterSeconds": 0}),
+            "spec.maintenance.retryAfterSeconds must be between 1 and 86400",
+        ),
     ]
 }
 
@@ -566,6 +586,16 @@ pub fn action_cases() -> Vec<(&'static str, Value, &'static str)> {
             "/spec",
             json!({"deployment": "mindmitra", "action": "Backup", "backup": "20261201-020000-r7", "reason": "x"}),
             "spec.backup is only allowed when spec.action is Restore",
+        ),
+        (
+            "/spec",
+            json!({"deployment": "mindmitra", "action": "Maintenance", "reason": "db upgrade"}),
+            "a Maintenance action sets spec.maintenance to On or Off",
+        ),
+        (
+            "/spec",
+            json!({"deployment": "mindmitra", "action": "Pause", "maintenance": "On", "reason": "x"}),
+            "spec.maintenance is only allowed when spec.action is Maintenance",
         ),
         (
             "/spec",

@@ -51,6 +51,11 @@ fn render_prints_every_child_of_a_sample() {
             "HorizontalPodAutoscaler",
             "PodDisruptionBudget",
             "NetworkPolicy",
+            // The maintenance page: its page, Service, server and budget.
+            "ConfigMap",
+            "Service",
+            "Deployment",
+            "PodDisruptionBudget",
             "Ingress"
         ]
     );

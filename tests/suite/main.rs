@@ -22,6 +22,7 @@ mod gitops;
 mod in_cluster_stores;
 mod install;
 mod lease;
+mod maintenance;
 mod migrations;
 mod oncall_cli;
 mod openapi;

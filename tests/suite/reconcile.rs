@@ -77,6 +77,14 @@ fn children_of(namespace: &str) -> Vec<String> {
         "PATCH /apis/policy/v1/namespaces/{ns}/poddisruptionbudgets/mindmitra",
         "GET /apis/networking.k8s.io/v1/namespaces/{ns}/networkpolicies/mindmitra",
         "PATCH /apis/networking.k8s.io/v1/namespaces/{ns}/networkpolicies/mindmitra",
+        "GET /api/v1/namespaces/{ns}/configmaps/mindmitra-maintenance",
+        "PATCH /api/v1/namespaces/{ns}/configmaps/mindmitra-maintenance",
+        "GET /api/v1/namespaces/{ns}/services/mindmitra-maintenance",
+        "PATCH /api/v1/namespaces/{ns}/services/mindmitra-maintenance",
+        "GET /apis/apps/v1/namespaces/{ns}/deployments/mindmitra-maintenance",
+        "PATCH /apis/apps/v1/namespaces/{ns}/deployments/mindmitra-maintenance",
+        "GET /apis/policy/v1/namespaces/{ns}/poddisruptionbudgets/mindmitra-maintenance",
+        "PATCH /apis/policy/v1/namespaces/{ns}/poddisruptionbudgets/mindmitra-maintenance",
         "GET /apis/networking.k8s.io/v1/namespaces/{ns}/ingresses/mindmitra",
         "PATCH /apis/networking.k8s.io/v1/namespaces/{ns}/ingresses/mindmitra",
     ]
@@ -96,12 +104,11 @@ async fn the_first_reconcile_generates_secrets_applies_every_child_and_writes_st
     expected.push(format!(
         "PATCH /apis/chatbot.dev/v1alpha1/namespaces/{NS}/chatbotdeployments/mindmitra/status"
     ));
-    expected.push(format!(
-        "POST /apis/events.k8s.io/v1/namespaces/{NS}/events"
-    ));
-    expected.push(format!(
-        "POST /apis/events.k8s.io/v1/namespaces/{NS}/events"
-    ));
+    for _ in 0..3 {
+        expected.push(format!(
+            "POST /apis/events.k8s.io/v1/namespaces/{NS}/events"
+        ));
+    }
     assert_eq!(
         harness
             .api
@@ -113,7 +120,8 @@ async fn the_first_reconcile_generates_secrets_applies_every_child_and_writes_st
     );
     assert_eq!(
         event_reasons(&harness),
-        ["RevisionCreated", "SecretsGenerated"]
+        // No app pod is ready yet: the helplines page has the route.
+        ["RevisionCreated", "MaintenancePageOn", "SecretsGenerated"]
     );
 
     // Every apply is server-side apply under one field manager, forced,
@@ -158,7 +166,7 @@ async fn the_first_reconcile_generates_secrets_applies_every_child_and_writes_st
     assert_eq!(condition(&status, "SecretsReady").status, "True");
     assert_eq!(condition(&status, "CapacityOK").reason, "WithinCapacity");
     assert_eq!(condition(&status, "WithinBudget").status, "True");
-    assert_eq!(harness.metrics.total_writes() - writes_before, 12);
+    assert_eq!(harness.metrics.total_writes() - writes_before, 17);
 }
 
 #[tokio::test]
@@ -198,12 +206,15 @@ async fn becoming_ready_writes_status_once_and_announces_it() {
     harness.deployment_ready(NS, "mindmitra", 2);
     harness.api.clear_requests();
     harness.reconcile(&path).await;
+    // The route hands back from the maintenance page to the app.
     assert_eq!(
         harness.take_requests(),
         [
+            format!("PATCH /apis/networking.k8s.io/v1/namespaces/{NS}/ingresses/mindmitra"),
             format!(
                 "PATCH /apis/chatbot.dev/v1alpha1/namespaces/{NS}/chatbotdeployments/mindmitra/status"
             ),
+            format!("POST /apis/events.k8s.io/v1/namespaces/{NS}/events"),
             format!("POST /apis/events.k8s.io/v1/namespaces/{NS}/events"),
             format!("POST /apis/events.k8s.io/v1/namespaces/{NS}/events"),
         ]
@@ -224,8 +235,8 @@ async fn a_missing_secret_holds_new_pods_and_names_the_secret_and_key() {
 
     let lines = harness.take_requests();
     assert!(
-        !lines.iter().any(|l| l.contains("/deployments/")),
-        "no Deployment while its Secrets are missing: {lines:#?}"
+        !lines.iter().any(|l| l.ends_with("/deployments/mindmitra")),
+        "no app Deployment while its Secrets are missing: {lines:#?}"
     );
     let status = status(&harness, &cbd_path);
     let secrets = condition(&status, "SecretsReady");
@@ -366,8 +377,9 @@ async fn a_new_image_is_a_new_revision_that_reaches_the_pods() {
         reasons.contains(&"RevisionCreated".to_string()),
         "{reasons:?}"
     );
-    // The image tag is every child's `app.kubernetes.io/version` label, so
-    // every child is applied again; no child is read first (all cached).
+    // The image tag is every app child's `app.kubernetes.io/version`
+    // label, so each is applied again; no child is read first (all
+    // cached). The maintenance page runs no app code and is left alone.
     let lines: Vec<String> = harness
         .take_requests()
         .into_iter()
@@ -375,7 +387,7 @@ async fn a_new_image_is_a_new_revision_that_reaches_the_pods() {
         .collect();
     let mut expected: Vec<String> = children_of(NS)
         .into_iter()
-        .filter(|l| l.starts_with("PATCH"))
+        .filter(|l| l.starts_with("PATCH") && !l.contains("-maintenance"))
         .collect();
     expected.push(format!(
         "PATCH /apis/chatbot.dev/v1alpha1/namespaces/{NS}/chatbotdeployments/mindmitra/status"

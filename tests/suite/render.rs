@@ -161,6 +161,10 @@ fn dev_stores_run_in_the_cluster_behind_their_own_network_policy() {
             ChildKind::HorizontalPodAutoscaler,
             ChildKind::PodDisruptionBudget,
             ChildKind::NetworkPolicy,
+            ChildKind::MaintenancePage,
+            ChildKind::MaintenanceService,
+            ChildKind::Maintenance,
+            ChildKind::MaintenanceDisruptionBudget,
             ChildKind::Ingress,
         ]
     );
@@ -577,4 +581,46 @@ fn the_template_hash_ignores_the_revision_number_but_not_the_image() {
         first.template_hash,
         "autoscaler bounds do not make a new revision"
     );
+}
+
+/// MindMitra's maintenance page as users see it: the HTML the page server
+/// sends, every value escaped, the helplines dialable.
+#[test]
+fn the_maintenance_page_of_mindmitra() {
+    let rendered = common::render_sample("mindmitra");
+    let page = rendered
+        .children
+        .iter()
+        .find(|c| c.kind() == render::ChildKind::MaintenancePage)
+        .expect("MindMitra asks for a maintenance page");
+    let render::Object::ConfigMap(config_map) = page.object() else {
+        panic!("the page is a ConfigMap");
+    };
+    let html = &config_map.data.as_ref().unwrap()["index.html"];
+    insta::assert_snapshot!("maintenance_page_mindmitra", html);
+}
+
+/// Markup in the spec's text reaches the page as text, never as markup.
+#[test]
+fn the_maintenance_page_escapes_what_the_spec_says() {
+    let mut cbd = common::sample_deployment("mindmitra");
+    let maintenance = cbd.spec.maintenance.as_mut().unwrap();
+    maintenance.title = Some("<script>alert('x')</script>".into());
+    maintenance.contacts.as_mut().unwrap()[0].name = "A & B \"quoted\"".into();
+    let rendered = render::Renderer::embedded()
+        .unwrap()
+        .render(&cbd, 1)
+        .unwrap();
+    let page = rendered
+        .children
+        .iter()
+        .find(|c| c.kind() == render::ChildKind::MaintenancePage)
+        .unwrap();
+    let render::Object::ConfigMap(config_map) = page.object() else {
+        panic!("the page is a ConfigMap");
+    };
+    let html = &config_map.data.as_ref().unwrap()["index.html"];
+    assert!(!html.contains("<script>"), "{html}");
+    assert!(html.contains("&lt;script&gt;"), "{html}");
+    assert!(html.contains("A &amp; B &quot;quoted&quot;"), "{html}");
 }

@@ -14,7 +14,11 @@ fn dev_mindmitra() -> (Harness, String) {
     let mut harness = Harness::new();
     harness.secret(NS, "mindmitra-llm", &["api-key"]);
     harness.secret(NS, "mindmitra-sentry", &["dsn"]);
-    let at = harness.create(&common::dev_variant("mindmitra"));
+    // The maintenance page (tests/suite/maintenance.rs) would hold the
+    // route while no app pod is ready: these tests are about the route.
+    let mut cbd = common::dev_variant("mindmitra");
+    cbd.spec.maintenance = None;
+    let at = harness.create(&cbd);
     (harness, at)
 }
 

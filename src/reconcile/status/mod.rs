@@ -180,6 +180,8 @@ pub struct Assessment {
     pub backups: Option<checks::BackupFacts>,
     /// The newest restore, when the restore step looked at it.
     pub restore: Option<crate::api::RestoreStatus>,
+    /// The maintenance page after this reconcile's switch.
+    pub maintenance: Option<crate::api::MaintenanceStatus>,
 }
 
 /// Computes the next status.
@@ -491,6 +493,14 @@ pub fn next(
         restore_request: previous.restore_request,
         // The newest restore stays on record until the next one.
         restore: facts.restore.clone().or(previous.restore),
+        // A spec that was not applied leaves the route, and so the page, as it was.
+        maintenance: if facts.blocker.is_some() {
+            previous.maintenance
+        } else {
+            facts.maintenance.clone()
+        },
+        // Owned by the actions' field manager; never sent from here.
+        maintenance_hold: previous.maintenance_hold,
     }
 }
 

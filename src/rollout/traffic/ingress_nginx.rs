@@ -124,7 +124,8 @@ pub fn headers_config_map_name(route: &str) -> String {
 
 /// The main Ingress's annotations for the edge policy: CORS for exactly
 /// the spec's origins, the response headers from their ConfigMap
-/// (`custom-headers`), the per-client-IP limits, and the HTTPS redirect.
+/// (`custom-headers`), the per-client-IP limits, the HTTPS redirect, and
+/// the maintenance page for the errors of an app that cannot answer.
 fn edge_annotations(exposure: &Exposure) -> BTreeMap<String, String> {
     let edge = &exposure.edge;
     let mut annotations = BTreeMap::new();
@@ -156,6 +157,10 @@ fn edge_annotations(exposure: &Exposure) -> BTreeMap<String, String> {
     }
     if edge.tls {
         annotations.insert(format!("{NGINX}/ssl-redirect"), "true".into());
+    }
+    if let Some(fallback) = &exposure.fallback_service {
+        annotations.insert(format!("{NGINX}/default-backend"), fallback.clone());
+        annotations.insert(format!("{NGINX}/custom-http-errors"), "502,503,504".into());
     }
     annotations
 }

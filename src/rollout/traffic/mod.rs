@@ -66,6 +66,10 @@ pub struct Exposure {
     pub labels: BTreeMap<String, String>,
     /// What the edge enforces before the app.
     pub edge: Edge,
+    /// Service of the maintenance page, when the page stands in whenever
+    /// the app cannot answer (ingress-nginx shows it for 502, 503 and 504
+    /// even before the operator switches the route).
+    pub fallback_service: Option<String>,
 }
 
 /// Value a sticky header or cookie carries to reach the candidate.

@@ -19,6 +19,7 @@ fn exposure() -> Exposure {
         idle_timeout_seconds: 3600,
         labels: BTreeMap::new(),
         edge: Edge::default(),
+        fallback_service: None,
     }
 }
 
