@@ -548,6 +548,7 @@ pub fn status_report(view: &View, now: &Timestamp) -> String {
     if let Some(candidate) = &view.candidate {
         let _ = writeln!(out, "Candidate:  {}", pods_line(candidate));
     }
+    history::maintenance_line(&mut out, &status, now);
     if let Some(cost) = &status.cost_estimate {
         let _ = writeln!(
             out,

@@ -12,6 +12,22 @@ use crate::{
     backup::{restore::step, runs::human_bytes},
 };
 
+/// `Maintenance:` while users get the maintenance page: why, since when.
+pub(super) fn maintenance_line(
+    out: &mut String,
+    status: &ChatbotDeploymentStatus,
+    now: &Timestamp,
+) {
+    if let Some(page) = status.maintenance.as_ref().filter(|p| p.serving) {
+        let _ = writeln!(
+            out,
+            "Maintenance: ON for {} ({})",
+            age(page.since.as_ref(), now),
+            page.message
+        );
+    }
+}
+
 /// `Backups:` (the newest good one) and `Restore:` (in progress, or the
 /// last one) lines, when there is something to say.
 pub(super) fn data_lines(out: &mut String, status: &ChatbotDeploymentStatus, now: &Timestamp) {

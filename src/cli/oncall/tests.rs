@@ -318,12 +318,26 @@ fn status_and_history_show_the_data_backups_and_the_restore() {
         message: Some("restoring backup 20261125-020000 into the new database chatbot_x".into()),
         ..Default::default()
     });
+    status.maintenance = Some(crate::api::MaintenanceStatus {
+        serving: true,
+        cause: Some(crate::api::MaintenanceCause::Restore),
+        message:
+            "users get the maintenance page: restore 20261125-113000-ab12cd has the app stopped"
+                .into(),
+        since: Some(at("2026-11-25T11:40:00Z")),
+    });
     let view = View {
         cbd: cbd.clone(),
         app: None,
         candidate: None,
     };
     let report = status_report(&view, &now());
+    assert!(
+        report.contains(
+            "Maintenance: ON for 20m (users get the maintenance page: restore 20261125-113000-ab12cd has the app stopped)"
+        ),
+        "{report}"
+    );
     assert!(
         report.contains("Backups:    newest good 20261125-020000 (48.0 MiB, verified), 9h ago"),
         "{report}"
