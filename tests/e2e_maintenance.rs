@@ -73,7 +73,7 @@ async fn serving(client: &Client, namespace: &str) -> Option<bool> {
 }
 
 #[tokio::test]
-#[ignore = "needs a cluster in KUBECONFIG"]
+#[ignore = "needs a cluster in KUBECONFIG: cargo test --test e2e_maintenance -- --ignored"]
 async fn the_page_takes_over_when_every_pod_fails_and_hands_back_when_one_recovers() {
     let client = e2e::client().await;
     e2e::install(&client).await;

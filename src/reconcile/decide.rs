@@ -390,7 +390,6 @@ pub fn decide(
         resolution,
         ..
     } = rendered;
-    let context_spec = resolution.spec;
     if let Some(delivery) = &delivery {
         children.retain(|c| !is_route(c.kind()));
         children.extend(delivery.candidate.iter().cloned());
@@ -399,17 +398,14 @@ pub fn decide(
         assessment.rollout = delivery.progress.status.clone();
         decision.wake = delivery.wake;
         if let Some((phase, message)) = &delivery.progress.transition {
-            decision.notes.push(rollout_note(*phase, message));
+            decision
+                .notes
+                .push(super::events::rollout_note(*phase, message));
         }
     }
-    let (page, switched) = super::maintenance::route(
-        &mut children,
-        &context,
-        &context_spec,
-        &status,
-        observed,
-        now,
-    );
+    let spec = &resolution.spec;
+    let (page, switched) =
+        super::maintenance::route(&mut children, &context, spec, &status, observed, now);
     assessment.maintenance = page;
     decision.notes.extend(switched);
     let wanted: Vec<ChildKind> = children.iter().map(Child::kind).collect();
@@ -502,21 +498,4 @@ fn is_route(kind: ChildKind) -> bool {
             | ChildKind::CanaryIngress
             | ChildKind::HttpRoute
     )
-}
-
-/// The Event of a rollout's new phase.
-fn rollout_note(phase: crate::rollout::machine::Phase, message: &str) -> Note {
-    use crate::rollout::machine::Phase;
-    let (warning, reason) = match phase {
-        Phase::Progressing => (false, "RolloutProgressing"),
-        Phase::Paused => (false, "RolloutPaused"),
-        Phase::Inconclusive => (true, "AnalysisInconclusive"),
-        Phase::Promoted => (false, "Promoted"),
-        Phase::RolledBack => (true, "RolledBack"),
-    };
-    Note {
-        warning,
-        reason: reason.into(),
-        message: message.to_string(),
-    }
 }

@@ -68,6 +68,23 @@ pub fn transitions(old: &[Condition], new: &[Condition]) -> Vec<Note> {
     notes
 }
 
+/// The Event of a rollout's new phase.
+pub fn rollout_note(phase: crate::rollout::machine::Phase, message: &str) -> Note {
+    use crate::rollout::machine::Phase;
+    let (warning, reason) = match phase {
+        Phase::Progressing => (false, "RolloutProgressing"),
+        Phase::Paused => (false, "RolloutPaused"),
+        Phase::Inconclusive => (true, "AnalysisInconclusive"),
+        Phase::Promoted => (false, "Promoted"),
+        Phase::RolledBack => (true, "RolledBack"),
+    };
+    Note {
+        warning,
+        reason: reason.into(),
+        message: message.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use k8s_openapi::{apimachinery::pkg::apis::meta::v1::Time, jiff::Timestamp};
