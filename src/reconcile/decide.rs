@@ -391,7 +391,7 @@ pub fn decide(
         ..
     } = rendered;
     if let Some(delivery) = &delivery {
-        children.retain(|c| !is_route(c.kind()));
+        children.retain(|c| !c.kind().is_route());
         children.extend(delivery.candidate.iter().cloned());
         children.extend(delivery.route.iter().cloned());
         children.sort_by_key(Child::kind);
@@ -487,15 +487,4 @@ pub fn decide(
     );
     decision.assessment = assessment;
     decision
-}
-
-/// The public route's kinds, rebuilt with the rollout's split.
-fn is_route(kind: ChildKind) -> bool {
-    matches!(
-        kind,
-        ChildKind::EdgeHeaders
-            | ChildKind::Ingress
-            | ChildKind::CanaryIngress
-            | ChildKind::HttpRoute
-    )
 }

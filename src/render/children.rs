@@ -127,6 +127,18 @@ impl ChildKind {
         ChildKind::HttpRoute,
     ];
 
+    /// The public route's kinds: rebuilt together for each split of the
+    /// traffic.
+    pub fn is_route(self) -> bool {
+        matches!(
+            self,
+            ChildKind::EdgeHeaders
+                | ChildKind::Ingress
+                | ChildKind::CanaryIngress
+                | ChildKind::HttpRoute
+        )
+    }
+
     /// A template Jobs are stamped from (backup, verify, restore): never
     /// applied itself.
     pub fn is_job_template(self) -> bool {

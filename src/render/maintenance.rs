@@ -122,10 +122,9 @@ pub fn page_config_map(context: &RenderContext, html: String) -> Option<Child> {
         ])),
         ..Default::default()
     };
-    Some(Child::built(
-        ChildKind::MaintenancePage,
-        Object::ConfigMap(config_map),
-    ))
+    let mut child = Child::built(ChildKind::MaintenancePage, Object::ConfigMap(config_map));
+    super::stamp(&mut child, context);
+    Some(child)
 }
 
 /// `children` with the route sent to the page: the public route's objects
@@ -135,22 +134,8 @@ pub fn divert(children: &mut Vec<Child>, context: &RenderContext) {
     if context.maintenance.is_none() {
         return;
     }
-    let routed = children.iter().any(|c| {
-        matches!(
-            c.kind(),
-            ChildKind::Ingress | ChildKind::HttpRoute | ChildKind::CanaryIngress
-        )
-    });
-    if routed {
-        children.retain(|c| {
-            !matches!(
-                c.kind(),
-                ChildKind::EdgeHeaders
-                    | ChildKind::Ingress
-                    | ChildKind::CanaryIngress
-                    | ChildKind::HttpRoute
-            )
-        });
+    if children.iter().any(|c| c.kind().is_route()) {
+        children.retain(|c| !c.kind().is_route());
         children.extend(route_children(
             context,
             &Split::stable(&context.names.maintenance),
@@ -160,18 +145,16 @@ pub fn divert(children: &mut Vec<Child>, context: &RenderContext) {
     }
     let selector = selector_labels(&context.name);
     for child in children.iter_mut() {
-        if child.kind() == ChildKind::Service
-            && let Object::Service(service) = child.object_mut()
+        if child.kind() != ChildKind::Service {
+            continue;
+        }
+        if let Object::Service(service) = child.object_mut()
             && let Some(spec) = service.spec.as_mut()
         {
             // The Service's target port is named `http`, which is the
             // page container's port as well as the app's.
             spec.selector = Some(selector.clone());
         }
-    }
-    for child in children.iter_mut() {
-        if child.kind() == ChildKind::Service {
-            super::stamp(child, context);
-        }
+        super::stamp(child, context);
     }
 }

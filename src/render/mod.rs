@@ -158,11 +158,6 @@ impl Renderer {
             children.push(child);
         }
         children.extend(page.and_then(|html| maintenance::page_config_map(&context, html)));
-        for child in &mut children {
-            if child.kind() == ChildKind::MaintenancePage {
-                stamp(child, &context);
-            }
-        }
         children.extend(route_children(
             &context,
             &traffic::Split::stable(&context.names.service),
