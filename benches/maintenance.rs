@@ -146,18 +146,11 @@ async fn failover(count: usize) {
     drop(harness);
     let server = common::fake_server::FakeServer::start(api.clone()).await;
     let metrics = std::net::SocketAddr::from(([127, 0, 0, 1], common::free_port()));
-    let mut process = std::process::Command::new(env!("CARGO_BIN_EXE_chatbot-operator"))
-        .args([
-            "run",
-            "--no-leader-election",
-            "--metrics-address",
-            &metrics.to_string(),
-        ])
-        .env("KUBECONFIG", server.kubeconfig())
-        .env("RUST_LOG", "warn")
-        .stderr(std::fs::File::create(common::root().join("target/bench-maintenance.log")).unwrap())
-        .spawn()
-        .unwrap();
+    let mut process = server.spawn_operator(
+        metrics,
+        "warn",
+        &common::root().join("target/bench-maintenance.log"),
+    );
     until(Duration::from_secs(300), || {
         resources.iter().all(|(namespace, at)| {
             everything_ready(&api, namespace);

@@ -365,21 +365,11 @@ async fn binary_against_fake(count: usize) {
     let server = common::fake_server::FakeServer::start(api.clone()).await;
     let metrics = std::net::SocketAddr::from(([127, 0, 0, 1], common::free_port()));
     let start = Instant::now();
-    let mut process = std::process::Command::new(env!("CARGO_BIN_EXE_chatbot-operator"))
-        .args([
-            "run",
-            "--no-leader-election",
-            "--metrics-address",
-            &metrics.to_string(),
-        ])
-        .env("KUBECONFIG", server.kubeconfig())
-        .env(
-            "RUST_LOG",
-            std::env::var("BENCH_LOG").unwrap_or_else(|_| "warn".into()),
-        )
-        .stderr(std::fs::File::create(common::root().join("target/bench-operator.log")).unwrap())
-        .spawn()
-        .unwrap();
+    let mut process = server.spawn_operator(
+        metrics,
+        &std::env::var("BENCH_LOG").unwrap_or_else(|_| "warn".into()),
+        &common::root().join("target/bench-operator.log"),
+    );
     // Stand-in Deployment and StatefulSet controllers: pods become ready
     // as soon as their Deployment or StatefulSet exists.
     let ready = |p: &String| -> Option<&'static str> {

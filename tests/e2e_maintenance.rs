@@ -72,6 +72,23 @@ async fn serving(client: &Client, namespace: &str) -> Option<bool> {
     )
 }
 
+/// Waits until the Ingress points at `service` and the status agrees on
+/// whether the page serves.
+async fn routed(client: &Client, namespace: &str, service: &str, operator: &Operator) {
+    let page = service.ends_with("-maintenance");
+    eventually(
+        &format!("the Ingress on {service}"),
+        DEADLINE,
+        Some(operator),
+        || async {
+            (backend(client, namespace).await? == service
+                && serving(client, namespace).await == Some(page))
+            .then_some(())
+        },
+    )
+    .await;
+}
+
 #[tokio::test]
 #[ignore = "needs a cluster in KUBECONFIG: cargo test --test e2e_maintenance -- --ignored"]
 async fn the_page_takes_over_when_every_pod_fails_and_hands_back_when_one_recovers() {
@@ -98,16 +115,7 @@ async fn the_page_takes_over_when_every_pod_fails_and_hands_back_when_one_recove
     let ns = namespace.name.as_str();
 
     // Once the app's pods are ready, users reach the app.
-    eventually(
-        "the Ingress on the app",
-        DEADLINE,
-        Some(&operator),
-        || async {
-            (backend(&client, ns).await? == "helpline" && serving(&client, ns).await == Some(false))
-                .then_some(())
-        },
-    )
-    .await;
+    routed(&client, ns, "helpline", &operator).await;
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), ns);
     let app = deployments.get("helpline").await.unwrap();
     let container = &app.spec.unwrap().template.spec.unwrap().containers[0];
@@ -132,17 +140,7 @@ async fn the_page_takes_over_when_every_pod_fails_and_hands_back_when_one_recove
         json!({ "type": "Recreate", "rollingUpdate": null }),
     )
     .await;
-    eventually(
-        "the Ingress on the page",
-        DEADLINE,
-        Some(&operator),
-        || async {
-            (backend(&client, ns).await? == "helpline-maintenance"
-                && serving(&client, ns).await == Some(true))
-            .then_some(())
-        },
-    )
-    .await;
+    routed(&client, ns, "helpline-maintenance", &operator).await;
     let status = read_status(&client, ns, "helpline").await.unwrap();
     let page = status.maintenance.unwrap();
     assert!(
@@ -153,14 +151,5 @@ async fn the_page_takes_over_when_every_pod_fails_and_hands_back_when_one_recove
 
     // The fix: the pods schedule again and the route hands back.
     set_cpu(&client, ns, &cpu, json!({})).await;
-    eventually(
-        "the Ingress back on the app",
-        DEADLINE,
-        Some(&operator),
-        || async {
-            (backend(&client, ns).await? == "helpline" && serving(&client, ns).await == Some(false))
-                .then_some(())
-        },
-    )
-    .await;
+    routed(&client, ns, "helpline", &operator).await;
 }

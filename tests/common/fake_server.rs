@@ -67,6 +67,29 @@ impl FakeServer {
             .expect("the binary runs")
     }
 
+    /// Starts the operator binary against this server as its service
+    /// account, without leader election, serving `/metrics` on `metrics`
+    /// and logging at `rust_log` into `log`.
+    pub fn spawn_operator(
+        &self,
+        metrics: std::net::SocketAddr,
+        rust_log: &str,
+        log: &std::path::Path,
+    ) -> std::process::Child {
+        std::process::Command::new(env!("CARGO_BIN_EXE_chatbot-operator"))
+            .args([
+                "run",
+                "--no-leader-election",
+                "--metrics-address",
+                &metrics.to_string(),
+            ])
+            .env("KUBECONFIG", self.kubeconfig())
+            .env("RUST_LOG", rust_log)
+            .stderr(std::fs::File::create(log).expect("the operator's log file"))
+            .spawn()
+            .expect("the operator binary starts")
+    }
+
     /// A kubeconfig that points at this server as the operator's service
     /// account.
     pub fn kubeconfig(&self) -> PathBuf {

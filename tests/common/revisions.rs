@@ -68,6 +68,13 @@ pub fn set_image(harness: &mut Harness, at: &str, image: &str) {
 /// A dev MindMitra whose in-cluster stores are up, reconciled once
 /// more: its first revision is made.
 pub async fn dev_with_stores_up() -> (Harness, String) {
+    dev_with_stores_up_as(|_| {}).await
+}
+
+/// [`dev_with_stores_up`] with `edit` applied to the resource first.
+pub async fn dev_with_stores_up_as(
+    edit: impl FnOnce(&mut chatbot_operator::api::ChatbotDeployment),
+) -> (Harness, String) {
     let mut harness = Harness::new();
     harness.secret(NS, "mindmitra-llm", &["api-key"]);
     harness.secret(NS, "mindmitra-sentry", &["dsn"]);
@@ -78,6 +85,7 @@ pub async fn dev_with_stores_up() -> (Harness, String) {
         .rollout
         .get_or_insert_with(Default::default)
         .strategy = Some(chatbot_operator::api::Strategy::Rolling);
+    edit(&mut cbd);
     let at = harness.create(&cbd);
     harness.reconcile(&at).await;
     for store in ["mindmitra-postgres", "mindmitra-redis"] {

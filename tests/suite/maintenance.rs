@@ -15,25 +15,10 @@ const NS: &str = "mindmitra";
 /// MindMitra in dev with its stores up and its helplines page on
 /// `whenUnavailable`, rolling out plainly; the app has no ready pod yet.
 async fn mindmitra(traffic: Value) -> (Harness, String) {
-    let mut harness = Harness::new();
-    harness.secret(NS, "mindmitra-llm", &["api-key"]);
-    harness.secret(NS, "mindmitra-sentry", &["dsn"]);
-    let mut cbd = common::dev_variant("mindmitra");
-    cbd.spec.traffic = Some(serde_json::from_value(traffic).unwrap());
-    cbd.spec
-        .rollout
-        .get_or_insert_with(Default::default)
-        .strategy = Some(chatbot_operator::api::Strategy::Rolling);
-    let at = harness.create(&cbd);
-    harness.reconcile(&at).await;
-    for store in ["mindmitra-postgres", "mindmitra-redis"] {
-        harness.api.set_status(
-            &path("statefulsets", NS, store),
-            json!({ "replicas": 1, "readyReplicas": 1, "availableReplicas": 1 }),
-        );
-    }
-    harness.sync();
-    harness.reconcile(&at).await;
+    let (mut harness, at) = common::revisions::dev_with_stores_up_as(|cbd| {
+        cbd.spec.traffic = Some(serde_json::from_value(traffic).unwrap());
+    })
+    .await;
     harness.deployment_ready(NS, "mindmitra-pgbouncer", 1);
     harness.reconcile(&at).await;
     (harness, at)
