@@ -113,7 +113,9 @@ pub fn peak_pods(spec: &ChatbotDeploymentSpec) -> (i64, String) {
 
 /// Connection limit of the database, with its derivation; `None` when the
 /// store is external or unknown.
-fn connection_limit(spec: &ChatbotDeploymentSpec) -> Option<(f64, String)> {
+/// The database's connection limit and how it was reached; `None` for an
+/// external database or none.
+pub fn connection_limit(spec: &ChatbotDeploymentSpec) -> Option<(f64, String)> {
     let database = spec.database.as_ref()?;
     match database.mode.unwrap_or_default() {
         StoreMode::Managed => {
@@ -185,26 +187,32 @@ pub fn database_connections(spec: &ChatbotDeploymentSpec) -> Option<CapacityChec
     ))
 }
 
-/// The cache's expected working set against its memory.
-pub fn cache_memory(spec: &ChatbotDeploymentSpec) -> Option<CapacityCheck> {
+/// The cache's memory in MiB and how it was reached; `None` for an
+/// external cache, none, or a node type without a known size.
+pub fn cache_memory_limit(spec: &ChatbotDeploymentSpec) -> Option<(f64, String)> {
     let cache = spec.cache.as_ref()?;
-    let working_set = f64::from(cache.working_set_mib?);
-    let (memory_mib, memory_arithmetic) = match cache.mode.unwrap_or_default() {
+    match cache.mode.unwrap_or_default() {
         StoreMode::Managed => {
             let name = cache.node_type.as_deref()?;
             let class = prices::find(prices::ELASTICACHE_REDIS, name)?;
             let mib = class.memory_gib * 1024.0;
-            (
+            Some((
                 mib,
                 format!("memory = {} GiB ({name}) = {mib} MiB", class.memory_gib),
-            )
+            ))
         }
         StoreMode::InCluster => {
             let mib = f64::from(cache.memory_mib.unwrap_or(128));
-            (mib, format!("memory = {mib} MiB (in-cluster limit)"))
+            Some((mib, format!("memory = {mib} MiB (in-cluster limit)")))
         }
-        StoreMode::External | StoreMode::None => return None,
-    };
+        StoreMode::External | StoreMode::None => None,
+    }
+}
+
+/// The cache's expected working set against its memory.
+pub fn cache_memory(spec: &ChatbotDeploymentSpec) -> Option<CapacityCheck> {
+    let working_set = f64::from(spec.cache.as_ref()?.working_set_mib?);
+    let (memory_mib, memory_arithmetic) = cache_memory_limit(spec)?;
     Some(verdict(
         "cache memory",
         "spec.cache.workingSetMiB",

@@ -17,6 +17,7 @@ pub mod environment;
 pub mod lease;
 pub mod maintenance;
 pub mod manifest;
+pub mod monitoring;
 pub mod operator;
 pub mod plan;
 pub mod prices;

@@ -165,6 +165,10 @@ pub fn warnings(
         }
     }
     warnings.extend(crate::render::edge_gaps(spec).unwrap_or_default());
+    if crate::monitoring::alerted(spec) {
+        let inputs = crate::monitoring::rules::Inputs::from_spec("", "", spec);
+        warnings.extend(crate::monitoring::rules::generate(&inputs).notes);
+    }
     if let Some(headers) = nginx_response_headers(spec) {
         warnings.push(format!(
             "ingress-nginx 1.12 and later answer 503 on every path of this host unless the controller's ConfigMap allows the response headers: global-allowed-response-headers must list {headers}"

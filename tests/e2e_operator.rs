@@ -162,6 +162,25 @@ async fn every_sample_applies_and_its_children_appear_owned_by_it() {
             },
         )
         .await;
+        // Every sample asks for monitoring; a cluster without the
+        // Prometheus Operator says so and holds nothing else back.
+        let monitoring = client
+            .list_api_group_resources("monitoring.coreos.com/v1")
+            .await
+            .is_ok_and(|list| list.resources.iter().any(|r| r.name == "prometheusrules"));
+        let expected = if monitoring { "True" } else { "False" };
+        eventually(
+            &format!("the Monitored condition of {sample}"),
+            DEADLINE,
+            Some(&operator),
+            || async {
+                let status = read_status(&client, &namespace.name, &name).await?;
+                let (value, reason) = condition(&status, "Monitored")?;
+                (value == expected && (monitoring || reason == "PrometheusOperatorMissing"))
+                    .then_some(())
+            },
+        )
+        .await;
         let generated: Api<Secret> = Api::namespaced(client.clone(), &namespace.name);
         if cbd
             .spec

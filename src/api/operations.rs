@@ -176,9 +176,28 @@ pub struct Observability {
     /// Secret key holding the Sentry DSN; reaches the app as `SENTRY_DSN`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sentry_dsn_secret_ref: Option<SecretKeyRef>,
-    /// Create a Prometheus Operator ServiceMonitor for the app's `/metrics`.
+    /// Scrape the app's `/metrics` (on its `http` port) with a Prometheus
+    /// Operator monitor, and alert on it. The monitor is a PodMonitor, so a
+    /// canary's pods are scraped once, not through both Services.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_monitor: Option<bool>,
+    /// Labels put on the PodMonitor and the PrometheusRule, for a
+    /// Prometheus that selects them by label (kube-prometheus-stack's
+    /// default: `release: <its Helm release>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("maxProperties" = 16))]
+    #[x_kube(validation = Rule::new("self.all(k, !k.startsWith('app.kubernetes.io/') && !k.startsWith('chatbot.dev/'))").message("spec.observability.monitorLabels must not set app.kubernetes.io/ or chatbot.dev/ labels: the operator owns them"))]
+    pub monitor_labels: Option<std::collections::BTreeMap<String, String>>,
+    /// Base of every alert's `runbook_url`; the alert's name in lower case
+    /// is appended as the fragment (default: the README's runbooks).
+    #[serde(
+        default,
+        rename = "runbookURL",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schemars(length(max = 512))]
+    #[x_kube(validation = Rule::new("self.matches('^https?://[^\\\\s\"#{}]+$')").message("spec.observability.runbookURL must be an http(s) URL without spaces, quotes, braces or a fragment"))]
+    pub runbook_url: Option<String>,
     /// Service-level objectives.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slo: Option<Slo>,

@@ -30,6 +30,9 @@ pub mod condition_types {
     /// The traffic provider enforces the security headers, CORS and the
     /// per-client-IP limit the spec asks for (only set when it asks).
     pub const EDGE_ENFORCED: &str = "EdgeEnforced";
+    /// The PodMonitor and PrometheusRule the spec asks for are applied
+    /// (only set when it asks).
+    pub const MONITORED: &str = "Monitored";
 }
 
 /// One revision of the pod template.

@@ -5,6 +5,8 @@
 use std::{collections::BTreeMap, fmt::Debug};
 
 use gateway_api::apis::standard::httproutes::HttpRoute;
+
+use crate::monitoring::{PodMonitor, PrometheusRule};
 use k8s_openapi::{
     ByteString, NamespaceResourceScope,
     api::{
@@ -201,6 +203,14 @@ impl Typed for HttpRoute {
     const KIND: &'static str = "HTTPRoute";
 }
 
+impl Typed for PodMonitor {
+    const KIND: &'static str = "PodMonitor";
+}
+
+impl Typed for PrometheusRule {
+    const KIND: &'static str = "PrometheusRule";
+}
+
 async fn apply<K>(client: &Client, namespace: &str, object: &K) -> Result<(), ReconcileError>
 where
     K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
@@ -239,6 +249,8 @@ async fn apply_child(
         Object::Job(o) => apply(client, namespace, o.as_ref()).await,
         Object::Ingress(o) => apply(client, namespace, o.as_ref()).await,
         Object::HttpRoute(o) => apply(client, namespace, o.as_ref()).await,
+        Object::PodMonitor(o) => apply(client, namespace, o.as_ref()).await,
+        Object::PrometheusRule(o) => apply(client, namespace, o.as_ref()).await,
     }
 }
 
@@ -283,6 +295,8 @@ async fn metadata_of(
         ObjectType::Job => metadata::<Job>(client, namespace, name).await,
         ObjectType::Ingress => metadata::<Ingress>(client, namespace, name).await,
         ObjectType::HttpRoute => metadata::<HttpRoute>(client, namespace, name).await,
+        ObjectType::PodMonitor => metadata::<PodMonitor>(client, namespace, name).await,
+        ObjectType::PrometheusRule => metadata::<PrometheusRule>(client, namespace, name).await,
     }
 }
 
@@ -338,6 +352,8 @@ async fn delete_child(
         ObjectType::Job => delete::<Job>(client, namespace, name, uid).await,
         ObjectType::Ingress => delete::<Ingress>(client, namespace, name, uid).await,
         ObjectType::HttpRoute => delete::<HttpRoute>(client, namespace, name, uid).await,
+        ObjectType::PodMonitor => delete::<PodMonitor>(client, namespace, name, uid).await,
+        ObjectType::PrometheusRule => delete::<PrometheusRule>(client, namespace, name, uid).await,
     }
 }
 

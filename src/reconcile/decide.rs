@@ -129,11 +129,23 @@ pub fn decide(
         .map(|r| r.revision)
         .or(observed.recovered_revision().map(|r| r.revision))
         .unwrap_or(1);
-    let rendered = match renderer.render(cbd, history_revision) {
+    let mut rendered = match renderer.render(cbd, history_revision) {
         Ok(rendered) => rendered,
         Err(error) => return blocked(assessment, render_blocker(&error)),
     };
+    if observed.monitoring_missing {
+        // Said in the Monitored condition; nothing else waits for it.
+        rendered
+            .children
+            .retain(|c| !c.kind().object_type().is_monitoring());
+    }
     let spec = &rendered.resolution.spec;
+    assessment.monitoring = crate::monitoring::facts(
+        cbd.metadata.namespace.as_deref().unwrap_or_default(),
+        cbd.metadata.name.as_deref().unwrap_or_default(),
+        spec,
+        !observed.monitoring_missing,
+    );
     assessment.paused = spec.paused.unwrap_or(false);
     let checks = capacity::checks(spec);
     assessment.cost = Some(cost::estimate(spec));

@@ -396,6 +396,9 @@ async fn reconcile_in_span(
         warn!(reason = blocker.reason, field = %blocker.path, "{}", blocker.message);
     }
     let next = status::next(cbd.status.as_ref(), &assessment, &now);
+    ctx.metrics
+        .deployments
+        .observe(&cbd.namespace().unwrap_or_default(), &cbd.name_any(), &next);
     let previous = cbd.status.clone().unwrap_or_default();
     if next != previous {
         let after = write_status(&ctx.client, cbd, &next).await?;
@@ -551,6 +554,9 @@ async fn finalize_deleted(
     spec: Option<&crate::api::ChatbotDeploymentSpec>,
     now: &Time,
 ) -> Result<Action, ReconcileError> {
+    ctx.metrics
+        .deployments
+        .forget(&cbd.namespace().unwrap_or_default(), &cbd.name_any());
     if !cbd.finalizers().iter().any(|f| f == data::FINALIZER) {
         return Ok(Action::await_change());
     }

@@ -83,6 +83,8 @@ pub struct Observed {
     pub in_cluster_database_ready: bool,
     /// The cluster does not serve Gateway API HTTPRoutes.
     pub gateway_api_missing: bool,
+    /// The cluster does not serve the Prometheus Operator's kinds.
+    pub monitoring_missing: bool,
 }
 
 /// Where a migration Job stands.
@@ -211,6 +213,8 @@ fn child_metadata(
         ObjectType::Job => meta(get(&stores.jobs, namespace, name)),
         ObjectType::Ingress => meta(get(&stores.ingresses, namespace, name)),
         ObjectType::HttpRoute => meta(get(&stores.http_routes, namespace, name)),
+        ObjectType::PodMonitor => meta(get(&stores.pod_monitors, namespace, name)),
+        ObjectType::PrometheusRule => meta(get(&stores.prometheus_rules, namespace, name)),
     }
 }
 
@@ -340,6 +344,7 @@ pub fn gather(
     Observed {
         in_cluster_database_ready,
         gateway_api_missing: !stores.gateway_api(),
+        monitoring_missing: !stores.monitoring(),
         migrations: migrations(stores, cbd, namespace, name),
         connection_keys,
         children,

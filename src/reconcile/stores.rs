@@ -22,7 +22,10 @@ use kube::{
     runtime::reflector::{self, ObjectRef, Store, store::Writer},
 };
 
-use crate::api::ChatbotDeployment;
+use crate::{
+    api::ChatbotDeployment,
+    monitoring::{PodMonitor, PrometheusRule},
+};
 
 /// Label selector of every child the operator creates.
 pub const CHILD_SELECTOR: &str = "app.kubernetes.io/managed-by=chatbot-operator";
@@ -44,9 +47,15 @@ pub struct Stores {
     /// Filled by a watch only when the cluster serves the Gateway API;
     /// otherwise marked filled and empty (see [`Writers::no_http_routes`]).
     pub http_routes: Store<HttpRoute>,
+    /// Filled by a watch only when the cluster serves the Prometheus
+    /// Operator's kinds; otherwise marked filled and empty.
+    pub pod_monitors: Store<PodMonitor>,
+    pub prometheus_rules: Store<PrometheusRule>,
     pub secrets: Store<Secret>,
     /// The cluster serves Gateway API HTTPRoutes (found at start).
     gateway_api: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// The cluster serves `monitoring.coreos.com` (found at start).
+    monitoring: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Stores {
@@ -58,6 +67,17 @@ impl Stores {
     /// Records whether the cluster serves Gateway API HTTPRoutes.
     pub fn set_gateway_api(&self, served: bool) {
         self.gateway_api
+            .store(served, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether the cluster serves the Prometheus Operator's kinds.
+    pub fn monitoring(&self) -> bool {
+        self.monitoring.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Records whether the cluster serves the Prometheus Operator's kinds.
+    pub fn set_monitoring(&self, served: bool) {
+        self.monitoring
             .store(served, std::sync::atomic::Ordering::Relaxed);
     }
 
@@ -79,6 +99,8 @@ impl Stores {
         self.jobs.wait_until_ready().await?;
         self.ingresses.wait_until_ready().await?;
         self.http_routes.wait_until_ready().await?;
+        self.pod_monitors.wait_until_ready().await?;
+        self.prometheus_rules.wait_until_ready().await?;
         self.secrets.wait_until_ready().await
     }
 }
@@ -133,6 +155,8 @@ pub struct Writers {
     pub jobs: Writer<Job>,
     pub ingresses: Writer<Ingress>,
     pub http_routes: Writer<HttpRoute>,
+    pub pod_monitors: Writer<PodMonitor>,
+    pub prometheus_rules: Writer<PrometheusRule>,
     pub secrets: Writer<Secret>,
 }
 
@@ -141,6 +165,15 @@ impl Writers {
     /// without a watch (a watch of a missing type would keep every cache
     /// from being reported filled).
     pub fn no_http_routes(writer: &mut Writer<HttpRoute>) {
+        Self::unserved(writer);
+    }
+
+    /// A kind the cluster does not serve: its cache is filled, and empty,
+    /// without a watch.
+    pub fn unserved<K>(writer: &mut Writer<K>)
+    where
+        K: Resource<DynamicType = ()> + Clone + 'static,
+    {
         use kube::runtime::watcher::Event;
         writer.apply_watcher_event(&Event::Init);
         writer.apply_watcher_event(&Event::InitDone);
@@ -161,6 +194,8 @@ pub fn stores() -> (Stores, Writers) {
     let (jobs, jobs_w) = reflector::store();
     let (ingresses, ingresses_w) = reflector::store();
     let (http_routes, http_routes_w) = reflector::store();
+    let (pod_monitors, pod_monitors_w) = reflector::store();
+    let (prometheus_rules, prometheus_rules_w) = reflector::store();
     let (secrets, secrets_w) = reflector::store();
     (
         Stores {
@@ -176,8 +211,11 @@ pub fn stores() -> (Stores, Writers) {
             jobs,
             ingresses,
             http_routes,
+            pod_monitors,
+            prometheus_rules,
             secrets,
             gateway_api: std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true)),
+            monitoring: std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true)),
         },
         Writers {
             chatbots: chatbots_w,
@@ -192,6 +230,8 @@ pub fn stores() -> (Stores, Writers) {
             jobs: jobs_w,
             ingresses: ingresses_w,
             http_routes: http_routes_w,
+            pod_monitors: pod_monitors_w,
+            prometheus_rules: prometheus_rules_w,
             secrets: secrets_w,
         },
     )
@@ -223,6 +263,12 @@ pub fn trim_job(job: &mut Job) {
     if let Some(spec) = job.spec.as_mut() {
         spec.template = Default::default();
     }
+}
+
+/// Keeps a PrometheusRule's metadata: its rules are only ever written.
+pub fn trim_rules(rule: &mut PrometheusRule) {
+    trim_metadata(rule);
+    rule.spec.groups.clear();
 }
 
 /// Keeps a Secret's key names and drops its values before it is cached.

@@ -16,7 +16,10 @@ use k8s_openapi::{
 };
 use serde::{Serialize, Serializer};
 
-use crate::document::{self, FieldError};
+use crate::{
+    document::{self, FieldError},
+    monitoring::{PodMonitor, PrometheusRule},
+};
 
 /// Kinds of children, in the order they are rendered and applied: identity
 /// and configuration before the pods that use them, the data stores (behind
@@ -67,6 +70,10 @@ pub enum ChildKind {
     Maintenance,
     /// Disruption budget of the maintenance page server.
     MaintenanceDisruptionBudget,
+    /// The Prometheus Operator PodMonitor of the app's `/metrics`.
+    PodMonitor,
+    /// The Prometheus Operator PrometheusRule of the deployment's alerts.
+    AlertRules,
     /// The response headers ingress-nginx sets on the host (`custom-headers`).
     EdgeHeaders,
     /// ingress-nginx's Ingress for the host (`traffic.provider: ingressNginx`).
@@ -92,11 +99,13 @@ pub enum ObjectType {
     Job,
     Ingress,
     HttpRoute,
+    PodMonitor,
+    PrometheusRule,
 }
 
 impl ChildKind {
     /// Every kind, in apply order.
-    pub const ALL: [ChildKind; 28] = [
+    pub const ALL: [ChildKind; 30] = [
         ChildKind::ServiceAccount,
         ChildKind::ConfigMap,
         ChildKind::StoreNetworkPolicy,
@@ -121,6 +130,8 @@ impl ChildKind {
         ChildKind::MaintenanceService,
         ChildKind::Maintenance,
         ChildKind::MaintenanceDisruptionBudget,
+        ChildKind::PodMonitor,
+        ChildKind::AlertRules,
         ChildKind::EdgeHeaders,
         ChildKind::Ingress,
         ChildKind::CanaryIngress,
@@ -172,6 +183,7 @@ impl ChildKind {
             | ChildKind::Maintenance
             | ChildKind::MaintenanceDisruptionBudget => &names.maintenance,
             ChildKind::Ingress | ChildKind::HttpRoute => &names.route,
+            ChildKind::PodMonitor | ChildKind::AlertRules => &names.monitoring,
             ChildKind::CandidateService
             | ChildKind::CandidateDeployment
             | ChildKind::CanaryIngress => &names.candidate,
@@ -209,6 +221,8 @@ impl ChildKind {
             | ChildKind::HttpRoute
             | ChildKind::EdgeHeaders
             | ChildKind::MaintenancePage
+            | ChildKind::PodMonitor
+            | ChildKind::AlertRules
             | ChildKind::CanaryIngress
             | ChildKind::CandidateService
             | ChildKind::CandidateDeployment => return None,
@@ -244,6 +258,8 @@ impl ChildKind {
             ChildKind::StoreNetworkPolicy | ChildKind::NetworkPolicy => ObjectType::NetworkPolicy,
             ChildKind::Ingress | ChildKind::CanaryIngress => ObjectType::Ingress,
             ChildKind::HttpRoute => ObjectType::HttpRoute,
+            ChildKind::PodMonitor => ObjectType::PodMonitor,
+            ChildKind::AlertRules => ObjectType::PrometheusRule,
         }
     }
 
@@ -268,7 +284,15 @@ impl ObjectType {
             ObjectType::Job => ("batch/v1", "Job"),
             ObjectType::Ingress => ("networking.k8s.io/v1", "Ingress"),
             ObjectType::HttpRoute => ("gateway.networking.k8s.io/v1", "HTTPRoute"),
+            ObjectType::PodMonitor => ("monitoring.coreos.com/v1", "PodMonitor"),
+            ObjectType::PrometheusRule => ("monitoring.coreos.com/v1", "PrometheusRule"),
         }
+    }
+
+    /// A Prometheus Operator kind, applied only where the cluster serves
+    /// `monitoring.coreos.com`.
+    pub fn is_monitoring(self) -> bool {
+        matches!(self, ObjectType::PodMonitor | ObjectType::PrometheusRule)
     }
 }
 
@@ -287,6 +311,8 @@ pub enum Object {
     Job(Box<Job>),
     Ingress(Box<Ingress>),
     HttpRoute(Box<HttpRoute>),
+    PodMonitor(Box<PodMonitor>),
+    PrometheusRule(Box<PrometheusRule>),
 }
 
 /// One rendered child: which child it is, and the object.
@@ -362,6 +388,12 @@ impl Child {
             ObjectType::HttpRoute => {
                 Object::HttpRoute(Box::new(document::strict_from_value(object)?))
             }
+            ObjectType::PodMonitor => {
+                Object::PodMonitor(Box::new(document::strict_from_value(object)?))
+            }
+            ObjectType::PrometheusRule => {
+                Object::PrometheusRule(Box::new(document::strict_from_value(object)?))
+            }
         };
         Ok(Child { kind, object })
     }
@@ -408,6 +440,8 @@ impl Child {
             Object::Job(o) => &o.metadata,
             Object::Ingress(o) => &o.metadata,
             Object::HttpRoute(o) => &o.metadata,
+            Object::PodMonitor(o) => &o.metadata,
+            Object::PrometheusRule(o) => &o.metadata,
         }
     }
 
@@ -425,6 +459,8 @@ impl Child {
             Object::Job(o) => &mut o.metadata,
             Object::Ingress(o) => &mut o.metadata,
             Object::HttpRoute(o) => &mut o.metadata,
+            Object::PodMonitor(o) => &mut o.metadata,
+            Object::PrometheusRule(o) => &mut o.metadata,
         }
     }
 

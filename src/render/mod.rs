@@ -9,6 +9,7 @@ mod candidate;
 mod children;
 mod context;
 pub mod maintenance;
+pub mod monitoring;
 pub mod names;
 mod network;
 pub mod stores;
@@ -158,6 +159,7 @@ impl Renderer {
             children.push(child);
         }
         children.extend(page.and_then(|html| maintenance::page_config_map(&context, html)));
+        children.extend(monitoring::children(&context, &resolution.spec));
         children.extend(route_children(
             &context,
             &traffic::Split::stable(&context.names.service),
@@ -288,8 +290,8 @@ pub(crate) fn stamp(child: &mut Child, context: &RenderContext) {
 }
 
 /// The children that run something other than the app's code (a data
-/// service, the maintenance page): the app's version label would rewrite
-/// them on every release.
+/// service, the maintenance page) or watch it (the monitor and its rules):
+/// the app's version label would rewrite them on every release.
 fn kind_is_data_service(kind: ChildKind) -> bool {
     matches!(
         kind,
@@ -304,6 +306,8 @@ fn kind_is_data_service(kind: ChildKind) -> bool {
             | ChildKind::MaintenanceService
             | ChildKind::Maintenance
             | ChildKind::MaintenanceDisruptionBudget
+            | ChildKind::PodMonitor
+            | ChildKind::AlertRules
     )
 }
 

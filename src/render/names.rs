@@ -55,6 +55,8 @@ pub struct ChildNames {
     pub edge_headers: String,
     /// The maintenance page: its ConfigMap, Deployment, Service and budget.
     pub maintenance: String,
+    /// The PodMonitor and the PrometheusRule.
+    pub monitoring: String,
     /// The candidate of a Canary or BlueGreen rollout: its Deployment, its
     /// (preview) Service and ingress-nginx's canary Ingress.
     pub candidate: String,
@@ -95,6 +97,7 @@ impl ChildNames {
             route: name.to_string(),
             edge_headers: crate::rollout::traffic::headers_config_map_name(name),
             maintenance: format!("{name}-maintenance"),
+            monitoring: name.to_string(),
             candidate: format!("{name}-canary"),
             database_store: format!("{name}-postgres"),
             cache_store: format!("{name}-redis"),

@@ -2,6 +2,7 @@
 //! logging, and the HTTP endpoints (`/metrics`, `/healthz`, `/readyz`).
 
 pub mod backups;
+pub mod deployments;
 mod logging;
 mod server;
 pub mod writes;
@@ -56,6 +57,8 @@ pub struct Metrics {
     lease_renewals: Counter,
     /// Backup outcomes by deployment.
     pub backups: backups::BackupMetrics,
+    /// Conditions, ready pods, weight and cost by deployment.
+    pub deployments: deployments::DeploymentMetrics,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -122,8 +125,10 @@ impl Metrics {
             lease_renewals.clone(),
         );
         let backups = backups::BackupMetrics::register(&mut registry);
+        let deployments = deployments::DeploymentMetrics::register(&mut registry);
         Self {
             backups,
+            deployments,
             registry,
             reconciles,
             errors,

@@ -413,6 +413,26 @@ pub fn deployment_cases() -> Vec<(&'static str, Value, &'static str)> {
             "spec.traffic.securityHeaders.hstsMaxAgeSeconds must be between 0 and 63072000 (two years)",
         ),
         (
+            "/spec/observability/runbookURL",
+            json!("https://wiki.example/{{ $labels.x }}"),
+            "spec.observability.runbookURL must be an http(s) URL without spaces, quotes, braces or a fragment",
+        ),
+        (
+            "/spec/observability/monitorLabels",
+            json!({"release": "kube-prometheus-stack", "app.kubernetes.io/managed-by": "helm"}),
+            "spec.observability.monitorLabels must not set app.kubernetes.io/ or chatbot.dev/ labels: the operator owns them",
+        ),
+        (
+            "/spec/observability/runbookURL",
+            json!("javascript:alert(1)"),
+            "spec.observability.runbookURL must be an http(s) URL without spaces, quotes, braces or a fragment",
+        ),
+        (
+            "/spec/observability/runbookURL",
+            json!("https://wiki.example/runbooks#top"),
+            "spec.observability.runbookURL must be an http(s) URL without spaces, quotes, braces or a fragment",
+        ),
+        (
             "/spec/traffic",
             json!({"idleTimeoutSeconds": 0}),
             "spec.traffic.idleTimeoutSeconds must be between 1 and 86400",

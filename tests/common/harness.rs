@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 use super::{fake_api::FakeApi, moto::Moto};
 
 /// Resource, API prefix and kind of every namespaced kind the operator touches.
-pub const NAMESPACE_PATHS: [(&str, &str, &str); 13] = [
+pub const NAMESPACE_PATHS: [(&str, &str, &str); 15] = [
     ("serviceaccounts", "/api/v1", "ServiceAccount"),
     ("configmaps", "/api/v1", "ConfigMap"),
     ("services", "/api/v1", "Service"),
@@ -52,6 +52,16 @@ pub const NAMESPACE_PATHS: [(&str, &str, &str); 13] = [
         "httproutes",
         "/apis/gateway.networking.k8s.io/v1",
         "HTTPRoute",
+    ),
+    (
+        "podmonitors",
+        "/apis/monitoring.coreos.com/v1",
+        "PodMonitor",
+    ),
+    (
+        "prometheusrules",
+        "/apis/monitoring.coreos.com/v1",
+        "PrometheusRule",
     ),
 ];
 
@@ -263,6 +273,16 @@ impl Harness {
             &mut self.writers.http_routes,
             children("httproutes"),
             stores::trim_metadata,
+        );
+        refill(
+            &mut self.writers.pod_monitors,
+            children("podmonitors"),
+            stores::trim_metadata,
+        );
+        refill(
+            &mut self.writers.prometheus_rules,
+            children("prometheusrules"),
+            stores::trim_rules,
         );
         refill(
             &mut self.writers.secrets,

@@ -75,7 +75,14 @@ pub async fn dev_with_stores_up() -> (Harness, String) {
 pub async fn dev_with_stores_up_as(
     edit: impl FnOnce(&mut chatbot_operator::api::ChatbotDeployment),
 ) -> (Harness, String) {
-    let mut harness = Harness::new();
+    dev_with_stores_up_in(Harness::new(), edit).await
+}
+
+/// [`dev_with_stores_up_as`] in `harness` (a cluster set up beforehand).
+pub async fn dev_with_stores_up_in(
+    mut harness: Harness,
+    edit: impl FnOnce(&mut chatbot_operator::api::ChatbotDeployment),
+) -> (Harness, String) {
     harness.secret(NS, "mindmitra-llm", &["api-key"]);
     harness.secret(NS, "mindmitra-sentry", &["dsn"]);
     // Rolling: the rollback tests are about the app Deployment's own

@@ -56,6 +56,9 @@ fn render_prints_every_child_of_a_sample() {
             "Service",
             "Deployment",
             "PodDisruptionBudget",
+            // Production: the app scraped and alerted on.
+            "PodMonitor",
+            "PrometheusRule",
             "Ingress"
         ]
     );

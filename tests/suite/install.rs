@@ -12,8 +12,12 @@ use common::{harness::Harness, rbac};
 use serde_json::Value;
 
 fn kustomize() -> Vec<Value> {
+    kustomize_dir("manifests/")
+}
+
+fn kustomize_dir(dir: &str) -> Vec<Value> {
     let output = Command::new("kubectl")
-        .args(["kustomize", "manifests/"])
+        .args(["kustomize", dir])
         .current_dir(common::root())
         .output()
         .expect("kubectl is installed");
@@ -30,6 +34,30 @@ fn find<'a>(objects: &'a [Value], kind: &str, name: &str) -> &'a Value {
         .iter()
         .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
         .unwrap_or_else(|| panic!("{kind}/{name} in the kustomization"))
+}
+
+/// `manifests/monitoring/` scrapes the operator's metrics Service with
+/// the resource's own `namespace` and `name` labels kept, which every
+/// generated PrometheusRule selects the operator's series by.
+#[test]
+fn the_operator_is_scraped_with_its_resource_labels_kept() {
+    let installed = kustomize();
+    let service = find(&installed, "Service", "chatbot-operator-metrics");
+    let monitoring = kustomize_dir("manifests/monitoring/");
+    let monitor = find(&monitoring, "ServiceMonitor", "chatbot-operator");
+    assert_eq!(
+        monitor["metadata"]["namespace"],
+        service["metadata"]["namespace"]
+    );
+    for (key, value) in monitor["spec"]["selector"]["matchLabels"]
+        .as_object()
+        .unwrap()
+    {
+        assert_eq!(&service["metadata"]["labels"][key], value, "{key}");
+    }
+    let endpoint = &monitor["spec"]["endpoints"][0];
+    assert_eq!(endpoint["port"], service["spec"]["ports"][0]["name"]);
+    assert_eq!(endpoint["honorLabels"], true);
 }
 
 /// Whether RBAC `rules` allow `verb` on `group`/`resource` (named `name`).

@@ -9,6 +9,7 @@ mod common;
 
 mod actions;
 mod admission;
+mod alert_rules;
 mod analysis;
 mod backup_jobs;
 mod backups;
@@ -24,6 +25,7 @@ mod install;
 mod lease;
 mod maintenance;
 mod migrations;
+mod monitoring;
 mod oncall_cli;
 mod openapi;
 mod operator_run;

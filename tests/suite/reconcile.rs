@@ -85,6 +85,11 @@ fn children_of(namespace: &str) -> Vec<String> {
         "PATCH /apis/apps/v1/namespaces/{ns}/deployments/mindmitra-maintenance",
         "GET /apis/policy/v1/namespaces/{ns}/poddisruptionbudgets/mindmitra-maintenance",
         "PATCH /apis/policy/v1/namespaces/{ns}/poddisruptionbudgets/mindmitra-maintenance",
+        // Production scrapes the app and alerts on its 99.9% objective.
+        "GET /apis/monitoring.coreos.com/v1/namespaces/{ns}/podmonitors/mindmitra",
+        "PATCH /apis/monitoring.coreos.com/v1/namespaces/{ns}/podmonitors/mindmitra",
+        "GET /apis/monitoring.coreos.com/v1/namespaces/{ns}/prometheusrules/mindmitra",
+        "PATCH /apis/monitoring.coreos.com/v1/namespaces/{ns}/prometheusrules/mindmitra",
         "GET /apis/networking.k8s.io/v1/namespaces/{ns}/ingresses/mindmitra",
         "PATCH /apis/networking.k8s.io/v1/namespaces/{ns}/ingresses/mindmitra",
     ]
@@ -166,7 +171,8 @@ async fn the_first_reconcile_generates_secrets_applies_every_child_and_writes_st
     assert_eq!(condition(&status, "SecretsReady").status, "True");
     assert_eq!(condition(&status, "CapacityOK").reason, "WithinCapacity");
     assert_eq!(condition(&status, "WithinBudget").status, "True");
-    assert_eq!(harness.metrics.total_writes() - writes_before, 17);
+    assert_eq!(condition(&status, "Monitored").reason, "Monitored");
+    assert_eq!(harness.metrics.total_writes() - writes_before, 19);
 }
 
 #[tokio::test]
@@ -379,7 +385,8 @@ async fn a_new_image_is_a_new_revision_that_reaches_the_pods() {
     );
     // The image tag is every app child's `app.kubernetes.io/version`
     // label, so each is applied again; no child is read first (all
-    // cached). The maintenance page runs no app code and is left alone.
+    // cached). The maintenance page runs no app code and the monitor and
+    // its rules only watch it: they are left alone.
     let lines: Vec<String> = harness
         .take_requests()
         .into_iter()
@@ -387,7 +394,11 @@ async fn a_new_image_is_a_new_revision_that_reaches_the_pods() {
         .collect();
     let mut expected: Vec<String> = children_of(NS)
         .into_iter()
-        .filter(|l| l.starts_with("PATCH") && !l.contains("-maintenance"))
+        .filter(|l| {
+            l.starts_with("PATCH")
+                && !l.contains("-maintenance")
+                && !l.contains("monitoring.coreos.com")
+        })
         .collect();
     expected.push(format!(
         "PATCH /apis/chatbot.dev/v1alpha1/namespaces/{NS}/chatbotdeployments/mindmitra/status"
@@ -857,6 +868,8 @@ fn object_path(object: &Value) -> String {
         "NetworkPolicy" => "networkpolicies",
         "Ingress" => "ingresses",
         "HTTPRoute" => "httproutes",
+        "PodMonitor" => "podmonitors",
+        "PrometheusRule" => "prometheusrules",
         other => panic!("unexpected kind {other}"),
     };
     path(resource, namespace, name)

@@ -39,6 +39,34 @@ pub fn edge(conditions: &mut ConditionSet, gaps: Option<&[String]>) {
     }
 }
 
+/// `Monitored`, only when the spec asks for monitoring.
+pub fn monitoring(conditions: &mut ConditionSet, facts: Option<&crate::monitoring::Facts>) {
+    match facts {
+        None => {}
+        Some(facts) if !facts.served => conditions.set(
+            types::MONITORED,
+            false,
+            "PrometheusOperatorMissing",
+            "spec.observability asks for a PodMonitor and alerting rules, but this cluster does not serve monitoring.coreos.com/v1 PodMonitor and PrometheusRule: install the Prometheus Operator's CRDs and restart the operator; nothing else is held back",
+        ),
+        Some(facts) if facts.gaps.is_empty() => conditions.set(
+            types::MONITORED,
+            true,
+            "Monitored",
+            "the PodMonitor and the PrometheusRule are applied",
+        ),
+        Some(facts) => conditions.set(
+            types::MONITORED,
+            true,
+            "MonitoredWithGaps",
+            format!(
+                "the PodMonitor and the PrometheusRule are applied; {}",
+                facts.gaps.join("; ")
+            ),
+        ),
+    }
+}
+
 /// `SecretsReady`.
 pub fn secrets(conditions: &mut ConditionSet, missing: &[MissingSecret]) {
     if missing.is_empty() {

@@ -158,6 +158,9 @@ pub struct Assessment {
     /// What the edge leaves unenforced of the spec's edge policy (`None`:
     /// the spec asks nothing of the edge, or did not resolve).
     pub edge_gaps: Option<Vec<String>>,
+    /// Monitoring as applied (`None`: the spec asks for none, or did not
+    /// resolve).
+    pub monitoring: Option<crate::monitoring::Facts>,
     pub workload: Option<Workload>,
     /// Revision of the spec as applied (or held).
     pub current_revision: Option<i64>,
@@ -197,6 +200,7 @@ pub fn next(
     checks::capacity(&mut conditions, facts.capacity.as_deref());
     checks::budget(&mut conditions, facts.cost.as_ref());
     checks::edge(&mut conditions, facts.edge_gaps.as_deref());
+    checks::monitoring(&mut conditions, facts.monitoring.as_ref());
     if let Some(backups) = &facts.backups {
         checks::backups(&mut conditions, backups);
     }

@@ -1,10 +1,16 @@
 //! `chatbot-operator run`: the caches, both controllers, leader election,
 //! the HTTP endpoints and graceful shutdown, wired together.
 
+mod cluster;
+
+use cluster::{http_routes_served, monitoring_served, preflight};
+
 use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 use futures::{Stream, StreamExt, future};
 use gateway_api::apis::standard::httproutes::HttpRoute;
+
+use crate::monitoring::{PodMonitor, PrometheusRule};
 use k8s_openapi::{
     NamespaceResourceScope,
     api::{
@@ -18,7 +24,6 @@ use k8s_openapi::{
 };
 use kube::{
     Api, Client, Config, Resource,
-    api::ListParams,
     client::ClientBuilder,
     runtime::{Controller, WatchStreamExt, events::Reporter, reflector::store::Writer, watcher},
 };
@@ -95,78 +100,13 @@ pub enum RunError {
     Forbidden { scope: String, message: String },
 }
 
-/// How long the first look at the API server keeps retrying a server that
-/// does not answer before giving up (the pod is then restarted).
-const PREFLIGHT_PATIENCE: Duration = Duration::from_secs(30);
-
-/// The first call: one list of ChatbotDeployments, which proves the API
-/// server answers, the CRD is installed and the operator may read it. A
-/// missing CRD or permission is a clear error at once, instead of watches
-/// that fail in the background forever.
-async fn preflight(client: &Client, settings: &Settings, server: &str) -> Result<(), RunError> {
-    let api: Api<ChatbotDeployment> = api(client, settings.namespace.as_deref());
-    let started = std::time::Instant::now();
-    let mut delay = Duration::from_millis(500);
-    loop {
-        match api.list_metadata(&ListParams::default().limit(1)).await {
-            Ok(_) => return Ok(()),
-            Err(kube::Error::Api(status)) if status.code == 404 => {
-                return Err(RunError::CrdMissing {
-                    server: server.to_string(),
-                });
-            }
-            Err(kube::Error::Api(status)) if status.code == 403 => {
-                return Err(RunError::Forbidden {
-                    scope: settings
-                        .namespace
-                        .as_ref()
-                        .map(|n| format!(" in namespace {n}"))
-                        .unwrap_or_default(),
-                    message: status.message.clone(),
-                });
-            }
-            Err(source) if started.elapsed() >= PREFLIGHT_PATIENCE => {
-                return Err(RunError::Unreachable {
-                    server: server.to_string(),
-                    source: Box::new(source),
-                });
-            }
-            Err(error) => {
-                warn!(%error, server, retry_in = ?delay, "the API server did not answer");
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(5));
-            }
-        }
-    }
-}
-
-fn api<K>(client: &Client, namespace: Option<&str>) -> Api<K>
+pub(crate) fn api<K>(client: &Client, namespace: Option<&str>) -> Api<K>
 where
     K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>,
 {
     match namespace {
         Some(namespace) => Api::namespaced(client.clone(), namespace),
         None => Api::all(client.clone()),
-    }
-}
-
-/// Whether the cluster serves Gateway API HTTPRoutes. Without the CRD the
-/// operator does not watch them, and a resource asking for
-/// `traffic.provider: gatewayAPI` is told so in its status.
-async fn http_routes_served(client: &Client) -> bool {
-    match client
-        .list_api_group_resources("gateway.networking.k8s.io/v1")
-        .await
-    {
-        Ok(list) => list.resources.iter().any(|r| r.name == "httproutes"),
-        Err(kube::Error::Api(status)) if status.code == 404 => {
-            info!("the Gateway API is not installed: HTTPRoutes are not watched");
-            false
-        }
-        Err(error) => {
-            warn!(%error, "could not tell whether the Gateway API is installed; HTTPRoutes are not watched until the operator restarts");
-            false
-        }
     }
 }
 
@@ -409,6 +349,8 @@ pub async fn run_controllers(
     let Stores { chatbots, .. } = stores.clone();
     let gateway_api = http_routes_served(&client).await;
     stores.set_gateway_api(gateway_api);
+    let monitoring = monitoring_served(&client).await;
+    stores.set_monitoring(monitoring);
 
     let chatbot_stream = watcher(
         api::<ChatbotDeployment>(&client, namespace),
@@ -536,6 +478,25 @@ pub async fn run_controllers(
         ))
     } else {
         stores::Writers::no_http_routes(&mut writers.http_routes);
+        controller
+    };
+    let controller = if monitoring {
+        controller
+            .owns_stream(child_stream::<PodMonitor>(
+                &client,
+                namespace,
+                writers.pod_monitors,
+                stores::trim_metadata,
+            ))
+            .owns_stream(child_stream::<PrometheusRule>(
+                &client,
+                namespace,
+                writers.prometheus_rules,
+                stores::trim_rules,
+            ))
+    } else {
+        stores::Writers::unserved(&mut writers.pod_monitors);
+        stores::Writers::unserved(&mut writers.prometheus_rules);
         controller
     };
     let deployments = controller
