@@ -181,7 +181,12 @@ pub struct Observability {
     /// canary's pods are scraped once, not through both Services.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_monitor: Option<bool>,
-    /// Labels put on the PodMonitor and the PrometheusRule, for a
+    /// A Grafana dashboard ConfigMap `<name>-dashboard` (labelled
+    /// `grafana_dashboard: "1"` for Grafana's sidecar) whenever the app is
+    /// scraped; `false` leaves it out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dashboard: Option<bool>,
+    /// Labels put on the PodMonitor, the PrometheusRule and the dashboard, for a
     /// Prometheus that selects them by label (kube-prometheus-stack's
     /// default: `release: <its Helm release>`).
     #[serde(default, skip_serializing_if = "Option::is_none")]

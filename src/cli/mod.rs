@@ -41,6 +41,8 @@ pub enum Command {
     Plan(PlanArgs),
     /// Print the ChatbotDeployment and ChatbotAction CustomResourceDefinitions.
     Crd,
+    /// Print the operator's Grafana dashboard as a ConfigMap for Grafana's sidecar.
+    Dashboard,
     /// Run the operator against the cluster of the current kubeconfig (or in-cluster).
     Run(run::RunArgs),
     /// Show a ChatbotDeployment at a glance: phase, revisions, traffic, pods, conditions, recent history.
@@ -177,6 +179,8 @@ pub fn run(cli: Cli) -> Result<String, CliError> {
         Command::Render(args) => render_command(&args),
         Command::Plan(args) => plan_command(&args),
         Command::Crd => api::crds_yaml().map_err(|e| CliError::Output(e.to_string())),
+        Command::Dashboard => crate::monitoring::dashboard::operator_config_map_yaml()
+            .map_err(|e| CliError::Output(e.to_string())),
         Command::Run(args) => Err(CliError::Exit(run::run(args))),
         Command::Status(args) => oncall::status_command(&args),
         Command::History(args) => oncall::history_command(&args),

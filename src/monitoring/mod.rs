@@ -4,6 +4,7 @@
 //! objects are built from the resolved spec; whether the cluster serves
 //! `monitoring.coreos.com` is the reconciler's question.
 
+pub mod dashboard;
 mod objectives;
 mod operator_alerts;
 pub mod resources;
@@ -27,6 +28,17 @@ pub fn scraped(spec: &ChatbotDeploymentSpec) -> bool {
         .as_ref()
         .and_then(|o| o.service_monitor)
         .unwrap_or(false)
+}
+
+/// Whether the spec asks for a Grafana dashboard: when the app is scraped,
+/// unless `observability.dashboard` is `false`.
+pub fn dashboarded(spec: &ChatbotDeploymentSpec) -> bool {
+    scraped(spec)
+        && spec
+            .observability
+            .as_ref()
+            .and_then(|o| o.dashboard)
+            .unwrap_or(true)
 }
 
 /// Whether the spec asks for alerting rules: when the app is scraped, or

@@ -74,6 +74,8 @@ pub enum ChildKind {
     PodMonitor,
     /// The Prometheus Operator PrometheusRule of the deployment's alerts.
     AlertRules,
+    /// The Grafana dashboard, a ConfigMap for Grafana's sidecar.
+    Dashboard,
     /// The response headers ingress-nginx sets on the host (`custom-headers`).
     EdgeHeaders,
     /// ingress-nginx's Ingress for the host (`traffic.provider: ingressNginx`).
@@ -105,7 +107,7 @@ pub enum ObjectType {
 
 impl ChildKind {
     /// Every kind, in apply order.
-    pub const ALL: [ChildKind; 30] = [
+    pub const ALL: [ChildKind; 31] = [
         ChildKind::ServiceAccount,
         ChildKind::ConfigMap,
         ChildKind::StoreNetworkPolicy,
@@ -132,6 +134,7 @@ impl ChildKind {
         ChildKind::MaintenanceDisruptionBudget,
         ChildKind::PodMonitor,
         ChildKind::AlertRules,
+        ChildKind::Dashboard,
         ChildKind::EdgeHeaders,
         ChildKind::Ingress,
         ChildKind::CanaryIngress,
@@ -184,6 +187,7 @@ impl ChildKind {
             | ChildKind::MaintenanceDisruptionBudget => &names.maintenance,
             ChildKind::Ingress | ChildKind::HttpRoute => &names.route,
             ChildKind::PodMonitor | ChildKind::AlertRules => &names.monitoring,
+            ChildKind::Dashboard => &names.dashboard,
             ChildKind::CandidateService
             | ChildKind::CandidateDeployment
             | ChildKind::CanaryIngress => &names.candidate,
@@ -223,6 +227,7 @@ impl ChildKind {
             | ChildKind::MaintenancePage
             | ChildKind::PodMonitor
             | ChildKind::AlertRules
+            | ChildKind::Dashboard
             | ChildKind::CanaryIngress
             | ChildKind::CandidateService
             | ChildKind::CandidateDeployment => return None,
@@ -233,9 +238,10 @@ impl ChildKind {
     pub fn object_type(self) -> ObjectType {
         match self {
             ChildKind::ServiceAccount => ObjectType::ServiceAccount,
-            ChildKind::ConfigMap | ChildKind::EdgeHeaders | ChildKind::MaintenancePage => {
-                ObjectType::ConfigMap
-            }
+            ChildKind::ConfigMap
+            | ChildKind::EdgeHeaders
+            | ChildKind::MaintenancePage
+            | ChildKind::Dashboard => ObjectType::ConfigMap,
             ChildKind::DatabaseService
             | ChildKind::CacheService
             | ChildKind::PoolerService

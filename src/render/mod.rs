@@ -308,6 +308,7 @@ fn kind_is_data_service(kind: ChildKind) -> bool {
             | ChildKind::MaintenanceDisruptionBudget
             | ChildKind::PodMonitor
             | ChildKind::AlertRules
+            | ChildKind::Dashboard
     )
 }
 

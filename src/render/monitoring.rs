@@ -1,6 +1,8 @@
 //! The Prometheus Operator children: the PodMonitor of the app's pods and
 //! the PrometheusRule of its alerts, stamped like every other child.
 
+use k8s_openapi::{api::core::v1::ConfigMap, apimachinery::pkg::apis::meta::v1::ObjectMeta};
+
 use super::{Child, ChildKind, Object, RenderContext, stamp};
 use crate::{
     api::ChatbotDeploymentSpec,
@@ -15,6 +17,26 @@ const DEFAULT_NAMESPACE: &str = "default";
 pub fn rule_inputs(context: &RenderContext, spec: &ChatbotDeploymentSpec) -> rules::Inputs {
     let namespace = context.namespace.as_deref().unwrap_or(DEFAULT_NAMESPACE);
     rules::Inputs::from_spec(namespace, &context.name, spec)
+}
+
+/// The dashboard's ConfigMap, `<name>.json` in it.
+fn dashboard_config_map(context: &RenderContext, spec: &ChatbotDeploymentSpec) -> Child {
+    let budget = spec.cost.as_ref().and_then(|c| c.monthly_budget_usd);
+    let board = monitoring::dashboard::deployment(&rule_inputs(context, spec), budget);
+    let json = serde_json::to_string_pretty(&board).unwrap_or_default();
+    let (label, value) = monitoring::dashboard::SIDECAR_LABEL;
+    Child::built(
+        ChildKind::Dashboard,
+        Object::ConfigMap(ConfigMap {
+            metadata: ObjectMeta {
+                name: Some(context.names.dashboard.clone()),
+                labels: Some([(label.to_string(), value.to_string())].into()),
+                ..ObjectMeta::default()
+            },
+            data: Some([(format!("{}.json", context.name), json)].into()),
+            ..ConfigMap::default()
+        }),
+    )
 }
 
 /// The monitoring children `spec` asks for.
@@ -36,6 +58,9 @@ pub fn children(context: &RenderContext, spec: &ChatbotDeploymentSpec) -> Vec<Ch
                 generated.groups,
             ))),
         ));
+    }
+    if monitoring::dashboarded(spec) {
+        children.push(dashboard_config_map(context, spec));
     }
     let extra = spec
         .observability

@@ -57,6 +57,8 @@ pub struct ChildNames {
     pub maintenance: String,
     /// The PodMonitor and the PrometheusRule.
     pub monitoring: String,
+    /// The Grafana dashboard's ConfigMap.
+    pub dashboard: String,
     /// The candidate of a Canary or BlueGreen rollout: its Deployment, its
     /// (preview) Service and ingress-nginx's canary Ingress.
     pub candidate: String,
@@ -98,6 +100,7 @@ impl ChildNames {
             edge_headers: crate::rollout::traffic::headers_config_map_name(name),
             maintenance: format!("{name}-maintenance"),
             monitoring: name.to_string(),
+            dashboard: format!("{name}-dashboard"),
             candidate: format!("{name}-canary"),
             database_store: format!("{name}-postgres"),
             cache_store: format!("{name}-redis"),

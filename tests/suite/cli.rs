@@ -56,9 +56,10 @@ fn render_prints_every_child_of_a_sample() {
             "Service",
             "Deployment",
             "PodDisruptionBudget",
-            // Production: the app scraped and alerted on.
+            // Production: the app scraped, alerted on, and its dashboard.
             "PodMonitor",
             "PrometheusRule",
+            "ConfigMap",
             "Ingress"
         ]
     );

@@ -17,6 +17,7 @@ mod cache_snapshots;
 mod cli;
 mod cost;
 mod crds;
+mod dashboards;
 mod data_stores;
 mod environment;
 mod gitops;

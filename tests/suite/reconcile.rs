@@ -90,6 +90,8 @@ fn children_of(namespace: &str) -> Vec<String> {
         "PATCH /apis/monitoring.coreos.com/v1/namespaces/{ns}/podmonitors/mindmitra",
         "GET /apis/monitoring.coreos.com/v1/namespaces/{ns}/prometheusrules/mindmitra",
         "PATCH /apis/monitoring.coreos.com/v1/namespaces/{ns}/prometheusrules/mindmitra",
+        "GET /api/v1/namespaces/{ns}/configmaps/mindmitra-dashboard",
+        "PATCH /api/v1/namespaces/{ns}/configmaps/mindmitra-dashboard",
         "GET /apis/networking.k8s.io/v1/namespaces/{ns}/ingresses/mindmitra",
         "PATCH /apis/networking.k8s.io/v1/namespaces/{ns}/ingresses/mindmitra",
     ]
@@ -172,7 +174,7 @@ async fn the_first_reconcile_generates_secrets_applies_every_child_and_writes_st
     assert_eq!(condition(&status, "CapacityOK").reason, "WithinCapacity");
     assert_eq!(condition(&status, "WithinBudget").status, "True");
     assert_eq!(condition(&status, "Monitored").reason, "Monitored");
-    assert_eq!(harness.metrics.total_writes() - writes_before, 19);
+    assert_eq!(harness.metrics.total_writes() - writes_before, 20);
 }
 
 #[tokio::test]
@@ -385,8 +387,8 @@ async fn a_new_image_is_a_new_revision_that_reaches_the_pods() {
     );
     // The image tag is every app child's `app.kubernetes.io/version`
     // label, so each is applied again; no child is read first (all
-    // cached). The maintenance page runs no app code and the monitor and
-    // its rules only watch it: they are left alone.
+    // cached). The maintenance page runs no app code, and the monitor,
+    // its rules and the dashboard only watch it: they are left alone.
     let lines: Vec<String> = harness
         .take_requests()
         .into_iter()
@@ -398,6 +400,7 @@ async fn a_new_image_is_a_new_revision_that_reaches_the_pods() {
             l.starts_with("PATCH")
                 && !l.contains("-maintenance")
                 && !l.contains("monitoring.coreos.com")
+                && !l.contains("-dashboard")
         })
         .collect();
     expected.push(format!(
