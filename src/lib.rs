@@ -18,6 +18,7 @@ pub mod lease;
 pub mod maintenance;
 pub mod manifest;
 pub mod monitoring;
+pub mod notify;
 pub mod operator;
 pub mod plan;
 pub mod prices;

@@ -169,6 +169,21 @@ pub struct UptimeCheck {
     pub interval_seconds: Option<i32>,
 }
 
+/// Where the operator tells a team what changed: a webhook that takes
+/// Slack's incoming-webhook JSON (Slack, Mattermost, Rocket.Chat, and most
+/// chat tools' Slack-compatible endpoints).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Notify {
+    /// Secret key holding the webhook URL. It is read when a message is
+    /// sent and never written anywhere.
+    pub webhook_secret_ref: SecretKeyRef,
+    /// Send only warnings (failures), not the recoveries and the changes
+    /// that went well.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warnings_only: Option<bool>,
+}
+
 /// Errors, metrics, alerts and logs.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, KubeSchema)]
 #[serde(rename_all = "camelCase")]
@@ -212,6 +227,10 @@ pub struct Observability {
     /// Uptime check of the public endpoint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uptime_check: Option<UptimeCheck>,
+    /// A webhook told of every state change the resource's Events record
+    /// (once per change, never per reconcile).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify: Option<Notify>,
     /// App log level, passed as `LOG_LEVEL`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 16))]

@@ -385,7 +385,11 @@ pub async fn run_controllers(
             reporter.clone(),
             settings.timing,
         )
-        .with_aws(aws),
+        .with_aws(aws)
+        .with_notifier(crate::notify::Notifier::start(
+            client.clone(),
+            metrics.clone(),
+        )),
     );
     let gate = context.synced.clone();
     let secret_mapper = {

@@ -153,6 +153,9 @@ pub struct Context {
     /// Where smoke checks reach a candidate, in place of its Service's
     /// cluster DNS name (tests, or an operator run outside the cluster).
     pub smoke_base: Option<String>,
+    /// Sends notes to webhooks (`spec.observability.notify`); `None`
+    /// sends nothing.
+    pub notifier: Option<crate::notify::Notifier>,
     failures: Mutex<HashMap<ObjectRef<ChatbotDeployment>, u32>>,
     written: Mutex<HashMap<String, WrittenStatus>>,
 }
@@ -187,6 +190,7 @@ impl Context {
             synced: SyncGate::default(),
             aws: None,
             smoke_base: None,
+            notifier: None,
             failures: Mutex::default(),
             written: Mutex::default(),
         }
@@ -195,6 +199,12 @@ impl Context {
     /// The same context with AWS clients for managed stores.
     pub fn with_aws(mut self, aws: crate::data::AwsClients) -> Self {
         self.aws = Some(aws);
+        self
+    }
+
+    /// Notes go to webhooks through `notifier`.
+    pub fn with_notifier(mut self, notifier: crate::notify::Notifier) -> Self {
+        self.notifier = Some(notifier);
         self
     }
 

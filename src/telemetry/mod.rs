@@ -43,6 +43,12 @@ pub struct WriteLabels {
     pub resource: String,
 }
 
+/// Labels of a notification's outcome: `sent`, `failed` or `dropped`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct NotificationLabels {
+    pub outcome: &'static str,
+}
+
 /// Every metric the operator exports.
 pub struct Metrics {
     registry: Registry,
@@ -59,6 +65,7 @@ pub struct Metrics {
     pub backups: backups::BackupMetrics,
     /// Conditions, ready pods, weight and cost by deployment.
     pub deployments: deployments::DeploymentMetrics,
+    notifications: Family<NotificationLabels, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -126,7 +133,14 @@ impl Metrics {
         );
         let backups = backups::BackupMetrics::register(&mut registry);
         let deployments = deployments::DeploymentMetrics::register(&mut registry);
+        let notifications = Family::<NotificationLabels, Counter>::default();
+        registry.register(
+            "notifications",
+            "Notifications to webhooks, by outcome (sent, failed, dropped)",
+            notifications.clone(),
+        );
         Self {
+            notifications,
             backups,
             deployments,
             registry,
@@ -160,6 +174,20 @@ impl Metrics {
         self.errors
             .get_or_create(&ErrorLabels { controller, reason })
             .inc();
+    }
+
+    /// Counts one notification's outcome.
+    pub fn count_notification(&self, outcome: &'static str) {
+        self.notifications
+            .get_or_create(&NotificationLabels { outcome })
+            .inc();
+    }
+
+    /// Notifications with `outcome` so far.
+    pub fn notifications(&self, outcome: &'static str) -> u64 {
+        self.notifications
+            .get_or_create(&NotificationLabels { outcome })
+            .get()
     }
 
     /// Counts one write call.

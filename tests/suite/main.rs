@@ -27,6 +27,7 @@ mod lease;
 mod maintenance;
 mod migrations;
 mod monitoring;
+mod notifications;
 mod oncall_cli;
 mod openapi;
 mod operator_run;
