@@ -4,6 +4,7 @@
 //! failure never leaves partial output on stdout.
 
 pub mod backups;
+mod diff;
 pub mod maintenance;
 pub mod oncall;
 pub mod restore;
@@ -99,6 +100,11 @@ pub struct RenderArgs {
     /// Output format: multi-document YAML, or one JSON `v1` List of every child.
     #[arg(short = 'o', long = "output", value_enum, default_value_t = ObjectFormat::Yaml)]
     pub output: ObjectFormat,
+    /// Compare with what is live in the cluster of the current kubeconfig
+    /// (a server-side-apply dry run): a unified diff, exit code 0 when
+    /// nothing would change, 1 when something would, 2 on an error.
+    #[arg(long, conflicts_with = "output")]
+    pub diff: bool,
 }
 
 /// Output formats of `render`.
@@ -254,6 +260,9 @@ fn render_error(source_name: &str, deployment: &ChatbotDeployment, error: Render
 fn render_command(args: &RenderArgs) -> Result<String, CliError> {
     let renderer = renderer(&args.sources)?;
     let (source_name, deployments) = load(&args.sources)?;
+    if args.diff {
+        return diff::diff_command(&renderer, &deployments);
+    }
     let mut children = Vec::new();
     for deployment in &deployments {
         let revision = args

@@ -588,11 +588,16 @@ impl FakeApi {
             (Method::PATCH, Some(object_path)) => {
                 let patch = request.body.clone().unwrap_or_default();
                 let apply = request.content_type.as_deref() == Some("application/apply-patch+yaml");
+                // A dry run answers with the object as it would be and
+                // keeps nothing.
+                let dry_run = query_param(&request.uri, "dryRun").as_deref() == Some("All");
                 let existing = state.objects.get(&object_path).cloned();
                 let object = match (existing, apply, target.subresource.as_deref()) {
                     (None, true, None) => {
                         let manager = query_param(&request.uri, "fieldManager").unwrap_or_default();
-                        state.created_by.insert(object_path.clone(), manager);
+                        if !dry_run {
+                            state.created_by.insert(object_path.clone(), manager);
+                        }
                         let mut object = patch.clone();
                         object["metadata"]["uid"] = json!(state.uid());
                         object["metadata"]["generation"] = json!(1);
@@ -688,6 +693,9 @@ impl FakeApi {
                         existing
                     }
                 };
+                if dry_run {
+                    return (200, object);
+                }
                 (200, state.put(&object_path, object))
             }
             _ => (

@@ -59,9 +59,14 @@ impl FakeServer {
     /// a user of group `oncall`, which [`FakeApi::grant_oncall`] binds to
     /// the on-call role in a namespace.
     pub async fn cli(&self, args: &[&str]) -> std::process::Output {
+        self.cli_as(&oncall(), args).await
+    }
+
+    /// Runs the operator binary with `args` as `identity`.
+    pub async fn cli_as(&self, identity: &Identity, args: &[&str]) -> std::process::Output {
         tokio::process::Command::new(env!("CARGO_BIN_EXE_chatbot-operator"))
             .args(args)
-            .env("KUBECONFIG", self.kubeconfig_as(&oncall()))
+            .env("KUBECONFIG", self.kubeconfig_as(identity))
             .output()
             .await
             .expect("the binary runs")

@@ -36,5 +36,6 @@ mod properties;
 mod rds_restores;
 mod reconcile;
 mod render;
+mod render_diff;
 mod restores;
 mod traffic;
