@@ -41,6 +41,23 @@ fn plain(name: &str) -> ChatbotDeployment {
     e2e::plain_chatbot(name, json!({}))
 }
 
+/// `render -f FILE --diff` of `cbd` against the cluster in `KUBECONFIG`:
+/// its exit code and what it printed.
+fn render_diff(cbd: &ChatbotDeployment) -> (Option<i32>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("chatbot.yaml");
+    let mut document = serde_json::to_value(cbd).unwrap();
+    document.as_object_mut().unwrap().remove("status");
+    std::fs::write(&file, serde_yaml_ng::to_string(&document).unwrap()).unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_chatbot-operator"))
+        .args(["render", "-f", &file.display().to_string(), "--diff"])
+        .output()
+        .expect("the binary runs");
+    let text = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    (output.status.code(), text)
+}
+
 async fn wait_condition(
     client: &Client,
     namespace: &str,
@@ -301,6 +318,25 @@ async fn ready_when_pods_are_ready_a_new_image_rolls_and_steady_state_is_quiet()
             .unwrap(),
         writes,
         "a settled resource is reconciled without writes"
+    );
+
+    // `render --diff` of the spec as applied: nothing would change; of a
+    // new image: the Deployment's image, and nothing is applied.
+    let mut spec = plain("echo");
+    spec.metadata.namespace = Some(namespace.name.clone());
+    spec.spec.image = "ghcr.io/chatbot-operator/echo-bot:1.1.0".into();
+    assert_eq!(render_diff(&spec).0, Some(0), "the applied spec shows no change");
+    spec.spec.image = "ghcr.io/chatbot-operator/echo-bot:1.2.0".into();
+    let (code, diff) = render_diff(&spec);
+    assert_eq!(code, Some(1));
+    assert!(
+        diff.contains("+        image: ghcr.io/chatbot-operator/echo-bot:1.2.0"),
+        "{diff}"
+    );
+    assert_eq!(
+        template_image(&client, &namespace.name, "echo").await.as_deref(),
+        Some("ghcr.io/chatbot-operator/echo-bot:1.1.0"),
+        "a dry run changes nothing"
     );
 
     // Deleting the resource removes its children.
