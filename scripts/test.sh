@@ -38,11 +38,13 @@ export PATH
 hash -r
 
 # Debian packages: Lua 5.1 runs the Argo CD health check; Prometheus is
-# what rollout analysis is tested against; Postgres (server and client
-# tools) is what the backup agent dumps and restores.
+# what rollout analysis and the dashboards' queries are tested against, and
+# its promtool checks and unit-tests the generated alerting rules (tested
+# with Debian 12's 2.42); Postgres (server and client tools) is what the
+# backup agent dumps and restores.
 missing=()
 command -v lua5.1 >/dev/null || missing+=(lua5.1)
-command -v prometheus >/dev/null || missing+=(prometheus)
+{ command -v prometheus >/dev/null && command -v promtool >/dev/null; } || missing+=(prometheus)
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v pg_restore >/dev/null; then
   missing+=(postgresql)
 fi
