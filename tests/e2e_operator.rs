@@ -325,7 +325,11 @@ async fn ready_when_pods_are_ready_a_new_image_rolls_and_steady_state_is_quiet()
     let mut spec = plain("echo");
     spec.metadata.namespace = Some(namespace.name.clone());
     spec.spec.image = "ghcr.io/chatbot-operator/echo-bot:1.1.0".into();
-    assert_eq!(render_diff(&spec).0, Some(0), "the applied spec shows no change");
+    assert_eq!(
+        render_diff(&spec).0,
+        Some(0),
+        "the applied spec shows no change"
+    );
     spec.spec.image = "ghcr.io/chatbot-operator/echo-bot:1.2.0".into();
     let (code, diff) = render_diff(&spec);
     assert_eq!(code, Some(1));
@@ -334,7 +338,9 @@ async fn ready_when_pods_are_ready_a_new_image_rolls_and_steady_state_is_quiet()
         "{diff}"
     );
     assert_eq!(
-        template_image(&client, &namespace.name, "echo").await.as_deref(),
+        template_image(&client, &namespace.name, "echo")
+            .await
+            .as_deref(),
         Some("ghcr.io/chatbot-operator/echo-bot:1.1.0"),
         "a dry run changes nothing"
     );
