@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 
 use kube::{
     Api, Client, Resource, ResourceExt,
-    api::{ApiResource, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams},
+    api::{DynamicObject, ListParams, Patch, PatchParams},
 };
 use serde_json::Value;
 
@@ -35,12 +35,6 @@ const DIFFED: [ObjectType; 12] = [
     ObjectType::PodMonitor,
     ObjectType::PrometheusRule,
 ];
-
-fn resource_of(object_type: ObjectType) -> ApiResource {
-    let (api_version, kind) = object_type.type_meta();
-    let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
-    ApiResource::from_gvk(&GroupVersionKind::gvk(group, version, kind))
-}
 
 /// The diff of every deployment in `deployments`; exits 1 when anything
 /// would change, 2 on an error.
@@ -110,7 +104,7 @@ async fn diff_one(
     }
     for object_type in DIFFED {
         let api: Api<DynamicObject> =
-            Api::namespaced_with(client.clone(), namespace, &resource_of(object_type));
+            Api::namespaced_with(client.clone(), namespace, &object_type.api_resource());
         let selector = format!(
             "{},{}={name}",
             crate::reconcile::stores::CHILD_SELECTOR,
@@ -151,7 +145,7 @@ async fn diff_child(
 ) -> Result<String, CliError> {
     let object_type = child.kind().object_type();
     let api: Api<DynamicObject> =
-        Api::namespaced_with(client.clone(), namespace, &resource_of(object_type));
+        Api::namespaced_with(client.clone(), namespace, &object_type.api_resource());
     let name = child.name().to_string();
     let what = label(object_type, namespace, &name);
     let mut sent = serde_json::to_value(child).unwrap_or_default();

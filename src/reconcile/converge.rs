@@ -4,26 +4,15 @@
 
 use std::{collections::BTreeMap, fmt::Debug};
 
-use gateway_api::apis::standard::httproutes::HttpRoute;
-
-use crate::monitoring::{PodMonitor, PrometheusRule};
 use k8s_openapi::{
-    ByteString, NamespaceResourceScope,
-    api::{
-        apps::v1::{Deployment, StatefulSet},
-        autoscaling::v2::HorizontalPodAutoscaler,
-        batch::v1::Job,
-        core::v1::{ConfigMap, Secret, Service, ServiceAccount},
-        networking::v1::{Ingress, NetworkPolicy},
-        policy::v1::PodDisruptionBudget,
-    },
+    ByteString,
+    api::{apps::v1::Deployment, core::v1::Secret},
     apimachinery::pkg::apis::meta::v1::ObjectMeta,
 };
 use kube::{
     Api, Client, Resource, ResourceExt,
-    api::{DeleteParams, Patch, PatchParams, PostParams, Preconditions},
+    api::{DeleteParams, DynamicObject, Patch, PatchParams, PostParams, Preconditions},
 };
-use serde::{Serialize, de::DeserializeOwned};
 use serde_json::json;
 
 use super::{
@@ -34,7 +23,7 @@ use super::{
 };
 use crate::{
     api::ChatbotDeployment,
-    render::{Child, ChildKind, Object, ObjectType, names::MANAGER},
+    render::{Child, ChildKind, ObjectType, names::MANAGER},
     secrets,
 };
 
@@ -171,65 +160,11 @@ pub async fn converge(
     Ok(done)
 }
 
-/// The kind name of a child type, for errors. k8s-openapi types carry it as
-/// `k8s_openapi::Resource::KIND`; the Gateway API types come from their
-/// CRDs and do not implement that trait.
-pub(super) trait Typed {
-    const KIND: &'static str;
-}
-
-macro_rules! typed {
-    ($($type:ty),* $(,)?) => {
-        $(impl Typed for $type {
-            const KIND: &'static str = <$type as k8s_openapi::Resource>::KIND;
-        })*
-    };
-}
-
-typed!(
-    ServiceAccount,
-    ConfigMap,
-    Service,
-    Deployment,
-    StatefulSet,
-    HorizontalPodAutoscaler,
-    PodDisruptionBudget,
-    NetworkPolicy,
-    Job,
-    Ingress,
-);
-
-impl Typed for HttpRoute {
-    const KIND: &'static str = "HTTPRoute";
-}
-
-impl Typed for PodMonitor {
-    const KIND: &'static str = "PodMonitor";
-}
-
-impl Typed for PrometheusRule {
-    const KIND: &'static str = "PrometheusRule";
-}
-
-async fn apply<K>(client: &Client, namespace: &str, object: &K) -> Result<(), ReconcileError>
-where
-    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
-        + Typed
-        + Clone
-        + Debug
-        + Serialize
-        + DeserializeOwned,
-{
-    let api: Api<K> = Api::namespaced(client.clone(), namespace);
-    let name = object.meta().name.clone().unwrap_or_default();
-    api.patch(
-        &name,
-        &PatchParams::apply(MANAGER).force(),
-        &Patch::Apply(object),
-    )
-    .await
-    .map(|_| ())
-    .map_err(kube_error("apply", K::KIND, &name))
+/// The API of `object_type`'s objects in `namespace`. Children are applied,
+/// read and pruned untyped: the typed object was checked when it was
+/// built, and one path serves every kind, the CRD kinds with the rest.
+fn api_of(client: &Client, namespace: &str, object_type: ObjectType) -> Api<DynamicObject> {
+    Api::namespaced_with(client.clone(), namespace, &object_type.api_resource())
 }
 
 async fn apply_child(
@@ -237,40 +172,17 @@ async fn apply_child(
     namespace: &str,
     child: &Child,
 ) -> Result<(), ReconcileError> {
-    match child.object() {
-        Object::ServiceAccount(o) => apply(client, namespace, o).await,
-        Object::ConfigMap(o) => apply(client, namespace, o).await,
-        Object::Service(o) => apply(client, namespace, o).await,
-        Object::Deployment(o) => apply(client, namespace, o.as_ref()).await,
-        Object::StatefulSet(o) => apply(client, namespace, o.as_ref()).await,
-        Object::HorizontalPodAutoscaler(o) => apply(client, namespace, o).await,
-        Object::PodDisruptionBudget(o) => apply(client, namespace, o).await,
-        Object::NetworkPolicy(o) => apply(client, namespace, o).await,
-        Object::Job(o) => apply(client, namespace, o.as_ref()).await,
-        Object::Ingress(o) => apply(client, namespace, o.as_ref()).await,
-        Object::HttpRoute(o) => apply(client, namespace, o.as_ref()).await,
-        Object::PodMonitor(o) => apply(client, namespace, o.as_ref()).await,
-        Object::PrometheusRule(o) => apply(client, namespace, o.as_ref()).await,
-    }
-}
-
-async fn metadata<K>(
-    client: &Client,
-    namespace: &str,
-    name: &str,
-) -> Result<Option<ObjectMeta>, ReconcileError>
-where
-    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
-        + Typed
-        + Clone
-        + Debug
-        + DeserializeOwned,
-{
-    let api: Api<K> = Api::namespaced(client.clone(), namespace);
-    api.get_metadata_opt(name)
+    let object_type = child.kind().object_type();
+    let name = child.name();
+    api_of(client, namespace, object_type)
+        .patch(
+            name,
+            &PatchParams::apply(MANAGER).force(),
+            &Patch::Apply(child),
+        )
         .await
-        .map(|found| found.map(|object| object.metadata))
-        .map_err(kube_error("get", K::KIND, name))
+        .map(|_| ())
+        .map_err(kube_error("apply", object_type.type_meta().1, name))
 }
 
 async fn metadata_of(
@@ -279,54 +191,12 @@ async fn metadata_of(
     kind: ChildKind,
     name: &str,
 ) -> Result<Option<ObjectMeta>, ReconcileError> {
-    match kind.object_type() {
-        ObjectType::ServiceAccount => metadata::<ServiceAccount>(client, namespace, name).await,
-        ObjectType::ConfigMap => metadata::<ConfigMap>(client, namespace, name).await,
-        ObjectType::Service => metadata::<Service>(client, namespace, name).await,
-        ObjectType::Deployment => metadata::<Deployment>(client, namespace, name).await,
-        ObjectType::StatefulSet => metadata::<StatefulSet>(client, namespace, name).await,
-        ObjectType::HorizontalPodAutoscaler => {
-            metadata::<HorizontalPodAutoscaler>(client, namespace, name).await
-        }
-        ObjectType::PodDisruptionBudget => {
-            metadata::<PodDisruptionBudget>(client, namespace, name).await
-        }
-        ObjectType::NetworkPolicy => metadata::<NetworkPolicy>(client, namespace, name).await,
-        ObjectType::Job => metadata::<Job>(client, namespace, name).await,
-        ObjectType::Ingress => metadata::<Ingress>(client, namespace, name).await,
-        ObjectType::HttpRoute => metadata::<HttpRoute>(client, namespace, name).await,
-        ObjectType::PodMonitor => metadata::<PodMonitor>(client, namespace, name).await,
-        ObjectType::PrometheusRule => metadata::<PrometheusRule>(client, namespace, name).await,
-    }
-}
-
-async fn delete<K>(
-    client: &Client,
-    namespace: &str,
-    name: &str,
-    uid: Option<String>,
-) -> Result<(), ReconcileError>
-where
-    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
-        + Typed
-        + Clone
-        + Debug
-        + DeserializeOwned,
-{
-    let api: Api<K> = Api::namespaced(client.clone(), namespace);
-    let params = DeleteParams {
-        preconditions: Some(Preconditions {
-            uid,
-            resource_version: None,
-        }),
-        ..DeleteParams::background()
-    };
-    match api.delete(name, &params).await {
-        Ok(_) => Ok(()),
-        // Already gone: pruning is done.
-        Err(error) if is_status(&error, 404) => Ok(()),
-        Err(error) => Err(kube_error("delete", K::KIND, name)(error)),
-    }
+    let object_type = kind.object_type();
+    api_of(client, namespace, object_type)
+        .get_metadata_opt(name)
+        .await
+        .map(|found| found.map(|object| object.metadata))
+        .map_err(kube_error("get", object_type.type_meta().1, name))
 }
 
 async fn delete_child(
@@ -336,24 +206,22 @@ async fn delete_child(
     name: &str,
     uid: Option<String>,
 ) -> Result<(), ReconcileError> {
-    match kind.object_type() {
-        ObjectType::ServiceAccount => delete::<ServiceAccount>(client, namespace, name, uid).await,
-        ObjectType::ConfigMap => delete::<ConfigMap>(client, namespace, name, uid).await,
-        ObjectType::Service => delete::<Service>(client, namespace, name, uid).await,
-        ObjectType::Deployment => delete::<Deployment>(client, namespace, name, uid).await,
-        ObjectType::StatefulSet => delete::<StatefulSet>(client, namespace, name, uid).await,
-        ObjectType::HorizontalPodAutoscaler => {
-            delete::<HorizontalPodAutoscaler>(client, namespace, name, uid).await
-        }
-        ObjectType::PodDisruptionBudget => {
-            delete::<PodDisruptionBudget>(client, namespace, name, uid).await
-        }
-        ObjectType::NetworkPolicy => delete::<NetworkPolicy>(client, namespace, name, uid).await,
-        ObjectType::Job => delete::<Job>(client, namespace, name, uid).await,
-        ObjectType::Ingress => delete::<Ingress>(client, namespace, name, uid).await,
-        ObjectType::HttpRoute => delete::<HttpRoute>(client, namespace, name, uid).await,
-        ObjectType::PodMonitor => delete::<PodMonitor>(client, namespace, name, uid).await,
-        ObjectType::PrometheusRule => delete::<PrometheusRule>(client, namespace, name, uid).await,
+    let object_type = kind.object_type();
+    let params = DeleteParams {
+        preconditions: Some(Preconditions {
+            uid,
+            resource_version: None,
+        }),
+        ..DeleteParams::background()
+    };
+    match api_of(client, namespace, object_type)
+        .delete(name, &params)
+        .await
+    {
+        Ok(_) => Ok(()),
+        // Already gone: pruning is done.
+        Err(error) if is_status(&error, 404) => Ok(()),
+        Err(error) => Err(kube_error("delete", object_type.type_meta().1, name)(error)),
     }
 }
 

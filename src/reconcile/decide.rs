@@ -21,70 +21,7 @@ use crate::{
 
 use super::{delivery, holds, migration, rollback};
 
-/// Values to generate into the Secret `<name>-generated`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Generate {
-    /// Name of the Secret.
-    pub secret: String,
-    /// Labels of the Secret when it is created.
-    pub labels: std::collections::BTreeMap<String, String>,
-    /// The Secret does not exist yet.
-    pub create: bool,
-    /// Key names to add; keys already there are never touched.
-    pub keys: Vec<String>,
-}
-
-/// How soon the resource wants another look.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Pace {
-    /// Nothing in flight: the periodic resync is enough.
-    Steady,
-    /// A rollout or a creation is in flight: look again soon (watch events
-    /// usually come first).
-    Waiting,
-    /// The spec cannot be applied: only a change helps, look again slowly.
-    Blocked,
-}
-
-/// An Event the decision asks for, beside the condition transitions.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Note {
-    pub warning: bool,
-    pub reason: String,
-    pub message: String,
-}
-
-/// What one reconcile will do.
-#[derive(Clone, Debug, Default)]
-pub struct Decision {
-    /// Children to server-side apply, in order, owner reference set.
-    pub apply: Vec<Child>,
-    /// Owned children the spec no longer asks for: kind, name and uid.
-    pub prune: Vec<(ChildKind, String, Option<String>)>,
-    pub generate: Option<Generate>,
-    /// The spec changed since an on-call rollback: lift its hold.
-    pub release_hold: bool,
-    /// The app Deployment's replica count, handed to a second field
-    /// manager before the operator stops sending it, so the autoscaler
-    /// takes over without the count dropping to the default of 1.
-    pub replicas_handover: Option<i32>,
-    pub assessment: Assessment,
-    pub notes: Vec<Note>,
-    pub pace: Option<Pace>,
-    /// Look again this soon, whatever the pace: a rollout's timed step ends.
-    pub wake: Option<std::time::Duration>,
-    /// The rendered templates of backup and verify Jobs (never applied themselves).
-    pub backup_templates: Vec<Child>,
-    /// A revision whose pre-rollout backup is wanted now.
-    pub pre_rollout_backup: Option<i64>,
-}
-
-impl Decision {
-    /// The pace, `Steady` unless set.
-    pub fn pace(&self) -> Pace {
-        self.pace.unwrap_or(Pace::Steady)
-    }
-}
+pub use super::decision::{Decision, Generate, Note, Pace};
 
 fn render_blocker(error: &RenderError) -> Blocker {
     Blocker {

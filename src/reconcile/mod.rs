@@ -9,9 +9,11 @@ pub mod action;
 pub mod backups;
 pub mod command;
 pub mod conditions;
+mod context;
 pub mod converge;
 pub mod data;
 pub mod decide;
+mod decision;
 pub mod delivery;
 pub mod events;
 pub mod holds;
@@ -24,27 +26,22 @@ pub mod rollback;
 pub mod status;
 pub mod stores;
 
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::{sync::Arc, time::Duration};
 
 use k8s_openapi::{apimachinery::pkg::apis::meta::v1::Time, jiff::Timestamp};
 use kube::{
     Api, Client, Resource, ResourceExt,
     api::{Patch, PatchParams},
-    runtime::{controller::Action, events::Reporter, reflector::ObjectRef},
+    runtime::{controller::Action, reflector::ObjectRef},
 };
 use serde_json::json;
 use tracing::{Instrument, info, warn};
 
 use crate::{
     api::{ChatbotDeployment, ChatbotDeploymentStatus},
-    render::{Renderer, names::MANAGER},
-    secrets,
-    telemetry::Metrics,
+    render::names::MANAGER,
 };
+pub use context::{Context, Timing};
 use decide::Pace;
 pub use stores::{Stores, SyncGate};
 
@@ -109,168 +106,6 @@ impl ReconcileError {
             ReconcileError::MissingKey { .. } => "MissingKey",
             ReconcileError::Encode(_) => "Encode",
         }
-    }
-}
-
-/// How often resources are looked at again.
-#[derive(Clone, Copy, Debug)]
-pub struct Timing {
-    /// Resync of a settled resource.
-    pub resync: Duration,
-    /// While a rollout or creation is in flight.
-    pub waiting: Duration,
-    /// While the spec cannot be applied.
-    pub blocked: Duration,
-    /// First retry after a failure; doubles up to `blocked`.
-    pub backoff: Duration,
-}
-
-impl Default for Timing {
-    fn default() -> Self {
-        Self {
-            resync: Duration::from_secs(300),
-            waiting: Duration::from_secs(30),
-            blocked: Duration::from_secs(300),
-            backoff: Duration::from_secs(5),
-        }
-    }
-}
-
-/// Shared by every reconcile.
-pub struct Context {
-    pub client: Client,
-    pub renderer: Arc<Renderer>,
-    pub stores: Stores,
-    pub metrics: Arc<Metrics>,
-    /// Who Events are reported by.
-    pub reporter: Reporter,
-    pub timing: Timing,
-    /// Opens once every cache has been filled; reconciles wait for it.
-    pub synced: SyncGate,
-    /// Clients for managed stores; `None` runs without AWS (managed
-    /// stores are then reported as not configured).
-    pub aws: Option<crate::data::AwsClients>,
-    /// Where smoke checks reach a candidate, in place of its Service's
-    /// cluster DNS name (tests, or an operator run outside the cluster).
-    pub smoke_base: Option<String>,
-    /// Sends notes to webhooks (`spec.observability.notify`); `None`
-    /// sends nothing.
-    pub notifier: Option<crate::notify::Notifier>,
-    failures: Mutex<HashMap<ObjectRef<ChatbotDeployment>, u32>>,
-    written: Mutex<HashMap<String, WrittenStatus>>,
-}
-
-/// A status this replica wrote, with the resource versions around the
-/// write. A reconcile that starts from the version before the write (the
-/// cache has not seen the write yet) starts from this status instead, so
-/// it neither writes it again nor repeats its Events.
-#[derive(Clone, Debug)]
-struct WrittenStatus {
-    before: String,
-    after: String,
-    status: ChatbotDeploymentStatus,
-}
-
-impl Context {
-    pub fn new(
-        client: Client,
-        renderer: Arc<Renderer>,
-        stores: Stores,
-        metrics: Arc<Metrics>,
-        reporter: Reporter,
-        timing: Timing,
-    ) -> Self {
-        Self {
-            client,
-            renderer,
-            stores,
-            metrics,
-            reporter,
-            timing,
-            synced: SyncGate::default(),
-            aws: None,
-            smoke_base: None,
-            notifier: None,
-            failures: Mutex::default(),
-            written: Mutex::default(),
-        }
-    }
-
-    /// The same context with AWS clients for managed stores.
-    pub fn with_aws(mut self, aws: crate::data::AwsClients) -> Self {
-        self.aws = Some(aws);
-        self
-    }
-
-    /// Notes go to webhooks through `notifier`.
-    pub fn with_notifier(mut self, notifier: crate::notify::Notifier) -> Self {
-        self.notifier = Some(notifier);
-        self
-    }
-
-    /// `cbd` with the status this replica last wrote, when the cache still
-    /// holds the version from before that write.
-    fn with_latest_status(&self, cbd: &ChatbotDeployment) -> Option<ChatbotDeployment> {
-        let uid = cbd.metadata.uid.as_ref()?;
-        let written = self.written.lock().ok()?.get(uid).cloned()?;
-        (cbd.metadata.resource_version.as_ref() == Some(&written.before)).then(|| {
-            let mut fresher = cbd.clone();
-            fresher.metadata.resource_version = Some(written.after);
-            fresher.status = Some(written.status);
-            fresher
-        })
-    }
-
-    fn remember_status(
-        &self,
-        cbd: &ChatbotDeployment,
-        after: Option<String>,
-        status: &ChatbotDeploymentStatus,
-    ) {
-        let (Some(uid), Some(before), Some(after)) = (
-            cbd.metadata.uid.clone(),
-            cbd.metadata.resource_version.clone(),
-            after,
-        ) else {
-            return;
-        };
-        if let Ok(mut written) = self.written.lock() {
-            written.insert(
-                uid,
-                WrittenStatus {
-                    before,
-                    after,
-                    status: status.clone(),
-                },
-            );
-            // Deleted resources are never reconciled again: forget them
-            // once they could make up half of what is remembered.
-            if written.len() > 2 * self.stores.chatbots.len().max(32) {
-                let live: std::collections::HashSet<String> = self
-                    .stores
-                    .chatbots
-                    .state()
-                    .iter()
-                    .filter_map(|c| c.metadata.uid.clone())
-                    .collect();
-                written.retain(|uid, _| live.contains(uid));
-            }
-        }
-    }
-
-    /// How many written statuses are remembered (for tests).
-    #[doc(hidden)]
-    pub fn remembered_statuses(&self) -> usize {
-        self.written.lock().map(|w| w.len()).unwrap_or(0)
-    }
-
-    /// The Secret references of a resource, resolved against its environment.
-    pub fn secret_references(&self, cbd: &ChatbotDeployment) -> Vec<secrets::SecretReference> {
-        self.renderer
-            .environments
-            .resolve(&cbd.spec)
-            .map(|resolution| secrets::references(&resolution.spec))
-            .unwrap_or_default()
     }
 }
 

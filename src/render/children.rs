@@ -16,6 +16,7 @@ use k8s_openapi::{
 };
 use serde::{Serialize, Serializer};
 
+pub use super::object_type::ObjectType;
 use crate::{
     document::{self, FieldError},
     monitoring::{PodMonitor, PrometheusRule},
@@ -85,24 +86,6 @@ pub enum ChildKind {
     CanaryIngress,
     /// The Gateway API HTTPRoute for the host (`traffic.provider: gatewayAPI`).
     HttpRoute,
-}
-
-/// The Kubernetes type a kind of child is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ObjectType {
-    ServiceAccount,
-    ConfigMap,
-    Service,
-    Deployment,
-    StatefulSet,
-    HorizontalPodAutoscaler,
-    PodDisruptionBudget,
-    NetworkPolicy,
-    Job,
-    Ingress,
-    HttpRoute,
-    PodMonitor,
-    PrometheusRule,
 }
 
 impl ChildKind {
@@ -272,33 +255,6 @@ impl ChildKind {
     /// `apiVersion` and `kind` the template must produce.
     pub fn type_meta(self) -> (&'static str, &'static str) {
         self.object_type().type_meta()
-    }
-}
-
-impl ObjectType {
-    /// `apiVersion` and `kind` of this type.
-    pub fn type_meta(self) -> (&'static str, &'static str) {
-        match self {
-            ObjectType::ServiceAccount => ("v1", "ServiceAccount"),
-            ObjectType::ConfigMap => ("v1", "ConfigMap"),
-            ObjectType::Service => ("v1", "Service"),
-            ObjectType::Deployment => ("apps/v1", "Deployment"),
-            ObjectType::StatefulSet => ("apps/v1", "StatefulSet"),
-            ObjectType::HorizontalPodAutoscaler => ("autoscaling/v2", "HorizontalPodAutoscaler"),
-            ObjectType::PodDisruptionBudget => ("policy/v1", "PodDisruptionBudget"),
-            ObjectType::NetworkPolicy => ("networking.k8s.io/v1", "NetworkPolicy"),
-            ObjectType::Job => ("batch/v1", "Job"),
-            ObjectType::Ingress => ("networking.k8s.io/v1", "Ingress"),
-            ObjectType::HttpRoute => ("gateway.networking.k8s.io/v1", "HTTPRoute"),
-            ObjectType::PodMonitor => ("monitoring.coreos.com/v1", "PodMonitor"),
-            ObjectType::PrometheusRule => ("monitoring.coreos.com/v1", "PrometheusRule"),
-        }
-    }
-
-    /// A Prometheus Operator kind, applied only where the cluster serves
-    /// `monitoring.coreos.com`.
-    pub fn is_monitoring(self) -> bool {
-        matches!(self, ObjectType::PodMonitor | ObjectType::PrometheusRule)
     }
 }
 

@@ -12,6 +12,7 @@ pub mod maintenance;
 pub mod monitoring;
 pub mod names;
 mod network;
+mod object_type;
 pub mod stores;
 mod templates;
 
