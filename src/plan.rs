@@ -37,6 +37,10 @@ pub struct Plan {
     /// Backups: schedule, gate, retention and the storage they take.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub backup: Option<crate::backup::estimate::BackupPlan>,
+    /// The alerts the PrometheusRule holds: name, severity, how long it
+    /// must hold (and a burn rate's windows).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub alerts: Vec<String>,
 }
 
 /// Builds the plan from a resolution.
@@ -66,7 +70,37 @@ pub fn plan(name: &str, resolution: &Resolution) -> Plan {
         warnings,
         cost,
         backup: crate::backup::estimate::plan(spec),
+        alerts: alerts(name, spec),
     }
+}
+
+/// One line per alert of the spec's PrometheusRule.
+fn alerts(name: &str, spec: &ChatbotDeploymentSpec) -> Vec<String> {
+    if !crate::monitoring::alerted(spec) {
+        return Vec::new();
+    }
+    let inputs = crate::monitoring::rules::Inputs::from_spec("", name, spec);
+    let generated = crate::monitoring::rules::generate(&inputs);
+    generated
+        .groups
+        .iter()
+        .flat_map(|g| &g.rules)
+        .filter_map(|rule| {
+            let alert = rule.alert.as_deref()?;
+            let windows = match (
+                rule.labels.get("long_window"),
+                rule.labels.get("short_window"),
+            ) {
+                (Some(long), Some(short)) => format!(" over {long} and {short}"),
+                _ => String::new(),
+            };
+            Some(format!(
+                "{alert} ({}{windows}, for {})",
+                rule.labels.get("severity").map_or("", String::as_str),
+                rule.for_.as_deref().unwrap_or("0m")
+            ))
+        })
+        .collect()
 }
 
 /// The response headers ingress-nginx sets for the spec, comma-separated;
@@ -288,6 +322,12 @@ pub fn to_text(plan: &Plan) -> String {
             let _ = writeln!(out, "  {line}");
         }
         let _ = writeln!(out, "  storage: {}", backup.arithmetic);
+    }
+    if !plan.alerts.is_empty() {
+        let _ = writeln!(out, "\nAlerts:");
+        for alert in &plan.alerts {
+            let _ = writeln!(out, "  {alert}");
+        }
     }
     let _ = writeln!(out, "\nWarnings:");
     if plan.warnings.is_empty() {

@@ -241,6 +241,11 @@ async fn reconcile_in_span(
         warn!(reason = blocker.reason, field = %blocker.path, "{}", blocker.message);
     }
     let next = status::next(cbd.status.as_ref(), &assessment, &now);
+    // Deployments gone from the cache (deleted without a finalizer, so
+    // never reconciled again) leave no series behind.
+    ctx.metrics
+        .deployments
+        .retain(|namespace, name| stores::get(&ctx.stores.chatbots, namespace, name).is_some());
     ctx.metrics
         .deployments
         .observe(&cbd.namespace().unwrap_or_default(), &cbd.name_any(), &next);

@@ -129,6 +129,22 @@ impl DeploymentMetrics {
         }
     }
 
+    /// Drops the series of every deployment `live` says is gone (one
+    /// deleted without a finalizer is never reconciled again).
+    pub fn retain(&self, live: impl Fn(&str, &str) -> bool) {
+        let gone: Vec<(String, String)> = self
+            .current
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .keys()
+            .filter(|(namespace, name)| !live(namespace, name))
+            .cloned()
+            .collect();
+        for (namespace, name) in gone {
+            self.forget(&namespace, &name);
+        }
+    }
+
     /// Drops every series of a deployment that is gone.
     pub fn forget(&self, namespace: &str, name: &str) {
         let mut current = self.current.lock().unwrap_or_else(|p| p.into_inner());
@@ -205,8 +221,13 @@ mod tests {
             "{text}"
         );
 
-        metrics.forget("sales", "brigade");
+        metrics.observe("sales", "other", &status);
+        metrics.retain(|_, name| name == "other");
         let text = exposition(&metrics);
         assert!(!text.contains("brigade"), "{text}");
+        assert!(text.contains("other"), "{text}");
+
+        metrics.forget("sales", "other");
+        assert!(!exposition(&metrics).contains("other"));
     }
 }

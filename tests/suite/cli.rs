@@ -143,6 +143,15 @@ fn plan_shows_origins_capacity_cost_and_warnings() {
         stdout.contains("messages/month = 50 users/day × 20 messages/user/day × 30 days = 30000")
     );
     assert!(stdout.contains("within the $145.00 budget"));
+    // Its 99.9% objective's pages, and the alert when it is down.
+    assert!(
+        stdout.contains("\nAlerts:\n  ChatbotErrorBudgetBurn (critical over 1h and 5m, for 2m)\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("  ChatbotDown (critical, for 1m)\n"),
+        "{stdout}"
+    );
 }
 
 #[test]
