@@ -119,7 +119,7 @@ fn the_teams_numbers_are_drawn_as_threshold_lines() {
     assert_eq!(lines(panel(&brigade, "p95 latency")), [3.0, 5.0]);
     assert!(lines(panel(&brigade, "Errors")).contains(&5.0));
     // The SaaS team: $500 of LLM a month, an $800 budget; 80 % of 898
-    // connections (db.t3.medium) and the limit.
+    // connections (db.m6g.large) and the limit.
     let (saas, _) = dashboard_of("claude-saas");
     assert_eq!(
         lines(panel(&saas, "Monthly spend against the budget")),
