@@ -57,19 +57,16 @@ pub struct Facts {
     pub gaps: Vec<String>,
 }
 
-/// The monitoring facts of the resource `namespace/name`; `None` when the
-/// spec asks for no monitoring.
-pub fn facts(
-    namespace: &str,
-    name: &str,
-    spec: &ChatbotDeploymentSpec,
-    served: bool,
-) -> Option<Facts> {
+/// The monitoring facts of a rendered spec, with the `gaps` its rules
+/// left; `None` when the spec asks for no monitoring.
+pub fn facts(spec: &ChatbotDeploymentSpec, gaps: &[String], served: bool) -> Option<Facts> {
     if !scraped(spec) && !alerted(spec) {
         return None;
     }
-    let gaps = rules::generate(&rules::Inputs::from_spec(namespace, name, spec)).notes;
-    Some(Facts { served, gaps })
+    Some(Facts {
+        served,
+        gaps: gaps.to_vec(),
+    })
 }
 
 /// The PodMonitor of the app's pods, the stable revision's and a

@@ -78,9 +78,8 @@ pub fn decide(
     }
     let spec = &rendered.resolution.spec;
     assessment.monitoring = crate::monitoring::facts(
-        cbd.metadata.namespace.as_deref().unwrap_or_default(),
-        cbd.metadata.name.as_deref().unwrap_or_default(),
         spec,
+        &rendered.monitoring_gaps,
         !observed.monitoring_missing,
     );
     assessment.paused = spec.paused.unwrap_or(false);

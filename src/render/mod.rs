@@ -103,6 +103,9 @@ pub struct Rendered {
     /// Hash of the app pod template with the revision number left out:
     /// two renderings with the same hash run the same code and settings.
     pub template_hash: String,
+    /// Thresholds the spec sets that no alert can watch (a spend limit
+    /// without prices, a memory limit on an external cache).
+    pub monitoring_gaps: Vec<String>,
 }
 
 impl Renderer {
@@ -160,7 +163,9 @@ impl Renderer {
             children.push(child);
         }
         children.extend(page.and_then(|html| maintenance::page_config_map(&context, html)));
-        children.extend(monitoring::children(&context, &resolution.spec));
+        let (monitoring_children, monitoring_gaps) =
+            monitoring::children(&context, &resolution.spec);
+        children.extend(monitoring_children);
         children.extend(route_children(
             &context,
             &traffic::Split::stable(&context.names.service),
@@ -171,6 +176,7 @@ impl Renderer {
             context,
             children,
             template_hash,
+            monitoring_gaps,
         })
     }
 }

@@ -39,9 +39,14 @@ fn dashboard_config_map(context: &RenderContext, spec: &ChatbotDeploymentSpec) -
     )
 }
 
-/// The monitoring children `spec` asks for.
-pub fn children(context: &RenderContext, spec: &ChatbotDeploymentSpec) -> Vec<Child> {
+/// The monitoring children `spec` asks for, and the thresholds it sets
+/// that no alert can watch.
+pub fn children(
+    context: &RenderContext,
+    spec: &ChatbotDeploymentSpec,
+) -> (Vec<Child>, Vec<String>) {
     let mut children = Vec::new();
+    let mut gaps = Vec::new();
     let name = &context.names.monitoring;
     if monitoring::scraped(spec) {
         children.push(Child::built(
@@ -51,6 +56,7 @@ pub fn children(context: &RenderContext, spec: &ChatbotDeploymentSpec) -> Vec<Ch
     }
     if monitoring::alerted(spec) {
         let generated = rules::generate(&rule_inputs(context, spec));
+        gaps = generated.notes;
         children.push(Child::built(
             ChildKind::AlertRules,
             Object::PrometheusRule(Box::new(monitoring::prometheus_rule(
@@ -75,5 +81,5 @@ pub fn children(context: &RenderContext, spec: &ChatbotDeploymentSpec) -> Vec<Ch
             .extend(extra.clone());
         stamp(child, context);
     }
-    children
+    (children, gaps)
 }
