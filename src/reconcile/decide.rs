@@ -31,6 +31,25 @@ fn render_blocker(error: &RenderError) -> Blocker {
     }
 }
 
+/// `cbd` rendered at `revision`, without the Prometheus Operator's kinds
+/// where the cluster does not serve them (said in the Monitored
+/// condition; nothing else waits for them). Every render of a reconcile
+/// goes through here: a new revision leaves them out as the first did.
+fn render_at(
+    renderer: &Renderer,
+    cbd: &ChatbotDeployment,
+    revision: i64,
+    observed: &Observed,
+) -> Result<Rendered, RenderError> {
+    let mut rendered = renderer.render(cbd, revision)?;
+    if observed.monitoring_missing {
+        rendered
+            .children
+            .retain(|c| !c.kind().object_type().is_monitoring());
+    }
+    Ok(rendered)
+}
+
 /// Decides one reconcile of `cbd`.
 pub fn decide(
     cbd: &ChatbotDeployment,
@@ -66,16 +85,10 @@ pub fn decide(
         .map(|r| r.revision)
         .or(observed.recovered_revision().map(|r| r.revision))
         .unwrap_or(1);
-    let mut rendered = match renderer.render(cbd, history_revision) {
+    let rendered = match render_at(renderer, cbd, history_revision, observed) {
         Ok(rendered) => rendered,
         Err(error) => return blocked(assessment, render_blocker(&error)),
     };
-    if observed.monitoring_missing {
-        // Said in the Monitored condition; nothing else waits for it.
-        rendered
-            .children
-            .retain(|c| !c.kind().object_type().is_monitoring());
-    }
     let spec = &rendered.resolution.spec;
     assessment.monitoring = crate::monitoring::facts(
         spec,
@@ -209,7 +222,7 @@ pub fn decide(
         let rendered = if choice.number == history_revision {
             rendered
         } else {
-            match renderer.render(cbd, choice.number) {
+            match render_at(renderer, cbd, choice.number, observed) {
                 Ok(rendered) => rendered,
                 Err(error) => return blocked(assessment, render_blocker(&error)),
             }

@@ -110,7 +110,7 @@ async fn the_monitor_and_rules_are_applied_once_and_pruned_when_no_longer_asked_
 
 #[tokio::test]
 async fn without_the_prometheus_operator_the_rest_is_applied_and_status_says_what_is_missing() {
-    let (harness, at) = monitored_mindmitra(false).await;
+    let (mut harness, at) = monitored_mindmitra(false).await;
 
     let requests = harness.take_requests();
     assert!(
@@ -131,4 +131,29 @@ async fn without_the_prometheus_operator_the_rest_is_applied_and_status_says_wha
     assert!(message.contains("monitoring.coreos.com"), "{message}");
     let (_, degraded, _) = harness.condition(&at, "Degraded");
     assert_ne!(degraded, "PrometheusOperatorMissing");
+
+    // A new image is a new revision, rendered again: it leaves the
+    // Prometheus Operator's kinds out too, and rolls out.
+    harness.api.update(&at, |cbd| {
+        cbd["spec"]["image"] = json!("ghcr.io/mindmitra/app:2.0.0");
+        cbd["metadata"]["generation"] = json!(2);
+    });
+    harness.sync();
+    harness.reconcile(&at).await;
+    let requests = harness.take_requests();
+    assert!(
+        !requests.iter().any(|l| l.contains("monitoring.coreos.com")),
+        "no request for a kind the cluster does not serve: {requests:?}"
+    );
+    let deployment = harness
+        .api
+        .get(&path("deployments", NS, "mindmitra"))
+        .unwrap();
+    assert_eq!(
+        deployment["spec"]["template"]["spec"]["containers"][0]["image"],
+        "ghcr.io/mindmitra/app:2.0.0"
+    );
+    let status = harness.chatbot(&at).status.unwrap();
+    assert_eq!(status.observed_generation, Some(2));
+    assert_eq!(status.current_revision, Some(2));
 }
