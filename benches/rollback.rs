@@ -57,6 +57,7 @@ fn decide_rollback(steps: &[Step], state: &State, exposure: &Exposure) -> usize 
         RunPolicy {
             count: 5,
             failure_limit: 1,
+            consecutive_error_limit: 4,
         },
     );
     let facts = Facts {

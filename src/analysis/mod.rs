@@ -4,9 +4,11 @@
 //!
 //! Honest by construction, avoiding the known failures of mature tools: an
 //! empty result or NaN is *inconclusive* (never a pass, never a crash); a
-//! measurement that errored is never a pass; a run whose measurements all
-//! errored never passes; every measurement keeps the resolved query, the
-//! value and the threshold, so a status can say exactly why.
+//! round that could not be measured (Prometheus did not answer) is never a
+//! pass and does not count toward the rounds a run needs — it is measured
+//! again, and too many such rounds in a row pause the run as inconclusive;
+//! every measurement keeps the resolved query, the value and the
+//! threshold, so a status can say exactly why.
 
 pub mod prometheus;
 
@@ -299,17 +301,32 @@ pub fn judge(check: &Check, result: &QueryResult) -> Measurement {
 /// How many measurements a run takes and how many failures it tolerates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RunPolicy {
-    /// Measurement rounds per run (each round measures every check).
+    /// Measured rounds per run (each round measures every check); a round
+    /// that could not be measured does not count.
     pub count: u32,
     /// Failed rounds tolerated before the run fails.
     pub failure_limit: u32,
+    /// Rounds in a row that could not be measured, tolerated before the
+    /// run pauses as inconclusive (Argo Rollouts' `consecutiveErrorLimit`).
+    pub consecutive_error_limit: u32,
+}
+
+/// Rounds that measured something: passed or failed, not errored.
+pub fn measured_rounds(rounds: &[Vec<Measurement>]) -> u32 {
+    rounds
+        .iter()
+        .filter(|r| matches!(round_verdict(r), Verdict::Passed | Verdict::Failed))
+        .count() as u32
 }
 
 /// Where an analysis run stands.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RunVerdict {
-    /// More rounds to measure.
-    Running,
+    /// More rounds to measure: `measured` of the `count` the run needs.
+    Running {
+        measured: u32,
+        count: u32,
+    },
     Passed,
     /// Too many failed rounds: roll back.
     Failed {
@@ -364,8 +381,10 @@ pub fn shown(value: f64) -> String {
 ///
 /// It fails as soon as failed rounds exceed the limit; it is inconclusive
 /// as soon as a round is (no data is never taken for good data), and when
-/// every round errored; it passes only when `count` rounds were measured,
-/// the failures are within the limit and at least one round passed.
+/// more rounds in a row than the limit could not be measured; it passes
+/// only when `count` rounds were measured — rounds that errored are taken
+/// again, not counted — the failures are within the limit and at least
+/// one round passed.
 pub fn run_verdict(rounds: &[Vec<Measurement>], policy: RunPolicy) -> RunVerdict {
     let verdicts: Vec<Verdict> = rounds.iter().map(|r| round_verdict(r)).collect();
     let failed = verdicts.iter().filter(|v| **v == Verdict::Failed).count() as u32;
@@ -410,10 +429,13 @@ pub fn run_verdict(rounds: &[Vec<Measurement>], policy: RunPolicy) -> RunVerdict
             },
         };
     }
-    if (rounds.len() as u32) < policy.count {
-        return RunVerdict::Running;
-    }
-    if !verdicts.contains(&Verdict::Passed) {
+    let measured = measured_rounds(rounds);
+    let errors_in_a_row = verdicts
+        .iter()
+        .rev()
+        .take_while(|v| **v == Verdict::Error)
+        .count() as u32;
+    if errors_in_a_row > policy.consecutive_error_limit {
         let errors: Vec<String> = rounds
             .last()
             .into_iter()
@@ -423,12 +445,24 @@ pub fn run_verdict(rounds: &[Vec<Measurement>], policy: RunPolicy) -> RunVerdict
             .collect();
         return RunVerdict::Inconclusive {
             reason: format!(
-                "no round could be measured: {}",
-                if errors.is_empty() {
-                    "every round failed within the limit".to_string()
-                } else {
-                    errors.join("; ")
-                }
+                "{errors_in_a_row} rounds in a row could not be measured (limit {}): {}; {measured} of {} rounds measured",
+                policy.consecutive_error_limit,
+                errors.join("; "),
+                policy.count
+            ),
+        };
+    }
+    if measured < policy.count {
+        return RunVerdict::Running {
+            measured,
+            count: policy.count,
+        };
+    }
+    if !verdicts.contains(&Verdict::Passed) {
+        return RunVerdict::Inconclusive {
+            reason: format!(
+                "no round passed: {failed} of {measured} measured rounds failed, within the limit of {}",
+                policy.failure_limit
             ),
         };
     }

@@ -35,6 +35,7 @@ fn round(verdicts: &[Verdict]) -> Vec<Measurement> {
 const POLICY: RunPolicy = RunPolicy {
     count: 3,
     failure_limit: 1,
+    consecutive_error_limit: 2,
 };
 
 #[test]
@@ -182,16 +183,53 @@ fn runs_pass_fail_or_stop_as_the_table_says() {
         ),
         ("every round errored", vec![vec![Error]; 3], "Inconclusive"),
         (
-            "errors beside passes still measure",
+            "a round that errored is measured again, not counted",
             vec![vec![Passed], vec![Error], vec![Passed]],
+            "Running",
+        ),
+        (
+            "errors beside passes: the run ends once three rounds are measured",
+            vec![vec![Passed], vec![Error], vec![Passed], vec![Passed]],
             "Passed",
+        ),
+        (
+            "three good rounds and then Prometheus went away: not a pass",
+            vec![vec![Passed], vec![Passed], vec![Error], vec![Error]],
+            "Running",
+        ),
+        (
+            "errors in a row within the limit wait for the next round",
+            vec![vec![Passed], vec![Error], vec![Error]],
+            "Running",
+        ),
+        (
+            "errors in a row over the limit pause the run",
+            vec![vec![Passed], vec![Error], vec![Error], vec![Error]],
+            "Inconclusive",
+        ),
+        (
+            "errors apart never add up to the limit",
+            vec![
+                vec![Error],
+                vec![Error],
+                vec![Passed],
+                vec![Error],
+                vec![Error],
+                vec![Passed],
+            ],
+            "Running",
+        ),
+        (
+            "a round with one errored check is not measured",
+            vec![vec![Passed, Error], vec![Passed], vec![Passed]],
+            "Running",
         ),
         ("no checks at all", vec![vec![]], "Inconclusive"),
     ];
     for (case, verdicts, expected) in cases {
         let rounds: Vec<Vec<Measurement>> = verdicts.iter().map(|r| round(r)).collect();
         let got = match run_verdict(&rounds, POLICY) {
-            RunVerdict::Running => "Running",
+            RunVerdict::Running { .. } => "Running",
             RunVerdict::Passed => "Passed",
             RunVerdict::Failed { .. } => "Failed",
             RunVerdict::Inconclusive { .. } => "Inconclusive",
@@ -210,6 +248,31 @@ fn a_failed_run_says_which_check_failed_with_value_and_threshold() {
     assert_eq!(
         reason,
         "2 of 2 rounds failed (limit 1): success-rate = 92.5 (wants >= 99)"
+    );
+}
+
+#[test]
+fn a_run_prometheus_stopped_answering_says_so_and_how_many_rounds_were_measured() {
+    let passed = judge(&check(Some(99.0), None), &QueryResult::Value(99.5));
+    let unreachable = judge(
+        &check(Some(99.0), None),
+        &QueryResult::Failed("error sending request to http://prometheus:9090".into()),
+    );
+    let mut rounds = vec![vec![passed.clone()]; 2];
+    assert_eq!(
+        run_verdict(&rounds, POLICY),
+        RunVerdict::Running {
+            measured: 2,
+            count: 3
+        }
+    );
+    rounds.extend(vec![vec![unreachable]; 3]);
+    let RunVerdict::Inconclusive { reason } = run_verdict(&rounds, POLICY) else {
+        panic!("inconclusive");
+    };
+    assert_eq!(
+        reason,
+        "3 rounds in a row could not be measured (limit 2): success-rate: error sending request to http://prometheus:9090; 2 of 3 rounds measured"
     );
 }
 

@@ -200,6 +200,10 @@ pub struct Analysis {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[x_kube(validation = Rule::new("self >= 0").message("spec.rollout.analysis.failureLimit must not be negative"))]
     pub failure_limit: Option<i32>,
+    /// Rounds in a row that Prometheus could not answer, tolerated before the run pauses as inconclusive (default 4). Such a round is measured again: it never counts toward `count`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("self >= 0 && self <= 100").message("spec.rollout.analysis.consecutiveErrorLimit must be between 0 and 100"))]
+    pub consecutive_error_limit: Option<i32>,
     /// Lowest acceptable share of non-5xx responses, in percent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[x_kube(validation = Rule::new("self >= 0.0 && self <= 100.0").message("spec.rollout.analysis.minSuccessRatePercent must be between 0 and 100"))]

@@ -28,6 +28,9 @@ use crate::{
 pub const SCALE_DOWN_DELAY: Duration = Duration::from_secs(30);
 /// Analysis interval when the spec names none.
 pub const ANALYSIS_INTERVAL: Duration = Duration::from_secs(60);
+/// Rounds in a row Prometheus may fail to answer before the run pauses as
+/// inconclusive, when the spec does not say (Argo Rollouts' default).
+pub const CONSECUTIVE_ERROR_LIMIT: u32 = 4;
 
 /// The rollout's part of one reconcile.
 #[derive(Clone, Debug)]
@@ -179,7 +182,19 @@ fn policy(spec: &ChatbotDeploymentSpec) -> RunPolicy {
             .and_then(|a| a.failure_limit)
             .and_then(|c| u32::try_from(c).ok())
             .unwrap_or(1),
+        consecutive_error_limit: analysis
+            .and_then(|a| a.consecutive_error_limit)
+            .and_then(|c| u32::try_from(c).ok())
+            .unwrap_or(CONSECUTIVE_ERROR_LIMIT),
     }
+}
+
+/// The rounds of `rollout`'s analysis as the verdict reads them.
+fn measurements(rounds: &[AnalysisRound]) -> Vec<Vec<analysis::Measurement>> {
+    rounds
+        .iter()
+        .map(|r| r.measurements.iter().map(measurement).collect())
+        .collect()
 }
 
 /// The analysis step the rollout in `status` stands at, if any.
@@ -216,7 +231,10 @@ pub fn due_checks(
         .last()
         .and_then(|round| round.at.as_ref())
         .is_none_or(|at| now.0.as_second() - at.0.as_second() >= every.as_secs() as i64);
-    if !due || rollout.analysis.len() as u32 >= policy(spec).count {
+    // Rounds that could not be measured are taken again: only measured
+    // ones count toward the run.
+    let measured = analysis::measured_rounds(&measurements(&rollout.analysis));
+    if !due || measured >= policy(spec).count {
         return Ok(None);
     }
     let Some(analysis) = spec.rollout.as_ref().and_then(|r| r.analysis.as_ref()) else {
@@ -322,11 +340,7 @@ fn analysis_run(
         }
         rounds.push(new.clone());
     }
-    let measured: Vec<Vec<analysis::Measurement>> = rounds
-        .iter()
-        .map(|r| r.measurements.iter().map(measurement).collect())
-        .collect();
-    let verdict = analysis::run_verdict(&measured, policy(spec));
+    let verdict = analysis::run_verdict(&measurements(&rounds), policy(spec));
     (rounds, verdict)
 }
 

@@ -369,10 +369,18 @@ pub fn next(steps: &[Step], state: &State, facts: &Facts) -> State {
                 Phase::Progressing,
                 format!("step {}: analysis runs again", state.step + 1),
             ),
-            None | Some(RunVerdict::Running) => at(
+            None => at(
                 state,
                 Phase::Progressing,
                 format!("step {}: analysis running", state.step + 1),
+            ),
+            Some(RunVerdict::Running { measured, count }) => at(
+                state,
+                Phase::Progressing,
+                format!(
+                    "step {}: analysis running, {measured} of {count} rounds measured",
+                    state.step + 1
+                ),
             ),
             Some(RunVerdict::Passed) => advance(state),
             Some(RunVerdict::Failed { reason }) => {

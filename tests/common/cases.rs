@@ -339,6 +339,11 @@ pub fn deployment_cases() -> Vec<(&'static str, Value, &'static str)> {
         ),
         (
             "/spec/rollout",
+            json!({"analysis": {"consecutiveErrorLimit": 101}}),
+            "spec.rollout.analysis.consecutiveErrorLimit must be between 0 and 100",
+        ),
+        (
+            "/spec/rollout",
             json!({"analysis": {"minSuccessRatePercent": 101.0}}),
             "spec.rollout.analysis.minSuccessRatePercent must be between 0 and 100",
         ),

@@ -1,19 +1,25 @@
 //! A real Prometheus for the analysis tests (Debian package `prometheus`,
 //! installed by `scripts/test.sh`): one process on a free loopback port
-//! (checked to be this test's own),
-//! scraping the given targets every second, stopped by process id when
-//! dropped.
+//! (checked to be this test's own), scraping the given targets every
+//! second, stopped by process id when dropped (or for an outage, and
+//! started again); and the small `/metrics` servers it scrapes.
 
 use std::{
     net::{SocketAddr, TcpListener},
+    path::PathBuf,
     process::{Child, Command, Stdio},
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
     time::{Duration, Instant},
 };
 
 pub struct PrometheusServer {
     pub address: SocketAddr,
-    child: Child,
-    _dir: tempfile::TempDir,
+    child: Option<Child>,
+    config_path: PathBuf,
+    dir: tempfile::TempDir,
 }
 
 /// One scrape target and the labels its series get.
@@ -51,21 +57,12 @@ impl PrometheusServer {
                 .expect("a free port")
                 .port();
             let address = SocketAddr::from(([127, 0, 0, 1], port));
-            let child = Command::new("prometheus")
-                .arg(format!("--config.file={}", config_path.display()))
-                .arg(format!(
-                    "--storage.tsdb.path={}",
-                    dir.path().join("data").display()
-                ))
-                .arg(format!("--web.listen-address={address}"))
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("prometheus on PATH: `apt-get install prometheus` (scripts/test.sh does)");
+            let child = spawn(&config_path, dir.path(), address);
             let mut server = Self {
                 address,
-                child,
-                _dir: dir,
+                child: Some(child),
+                config_path: config_path.clone(),
+                dir,
             };
             if server.wait_ready(&config_path, deadline).await {
                 return server;
@@ -74,12 +71,39 @@ impl PrometheusServer {
         }
     }
 
+    /// Stops the process, as an outage would; its port, configuration and
+    /// data stay for [`Self::restart`].
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the stopped server again on the same port, with the same
+    /// configuration and data, and waits until it is ready.
+    pub async fn restart(&mut self) {
+        self.stop();
+        self.child = Some(spawn(&self.config_path, self.dir.path(), self.address));
+        let config_path = self.config_path.clone();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        assert!(
+            self.wait_ready(&config_path, deadline).await,
+            "Prometheus did not start again on {}",
+            self.address
+        );
+    }
+
     /// Waits until this server is ready; false when the process exited or
     /// another Prometheus answers on its port.
     async fn wait_ready(&mut self, config_path: &std::path::Path, deadline: Instant) -> bool {
         let client = reqwest::Client::new();
         loop {
-            if self.child.try_wait().ok().flatten().is_some() {
+            let exited = self
+                .child
+                .as_mut()
+                .is_none_or(|c| c.try_wait().ok().flatten().is_some());
+            if exited {
                 return false;
             }
             let flags = client
@@ -117,9 +141,125 @@ impl PrometheusServer {
     }
 }
 
+fn spawn(config_path: &std::path::Path, dir: &std::path::Path, address: SocketAddr) -> Child {
+    Command::new("prometheus")
+        .arg(format!("--config.file={}", config_path.display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.join("data").display()
+        ))
+        .arg(format!("--web.listen-address={address}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("prometheus on PATH: `apt-get install prometheus` (scripts/test.sh does)")
+}
+
 impl Drop for PrometheusServer {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.stop();
     }
+}
+
+/// What one scrape adds: requests by status code, and latency bucket
+/// counts (cumulative, seconds) of those requests.
+#[derive(Clone, Copy)]
+pub struct Traffic {
+    pub ok: u64,
+    pub errors: u64,
+    pub buckets: [(&'static str, u64); 5],
+}
+
+pub const GOOD: Traffic = Traffic {
+    ok: 100,
+    errors: 0,
+    buckets: [
+        ("0.1", 90),
+        ("0.25", 98),
+        ("0.5", 100),
+        ("1", 100),
+        ("+Inf", 100),
+    ],
+};
+
+pub const BAD: Traffic = Traffic {
+    ok: 90,
+    errors: 10,
+    buckets: [
+        ("0.1", 10),
+        ("0.25", 30),
+        ("0.5", 60),
+        ("1", 80),
+        ("+Inf", 100),
+    ],
+};
+
+/// A `/metrics` endpoint whose counters grow by `traffic` on every scrape.
+pub async fn metrics_app(traffic: Traffic) -> SocketAddr {
+    let scrapes = Arc::new(AtomicU64::new(0));
+    let app = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let n = scrapes.fetch_add(1, Ordering::SeqCst) + 1;
+            async move {
+                let mut text = String::new();
+                text.push_str("# TYPE http_requests_total counter\n");
+                text.push_str(&format!(
+                    "http_requests_total{{code=\"200\"}} {}\n",
+                    n * traffic.ok
+                ));
+                text.push_str(&format!(
+                    "http_requests_total{{code=\"500\"}} {}\n",
+                    n * traffic.errors
+                ));
+                text.push_str("# TYPE http_request_duration_seconds histogram\n");
+                for (le, count) in traffic.buckets {
+                    text.push_str(&format!(
+                        "http_request_duration_seconds_bucket{{le=\"{le}\"}} {}\n",
+                        n * count
+                    ));
+                }
+                let total = n * (traffic.ok + traffic.errors);
+                text.push_str(&format!("http_request_duration_seconds_count {total}\n"));
+                text.push_str(&format!(
+                    "http_request_duration_seconds_sum {}\n",
+                    total / 5
+                ));
+                text
+            }
+        }),
+    );
+    let (address, stop) = super::fake_server::serve_on_loopback(app).await;
+    // Served for the whole test process.
+    std::mem::forget(stop);
+    address
+}
+
+/// Waits until Prometheus holds enough samples of the pods of `instance`'s
+/// `revision` for a rate.
+pub async fn wait_for_samples_of(
+    prometheus: &chatbot_operator::analysis::prometheus::Prometheus,
+    namespace: &str,
+    instance: &str,
+    revision: i64,
+) {
+    let selector = chatbot_operator::analysis::Selector {
+        namespace: namespace.into(),
+        instance: instance.into(),
+        revision,
+    };
+    let query = format!(
+        r#"count_over_time(http_requests_total{{{},code="200"}}[1m])"#,
+        selector.matchers()
+    );
+    for _ in 0..100 {
+        if let chatbot_operator::analysis::QueryResult::Value(samples) =
+            prometheus.query(&query).await
+            && samples >= 3.0
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("Prometheus never scraped revision {revision} of {instance}");
 }

@@ -6,14 +6,7 @@
 
 use crate::common;
 
-use std::{
-    net::SocketAddr,
-    sync::{
-        Arc,
-        atomic::{AtomicU64, Ordering},
-    },
-    time::Duration,
-};
+use std::{net::SocketAddr, time::Duration};
 
 use chatbot_operator::{
     analysis::{
@@ -21,81 +14,9 @@ use chatbot_operator::{
     },
     api::Analysis,
 };
-use common::prometheus::{PrometheusServer, Target};
-
-/// What one scrape adds: requests by status code, and latency bucket
-/// counts (cumulative, seconds) of those requests.
-#[derive(Clone, Copy)]
-struct Traffic {
-    ok: u64,
-    errors: u64,
-    buckets: [(&'static str, u64); 5],
-}
-
-const GOOD: Traffic = Traffic {
-    ok: 100,
-    errors: 0,
-    buckets: [
-        ("0.1", 90),
-        ("0.25", 98),
-        ("0.5", 100),
-        ("1", 100),
-        ("+Inf", 100),
-    ],
+use common::prometheus::{
+    BAD, GOOD, PrometheusServer, Target, metrics_app as app, wait_for_samples_of,
 };
-
-const BAD: Traffic = Traffic {
-    ok: 90,
-    errors: 10,
-    buckets: [
-        ("0.1", 10),
-        ("0.25", 30),
-        ("0.5", 60),
-        ("1", 80),
-        ("+Inf", 100),
-    ],
-};
-
-/// A `/metrics` endpoint whose counters grow by `traffic` on every scrape.
-async fn app(traffic: Traffic) -> SocketAddr {
-    let scrapes = Arc::new(AtomicU64::new(0));
-    let app = axum::Router::new().route(
-        "/metrics",
-        axum::routing::get(move || {
-            let n = scrapes.fetch_add(1, Ordering::SeqCst) + 1;
-            async move {
-                let mut text = String::new();
-                text.push_str("# TYPE http_requests_total counter\n");
-                text.push_str(&format!(
-                    "http_requests_total{{code=\"200\"}} {}\n",
-                    n * traffic.ok
-                ));
-                text.push_str(&format!(
-                    "http_requests_total{{code=\"500\"}} {}\n",
-                    n * traffic.errors
-                ));
-                text.push_str("# TYPE http_request_duration_seconds histogram\n");
-                for (le, count) in traffic.buckets {
-                    text.push_str(&format!(
-                        "http_request_duration_seconds_bucket{{le=\"{le}\"}} {}\n",
-                        n * count
-                    ));
-                }
-                let total = n * (traffic.ok + traffic.errors);
-                text.push_str(&format!("http_request_duration_seconds_count {total}\n"));
-                text.push_str(&format!(
-                    "http_request_duration_seconds_sum {}\n",
-                    total / 5
-                ));
-                text
-            }
-        }),
-    );
-    let (address, stop) = common::fake_server::serve_on_loopback(app).await;
-    // Served for the whole test process.
-    std::mem::forget(stop);
-    address
-}
 
 fn selector(revision: i64) -> Selector {
     Selector {
@@ -128,6 +49,7 @@ fn thresholds() -> Analysis {
 const POLICY: RunPolicy = RunPolicy {
     count: 3,
     failure_limit: 1,
+    consecutive_error_limit: 2,
 };
 
 /// Measures every check of revision `revision` in `POLICY.count` rounds.
@@ -144,7 +66,7 @@ async fn run(prometheus: &Prometheus, revision: i64) -> (RunVerdict, Vec<Vec<Mea
         }
         rounds.push(round);
         let verdict = analysis::run_verdict(&rounds, POLICY);
-        if verdict != RunVerdict::Running {
+        if !matches!(verdict, RunVerdict::Running { .. }) {
             return (verdict, rounds);
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -221,17 +143,23 @@ async fn good_and_bad_candidates_missing_data_and_a_lost_prometheus() {
     };
     assert!(message.contains("bad_data"), "{message}");
 
-    // Prometheus gone: every measurement errors; the run never passes.
+    // Prometheus gone: every measurement errors; the run never passes,
+    // and pauses once more rounds in a row than the limit errored.
     drop(server);
     let (verdict, rounds) = run(&prometheus, 1).await;
     assert!(
         rounds.iter().flatten().all(|m| m.verdict == Verdict::Error),
         "{rounds:#?}"
     );
+    assert_eq!(rounds.len(), 3, "the limit is 2 in a row");
     let RunVerdict::Inconclusive { reason } = verdict else {
         panic!("only errors is not a pass: {verdict:?}");
     };
-    assert!(reason.starts_with("no round could be measured"), "{reason}");
+    assert!(
+        reason.starts_with("3 rounds in a row could not be measured (limit 2)")
+            && reason.ends_with("0 of 3 rounds measured"),
+        "{reason}"
+    );
 }
 
 /// The operator's own analysis: a canary of MindMitra whose revision 2
@@ -334,34 +262,6 @@ async fn a_canary_whose_analysis_fails_is_rolled_back_by_the_reconciler() {
             .is_some_and(|q| q.contains(r#"chatbot_dev_revision="2""#)),
         "the resolved query is recorded: {errors:?}"
     );
-}
-
-/// Waits until Prometheus holds enough samples of the pods of `instance`'s
-/// `revision` for a rate.
-async fn wait_for_samples_of(
-    prometheus: &Prometheus,
-    namespace: &str,
-    instance: &str,
-    revision: i64,
-) {
-    let selector = Selector {
-        namespace: namespace.into(),
-        instance: instance.into(),
-        revision,
-    };
-    let query = format!(
-        r#"count_over_time(http_requests_total{{{},code="200"}}[1m])"#,
-        selector.matchers()
-    );
-    for _ in 0..100 {
-        if let analysis::QueryResult::Value(samples) = prometheus.query(&query).await
-            && samples >= 3.0
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("Prometheus never scraped revision {revision} of {instance}");
 }
 
 /// An A/B test decided by its rule: MindMitra's candidate (revision 2)

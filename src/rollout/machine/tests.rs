@@ -137,7 +137,12 @@ fn each_situation_leads_where_the_table_says() {
         (
             "analysis under way holds the weight",
             state(2, 10, Phase::Progressing),
-            with(&|f| f.analysis = Some(RunVerdict::Running)),
+            with(&|f| {
+                f.analysis = Some(RunVerdict::Running {
+                    measured: 1,
+                    count: 3,
+                })
+            }),
             2,
             10,
             Phase::Progressing,
