@@ -2,9 +2,12 @@
 //! newer):
 //! the CRDs install and become Established, every sample is admitted
 //! (server-side dry run), and every rule-breaking spec is rejected by the
-//! real API server with the rule's message.
+//! real API server with the rule's message. Every one of those requests
+//! goes to the suite's in-memory API server too: where the two disagree,
+//! the in-memory one is wrong, and the test fails.
 //!
-//! Ignored by default; run with
+//! Ignored by a plain `cargo test` (it needs a cluster); run by
+//! `scripts/test.sh`, or by hand:
 //! `cargo test --test e2e_admission -- --ignored --nocapture`.
 //! It creates one namespace and deletes it; CRDs it installed are removed
 //! again, CRDs that were already there are left as they were.
@@ -25,7 +28,11 @@ use serde_json::Value;
 
 mod common;
 
-use common::cases::{action, action_cases, deployment_cases, set};
+use common::{
+    cases::{action, action_cases, deployment_cases, set},
+    fake_api::{FakeApi, Recorded},
+    rbac::Identity,
+};
 
 const MANAGER: &str = "chatbot-operator-e2e";
 
@@ -70,6 +77,44 @@ async fn dry_run_create(api: &Api<DynamicObject>, doc: &Value) -> Result<(), Str
         })
 }
 
+/// The in-memory API server's answer to the same dry-run create, as an
+/// administrator: admitted, or its message.
+fn in_memory_create(fake: &FakeApi, resource: &str, doc: &Value) -> Result<(), String> {
+    let namespace = doc["metadata"]["namespace"].as_str().unwrap_or("default");
+    let (code, body) = fake.handle(Recorded {
+        method: http::Method::POST,
+        uri: format!("/apis/chatbot.dev/v1alpha1/namespaces/{namespace}/{resource}?dryRun=All"),
+        content_type: Some("application/json".into()),
+        body: Some(doc.clone()),
+        identity: Identity::admin(),
+    });
+    if code < 300 {
+        Ok(())
+    } else {
+        Err(body["message"].as_str().unwrap_or_default().to_string())
+    }
+}
+
+/// Sends `doc` to the real API server and to the in-memory one; the real
+/// one's answer, and a failure where the in-memory one's differs.
+async fn both(
+    api: &Api<DynamicObject>,
+    fake: &FakeApi,
+    resource: &str,
+    what: &str,
+    doc: &Value,
+    failures: &mut Vec<String>,
+) -> Result<(), String> {
+    let real = dry_run_create(api, doc).await;
+    let in_memory = in_memory_create(fake, resource, doc);
+    if real.is_ok() != in_memory.is_ok() {
+        failures.push(format!(
+            "{what}: the real API server answered {real:?}, the in-memory one {in_memory:?}"
+        ));
+    }
+    real
+}
+
 fn with_namespace(mut doc: Value, namespace: &str) -> Value {
     doc["metadata"]["namespace"] = Value::from(namespace);
     doc
@@ -79,6 +124,7 @@ fn with_namespace(mut doc: Value, namespace: &str) -> Value {
 /// always cleaned up before the test reports.
 async fn check(client: &Client, namespace: &str) -> Vec<String> {
     let mut failures = Vec::new();
+    let fake = FakeApi::default();
     let deployments: Api<DynamicObject> = Api::namespaced_with(
         client.clone(),
         namespace,
@@ -90,9 +136,13 @@ async fn check(client: &Client, namespace: &str) -> Vec<String> {
         &ApiResource::erase::<ChatbotAction>(&()),
     );
     for name in common::SAMPLES {
-        if let Err(message) = dry_run_create(
+        if let Err(message) = both(
             &deployments,
+            &fake,
+            "chatbotdeployments",
+            &format!("sample {name}"),
             &with_namespace(common::sample_json(name), namespace),
+            &mut failures,
         )
         .await
         {
@@ -102,7 +152,17 @@ async fn check(client: &Client, namespace: &str) -> Vec<String> {
     for (path, value, expected) in deployment_cases() {
         let mut doc = with_namespace(common::cases::base(), namespace);
         set(&mut doc, path, value);
-        match dry_run_create(&deployments, &doc).await {
+        let what = format!("breaking {path}");
+        match both(
+            &deployments,
+            &fake,
+            "chatbotdeployments",
+            &what,
+            &doc,
+            &mut failures,
+        )
+        .await
+        {
             Ok(()) => failures.push(format!(
                 "breaking {path} was admitted; expected {expected:?}"
             )),
@@ -112,13 +172,33 @@ async fn check(client: &Client, namespace: &str) -> Vec<String> {
             Err(_) => {}
         }
     }
-    if let Err(message) = dry_run_create(&actions, &with_namespace(action(), namespace)).await {
+    let valid = with_namespace(action(), namespace);
+    if let Err(message) = both(
+        &actions,
+        &fake,
+        "chatbotactions",
+        "a valid action",
+        &valid,
+        &mut failures,
+    )
+    .await
+    {
         failures.push(format!("valid ChatbotAction rejected: {message}"));
     }
     for (path, value, expected) in action_cases() {
         let mut doc = with_namespace(action(), namespace);
         set(&mut doc, path, value);
-        match dry_run_create(&actions, &doc).await {
+        let what = format!("action breaking {path}");
+        match both(
+            &actions,
+            &fake,
+            "chatbotactions",
+            &what,
+            &doc,
+            &mut failures,
+        )
+        .await
+        {
             Ok(()) => failures.push(format!("action breaking {path} was admitted")),
             Err(message) if !message.contains(expected) => failures.push(format!(
                 "action breaking {path}: expected {expected:?}, got {message:?}"

@@ -7,9 +7,12 @@
 //! cluster (kwok included). The Ingress is read, not exercised: no ingress
 //! controller is needed. The page server runs `E2E_OPERATOR_IMAGE` when
 //! set (the release's image otherwise); its pods need not be ready for the
-//! route to switch.
+//! route to switch. Where the control plane offers a proxy into its
+//! Services (`E2E_SERVICE_PROXY`, from `scripts/cluster.sh`), the page is
+//! fetched from its Service as a user would get it.
 //!
-//! Ignored by default; run with
+//! Ignored by a plain `cargo test` (it needs a cluster); run by
+//! `scripts/test.sh`, or by hand:
 //! `cargo test --test e2e_maintenance -- --ignored --nocapture`.
 
 mod common;
@@ -148,6 +151,34 @@ async fn the_page_takes_over_when_every_pod_fails_and_hands_back_when_one_recove
         "{}",
         page.message
     );
+    // What users get from the page's Service: the helpline, with 503 and
+    // Retry-After, served by the real page server (where the control
+    // plane offers a proxy into its Services).
+    if let Ok(proxy) = std::env::var("E2E_SERVICE_PROXY") {
+        let client = reqwest::Client::builder()
+            .proxy(reqwest::Proxy::http(&proxy).unwrap())
+            .build()
+            .unwrap();
+        let url = format!("http://helpline-maintenance.{ns}.svc/chat");
+        let (status, retry_after, body) =
+            eventually("the page served", DEADLINE, Some(&operator), || async {
+                let response = client.get(&url).send().await.ok()?;
+                let status = response.status().as_u16();
+                let retry = response
+                    .headers()
+                    .get("retry-after")
+                    .map(|v| v.to_str().unwrap_or_default().to_string());
+                let body = response.text().await.ok()?;
+                (status != 502).then_some((status, retry, body))
+            })
+            .await;
+        assert_eq!(status, 503, "{body}");
+        assert!(retry_after.is_some());
+        assert!(
+            body.contains("Helpline is briefly unavailable") && body.contains("1800-599-0019"),
+            "{body}"
+        );
+    }
 
     // The fix: the pods schedule again and the route hands back.
     set_cpu(&client, ns, &cpu, json!({})).await;

@@ -1,11 +1,15 @@
-//! End to end against the cluster in `KUBECONFIG` (Kubernetes 1.24+, CEL
-//! rules enabled; pods may be marked ready by a stand-in kubelet such as
-//! kwok, no container needs to run). The operator binary runs as its own
-//! service account (impersonated), so it has only the RBAC in `manifests/`.
-//! Each test has its own namespace and its own operator watching it.
+//! End to end against the cluster in `KUBECONFIG`: the control plane
+//! `scripts/cluster.sh up` starts (real kube-apiserver and
+//! kube-controller-manager, the node stand-in running the project's own
+//! images — the backup agent, the maintenance page, the tests' echo-bot —
+//! and the official postgres image as real processes), or any cluster of
+//! Kubernetes 1.26 or newer. The operator binary runs as its own service
+//! account, so it has only the RBAC in `manifests/`. Each test has its own
+//! namespace and its own operator watching it.
 //!
-//! Ignored by default; run with
-//! `cargo test --test e2e_operator -- --ignored --nocapture`.
+//! Ignored by a plain `cargo test` (it needs a cluster); `scripts/test.sh`
+//! runs it on the control planes it starts, and by hand:
+//! `scripts/cluster.sh up && source target/cluster/env && cargo test --test e2e_operator -- --ignored`.
 
 mod common;
 
@@ -296,10 +300,13 @@ async fn ready_when_pods_are_ready_a_new_image_rolls_and_steady_state_is_quiet()
     )
     .await;
 
-    // Steady state: several resyncs (every 5 s here) add no write call.
+    // Steady state: several resyncs (every 5 s here) add no write call,
+    // by the operator's own count and, where the API server keeps an
+    // audit log of the operator's identity, by the API server's.
     let writes = operator
         .metric("chatbot_operator_write_calls_total")
         .unwrap();
+    let audited = e2e::audited_writes(&namespace.name);
     let reconciles = reconciles_total().unwrap();
     eventually(
         "three more reconciles",
@@ -319,6 +326,14 @@ async fn ready_when_pods_are_ready_a_new_image_rolls_and_steady_state_is_quiet()
         writes,
         "a settled resource is reconciled without writes"
     );
+    if let Some(before) = audited {
+        let after = e2e::audited_writes(&namespace.name).unwrap();
+        assert!(
+            !before.is_empty() && after.len() == before.len(),
+            "the API server saw writes from the operator while it was settled: {:?}",
+            &after[before.len().min(after.len())..]
+        );
+    }
 
     // `render --diff` of the spec as applied: nothing would change; of a
     // new image: the Deployment's image, and nothing is applied.
@@ -655,9 +670,10 @@ async fn an_on_call_rollback_through_the_cli_holds_while_gitops_re_applies_the_s
 }
 
 /// A scheduled backup on a real cluster: the operator creates the Job for
-/// the first window, owned by the resource, and the Job's pod is admitted
-/// under the namespace's `restricted` Pod Security Standard. (The agent's
-/// image need not be pulled: what is checked is the Job the operator made.)
+/// the first window, owned by the resource, the Job's pod is admitted
+/// under the namespace's `restricted` Pod Security Standard, and the
+/// agent's own reason for failing (there is no database at the URL) is
+/// what status records, without the URL's password.
 #[tokio::test]
 #[ignore = "needs a cluster in KUBECONFIG: cargo test --test e2e_operator -- --ignored"]
 async fn a_scheduled_backup_job_is_created_and_admitted_as_restricted() {
@@ -675,7 +691,17 @@ async fn a_scheduled_backup_job_is_created_and_admitted_as_restricted() {
         )
         .await
         .expect("label the namespace restricted");
-    namespace.secret("external-db", &["url"]).await;
+    const PASSWORD: &str = "e2e-Passw0rd";
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), &namespace.name);
+    let url: Secret = serde_json::from_value(json!({
+        "metadata": { "name": "external-db" },
+        "stringData": { "url": format!("postgres://team:{PASSWORD}@127.0.0.1:9/teamdb") },
+    }))
+    .unwrap();
+    secrets
+        .create(&Default::default(), &url)
+        .await
+        .expect("the database's Secret");
     let operator = Operator::start(&namespace.name, "e2e-backups");
     let mut cbd = plain("nightly");
     cbd.spec.database = serde_json::from_value(json!({
@@ -730,34 +756,44 @@ async fn a_scheduled_backup_job_is_created_and_admitted_as_restricted() {
         (!list.items.is_empty()).then_some(())
     })
     .await;
-    assert_eq!(
+    assert!(
         jobs.list(&ListParams::default().labels("app.kubernetes.io/component=backup"))
             .await
             .unwrap()
             .items
             .iter()
             .filter(|j| j.status.as_ref().and_then(|s| s.active).unwrap_or(0) > 0)
-            .count(),
-        1,
+            .count()
+            <= 1,
         "one backup at a time"
     );
+    let status = eventually(
+        "the backup's outcome",
+        DEADLINE,
+        Some(&operator),
+        || async {
+            let status = read_status(&client, &namespace.name, "nightly").await?;
+            let last = status.backups.as_ref()?.last.clone()?;
+            (last.id == job_name.trim_start_matches("nightly-backup-") && last.phase != "Running")
+                .then_some(last)
+        },
+    )
+    .await;
+    // The agent ran and failed (the database is not there): its own
+    // reason is recorded, and the URL's password is not.
+    assert_eq!(status.phase, "Failed");
+    let message = status.message.unwrap_or_default();
+    assert!(
+        !message.is_empty() && !message.starts_with("BackoffLimitExceeded"),
+        "the agent's reason: {message}"
+    );
+    assert!(!message.contains(PASSWORD), "{message}");
 }
 
-/// `psql -c SQL` in the in-cluster Postgres pod of `name`, as its own
-/// superuser over the local socket; the first line of the output.
-async fn psql(namespace: &str, name: &str, database: &str, sql: &str) -> String {
-    let output = tokio::process::Command::new("kubectl")
-        .args(["exec", "-n", namespace, &format!("{name}-postgres-0"), "--"])
-        .args(["psql", "-U", "chatbot", "-d", database, "-tAc", sql])
-        .output()
-        .await
-        .expect("kubectl exec");
-    assert!(
-        output.status.success(),
-        "psql {sql}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).trim().to_string()
+/// `psql -c SQL` against the in-cluster Postgres of `name`, as its own
+/// user; the first line of the output.
+async fn psql(client: &Client, namespace: &str, name: &str, database: &str, sql: &str) -> String {
+    e2e::in_cluster_sql(client, namespace, name, database, sql).await
 }
 
 /// A rollback with its data on a real cluster, Brigade's plan: revision 2's
@@ -787,6 +823,7 @@ async fn a_rollback_with_its_data_restores_revision_1s_data_beside_revision_2s()
         .expect("the backups' volume");
     let operator = Operator::start(&namespace.name, "e2e-restore");
     let mut backup = json!({ "enabled": true, "beforeRollout": true,
+        "schedule": "0 3 * * *",
         "destination": { "pvc": { "claimName": "backups" } } });
     if let Ok(image) = std::env::var("E2E_AGENT_IMAGE") {
         backup["agentImage"] = json!(image);
@@ -803,6 +840,7 @@ async fn a_rollback_with_its_data_restores_revision_1s_data_beside_revision_2s()
     })
     .await;
     psql(
+        &client,
         &namespace.name,
         "data",
         "chatbot",
@@ -825,6 +863,7 @@ async fn a_rollback_with_its_data_restores_revision_1s_data_beside_revision_2s()
         "revision 2 carries its backup"
     );
     psql(
+        &client,
         &namespace.name,
         "data",
         "chatbot",
@@ -863,6 +902,7 @@ async fn a_rollback_with_its_data_restores_revision_1s_data_beside_revision_2s()
     );
     assert_eq!(
         psql(
+            &client,
             &namespace.name,
             "data",
             &restore.database,
@@ -874,6 +914,7 @@ async fn a_rollback_with_its_data_restores_revision_1s_data_beside_revision_2s()
     );
     assert_eq!(
         psql(
+            &client,
             &namespace.name,
             "data",
             "chatbot",
@@ -896,4 +937,168 @@ async fn a_rollback_with_its_data_restores_revision_1s_data_beside_revision_2s()
         },
     )
     .await;
+}
+
+/// `backups` of the real agent on a real cluster: an on-call `backup
+/// --wait` of an in-cluster Postgres to a volume, its restore test (the
+/// verify Job's throwaway Postgres), then `restore --confirm` of it into a
+/// new database with the app switched over: the rows, the index and the
+/// database it replaced are all as they should be.
+#[tokio::test]
+#[ignore = "needs a cluster in KUBECONFIG: cargo test --test e2e_operator -- --ignored"]
+async fn an_on_call_backup_is_verified_and_restored_by_the_real_agent() {
+    use k8s_openapi::api::core::v1::PersistentVolumeClaim;
+    let client = e2e::client().await;
+    e2e::install(&client).await;
+    let namespace = TestNamespace::new(&client, "oncall-data").await;
+    let ns = namespace.name.as_str();
+    let claims: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), ns);
+    let claim = serde_json::from_value(json!({
+        "metadata": { "name": "backups" },
+        "spec": { "accessModes": ["ReadWriteOnce"],
+            "resources": { "requests": { "storage": "1Gi" } } }
+    }))
+    .unwrap();
+    claims
+        .create(&Default::default(), &claim)
+        .await
+        .expect("the backups' volume");
+    let operator = Operator::start(ns, "e2e-oncall-data");
+    let mut backup = json!({ "enabled": true, "schedule": "0 3 * * *", "verify": true,
+        "destination": { "pvc": { "claimName": "backups" } } });
+    if let Ok(image) = std::env::var("E2E_AGENT_IMAGE") {
+        backup["agentImage"] = json!(image);
+    }
+    let cbd = e2e::plain_chatbot(
+        "notes",
+        json!({ "database": { "mode": "inCluster", "storageGiB": 1 }, "backup": backup }),
+    );
+    e2e::create_chatbot(&client, ns, &cbd).await;
+    let pulls = Duration::from_secs(300);
+    eventually("Ready", pulls, Some(&operator), || async {
+        let status = read_status(&client, ns, "notes").await?;
+        (condition(&status, "Ready")?.0 == "True").then_some(())
+    })
+    .await;
+    psql(
+        &client,
+        ns,
+        "notes",
+        "chatbot",
+        "CREATE TABLE notes (id serial PRIMARY KEY, body text); \
+         CREATE INDEX notes_body ON notes (body); \
+         INSERT INTO notes (body) VALUES ('one'), ('two'), ('three')",
+    )
+    .await;
+
+    let cli = |args: Vec<String>| async move {
+        let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_chatbot-operator"))
+            .args(&args)
+            .output()
+            .await
+            .unwrap();
+        let text = String::from_utf8_lossy(&output.stdout).into_owned()
+            + &String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{args:?}: {text}");
+        text
+    };
+    let args = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    cli(args(&[
+        "backup",
+        "notes",
+        "-n",
+        ns,
+        "--wait",
+        "--timeout",
+        "300",
+        "--reason",
+        "e2e: before the import",
+    ]))
+    .await;
+    let taken = eventually("the backup verified", pulls, Some(&operator), || async {
+        let status = read_status(&client, ns, "notes").await?;
+        let last = status.backups.as_ref()?.last.clone()?;
+        assert_ne!(
+            last.verified,
+            Some(false),
+            "the restore test failed: {last:?}"
+        );
+        (last.phase == "Succeeded" && last.verified == Some(true)).then_some(last)
+    })
+    .await;
+    assert!(taken.bytes.unwrap_or(0) > 0, "{taken:?}");
+    // The verify Job's own report (its restore into a throwaway Postgres
+    // and how long it took), not only a Job that ended well.
+    assert!(taken.restore_seconds.is_some(), "{taken:?}");
+    psql(
+        &client,
+        ns,
+        "notes",
+        "chatbot",
+        "INSERT INTO notes (body) VALUES ('after the backup')",
+    )
+    .await;
+
+    let restored = cli(args(&[
+        "restore",
+        "notes",
+        "-n",
+        ns,
+        "--backup",
+        &taken.id,
+        "--confirm",
+        "--timeout",
+        "600",
+    ]))
+    .await;
+    let status = eventually(
+        "the restore done and the app back",
+        pulls,
+        Some(&operator),
+        || async {
+            let status = read_status(&client, ns, "notes").await?;
+            (status.restore.as_ref()?.step == "Succeeded"
+                && condition(&status, "Ready")?.0 == "True")
+                .then_some(status)
+        },
+    )
+    .await;
+    let restore = status.restore.unwrap();
+    assert_eq!(restore.previous_database, "chatbot", "{restored}");
+    assert_eq!(
+        psql(
+            &client,
+            ns,
+            "notes",
+            &restore.database,
+            "SELECT string_agg(body, ',' ORDER BY id) FROM notes"
+        )
+        .await,
+        "one,two,three",
+        "the backup's rows"
+    );
+    assert_eq!(
+        psql(
+            &client,
+            ns,
+            "notes",
+            &restore.database,
+            "SELECT count(*) FROM pg_indexes WHERE indexname = 'notes_body'"
+        )
+        .await,
+        "1",
+        "its index"
+    );
+    assert_eq!(
+        psql(
+            &client,
+            ns,
+            "notes",
+            "chatbot",
+            "SELECT count(*) FROM notes"
+        )
+        .await,
+        "4",
+        "the replaced database is kept as it was"
+    );
 }

@@ -1,12 +1,15 @@
 //! Canary, blue-green and A/B rollouts end to end against the cluster in
-//! `KUBECONFIG`, with the operator binary running as its own service
-//! account (only the RBAC in `manifests/`). Pods may be made ready by a
-//! stand-in kubelet such as kwok; the candidate that must never become
-//! ready asks for more CPU than any node has, so it stays Pending on any
-//! cluster. The traffic objects are read, not exercised: no Gateway or
-//! ingress controller is needed.
+//! `KUBECONFIG` (see `tests/e2e_operator.rs`), with the operator binary
+//! running as its own service account (only the RBAC in `manifests/`).
+//! The candidate that must never become ready asks for more CPU than any
+//! node has, so it stays Pending on any cluster. The routes are read, not
+//! exercised: no Gateway or ingress controller is needed; a candidate's
+//! smoke checks reach its pods through the control plane's Service proxy
+//! (`E2E_SERVICE_PROXY`), and analysis queries a real Prometheus the test
+//! starts.
 //!
-//! Ignored by default; run with
+//! Ignored by a plain `cargo test` (it needs a cluster); run by
+//! `scripts/test.sh`, or by hand:
 //! `cargo test --test e2e_rollouts -- --ignored --nocapture`.
 
 mod common;
@@ -383,6 +386,262 @@ async fn a_short_a_b_test_reports_and_waits_for_a_person() {
         || async {
             let weights = weights(&client, &namespace.name, "echo").await;
             (weights == [("echo".to_string(), 100)]).then_some(())
+        },
+    )
+    .await;
+}
+
+/// Whether the cluster serves the Prometheus Operator's PodMonitors and
+/// PrometheusRules.
+async fn monitoring_served(client: &Client) -> bool {
+    client
+        .list_api_group_resources("monitoring.coreos.com/v1")
+        .await
+        .is_ok_and(|list| {
+            ["podmonitors", "prometheusrules"]
+                .iter()
+                .all(|kind| list.resources.iter().any(|r| r.name == *kind))
+        })
+}
+
+/// Staging and production scrape the app by default: a new image rolls
+/// out with every strategy, whether or not the cluster serves the
+/// Prometheus Operator's kinds (where it does not, the PodMonitor is left
+/// out for every revision, not only the first; where it does, the
+/// PodMonitor is there, owned by the resource).
+#[tokio::test]
+#[ignore = "needs a cluster in KUBECONFIG: cargo test --test e2e_rollouts -- --ignored"]
+async fn a_new_image_rolls_out_in_staging_and_production_with_every_strategy() {
+    let client = e2e::client().await;
+    e2e::install(&client).await;
+    let monitoring = monitoring_served(&client).await;
+    let namespace = TestNamespace::new(&client, "strategies").await;
+    let operator = Operator::start(&namespace.name, "e2e-strategies");
+    let strategies = [
+        ("rolling", json!({"strategy": "Rolling"})),
+        (
+            "bluegreen",
+            json!({"strategy": "BlueGreen", "blueGreen": {"autoPromote": true},
+                "analysis": {"enabled": false}}),
+        ),
+        (
+            "canary",
+            json!({"strategy": "Canary", "canary": {"steps": [{"setWeight": 50}]},
+                "analysis": {"enabled": false}}),
+        ),
+    ];
+    let mut apps = Vec::new();
+    for environment in ["staging", "production"] {
+        for (strategy, rollout) in &strategies {
+            let name = format!("{environment}-{strategy}");
+            let mut cbd = app(&name, rollout.clone());
+            cbd.spec.environment = serde_json::from_value(json!(environment)).unwrap();
+            e2e::create_chatbot(&client, &namespace.name, &cbd).await;
+            apps.push((name, cbd));
+        }
+    }
+    for (name, _) in &apps {
+        ready(&client, &namespace.name, name, &operator).await;
+    }
+    for (_, cbd) in &mut apps {
+        cbd.spec.image = "ghcr.io/chatbot-operator/echo-bot:1.1.0".into();
+        gitops_apply(&client, &namespace.name, cbd).await;
+    }
+    let api: Api<ChatbotDeployment> = Api::namespaced(client.clone(), &namespace.name);
+    for (name, _) in &apps {
+        eventually(
+            &format!("{name}: revision 2 rolled out"),
+            DEADLINE,
+            Some(&operator),
+            || async {
+                let cbd = api.get(name).await.ok()?;
+                let status = cbd.status.clone()?;
+                let image = image(&client, &namespace.name, name).await?;
+                (status.observed_generation == cbd.metadata.generation
+                    && status.current_revision == Some(2)
+                    && status.stable_revision == Some(2)
+                    && image == "ghcr.io/chatbot-operator/echo-bot:1.1.0"
+                    && condition(&status, "Ready")?.0 == "True")
+                    .then_some(())
+            },
+        )
+        .await;
+        let status = status(&client, &namespace.name, name).await.unwrap();
+        let (monitored, reason) = condition(&status, "Monitored").unwrap();
+        let pod_monitors: Api<kube::api::DynamicObject> = Api::namespaced_with(
+            client.clone(),
+            &namespace.name,
+            &kube::api::ApiResource::from_gvk(&kube::api::GroupVersionKind::gvk(
+                "monitoring.coreos.com",
+                "v1",
+                "PodMonitor",
+            )),
+        );
+        if monitoring {
+            assert_eq!(monitored, "True", "{name}: {reason}");
+            let monitor = pod_monitors.get(name).await.expect("the PodMonitor");
+            assert_eq!(
+                monitor.metadata.owner_references.unwrap()[0].name,
+                *name,
+                "owned by the resource"
+            );
+        } else {
+            assert_eq!(
+                (monitored.as_str(), reason.as_str()),
+                ("False", "PrometheusOperatorMissing"),
+                "{name}"
+            );
+        }
+    }
+}
+
+/// Rounds of a rollout's analysis whose every check passed.
+fn passed_rounds(status: &chatbot_operator::api::ChatbotDeploymentStatus) -> usize {
+    status.rollout.as_ref().map_or(0, |r| {
+        r.analysis
+            .iter()
+            .filter(|round| {
+                !round.measurements.is_empty()
+                    && round.measurements.iter().all(|m| m.verdict == "Passed")
+            })
+            .count()
+    })
+}
+
+/// A canary at 20% is analysed every 5 s, six rounds, against a real
+/// Prometheus scraping the candidate's metrics; Prometheus goes away
+/// after three rounds. Rounds it cannot answer are measured again, not
+/// counted: after more than the default four in a row the rollout pauses
+/// as inconclusive, saying how many rounds were measured, with the
+/// candidate neither promoted nor rolled back. Once Prometheus is back,
+/// on-call resumes and a full run promotes it.
+#[tokio::test]
+#[ignore = "needs a cluster in KUBECONFIG: cargo test --test e2e_rollouts -- --ignored"]
+async fn a_canary_is_never_promoted_on_rounds_prometheus_could_not_answer() {
+    use common::prometheus::{GOOD, PrometheusServer, Target, metrics_app, wait_for_samples_of};
+    let client = e2e::client().await;
+    e2e::install(&client).await;
+    let namespace = TestNamespace::new(&client, "unmeasured").await;
+    // The candidate's series, labelled as its PodMonitor labels them.
+    let metrics = metrics_app(GOOD).await;
+    let mut prometheus = PrometheusServer::start(&[Target {
+        address: metrics,
+        labels: vec![
+            ("namespace", namespace.name.clone()),
+            ("app_kubernetes_io_instance", "echo".into()),
+            ("chatbot_dev_revision", "2".into()),
+        ],
+    }])
+    .await;
+    let query = chatbot_operator::analysis::prometheus::Prometheus::new(&prometheus.url()).unwrap();
+    wait_for_samples_of(&query, &namespace.name, "echo", 2).await;
+    let operator = Operator::start(&namespace.name, "e2e-unmeasured");
+    let mut cbd = app(
+        "echo",
+        json!({
+            "strategy": "Canary",
+            "canary": {"steps": [{"setWeight": 20}, {"analysis": true}]},
+            "analysis": {
+                "enabled": true,
+                "prometheusURL": prometheus.url(),
+                "interval": "5s",
+                "count": 6,
+                "minSuccessRatePercent": 99,
+                "maxErrorRatePercent": 1,
+            },
+        }),
+    );
+    e2e::create_chatbot(&client, &namespace.name, &cbd).await;
+    ready(&client, &namespace.name, "echo", &operator).await;
+    cbd.spec.image = "ghcr.io/chatbot-operator/echo-bot:1.1.0".into();
+    gitops_apply(&client, &namespace.name, &cbd).await;
+
+    eventually(
+        "three rounds measured",
+        DEADLINE,
+        Some(&operator),
+        || async {
+            let status = status(&client, &namespace.name, "echo").await?;
+            (passed_rounds(&status) >= 3).then_some(())
+        },
+    )
+    .await;
+    prometheus.stop();
+
+    let paused = eventually(
+        "the analysis paused as inconclusive",
+        DEADLINE,
+        Some(&operator),
+        || async {
+            let status = status(&client, &namespace.name, "echo").await?;
+            let rollout = status.rollout.clone()?;
+            assert_ne!(
+                rollout.phase, "Promoted",
+                "promoted unmeasured: {rollout:#?}"
+            );
+            (rollout.phase == "Inconclusive").then_some(status)
+        },
+    )
+    .await;
+    let rollout = paused.rollout.clone().unwrap();
+    let measured = passed_rounds(&paused);
+    assert!(measured < 6, "{rollout:#?}");
+    assert!(
+        rollout
+            .message
+            .contains("5 rounds in a row could not be measured (limit 4)")
+            && rollout
+                .message
+                .contains(&format!("{measured} of 6 rounds measured")),
+        "{}",
+        rollout.message
+    );
+    assert_eq!(paused.stable_revision, Some(1), "not promoted");
+    assert_eq!(
+        weights(&client, &namespace.name, "echo").await,
+        [("echo".to_string(), 80), ("echo-canary".to_string(), 20)],
+        "not rolled back either: the candidate was not shown bad"
+    );
+    let events: Api<k8s_openapi::api::events::v1::Event> =
+        Api::namespaced(client.clone(), &namespace.name);
+    eventually(
+        "a Warning Event says why",
+        DEADLINE,
+        Some(&operator),
+        || async {
+            let list = events.list(&Default::default()).await.ok()?;
+            list.items
+                .iter()
+                .any(|e| {
+                    e.reason.as_deref() == Some("AnalysisInconclusive")
+                        && e.type_.as_deref() == Some("Warning")
+                        && e.note
+                            .as_deref()
+                            .is_some_and(|n| n.contains("could not be measured"))
+                })
+                .then_some(())
+        },
+    )
+    .await;
+
+    prometheus.restart().await;
+    let (ok, _, stderr) = cli(&[
+        "resume",
+        "echo",
+        "-n",
+        &namespace.name,
+        "--reason",
+        "e2e: Prometheus is back",
+    ])
+    .await;
+    assert!(ok, "{stderr}");
+    eventually(
+        "revision 2 promoted on six measured rounds",
+        DEADLINE,
+        Some(&operator),
+        || async {
+            let status = status(&client, &namespace.name, "echo").await?;
+            (status.stable_revision == Some(2)).then_some(())
         },
     )
     .await;

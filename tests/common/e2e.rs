@@ -1,8 +1,9 @@
 //! Helpers for the end-to-end tests against the cluster in `KUBECONFIG`:
 //! installing what `manifests/` holds, running the operator binary as its
-//! own service account (impersonated, so it has exactly the RBAC in
-//! `manifests/`), namespaces per test, and waiting on conditions with
-//! deadlines.
+//! own service account (with its token where `scripts/cluster.sh` gives
+//! one in `E2E_OPERATOR_KUBECONFIG`, else impersonated: exactly the RBAC
+//! in `manifests/` either way), namespaces per test, and waiting on
+//! conditions with deadlines.
 
 use std::{
     io::{Read, Write},
@@ -224,6 +225,32 @@ impl Drop for TestNamespace {
     }
 }
 
+/// Writes the operator's identity made in `namespace`, as the API server's
+/// audit log records them (`E2E_AUDIT_LOG`, which `scripts/cluster.sh`
+/// sets: it logs every create, update, patch and delete of that
+/// identity); `None` on a cluster without that log.
+pub fn audited_writes(namespace: &str) -> Option<Vec<String>> {
+    let path = std::env::var_os("E2E_AUDIT_LOG")?;
+    let text = std::fs::read_to_string(path).ok()?;
+    Some(
+        text.lines()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .filter(|event| {
+                event["stage"] == "ResponseComplete"
+                    && event["user"]["username"] == OPERATOR_USER
+                    && event["objectRef"]["namespace"] == namespace
+            })
+            .map(|event| {
+                format!(
+                    "{} {}",
+                    event["verb"].as_str().unwrap_or_default(),
+                    event["requestURI"].as_str().unwrap_or_default()
+                )
+            })
+            .collect(),
+    )
+}
+
 /// Peak resident memory of process `pid` in KiB (Linux).
 pub fn peak_rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -280,11 +307,30 @@ impl Operator {
         std::fs::create_dir_all(&dir).unwrap();
         let log = dir.join(format!("{test}-{}.log", metrics.port()));
         let file = std::fs::File::create(&log).unwrap();
-        let process = Command::new(env!("CARGO_BIN_EXE_chatbot-operator"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_chatbot-operator"));
+        command.arg("run");
+        // The operator's own identity: a kubeconfig of its ServiceAccount
+        // where the control plane gives one (scripts/cluster.sh), else the
+        // kubeconfig's user impersonating it. Either way only the RBAC in
+        // `manifests/` applies.
+        match std::env::var_os("E2E_OPERATOR_KUBECONFIG") {
+            Some(kubeconfig) => {
+                command.env("KUBECONFIG", kubeconfig);
+            }
+            None => {
+                command.args(["--as", OPERATOR_USER]);
+            }
+        }
+        // The cluster's Services by name (a candidate's smoke checks), as
+        // from inside the cluster, where the control plane offers a proxy;
+        // everything on this machine directly.
+        if let Some(proxy) = std::env::var_os("E2E_SERVICE_PROXY") {
+            command
+                .env("HTTP_PROXY", proxy)
+                .env("NO_PROXY", "127.0.0.1,localhost,::1");
+        }
+        let process = command
             .args([
-                "run",
-                "--as",
-                OPERATOR_USER,
                 "--namespace",
                 namespace,
                 "--identity",
@@ -487,6 +533,67 @@ pub async fn template_image(client: &Client, namespace: &str, name: &str) -> Opt
         Api::namespaced(client.clone(), namespace);
     let deployment = deployments.get_opt(name).await.ok().flatten()?;
     deployment.spec?.template.spec?.containers[0].image.clone()
+}
+
+/// `psql -tAc SQL` against the in-cluster Postgres of ChatbotDeployment
+/// `name` (pod `<name>-postgres-0`), as its user `chatbot` with the
+/// password from its Secret `<name>-db`; the output, trimmed. Over the
+/// network to the pod's IP where this machine reaches it (the control
+/// plane of `scripts/cluster.sh`, and most local clusters), else through
+/// `kubectl exec` over the pod's own socket.
+pub async fn in_cluster_sql(
+    client: &Client,
+    namespace: &str,
+    name: &str,
+    database: &str,
+    sql: &str,
+) -> String {
+    let pods: Api<k8s_openapi::api::core::v1::Pod> = Api::namespaced(client.clone(), namespace);
+    let pod = format!("{name}-postgres-0");
+    let ip = pods
+        .get(&pod)
+        .await
+        .ok()
+        .and_then(|p| p.status?.pod_ip)
+        .expect("the Postgres pod has an IP");
+    let reachable = std::net::TcpStream::connect_timeout(
+        &SocketAddr::new(ip.parse().expect("an IP"), 5432),
+        Duration::from_secs(2),
+    )
+    .is_ok();
+    let output = if reachable {
+        let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
+        let secret = secrets
+            .get(&format!("{name}-db"))
+            .await
+            .expect("the database's Secret");
+        let password = secret
+            .data
+            .as_ref()
+            .and_then(|d| d.get("password"))
+            .map(|p| String::from_utf8_lossy(&p.0).into_owned())
+            .expect("the database's password");
+        tokio::process::Command::new("psql")
+            .args(["-h", &ip, "-U", "chatbot", "-d", database, "-tAc", sql])
+            .env("PGPASSWORD", password)
+            .env("PGCONNECT_TIMEOUT", "10")
+            .output()
+            .await
+            .expect("psql")
+    } else {
+        tokio::process::Command::new("kubectl")
+            .args(["exec", "-n", namespace, &pod, "--"])
+            .args(["psql", "-U", "chatbot", "-d", database, "-tAc", sql])
+            .output()
+            .await
+            .expect("kubectl exec")
+    };
+    assert!(
+        output.status.success(),
+        "psql {sql}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
 }
 
 /// A small spec that needs no data store and no Secret, so it can become

@@ -11,9 +11,13 @@
 //! As strict as a real API server where a real one refused what an earlier
 //! fake let through: every request is authorised by RBAC (the roles of
 //! `manifests/` and any stored in the fake; `resourceNames` included; a
-//! server-side apply that creates needs `create` too), and a
+//! server-side apply that creates needs `create` too), a
 //! CustomResourceDefinition is refused as a 1.26.0 API server refuses it
-//! (protected groups without approval, CEL rules over the cost budget).
+//! (protected groups without approval, CEL rules over the cost budget),
+//! and a ChatbotDeployment or ChatbotAction sent whole is refused when it
+//! breaks its CRD's limits or CEL rules. `tests/e2e_admission.rs` sends
+//! the same requests to it and to a real API server, and counts every
+//! disagreement as this fake's mistake.
 
 use std::{
     collections::BTreeMap,
@@ -48,6 +52,18 @@ impl Recorded {
             self.uri.split('?').next().unwrap_or_default()
         )
     }
+}
+
+/// The kind of a custom resource this fake checks against its CRD, and the
+/// limits and CEL rules `object` breaks; `None` for any other resource.
+fn schema_violations(resource: &str, object: &Value) -> Option<(&'static str, Vec<String>)> {
+    use chatbot_operator::api::admission::{check_action, check_deployment};
+    let (kind, violations) = match resource {
+        "chatbotdeployments" => ("ChatbotDeployment.chatbot.dev", check_deployment(object)),
+        "chatbotactions" => ("ChatbotAction.chatbot.dev", check_action(object, None)),
+        _ => return None,
+    };
+    Some((kind, violations.iter().map(ToString::to_string).collect()))
 }
 
 /// A canned failure for requests whose line contains a text.
@@ -135,6 +151,29 @@ impl State {
                     "CustomResourceDefinition.apiextensions.k8s.io \"{name}\" is invalid: [{}]",
                     refused.join(", ")
                 );
+                return Some((422, status(422, "Invalid", &message)));
+            }
+        }
+        if writes && target.subresource.is_none() {
+            // A whole object sent (a create, a replace, an apply that
+            // creates) meets the CRD's schema and rules, as the real API
+            // server checks them; the API server refused what this fake
+            // once let through (a backup enabled without its schedule).
+            let exists = target
+                .name
+                .as_ref()
+                .is_some_and(|name| self.objects.contains_key(&target.object_path(name)));
+            let whole = request.method != Method::PATCH
+                || (request.content_type.as_deref() == Some("application/apply-patch+yaml")
+                    && !exists);
+            let mut object = request.body.clone().unwrap_or_default();
+            chatbot_operator::api::admission::prune_nulls(&mut object);
+            if whole
+                && let Some((kind, refused)) = schema_violations(&target.resource, &object)
+                && !refused.is_empty()
+            {
+                let name = object["metadata"]["name"].as_str().unwrap_or_default();
+                let message = format!("{kind} \"{name}\" is invalid: {}", refused.join(", "));
                 return Some((422, status(422, "Invalid", &message)));
             }
         }
