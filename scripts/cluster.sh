@@ -263,6 +263,9 @@ EOF
   chmod 600 "$file"
 }
 
+# The images run for real, each with this machine's files at the paths
+# its image has them: a container sees the host's root, but a fresh /tmp,
+# so nothing it runs may live in the clone by its clone path.
 images_file() {
   local binary="${CHATBOT_OPERATOR_BINARY:-$root/target/debug/chatbot-operator}" node="$1"
   local pg_bin
@@ -281,9 +284,11 @@ images_file() {
       "entrypoint": ["/usr/local/bin/chatbot-operator", "backup-agent"],
       "env": ["PATH=$path"], "user": 999, "users": { "999": "postgres" } },
     { "repository": "ghcr.io/chatbot-operator/echo-bot",
-      "entrypoint": ["$node", "echo-bot"], "user": 65532, "users": { "65532": "nonroot" } },
+      "files": { "/usr/local/bin/echo-bot": "$node" },
+      "entrypoint": ["/usr/local/bin/echo-bot", "echo-bot"], "user": 65532, "users": { "65532": "nonroot" } },
     { "repository": "postgres",
-      "entrypoint": ["$root/tests/cluster/node/postgres-entrypoint.sh"], "cmd": ["postgres"],
+      "files": { "/usr/local/bin/docker-entrypoint.sh": "$root/tests/cluster/node/postgres-entrypoint.sh" },
+      "entrypoint": ["docker-entrypoint.sh"], "cmd": ["postgres"],
       "env": ["PATH=$path", "PGDATA=/var/lib/postgresql/data", "STANDIN_POD_IP={podIP}"],
       "user": 999, "users": { "999": "postgres" }, "stopSignal": "SIGINT" }
   ]

@@ -806,28 +806,12 @@ async fn psql(client: &Client, namespace: &str, name: &str, database: &str, sql:
 #[tokio::test]
 #[ignore = "needs a cluster in KUBECONFIG: cargo test --test e2e_operator -- --ignored"]
 async fn a_rollback_with_its_data_restores_revision_1s_data_beside_revision_2s() {
-    use k8s_openapi::api::core::v1::PersistentVolumeClaim;
     let client = e2e::client().await;
     e2e::install(&client).await;
     let namespace = TestNamespace::new(&client, "restore").await;
-    let claims: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), &namespace.name);
-    let claim = serde_json::from_value(json!({
-        "metadata": { "name": "backups" },
-        "spec": { "accessModes": ["ReadWriteOnce"],
-            "resources": { "requests": { "storage": "1Gi" } } }
-    }))
-    .unwrap();
-    claims
-        .create(&Default::default(), &claim)
-        .await
-        .expect("the backups' volume");
+    namespace.volume_claim("backups").await;
     let operator = Operator::start(&namespace.name, "e2e-restore");
-    let mut backup = json!({ "enabled": true, "beforeRollout": true,
-        "schedule": "0 3 * * *",
-        "destination": { "pvc": { "claimName": "backups" } } });
-    if let Ok(image) = std::env::var("E2E_AGENT_IMAGE") {
-        backup["agentImage"] = json!(image);
-    }
+    let backup = e2e::backup_to_volume("backups", json!({ "beforeRollout": true }));
     let mut cbd = e2e::plain_chatbot(
         "data",
         json!({ "database": { "mode": "inCluster", "storageGiB": 1 }, "backup": backup }),
@@ -947,28 +931,13 @@ async fn a_rollback_with_its_data_restores_revision_1s_data_beside_revision_2s()
 #[tokio::test]
 #[ignore = "needs a cluster in KUBECONFIG: cargo test --test e2e_operator -- --ignored"]
 async fn an_on_call_backup_is_verified_and_restored_by_the_real_agent() {
-    use k8s_openapi::api::core::v1::PersistentVolumeClaim;
     let client = e2e::client().await;
     e2e::install(&client).await;
     let namespace = TestNamespace::new(&client, "oncall-data").await;
     let ns = namespace.name.as_str();
-    let claims: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), ns);
-    let claim = serde_json::from_value(json!({
-        "metadata": { "name": "backups" },
-        "spec": { "accessModes": ["ReadWriteOnce"],
-            "resources": { "requests": { "storage": "1Gi" } } }
-    }))
-    .unwrap();
-    claims
-        .create(&Default::default(), &claim)
-        .await
-        .expect("the backups' volume");
+    namespace.volume_claim("backups").await;
     let operator = Operator::start(ns, "e2e-oncall-data");
-    let mut backup = json!({ "enabled": true, "schedule": "0 3 * * *", "verify": true,
-        "destination": { "pvc": { "claimName": "backups" } } });
-    if let Ok(image) = std::env::var("E2E_AGENT_IMAGE") {
-        backup["agentImage"] = json!(image);
-    }
+    let backup = e2e::backup_to_volume("backups", json!({ "verify": true }));
     let cbd = e2e::plain_chatbot(
         "notes",
         json!({ "database": { "mode": "inCluster", "storageGiB": 1 }, "backup": backup }),

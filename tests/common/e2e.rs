@@ -181,6 +181,40 @@ impl TestNamespace {
     }
 }
 
+impl TestNamespace {
+    /// A 1 GiB ReadWriteOnce PersistentVolumeClaim `name` of the default
+    /// StorageClass, as a team makes one for its backups.
+    pub async fn volume_claim(&self, name: &str) {
+        let claims: Api<k8s_openapi::api::core::v1::PersistentVolumeClaim> =
+            Api::namespaced(self.client.clone(), &self.name);
+        let claim = serde_json::from_value(json!({
+            "metadata": { "name": name },
+            "spec": { "accessModes": ["ReadWriteOnce"],
+                "resources": { "requests": { "storage": "1Gi" } } }
+        }))
+        .unwrap();
+        claims
+            .create(&PostParams::default(), &claim)
+            .await
+            .expect("create the PersistentVolumeClaim");
+    }
+}
+
+/// `spec.backup` to the volume claim `claim`, with `extra` merged in, and
+/// the agent image `E2E_AGENT_IMAGE` names where it is set (the release's
+/// otherwise).
+pub fn backup_to_volume(claim: &str, extra: Value) -> Value {
+    let mut backup = json!({ "enabled": true, "schedule": "0 3 * * *",
+        "destination": { "pvc": { "claimName": claim } } });
+    if let (Some(backup), Value::Object(extra)) = (backup.as_object_mut(), extra) {
+        backup.extend(extra);
+    }
+    if let Ok(image) = std::env::var("E2E_AGENT_IMAGE") {
+        backup["agentImage"] = json!(image);
+    }
+    backup
+}
+
 impl Drop for TestNamespace {
     fn drop(&mut self) {
         let name = self.name.clone();

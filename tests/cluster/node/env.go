@@ -35,124 +35,97 @@ func environment(ctx context.Context, client kubernetes.Interface, pod *corev1.P
 		values[name] = value
 	}
 	namespace := pod.Namespace
-	secrets := map[string]*corev1.Secret{}
-	configMaps := map[string]*corev1.ConfigMap{}
-	secret := func(name string) (*corev1.Secret, error) {
-		if s, ok := secrets[name]; ok {
-			return s, nil
+	fetched := map[string]map[string]string{}
+	// The keys of ConfigMap or Secret `name` (`kind` as a kubelet names
+	// it in its errors); nil without an error when it is missing and
+	// optional.
+	data := func(kind, name string, optionalRef *bool) (map[string]string, error) {
+		id := kind + "/" + name
+		if keys, ok := fetched[id]; ok {
+			return keys, nil
 		}
-		s, err := client.CoreV1().Secrets(namespace).Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
+		keys := map[string]string{}
+		var err error
+		if kind == "secret" {
+			var s *corev1.Secret
+			if s, err = client.CoreV1().Secrets(namespace).Get(ctx, name, metav1.GetOptions{}); err == nil {
+				for key, value := range s.Data {
+					keys[key] = string(value)
+				}
+			}
+		} else {
+			var c *corev1.ConfigMap
+			if c, err = client.CoreV1().ConfigMaps(namespace).Get(ctx, name, metav1.GetOptions{}); err == nil {
+				keys = c.Data
+			}
+		}
+		switch {
+		case apierrors.IsNotFound(err) && optional(optionalRef):
+			return nil, nil
+		case apierrors.IsNotFound(err):
+			return nil, &configError{fmt.Sprintf("%s %q not found", kind, name)}
+		case err != nil:
 			return nil, err
 		}
-		secrets[name] = s
-		return s, nil
+		fetched[id] = keys
+		return keys, nil
 	}
-	configMap := func(name string) (*corev1.ConfigMap, error) {
-		if c, ok := configMaps[name]; ok {
-			return c, nil
+	// One key of it; `ok` false when it is missing and optional.
+	key := func(kind, title, name, key string, optionalRef *bool) (string, bool, error) {
+		keys, err := data(kind, name, optionalRef)
+		if err != nil || keys == nil {
+			return "", false, err
 		}
-		c, err := client.CoreV1().ConfigMaps(namespace).Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return nil, err
+		value, ok := keys[key]
+		if !ok && !optional(optionalRef) {
+			return "", false, &configError{fmt.Sprintf("couldn't find key %s in %s %s/%s", key, title, namespace, name)}
 		}
-		configMaps[name] = c
-		return c, nil
+		return value, ok, nil
 	}
 
 	for _, from := range container.EnvFrom {
+		var keys map[string]string
+		var err error
 		switch {
 		case from.ConfigMapRef != nil:
-			c, err := configMap(from.ConfigMapRef.Name)
-			if apierrors.IsNotFound(err) {
-				if optional(from.ConfigMapRef.Optional) {
-					continue
-				}
-				return nil, nil, &configError{fmt.Sprintf("configmap %q not found", from.ConfigMapRef.Name)}
-			} else if err != nil {
-				return nil, nil, err
-			}
-			for _, key := range sortedKeys(c.Data) {
-				if validName(from.Prefix + key) {
-					set(from.Prefix+key, c.Data[key])
-				}
-			}
+			keys, err = data("configmap", from.ConfigMapRef.Name, from.ConfigMapRef.Optional)
 		case from.SecretRef != nil:
-			s, err := secret(from.SecretRef.Name)
-			if apierrors.IsNotFound(err) {
-				if optional(from.SecretRef.Optional) {
-					continue
-				}
-				return nil, nil, &configError{fmt.Sprintf("secret %q not found", from.SecretRef.Name)}
-			} else if err != nil {
-				return nil, nil, err
-			}
-			keys := make([]string, 0, len(s.Data))
-			for key := range s.Data {
-				keys = append(keys, key)
-			}
-			sort.Strings(keys)
-			for _, key := range keys {
-				if validName(from.Prefix + key) {
-					set(from.Prefix+key, string(s.Data[key]))
-				}
+			keys, err = data("secret", from.SecretRef.Name, from.SecretRef.Optional)
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, name := range sortedKeys(keys) {
+			if validName(from.Prefix + name) {
+				set(from.Prefix+name, keys[name])
 			}
 		}
 	}
 
 	for _, env := range container.Env {
-		if env.ValueFrom == nil {
-			set(env.Name, expand(env.Value, values))
-			continue
-		}
 		from := env.ValueFrom
+		var value string
+		found := true
+		var err error
 		switch {
+		case from == nil:
+			value = expand(env.Value, values)
 		case from.FieldRef != nil:
-			value, err := fieldValue(pod, from.FieldRef.FieldPath)
-			if err != nil {
-				return nil, nil, err
-			}
-			set(env.Name, value)
+			value, err = fieldValue(pod, from.FieldRef.FieldPath)
 		case from.ResourceFieldRef != nil:
-			set(env.Name, resourceValue(container, from.ResourceFieldRef))
+			value = resourceValue(container, from.ResourceFieldRef)
 		case from.ConfigMapKeyRef != nil:
 			ref := from.ConfigMapKeyRef
-			c, err := configMap(ref.Name)
-			if apierrors.IsNotFound(err) {
-				if optional(ref.Optional) {
-					continue
-				}
-				return nil, nil, &configError{fmt.Sprintf("configmap %q not found", ref.Name)}
-			} else if err != nil {
-				return nil, nil, err
-			}
-			value, ok := c.Data[ref.Key]
-			if !ok {
-				if optional(ref.Optional) {
-					continue
-				}
-				return nil, nil, &configError{fmt.Sprintf("couldn't find key %s in ConfigMap %s/%s", ref.Key, namespace, ref.Name)}
-			}
-			set(env.Name, value)
+			value, found, err = key("configmap", "ConfigMap", ref.Name, ref.Key, ref.Optional)
 		case from.SecretKeyRef != nil:
 			ref := from.SecretKeyRef
-			s, err := secret(ref.Name)
-			if apierrors.IsNotFound(err) {
-				if optional(ref.Optional) {
-					continue
-				}
-				return nil, nil, &configError{fmt.Sprintf("secret %q not found", ref.Name)}
-			} else if err != nil {
-				return nil, nil, err
-			}
-			value, ok := s.Data[ref.Key]
-			if !ok {
-				if optional(ref.Optional) {
-					continue
-				}
-				return nil, nil, &configError{fmt.Sprintf("couldn't find key %s in Secret %s/%s", ref.Key, namespace, ref.Name)}
-			}
-			set(env.Name, string(value))
+			value, found, err = key("secret", "Secret", ref.Name, ref.Key, ref.Optional)
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		if found {
+			set(env.Name, value)
 		}
 	}
 	list := make([]string, 0, len(order))

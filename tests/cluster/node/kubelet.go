@@ -131,21 +131,14 @@ func (k *kubelet) run(ctx context.Context) {
 	}
 	// Time moves containers on (ready after a delay, a Job's completion,
 	// a crash loop's next restart): look at every pod this node runs.
-	ticker := time.NewTicker(500 * time.Millisecond)
-	defer ticker.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			k.queue.ShutDown()
-			return
-		case <-ticker.C:
-		}
+	every(ctx, 500*time.Millisecond, func() {
 		k.mu.Lock()
 		for key := range k.runtimes {
 			k.queue.Add(key)
 		}
 		k.mu.Unlock()
-	}
+	})
+	k.queue.ShutDown()
 }
 
 func (k *kubelet) work(ctx context.Context) bool {

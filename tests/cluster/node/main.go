@@ -163,3 +163,17 @@ func run(o options) error {
 	kubelet.stopAll(10 * time.Second)
 	return nil
 }
+
+// every calls `f` every `interval` until `ctx` ends.
+func every(ctx context.Context, interval time.Duration, f func()) {
+	ticker := time.NewTicker(interval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+		f()
+	}
+}

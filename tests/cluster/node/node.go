@@ -138,34 +138,30 @@ func (n *node) renewLease(ctx context.Context) error {
 // heartbeat keeps the Lease and the Ready condition fresh, so the node
 // lifecycle controller never marks the node unreachable.
 func (n *node) heartbeat(ctx context.Context) {
-	ticker := time.NewTicker(heartbeatInterval)
-	defer ticker.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-ticker.C:
-		}
-		if err := n.renewLease(ctx); err != nil && ctx.Err() == nil {
-			fmt.Fprintf(os.Stderr, "node-standin: renew lease: %v\n", err)
-		}
-		nodes := n.client.CoreV1().Nodes()
-		current, err := nodes.Get(ctx, n.name, metav1.GetOptions{})
-		if err != nil {
-			continue
-		}
-		now := metav1.Now()
-		status := n.status(now)
-		for i := range status.Conditions {
-			for _, old := range current.Status.Conditions {
-				if old.Type == status.Conditions[i].Type && old.Status == status.Conditions[i].Status {
-					status.Conditions[i].LastTransitionTime = old.LastTransitionTime
-				}
+	every(ctx, heartbeatInterval, func() { n.beat(ctx) })
+}
+
+// beat renews the Lease and posts the Ready condition.
+func (n *node) beat(ctx context.Context) {
+	if err := n.renewLease(ctx); err != nil && ctx.Err() == nil {
+		fmt.Fprintf(os.Stderr, "node-standin: renew lease: %v\n", err)
+	}
+	nodes := n.client.CoreV1().Nodes()
+	current, err := nodes.Get(ctx, n.name, metav1.GetOptions{})
+	if err != nil {
+		return
+	}
+	now := metav1.Now()
+	status := n.status(now)
+	for i := range status.Conditions {
+		for _, old := range current.Status.Conditions {
+			if old.Type == status.Conditions[i].Type && old.Status == status.Conditions[i].Status {
+				status.Conditions[i].LastTransitionTime = old.LastTransitionTime
 			}
 		}
-		current.Status = status
-		if _, err := nodes.UpdateStatus(ctx, current, metav1.UpdateOptions{}); err != nil && ctx.Err() == nil {
-			fmt.Fprintf(os.Stderr, "node-standin: node status: %v\n", err)
-		}
+	}
+	current.Status = status
+	if _, err := nodes.UpdateStatus(ctx, current, metav1.UpdateOptions{}); err != nil && ctx.Err() == nil {
+		fmt.Fprintf(os.Stderr, "node-standin: node status: %v\n", err)
 	}
 }

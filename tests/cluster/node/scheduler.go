@@ -32,16 +32,7 @@ func newScheduler(client kubernetes.Interface, factory informers.SharedInformerF
 }
 
 func (s *scheduler) run(ctx context.Context) {
-	ticker := time.NewTicker(200 * time.Millisecond)
-	defer ticker.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-ticker.C:
-		}
-		s.schedule(ctx)
-	}
+	every(ctx, 200*time.Millisecond, func() { s.schedule(ctx) })
 }
 
 // requests is what a pod asks of a node: its containers' requests added

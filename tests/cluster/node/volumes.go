@@ -66,17 +66,10 @@ func (p *provisioner) ensureStorageClass(ctx context.Context) error {
 }
 
 func (p *provisioner) run(ctx context.Context) {
-	ticker := time.NewTicker(500 * time.Millisecond)
-	defer ticker.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-ticker.C:
-		}
+	every(ctx, 500*time.Millisecond, func() {
 		p.provision(ctx)
 		p.reclaim(ctx)
-	}
+	})
 }
 
 func (p *provisioner) ours(claim *corev1.PersistentVolumeClaim) bool {
