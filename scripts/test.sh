@@ -58,7 +58,7 @@ missing=()
 command -v lua5.1 >/dev/null || missing+=(lua5.1)
 # The end-to-end control plane: etcd (tested with Debian 12's 3.4), and
 # what scripts/cluster.sh uses to start it and route pods' addresses.
-etcd_version="$(etcd --version 2>/dev/null | awk '/^etcd Version/ { print $3 }')"
+etcd_version="$( (etcd --version 2>/dev/null || true) | awk '/^etcd Version/ { print $3 }')"
 case "$etcd_version" in
   3.4.* | 3.5.* | 3.6.*) ;;
   *) missing+=(etcd-server) ;;
