@@ -32,7 +32,10 @@ use chatbot_operator::{
     api::ChatbotDeployment,
     reconcile::{decide, observe, stores},
 };
-use common::harness::{Harness, path, status_default};
+use common::{
+    fleet::{mark_everything_ready, populate},
+    harness::Harness,
+};
 use serde_json::{Value, json};
 
 struct Counting;
@@ -60,109 +63,8 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
-#[path = "render.rs"]
-#[allow(dead_code)]
-mod render_bench;
-
-/// `count` generated resources spread over ten namespaces, with the
-/// Secrets they refer to.
-fn populate(harness: &mut Harness, count: usize) -> Vec<String> {
-    let renderer = chatbot_operator::render::Renderer::embedded().unwrap();
-    let mut paths = Vec::new();
-    for (index, mut cbd) in render_bench::generated(count).into_iter().enumerate() {
-        // The operator's own cost: stores in the cluster, so no AWS call
-        // is timed here (`managed_sample` times those against moto).
-        for mode in [
-            cbd.spec.database.get_or_insert_default().mode.as_mut(),
-            cbd.spec.cache.get_or_insert_default().mode.as_mut(),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            if *mode == chatbot_operator::api::StoreMode::Managed {
-                *mode = chatbot_operator::api::StoreMode::InCluster;
-            }
-        }
-        if cbd.spec.environment == "production" || cbd.spec.environment == "staging" {
-            cbd.spec.database.get_or_insert_default().mode =
-                Some(chatbot_operator::api::StoreMode::InCluster);
-            cbd.spec.cache.get_or_insert_default().mode =
-                Some(chatbot_operator::api::StoreMode::InCluster);
-        }
-        // Migration Jobs need a Job controller, which the in-memory API
-        // server is not (tests/suite/migrations.rs covers them).
-        if let Some(database) = cbd.spec.database.as_mut() {
-            database.migrations = None;
-        }
-        let namespace = format!("team-{}", index % 10);
-        cbd.metadata.namespace = Some(namespace.clone());
-        let resolved = renderer.environments.resolve(&cbd.spec).unwrap();
-        for reference in chatbot_operator::secrets::references(&resolved.spec) {
-            let secret = path("secrets", &namespace, &reference.secret);
-            if harness.api.get(&secret).is_none() {
-                harness.api.insert(
-                    &secret,
-                    json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": reference.secret, "namespace": namespace}, "data": {}}),
-                );
-            }
-            // Several references may share a Secret: each adds its key.
-            harness.api.update(&secret, |s| {
-                s["data"][reference.key.as_str()] = json!("eA==");
-            });
-        }
-        let mut object = serde_json::to_value(&cbd).unwrap();
-        object["status"] = status_default();
-        let name = cbd.metadata.name.clone().unwrap();
-        let path = path("chatbotdeployments", &namespace, &name);
-        harness.api.insert(&path, object);
-        paths.push(path);
-    }
-    harness.sync();
-    paths
-}
-
 fn rate(count: usize, elapsed: Duration) -> f64 {
     count as f64 / elapsed.as_secs_f64()
-}
-
-/// The path of the app Deployment of the ChatbotDeployment at `path`.
-fn deployment_of(path: &str) -> String {
-    path.replace("/apis/chatbot.dev/v1alpha1/", "/apis/apps/v1/")
-        .replace("/chatbotdeployments/", "/deployments/")
-}
-
-fn mark_ready(api: &common::fake_api::FakeApi, deployment: &str) {
-    let Some(object) = api.get(deployment) else {
-        return;
-    };
-    if object["status"]["readyReplicas"].is_number()
-        && object["status"]["observedGeneration"] == object["metadata"]["generation"]
-    {
-        return;
-    }
-    let generation = object["metadata"]["generation"].clone();
-    let replicas = object["spec"]["replicas"].as_i64().unwrap_or(1);
-    api.update(deployment, |d| {
-        d["status"] = json!({"observedGeneration": generation, "replicas": replicas, "updatedReplicas": replicas, "readyReplicas": replicas, "availableReplicas": replicas});
-    });
-}
-
-/// Marks the app, PgBouncer and the in-cluster stores of the resource at
-/// `path` ready, as their controllers and kubelets would.
-fn mark_everything_ready(api: &common::fake_api::FakeApi, path: &str) {
-    let app = deployment_of(path);
-    mark_ready(api, &app);
-    mark_ready(api, &format!("{app}-pgbouncer"));
-    let stateful_sets = app.replace("/deployments/", "/statefulsets/");
-    for store in ["postgres", "redis"] {
-        let set = format!("{stateful_sets}-{store}");
-        if api
-            .get(&set)
-            .is_some_and(|object| object["status"]["readyReplicas"] != 1)
-        {
-            api.set_status(&set, json!({"replicas": 1, "readyReplicas": 1}));
-        }
-    }
 }
 
 async fn in_process(count: usize) {

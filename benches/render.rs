@@ -4,56 +4,13 @@
 
 use std::hint::black_box;
 
-use chatbot_operator::{api::ChatbotDeployment, manifest, render};
+#[path = "../tests/common/mod.rs"]
+#[allow(unused_imports)]
+mod common;
+
+use chatbot_operator::{api::ChatbotDeployment, render};
+use common::fleet::{generated, samples};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-
-const SAMPLES: [&str; 5] = [
-    "brigade-sales",
-    "claude-saas",
-    "finance-assistant",
-    "mindmitra",
-    "stock-consultant",
-];
-
-fn samples() -> Vec<ChatbotDeployment> {
-    SAMPLES
-        .iter()
-        .flat_map(|name| {
-            let path = format!(
-                "{}/manifests/samples/{name}.yaml",
-                env!("CARGO_MANIFEST_DIR")
-            );
-            let text = std::fs::read_to_string(&path).expect("sample");
-            manifest::parse_deployments(&path, &text).expect("sample parses")
-        })
-        .collect()
-}
-
-/// `count` deployments cycling through the samples, each with its own name,
-/// image tag and autoscaling ceiling.
-pub fn generated(count: usize) -> Vec<ChatbotDeployment> {
-    let samples = samples();
-    (0..count)
-        .map(|index| {
-            let mut deployment = samples[index % samples.len()].clone();
-            let name = format!(
-                "{}-{index}",
-                deployment.metadata.name.as_deref().unwrap_or("bot")
-            );
-            deployment.metadata.name = Some(name);
-            let image = deployment
-                .spec
-                .image
-                .rsplit_once(':')
-                .map_or(deployment.spec.image.clone(), |(repo, _)| repo.to_string());
-            deployment.spec.image = format!("{image}:1.0.{index}");
-            if let Some(replicas) = deployment.spec.replicas.as_mut() {
-                replicas.max = Some(replicas.min.unwrap_or(2) + (index % 8) as i32);
-            }
-            deployment
-        })
-        .collect()
-}
 
 fn render_all(renderer: &render::Renderer, deployments: &[ChatbotDeployment]) -> usize {
     let mut objects = 0;

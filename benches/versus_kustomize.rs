@@ -13,9 +13,9 @@ use std::{
 
 use chatbot_operator::render;
 
-#[path = "render.rs"]
-#[allow(dead_code)]
-mod render_bench;
+#[path = "../tests/common/mod.rs"]
+#[allow(unused_imports)]
+mod common;
 
 /// Runs of our render per size (the median is reported).
 const RENDER_RUNS: usize = 5;
@@ -34,7 +34,7 @@ fn median(mut times: Vec<Duration>) -> Duration {
 }
 
 fn compare(renderer: &render::Renderer, count: usize) {
-    let deployments = render_bench::generated(count);
+    let deployments = common::fleet::generated(count);
     let mut objects = 0;
     let mut yaml = String::new();
     let mut render_times = Vec::new();

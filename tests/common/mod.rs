@@ -6,6 +6,7 @@ pub mod cases;
 pub mod e2e;
 pub mod fake_api;
 pub mod fake_server;
+pub mod fleet;
 pub mod harness;
 pub mod logs;
 pub mod moto;
