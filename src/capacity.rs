@@ -6,8 +6,7 @@ use serde::Serialize;
 
 use crate::{
     api::{ChatbotDeploymentSpec, StoreMode, Strategy},
-    prices,
-    render::fallback,
+    defaults as fallback, prices,
 };
 
 /// Share of a limit at which a check warns.

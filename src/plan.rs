@@ -10,7 +10,7 @@ use crate::{
     capacity::{self, CapacityCheck, CheckStatus},
     cost::{self, CostReport},
     environment::{Origin, Resolution},
-    render::names,
+    names,
 };
 
 /// One resolved setting.

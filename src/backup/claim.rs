@@ -13,7 +13,7 @@ use k8s_openapi::{
 
 use crate::{
     api::PvcDestination,
-    render::names::{self, MANAGER},
+    names::{self, MANAGER},
 };
 
 /// The claim's size when the spec gives none, in GiB.

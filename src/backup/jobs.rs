@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 use k8s_openapi::api::batch::v1::Job;
 
-use crate::render::names::keys;
+use crate::names::keys;
 
 /// Label with the backup id on a backup Job and its pod.
 pub const ID_LABEL: &str = "chatbot.dev/backup-id";
@@ -235,7 +235,7 @@ pub fn job_name(deployment: &str, reason: Reason, id: &str) -> String {
     if name.len() <= 63 {
         return name;
     }
-    let digest = crate::render::hash_hex(name.as_bytes());
+    let digest = crate::hash::hash_hex(name.as_bytes());
     let keep = 63 - 1 - 8;
     let mut cut = name[..keep].trim_end_matches('-').to_string();
     cut.push('-');

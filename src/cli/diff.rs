@@ -16,7 +16,8 @@ use serde_json::Value;
 use super::CliError;
 use crate::{
     api::ChatbotDeployment,
-    render::{Child, ObjectType, Renderer, names::MANAGER},
+    names::MANAGER,
+    render::{Child, ObjectType, Renderer},
 };
 
 /// Kinds the operator keeps one object of per name; Jobs are stamped per
@@ -108,7 +109,7 @@ async fn diff_one(
         let selector = format!(
             "{},{}={name}",
             crate::reconcile::stores::CHILD_SELECTOR,
-            crate::render::names::keys::INSTANCE
+            crate::names::keys::INSTANCE
         );
         let listed = match api.list(&ListParams::default().labels(&selector)).await {
             Ok(list) => list.items,

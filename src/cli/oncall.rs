@@ -410,7 +410,7 @@ fn pods_line(deployment: &Deployment) -> String {
         .as_ref()
         .and_then(|s| s.template.metadata.as_ref())
         .and_then(|m| m.labels.as_ref())
-        .and_then(|l| l.get(crate::render::names::keys::REVISION).cloned())
+        .and_then(|l| l.get(crate::names::keys::REVISION).cloned())
         .unwrap_or_else(|| "-".into());
     format!(
         "{}/{} ready, {} up to date (Deployment {}, revision {revision})",

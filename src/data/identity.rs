@@ -50,10 +50,7 @@ impl Owner {
             (tags::NAMESPACE.into(), self.namespace.clone()),
             (tags::NAME.into(), self.name.clone()),
             (tags::UID.into(), self.uid.clone()),
-            (
-                tags::MANAGED_BY.into(),
-                crate::render::names::MANAGER.into(),
-            ),
+            (tags::MANAGED_BY.into(), crate::names::MANAGER.into()),
         ]
     }
 

@@ -292,6 +292,6 @@ fn uid(name: &str) -> String {
     if name.len() <= 40 {
         return name.to_string();
     }
-    let hash = crate::render::hash_hex(name.as_bytes());
+    let hash = crate::hash::hash_hex(name.as_bytes());
     format!("{}-{}", &name[..40 - hash.len() - 1], hash)
 }

@@ -16,7 +16,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
 };
 
 use crate::api::ChatbotDeploymentSpec;
-use crate::render::names::{self, keys};
+use crate::names::{self, keys};
 pub use resources::{PodMonitor, PrometheusRule};
 
 /// The API group both kinds belong to.

@@ -35,12 +35,13 @@ use crate::{
     api::{ChatbotAction, ChatbotDeployment},
     environment::Environments,
     lease::{Leadership, LeaseLock, LeaseTiming},
+    names::MANAGER,
     reconcile::{
         self, Context, Timing, action,
         observe::referring_to_secret,
         stores::{self, CHILD_SELECTOR, Stores},
     },
-    render::{Renderer, Templates, names::MANAGER},
+    render::{Renderer, Templates},
     secrets,
     telemetry::{CountWrites, Health, Metrics},
 };

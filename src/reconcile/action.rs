@@ -32,7 +32,7 @@ use tracing::{Instrument, info};
 use super::{ReconcileError, command, rollback, stores::get};
 use crate::{
     api::{ActionKind, ChatbotAction, ChatbotActionStatus, ChatbotDeployment},
-    render::names::MANAGER,
+    names::MANAGER,
     telemetry::Metrics,
 };
 

@@ -29,7 +29,8 @@ use crate::{
         runs::{self, Facts},
         settings,
     },
-    render::{Child, ChildKind, Object, names::MANAGER},
+    names::MANAGER,
+    render::{Child, ChildKind, Object},
     telemetry::backups::Finished,
 };
 

@@ -23,7 +23,8 @@ use super::{
 };
 use crate::{
     api::ChatbotDeployment,
-    render::{Child, ChildKind, ObjectType, names::MANAGER},
+    names::MANAGER,
+    render::{Child, ChildKind, ObjectType},
     secrets,
 };
 
@@ -139,7 +140,7 @@ pub async fn converge(
                         if metadata
                             .annotations
                             .as_ref()
-                            .and_then(|a| a.get(crate::render::names::keys::SPEC_HASH))
+                            .and_then(|a| a.get(crate::names::keys::SPEC_HASH))
                             .map(String::as_str)
                             == child.spec_hash() =>
                     {

@@ -41,10 +41,8 @@ use crate::{
         elasticache::{CacheRequest, ElastiCache},
         rds::{DatabaseRequest, Rds},
     },
-    render::{
-        names::{self, ChildNames},
-        stores as render_stores,
-    },
+    names::{self, ChildNames},
+    render::stores as render_stores,
     secrets,
 };
 

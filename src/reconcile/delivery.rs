@@ -15,7 +15,8 @@ use crate::{
         AbTest, AnalysisRound, ChatbotDeploymentSpec, ChatbotDeploymentStatus, MeasurementStatus,
         RolloutStatus, Strategy, TrafficProvider,
     },
-    render::{Child, Rendered, candidate_children, names, route_children},
+    names,
+    render::{Child, Rendered, candidate_children, route_children},
     rollout::{
         ab,
         machine::{self, Command, Step},
@@ -277,7 +278,7 @@ pub fn due_smoke(
         .health
         .as_ref()
         .and_then(|h| h.readiness_path.clone().or(h.path.clone()))
-        .unwrap_or_else(|| crate::render::fallback::HEALTH_PATH.into());
+        .unwrap_or_else(|| crate::defaults::HEALTH_PATH.into());
     let mut paths = vec![health];
     paths.extend(
         spec.rollout

@@ -43,7 +43,7 @@ pub fn pre_rollout_gate(
 /// would read them wait.
 pub fn connection_urls_missing(
     spec: &crate::api::ChatbotDeploymentSpec,
-    names: &crate::render::names::ChildNames,
+    names: &crate::names::ChildNames,
     observed: &Observed,
 ) -> Vec<String> {
     use crate::{api::StoreMode, data::connection::StoreKind};

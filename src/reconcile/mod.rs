@@ -39,7 +39,7 @@ use tracing::{Instrument, info, warn};
 
 use crate::{
     api::{ChatbotDeployment, ChatbotDeploymentStatus},
-    render::names::MANAGER,
+    names::MANAGER,
 };
 pub use context::{Context, Timing};
 use decide::Pace;
@@ -294,7 +294,7 @@ async fn observe_rollout(
         let base = ctx.smoke_base.clone().unwrap_or_else(|| {
             format!(
                 "http://{}.{namespace}.svc:{}",
-                crate::render::names::ChildNames::for_deployment(&name).candidate,
+                crate::names::ChildNames::for_deployment(&name).candidate,
                 crate::rollout::traffic::SERVICE_PORT
             )
         });

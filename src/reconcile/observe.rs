@@ -16,7 +16,8 @@ use super::{
 };
 use crate::{
     api::ChatbotDeployment,
-    render::{ChildKind, ObjectType, names},
+    names,
+    render::{ChildKind, ObjectType},
     rollout::revisions::Recovered,
     secrets::SecretReference,
 };

@@ -16,7 +16,8 @@ use crate::{
         jobs::{self, JobState},
         restore::{self, Facts, Safety, instance},
     },
-    render::{Child, ChildKind, Object, names::ChildNames},
+    names::ChildNames,
+    render::{Child, ChildKind, Object},
     rollout::progressive,
 };
 

@@ -28,7 +28,7 @@ use serde_json::json;
 use super::{ReconcileError, converge::kube_error};
 use crate::{
     api::{ChatbotDeployment, HeldRevision},
-    render::names::keys,
+    names::keys,
 };
 
 /// Field manager of `status.rollback` and of restored pod templates.

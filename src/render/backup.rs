@@ -9,8 +9,9 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::EnvVar;
 use serde::Serialize;
 
-use super::{RenderError, context::secret_env, names};
+use super::{RenderError, context::secret_env};
 use crate::api::{ChatbotDeploymentSpec, StoreMode};
+use crate::names;
 
 /// Longest one backup runs when the spec does not say.
 pub const TIMEOUT_SECONDS: i32 = 2 * 3600;

@@ -3,10 +3,8 @@
 //! Service so they run exactly the spec's pod template, and the public
 //! route for a given split of traffic.
 
-use super::{
-    Child, ChildKind, Object, RenderContext, Rendered, exposure, names, route_provider, stamp,
-};
-use crate::{api::TrafficProvider, rollout::traffic};
+use super::{Child, ChildKind, Object, RenderContext, Rendered, exposure, route_provider, stamp};
+use crate::{api::TrafficProvider, names, rollout::traffic};
 
 /// The candidate's Deployment (`replicas` pods whose component label is
 /// `component`) and its Service, from the rendered app Deployment and

@@ -146,7 +146,7 @@ impl ChildKind {
     }
 
     /// The name of this kind's child among `names`.
-    pub fn name_in(self, names: &super::names::ChildNames) -> &str {
+    pub fn name_in(self, names: &crate::names::ChildNames) -> &str {
         match self {
             ChildKind::ServiceAccount => &names.service_account,
             ChildKind::ConfigMap => &names.config_map,
@@ -431,7 +431,7 @@ impl Child {
         self.metadata()
             .annotations
             .as_ref()
-            .and_then(|a| a.get(super::names::keys::SPEC_HASH))
+            .and_then(|a| a.get(crate::names::keys::SPEC_HASH))
             .map(String::as_str)
     }
 

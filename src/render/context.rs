@@ -12,38 +12,18 @@ use k8s_openapi::{
     apimachinery::pkg::api::resource::Quantity,
 };
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 pub use super::network::{Network, Route};
 use super::{
     RenderError,
-    names::{self, ChildNames},
     network::{ingress_peers, route},
 };
-use crate::api::{ChatbotDeploymentSpec, RateLimitBackend, SecretKeyRef, StoreMode};
-
-/// Fallbacks for values neither the spec nor the environment sets.
-pub mod fallback {
-    pub const PORT: i32 = 8000;
-    pub const HEALTH_PATH: &str = "/health";
-    pub const STARTUP_SECONDS: i32 = 60;
-    pub const PERIOD_SECONDS: i32 = 10;
-    pub const TARGET_CPU: i32 = 70;
-    pub const REVISION_HISTORY: i32 = 10;
-    pub const PROGRESS_DEADLINE: i32 = 600;
-    pub const GRACE_SECONDS: i64 = 30;
-    /// A WebSocket or streamed answer may stay open this long by default.
-    pub const STREAM_IDLE_SECONDS: i32 = 3600;
-    /// A plain request may sit idle this long at the edge by default.
-    pub const REQUEST_IDLE_SECONDS: i32 = 60;
-    pub const LOG_LEVEL: &str = "info";
-    pub const DB_POOL_SIZE: i32 = 5;
-    pub const DB_MAX_OVERFLOW: i32 = 5;
-    pub const CPU_REQUEST: &str = "100m";
-    pub const MEMORY_REQUEST: &str = "256Mi";
-    pub const CPU_LIMIT: &str = "500m";
-    pub const MEMORY_LIMIT: &str = "512Mi";
-}
+use crate::{
+    api::{ChatbotDeploymentSpec, RateLimitBackend, SecretKeyRef, StoreMode},
+    defaults as fallback,
+    hash::hash_hex,
+    names::{self, ChildNames},
+};
 
 /// Autoscaler bounds, present when `replicas.max > replicas.min`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -274,13 +254,6 @@ pub fn build(
         maintenance: super::maintenance::context(spec, name),
         websockets,
     })
-}
-
-/// Hex SHA-256 of `bytes`, shortened to 16 characters: enough to tell two
-/// renderings apart, short enough to read in `kubectl describe`.
-pub fn hash_hex(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
 /// Requests and limits, with fallbacks for whichever the spec leaves out.

@@ -9,15 +9,16 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use serde::Serialize;
 
 use super::{
-    Child, ChildKind, Object, RenderContext, RenderError, hash_hex, names, route_children,
-    templates::Templates,
+    Child, ChildKind, Object, RenderContext, RenderError, route_children, templates::Templates,
 };
 use crate::{
     api::ChatbotDeploymentSpec,
+    hash::hash_hex,
     maintenance::{
         page::{self, Page},
         server::STYLESHEET_PATH,
     },
+    names,
     rollout::traffic::{Edge, Split},
 };
 

@@ -10,7 +10,6 @@ mod children;
 mod context;
 pub mod maintenance;
 pub mod monitoring;
-pub mod names;
 mod network;
 mod object_type;
 pub mod stores;
@@ -22,13 +21,15 @@ use k8s_openapi::api::apps::v1::Deployment;
 
 pub use candidate::{candidate_children, route_children};
 pub use children::{Child, ChildKind, Object, ObjectType};
-pub use context::{RenderContext, Route, build as build_context, fallback, hash_hex};
+pub use context::{RenderContext, Route, build as build_context};
 pub use network::edge_gaps;
 pub use templates::Templates;
 
 use crate::{
     api::{ChatbotDeployment, TrafficProvider},
     environment::{EnvironmentError, Environments, Resolution},
+    hash::hash_hex,
+    names,
     rollout::traffic,
 };
 

@@ -6,21 +6,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::{RenderError, names};
+use super::RenderError;
 use crate::api::{ChatbotDeploymentSpec, DeletionPolicy, StoreMode};
-
-/// Images and sizes used when neither the spec nor the environment sets them.
-pub mod fallback {
-    pub const POSTGRES_VERSION: &str = "16";
-    pub const REDIS_VERSION: &str = "7.2";
-    pub const PGBOUNCER_IMAGE: &str = "edoburu/pgbouncer:v1.23.1-p3";
-    pub const DATABASE_STORAGE_GIB: i32 = 5;
-    pub const CACHE_MEMORY_MIB: i32 = 128;
-    pub const POOLER_POOL_SIZE: i32 = 20;
-    pub const POOLER_REPLICAS: i32 = 1;
-    /// Client connections one PgBouncer pod accepts.
-    pub const POOLER_MAX_CLIENT_CONNECTIONS: i32 = 1000;
-}
+use crate::{defaults::stores as fallback, names};
 
 /// The official `postgres` image runs as this user and group.
 pub const POSTGRES_UID: i64 = 999;

@@ -8,11 +8,11 @@ use tracing::info;
 
 use crate::{
     api::ChatbotDeploymentSpec,
+    names::MANAGER,
     reconcile::{
         Context, ReconcileError,
         converge::{is_status, kube_error},
     },
-    render::names::MANAGER,
 };
 
 /// Creates the claim `spec.backup.destination.pvc` names for ChatbotDeployment

@@ -19,7 +19,7 @@ use super::StoreFacts;
 use crate::{
     api::{ChatbotDeployment, StoreStatus},
     data::connection::{Route, SecretView, StoreKind, keys},
-    render::names::MANAGER,
+    names::MANAGER,
 };
 
 /// The database a restore switched the app's URLs to (what the Secret

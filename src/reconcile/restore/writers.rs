@@ -15,10 +15,7 @@ use super::{
     },
     MANAGER,
 };
-use crate::{
-    api::ChatbotDeploymentSpec,
-    render::{names::ChildNames, stores::fallback},
-};
+use crate::{api::ChatbotDeploymentSpec, defaults::stores as fallback, names::ChildNames};
 
 /// The Deployments that write to the database and the replica count each
 /// runs with outside a restore: the app (its autoscaler's floor) and the

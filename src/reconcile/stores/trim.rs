@@ -58,7 +58,7 @@ pub fn trim_deployment(deployment: &mut Deployment) {
     let ours: Option<Vec<_>> = deployment.metadata.managed_fields.take().map(|entries| {
         entries
             .into_iter()
-            .filter(|entry| entry.manager.as_deref() == Some(crate::render::names::MANAGER))
+            .filter(|entry| entry.manager.as_deref() == Some(crate::names::MANAGER))
             .collect()
     });
     trim_metadata(deployment);
