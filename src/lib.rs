@@ -5,6 +5,7 @@
 //! rendering, cost and capacity) plus the `chatbot-operator` binary that
 //! drives them from the command line.
 
+pub mod agent;
 pub mod analysis;
 pub mod api;
 pub mod backup;
@@ -16,7 +17,6 @@ pub mod defaults;
 pub mod document;
 pub mod environment;
 pub mod hash;
-pub mod lease;
 pub mod maintenance;
 pub mod manifest;
 pub mod monitoring;

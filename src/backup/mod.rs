@@ -2,12 +2,11 @@
 //! removes. Pure: time comes in as an argument, so a year of schedules is
 //! replayed in a test in microseconds. `runs` decides which backup Job to
 //! start and what status says; `jobs` reads and stamps the Jobs; the
-//! engine that takes a backup is the `backup-agent` (`agent`); `restore`
-//! carries a restore step by step; the reconciler only observes, asks
-//! `runs` and `restore` and applies.
+//! engine that takes a backup is the `backup-agent` (`crate::agent`, the
+//! process a Job runs); `restore` carries a restore step by step; the
+//! reconciler only observes, asks `runs` and `restore` and applies.
 
 pub mod action;
-pub mod agent;
 pub mod claim;
 pub mod estimate;
 pub mod gate;

@@ -67,7 +67,7 @@ pub enum Command {
     /// Restore the database from a backup into a new database and switch the app to it (prints the plan; --confirm carries it out).
     Restore(restore::RestoreArgs),
     /// Take, verify or restore a database backup (what the operator's backup Jobs run).
-    BackupAgent(crate::backup::agent::AgentArgs),
+    BackupAgent(crate::agent::AgentArgs),
     /// Turn the maintenance page on or off (NAME on|off --reason TEXT, a ChatbotAction), or serve it (serve).
     Maintenance(maintenance::MaintenanceArgs),
 }
@@ -198,7 +198,7 @@ pub fn run(cli: Cli) -> Result<String, CliError> {
         Command::Backup(args) => backups::backup_command(&args),
         Command::Backups(args) => backups::backups_command(&args),
         Command::Restore(args) => restore::restore_command(&args),
-        Command::BackupAgent(args) => Err(CliError::Exit(crate::backup::agent::main(args))),
+        Command::BackupAgent(args) => Err(CliError::Exit(crate::agent::main(args))),
         Command::Maintenance(args) => maintenance::maintenance_command(args),
     }
 }

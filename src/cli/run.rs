@@ -5,8 +5,7 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 use clap::Args;
 
 use crate::{
-    lease::LeaseTiming,
-    operator::{self, Settings},
+    operator::{self, Settings, lease::LeaseTiming},
     reconcile::Timing,
     telemetry::{self, LogFormat},
 };

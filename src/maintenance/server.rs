@@ -19,7 +19,9 @@ use clap::Args;
 /// `style-src 'self'` policy allows it.
 pub const STYLESHEET_PATH: &str = "/_maintenance/page.css";
 
-const STYLESHEET: &str = include_str!("page.css");
+/// The page's stylesheet, beside its template (`templates/maintenance.html`):
+/// served as it is, not a template.
+const STYLESHEET: &str = include_str!("../../templates/maintenance.css");
 
 /// Arguments of `maintenance serve`.
 #[derive(Debug, Args)]

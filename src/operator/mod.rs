@@ -2,8 +2,10 @@
 //! the HTTP endpoints and graceful shutdown, wired together.
 
 mod cluster;
+pub mod lease;
 
 use cluster::{http_routes_served, monitoring_served, preflight};
+use lease::{Leadership, LeaseLock, LeaseTiming};
 
 use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
@@ -34,7 +36,6 @@ use tracing::{error, info, warn};
 use crate::{
     api::{ChatbotAction, ChatbotDeployment},
     environment::Environments,
-    lease::{Leadership, LeaseLock, LeaseTiming},
     names::MANAGER,
     reconcile::{
         self, Context, Timing, action,

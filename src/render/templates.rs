@@ -30,10 +30,15 @@ impl Templates {
 
     /// The templates compiled into the binary.
     pub fn embedded() -> Result<Self, RenderError> {
-        let sources = EMBEDDED.files().filter_map(|file| {
-            let name = file.path().to_str()?.to_string();
-            Some((name, file.contents_utf8()?.to_string()))
-        });
+        // The page's stylesheet lives beside its template; it is served
+        // as it is, not rendered.
+        let sources = EMBEDDED
+            .files()
+            .filter(|file| file.path().extension().is_none_or(|e| e != "css"))
+            .filter_map(|file| {
+                let name = file.path().to_str()?.to_string();
+                Some((name, file.contents_utf8()?.to_string()))
+            });
         Self::from_sources(sources)
     }
 

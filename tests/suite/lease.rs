@@ -6,7 +6,7 @@ use crate::common;
 use std::{sync::Arc, time::Duration};
 
 use chatbot_operator::{
-    lease::{Leadership, LeaseLock, LeaseTiming},
+    operator::lease::{Leadership, LeaseLock, LeaseTiming},
     telemetry::Metrics,
 };
 use common::fake_api::FakeApi;

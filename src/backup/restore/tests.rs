@@ -391,9 +391,9 @@ fn database_names_stay_within_what_postgres_keeps() {
         "chatbot_20261201_031500_ab12cd"
     );
     assert!(database_for(&"x".repeat(100)).len() <= 63);
-    assert!(crate::backup::agent::restore::valid_database_name(
-        &database_for("20261201-031500-ab12cd")
-    ));
+    assert!(crate::agent::restore::valid_database_name(&database_for(
+        "20261201-031500-ab12cd"
+    )));
 }
 
 #[test]

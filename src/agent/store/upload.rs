@@ -15,7 +15,7 @@ use bytes::Bytes;
 use tokio::{io::AsyncWriteExt, task::JoinHandle};
 
 use super::{PARTIAL, io_error, s3_error};
-use crate::backup::agent::AgentError;
+use crate::agent::AgentError;
 
 pub(super) fn partial(path: &Path) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
