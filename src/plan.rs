@@ -79,7 +79,7 @@ fn alerts(name: &str, spec: &ChatbotDeploymentSpec) -> Vec<String> {
     if !crate::monitoring::alerted(spec) {
         return Vec::new();
     }
-    let inputs = crate::monitoring::rules::Inputs::from_spec("", name, spec);
+    let inputs = crate::monitoring::alert::Inputs::from_spec("", name, spec);
     let generated = crate::monitoring::rules::generate(&inputs);
     generated
         .groups
@@ -200,7 +200,7 @@ pub fn warnings(
     }
     warnings.extend(crate::render::edge_gaps(spec).unwrap_or_default());
     if crate::monitoring::alerted(spec) {
-        let inputs = crate::monitoring::rules::Inputs::from_spec("", "", spec);
+        let inputs = crate::monitoring::alert::Inputs::from_spec("", "", spec);
         warnings.extend(crate::monitoring::rules::generate(&inputs).notes);
     }
     if let Some(headers) = nginx_response_headers(spec) {

@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use super::rules::{self, Inputs};
+use super::alert::{self, Inputs};
 
 /// The label Grafana's dashboard sidecar looks for, and its value.
 pub const SIDECAR_LABEL: (&str, &str) = ("grafana_dashboard", "1");
@@ -126,7 +126,7 @@ pub fn deployment(inputs: &Inputs, monthly_budget_usd: Option<f64>) -> Value {
             "percent",
             "Share of requests answered 5xx, against the error objective and the paging threshold.",
         )
-        .target(format!("100 * {}{{{app}}}", rules::error_ratio("5m")), "5xx %")
+        .target(format!("100 * {}{{{app}}}", alert::error_ratio("5m")), "5xx %")
         .target(
             format!(
                 r#"100 * {} / {}"#,
@@ -163,7 +163,7 @@ pub fn deployment(inputs: &Inputs, monthly_budget_usd: Option<f64>) -> Value {
             "currencyUSD",
             "The month's LLM spend at the last day's token rate (cost.model), the cost model's estimate, and the budget.",
         )
-        .target(format!("{}{{{app}}}", rules::LLM_SPEND), "LLM, projected")
+        .target(format!("{}{{{app}}}", alert::LLM_SPEND), "LLM, projected")
         .target(
             format!("chatbot_operator_estimated_monthly_cost_usd{{{operator}}}"),
             "estimate: {{part}}",

@@ -4,6 +4,7 @@
 //! objects are built from the resolved spec; whether the cluster serves
 //! `monitoring.coreos.com` is the reconciler's question.
 
+pub mod alert;
 pub mod dashboard;
 mod objectives;
 mod operator_alerts;

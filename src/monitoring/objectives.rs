@@ -3,8 +3,8 @@
 //! latency and time-to-first-token objectives.
 
 use super::{
+    alert::{Alert, BURN_RATES, Inputs, MONTH_SECONDS, P95_LATENCY, P95_TTFT, error_ratio, number},
     resources::Rule,
-    rules::{Alert, BURN_RATES, Inputs, MONTH_SECONDS, P95_LATENCY, P95_TTFT, error_ratio, number},
 };
 
 /// One alert per window pair: the share of 5xx answers over both the long

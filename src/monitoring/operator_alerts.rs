@@ -3,8 +3,8 @@
 //! Secrets, data stores that are not ready, and the operator not reporting.
 
 use super::{
+    alert::{Alert, Inputs},
     resources::Rule,
-    rules::{Alert, Inputs},
 };
 
 /// One operator failure class: the condition and status it is, and what

@@ -2,8 +2,8 @@
 //! app being down, which pages whatever the spec says.
 
 use super::{
+    alert::{Alert, Inputs, LLM_SPEND, MONTH_SECONDS, P95_LATENCY, error_ratio, number, record},
     resources::Rule,
-    rules::{Alert, Inputs, LLM_SPEND, MONTH_SECONDS, P95_LATENCY, error_ratio, number, record},
 };
 
 /// The threshold alerts; recording rules they need are added to

@@ -6,7 +6,7 @@ use k8s_openapi::{api::core::v1::ConfigMap, apimachinery::pkg::apis::meta::v1::O
 use super::{Child, ChildKind, Object, RenderContext, stamp};
 use crate::{
     api::ChatbotDeploymentSpec,
-    monitoring::{self, rules},
+    monitoring::{self, alert, rules},
 };
 
 /// Namespace the rules' expressions select when the resource names none
@@ -14,9 +14,9 @@ use crate::{
 const DEFAULT_NAMESPACE: &str = "default";
 
 /// The rule inputs of `spec` for the rendered resource.
-pub fn rule_inputs(context: &RenderContext, spec: &ChatbotDeploymentSpec) -> rules::Inputs {
+pub fn rule_inputs(context: &RenderContext, spec: &ChatbotDeploymentSpec) -> alert::Inputs {
     let namespace = context.namespace.as_deref().unwrap_or(DEFAULT_NAMESPACE);
-    rules::Inputs::from_spec(namespace, &context.name, spec)
+    alert::Inputs::from_spec(namespace, &context.name, spec)
 }
 
 /// The dashboard's ConfigMap, `<name>.json` in it.

@@ -10,17 +10,7 @@ use std::{
 use http::{Method, Request};
 use tower::{Layer, Service};
 
-use super::Metrics;
-
-/// A write request, as counted.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Write {
-    /// `create`, `update`, `apply`, `patch` or `delete`.
-    pub verb: &'static str,
-    /// Resource plural, with the subresource when there is one:
-    /// `deployments`, `chatbotdeployments/status`.
-    pub resource: String,
-}
+use super::metrics::{Metrics, Write};
 
 /// Classifies a request; `None` for reads (get, list, watch).
 pub fn classify(method: &Method, path: &str, content_type: Option<&str>) -> Option<Write> {

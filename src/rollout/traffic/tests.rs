@@ -1,4 +1,7 @@
+use std::collections::BTreeMap;
+
 use super::*;
+use crate::api::{GatewayRef, Sticky, Tls};
 use ::gateway_api::apis::standard::httproutes::HttpRoute;
 
 fn exposure() -> Exposure {
