@@ -7,7 +7,7 @@ use std::time::Duration;
 use kube::{Api, Client, api::ListParams};
 use tracing::{info, warn};
 
-use super::{RunError, Settings, api};
+use super::settings::{RunError, Settings, api};
 use crate::api::ChatbotDeployment;
 
 /// How long the first look at the API server keeps retrying a server that
