@@ -39,6 +39,9 @@ pub mod keys {
 /// The field manager and `managed-by` value.
 pub const MANAGER: &str = "chatbot-operator";
 
+/// The field manager of the replica counts a restore sets (and takes back).
+pub const RESTORE_MANAGER: &str = "chatbot-operator-restore";
+
 /// Names of every child of one ChatbotDeployment.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ChildNames {

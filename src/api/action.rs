@@ -135,3 +135,17 @@ pub struct ChatbotActionStatus {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub steps: Vec<super::RestoreStepRecord>,
 }
+
+/// The phases of an action, as its status names them.
+pub mod action_phase {
+    pub const PENDING: &str = "Pending";
+    pub const RUNNING: &str = "Running";
+    pub const SUCCEEDED: &str = "Succeeded";
+    pub const FAILED: &str = "Failed";
+    pub const UNSUPPORTED: &str = "Unsupported";
+
+    /// Whether an action in this phase is over.
+    pub fn is_final(phase: Option<&str>) -> bool {
+        matches!(phase, Some(SUCCEEDED | FAILED | UNSUPPORTED))
+    }
+}

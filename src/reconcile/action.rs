@@ -31,6 +31,7 @@ use tracing::{Instrument, info};
 
 use super::{ReconcileError, command, rollback, stores::get};
 use crate::{
+    api::action_phase as phase,
     api::{ActionKind, ChatbotAction, ChatbotActionStatus, ChatbotDeployment},
     names::MANAGER,
     telemetry::Metrics,
@@ -38,20 +39,6 @@ use crate::{
 
 /// Controller name in metrics and logs.
 pub const CONTROLLER: &str = "chatbotaction";
-
-/// Phases of an action.
-pub mod phase {
-    pub const PENDING: &str = "Pending";
-    pub const RUNNING: &str = "Running";
-    pub const SUCCEEDED: &str = "Succeeded";
-    pub const FAILED: &str = "Failed";
-    pub const UNSUPPORTED: &str = "Unsupported";
-
-    /// Whether an action in this phase is over.
-    pub fn is_final(phase: Option<&str>) -> bool {
-        matches!(phase, Some(SUCCEEDED | FAILED | UNSUPPORTED))
-    }
-}
 
 /// Shared by every action reconcile.
 pub struct ActionContext {

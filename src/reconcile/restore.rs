@@ -29,9 +29,6 @@ use writers::{pods, scale_writers, writers};
 /// Days the database a restore replaced is kept when the spec does not say.
 pub const KEEP_REPLACED_DAYS: u32 = 7;
 
-/// Field manager of the replica counts a restore sets.
-pub const MANAGER: &str = "chatbot-operator-restore";
-
 /// What the restore step did, for status, Events, backups and the requeue.
 #[derive(Debug, Default)]
 pub struct RestoreOutcome {

@@ -2,20 +2,15 @@
 //! so a partial object never exists) or a directory on a mounted volume
 //! (written under a `.partial` name and renamed when complete).
 
-use std::{
-    path::{Path, PathBuf},
-    pin::Pin,
-    sync::Arc,
-};
+use std::{path::PathBuf, pin::Pin, sync::Arc};
 
 mod upload;
 
 use aws_sdk_s3::primitives::ByteStream;
-use aws_smithy_types::error::display::DisplayErrorContext;
 
 pub use self::upload::Upload;
-use self::upload::{Multipart, PartialFile, partial};
-use super::AgentError;
+use self::upload::{Multipart, PARTIAL, PartialFile, partial};
+use super::error::{AgentError, io_error, s3_error};
 
 pub type Reader = Pin<Box<dyn tokio::io::AsyncRead + Send>>;
 
@@ -28,17 +23,6 @@ pub enum Store {
     Directory {
         root: PathBuf,
     },
-}
-
-/// Suffix of a file being written on a volume.
-const PARTIAL: &str = ".partial";
-
-fn s3_error(what: &str, key: &str, error: impl std::error::Error) -> AgentError {
-    AgentError::Store(format!("{what} {key}: {}", DisplayErrorContext(error)))
-}
-
-fn io_error(what: &str, path: &Path, error: std::io::Error) -> AgentError {
-    AgentError::Store(format!("{what} {}: {error}", path.display()))
 }
 
 impl Store {

@@ -14,14 +14,16 @@ use aws_smithy_types::error::display::DisplayErrorContext;
 use bytes::Bytes;
 use tokio::{io::AsyncWriteExt, task::JoinHandle};
 
-use super::{PARTIAL, io_error, s3_error};
-use crate::agent::AgentError;
+use crate::agent::error::{AgentError, io_error, s3_error};
 
 pub(super) fn partial(path: &Path) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(PARTIAL);
     PathBuf::from(name)
 }
+
+/// Suffix of a file being written on a volume.
+pub const PARTIAL: &str = ".partial";
 
 /// An object being written.
 pub enum Upload {

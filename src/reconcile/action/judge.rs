@@ -4,12 +4,11 @@
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::ResourceExt;
 
-use super::{
-    command::{self, Progress},
-    phase,
-};
+use crate::reconcile::command::{self, Progress};
 use crate::{
-    api::{ActionKind, ChatbotAction, ChatbotActionStatus, ChatbotDeployment},
+    api::{
+        ActionKind, ChatbotAction, ChatbotActionStatus, ChatbotDeployment, action_phase as phase,
+    },
     reconcile::rollback,
     rollout::revisions,
 };

@@ -7,15 +7,16 @@ use k8s_openapi::api::apps::v1::Deployment;
 use kube::{Api, api::PatchParams};
 use tracing::info;
 
-use super::{
-    super::{
-        Context, ReconcileError,
-        converge::{self, kube_error},
-        stores::get,
-    },
-    MANAGER,
+use super::super::{
+    Context, ReconcileError,
+    converge::{self, kube_error},
+    stores::get,
 };
-use crate::{api::ChatbotDeploymentSpec, defaults::stores as fallback, names::ChildNames};
+use crate::{
+    api::ChatbotDeploymentSpec,
+    defaults::stores as fallback,
+    names::{ChildNames, RESTORE_MANAGER as MANAGER},
+};
 
 /// The Deployments that write to the database and the replica count each
 /// runs with outside a restore: the app (its autoscaler's floor) and the
