@@ -9,7 +9,7 @@ use k8s_openapi::jiff::Timestamp;
 
 use super::{
     CliError,
-    oncall::{self, Request, TargetArgs},
+    action::{self, Request, TargetArgs},
 };
 use crate::{
     api::{ActionKind, ChatbotDeployment},
@@ -37,7 +37,7 @@ pub struct BackupArgs {
 
 /// `backup NAME`: a Backup action.
 pub fn backup_command(args: &BackupArgs) -> Result<String, CliError> {
-    oncall::act(
+    action::act(
         &args.target,
         &Request {
             kind: ActionKind::Backup,
@@ -52,9 +52,9 @@ pub fn backup_command(args: &BackupArgs) -> Result<String, CliError> {
 
 /// `backups NAME`: the recent backups.
 pub fn backups_command(args: &TargetArgs) -> Result<String, CliError> {
-    oncall::runtime()?.block_on(async {
-        let (client, namespace) = oncall::connect(args.namespace.as_deref()).await?;
-        let view = oncall::read(&client, &namespace, &args.name).await?;
+    action::runtime()?.block_on(async {
+        let (client, namespace) = action::connect(args.namespace.as_deref()).await?;
+        let view = action::read(&client, &namespace, &args.name).await?;
         Ok(backups_report(&view.cbd, &Timestamp::now()))
     })
 }
@@ -98,7 +98,7 @@ pub fn backups_report(cbd: &ChatbotDeployment, now: &Timestamp) -> String {
                 .revision
                 .map(|r| r.to_string())
                 .unwrap_or_else(|| "-".into()),
-            oncall::age(record.started_at.as_ref(), now),
+            super::text::age(record.started_at.as_ref(), now),
             verified
         );
         if let Some(message) = &record.message {

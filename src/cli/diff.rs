@@ -43,9 +43,9 @@ pub fn diff_command(
     renderer: &Renderer,
     deployments: &[ChatbotDeployment],
 ) -> Result<String, CliError> {
-    let outcome = super::oncall::runtime().and_then(|runtime| {
+    let outcome = super::action::runtime().and_then(|runtime| {
         runtime.block_on(async {
-            let (client, default_namespace) = super::oncall::connect(None).await?;
+            let (client, default_namespace) = super::action::connect(None).await?;
             let mut text = String::new();
             for deployment in deployments {
                 let namespace = deployment

@@ -7,7 +7,7 @@ use clap::{Args, Subcommand, ValueEnum};
 
 use super::{
     CliError,
-    oncall::{Request, TargetArgs, act},
+    action::{Request, TargetArgs, act},
 };
 use crate::{api::MaintenanceMode, maintenance::server};
 

@@ -3,12 +3,14 @@
 //! printing (`status --watch` prints one whole report per change), so a
 //! failure never leaves partial output on stdout.
 
+pub mod action;
 pub mod backups;
 mod diff;
 pub mod maintenance;
 pub mod oncall;
 pub mod restore;
 pub mod run;
+mod text;
 
 use std::{
     io::Read,
@@ -49,7 +51,7 @@ pub enum Command {
     /// Show a ChatbotDeployment at a glance: phase, revisions, traffic, pods, conditions, recent history.
     Status(oncall::StatusArgs),
     /// List the recorded revisions of a ChatbotDeployment, newest first.
-    History(oncall::TargetArgs),
+    History(action::TargetArgs),
     /// Roll the app's pods back to an earlier revision (a ChatbotAction) and wait for the outcome.
     Rollback(oncall::RollbackArgs),
     /// Promote the Canary or BlueGreen candidate now, skipping the remaining steps.
@@ -63,7 +65,7 @@ pub enum Command {
     /// Take a database backup now (a ChatbotAction); with --wait, until it finished.
     Backup(backups::BackupArgs),
     /// List the recent backups of a ChatbotDeployment: time, size, revision, verified.
-    Backups(oncall::TargetArgs),
+    Backups(action::TargetArgs),
     /// Restore the database from a backup into a new database and switch the app to it (prints the plan; --confirm carries it out).
     Restore(restore::RestoreArgs),
     /// Take, verify or restore a database backup (what the operator's backup Jobs run).

@@ -8,24 +8,16 @@ use std::fmt::Write as _;
 
 use clap::Args;
 use k8s_openapi::{
-    api::apps::v1::Deployment,
-    apimachinery::pkg::apis::meta::v1::{Condition, Time},
-    jiff::Timestamp,
+    api::apps::v1::Deployment, apimachinery::pkg::apis::meta::v1::Condition, jiff::Timestamp,
 };
-use kube::{Api, Client};
+use kube::Client;
 
-use super::CliError;
+use super::{
+    CliError,
+    action::{Request, TargetArgs, View, act, connect, read, runtime},
+    text::{age, dollars, number},
+};
 use crate::api::{ChatbotDeployment, Strategy, TrafficProvider};
-
-/// Arguments of `status` and `history`.
-#[derive(Debug, Args)]
-pub struct TargetArgs {
-    /// Name of the ChatbotDeployment.
-    pub name: String,
-    /// Namespace (default: the kubeconfig context's namespace).
-    #[arg(short = 'n', long, value_name = "NAME")]
-    pub namespace: Option<String>,
-}
 
 /// Arguments of `status`.
 #[derive(Debug, Args)]
@@ -67,14 +59,6 @@ pub struct CommandArgs {
     /// How long to wait for the operator to carry it out, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 120)]
     pub timeout: u64,
-}
-
-/// What the reports are made of: the resource and its app Deployment.
-pub struct View {
-    pub cbd: ChatbotDeployment,
-    pub app: Option<Deployment>,
-    /// The candidate Deployment of a Canary or BlueGreen rollout.
-    pub candidate: Option<Deployment>,
 }
 
 /// `status NAME`: one report, or one per change with `--watch`.
@@ -146,154 +130,6 @@ pub fn rollout_command(
     act(&args.target, &request)
 }
 
-/// One on-call action to create.
-#[derive(Default)]
-pub(super) struct Request<'a> {
-    pub kind: crate::api::ActionKind,
-    pub revision: Option<i64>,
-    /// `Restore`: the backup.
-    pub backup: Option<String>,
-    /// `Rollback`: the data too.
-    pub restore_data: bool,
-    pub reason: &'a str,
-    pub timeout: u64,
-    /// `Backup`: the database shrank on purpose.
-    pub expect_shrink: bool,
-    /// `Maintenance`: on or off.
-    pub maintenance: Option<crate::api::MaintenanceMode>,
-    /// Wait for the outcome (`false`: return once the action exists).
-    pub wait: bool,
-}
-
-/// Creates the ChatbotAction and waits for its outcome, saying when the
-/// operator took it up; the action's message on success, an error with it
-/// otherwise.
-pub(super) fn act(target: &TargetArgs, request: &Request) -> Result<String, CliError> {
-    use crate::api::{ChatbotAction, ChatbotActionSpec};
-    use kube::api::PostParams;
-    runtime()?.block_on(async {
-        let (client, namespace) = connect(target.namespace.as_deref()).await?;
-        let name = &target.name;
-        // Fail early and clearly on a name that does not exist.
-        read(&client, &namespace, name).await?;
-        let verb = format!("{:?}", request.kind).to_lowercase();
-        let mut action = ChatbotAction::new(
-            "",
-            ChatbotActionSpec {
-                deployment: name.clone(),
-                action: request.kind,
-                revision: request.revision,
-                backup: request.backup.clone(),
-                reason: request.reason.to_string(),
-                expect_shrink: request.expect_shrink.then_some(true),
-                restore_data: request.restore_data.then_some(true),
-                maintenance: request.maintenance,
-            },
-        );
-        action.metadata.name = None;
-        action.metadata.generate_name = Some(format!("{name}-{verb}-"));
-        let actions: Api<ChatbotAction> = Api::namespaced(client.clone(), &namespace);
-        let created = actions
-            .create(&PostParams::default(), &action)
-            .await
-            .map_err(|error| cluster_error("create", "chatbotaction for", name, error))?;
-        let action_name = created.metadata.name.clone().unwrap_or_default();
-        if !request.wait {
-            return Ok(format!(
-                "chatbotaction {action_name} created; follow it with: kubectl get cba {action_name} -n {namespace} -w\n"
-            ));
-        }
-        eprintln!("chatbotaction {action_name} created; waiting for the operator…");
-        let deadline =
-            tokio::time::Instant::now() + std::time::Duration::from_secs(request.timeout);
-        let mut shown = None;
-        loop {
-            let current = actions
-                .get_opt(&action_name)
-                .await
-                .map_err(|error| cluster_error("read", "chatbotaction", &action_name, error))?;
-            let status = current.and_then(|a| a.status).unwrap_or_default();
-            let message = status.message.clone().unwrap_or_default();
-            match status.phase.as_deref() {
-                Some("Succeeded") => return Ok(format!("{message}\n")),
-                Some(phase @ ("Failed" | "Unsupported")) => {
-                    return Err(CliError::Cluster(format!(
-                        "chatbotaction {action_name} {}: {message}",
-                        phase.to_lowercase()
-                    )));
-                }
-                Some("Running") if shown.as_deref() != Some(message.as_str()) => {
-                    eprintln!("running: {message}");
-                    shown = Some(message.clone());
-                }
-                _ => {}
-            }
-            if tokio::time::Instant::now() >= deadline {
-                return Err(CliError::Cluster(format!(
-                    "chatbotaction {action_name} is still {} after {}s: is the operator running? (kubectl get cba {action_name} -n {namespace})",
-                    status.phase.as_deref().unwrap_or("Pending"),
-                    request.timeout
-                )));
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-        }
-    })
-}
-
-pub(super) fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|error| CliError::Cluster(format!("async runtime: {error}")))
-}
-
-pub(super) async fn connect(namespace: Option<&str>) -> Result<(Client, String), CliError> {
-    let client = Client::try_default()
-        .await
-        .map_err(|error| CliError::Cluster(format!("kubeconfig: {error}")))?;
-    let namespace = namespace
-        .map(str::to_string)
-        .unwrap_or_else(|| client.default_namespace().to_string());
-    Ok((client, namespace))
-}
-
-pub(super) async fn read(client: &Client, namespace: &str, name: &str) -> Result<View, CliError> {
-    let chatbots: Api<ChatbotDeployment> = Api::namespaced(client.clone(), namespace);
-    let cbd = chatbots
-        .get_opt(name)
-        .await
-        .map_err(|error| cluster_error("read", "chatbotdeployment", name, error))?
-        .ok_or_else(|| {
-            CliError::Cluster(format!(
-                "chatbotdeployment {name} not found in namespace {namespace}"
-            ))
-        })?;
-    let deployments: Api<Deployment> = Api::namespaced(client.clone(), namespace);
-    // The pods line is a bonus: a role that may not read Deployments still
-    // gets the rest of the report.
-    let app = deployments.get_opt(name).await.ok().flatten();
-    let candidate = deployments
-        .get_opt(&format!("{name}-canary"))
-        .await
-        .ok()
-        .flatten();
-    Ok(View {
-        cbd,
-        app,
-        candidate,
-    })
-}
-
-fn cluster_error(action: &str, kind: &str, name: &str, error: kube::Error) -> CliError {
-    match error {
-        kube::Error::Api(status) if status.code == 403 => CliError::Cluster(format!(
-            "not allowed to {action} {kind} {name}: {}",
-            status.message
-        )),
-        other => CliError::Cluster(format!("{action} {kind} {name}: {other}")),
-    }
-}
-
 async fn watch(
     client: &Client,
     namespace: &str,
@@ -330,21 +166,6 @@ fn strip_ages(report: &str) -> String {
         .join("\n")
 }
 
-/// How long ago `time` was, as people say it: `45s`, `12m`, `5h`, `3d`.
-pub fn age(time: Option<&Time>, now: &Timestamp) -> String {
-    let Some(time) = time else {
-        return "-".into();
-    };
-    let seconds = now.as_second() - time.0.as_second();
-    match seconds {
-        s if s < 0 => "0s".into(),
-        s if s < 120 => format!("{s}s"),
-        s if s < 2 * 3600 => format!("{}m", s / 60),
-        s if s < 2 * 86_400 => format!("{}h", s / 3600),
-        s => format!("{}d", s / 86_400),
-    }
-}
-
 fn strategy_name(cbd: &ChatbotDeployment) -> &'static str {
     match cbd.spec.rollout.as_ref().and_then(|r| r.strategy) {
         None | Some(Strategy::Rolling) => "Rolling",
@@ -364,15 +185,6 @@ fn route(cbd: &ChatbotDeployment) -> String {
         None => "as the environment sets it".into(),
         Some(TrafficProvider::None) => "Service only (provider none)".into(),
     }
-}
-
-/// Whole dollars; never "-0".
-fn dollars(value: f64) -> String {
-    format!("${:.0}", if value.abs() < 0.5 { 0.0 } else { value })
-}
-
-fn number(value: Option<i64>) -> String {
-    value.map_or_else(|| "-".into(), |v| v.to_string())
 }
 
 fn condition_line(out: &mut String, condition: &Condition) {

@@ -8,7 +8,7 @@ use clap::Args;
 
 use super::{
     CliError,
-    oncall::{self, Request, TargetArgs},
+    action::{self, Request, TargetArgs},
 };
 use crate::{
     api::{ActionKind, ChatbotDeployment},
@@ -43,9 +43,9 @@ pub struct RestoreArgs {
 
 /// `restore NAME`: the plan, then (with `--confirm`) a Restore action.
 pub fn restore_command(args: &RestoreArgs) -> Result<String, CliError> {
-    let cbd = oncall::runtime()?.block_on(async {
-        let (client, namespace) = oncall::connect(args.target.namespace.as_deref()).await?;
-        oncall::read(&client, &namespace, &args.target.name)
+    let cbd = action::runtime()?.block_on(async {
+        let (client, namespace) = action::connect(args.target.namespace.as_deref()).await?;
+        action::read(&client, &namespace, &args.target.name)
             .await
             .map(|view| view.cbd)
     })?;
@@ -56,7 +56,7 @@ pub fn restore_command(args: &RestoreArgs) -> Result<String, CliError> {
         return Err(CliError::Exit(1));
     }
     eprint!("{plan}");
-    oncall::act(
+    action::act(
         &args.target,
         &Request {
             kind: ActionKind::Restore,

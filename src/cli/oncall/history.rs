@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use k8s_openapi::jiff::Timestamp;
 
-use super::{age, number};
+use crate::cli::text::{age, number};
 use crate::{
     api::{ChatbotDeployment, ChatbotDeploymentStatus, RevisionRecord},
     backup::{restore::step, runs::human_bytes},
