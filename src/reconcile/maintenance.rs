@@ -10,7 +10,7 @@ use super::{decide::Note, observe::Observed};
 use crate::{
     api::{ChatbotDeploymentSpec, ChatbotDeploymentStatus, MaintenanceStatus},
     maintenance::switch::{self, Facts},
-    render::{Child, RenderContext, maintenance::divert},
+    render::{Child, RenderContext, divert},
 };
 
 /// Switches the route in `children` to the page when it should serve;

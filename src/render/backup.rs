@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::EnvVar;
 use serde::Serialize;
 
-use super::{RenderError, context::secret_env};
+use super::{env::secret_env, error::RenderError};
 use crate::api::{ChatbotDeploymentSpec, StoreMode};
 use crate::names;
 

@@ -1,10 +1,13 @@
 //! The children a rollout adds beside the rendered ones: the candidate's
 //! Deployment and Service, made from the rendered app Deployment and
-//! Service so they run exactly the spec's pod template, and the public
-//! route for a given split of traffic.
+//! Service so they run exactly the spec's pod template.
 
-use super::{Child, ChildKind, Object, RenderContext, Rendered, exposure, route_provider, stamp};
-use crate::{api::TrafficProvider, names, rollout::traffic};
+use super::{
+    children::{Child, ChildKind, Object},
+    metadata::stamp,
+    pipeline::Rendered,
+};
+use crate::names;
 
 /// The candidate's Deployment (`replicas` pods whose component label is
 /// `component`) and its Service, from the rendered app Deployment and
@@ -57,45 +60,6 @@ pub fn candidate_children(rendered: &Rendered, replicas: i32, component: &str) -
         let mut child = Child::built(ChildKind::CandidateService, Object::Service(service));
         stamp(&mut child, context);
         children.push(child);
-    }
-    children
-}
-
-/// The public route with `split`'s share of the traffic on each Service:
-/// ingress-nginx's response-header ConfigMap, main Ingress (and canary
-/// Ingress while a candidate has a share), or the Gateway API HTTPRoute.
-/// Nothing with no provider.
-pub fn route_children(context: &RenderContext, split: &traffic::Split) -> Vec<Child> {
-    let Some(route) = &context.network.route else {
-        return Vec::new();
-    };
-    let exposure = exposure(context, route);
-    let mut children: Vec<Child> = match route_provider(context) {
-        Some(TrafficProvider::IngressNginx) => traffic::headers_config_map(&exposure)
-            .map(|headers| Child::built(ChildKind::EdgeHeaders, Object::ConfigMap(headers)))
-            .into_iter()
-            .chain(
-                traffic::ingresses(&exposure, split)
-                    .into_iter()
-                    .enumerate()
-                    .map(|(index, ingress)| {
-                        let kind = if index == 0 {
-                            ChildKind::Ingress
-                        } else {
-                            ChildKind::CanaryIngress
-                        };
-                        Child::built(kind, Object::Ingress(Box::new(ingress)))
-                    }),
-            )
-            .collect(),
-        Some(TrafficProvider::GatewayApi) => vec![Child::built(
-            ChildKind::HttpRoute,
-            Object::HttpRoute(Box::new(traffic::http_route(&exposure, split))),
-        )],
-        _ => Vec::new(),
-    };
-    for child in &mut children {
-        stamp(child, context);
     }
     children
 }

@@ -5,17 +5,15 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::{
-    api::core::v1::{
-        ConfigMapEnvSource, EnvFromSource, EnvVar, EnvVarSource, ResourceRequirements,
-        SecretKeySelector,
-    },
+    api::core::v1::{ConfigMapEnvSource, EnvFromSource, EnvVar, ResourceRequirements},
     apimachinery::pkg::api::resource::Quantity,
 };
 use serde::Serialize;
 
 pub use super::network::{Network, Route};
 use super::{
-    RenderError,
+    env::secret_env,
+    error::RenderError,
     network::{ingress_peers, route},
 };
 use crate::{
@@ -426,21 +424,6 @@ fn app_config(
 fn is_env_name(name: &str) -> bool {
     name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
-pub(super) fn secret_env(env: &str, secret: &str, key: &str) -> EnvVar {
-    EnvVar {
-        name: env.to_string(),
-        value_from: Some(EnvVarSource {
-            secret_key_ref: Some(SecretKeySelector {
-                name: secret.to_string(),
-                key: key.to_string(),
-                optional: Some(false),
-            }),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
 }
 
 fn store_url(

@@ -1,16 +1,12 @@
-//! The maintenance page's children, rendered offline like every other:
-//! the ConfigMap with the page (HTML rendered by `templates/maintenance.html`)
-//! and its headers, the page server's Deployment, Service and budget; and
-//! the route pointed at the page instead of the app while it serves.
+//! What the maintenance page's children are made from: the page's
+//! settings from the spec, and its HTML rendered by
+//! `templates/maintenance.html` (the children themselves are in `page`).
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::ConfigMap;
 use serde::Serialize;
 
-use super::{
-    Child, ChildKind, Object, RenderContext, RenderError, route_children, templates::Templates,
-};
+use super::{error::RenderError, templates::Templates};
 use crate::{
     api::ChatbotDeploymentSpec,
     hash::hash_hex,
@@ -19,7 +15,7 @@ use crate::{
         server::STYLESHEET_PATH,
     },
     names,
-    rollout::traffic::{Edge, Split},
+    rollout::traffic::Edge,
 };
 
 /// `app.kubernetes.io/component` of the page server's pods.
@@ -99,63 +95,11 @@ pub fn render_page(
     Ok(html)
 }
 
-fn headers_json(context: &MaintenanceContext) -> String {
+pub(super) fn headers_json(context: &MaintenanceContext) -> String {
     let map: BTreeMap<&str, &str> = context
         .headers
         .iter()
         .map(|(name, value)| (name.as_str(), value.as_str()))
         .collect();
     serde_json::to_string_pretty(&map).unwrap_or_default()
-}
-
-/// The ConfigMap the page server mounts: `index.html` and `headers.json`.
-pub fn page_config_map(context: &RenderContext, html: String) -> Option<Child> {
-    let maintenance = context.maintenance.as_ref()?;
-    let config_map = ConfigMap {
-        metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
-            name: Some(context.names.maintenance.clone()),
-            labels: Some(maintenance.selector_labels.clone()),
-            ..Default::default()
-        },
-        data: Some(BTreeMap::from([
-            ("index.html".to_string(), html),
-            ("headers.json".to_string(), headers_json(maintenance)),
-        ])),
-        ..Default::default()
-    };
-    let mut child = Child::built(ChildKind::MaintenancePage, Object::ConfigMap(config_map));
-    super::stamp(&mut child, context);
-    Some(child)
-}
-
-/// `children` with the route sent to the page: the public route's objects
-/// rebuilt with all traffic on the page's Service (no candidate share), or,
-/// with no traffic provider, the app Service selecting the page's pods.
-pub fn divert(children: &mut Vec<Child>, context: &RenderContext) {
-    if context.maintenance.is_none() {
-        return;
-    }
-    if children.iter().any(|c| c.kind().is_route()) {
-        children.retain(|c| !c.kind().is_route());
-        children.extend(route_children(
-            context,
-            &Split::stable(&context.names.maintenance),
-        ));
-        children.sort_by_key(Child::kind);
-        return;
-    }
-    let selector = selector_labels(&context.name);
-    for child in children.iter_mut() {
-        if child.kind() != ChildKind::Service {
-            continue;
-        }
-        if let Object::Service(service) = child.object_mut()
-            && let Some(spec) = service.spec.as_mut()
-        {
-            // The Service's target port is named `http`, which is the
-            // page container's port as well as the app's.
-            spec.selector = Some(selector.clone());
-        }
-        super::stamp(child, context);
-    }
 }

@@ -3,7 +3,11 @@
 
 use k8s_openapi::{api::core::v1::ConfigMap, apimachinery::pkg::apis::meta::v1::ObjectMeta};
 
-use super::{Child, ChildKind, Object, RenderContext, stamp};
+use super::{
+    children::{Child, ChildKind, Object},
+    context::RenderContext,
+    metadata::stamp,
+};
 use crate::{
     api::ChatbotDeploymentSpec,
     monitoring::{self, alert, rules},

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::RenderError;
+use super::error::RenderError;
 use crate::api::{ChatbotDeploymentSpec, DeletionPolicy, StoreMode};
 use crate::{defaults::stores as fallback, names};
 

@@ -6,7 +6,7 @@ use std::path::Path;
 use include_dir::{Dir, include_dir};
 use tera::{Context, Kwargs, State, Tera, Value};
 
-use super::{ChildKind, RenderError};
+use super::{children::ChildKind, error::RenderError};
 
 static EMBEDDED: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/templates");
 
