@@ -42,6 +42,10 @@ pub const MANAGER: &str = "chatbot-operator";
 /// The field manager of the replica counts a restore sets (and takes back).
 pub const RESTORE_MANAGER: &str = "chatbot-operator-restore";
 
+/// The app database the operator creates, on an in-cluster Postgres and
+/// on an RDS instance alike (a restore's new database is named after it).
+pub const DATABASE_NAME: &str = "chatbot";
+
 /// Names of every child of one ChatbotDeployment.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ChildNames {

@@ -204,6 +204,24 @@ pub struct Start {
     pub expect_shrink: bool,
 }
 
+/// The restore Job to create.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobStart {
+    /// The restore's id (labels the Job).
+    pub id: String,
+    pub backup: String,
+    /// The new database to create and restore into.
+    pub database: String,
+}
+
+/// The Job that drops a database a restore replaced.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DropStart {
+    /// `<restore id>-drop` (labels the Job).
+    pub id: String,
+    pub database: String,
+}
+
 /// Adds `labels` to a stamped Job and to its pod template (the stores'
 /// NetworkPolicy admits the pod by its labels).
 fn label(job: &mut Job, labels: BTreeMap<String, String>) {
@@ -288,7 +306,7 @@ pub fn stamp(template: &Job, deployment: &str, start: &Start, pinned: &[String])
 
 /// The Job of restore `start`, from the rendered restore template: the
 /// restore's id labels it, the backup and the new database are arguments.
-pub fn stamp_restore(template: &Job, deployment: &str, start: &super::restore::JobStart) -> Job {
+pub fn stamp_restore(template: &Job, deployment: &str, start: &JobStart) -> Job {
     let mut job = template.clone();
     job.metadata.name = Some(job_name(deployment, Reason::Restore, &start.id));
     let labels: BTreeMap<String, String> = [
@@ -317,11 +335,11 @@ pub fn stamp_restore(template: &Job, deployment: &str, start: &super::restore::J
 /// The Job dropping the database a restore replaced, from the rendered
 /// restore template (its image, its Secret references, its pod): only
 /// the arguments differ.
-pub fn stamp_drop(template: &Job, deployment: &str, start: &super::restore::DropStart) -> Job {
+pub fn stamp_drop(template: &Job, deployment: &str, start: &DropStart) -> Job {
     let mut job = stamp_restore(
         template,
         deployment,
-        &super::restore::JobStart {
+        &JobStart {
             id: start.id.clone(),
             backup: String::new(),
             database: start.database.clone(),

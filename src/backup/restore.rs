@@ -16,176 +16,24 @@
 use jiff::{SignedDuration, Timestamp};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
-use super::{
-    jobs::JobFacts,
-    report::Report,
-    runs::{Note, phase as backup_phase},
-};
-use crate::api::{BackupsStatus, RestoreRequest, RestoreStatus};
+use super::runs::{Note, phase as backup_phase};
+use crate::api::{RestoreRequest, RestoreStatus};
 
 pub mod action;
 mod dump;
 pub mod instance;
 mod record;
+mod snapshot;
+mod state;
+pub mod step;
 
-use instance::{InstanceRestore, RdsFacts, is_snapshot};
+pub use crate::backup::jobs::{DropStart, JobStart};
+use instance::is_snapshot;
 use record::{enter, fail, note, previous_target, restored, say, target};
-
-/// Names of the steps, and of the two ends.
-pub mod step {
-    pub const SAFETY_BACKUP: &str = "SafetyBackup";
-    pub const STOP_WRITES: &str = "StopWrites";
-    pub const RESTORE: &str = "Restore";
-    pub const SWITCH: &str = "Switch";
-    pub const ROLL_BACK_PODS: &str = "RollBackPods";
-    pub const RESUME: &str = "Resume";
-    pub const SUCCEEDED: &str = "Succeeded";
-    pub const FAILED: &str = "Failed";
-
-    /// Whether a restore at `step` is over.
-    pub fn is_final(step: &str) -> bool {
-        matches!(step, SUCCEEDED | FAILED)
-    }
-}
-
-/// The database the operator creates the app's database as.
-pub const DEFAULT_DATABASE: &str = crate::data::rds::DATABASE_NAME;
-
-/// What one reconcile's restore step is decided from.
-#[derive(Clone, Debug)]
-pub struct Facts<'a> {
-    /// Name of the ChatbotDeployment (it names the restore Job).
-    pub deployment: &'a str,
-    /// The on-call request (`status.restoreRequest`).
-    pub request: Option<&'a RestoreRequest>,
-    /// `status.restore` as last written.
-    pub previous: Option<&'a RestoreStatus>,
-    pub backups: Option<&'a BackupsStatus>,
-    /// The restore Job of the restore in progress, when there is one.
-    pub job: Option<&'a JobFacts>,
-    /// What that Job reported, once it ended.
-    pub report: Option<&'a Report>,
-    /// The database the connection Secret leads to now.
-    pub live_database: &'a str,
-    /// No app or pooler pod runs.
-    pub writes_stopped: bool,
-    /// The app has ready pods again.
-    pub app_available: bool,
-    /// The revision an on-call rollback holds the pods at.
-    pub held_revision: Option<i64>,
-    /// Why no restore can start here, if it cannot.
-    pub cannot: Option<String>,
-    /// Days the replaced database is kept (`None`: until dropped by hand).
-    pub keep_replaced_days: Option<u32>,
-    /// The Job dropping the replaced database of the newest restore, and
-    /// what it reported once it ended.
-    pub drop_job: Option<&'a JobFacts>,
-    pub drop_report: Option<&'a Report>,
-    /// The RDS instances of a managed database (`None` otherwise).
-    pub rds: Option<RdsFacts<'a>>,
-    pub now: Timestamp,
-}
-
-/// The Job that drops a database a restore replaced.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DropStart {
-    /// `<restore id>-drop` (labels the Job).
-    pub id: String,
-    pub database: String,
-}
-
-/// The restore Job to create.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct JobStart {
-    /// The restore's id (labels the Job).
-    pub id: String,
-    pub backup: String,
-    /// The new database to create and restore into.
-    pub database: String,
-}
-
-/// The safety backup a restore waits for.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Safety {
-    /// A dump, taken by a backup Job.
-    Dump(String),
-    /// A native snapshot of the RDS instance the app runs on.
-    RdsSnapshot { instance: String, id: String },
-}
-
-/// What one reconcile does about the restore.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Plan {
-    /// The next `status.restore` (`None`: there never was one).
-    pub status: Option<RestoreStatus>,
-    /// The safety backup to take, while it is wanted.
-    pub safety_backup: Option<Safety>,
-    /// The app's pods and the pooler stay at zero.
-    pub stop_writes: bool,
-    pub start_job: Option<JobStart>,
-    /// The replaced database's time as the undo is over: drop it.
-    pub drop_job: Option<DropStart>,
-    /// Make this RDS instance from a snapshot (a snapshot restore).
-    pub restore_instance: Option<InstanceRestore>,
-    /// Delete this replaced RDS instance after a final snapshot.
-    pub drop_instance: Option<String>,
-    pub notes: Vec<Note>,
-}
-
-/// The database a restore with id `id` creates: `chatbot_<id>`, in the
-/// letters Postgres keeps unquoted, at most 63 bytes.
-pub fn database_for(id: &str) -> String {
-    let tail: String = id
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let mut name = format!("{DEFAULT_DATABASE}_{tail}");
-    name.truncate(63);
-    name
-}
-
-/// The database the connection Secret must lead to: a restore's new one
-/// from its switch on, else the one the Secret records (`recorded`), else
-/// the one the operator created.
-pub fn live_database(restore: Option<&RestoreStatus>, recorded: Option<&str>) -> String {
-    match restore {
-        Some(r) if switched(r) => r.database.clone(),
-        _ => recorded.unwrap_or(DEFAULT_DATABASE).to_string(),
-    }
-}
-
-fn switched(restore: &RestoreStatus) -> bool {
-    matches!(
-        restore.step.as_str(),
-        step::SWITCH | step::ROLL_BACK_PODS | step::RESUME | step::SUCCEEDED
-    )
-}
-
-/// Whether a restore at `step` keeps the app's pods at zero.
-pub fn stops_writes(restore: Option<&RestoreStatus>) -> bool {
-    restore.is_some_and(|r| {
-        matches!(
-            r.step.as_str(),
-            step::STOP_WRITES | step::RESTORE | step::SWITCH | step::ROLL_BACK_PODS
-        )
-    })
-}
-
-/// The id of the Job dropping the database restore `id` replaced.
-pub fn drop_id(id: &str) -> String {
-    format!("{id}-drop")
-}
-
-/// The id of a restore's safety backup.
-pub fn safety_backup_id(id: &str) -> String {
-    format!("{id}-safety")
-}
+pub use state::{
+    DEFAULT_DATABASE, Facts, Plan, Safety, database_for, drop_id, live_database, safety_backup_id,
+};
+pub use step::stops_writes;
 
 /// Plans one reconcile's restore step.
 pub fn plan(facts: &Facts) -> Plan {
@@ -342,7 +190,7 @@ fn advance(facts: &Facts, restore: &mut RestoreStatus, plan: &mut Plan) {
             }
             step::RESTORE => restoring(facts, restore, plan, &now),
             step::SWITCH => {
-                if facts.live_database == restore.database && instance::switched_to(facts, restore)
+                if facts.live_database == restore.database && snapshot::switched_to(facts, restore)
                 {
                     let next = if restore.rollback_to.is_some() {
                         step::ROLL_BACK_PODS
@@ -431,7 +279,7 @@ fn drop_replaced(facts: &Facts, plan: &mut Plan) {
         return;
     };
     if is_snapshot(&restore) {
-        instance::drop_replaced(facts, &mut restore, plan);
+        snapshot::drop_replaced(facts, &mut restore, plan);
     } else {
         dump::drop_replaced(facts, &mut restore, plan);
     }
@@ -441,7 +289,7 @@ fn drop_replaced(facts: &Facts, plan: &mut Plan) {
 /// The Restore step, by how the backup was taken.
 fn restoring(facts: &Facts, restore: &mut RestoreStatus, plan: &mut Plan, now: &Time) {
     if is_snapshot(restore) {
-        instance::restoring(facts, restore, plan, now);
+        snapshot::restoring(facts, restore, plan, now);
     } else {
         dump::restoring(facts, restore, plan, now);
     }

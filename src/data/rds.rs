@@ -16,7 +16,7 @@ use crate::api::{ChatbotDeploymentSpec, DeletionPolicy, StoreMode};
 /// Master user the instance is created with.
 pub const MASTER_USERNAME: &str = "chatbot";
 /// Database created with the instance.
-pub const DATABASE_NAME: &str = "chatbot";
+pub use crate::names::DATABASE_NAME;
 /// Storage when the spec gives none, in GiB (RDS's gp3 minimum is 20).
 pub const DEFAULT_STORAGE_GIB: i32 = 20;
 /// Days of automated backups when the spec gives none.

@@ -19,7 +19,7 @@ pub const PGBOUNCER_UID: i64 = 70;
 
 /// User and database the in-cluster Postgres is initialised with.
 pub const DATABASE_USER: &str = "chatbot";
-pub const DATABASE_NAME: &str = "chatbot";
+pub use crate::names::DATABASE_NAME;
 pub const POSTGRES_PORT: u16 = 5432;
 pub const REDIS_PORT: u16 = 6379;
 

@@ -7,13 +7,17 @@ use jiff::SignedDuration;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use super::{
-    DropStart, Facts, JobStart, Plan, drop_id,
     record::{current_step, enter, fail, say},
+    state::{Facts, Plan, drop_id},
     step,
 };
 use crate::{
     api::RestoreStatus,
-    backup::{jobs::JobState, report::Report, runs::Note},
+    backup::{
+        jobs::{DropStart, JobStart, JobState},
+        report::Report,
+        runs::Note,
+    },
 };
 
 /// A restore Job recorded as started and nowhere to be seen after this

@@ -3,7 +3,7 @@
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
-use super::{Plan, instance::is_snapshot, step};
+use super::{instance::is_snapshot, state::Plan, step};
 use crate::{
     api::{RestoreStatus, RestoreStepRecord},
     backup::runs::Note,

@@ -1,6 +1,9 @@
-use super::super::jobs::JobState;
+use super::super::jobs::{JobFacts, JobState};
+use super::instance::{self, RdsFacts};
 use super::*;
 use crate::api::BackupRecord;
+use crate::api::BackupsStatus;
+use crate::backup::report::Report;
 
 fn at(text: &str) -> Timestamp {
     text.parse().unwrap()

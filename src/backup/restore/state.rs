@@ -1,0 +1,122 @@
+//! What a restore is decided from and what one reconcile does about it,
+//! and the names a restore gives what it makes. Pure.
+
+use jiff::Timestamp;
+
+use super::{
+    instance::{InstanceRestore, RdsFacts},
+    step,
+};
+use crate::{
+    api::{BackupsStatus, RestoreRequest, RestoreStatus},
+    backup::{
+        jobs::{DropStart, JobFacts, JobStart},
+        report::Report,
+        runs::Note,
+    },
+    names,
+};
+
+/// The database the operator creates the app's database as.
+pub const DEFAULT_DATABASE: &str = names::DATABASE_NAME;
+
+/// What one reconcile's restore step is decided from.
+#[derive(Clone, Debug)]
+pub struct Facts<'a> {
+    /// Name of the ChatbotDeployment (it names the restore Job).
+    pub deployment: &'a str,
+    /// The on-call request (`status.restoreRequest`).
+    pub request: Option<&'a RestoreRequest>,
+    /// `status.restore` as last written.
+    pub previous: Option<&'a RestoreStatus>,
+    pub backups: Option<&'a BackupsStatus>,
+    /// The restore Job of the restore in progress, when there is one.
+    pub job: Option<&'a JobFacts>,
+    /// What that Job reported, once it ended.
+    pub report: Option<&'a Report>,
+    /// The database the connection Secret leads to now.
+    pub live_database: &'a str,
+    /// No app or pooler pod runs.
+    pub writes_stopped: bool,
+    /// The app has ready pods again.
+    pub app_available: bool,
+    /// The revision an on-call rollback holds the pods at.
+    pub held_revision: Option<i64>,
+    /// Why no restore can start here, if it cannot.
+    pub cannot: Option<String>,
+    /// Days the replaced database is kept (`None`: until dropped by hand).
+    pub keep_replaced_days: Option<u32>,
+    /// The Job dropping the replaced database of the newest restore, and
+    /// what it reported once it ended.
+    pub drop_job: Option<&'a JobFacts>,
+    pub drop_report: Option<&'a Report>,
+    /// The RDS instances of a managed database (`None` otherwise).
+    pub rds: Option<RdsFacts<'a>>,
+    pub now: Timestamp,
+}
+
+/// The safety backup a restore waits for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Safety {
+    /// A dump, taken by a backup Job.
+    Dump(String),
+    /// A native snapshot of the RDS instance the app runs on.
+    RdsSnapshot { instance: String, id: String },
+}
+
+/// What one reconcile does about the restore.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Plan {
+    /// The next `status.restore` (`None`: there never was one).
+    pub status: Option<RestoreStatus>,
+    /// The safety backup to take, while it is wanted.
+    pub safety_backup: Option<Safety>,
+    /// The app's pods and the pooler stay at zero.
+    pub stop_writes: bool,
+    pub start_job: Option<JobStart>,
+    /// The replaced database's time as the undo is over: drop it.
+    pub drop_job: Option<DropStart>,
+    /// Make this RDS instance from a snapshot (a snapshot restore).
+    pub restore_instance: Option<InstanceRestore>,
+    /// Delete this replaced RDS instance after a final snapshot.
+    pub drop_instance: Option<String>,
+    pub notes: Vec<Note>,
+}
+
+/// The database a restore with id `id` creates: `chatbot_<id>`, in the
+/// letters Postgres keeps unquoted, at most 63 bytes.
+pub fn database_for(id: &str) -> String {
+    let tail: String = id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let mut name = format!("{DEFAULT_DATABASE}_{tail}");
+    name.truncate(63);
+    name
+}
+
+/// The database the connection Secret must lead to: a restore's new one
+/// from its switch on, else the one the Secret records (`recorded`), else
+/// the one the operator created.
+pub fn live_database(restore: Option<&RestoreStatus>, recorded: Option<&str>) -> String {
+    match restore {
+        Some(r) if step::switched(r) => r.database.clone(),
+        _ => recorded.unwrap_or(DEFAULT_DATABASE).to_string(),
+    }
+}
+
+/// The id of the Job dropping the database restore `id` replaced.
+pub fn drop_id(id: &str) -> String {
+    format!("{id}-drop")
+}
+
+/// The id of a restore's safety backup.
+pub fn safety_backup_id(id: &str) -> String {
+    format!("{id}-safety")
+}
