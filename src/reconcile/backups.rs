@@ -15,7 +15,7 @@ use kube::{
 };
 use tracing::info;
 
-use super::{Context, ReconcileError, decide::Note, status::BackupFacts};
+use super::{context::Context, error::ReconcileError, outcome::Note, status::BackupFacts};
 
 mod claim;
 mod snapshots;

@@ -16,10 +16,11 @@ use kube::{
 use serde_json::json;
 
 use super::{
-    ReconcileError,
-    decide::{Decision, Generate, Note},
+    decide::{Decision, Generate},
+    error::{ReconcileError, is_status, kube_error},
     observe::{Observed, Ownership, ownership},
-    status::Blocker,
+    outcome::Blocker,
+    outcome::Note,
 };
 use crate::{
     api::ChatbotDeployment,
@@ -71,24 +72,6 @@ impl Converged {
         }
         notes
     }
-}
-
-pub(super) fn kube_error(
-    action: &'static str,
-    kind: &'static str,
-    name: &str,
-) -> impl FnOnce(kube::Error) -> ReconcileError {
-    let name = name.to_string();
-    move |source| ReconcileError::Kube {
-        action,
-        kind,
-        name,
-        source,
-    }
-}
-
-pub(super) fn is_status(error: &kube::Error, code: u16) -> bool {
-    matches!(error, kube::Error::Api(status) if status.code == code)
 }
 
 /// Applies `decision` for `cbd`.

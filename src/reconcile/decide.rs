@@ -8,7 +8,7 @@ use kube::Resource;
 
 use super::{
     observe::{MigrationState, Observed, Ownership},
-    status::{Assessment, Blocker, MigrationFacts},
+    status::{Assessment, MigrationFacts},
 };
 use crate::{
     api::ChatbotDeployment,
@@ -21,7 +21,8 @@ use crate::{
 
 use super::{delivery, holds, migration, rollback};
 
-pub use super::decision::{Decision, Generate, Note, Pace};
+pub use super::decision::{Decision, Generate};
+use super::outcome::{Blocker, Note, Pace};
 
 fn render_blocker(error: &RenderError) -> Blocker {
     Blocker {

@@ -2,7 +2,10 @@
 //! prune, the values to generate, the Events to publish, the facts status
 //! is built from, and how soon to look again.
 
-use super::status::Assessment;
+use super::{
+    outcome::{Note, Pace},
+    status::Assessment,
+};
 use crate::render::{Child, ChildKind};
 
 /// Values to generate into the Secret `<name>-generated`.
@@ -16,26 +19,6 @@ pub struct Generate {
     pub create: bool,
     /// Key names to add; keys already there are never touched.
     pub keys: Vec<String>,
-}
-
-/// How soon the resource wants another look.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Pace {
-    /// Nothing in flight: the periodic resync is enough.
-    Steady,
-    /// A rollout or a creation is in flight: look again soon (watch events
-    /// usually come first).
-    Waiting,
-    /// The spec cannot be applied: only a change helps, look again slowly.
-    Blocked,
-}
-
-/// An Event the decision asks for, beside the condition transitions.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Note {
-    pub warning: bool,
-    pub reason: String,
-    pub message: String,
 }
 
 /// What one reconcile will do.

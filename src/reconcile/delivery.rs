@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
-use super::{observe::Observed, status::Blocker};
+use super::{observe::Observed, outcome::Blocker};
 use crate::{
     analysis::{self, Check, RunPolicy, RunVerdict, Selector},
     api::{
@@ -345,7 +345,7 @@ fn analysis_run(
     (rounds, verdict)
 }
 
-fn pods(workload: &super::status::Workload) -> Pods {
+fn pods(workload: &super::observe::Workload) -> Pods {
     Pods {
         revision: workload.template_revision,
         desired: workload.desired,

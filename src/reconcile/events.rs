@@ -4,7 +4,7 @@
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 
-use super::{conditions::find, decide::Note};
+use super::{conditions::find, outcome::Note};
 use crate::api::condition_types as types;
 
 /// Whether a condition in this state needs someone's attention.

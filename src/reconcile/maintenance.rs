@@ -6,7 +6,7 @@
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
-use super::{decide::Note, observe::Observed};
+use super::{observe::Observed, outcome::Note};
 use crate::{
     api::{ChatbotDeploymentSpec, ChatbotDeploymentStatus, MaintenanceStatus},
     maintenance::switch::{self, Facts},

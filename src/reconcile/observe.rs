@@ -10,10 +10,7 @@ use k8s_openapi::{
 };
 use kube::{Resource, ResourceExt};
 
-use super::{
-    status::Workload,
-    stores::{Stores, get},
-};
+use super::stores::{Stores, get};
 use crate::{
     api::ChatbotDeployment,
     names,
@@ -21,6 +18,37 @@ use crate::{
     rollout::revisions::Recovered,
     secrets::SecretReference,
 };
+
+/// The app Deployment as observed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Workload {
+    pub generation: i64,
+    pub observed_generation: i64,
+    /// Pods asked for (`spec.replicas`).
+    pub desired: i32,
+    /// Pods of any template (`status.replicas`).
+    pub current: i32,
+    pub updated: i32,
+    pub ready: i32,
+    pub available: i32,
+    /// The Deployment controller gave up waiting for the new pods.
+    pub deadline_exceeded: bool,
+    /// Revision of the pod template, from its label.
+    pub template_revision: Option<i64>,
+    /// Template hash recorded on the pod template.
+    pub template_hash: Option<String>,
+}
+
+impl Workload {
+    /// Every pod runs the current template and is available (what
+    /// `kubectl rollout status` waits for).
+    pub fn rolled_out(&self) -> bool {
+        self.observed_generation >= self.generation
+            && self.updated >= self.desired
+            && self.current == self.updated
+            && self.available >= self.updated
+    }
+}
 
 /// Who a child with the expected name belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

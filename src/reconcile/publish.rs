@@ -8,7 +8,7 @@ use kube::{
 };
 use tracing::{info, warn};
 
-use super::{Context, decide::Note};
+use super::{context::Context, outcome::Note};
 use crate::{api::ChatbotDeployment, notify};
 
 /// Publishes Events on the resource. A failed Event is logged, never fatal.

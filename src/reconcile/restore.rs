@@ -9,7 +9,9 @@ use k8s_openapi::{api::batch::v1::Job, apimachinery::pkg::apis::meta::v1::Time};
 use kube::ResourceExt;
 use tracing::info;
 
-use super::{Context, ReconcileError, backups, data::secret_view, decide::Note, stores::get};
+use super::{
+    backups, context::Context, data::secret_view, error::ReconcileError, outcome::Note, stores::get,
+};
 use crate::{
     api::{ChatbotDeployment, ChatbotDeploymentSpec, RestoreStatus, StoreMode},
     backup::{

@@ -25,7 +25,7 @@ use kube::{
 };
 use serde_json::json;
 
-use super::{ReconcileError, converge::kube_error};
+use super::{error::ReconcileError, error::kube_error};
 use crate::{
     api::{ChatbotDeployment, HeldRevision},
     names::keys,

@@ -10,8 +10,9 @@ use crate::{
     api::ChatbotDeploymentSpec,
     names::MANAGER,
     reconcile::{
-        Context, ReconcileError,
-        converge::{is_status, kube_error},
+        context::Context,
+        error::ReconcileError,
+        error::{is_status, kube_error},
     },
 };
 

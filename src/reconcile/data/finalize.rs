@@ -4,7 +4,11 @@
 
 use kube::ResourceExt;
 
-use super::{FINALIZER, Managed, StoreFacts, managed_stores, owner_of, remove_finalizer};
+use super::{
+    facts::{FINALIZER, StoreFacts},
+    finalizer::remove_finalizer,
+    managed::{Managed, managed_stores, owner_of},
+};
 use crate::{
     api::{ChatbotDeployment, ChatbotDeploymentSpec, StoreStatus},
     backup::restore::instance,
@@ -14,7 +18,7 @@ use crate::{
         elasticache::ElastiCache,
         rds::{DatabaseRequest, Rds},
     },
-    reconcile::{Context, ReconcileError, decide::Note},
+    reconcile::{context::Context, error::ReconcileError, outcome::Note},
 };
 
 /// What deleting a resource with managed stores came to.

@@ -12,10 +12,11 @@ use kube::{
 use serde_json::json;
 
 use super::super::{
-    ReconcileError,
-    converge::{encode, is_status, kube_error},
+    converge::encode,
+    error::ReconcileError,
+    error::{is_status, kube_error},
 };
-use super::StoreFacts;
+use super::facts::StoreFacts;
 use crate::{
     api::{ChatbotDeployment, StoreStatus},
     data::connection::{Route, SecretView, StoreKind, keys},

@@ -3,7 +3,7 @@ use k8s_openapi::jiff::Timestamp;
 use super::*;
 use crate::{
     api::{ChatbotDeployment, VariantReport},
-    reconcile::status::Workload,
+    reconcile::observe::Workload,
     render::{ChildKind, Object, Renderer},
 };
 

@@ -6,7 +6,7 @@
 use jiff::Timestamp;
 use tracing::info;
 
-use super::super::{Context, ReconcileError, data::owner_of};
+use super::super::{context::Context, data::owner_of, error::ReconcileError};
 use crate::{
     api::{ChatbotDeployment, ChatbotDeploymentSpec, DeletionPolicy, StoreMode},
     backup::restore::{

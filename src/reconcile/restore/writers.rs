@@ -8,9 +8,7 @@ use kube::{Api, api::PatchParams};
 use tracing::info;
 
 use super::super::{
-    Context, ReconcileError,
-    converge::{self, kube_error},
-    stores::get,
+    context::Context, converge, error::ReconcileError, error::kube_error, stores::get,
 };
 use crate::{
     api::ChatbotDeploymentSpec,

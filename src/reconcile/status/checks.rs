@@ -2,7 +2,7 @@
 //! the budget and backups. Each is set from its facts alone; the rollout's
 //! conditions (Ready, Progressing, Degraded) are composed in `next`.
 
-use super::ConditionSet;
+use crate::reconcile::conditions::ConditionSet;
 use crate::{
     api::{BackupsStatus, condition_types as types},
     backup::Verdict,

@@ -2,10 +2,13 @@
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
-use super::{phase, store_status};
+use super::phase;
 use crate::{
     api::{ChatbotDeploymentStatus, condition_types as types},
-    reconcile::{conditions::ConditionSet, data::StoreFacts},
+    reconcile::{
+        conditions::ConditionSet,
+        data::facts::{StoreFacts, store_status},
+    },
 };
 
 /// The status of a resource being deleted: the stores' conditions and

@@ -6,19 +6,19 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 mod checks;
 mod deleting;
+pub mod phase;
 
 pub use checks::BackupFacts;
 pub use deleting::deleting;
 
 use super::{
     conditions::{ConditionSet, kstatus},
-    data::StoreFacts,
+    data::facts::{StoreFacts, store_status},
+    observe::Workload,
+    outcome::Blocker,
 };
 use crate::{
-    api::{
-        ChatbotDeploymentStatus, CostEstimate, RevisionRecord, StoreStatus,
-        condition_types as types,
-    },
+    api::{ChatbotDeploymentStatus, CostEstimate, RevisionRecord, condition_types as types},
     capacity::CapacityCheck,
     cost::CostReport,
     rollout::{machine::Phase, progressive, revisions},
@@ -37,66 +37,6 @@ fn rollout_summary(rollout: &crate::api::RolloutStatus) -> String {
         "revision {} has {}% of traffic ({step}), revision {} the rest{traffic}: {}",
         rollout.revision, rollout.weight, rollout.stable_revision, rollout.message
     )
-}
-
-/// Lifecycle phases shown in `kubectl get cbd`.
-pub mod phase {
-    pub const PENDING: &str = "Pending";
-    pub const PROGRESSING: &str = "Progressing";
-    pub const READY: &str = "Ready";
-    pub const DEGRADED: &str = "Degraded";
-    pub const PAUSED: &str = "Paused";
-    pub const DELETING: &str = "Deleting";
-}
-
-/// Something that keeps the operator from applying the spec at all: the
-/// last good children stay as they are.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Blocker {
-    /// Short, stable reason: `InvalidSpec`, `UnknownEnvironment`,
-    /// `CapacityExceeded`, `ChildConflict`, …
-    pub reason: &'static str,
-    /// The spec field (or object) at fault.
-    pub path: String,
-    /// What is wrong, starting with the field or object it is about.
-    pub message: String,
-}
-
-impl std::fmt::Display for Blocker {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-/// The app Deployment as observed.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Workload {
-    pub generation: i64,
-    pub observed_generation: i64,
-    /// Pods asked for (`spec.replicas`).
-    pub desired: i32,
-    /// Pods of any template (`status.replicas`).
-    pub current: i32,
-    pub updated: i32,
-    pub ready: i32,
-    pub available: i32,
-    /// The Deployment controller gave up waiting for the new pods.
-    pub deadline_exceeded: bool,
-    /// Revision of the pod template, from its label.
-    pub template_revision: Option<i64>,
-    /// Template hash recorded on the pod template.
-    pub template_hash: Option<String>,
-}
-
-impl Workload {
-    /// Every pod runs the current template and is available (what
-    /// `kubectl rollout status` waits for).
-    pub fn rolled_out(&self) -> bool {
-        self.observed_generation >= self.generation
-            && self.updated >= self.desired
-            && self.current == self.updated
-            && self.available >= self.updated
-    }
 }
 
 /// The migration Job of the revision being rolled out.
@@ -505,15 +445,5 @@ pub fn next(
         },
         // Owned by the actions' field manager; never sent from here.
         maintenance_hold: previous.maintenance_hold,
-    }
-}
-
-/// A store's status: what the data step found, none for a store the
-/// operator does not manage, the previous one when it was not looked at.
-fn store_status(facts: &Option<StoreFacts>, previous: Option<StoreStatus>) -> Option<StoreStatus> {
-    match facts {
-        Some(facts) if facts.status == StoreStatus::default() => None,
-        Some(facts) => Some(facts.status.clone()),
-        None => previous,
     }
 }

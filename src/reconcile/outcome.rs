@@ -1,0 +1,85 @@
+//! What each step of a reconcile hands back to the loop, in one shape:
+//! the Events it asks for, how soon it wants another look, and what keeps
+//! the spec from being applied. The loop folds them; no step reads
+//! another's.
+
+use std::time::Duration;
+
+/// How soon the resource wants another look.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pace {
+    /// Nothing in flight: the periodic resync is enough.
+    Steady,
+    /// A rollout or a creation is in flight: look again soon (watch events
+    /// usually come first).
+    Waiting,
+    /// The spec cannot be applied: only a change helps, look again slowly.
+    Blocked,
+}
+
+/// An Event the decision asks for, beside the condition transitions.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Note {
+    pub warning: bool,
+    pub reason: String,
+    pub message: String,
+}
+
+/// Something that keeps the operator from applying the spec at all: the
+/// last good children stay as they are.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Blocker {
+    /// Short, stable reason: `InvalidSpec`, `UnknownEnvironment`,
+    /// `CapacityExceeded`, `ChildConflict`, …
+    pub reason: &'static str,
+    /// The spec field (or object) at fault.
+    pub path: String,
+    /// What is wrong, starting with the field or object it is about.
+    pub message: String,
+}
+
+impl std::fmt::Display for Blocker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// What one step of a reconcile found and asks of the loop.
+#[derive(Clone, Debug, Default)]
+pub struct Outcome {
+    /// Events to publish.
+    pub notes: Vec<Note>,
+    /// Look again this soon, whatever the pace.
+    pub wake: Option<Duration>,
+    /// How soon the step wants another look (`None`: no opinion).
+    pub pace: Option<Pace>,
+    /// Why the spec cannot be applied, when this step found a reason.
+    pub blocker: Option<Blocker>,
+}
+
+impl Pace {
+    /// The more urgent of two paces: blocked over waiting over steady.
+    pub fn max(self, other: Pace) -> Pace {
+        use Pace::*;
+        match (self, other) {
+            (Blocked, _) | (_, Blocked) => Blocked,
+            (Waiting, _) | (_, Waiting) => Waiting,
+            _ => Steady,
+        }
+    }
+}
+
+impl Outcome {
+    /// `self` followed by `later`: notes in order, the earlier wake, the
+    /// more urgent pace, the first blocker.
+    pub fn then(mut self, later: Outcome) -> Outcome {
+        self.notes.extend(later.notes);
+        self.wake = [self.wake, later.wake].into_iter().flatten().min();
+        self.pace = match (self.pace, later.pace) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        self.blocker = self.blocker.or(later.blocker);
+        self
+    }
+}
