@@ -15,7 +15,12 @@ use kube::{
 };
 use tracing::info;
 
-use super::{context::Context, error::ReconcileError, outcome::Note, status::BackupFacts};
+use super::{
+    context::Context,
+    error::ReconcileError,
+    outcome::{Note, Outcome},
+    status::BackupFacts,
+};
 
 mod claim;
 mod snapshots;
@@ -40,6 +45,18 @@ pub struct BackupOutcome {
     pub facts: Option<BackupFacts>,
     pub notes: Vec<Note>,
     pub wake: Option<std::time::Duration>,
+}
+
+impl BackupOutcome {
+    /// What the backup step asks of the loop: its Events, and a wake when
+    /// the next scheduled backup is due.
+    pub fn outcome(&self) -> Outcome {
+        Outcome {
+            notes: self.notes.clone(),
+            wake: self.wake,
+            ..Outcome::default()
+        }
+    }
 }
 
 /// Runs the backup step of one reconcile of `cbd`, whose resolved spec is

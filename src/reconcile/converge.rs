@@ -19,8 +19,7 @@ use super::{
     decide::{Decision, Generate},
     error::{ReconcileError, is_status, kube_error},
     observe::{Observed, Ownership, ownership},
-    outcome::Blocker,
-    outcome::Note,
+    outcome::{Blocker, Note, Outcome, Pace},
 };
 use crate::{
     api::ChatbotDeployment,
@@ -47,6 +46,18 @@ pub struct Converged {
 }
 
 impl Converged {
+    /// What applying asks of the loop: its Events, and the first child
+    /// that is not ours as the blocker.
+    pub fn outcome(&self) -> Outcome {
+        let blocker = self.conflicts.first().cloned();
+        Outcome {
+            notes: self.notes(),
+            pace: blocker.as_ref().map(|_| Pace::Blocked),
+            blocker,
+            ..Outcome::default()
+        }
+    }
+
     /// Events worth publishing about what was done.
     pub fn notes(&self) -> Vec<Note> {
         let mut notes = Vec::new();

@@ -3,7 +3,7 @@
 //! is built from, and how soon to look again.
 
 use super::{
-    outcome::{Note, Pace},
+    outcome::{Note, Outcome, Pace},
     status::Assessment,
 };
 use crate::render::{Child, ChildKind};
@@ -50,5 +50,16 @@ impl Decision {
     /// The pace, `Steady` unless set.
     pub fn pace(&self) -> Pace {
         self.pace.unwrap_or(Pace::Steady)
+    }
+
+    /// What the decision asks of the loop: its Events, pace and wake, and
+    /// the blocker that keeps the spec from being applied.
+    pub fn outcome(&self) -> Outcome {
+        Outcome {
+            notes: self.notes.clone(),
+            wake: self.wake,
+            pace: Some(self.pace()),
+            blocker: self.assessment.blocker.clone(),
+        }
     }
 }

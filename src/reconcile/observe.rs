@@ -187,6 +187,14 @@ fn migrations(
 }
 
 impl Observed {
+    /// The revision whose migration Job is running, if one is.
+    pub fn running_migration(&self) -> Option<i64> {
+        self.migrations
+            .iter()
+            .find(|(_, m)| m.state == MigrationState::Running)
+            .map(|(revision, _)| *revision)
+    }
+
     /// The revision the cluster runs, for a history lost from status.
     pub fn recovered_revision(&self) -> Option<Recovered> {
         let workload = self.workload.as_ref()?;

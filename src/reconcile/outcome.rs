@@ -83,3 +83,75 @@ impl Outcome {
         self
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn note(reason: &str) -> Note {
+        Note {
+            warning: false,
+            reason: reason.into(),
+            message: String::new(),
+        }
+    }
+
+    fn blocker(reason: &'static str) -> Blocker {
+        Blocker {
+            reason,
+            path: "spec".into(),
+            message: reason.into(),
+        }
+    }
+
+    #[test]
+    fn folding_keeps_every_note_in_order_the_earliest_wake_and_the_first_blocker() {
+        let first = Outcome {
+            notes: vec![note("A")],
+            wake: Some(Duration::from_secs(30)),
+            pace: Some(Pace::Steady),
+            blocker: None,
+        };
+        let second = Outcome {
+            notes: vec![note("B")],
+            wake: Some(Duration::from_secs(10)),
+            pace: None,
+            blocker: Some(blocker("ChildConflict")),
+        };
+        let third = Outcome {
+            notes: vec![note("C")],
+            wake: None,
+            pace: Some(Pace::Waiting),
+            blocker: Some(blocker("InvalidSpec")),
+        };
+        let folded = first.then(second).then(third);
+        let reasons: Vec<&str> = folded.notes.iter().map(|n| n.reason.as_str()).collect();
+        assert_eq!(reasons, ["A", "B", "C"]);
+        assert_eq!(folded.wake, Some(Duration::from_secs(10)));
+        assert_eq!(folded.pace, Some(Pace::Waiting));
+        assert_eq!(folded.blocker.map(|b| b.reason), Some("ChildConflict"));
+    }
+
+    #[test]
+    fn the_more_urgent_pace_wins_whichever_step_asked_first() {
+        use Pace::*;
+        for (a, b, urgent) in [
+            (Steady, Waiting, Waiting),
+            (Waiting, Steady, Waiting),
+            (Waiting, Blocked, Blocked),
+            (Blocked, Steady, Blocked),
+            (Steady, Steady, Steady),
+        ] {
+            let folded = Outcome {
+                pace: Some(a),
+                ..Outcome::default()
+            }
+            .then(Outcome {
+                pace: Some(b),
+                ..Outcome::default()
+            });
+            assert_eq!(folded.pace, Some(urgent), "{a:?} then {b:?}");
+        }
+        assert_eq!(Outcome::default().then(Outcome::default()).pace, None);
+    }
+}

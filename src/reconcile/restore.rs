@@ -10,7 +10,12 @@ use kube::ResourceExt;
 use tracing::info;
 
 use super::{
-    backups, context::Context, data::secret_view, error::ReconcileError, outcome::Note, stores::get,
+    backups,
+    context::Context,
+    data::secret_view,
+    error::ReconcileError,
+    outcome::{Note, Outcome, Pace},
+    stores::get,
 };
 use crate::{
     api::{ChatbotDeployment, ChatbotDeploymentSpec, RestoreStatus, StoreMode},
@@ -40,6 +45,18 @@ pub struct RestoreOutcome {
     pub notes: Vec<Note>,
     /// A restore is in progress: look again soon.
     pub in_progress: bool,
+}
+
+impl RestoreOutcome {
+    /// What the restore step asks of the loop: its Events, and a look
+    /// again soon while a restore is in progress.
+    pub fn outcome(&self) -> Outcome {
+        Outcome {
+            notes: self.notes.clone(),
+            pace: self.in_progress.then_some(Pace::Waiting),
+            ..Outcome::default()
+        }
+    }
 }
 
 /// Why no restore can start for `spec`, if it cannot.

@@ -5,7 +5,7 @@
 use crate::{
     api::{ChatbotDeploymentSpec, StoreMode, StoreStatus},
     data::{StoreReport, connection::StoreKind},
-    reconcile::outcome::Note,
+    reconcile::outcome::{Note, Outcome, Pace},
 };
 
 /// Finalizer on resources with managed stores, removed once every store
@@ -49,6 +49,24 @@ impl DataOutcome {
             .into_iter()
             .flatten()
             .any(|f| !f.ready && !f.failed)
+    }
+
+    /// What the data step asks of the loop: its Events, and a look again
+    /// soon while a store is on its way, slowly once one needs someone
+    /// (only a change in the spec or in AWS helps).
+    pub fn outcome(&self) -> Outcome {
+        let pace = if self.failed() {
+            Some(Pace::Blocked)
+        } else if self.waiting() {
+            Some(Pace::Waiting)
+        } else {
+            None
+        };
+        Outcome {
+            notes: self.notes.clone(),
+            pace,
+            ..Outcome::default()
+        }
     }
 }
 
