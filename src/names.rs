@@ -93,6 +93,11 @@ pub struct ChildNames {
     pub generated_secret: String,
 }
 
+/// Name of the ConfigMap holding the response headers of `route`.
+pub fn edge_headers(route: &str) -> String {
+    format!("{route}-edge-headers")
+}
+
 impl ChildNames {
     pub fn for_deployment(name: &str) -> Self {
         Self {
@@ -104,7 +109,7 @@ impl ChildNames {
             disruption_budget: name.to_string(),
             network_policy: name.to_string(),
             route: name.to_string(),
-            edge_headers: crate::rollout::traffic::headers_config_map_name(name),
+            edge_headers: edge_headers(name),
             maintenance: format!("{name}-maintenance"),
             monitoring: name.to_string(),
             dashboard: format!("{name}-dashboard"),

@@ -11,6 +11,7 @@ mod actions;
 mod admission;
 mod alert_rules;
 mod analysis;
+mod architecture;
 mod backup_jobs;
 mod backups;
 mod cache_snapshots;

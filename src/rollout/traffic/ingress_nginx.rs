@@ -14,6 +14,7 @@ use k8s_openapi::api::{
 };
 
 use super::{Exposure, SERVICE_PORT, STICKY_VALUE, Split, edge::Edge, meta};
+use crate::names;
 
 fn ingress(
     exposure: &Exposure,
@@ -117,11 +118,6 @@ pub fn ingresses(exposure: &Exposure, split: &Split) -> Vec<Ingress> {
     objects
 }
 
-/// Name of the ConfigMap holding the response headers of `route`.
-pub fn headers_config_map_name(route: &str) -> String {
-    format!("{route}-edge-headers")
-}
-
 /// The main Ingress's annotations for the edge policy: CORS for exactly
 /// the spec's origins, the response headers from their ConfigMap
 /// (`custom-headers`), the per-client-IP limits, the HTTPS redirect, and
@@ -142,7 +138,7 @@ fn edge_annotations(exposure: &Exposure) -> BTreeMap<String, String> {
             format!(
                 "{}/{}",
                 exposure.namespace,
-                headers_config_map_name(&exposure.name)
+                names::edge_headers(&exposure.name)
             ),
         );
     }
@@ -176,7 +172,7 @@ pub fn headers_config_map(exposure: &Exposure) -> Option<ConfigMap> {
     Some(ConfigMap {
         metadata: meta(
             exposure,
-            headers_config_map_name(&exposure.name),
+            names::edge_headers(&exposure.name),
             BTreeMap::new(),
         ),
         data: Some(edge.response_headers.iter().cloned().collect()),

@@ -11,7 +11,7 @@ mod split;
 
 pub use edge::Edge;
 pub use gateway_api::http_route;
-pub use ingress_nginx::{NGINX, headers_config_map, headers_config_map_name, ingresses};
+pub use ingress_nginx::{NGINX, headers_config_map, ingresses};
 pub use split::*;
 
 #[cfg(test)]
