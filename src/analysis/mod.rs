@@ -49,7 +49,7 @@ impl Selector {
 
 /// Built-in query templates for the chatbot's own signals, by name. A
 /// `metrics[].query` of `builtin:<name>` uses one of them. The metric
-/// names are the app's metrics contract (see README).
+/// names are the app's metrics contract (see docs/app-contract.md).
 pub const BUILTINS: [(&str, &str); 6] = [
     (
         "success_rate_percent",

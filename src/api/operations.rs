@@ -209,7 +209,7 @@ pub struct Observability {
     #[x_kube(validation = Rule::new("self.all(k, !k.startsWith('app.kubernetes.io/') && !k.startsWith('chatbot.dev/'))").message("spec.observability.monitorLabels must not set app.kubernetes.io/ or chatbot.dev/ labels: the operator owns them"))]
     pub monitor_labels: Option<std::collections::BTreeMap<String, String>>,
     /// Base of every alert's `runbook_url`; the alert's name in lower case
-    /// is appended as the fragment (default: the README's runbooks).
+    /// is appended as the fragment (default: the runbooks in docs/observability.md).
     #[serde(
         default,
         rename = "runbookURL",

@@ -9,9 +9,9 @@ use super::resources::Rule;
 use crate::api::{Alerts, ChatbotDeploymentSpec, ModelPrice, Slo};
 
 /// Where every `runbook_url` points unless `observability.runbookURL` says
-/// otherwise: the README's runbooks, one heading per alert.
+/// otherwise: the runbooks in docs/observability.md, one heading per alert.
 pub const RUNBOOKS: &str =
-    "https://github.com/chatbot-operator/chatbot-operator/blob/main/README.md";
+    "https://github.com/chatbot-operator/chatbot-operator/blob/main/docs/observability.md";
 
 /// Seconds in the 30 days an availability objective and a monthly spend
 /// are measured over.

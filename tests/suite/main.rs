@@ -20,6 +20,7 @@ mod cost;
 mod crds;
 mod dashboards;
 mod data_stores;
+mod docs;
 mod environment;
 mod gitops;
 mod in_cluster_stores;

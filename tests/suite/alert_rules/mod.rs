@@ -184,24 +184,28 @@ fn a_burn_rate_page_ends_with_the_errors_and_the_ticket_stays() {
     assert!(ok, "{output}");
 }
 
-/// Every alert a sample can raise has a runbook in the README, under the
-/// heading its `runbook_url` points at.
+/// Every alert a sample can raise has a runbook in docs/observability.md,
+/// under the heading its `runbook_url` points at.
 #[test]
-fn every_alerts_runbook_is_a_readme_heading() {
-    let readme = std::fs::read_to_string(common::root().join("README.md")).unwrap();
-    let anchors: Vec<String> = readme
+fn every_alerts_runbook_is_a_heading_of_the_observability_reference() {
+    let page = std::fs::read_to_string(common::root().join("docs/observability.md")).unwrap();
+    let anchors: Vec<String> = page
         .lines()
-        .filter_map(|l| l.strip_prefix("#### "))
+        .filter_map(|l| l.strip_prefix("### "))
         .map(|heading| heading.trim().to_lowercase())
         .collect();
     for sample in SAMPLES {
         let rule = rules_of(&common::render_sample(sample));
         for alert in alerts(&rule.spec.groups) {
             let url = &alert.annotations["runbook_url"];
-            let anchor = url.rsplit_once('#').map(|(_, a)| a).unwrap_or_default();
+            let (page, anchor) = url.rsplit_once('#').unwrap_or_default();
+            assert!(
+                page.ends_with("/docs/observability.md"),
+                "{sample}: {url} points at the observability reference"
+            );
             assert!(
                 anchors.iter().any(|a| a == anchor),
-                "{sample}: {url} names no README heading"
+                "{sample}: {url} names no heading of docs/observability.md"
             );
             for key in ["summary", "description"] {
                 assert!(
