@@ -5,12 +5,10 @@
 use aws_sdk_elasticache::types::{ReplicationGroup, Tag};
 
 use super::{
-    AwsError, DeleteFailure, Endpoint, Owner, StoreReport, StoreState, Teardown, TeardownStep,
-    after_delete,
+    AwsError, DeleteFailure, Endpoint, Owner, StoreState,
     aws::classify,
     identity::{self, Claim},
-    rds::rejected_or,
-    teardown_step,
+    managed::{ManagedStore, StoreStep, store_fields, tagging_calls},
 };
 use crate::api::{ChatbotDeploymentSpec, DeletionPolicy, StoreMode};
 
@@ -152,9 +150,20 @@ pub struct ElastiCache<'a> {
     pub client: &'a aws_sdk_elasticache::Client,
 }
 
-impl ElastiCache<'_> {
-    /// The replication group with its tags, `None` when there is none.
-    pub async fn describe(&self, identifier: &str) -> Result<Option<CacheGroup>, AwsError> {
+store_fields!(CacheRequest, CacheGroup);
+
+impl ManagedStore for ElastiCache<'_> {
+    type Request = CacheRequest;
+    type Found = CacheGroup;
+    /// The node type to change to.
+    type Change = String;
+    const CREATE: &'static str = "CreateReplicationGroup";
+    const MODIFY: &'static str = "ModifyReplicationGroup";
+    const DELETE: &'static str = "DeleteReplicationGroup";
+    const LABEL: &'static str = "ElastiCache replication group";
+
+    /// The replication group with its tags.
+    async fn describe(&self, identifier: &str) -> Result<Option<CacheGroup>, AwsError> {
         let output = match self
             .client
             .describe_replication_groups()
@@ -193,114 +202,108 @@ impl ElastiCache<'_> {
         Ok(Some(group))
     }
 
-    /// Looks at the group and makes the one call it needs. `auth_token`
-    /// is asked for only when the group is created.
-    pub async fn ensure<E: From<AwsError>>(
+    fn next(
+        request: &CacheRequest,
+        owner: &Owner,
+        found: Option<&CacheGroup>,
+    ) -> StoreStep<String> {
+        match step(request, owner, found) {
+            CacheStep::Create => StoreStep::Create,
+            CacheStep::Adopt => StoreStep::Adopt,
+            CacheStep::Modify { node_type } => StoreStep::Modify(node_type),
+            CacheStep::Report(state) => StoreStep::Report(state),
+        }
+    }
+
+    async fn create(
         &self,
         request: &CacheRequest,
         owner: &Owner,
-        auth_token: impl AsyncFnOnce() -> Result<String, E>,
-    ) -> Result<StoreReport, E> {
-        let found = self.describe(&request.identifier).await?;
-        let mut report = StoreReport {
-            identifier: request.identifier.clone(),
-            state: StoreState::Creating,
-            mutations: Vec::new(),
-            notes: Vec::new(),
-        };
-        match step(request, owner, found.as_ref()) {
-            CacheStep::Create => {
-                let token = auth_token().await?;
-                let create = self
-                    .client
-                    .create_replication_group()
-                    .replication_group_id(&request.identifier)
-                    .replication_group_description(format!("chatbot {}", owner.reference()))
-                    .engine("redis")
-                    .set_engine_version(request.engine_version.clone())
-                    .cache_node_type(&request.node_type)
-                    .num_cache_clusters(request.replicas + 1)
-                    .automatic_failover_enabled(request.automatic_failover)
-                    .multi_az_enabled(request.automatic_failover)
-                    .transit_encryption_enabled(true)
-                    .at_rest_encryption_enabled(true)
-                    .auth_token(token)
-                    .set_tags(Some(tags(&request.tags)));
-                match create.send().await {
-                    Ok(_) => {}
-                    Err(error)
-                        if error
-                            .as_service_error()
-                            .is_some_and(|e| e.is_replication_group_already_exists_fault()) => {}
-                    Err(error) => {
-                        return Ok(rejected_or(
-                            classify("CreateReplicationGroup", &error),
-                            report,
-                        )?);
-                    }
-                }
-                report.mutations.push("CreateReplicationGroup");
-                report.notes.push(format!(
-                    "creating ElastiCache replication group {} ({}, {} replica{})",
-                    request.identifier,
-                    request.node_type,
-                    request.replicas,
-                    if request.replicas == 1 { "" } else { "s" }
-                ));
+        auth_token: String,
+    ) -> Result<(), AwsError> {
+        let create = self
+            .client
+            .create_replication_group()
+            .replication_group_id(&request.identifier)
+            .replication_group_description(format!("chatbot {}", owner.reference()))
+            .engine("redis")
+            .set_engine_version(request.engine_version.clone())
+            .cache_node_type(&request.node_type)
+            .num_cache_clusters(request.replicas + 1)
+            .automatic_failover_enabled(request.automatic_failover)
+            .multi_az_enabled(request.automatic_failover)
+            .transit_encryption_enabled(true)
+            .at_rest_encryption_enabled(true)
+            .auth_token(auth_token)
+            .set_tags(Some(tags(&request.tags)));
+        match create.send().await {
+            Ok(_) => Ok(()),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_replication_group_already_exists_fault()) =>
+            {
+                Ok(())
             }
-            CacheStep::Adopt => {
-                let Some(arn) = found.as_ref().and_then(|g| g.arn.clone()) else {
-                    return Ok(report);
-                };
-                if let Err(error) = self
-                    .client
-                    .add_tags_to_resource()
-                    .resource_name(&arn)
-                    .set_tags(Some(tags(&request.tags)))
-                    .send()
-                    .await
-                {
-                    return Ok(rejected_or(classify("AddTagsToResource", &error), report)?);
-                }
-                report.mutations.push("AddTagsToResource");
-                report.notes.push(format!(
-                    "adopted the existing ElastiCache replication group {} (it had no owner tag)",
-                    request.identifier
-                ));
-                report.state = StoreState::Busy {
-                    status: "adopting".into(),
-                };
-            }
-            CacheStep::Modify { node_type } => {
-                if let Err(error) = self
-                    .client
-                    .modify_replication_group()
-                    .replication_group_id(&request.identifier)
-                    .cache_node_type(&node_type)
-                    .apply_immediately(request.apply_immediately)
-                    .send()
-                    .await
-                {
-                    return Ok(rejected_or(
-                        classify("ModifyReplicationGroup", &error),
-                        report,
-                    )?);
-                }
-                report.mutations.push("ModifyReplicationGroup");
-                report.notes.push(format!(
-                    "modifying ElastiCache replication group {}: nodeType {} → {node_type}",
-                    request.identifier,
-                    found.and_then(|g| g.node_type).unwrap_or_default()
-                ));
-                report.state = StoreState::Busy {
-                    status: "modifying".into(),
-                };
-            }
-            CacheStep::Report(state) => report.state = state,
+            Err(error) => Err(classify("CreateReplicationGroup", &error)),
         }
-        Ok(report)
     }
 
+    fn created(request: &CacheRequest) -> String {
+        format!(
+            "creating ElastiCache replication group {} ({}, {} replica{})",
+            request.identifier,
+            request.node_type,
+            request.replicas,
+            if request.replicas == 1 { "" } else { "s" }
+        )
+    }
+
+    async fn modify(&self, request: &CacheRequest, node_type: &String) -> Result<(), AwsError> {
+        self.client
+            .modify_replication_group()
+            .replication_group_id(&request.identifier)
+            .cache_node_type(node_type)
+            .apply_immediately(request.apply_immediately)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|error| classify("ModifyReplicationGroup", &error))
+    }
+
+    fn modified(request: &CacheRequest, node_type: &String, found: &CacheGroup) -> String {
+        format!(
+            "modifying ElastiCache replication group {}: nodeType {} → {node_type}",
+            request.identifier,
+            found.node_type.clone().unwrap_or_default()
+        )
+    }
+
+    tagging_calls!();
+
+    async fn delete(
+        &self,
+        identifier: &str,
+        final_snapshot: Option<String>,
+    ) -> Result<(), DeleteFailure> {
+        self.client
+            .delete_replication_group()
+            .replication_group_id(identifier)
+            .retain_primary_cluster(false)
+            .set_final_snapshot_identifier(final_snapshot)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|error| DeleteFailure {
+                not_found: error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_replication_group_not_found_fault()),
+                error: classify("DeleteReplicationGroup", &error),
+            })
+    }
+}
+
+impl ElastiCache<'_> {
     /// Sets the replication group's auth token to `token` at once (the
     /// Secret was made anew, or the group adopted). `SET` replaces the
     /// token; clients with the old one are refused from then on.
@@ -317,56 +320,6 @@ impl ElastiCache<'_> {
             .await
             .map(|_| ())
             .map_err(|error| classify("ModifyReplicationGroup", &error))
-    }
-
-    /// One step of tearing the group down by its deletion policy.
-    pub async fn teardown(
-        &self,
-        request: &CacheRequest,
-        owner: &Owner,
-    ) -> Result<Teardown, AwsError> {
-        let found = self.describe(&request.identifier).await?;
-        let step = teardown_step(
-            request.deletion_policy,
-            request.final_snapshot_identifier(),
-            found
-                .as_ref()
-                .map(|g| (g.status.as_str(), g.tags.as_slice())),
-            owner,
-        );
-        match step {
-            TeardownStep::Finished(teardown) => Ok(teardown),
-            TeardownStep::RemoveTags => {
-                if let Some(arn) = found.as_ref().and_then(|g| g.arn.as_ref()) {
-                    self.client
-                        .remove_tags_from_resource()
-                        .resource_name(arn)
-                        .set_tag_keys(Some(Owner::ownership_tag_keys()))
-                        .send()
-                        .await
-                        .map_err(|error| classify("RemoveTagsFromResource", &error))?;
-                }
-                Ok(Teardown::Retained)
-            }
-            TeardownStep::Delete { final_snapshot } => {
-                let result = self
-                    .client
-                    .delete_replication_group()
-                    .replication_group_id(&request.identifier)
-                    .retain_primary_cluster(false)
-                    .set_final_snapshot_identifier(final_snapshot.clone())
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(|error| DeleteFailure {
-                        not_found: error
-                            .as_service_error()
-                            .is_some_and(|e| e.is_replication_group_not_found_fault()),
-                        error: classify("DeleteReplicationGroup", &error),
-                    });
-                after_delete("DeleteReplicationGroup", final_snapshot, result)
-            }
-        }
     }
 }
 

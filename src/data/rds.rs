@@ -5,11 +5,10 @@
 use aws_sdk_rds::types::{DbInstance, Tag};
 
 use super::{
-    AwsError, DeleteFailure, Endpoint, Owner, StoreReport, StoreState, Teardown, TeardownStep,
-    after_delete,
+    AwsError, DeleteFailure, Endpoint, Owner, StoreState,
     aws::classify,
     identity::{self, Claim},
-    teardown_step,
+    managed::{ManagedStore, StoreStep, store_fields, tagging_calls},
 };
 use crate::api::{ChatbotDeploymentSpec, DeletionPolicy, StoreMode};
 
@@ -302,9 +301,18 @@ pub struct Rds<'a> {
     pub client: &'a aws_sdk_rds::Client,
 }
 
-impl Rds<'_> {
-    /// The instance, `None` when there is none.
-    pub async fn describe(&self, identifier: &str) -> Result<Option<DatabaseInstance>, AwsError> {
+store_fields!(DatabaseRequest, DatabaseInstance);
+
+impl ManagedStore for Rds<'_> {
+    type Request = DatabaseRequest;
+    type Found = DatabaseInstance;
+    type Change = DatabaseChanges;
+    const CREATE: &'static str = "CreateDBInstance";
+    const MODIFY: &'static str = "ModifyDBInstance";
+    const DELETE: &'static str = "DeleteDBInstance";
+    const LABEL: &'static str = "RDS instance";
+
+    async fn describe(&self, identifier: &str) -> Result<Option<DatabaseInstance>, AwsError> {
         match self
             .client
             .describe_db_instances()
@@ -324,82 +332,25 @@ impl Rds<'_> {
         }
     }
 
-    /// Looks at the instance and makes the one call it needs. `password`
-    /// is asked for only when the instance is created.
-    pub async fn ensure<E: From<AwsError>>(
-        &self,
+    fn next(
         request: &DatabaseRequest,
         owner: &Owner,
-        password: impl AsyncFnOnce() -> Result<String, E>,
-    ) -> Result<StoreReport, E> {
-        let found = self.describe(&request.identifier).await?;
-        let mut report = StoreReport {
-            identifier: request.identifier.clone(),
-            state: StoreState::Creating,
-            mutations: Vec::new(),
-            notes: Vec::new(),
-        };
-        match step(request, owner, found.as_ref()) {
-            DatabaseStep::Create => {
-                let password = password().await?;
-                match self.create(request, &password).await {
-                    Ok(()) => {}
-                    // A create whose response was lost, or another replica's.
-                    Err(CreateError::AlreadyExists) => {}
-                    Err(CreateError::Aws(error)) => return Ok(rejected_or(error, report)?),
-                }
-                report.mutations.push("CreateDBInstance");
-                report.notes.push(format!(
-                    "creating RDS instance {} ({}, {} GiB{})",
-                    request.identifier,
-                    request.instance_class,
-                    request.storage_gib,
-                    if request.multi_az { ", multi-AZ" } else { "" }
-                ));
-            }
-            DatabaseStep::Adopt => {
-                let Some(arn) = found.as_ref().and_then(|f| f.arn.clone()) else {
-                    return Ok(report);
-                };
-                if let Err(error) = self.tag(&arn, &request.tags).await {
-                    return Ok(rejected_or(error, report)?);
-                }
-                report.mutations.push("AddTagsToResource");
-                report.notes.push(format!(
-                    "adopted the existing RDS instance {} (it had no owner tag)",
-                    request.identifier
-                ));
-                report.state = StoreState::Busy {
-                    status: "adopting".into(),
-                };
-            }
-            DatabaseStep::Modify(changes) => {
-                let described =
-                    changes.describe(found.as_ref().unwrap_or(&DatabaseInstance::default()));
-                if let Err(error) = self.modify(request, &changes).await {
-                    return Ok(rejected_or(error, report)?);
-                }
-                report.mutations.push("ModifyDBInstance");
-                report.notes.push(format!(
-                    "modifying RDS instance {}: {}{}",
-                    request.identifier,
-                    described.join(", "),
-                    if request.apply_immediately {
-                        ""
-                    } else {
-                        " (in the next maintenance window)"
-                    }
-                ));
-                report.state = StoreState::Busy {
-                    status: "modifying".into(),
-                };
-            }
-            DatabaseStep::Report(state) => report.state = state,
+        found: Option<&DatabaseInstance>,
+    ) -> StoreStep<DatabaseChanges> {
+        match step(request, owner, found) {
+            DatabaseStep::Create => StoreStep::Create,
+            DatabaseStep::Adopt => StoreStep::Adopt,
+            DatabaseStep::Modify(changes) => StoreStep::Modify(changes),
+            DatabaseStep::Report(state) => StoreStep::Report(state),
         }
-        Ok(report)
     }
 
-    async fn create(&self, request: &DatabaseRequest, password: &str) -> Result<(), CreateError> {
+    async fn create(
+        &self,
+        request: &DatabaseRequest,
+        _owner: &Owner,
+        password: String,
+    ) -> Result<(), AwsError> {
         let mut create = self
             .client
             .create_db_instance()
@@ -430,10 +381,20 @@ impl Rds<'_> {
                     .as_service_error()
                     .is_some_and(|e| e.is_db_instance_already_exists_fault()) =>
             {
-                Err(CreateError::AlreadyExists)
+                Ok(())
             }
-            Err(error) => Err(CreateError::Aws(classify("CreateDBInstance", &error))),
+            Err(error) => Err(classify("CreateDBInstance", &error)),
         }
+    }
+
+    fn created(request: &DatabaseRequest) -> String {
+        format!(
+            "creating RDS instance {} ({}, {} GiB{})",
+            request.identifier,
+            request.instance_class,
+            request.storage_gib,
+            if request.multi_az { ", multi-AZ" } else { "" }
+        )
     }
 
     async fn modify(
@@ -455,6 +416,49 @@ impl Rds<'_> {
             .map_err(|error| classify("ModifyDBInstance", &error))
     }
 
+    fn modified(
+        request: &DatabaseRequest,
+        changes: &DatabaseChanges,
+        found: &DatabaseInstance,
+    ) -> String {
+        format!(
+            "modifying RDS instance {}: {}{}",
+            request.identifier,
+            changes.describe(found).join(", "),
+            if request.apply_immediately {
+                ""
+            } else {
+                " (in the next maintenance window)"
+            }
+        )
+    }
+
+    tagging_calls!();
+
+    async fn delete(
+        &self,
+        identifier: &str,
+        final_snapshot: Option<String>,
+    ) -> Result<(), DeleteFailure> {
+        self.client
+            .delete_db_instance()
+            .db_instance_identifier(identifier)
+            .skip_final_snapshot(final_snapshot.is_none())
+            .delete_automated_backups(final_snapshot.is_none())
+            .set_final_db_snapshot_identifier(final_snapshot)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|error| DeleteFailure {
+                not_found: error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_db_instance_not_found_fault()),
+                error: classify("DeleteDBInstance", &error),
+            })
+    }
+}
+
+impl Rds<'_> {
     /// Sets a new master password at once (a lost connection Secret, an
     /// adopted instance).
     pub async fn reset_password(&self, identifier: &str, password: &str) -> Result<(), AwsError> {
@@ -467,95 +471,6 @@ impl Rds<'_> {
             .await
             .map(|_| ())
             .map_err(|error| classify("ModifyDBInstance", &error))
-    }
-
-    async fn tag(&self, arn: &str, pairs: &[(String, String)]) -> Result<(), AwsError> {
-        self.client
-            .add_tags_to_resource()
-            .resource_name(arn)
-            .set_tags(Some(tags(pairs)))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|error| classify("AddTagsToResource", &error))
-    }
-
-    /// One step of tearing the instance down by its deletion policy.
-    /// Repeated calls are safe: a deletion under way is waited for, never
-    /// asked for twice.
-    pub async fn teardown(
-        &self,
-        request: &DatabaseRequest,
-        owner: &Owner,
-    ) -> Result<Teardown, AwsError> {
-        let found = self.describe(&request.identifier).await?;
-        let step = teardown_step(
-            request.deletion_policy,
-            request.final_snapshot_identifier(),
-            found
-                .as_ref()
-                .map(|i| (i.status.as_str(), i.tags.as_slice())),
-            owner,
-        );
-        match step {
-            TeardownStep::Finished(teardown) => Ok(teardown),
-            TeardownStep::RemoveTags => {
-                if let Some(arn) = found.as_ref().and_then(|i| i.arn.as_ref()) {
-                    self.client
-                        .remove_tags_from_resource()
-                        .resource_name(arn)
-                        .set_tag_keys(Some(Owner::ownership_tag_keys()))
-                        .send()
-                        .await
-                        .map_err(|error| classify("RemoveTagsFromResource", &error))?;
-                }
-                Ok(Teardown::Retained)
-            }
-            TeardownStep::Delete { final_snapshot } => {
-                let result = self
-                    .client
-                    .delete_db_instance()
-                    .db_instance_identifier(&request.identifier)
-                    .skip_final_snapshot(final_snapshot.is_none())
-                    .set_final_db_snapshot_identifier(final_snapshot.clone())
-                    .delete_automated_backups(final_snapshot.is_none())
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(|error| DeleteFailure {
-                        not_found: error
-                            .as_service_error()
-                            .is_some_and(|e| e.is_db_instance_not_found_fault()),
-                        error: classify("DeleteDBInstance", &error),
-                    });
-                after_delete("DeleteDBInstance", final_snapshot, result)
-            }
-        }
-    }
-}
-
-enum CreateError {
-    AlreadyExists,
-    Aws(AwsError),
-}
-
-/// A refusal becomes the store's state; a transient failure fails the reconcile.
-pub(super) fn rejected_or(
-    error: AwsError,
-    mut report: StoreReport,
-) -> Result<StoreReport, AwsError> {
-    match error {
-        AwsError::Rejected {
-            operation,
-            code,
-            message,
-        } => {
-            report.state = StoreState::Rejected {
-                message: format!("{operation}: {code}: {message}"),
-            };
-            Ok(report)
-        }
-        transient => Err(transient),
     }
 }
 

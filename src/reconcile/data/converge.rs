@@ -26,7 +26,7 @@ use crate::{
     api::{ChatbotDeployment, ChatbotDeploymentSpec, StoreMode, StoreStatus},
     backup::restore::instance,
     data::{
-        AwsClients, Endpoint, Owner, StoreState,
+        AwsClients, Endpoint, ManagedStore, Owner, StoreState,
         connection::{Route, StoreKind, keys},
         elasticache::ElastiCache,
         rds::Rds,

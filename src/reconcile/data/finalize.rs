@@ -13,7 +13,7 @@ use crate::{
     api::{ChatbotDeployment, ChatbotDeploymentSpec, StoreStatus},
     backup::restore::instance,
     data::{
-        Teardown,
+        ManagedStore, Teardown,
         connection::StoreKind,
         elasticache::ElastiCache,
         rds::{DatabaseRequest, Rds},

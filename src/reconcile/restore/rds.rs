@@ -14,7 +14,7 @@ use crate::{
         instance::{self, InstanceState, RdsFacts},
     },
     data::{
-        Owner, Teardown,
+        ManagedStore, Owner, Teardown,
         connection::SecretView,
         rds::{DatabaseRequest, Rds},
         rds_restore,
