@@ -432,6 +432,21 @@ fn every_module_imports_only_its_floor_and_the_floors_below() {
 }
 
 #[test]
+fn a_module_with_parts_is_a_folder_with_mod_rs() {
+    let mut files = Vec::new();
+    rust_files(&root(), &mut files);
+    let beside: Vec<String> = files
+        .iter()
+        .filter(|file| file.with_extension("").is_dir())
+        .map(|file| file.display().to_string())
+        .collect();
+    assert!(
+        beside.is_empty(),
+        "move each to <folder>/mod.rs: {beside:?}"
+    );
+}
+
+#[test]
 fn the_graph_sees_an_import_circle_and_a_re_export() {
     // The checks above are only as good as the graph: a made-up tree with
     // one circle hidden behind a re-export must show it.
