@@ -1,8 +1,9 @@
 //! The conditions that stand on their own: referenced Secrets, capacity,
-//! the budget and backups. Each is set from its facts alone; the rollout's
-//! conditions (Ready, Progressing, Degraded) are composed in `next`.
+//! the budget, the edge, monitoring, backups and the data stores. Each is
+//! set from its facts alone; the lifecycle conditions (Ready, Progressing,
+//! Degraded) are composed from them in `lifecycle`.
 
-use crate::reconcile::conditions::ConditionSet;
+use crate::reconcile::{conditions::ConditionSet, data::facts::StoreFacts, outcome::Blocker};
 use crate::{
     api::{BackupsStatus, condition_types as types},
     backup::Verdict,
@@ -18,6 +19,41 @@ pub struct BackupFacts {
     pub healthy: Verdict,
     /// Only when backups are scheduled.
     pub stale: Option<Verdict>,
+}
+
+/// `DatabaseReady` and `CacheReady` as the data step found the stores; a
+/// store not looked at says why.
+pub fn stores(
+    conditions: &mut ConditionSet,
+    database: &Option<StoreFacts>,
+    cache: &Option<StoreFacts>,
+    blocker: Option<&Blocker>,
+    paused: bool,
+) {
+    for (kind, store) in [
+        (types::DATABASE_READY, database),
+        (types::CACHE_READY, cache),
+    ] {
+        match store {
+            Some(store) => conditions.set(kind, store.ready, &store.reason, store.message.clone()),
+            None => conditions.set_unknown(
+                kind,
+                "NotChecked",
+                match (blocker, paused) {
+                    (Some(blocker), _) => format!(
+                        "the spec is not applied ({}), so the store was not looked at",
+                        blocker.reason
+                    ),
+                    (None, true) => {
+                        "spec.paused is true, so the store was not looked at".to_string()
+                    }
+                    (None, false) => {
+                        "the spec did not resolve, so the store was not looked at".to_string()
+                    }
+                },
+            ),
+        }
+    }
 }
 
 /// `EdgeEnforced`, only when the spec asks something of the edge.
