@@ -7,13 +7,11 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::{Api, ResourceExt};
 
 use super::{
-    facts::{DataOutcome, FINALIZER, StoreFacts, record, set_facts, unmanaged_facts},
+    facts::{DataOutcome, FINALIZER, StoreFacts, set_facts, unmanaged_facts},
     finalizer::{add_finalizer, remove_finalizer},
-    managed::{Managed, connection_secret, managed_stores, owner_of, store_mode},
-    secret::{
-        annotate, create_secret, foreign_secret, read_password, restored_database, secret_view,
-        write_url,
-    },
+    in_aws::StoreRun,
+    managed::{connection_secret, managed_stores, owner_of, store_mode},
+    secret::{create_secret, foreign_secret, restored_database, secret_view, write_url},
 };
 use crate::reconcile::{
     context::Context,
@@ -26,10 +24,8 @@ use crate::{
     api::{ChatbotDeployment, ChatbotDeploymentSpec, StoreMode, StoreStatus},
     backup::restore::instance,
     data::{
-        AwsClients, Endpoint, ManagedStore, Owner, StoreState,
+        Endpoint, Owner,
         connection::{Route, StoreKind, keys},
-        elasticache::ElastiCache,
-        rds::Rds,
     },
     names::{self, ChildNames},
     render::stores as render_stores,
@@ -91,18 +87,15 @@ pub async fn converge_stores(
             StoreKind::Database => pooler_endpoint(spec, &names, &owner.namespace),
             StoreKind::Cache => None,
         };
-        let facts = converge_store(
+        let run = StoreRun {
             ctx,
             aws,
             cbd,
-            &owner,
-            &names,
-            &labels,
-            store,
-            pooler,
-            &mut outcome,
-        )
-        .await?;
+            owner: &owner,
+            names: &names,
+            labels: &labels,
+        };
+        let facts = run.converge(store, pooler, &mut outcome).await?;
         let facts = with_pooler(ctx, spec, &names, &owner.namespace, store.kind(), facts);
         set_facts(&mut outcome, store.kind(), facts);
     }
@@ -299,205 +292,4 @@ async fn converge_in_cluster(
         }
     };
     Ok(with_pooler(ctx, spec, names, namespace, kind, facts))
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn converge_store(
-    ctx: &Context,
-    aws: &AwsClients,
-    cbd: &ChatbotDeployment,
-    owner: &Owner,
-    names: &ChildNames,
-    labels: &BTreeMap<String, String>,
-    store: &Managed,
-    pooler: Option<Endpoint>,
-    outcome: &mut DataOutcome,
-) -> Result<StoreFacts, ReconcileError> {
-    let kind = store.kind();
-    let secret_name = connection_secret(names, kind);
-    let api: Api<Secret> = Api::namespaced(ctx.client.clone(), &owner.namespace);
-    let mut status = StoreStatus {
-        identifier: Some(store.identifier().to_string()),
-        connection_secret: Some(secret_name.to_string()),
-        ..Default::default()
-    };
-
-    // The credential first: it must exist before the store does.
-    let cached = get(&ctx.stores.secrets, &owner.namespace, secret_name);
-    if let Some(existing) = &cached
-        && ownership(cbd, &existing.metadata) == Ownership::Foreign
-    {
-        return Ok(foreign_secret(secret_name, kind, status));
-    }
-    let mut view = cached.as_deref().map(secret_view).unwrap_or_default();
-    if !view.has_password() {
-        let password = secrets::generate_value().map_err(ReconcileError::RandomSource)?;
-        create_secret(
-            &api,
-            cbd,
-            secret_name,
-            labels,
-            BTreeMap::new(),
-            kind.initial_data(password),
-        )
-        .await?;
-        view.keys.push(crate::data::connection::PASSWORD_KEY.into());
-    }
-    let password = || read_password(&api, secret_name);
-
-    let result = match store {
-        Managed::Database(request) => {
-            Rds { client: &aws.rds }
-                .ensure(request, owner, async || password().await)
-                .await
-        }
-        Managed::Cache(request) => {
-            ElastiCache {
-                client: &aws.elasticache,
-            }
-            .ensure(request, owner, async || password().await)
-            .await
-        }
-    };
-    let report = result?;
-    record(outcome, &report);
-    if report.mutations.contains(&"CreateDBInstance")
-        || report.mutations.contains(&"CreateReplicationGroup")
-    {
-        // The store now has the Secret's password.
-        annotate(
-            &api,
-            secret_name,
-            BTreeMap::from([(keys::CREDENTIALS_FOR, store.identifier())]),
-        )
-        .await?;
-        view.annotations
-            .insert(keys::CREDENTIALS_FOR.into(), store.identifier().into());
-    }
-
-    let facts = |ready: bool, reason: &str, message: String, failed: bool, status: StoreStatus| {
-        StoreFacts {
-            ready,
-            reason: reason.into(),
-            message,
-            failed,
-            status,
-        }
-    };
-    let what = format!("{} {}", store.label(), store.identifier());
-    Ok(match &report.state {
-        StoreState::Available { endpoint, pending } => {
-            status.endpoint = Some(endpoint.to_string());
-            let route = Route {
-                store: endpoint.clone(),
-                tls: true,
-                pooler,
-                database: restored_database(cbd, kind, &view),
-            };
-            if !view.is_current(kind, store.identifier(), &route) {
-                if !view.has_credentials_for(store.identifier()) {
-                    // Adopted, or the Secret was lost and made anew: give
-                    // the store the Secret's password.
-                    match store {
-                        Managed::Database(request) => {
-                            let password = read_password(&api, secret_name).await?;
-                            Rds { client: &aws.rds }
-                                .reset_password(&request.identifier, &password)
-                                .await
-                                .map_err(ReconcileError::Aws)?;
-                            outcome.mutations.push("ModifyDBInstance");
-                            outcome.notes.push(Note {
-                                warning: true,
-                                reason: "CredentialsReset".into(),
-                                message: format!(
-                                    "{what}: master password set from Secret {secret_name} (the Secret was new, or the instance was restored from a snapshot)"
-                                ),
-                            });
-                        }
-                        Managed::Cache(request) => {
-                            let token = read_password(&api, secret_name).await?;
-                            let reset = ElastiCache {
-                                client: &aws.elasticache,
-                            }
-                            .reset_auth_token(&request.identifier, &token)
-                            .await;
-                            match reset {
-                                Ok(()) => {}
-                                Err(crate::data::AwsError::Rejected { code, message, .. }) => {
-                                    return Ok(facts(
-                                        false,
-                                        "CredentialsUnknown",
-                                        format!(
-                                            "{what} exists but Secret {secret_name} does not hold its auth token, and setting it was refused ({code}: {message}); restore the Secret or delete the replication group"
-                                        ),
-                                        true,
-                                        status,
-                                    ));
-                                }
-                                Err(transient) => return Err(transient.into()),
-                            }
-                            outcome.mutations.push("ModifyReplicationGroup");
-                            outcome.notes.push(Note {
-                                warning: true,
-                                reason: "CredentialsReset".into(),
-                                message: format!(
-                                    "{what}: auth token set from Secret {secret_name} (the Secret was new)"
-                                ),
-                            });
-                        }
-                    }
-                }
-                write_url(&api, secret_name, kind, store.identifier(), &route).await?;
-                outcome.notes.push(Note {
-                    warning: false,
-                    reason: "ConnectionSecretUpdated".into(),
-                    message: format!("Secret {secret_name} holds {} for {route}", kind.url_key()),
-                });
-            }
-            let message = if pending.is_empty() {
-                format!("{what} is available at {endpoint}")
-            } else {
-                format!(
-                    "{what} is available at {endpoint}; waiting for the maintenance window: {}",
-                    pending.join(", ")
-                )
-            };
-            facts(true, report.reason(), message, false, status)
-        }
-        StoreState::Creating => facts(
-            false,
-            "Creating",
-            format!("{what} is being created"),
-            false,
-            status,
-        ),
-        StoreState::Busy { status: state } => facts(
-            false,
-            report.reason(),
-            format!("{what} is {state}"),
-            false,
-            status,
-        ),
-        StoreState::Failed { status: state } => facts(
-            false,
-            report.reason(),
-            format!("{what} is {state}; it needs attention in AWS"),
-            true,
-            status,
-        ),
-        StoreState::Rejected { message } => facts(
-            false,
-            report.reason(),
-            format!("{what}: {message}"),
-            true,
-            status,
-        ),
-        StoreState::OwnedElsewhere { owner } => facts(
-            false,
-            report.reason(),
-            format!("{what} exists and belongs to {owner}; it is left untouched"),
-            true,
-            status,
-        ),
-    })
 }

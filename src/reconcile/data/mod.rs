@@ -11,6 +11,7 @@ mod converge;
 pub mod facts;
 mod finalize;
 mod finalizer;
+mod in_aws;
 mod managed;
 mod secret;
 
