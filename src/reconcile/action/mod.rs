@@ -62,189 +62,227 @@ pub async fn reconcile(
         action = action.name_any(),
         chatbot = action.spec.deployment
     );
-    async move {
-        let _timer = ctx.metrics.reconcile_started(CONTROLLER);
-        let namespace = action.namespace().ok_or(ReconcileError::MissingNamespace)?;
-        // A deployment is only "not found" once its cache has been filled.
-        if !ctx.synced.wait().await {
-            return Ok(Action::await_change());
+    reconcile_in_span(&action, &ctx).instrument(span).await
+}
+
+async fn reconcile_in_span(
+    action: &ChatbotAction,
+    ctx: &ActionContext,
+) -> Result<Action, ReconcileError> {
+    let _timer = ctx.metrics.reconcile_started(CONTROLLER);
+    let namespace = action.namespace().ok_or(ReconcileError::MissingNamespace)?;
+    // A deployment is only "not found" once its cache has been filled.
+    if !ctx.synced.wait().await {
+        return Ok(Action::await_change());
+    }
+    let target = get(&ctx.chatbots, &namespace, &action.spec.deployment);
+    let now = Time(Timestamp::now());
+    let Some(judgement) = judge(action, target.as_deref(), &now) else {
+        return Ok(Action::await_change());
+    };
+    let next = match (judgement, target.as_deref()) {
+        (Judgement::Done(status), _) => status,
+        (judgement, Some(target)) => match act(ctx, action, target, judgement, &now).await? {
+            Acted::Ended(status) => status,
+            Acted::Going(requeue) => return Ok(requeue),
+        },
+        (judgement, None) => match wait(ctx, action, None, judgement, &now).await? {
+            Some(requeue) => return Ok(requeue),
+            // `judge` acts only on an existing target.
+            None => return Ok(Action::await_change()),
+        },
+    };
+    write_status(&ctx.client, action, &next).await?;
+    announce(ctx, action, target.as_deref(), &next).await;
+    Ok(Action::await_change())
+}
+
+/// Where an action stands after this reconcile's step.
+enum Acted {
+    /// It ended: its final status.
+    Ended(ChatbotActionStatus),
+    /// It goes on; its status says so.
+    Going(Action),
+}
+
+/// The step a judgement asks for on an existing target.
+async fn act(
+    ctx: &ActionContext,
+    action: &ChatbotAction,
+    target: &ChatbotDeployment,
+    judgement: Judgement,
+    now: &Time,
+) -> Result<Acted, ReconcileError> {
+    match judgement {
+        Judgement::Rollback {
+            revision,
+            instead_of,
+        } => Ok(Acted::Ended(
+            roll_back(ctx, action, target, revision, instead_of, now).await?,
+        )),
+        Judgement::Send(command) => {
+            command::send(&ctx.client, target, &command).await?;
+            let message = format!("{} was handed to the rollout in flight", command.command);
+            Ok(Acted::Going(running(ctx, action, message, now).await?))
         }
-        let target = get(&ctx.chatbots, &namespace, &action.spec.deployment);
-        let now = Time(Timestamp::now());
-        let Some(judgement) = judge(&action, target.as_deref(), &now) else {
-            return Ok(Action::await_change());
-        };
-        let name = action.name_any();
-        let next = match (judgement, &target) {
-            (Judgement::Done(status), _) => status,
-            (
-                Judgement::Rollback {
-                    revision,
-                    instead_of,
-                },
-                Some(target),
-            ) => roll_back(&ctx, &action, target, revision, instead_of, &now).await?,
-            (Judgement::Send(command), Some(target)) => {
-                command::send(&ctx.client, target, &command).await?;
-                let message = format!("{} was handed to the rollout in flight", command.command);
-                return running(&ctx, &action, message, &now).await;
-            }
-            (Judgement::RequestBackup(request), Some(target)) => {
-                let value = serde_json::to_value(&request)
-                    .map_err(|e| ReconcileError::Encode(e.to_string()))?;
-                rollback::patch_status_field(
-                    &ctx.client,
-                    target,
-                    command::COMMAND_MANAGER,
-                    "backupRequest",
-                    value,
-                )
-                .await?;
-                let message = format!("backup {} was handed to the reconciler", request.id);
-                return running(&ctx, &action, message, &now).await;
-            }
-            (Judgement::WaitForBackup(message) | Judgement::WaitForMaintenance(message), _) => {
-                return running(&ctx, &action, message, &now).await;
-            }
-            (Judgement::HoldMaintenance(hold), Some(target)) => {
-                let value = serde_json::to_value(&hold)
-                    .map_err(|e| ReconcileError::Encode(e.to_string()))?;
-                rollback::patch_status_field(
-                    &ctx.client,
-                    target,
-                    command::COMMAND_MANAGER,
-                    "maintenanceHold",
-                    value,
-                )
-                .await?;
-                let message = match hold {
-                    Some(_) => "the page's hold was handed to the reconciler",
-                    None => "the page's hold was let go",
-                };
-                return running(&ctx, &action, message.into(), &now).await;
-            }
-            (Judgement::RequestRestore(request), Some(target)) => {
-                if let Some(revision) = request.rollback_to
-                    && rollback::template_of(&ctx.client, &namespace, &target.name_any(), revision)
-                        .await?
-                        .is_none()
-                {
-                    let why = format!(
-                        "the pods of revision {revision} are no longer kept by Kubernetes (beyond the Deployment's revisionHistoryLimit); nothing was changed"
-                    );
-                    ended(&action, phase::FAILED, why, &now)
-                } else {
-                    let value = serde_json::to_value(&request)
-                        .map_err(|e| ReconcileError::Encode(e.to_string()))?;
-                    rollback::patch_status_field(
-                        &ctx.client,
-                        target,
-                        command::COMMAND_MANAGER,
-                        "restoreRequest",
-                        value,
-                    )
-                    .await?;
-                    let message = format!(
-                        "restore {} of backup {} was handed to the reconciler",
-                        request.id, request.backup
-                    );
-                    return progress(&ctx, &action, message, Vec::new(), &now).await;
-                }
-            }
-            (Judgement::WaitForRestore(message, steps), _) => {
-                return progress(&ctx, &action, message, steps, &now).await;
-            }
-            (
-                Judgement::RestorePods {
-                    revision,
-                    instead_of,
-                },
-                Some(target),
-            ) => {
-                let message = match hold_revision(&ctx, &action, target, revision, instead_of, &now)
+        Judgement::RequestBackup(request) => {
+            hand_over(ctx, target, "backupRequest", &request).await?;
+            let message = format!("backup {} was handed to the reconciler", request.id);
+            Ok(Acted::Going(running(ctx, action, message, now).await?))
+        }
+        Judgement::HoldMaintenance(hold) => {
+            hand_over(ctx, target, "maintenanceHold", &hold).await?;
+            let message = match hold {
+                Some(_) => "the page's hold was handed to the reconciler",
+                None => "the page's hold was let go",
+            };
+            Ok(Acted::Going(
+                running(ctx, action, message.into(), now).await?,
+            ))
+        }
+        Judgement::RequestRestore(request) => {
+            let namespace = action.namespace().unwrap_or_default();
+            if let Some(revision) = request.rollback_to
+                && rollback::template_of(&ctx.client, &namespace, &target.name_any(), revision)
                     .await?
-                {
+                    .is_none()
+            {
+                let why = format!(
+                    "the pods of revision {revision} are no longer kept by Kubernetes (beyond the Deployment's revisionHistoryLimit); nothing was changed"
+                );
+                return Ok(Acted::Ended(ended(action, phase::FAILED, why, now)));
+            }
+            hand_over(ctx, target, "restoreRequest", &request).await?;
+            let message = format!(
+                "restore {} of backup {} was handed to the reconciler",
+                request.id, request.backup
+            );
+            Ok(Acted::Going(
+                progress(ctx, action, message, Vec::new(), now).await?,
+            ))
+        }
+        Judgement::RestorePods {
+            revision,
+            instead_of,
+        } => {
+            let message =
+                match hold_revision(ctx, action, target, revision, instead_of, now).await? {
                     Ok(()) => format!("putting back the pods of revision {revision}"),
                     Err(why) => why,
                 };
-                let steps = target
-                    .status
-                    .as_ref()
-                    .and_then(|s| s.restore.as_ref())
-                    .map(|r| r.steps.clone())
-                    .unwrap_or_default();
-                return progress(&ctx, &action, message, steps, &now).await;
-            }
-            (Judgement::Wait, _) => {
-                let command = command::command_of(
-                    action.spec.action,
-                    action.spec.revision,
-                    &target.and_then(|t| t.status.clone()).unwrap_or_default(),
-                )
-                .unwrap_or("the command");
-                let message = format!("{command} was handed to the rollout in flight");
-                return running(&ctx, &action, message, &now).await;
-            }
-            // `judge` acts only on an existing target.
-            (
-                Judgement::Rollback { .. }
-                | Judgement::Send(_)
-                | Judgement::RequestBackup(_)
-                | Judgement::RequestRestore(_)
-                | Judgement::HoldMaintenance(_)
-                | Judgement::RestorePods { .. },
-                None,
-            ) => {
-                return Ok(Action::await_change());
-            }
-        };
-        write_status(&ctx.client, &action, &next).await?;
-        let message = next.message.clone().unwrap_or_default();
-        info!(
-            phase = next.phase.as_deref().unwrap_or_default(),
-            "{message}"
-        );
-        let reference = match &target {
-            Some(deployment) => deployment.object_ref(&()),
-            None => action.object_ref(&()),
-        };
-        let succeeded = next.phase.as_deref() == Some(phase::SUCCEEDED);
-        let event = Event {
-            type_: if succeeded {
-                EventType::Normal
-            } else {
-                EventType::Warning
-            },
-            reason: match next.phase.as_deref() {
-                Some(phase::SUCCEEDED) => match action.spec.action {
-                    ActionKind::Promote => "Promoted",
-                    ActionKind::Abort => "Aborted",
-                    ActionKind::Pause => "RolloutPaused",
-                    ActionKind::Resume => "RolloutResumed",
-                    ActionKind::Backup => "BackupSucceeded",
-                    ActionKind::Restore => "Restored",
-                    ActionKind::Maintenance => "MaintenanceSwitched",
-                    ActionKind::Rollback if action.spec.restore_data == Some(true) => "Restored",
-                    _ => "RolledBack",
-                },
-                Some(phase::UNSUPPORTED) => "ActionUnsupported",
-                _ => "ActionFailed",
-            }
-            .into(),
-            note: Some(format!("ChatbotAction {name}: {message}")),
-            action: format!("{:?}", action.spec.action),
-            secondary: Some(action.object_ref(&())),
-        };
-        if let Err(error) = Recorder::new(ctx.client.clone(), ctx.reporter.clone())
-            .publish(&event, &reference)
-            .await
-        {
-            tracing::warn!(%error, "could not publish an Event");
+            let steps = target
+                .status
+                .as_ref()
+                .and_then(|s| s.restore.as_ref())
+                .map(|r| r.steps.clone())
+                .unwrap_or_default();
+            Ok(Acted::Going(
+                progress(ctx, action, message, steps, now).await?,
+            ))
         }
-        Ok(Action::await_change())
+        waiting => match wait(ctx, action, Some(target), waiting, now).await? {
+            Some(requeue) => Ok(Acted::Going(requeue)),
+            None => Ok(Acted::Going(Action::await_change())),
+        },
     }
-    .instrument(span)
-    .await
+}
+
+/// The judgements that only wait for another step to finish, said in the
+/// action's status; `None` for one that needs a target.
+async fn wait(
+    ctx: &ActionContext,
+    action: &ChatbotAction,
+    target: Option<&ChatbotDeployment>,
+    judgement: Judgement,
+    now: &Time,
+) -> Result<Option<Action>, ReconcileError> {
+    Ok(Some(match judgement {
+        Judgement::WaitForBackup(message) | Judgement::WaitForMaintenance(message) => {
+            running(ctx, action, message, now).await?
+        }
+        Judgement::WaitForRestore(message, steps) => {
+            progress(ctx, action, message, steps, now).await?
+        }
+        Judgement::Wait => {
+            let command = command::command_of(
+                action.spec.action,
+                action.spec.revision,
+                &target.and_then(|t| t.status.clone()).unwrap_or_default(),
+            )
+            .unwrap_or("the command");
+            let message = format!("{command} was handed to the rollout in flight");
+            running(ctx, action, message, now).await?
+        }
+        _ => return Ok(None),
+    }))
+}
+
+/// Hands a request to the deployment's reconciler: the status field
+/// `field` of `target`, written under the command's field manager.
+async fn hand_over(
+    ctx: &ActionContext,
+    target: &ChatbotDeployment,
+    field: &str,
+    request: &impl serde::Serialize,
+) -> Result<(), ReconcileError> {
+    let value = serde_json::to_value(request).map_err(|e| ReconcileError::Encode(e.to_string()))?;
+    rollback::patch_status_field(&ctx.client, target, command::COMMAND_MANAGER, field, value).await
+}
+
+/// Logs an ended action and publishes its Event on the deployment (on
+/// the action itself when there is none).
+async fn announce(
+    ctx: &ActionContext,
+    action: &ChatbotAction,
+    target: Option<&ChatbotDeployment>,
+    next: &ChatbotActionStatus,
+) {
+    let message = next.message.clone().unwrap_or_default();
+    info!(
+        phase = next.phase.as_deref().unwrap_or_default(),
+        "{message}"
+    );
+    let reference = match target {
+        Some(deployment) => deployment.object_ref(&()),
+        None => action.object_ref(&()),
+    };
+    let succeeded = next.phase.as_deref() == Some(phase::SUCCEEDED);
+    let event = Event {
+        type_: if succeeded {
+            EventType::Normal
+        } else {
+            EventType::Warning
+        },
+        reason: event_reason(action, next.phase.as_deref()).into(),
+        note: Some(format!("ChatbotAction {}: {message}", action.name_any())),
+        action: format!("{:?}", action.spec.action),
+        secondary: Some(action.object_ref(&())),
+    };
+    if let Err(error) = Recorder::new(ctx.client.clone(), ctx.reporter.clone())
+        .publish(&event, &reference)
+        .await
+    {
+        tracing::warn!(%error, "could not publish an Event");
+    }
+}
+
+/// The Event reason of an action that ended in `phase`.
+fn event_reason(action: &ChatbotAction, phase: Option<&str>) -> &'static str {
+    match phase {
+        Some(phase::SUCCEEDED) => match action.spec.action {
+            ActionKind::Promote => "Promoted",
+            ActionKind::Abort => "Aborted",
+            ActionKind::Pause => "RolloutPaused",
+            ActionKind::Resume => "RolloutResumed",
+            ActionKind::Backup => "BackupSucceeded",
+            ActionKind::Restore => "Restored",
+            ActionKind::Maintenance => "MaintenanceSwitched",
+            ActionKind::Rollback if action.spec.restore_data == Some(true) => "Restored",
+            _ => "RolledBack",
+        },
+        Some(phase::UNSUPPORTED) => "ActionUnsupported",
+        _ => "ActionFailed",
+    }
 }
 
 /// How often an action handed to the rollout looks whether it was carried out.
