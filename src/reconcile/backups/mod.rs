@@ -25,10 +25,13 @@ use super::{
 mod claim;
 mod snapshots;
 use crate::{
-    api::{BackupRecord, ChatbotDeployment, ChatbotDeploymentSpec},
+    api::{
+        BackupRecord, BackupsStatus, ChatbotDeployment, ChatbotDeploymentSpec,
+        ChatbotDeploymentStatus,
+    },
     backup::{
         Settings,
-        jobs::{self, JobState},
+        jobs::{self, JobFacts, JobState, Start},
         report::Report,
         restore::Safety,
         runs::{self, Facts},
@@ -76,24 +79,9 @@ pub async fn converge(
     let namespace = cbd.namespace().ok_or(ReconcileError::MissingNamespace)?;
     let name = cbd.name_any();
     let settings = Settings::of(spec);
-    let previous_status = cbd.status.clone().unwrap_or_default();
-    let previous = previous_status.backups.clone().unwrap_or_default();
-    let cached = ctx.stores.jobs.state();
-    let jobs = jobs::observe(
-        cached.iter().map(|job| job.as_ref()),
-        &namespace,
-        &name,
-        cbd.metadata.uid.as_deref(),
-    );
-    let mut reports = BTreeMap::new();
-    for job in &jobs {
-        if job.state != JobState::Running
-            && !runs::recorded(&previous, job)
-            && let Some(report) = termination_report(ctx, &namespace, &job.name).await
-        {
-            reports.insert(job.name.clone(), report);
-        }
-    }
+    let status = cbd.status.clone().unwrap_or_default();
+    let previous = status.backups.clone().unwrap_or_default();
+    let (jobs, reports) = observe(ctx, cbd, &namespace, &previous).await;
     let since = cbd
         .metadata
         .creation_timestamp
@@ -105,88 +93,51 @@ pub async fn converge(
         previous: &previous,
         jobs: &jobs,
         reports: &reports,
-        request: previous_status.backup_request.as_ref(),
+        request: status.backup_request.as_ref(),
         pre_rollout,
         safety: match safety {
             Some(Safety::Dump(id)) => Some(id.as_str()),
             _ => None,
         },
-        revision: previous_status.current_revision,
+        revision: status.current_revision,
         verify_every: settings.verify_every,
         now: now.0,
     });
-    let template = plan.start.as_ref().and_then(|start| {
-        let kind = if start.reason == jobs::Reason::Verify {
-            ChildKind::VerifyJob
-        } else {
-            ChildKind::BackupJob
-        };
-        templates
-            .iter()
-            .find(|c| c.kind() == kind)
-            .and_then(|child| match child.object() {
-                Object::Job(job) => Some(job.as_ref()),
-                _ => None,
-            })
-    });
-    match (&plan.start, template) {
-        (Some(start), Some(template)) => {
-            // Revisions' pre-rollout backups, and a restore's safety
-            // backup while the database it replaced is kept.
-            let safety = previous_status
-                .restore
-                .as_ref()
-                .filter(|r| r.previous_dropped != Some(true))
-                .and_then(|r| r.safety_backup.clone());
-            let pinned: Vec<String> = previous_status
-                .revisions
-                .iter()
-                .filter_map(|r| r.pre_rollout_snapshot.clone())
-                .chain(safety)
-                .collect();
-            let job = jobs::stamp(template, &name, start, &pinned);
+    match plan
+        .start
+        .clone()
+        .map(|start| (template_for(&start, templates), start))
+    {
+        Some((Some(template), start)) => {
+            let job = jobs::stamp(template, &name, &start, &pinned(&status));
             claim::ensure(ctx, &namespace, &name, spec).await?;
             apply_job(ctx, &namespace, &job).await?;
             info!(backup = %start.id, reason = start.reason.as_str(), "backup started");
         }
-        (Some(_), None) => {
+        Some((None, start)) => {
             // Nothing can be backed up: the condition says why. A request
             // from on-call fails with that reason; a window is not recorded.
-            if let Some(start) = plan.start.take() {
-                let why = settings
-                    .unavailable
-                    .as_ref()
-                    .map_or("backups are not configured".to_string(), |(_, m)| m.clone());
-                runs::cannot_start(&mut plan, &start, why, now.0);
-                // A window not taken (paused, no destination yet) stays
-                // owed: it runs once the backup can be taken.
-                plan.status.last_window = previous.last_window.clone();
-            }
+            plan.start = None;
+            let why = settings
+                .unavailable
+                .as_ref()
+                .map_or("backups are not configured".to_string(), |(_, m)| m.clone());
+            runs::cannot_start(&mut plan, &start, why, now.0);
+            // A window not taken (paused, no destination yet) stays owed:
+            // it runs once the backup can be taken.
+            plan.status.last_window = previous.last_window.clone();
         }
-        (None, _) => {}
+        None => {}
     }
     if let Some(aws) = &ctx.aws {
-        fn identifier(store: &Option<crate::api::StoreStatus>) -> Option<&str> {
-            store.as_ref().and_then(|s| s.identifier.as_deref())
-        }
         let due = snapshots::Due {
             revision: pre_rollout,
-            instance: identifier(&previous_status.database).filter(|_| settings.rds_snapshot),
-            cache: identifier(&previous_status.cache).filter(|_| settings.cache_snapshot),
+            instance: identifier(&status.database).filter(|_| settings.rds_snapshot),
+            cache: identifier(&status.cache).filter(|_| settings.cache_snapshot),
         };
         snapshots::take(aws, due, safety, &mut plan, now).await?;
     }
-    for (job, uid) in &plan.prune {
-        delete_job(ctx, &namespace, job, uid.as_deref()).await?;
-    }
-    for run in &plan.finished {
-        ctx.metrics
-            .backups
-            .finished(&namespace, &name, &finished(run));
-    }
-    if let Some(good) = &plan.status.last_successful {
-        ctx.metrics.backups.seed(&namespace, &name, &finished(good));
-    }
+    finish(ctx, &namespace, &name, &plan).await?;
     let (healthy, stale) = settings::verdicts(&settings, Some(&plan.status), now.0);
     Ok(BackupOutcome {
         facts: Some(BackupFacts {
@@ -197,6 +148,90 @@ pub async fn converge(
         notes: plan.notes.into_iter().map(Note::from).collect(),
         wake: plan.wake,
     })
+}
+
+/// The backup and verify Jobs of `cbd` from the cache, and what each
+/// that ended and is not yet recorded reported.
+async fn observe(
+    ctx: &Context,
+    cbd: &ChatbotDeployment,
+    namespace: &str,
+    previous: &BackupsStatus,
+) -> (Vec<JobFacts>, BTreeMap<String, Report>) {
+    let cached = ctx.stores.jobs.state();
+    let jobs = jobs::observe(
+        cached.iter().map(|job| job.as_ref()),
+        namespace,
+        &cbd.name_any(),
+        cbd.metadata.uid.as_deref(),
+    );
+    let mut reports = BTreeMap::new();
+    for job in &jobs {
+        if job.state != JobState::Running
+            && !runs::recorded(previous, job)
+            && let Some(report) = termination_report(ctx, namespace, &job.name).await
+        {
+            reports.insert(job.name.clone(), report);
+        }
+    }
+    (jobs, reports)
+}
+
+/// The rendered Job template a run starts from. Pure.
+fn template_for<'t>(start: &Start, templates: &'t [Child]) -> Option<&'t Job> {
+    let kind = if start.reason == jobs::Reason::Verify {
+        ChildKind::VerifyJob
+    } else {
+        ChildKind::BackupJob
+    };
+    templates
+        .iter()
+        .find(|c| c.kind() == kind)
+        .and_then(|child| match child.object() {
+            Object::Job(job) => Some(job.as_ref()),
+            _ => None,
+        })
+}
+
+/// The backups retention never prunes: revisions' pre-rollout backups, and
+/// a restore's safety backup while the database it replaced is kept. Pure.
+fn pinned(status: &ChatbotDeploymentStatus) -> Vec<String> {
+    let safety = status
+        .restore
+        .as_ref()
+        .filter(|r| r.previous_dropped != Some(true))
+        .and_then(|r| r.safety_backup.clone());
+    status
+        .revisions
+        .iter()
+        .filter_map(|r| r.pre_rollout_snapshot.clone())
+        .chain(safety)
+        .collect()
+}
+
+fn identifier(store: &Option<crate::api::StoreStatus>) -> Option<&str> {
+    store.as_ref().and_then(|s| s.identifier.as_deref())
+}
+
+/// Deletes the Jobs the plan prunes and counts the runs that finished.
+async fn finish(
+    ctx: &Context,
+    namespace: &str,
+    name: &str,
+    plan: &runs::Plan,
+) -> Result<(), ReconcileError> {
+    for (job, uid) in &plan.prune {
+        delete_job(ctx, namespace, job, uid.as_deref()).await?;
+    }
+    for run in &plan.finished {
+        ctx.metrics
+            .backups
+            .finished(namespace, name, &finished(run));
+    }
+    if let Some(good) = &plan.status.last_successful {
+        ctx.metrics.backups.seed(namespace, name, &finished(good));
+    }
+    Ok(())
 }
 
 /// A note of the backup and restore plans, as an Event of the reconcile.
