@@ -18,9 +18,12 @@ use super::{
     stores::get,
 };
 use crate::{
-    api::{ChatbotDeployment, ChatbotDeploymentSpec, RestoreStatus, StoreMode},
+    api::{
+        ChatbotDeployment, ChatbotDeploymentSpec, ChatbotDeploymentStatus, RestoreStatus, StoreMode,
+    },
     backup::{
-        jobs::{self, JobState},
+        jobs::{self, JobFacts, JobState},
+        report::Report,
         restore::{self, Facts, Safety, instance},
     },
     names::ChildNames,
@@ -124,39 +127,7 @@ pub async fn converge(
             Object::Job(job) => Some(job.as_ref()),
             _ => None,
         });
-    let cached = ctx.stores.jobs.state();
-    let restore_jobs = jobs::observe_restores(
-        cached.iter().map(|job| job.as_ref()),
-        &namespace,
-        &name,
-        cbd.metadata.uid.as_deref(),
-    );
-    let current = status
-        .restore
-        .as_ref()
-        .filter(|r| !restore::step::is_final(&r.step));
-    let job = current.and_then(|r| restore_jobs.iter().find(|j| j.id == r.id));
-    let drop_job = status
-        .restore
-        .as_ref()
-        .filter(|r| r.previous_dropped.is_none())
-        .and_then(|r| {
-            restore_jobs
-                .iter()
-                .find(|j| j.id == restore::drop_id(&r.id))
-        });
-    let mut report = None;
-    let mut drop_report = None;
-    for (found, into) in [(job, &mut report), (drop_job, &mut drop_report)] {
-        if let Some(job) = found.filter(|j| j.state != JobState::Running) {
-            *into = backups::termination_report(ctx, &namespace, &job.name).await;
-        }
-    }
-    let keep_replaced_days = spec
-        .backup
-        .as_ref()
-        .and_then(|b| b.keep_replaced_database_days)
-        .map_or(Some(KEEP_REPLACED_DAYS), |days| u32::try_from(days).ok());
+    let jobs = RestoreJobs::observe(ctx, cbd, &namespace, &status).await;
     let secret = get(&ctx.stores.secrets, &namespace, &names.database_secret);
     let view = secret.as_deref().map(secret_view).unwrap_or_default();
     let live = restore::live_database(None, view.database());
@@ -166,39 +137,30 @@ pub async fn converge(
         .restore_request
         .as_ref()
         .is_some_and(|r| r.method.as_deref() == Some(instance::RDS_SNAPSHOT));
-    let cannot = cannot(spec, cbd, template, snapshot, migrating);
     let observed = rds::observe(ctx, cbd, spec, &view, now.0).await?;
     let plan = restore::plan(&Facts {
         deployment: &name,
         request: status.restore_request.as_ref(),
         previous: status.restore.as_ref(),
         backups: status.backups.as_ref(),
-        job,
-        report: report.as_ref(),
+        job: jobs.job.as_ref(),
+        report: jobs.report.as_ref(),
         live_database: &live,
         writes_stopped,
         app_available,
         held_revision: status.rollback.as_ref().map(|h| h.revision),
-        cannot,
-        keep_replaced_days,
-        drop_job,
-        drop_report: drop_report.as_ref(),
+        cannot: cannot(spec, cbd, template, snapshot, migrating),
+        keep_replaced_days: keep_replaced_days(spec),
+        drop_job: jobs.drop_job.as_ref(),
+        drop_report: jobs.drop_report.as_ref(),
         rds: observed.as_ref().map(rds::Observed::facts),
         now: now.0,
     });
     rds::apply(ctx, cbd, spec, &plan).await?;
-
     let restored_before = status.restore.is_some();
     scale_writers(ctx, &namespace, &writers, plan.stop_writes, restored_before).await?;
-    if let (Some(start), Some(template)) = (&plan.start_job, template) {
-        let job = jobs::stamp_restore(template, &name, start);
-        backups::apply_job(ctx, &namespace, &job).await?;
-        info!(restore = %start.id, backup = %start.backup, database = %start.database, "restore Job started");
-    }
-    if let (Some(start), Some(template)) = (&plan.drop_job, template) {
-        let job = jobs::stamp_drop(template, &name, start);
-        backups::apply_job(ctx, &namespace, &job).await?;
-        info!(database = %start.database, "dropping the database a restore replaced");
+    if let Some(template) = template {
+        start_jobs(ctx, &namespace, &name, template, &plan).await?;
     }
     let in_progress = plan
         .status
@@ -210,4 +172,87 @@ pub async fn converge(
         notes: plan.notes.into_iter().map(Note::from).collect(),
         in_progress,
     })
+}
+
+/// The Jobs of the restore in progress and of the drop of the database
+/// the newest restore replaced, with what each reported once it ended.
+#[derive(Default)]
+struct RestoreJobs {
+    job: Option<JobFacts>,
+    report: Option<Report>,
+    drop_job: Option<JobFacts>,
+    drop_report: Option<Report>,
+}
+
+impl RestoreJobs {
+    async fn observe(
+        ctx: &Context,
+        cbd: &ChatbotDeployment,
+        namespace: &str,
+        status: &ChatbotDeploymentStatus,
+    ) -> RestoreJobs {
+        let cached = ctx.stores.jobs.state();
+        let restore_jobs = jobs::observe_restores(
+            cached.iter().map(|job| job.as_ref()),
+            namespace,
+            &cbd.name_any(),
+            cbd.metadata.uid.as_deref(),
+        );
+        let current = status
+            .restore
+            .as_ref()
+            .filter(|r| !restore::step::is_final(&r.step));
+        let job = current.and_then(|r| restore_jobs.iter().find(|j| j.id == r.id));
+        let drop_job = status
+            .restore
+            .as_ref()
+            .filter(|r| r.previous_dropped.is_none())
+            .and_then(|r| {
+                restore_jobs
+                    .iter()
+                    .find(|j| j.id == restore::drop_id(&r.id))
+            });
+        let mut found = RestoreJobs {
+            job: job.cloned(),
+            drop_job: drop_job.cloned(),
+            ..RestoreJobs::default()
+        };
+        for (job, into) in [(job, &mut found.report), (drop_job, &mut found.drop_report)] {
+            if let Some(job) = job.filter(|j| j.state != JobState::Running) {
+                *into = backups::termination_report(ctx, namespace, &job.name).await;
+            }
+        }
+        found
+    }
+}
+
+/// Days the database a restore replaced is kept (`None`: until dropped
+/// by hand). Pure.
+fn keep_replaced_days(spec: &ChatbotDeploymentSpec) -> Option<u32> {
+    spec.backup
+        .as_ref()
+        .and_then(|b| b.keep_replaced_database_days)
+        .map_or(Some(KEEP_REPLACED_DAYS), |days| u32::try_from(days).ok())
+}
+
+/// Starts the restore Job and the Job dropping a replaced database, as
+/// the plan asks.
+async fn start_jobs(
+    ctx: &Context,
+    namespace: &str,
+    name: &str,
+    template: &Job,
+    plan: &restore::Plan,
+) -> Result<(), ReconcileError> {
+    if let Some(start) = &plan.start_job {
+        let job = jobs::stamp_restore(template, name, start);
+        backups::apply_job(ctx, namespace, &job).await?;
+        info!(restore = %start.id, backup = %start.backup, database = %start.database, "restore Job started");
+    }
+    if let Some(start) = &plan.drop_job {
+        let job = jobs::stamp_drop(template, name, start);
+        backups::apply_job(ctx, namespace, &job).await?;
+        info!(database = %start.database, "dropping the database a restore replaced");
+    }
+    Ok(())
 }
