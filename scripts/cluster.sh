@@ -123,8 +123,16 @@ build_node() {
   echo "$out"
 }
 
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+# `1` free loopback ports, all different: every socket stays bound until
+# all are chosen, so the kernel cannot hand the same port out twice.
+free_ports() {
+  python3 -c '
+import socket, sys
+sockets = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in sockets:
+    s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in sockets))
+' "$1"
 }
 
 # Whether pid file `1` names a live process whose command line holds `2`.
@@ -324,11 +332,7 @@ up() {
   trap 'echo "cluster.sh: up failed; stopping what it started" >&2; down' ERR
 
   local etcd_port etcd_peer api_port kubelet_port proxy_port
-  proxy_port="$(free_port)"
-  etcd_port="$(free_port)"
-  etcd_peer="$(free_port)"
-  api_port="$(free_port)"
-  kubelet_port="$(free_port)"
+  read -r proxy_port etcd_port etcd_peer api_port kubelet_port <<<"$(free_ports 5)"
   pki
   local admin_token operator_token kcm_token
   admin_token="$(openssl rand -hex 24)"
@@ -409,6 +413,15 @@ EOF
   local account_ms=$(( $(milliseconds) - started ))
   wait_for "a Ready node" 60 node-standin \
     "${kubectl[@]}" wait --for=condition=Ready node/standin --timeout=1s
+  # A stand-in that registered its node and then failed (its Service
+  # proxy could not listen) must not leave a cluster that looks up.
+  sleep 1
+  if ! alive "$dir/pids/node-standin.pid" node-standin; then
+    echo "cluster.sh: the node stand-in exited; the end of $dir/logs/node-standin.log:" >&2
+    tail -n 5 "$dir/logs/node-standin.log" >&2 || true
+    down
+    exit 1
+  fi
   trap - ERR
 
   cat >"$dir/env" <<EOF
