@@ -9,164 +9,26 @@ use std::collections::BTreeMap;
 use jiff::{SignedDuration, Timestamp};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
+mod facts;
+mod record;
+mod snapshot;
+
+pub use facts::{
+    ELASTICACHE_SNAPSHOT, Facts, JOBS_KEPT, Note, PRE_ROLLOUT_RETRY, Plan, RDS_SNAPSHOT, RECENT,
+    phase,
+};
+pub use record::{human_bytes, recorded, upsert, upsert_cache};
+pub use snapshot::{Attempt, pre_rollout, pre_rollout_cache, snapshot_attempt};
+
 use super::{
-    Due, Schedule,
+    Due,
     jobs::{JobFacts, JobState, Reason, Start},
     manifest::backup_id,
-    report::Report,
 };
-use crate::api::{BackupRecord, BackupRequest, BackupsStatus};
-
-/// Runs kept in `status.backups.recent`.
-pub const RECENT: usize = 10;
-/// Finished backup Jobs kept in the cluster for `kubectl logs`.
-pub const JOBS_KEPT: usize = 3;
-/// A run recorded as started whose Job is nowhere to be seen after this
-/// long was lost (deleted by hand, or never created).
-const LOST_AFTER: SignedDuration = SignedDuration::from_mins(5);
-
-/// `method` of a native RDS snapshot's record.
-pub const RDS_SNAPSHOT: &str = "rds-snapshot";
-/// The method of a native ElastiCache snapshot.
-pub const ELASTICACHE_SNAPSHOT: &str = "elasticache-snapshot";
-
-/// A failed pre-rollout backup is tried again after this long.
-pub const PRE_ROLLOUT_RETRY: SignedDuration = SignedDuration::from_mins(10);
-
-/// Phases of a backup record.
-pub mod phase {
-    pub const RUNNING: &str = "Running";
-    pub const SUCCEEDED: &str = "Succeeded";
-    pub const FAILED: &str = "Failed";
-}
-
-/// What the plan is made from.
-#[derive(Clone, Debug)]
-pub struct Facts<'a> {
-    /// `None`: no scheduled backups.
-    pub schedule: Option<&'a Schedule>,
-    /// When the resource (or its schedule) began: earlier windows are not owed.
-    pub since: Timestamp,
-    pub previous: &'a BackupsStatus,
-    pub jobs: &'a [JobFacts],
-    /// Termination reports of finished Jobs, by Job name.
-    pub reports: &'a BTreeMap<String, Report>,
-    pub request: Option<&'a BackupRequest>,
-    /// A revision waiting for its pre-rollout backup.
-    pub pre_rollout: Option<i64>,
-    /// The id of the safety backup a restore waits for.
-    pub safety: Option<&'a str>,
-    /// The revision the pods run.
-    pub revision: Option<i64>,
-    /// Restore-test every Nth good backup (`None`: no verification).
-    pub verify_every: Option<u32>,
-    pub now: Timestamp,
-}
-
-/// An Event the plan asks for.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Note {
-    pub warning: bool,
-    pub reason: &'static str,
-    pub message: String,
-}
-
-/// What one reconcile does about backups.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Plan {
-    pub start: Option<Start>,
-    /// Finished Jobs to delete: name and uid.
-    pub prune: Vec<(String, Option<String>)>,
-    pub status: BackupsStatus,
-    pub notes: Vec<Note>,
-    /// Look again this soon: the next window.
-    pub wake: Option<std::time::Duration>,
-    /// Runs that finished in this reconcile, for the metrics.
-    pub finished: Vec<BackupRecord>,
-    /// Backups whose verification finished in this reconcile.
-    pub verified: Vec<BackupRecord>,
-}
-
-fn time(at: Timestamp) -> Time {
-    Time(at)
-}
-
-fn is_final(record: &BackupRecord) -> bool {
-    record.phase != phase::RUNNING
-}
-
-/// The record of a Job, with what its report says once it ended.
-fn record_of(
-    job: &JobFacts,
-    report: Option<&Report>,
-    previous: Option<&BackupRecord>,
-) -> BackupRecord {
-    let mut record = previous.cloned().unwrap_or_default();
-    record.id = job.id.clone();
-    record.reason = job.reason.as_str().into();
-    record.job = Some(job.name.clone());
-    record.revision = job.revision;
-    record.started_at = job.started_at.map(time).or(record.started_at);
-    let (phase, message) = match (job.state, report) {
-        (JobState::Running, _) => (phase::RUNNING, None),
-        (JobState::Succeeded, Some(report)) if report.succeeded() => (phase::SUCCEEDED, None),
-        // Exit 0 is the agent's own verdict: a missing report loses the
-        // figures, not the backup.
-        (JobState::Succeeded, None) => (phase::SUCCEEDED, None),
-        (_, Some(report)) if !report.succeeded() => (phase::FAILED, Some(report.failure())),
-        (_, _) => (
-            phase::FAILED,
-            Some(
-                job.failure
-                    .clone()
-                    .unwrap_or_else(|| "the backup pod ended without a report".into()),
-            ),
-        ),
-    };
-    record.phase = phase.into();
-    record.message = message;
-    if let Some(report) = report.filter(|_| phase == phase::SUCCEEDED) {
-        record.bytes = report.bytes.and_then(|b| i64::try_from(b).ok());
-        record.sha256 = report.sha256.clone();
-        record.toc_entries = report.toc_entries.and_then(|t| i64::try_from(t).ok());
-    }
-    if phase != phase::RUNNING {
-        record.time = job
-            .finished_at
-            .or(report.and_then(|r| r.finished_at))
-            .map(time)
-            .or(record.time);
-    }
-    record
-}
-
-fn started(start: &Start, now: Timestamp) -> BackupRecord {
-    BackupRecord {
-        id: start.id.clone(),
-        phase: phase::RUNNING.into(),
-        reason: start.reason.as_str().into(),
-        revision: start.revision,
-        started_at: Some(time(now)),
-        ..Default::default()
-    }
-}
-
-fn started_key(record: &BackupRecord) -> (Option<Timestamp>, String) {
-    (record.started_at.as_ref().map(|t| t.0), record.id.clone())
-}
-
-/// Whether `status` already holds the outcome of `job`: the dump's record
-/// ended, or for a verification, its backup's `verified`.
-pub fn recorded(status: &BackupsStatus, job: &JobFacts) -> bool {
-    status.recent.iter().any(|r| {
-        r.id == job.id
-            && if job.reason == Reason::Verify {
-                r.verified.is_some()
-            } else {
-                is_final(r)
-            }
-    })
-}
+use crate::api::{BackupRecord, BackupsStatus};
+use facts::{LOST_AFTER, time};
+use record::{is_final, note_of, record_of, started, started_key, verified, verify_note};
+use snapshot::newest_pre_rollout;
 
 /// Plans one reconcile's backups.
 pub fn plan(facts: &Facts) -> Plan {
@@ -367,72 +229,6 @@ fn due_verification(records: &BTreeMap<String, BackupRecord>, every: u32) -> Opt
     (!ever_verified || unverified >= every.max(1) as usize).then_some(newest)
 }
 
-/// Records a finished verification of `record`.
-fn verified(record: &mut BackupRecord, job: &JobFacts, report: Option<&Report>) {
-    let passed = job.state == JobState::Succeeded && report.is_none_or(Report::succeeded);
-    record.verified = Some(passed);
-    record.restore_seconds = report.and_then(|r| r.restore_seconds);
-    if !passed {
-        let why = report
-            .map(Report::failure)
-            .or_else(|| job.failure.clone())
-            .unwrap_or_else(|| "the verify pod ended without a report".into());
-        record.message = Some(format!("verification failed: {why}"));
-    }
-}
-
-fn verify_note(record: &BackupRecord) -> Note {
-    if record.verified == Some(true) {
-        Note {
-            warning: false,
-            reason: "BackupVerified",
-            message: format!(
-                "backup {} restored into a throwaway database and matched its manifest{}",
-                record.id,
-                record
-                    .restore_seconds
-                    .map(|s| format!(" ({s:.1}s)"))
-                    .unwrap_or_default()
-            ),
-        }
-    } else {
-        Note {
-            warning: true,
-            reason: "BackupVerificationFailed",
-            message: format!(
-                "backup {}: {}",
-                record.id,
-                record.message.as_deref().unwrap_or("verification failed")
-            ),
-        }
-    }
-}
-
-fn note_of(record: &BackupRecord) -> Note {
-    if record.phase == phase::SUCCEEDED {
-        let size = record
-            .bytes
-            .map(|b| format!(", {}", human_bytes(b)))
-            .unwrap_or_default();
-        Note {
-            warning: false,
-            reason: "BackupSucceeded",
-            message: format!("{} backup {} succeeded{size}", record.reason, record.id),
-        }
-    } else {
-        Note {
-            warning: true,
-            reason: "BackupFailed",
-            message: format!(
-                "{} backup {} failed: {}",
-                record.reason,
-                record.id,
-                record.message.as_deref().unwrap_or("no reason recorded")
-            ),
-        }
-    }
-}
-
 /// `start` could not be started (no destination, no database): an
 /// on-call request ends failed with `why`; a scheduled or pre-rollout
 /// run leaves no record (the condition says why).
@@ -450,126 +246,6 @@ pub fn cannot_start(plan: &mut Plan, start: &Start, why: String, now: Timestamp)
         plan.status.recent.insert(0, record);
     }
     plan.status.last = plan.status.recent.first().cloned();
-}
-
-/// Bytes as people read them: `512 B`, `48.2 MiB`.
-pub fn human_bytes(bytes: i64) -> String {
-    let mut value = bytes as f64;
-    for unit in ["B", "KiB", "MiB", "GiB", "TiB"] {
-        if value < 1024.0 || unit == "TiB" {
-            return if unit == "B" {
-                format!("{bytes} B")
-            } else {
-                format!("{value:.1} {unit}")
-            };
-        }
-        value /= 1024.0;
-    }
-    format!("{bytes} B")
-}
-
-fn newest_pre_rollout<'r>(
-    records: impl IntoIterator<Item = &'r BackupRecord>,
-    revision: i64,
-    method: Option<&str>,
-) -> Option<&'r BackupRecord> {
-    records
-        .into_iter()
-        .filter(|r| r.reason == Reason::PreRollout.as_str() && r.revision == Some(revision))
-        .filter(|r| r.method.as_deref() == method)
-        .max_by_key(|r| started_key(r))
-}
-
-/// The newest pre-rollout backup of `revision` in `status` made by
-/// `method` (`None`: a dump).
-pub fn pre_rollout<'s>(
-    status: Option<&'s BackupsStatus>,
-    revision: i64,
-    method: Option<&str>,
-) -> Option<&'s BackupRecord> {
-    newest_pre_rollout(&status?.recent, revision, method)
-}
-
-/// What to do about a native snapshot wanted before a rollout.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Attempt<'r> {
-    /// Ask for a snapshot under this name: the first (`base`), or a new
-    /// one once a failed attempt's pause is over (`<base>-2`, …).
-    Start(String),
-    /// Look at the attempt under way.
-    Look(&'r BackupRecord),
-    /// The newest attempt succeeded, or failed and waits out its pause.
-    Settled,
-}
-
-/// The attempt at revision `revision`'s pre-rollout snapshot by `method`,
-/// from its `records`; `base` names the first.
-pub fn snapshot_attempt<'r>(
-    records: &'r [BackupRecord],
-    revision: i64,
-    method: &str,
-    base: &str,
-    now: Timestamp,
-) -> Attempt<'r> {
-    let Some(newest) = newest_pre_rollout(records, revision, Some(method)) else {
-        return Attempt::Start(base.into());
-    };
-    let paused = |r: &BackupRecord| {
-        r.time
-            .as_ref()
-            .is_none_or(|t| now.duration_since(t.0) <= PRE_ROLLOUT_RETRY)
-    };
-    match newest.phase.as_str() {
-        phase::RUNNING => Attempt::Look(newest),
-        phase::FAILED if !paused(newest) => {
-            let tries = records
-                .iter()
-                .filter(|r| r.reason == Reason::PreRollout.as_str() && r.revision == Some(revision))
-                .filter(|r| r.method.as_deref() == Some(method))
-                .count();
-            Attempt::Start(format!("{base}-{}", tries + 1))
-        }
-        _ => Attempt::Settled,
-    }
-}
-
-/// The newest pre-rollout ElastiCache snapshot of `revision` in `status`.
-pub fn pre_rollout_cache(status: Option<&BackupsStatus>, revision: i64) -> Option<&BackupRecord> {
-    newest_pre_rollout(
-        &status?.cache_snapshots,
-        revision,
-        Some(ELASTICACHE_SNAPSHOT),
-    )
-}
-
-/// `status` with cache snapshot `record` in place of the one of the same
-/// id, newest first, at most ten.
-pub fn upsert_cache(status: &mut BackupsStatus, record: BackupRecord) {
-    let snapshots = &mut status.cache_snapshots;
-    snapshots.retain(|r| r.id != record.id);
-    snapshots.push(record);
-    snapshots.sort_by_key(|r| std::cmp::Reverse(started_key(r)));
-    snapshots.truncate(RECENT);
-}
-
-/// `status` with `record` in place of the one of the same id, newest first.
-pub fn upsert(status: &mut BackupsStatus, record: BackupRecord) {
-    status.recent.retain(|r| r.id != record.id);
-    status.recent.push(record);
-    status
-        .recent
-        .sort_by_key(|r| std::cmp::Reverse(started_key(r)));
-    status.recent.truncate(RECENT);
-    status.last = status.recent.first().cloned();
-    if let Some(good) = status.recent.iter().find(|r| r.phase == phase::SUCCEEDED) {
-        let newer = status
-            .last_successful
-            .as_ref()
-            .is_none_or(|old| started_key(old) <= started_key(good));
-        if newer {
-            status.last_successful = Some(good.clone());
-        }
-    }
 }
 
 #[cfg(test)]

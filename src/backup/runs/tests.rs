@@ -1,4 +1,6 @@
 use super::*;
+use crate::api::BackupRequest;
+use crate::backup::{Schedule, report::Report};
 
 fn at(text: &str) -> Timestamp {
     text.parse().unwrap()
