@@ -317,13 +317,7 @@ async fn generate_values(
         return Ok(Ok(Vec::new()));
     };
     if ownership(cbd, &existing.metadata) == Ownership::Foreign {
-        return Ok(Err(Blocker {
-            reason: "ChildConflict",
-            path: format!("Secret/{name}"),
-            message: format!(
-                "Secret {name} exists and is not managed by this ChatbotDeployment; generated values are never written over someone else's Secret"
-            ),
-        }));
+        return Ok(Err(Generate::foreign(name)));
     }
     let present = existing
         .data

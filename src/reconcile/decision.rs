@@ -3,7 +3,7 @@
 //! is built from, and how soon to look again.
 
 use super::{
-    outcome::{Note, Outcome, Pace},
+    outcome::{Blocker, Note, Outcome, Pace},
     status::Assessment,
 };
 use crate::render::{Child, ChildKind};
@@ -19,6 +19,20 @@ pub struct Generate {
     pub create: bool,
     /// Key names to add; keys already there are never touched.
     pub keys: Vec<String>,
+}
+
+impl Generate {
+    /// Why nothing is generated when the Secret `name` of generated values
+    /// belongs to someone else.
+    pub fn foreign(name: &str) -> Blocker {
+        Blocker {
+            reason: "ChildConflict",
+            path: format!("Secret/{name}"),
+            message: format!(
+                "Secret {name} exists and is not managed by this ChatbotDeployment; generated values are never written over someone else's Secret"
+            ),
+        }
+    }
 }
 
 /// What one reconcile will do.

@@ -5,8 +5,9 @@
 
 use std::time::Duration;
 
-/// How soon the resource wants another look.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// How soon the resource wants another look, in order of urgency: the
+/// greater of two paces (`Ord::max`) is the more urgent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Pace {
     /// Nothing in flight: the periodic resync is enough.
     Steady,
@@ -55,18 +56,6 @@ pub struct Outcome {
     pub pace: Option<Pace>,
     /// Why the spec cannot be applied, when this step found a reason.
     pub blocker: Option<Blocker>,
-}
-
-impl Pace {
-    /// The more urgent of two paces: blocked over waiting over steady.
-    pub fn max(self, other: Pace) -> Pace {
-        use Pace::*;
-        match (self, other) {
-            (Blocked, _) | (_, Blocked) => Blocked,
-            (Waiting, _) | (_, Waiting) => Waiting,
-            _ => Steady,
-        }
-    }
 }
 
 impl Outcome {

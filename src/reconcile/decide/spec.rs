@@ -101,13 +101,7 @@ pub(super) fn judge(inputs: &Inputs, assessment: &mut Assessment) -> Result<Judg
         && existing.ownership == Ownership::Foreign
     {
         let name = &rendered.context.names.generated_secret;
-        return Err(Blocker {
-            reason: "ChildConflict",
-            path: format!("Secret/{name}"),
-            message: format!(
-                "Secret {name} exists and is not managed by this ChatbotDeployment; generated values are never written over someone else's Secret"
-            ),
-        });
+        return Err(Generate::foreign(name));
     }
     let owner = inputs
         .cbd
