@@ -9,11 +9,20 @@ use super::{
 /// The threshold alerts; recording rules they need are added to
 /// `recorded`, and a threshold that cannot be watched is said in `notes`.
 pub fn alerts(inputs: &Inputs, recorded: &mut Vec<Rule>, notes: &mut Vec<String>) -> Vec<Rule> {
+    let mut rules = always(inputs);
+    rules.extend(traffic(inputs));
+    rules.extend(capacity(inputs, notes));
+    rules.extend(spend(inputs, recorded, notes));
+    rules
+}
+
+/// The alerts every resource has, whatever its thresholds: no ready pod,
+/// and no pod scraped.
+fn always(inputs: &Inputs) -> Vec<Rule> {
     let app = inputs.app();
     let operator = inputs.operator();
     let resource = inputs.resource();
-    let thresholds = &inputs.alerts;
-    let mut rules = vec![
+    vec![
         Alert {
             inputs,
             name: "ChatbotDown",
@@ -40,7 +49,15 @@ pub fn alerts(inputs: &Inputs, recorded: &mut Vec<Rule>, notes: &mut Vec<String>
             extra: Vec::new(),
         }
         .rule(),
-    ];
+    ]
+}
+
+/// The alerts on what users see: latency, errors, availability.
+fn traffic(inputs: &Inputs) -> Vec<Rule> {
+    let app = inputs.app();
+    let resource = inputs.resource();
+    let thresholds = &inputs.alerts;
+    let mut rules = Vec::new();
     if let Some(ms) = thresholds.p95_latency_ms {
         rules.push(
             Alert {
@@ -98,6 +115,15 @@ pub fn alerts(inputs: &Inputs, recorded: &mut Vec<Rule>, notes: &mut Vec<String>
             .rule(),
         );
     }
+    rules
+}
+
+/// The alerts on the data stores' headroom, where their size is known.
+fn capacity(inputs: &Inputs, notes: &mut Vec<String>) -> Vec<Rule> {
+    let app = inputs.app();
+    let resource = inputs.resource();
+    let thresholds = &inputs.alerts;
+    let mut rules = Vec::new();
     match (thresholds.db_connections_percent, inputs.db_connection_limit) {
         (Some(percent), Some(limit)) => rules.push(
             Alert {
@@ -148,10 +174,22 @@ pub fn alerts(inputs: &Inputs, recorded: &mut Vec<Rule>, notes: &mut Vec<String>
         (Some(_), None) => notes.push("spec.observability.alerts.cacheMemoryPercent: the cache's memory is unknown (an external cache, or a node type without a known size): no cache memory alert".into()),
         _ => {}
     }
-    match (thresholds.llm_monthly_cost_usd, &inputs.model) {
+    rules
+}
+
+/// The alert on the LLM's projected monthly spend, with the recording rule
+/// that projects it.
+fn spend(inputs: &Inputs, recorded: &mut Vec<Rule>, notes: &mut Vec<String>) -> Option<Rule> {
+    let app = inputs.app();
+    let resource = inputs.resource();
+    match (inputs.alerts.llm_monthly_cost_usd, &inputs.model) {
         (Some(usd), Some(model)) => {
-            recorded.push(record(inputs, LLM_SPEND.into(), spend_projection(inputs, model)));
-            rules.push(
+            recorded.push(record(
+                inputs,
+                LLM_SPEND.into(),
+                spend_projection(inputs, model),
+            ));
+            Some(
                 Alert {
                     inputs,
                     name: "ChatbotLLMSpendHigh",
@@ -168,12 +206,14 @@ pub fn alerts(inputs: &Inputs, recorded: &mut Vec<Rule>, notes: &mut Vec<String>
                     extra: Vec::new(),
                 }
                 .rule(),
-            );
+            )
         }
-        (Some(_), None) => notes.push("spec.observability.alerts.llmMonthlyCostUSD needs spec.cost.model to price the tokens: no spend alert".into()),
-        _ => {}
+        (Some(_), None) => {
+            notes.push("spec.observability.alerts.llmMonthlyCostUSD needs spec.cost.model to price the tokens: no spend alert".into());
+            None
+        }
+        _ => None,
     }
-    rules
 }
 
 /// The month's LLM spend at the last day's token rate.

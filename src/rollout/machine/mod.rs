@@ -253,50 +253,13 @@ pub fn next(steps: &[Step], state: &State, facts: &Facts) -> State {
     if state.phase.is_terminal() {
         return state.clone();
     }
-    match facts.command {
-        Some(Command::Abort) => return rolled_back(state, "aborted by an on-call action"),
-        // All traffic to pods that cannot serve it would be an outage.
-        Some(Command::Promote) if !facts.candidate_ready => {
-            return at(
-                state,
-                state.phase,
-                "Promote waits: the candidate's pods are not ready",
-            );
-        }
-        Some(Command::Promote) => {
-            return promoted(state, steps.len(), "promoted by an on-call action");
-        }
-        Some(Command::Pause) => return at(state, Phase::Paused, "paused by an on-call action"),
-        _ => {}
+    if let Some(next) = commanded(steps, state, facts) {
+        return next;
+    }
+    if let Some(next) = unready_candidate(state, facts) {
+        return next;
     }
     let resumed = facts.command == Some(Command::Resume);
-    let advance = |state: &State| State {
-        step: state.step + 1,
-        step_started_at: facts.now,
-        phase: Phase::Progressing,
-        ..state.clone()
-    };
-
-    if !facts.candidate_ready {
-        let waited = facts.now - facts.candidate_created_at;
-        if waited >= facts.progress_deadline.as_secs() as i64 {
-            return failed(
-                state,
-                facts,
-                format!(
-                    "the candidate's pods were not ready within the progress deadline ({}s)",
-                    facts.progress_deadline.as_secs()
-                ),
-            );
-        }
-        if state.phase == Phase::Progressing {
-            return at(
-                state,
-                Phase::Progressing,
-                "waiting for the candidate's pods",
-            );
-        }
-    }
     match state.phase {
         Phase::Paused | Phase::Inconclusive if !resumed => return state.clone(),
         _ => {}
@@ -304,9 +267,74 @@ pub fn next(steps: &[Step], state: &State, facts: &Facts) -> State {
     let Some(step) = steps.get(state.step) else {
         return promoted(state, steps.len(), "every step passed");
     };
+    // A weight moves only once the candidate can take it.
+    if !facts.candidate_ready {
+        return state.clone();
+    }
+    at_step(step, steps.len(), state, facts, resumed)
+}
+
+/// What an on-call Abort, Promote or Pause makes of the rollout, if one
+/// was given.
+fn commanded(steps: &[Step], state: &State, facts: &Facts) -> Option<State> {
+    match facts.command {
+        Some(Command::Abort) => Some(rolled_back(state, "aborted by an on-call action")),
+        // All traffic to pods that cannot serve it would be an outage.
+        Some(Command::Promote) if !facts.candidate_ready => Some(at(
+            state,
+            state.phase,
+            "Promote waits: the candidate's pods are not ready",
+        )),
+        Some(Command::Promote) => Some(promoted(
+            state,
+            steps.len(),
+            "promoted by an on-call action",
+        )),
+        Some(Command::Pause) => Some(at(state, Phase::Paused, "paused by an on-call action")),
+        _ => None,
+    }
+}
+
+/// A candidate whose pods are not ready fails once the progress deadline
+/// passes, and holds a progressing rollout until then.
+fn unready_candidate(state: &State, facts: &Facts) -> Option<State> {
+    if facts.candidate_ready {
+        return None;
+    }
+    let waited = facts.now - facts.candidate_created_at;
+    if waited >= facts.progress_deadline.as_secs() as i64 {
+        return Some(failed(
+            state,
+            facts,
+            format!(
+                "the candidate's pods were not ready within the progress deadline ({}s)",
+                facts.progress_deadline.as_secs()
+            ),
+        ));
+    }
+    (state.phase == Phase::Progressing).then(|| {
+        at(
+            state,
+            Phase::Progressing,
+            "waiting for the candidate's pods",
+        )
+    })
+}
+
+/// The next step begins now.
+fn advance(state: &State, now: i64) -> State {
+    State {
+        step: state.step + 1,
+        step_started_at: now,
+        phase: Phase::Progressing,
+        ..state.clone()
+    }
+}
+
+/// What the current step makes of the rollout, with a ready candidate.
+fn at_step(step: &Step, steps: usize, state: &State, facts: &Facts, resumed: bool) -> State {
+    let advance = |state: &State| advance(state, facts.now);
     match step {
-        // A weight moves only once the candidate can take it.
-        _ if !facts.candidate_ready => state.clone(),
         Step::SetWeight(weight) => State {
             weight: *weight,
             message: format!(
@@ -354,7 +382,7 @@ pub fn next(steps: &[Step], state: &State, facts: &Facts) -> State {
                 Phase::Progressing,
                 format!("step {}: measuring the variants", state.step + 1),
             ),
-            Some(Comparison::Promote(why)) => promoted(state, steps.len(), why.clone()),
+            Some(Comparison::Promote(why)) => promoted(state, steps, why.clone()),
             Some(Comparison::RollBack(why)) => rolled_back(state, why.clone()),
             Some(Comparison::Undecided(why)) => at(
                 state,
@@ -362,38 +390,41 @@ pub fn next(steps: &[Step], state: &State, facts: &Facts) -> State {
                 format!("{why}; Promote to keep the candidate, Abort to keep the baseline"),
             ),
         },
-        Step::Analysis => match &facts.analysis {
-            // A resumed inconclusive step measures again from scratch.
-            _ if resumed && state.phase == Phase::Inconclusive => at(
-                state,
-                Phase::Progressing,
-                format!("step {}: analysis runs again", state.step + 1),
+        Step::Analysis => at_analysis(state, facts, resumed),
+    }
+}
+
+/// The analysis step: wait for its verdict, then advance, fail or pause.
+fn at_analysis(state: &State, facts: &Facts, resumed: bool) -> State {
+    match &facts.analysis {
+        // A resumed inconclusive step measures again from scratch.
+        _ if resumed && state.phase == Phase::Inconclusive => at(
+            state,
+            Phase::Progressing,
+            format!("step {}: analysis runs again", state.step + 1),
+        ),
+        None => at(
+            state,
+            Phase::Progressing,
+            format!("step {}: analysis running", state.step + 1),
+        ),
+        Some(RunVerdict::Running { measured, count }) => at(
+            state,
+            Phase::Progressing,
+            format!(
+                "step {}: analysis running, {measured} of {count} rounds measured",
+                state.step + 1
             ),
-            None => at(
-                state,
-                Phase::Progressing,
-                format!("step {}: analysis running", state.step + 1),
-            ),
-            Some(RunVerdict::Running { measured, count }) => at(
-                state,
-                Phase::Progressing,
-                format!(
-                    "step {}: analysis running, {measured} of {count} rounds measured",
-                    state.step + 1
-                ),
-            ),
-            Some(RunVerdict::Passed) => advance(state),
-            Some(RunVerdict::Failed { reason }) => {
-                failed(state, facts, format!("analysis failed: {reason}"))
-            }
-            Some(RunVerdict::Inconclusive { reason }) => at(
-                state,
-                Phase::Inconclusive,
-                format!(
-                    "analysis inconclusive: {reason}; Resume to measure again, Promote or Abort"
-                ),
-            ),
-        },
+        ),
+        Some(RunVerdict::Passed) => advance(state, facts.now),
+        Some(RunVerdict::Failed { reason }) => {
+            failed(state, facts, format!("analysis failed: {reason}"))
+        }
+        Some(RunVerdict::Inconclusive { reason }) => at(
+            state,
+            Phase::Inconclusive,
+            format!("analysis inconclusive: {reason}; Resume to measure again, Promote or Abort"),
+        ),
     }
 }
 

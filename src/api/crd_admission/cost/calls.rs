@@ -54,36 +54,7 @@ impl<'a> Coster<'a> {
                 None,
                 [_, _],
             ) => plain(Ty::Bool),
-            (operators::ADD, None, [lhs, rhs]) => {
-                let ty = if matches!(lhs.ty, Ty::Dyn) {
-                    rhs.ty.clone()
-                } else {
-                    lhs.ty.clone()
-                };
-                match &ty {
-                    Ty::String | Ty::Bytes => {
-                        let size = self.size(lhs).add(self.size(rhs));
-                        Node {
-                            size: Some(size),
-                            ..Node::new(size.factor(STRING_TRAVERSAL).add(arg_sum), ty)
-                        }
-                    }
-                    Ty::List(_) => {
-                        let size = self.size(lhs).add(self.size(rhs));
-                        let ty = match (&lhs.ty, &rhs.ty) {
-                            (Ty::List(items), Ty::List(_)) if !matches!(**items, Ty::Dyn) => {
-                                lhs.ty.clone()
-                            }
-                            _ => rhs.ty.clone(),
-                        };
-                        Node {
-                            size: Some(size),
-                            ..Node::new(Range::fixed(1).add(arg_sum), ty)
-                        }
-                    }
-                    _ => plain(ty),
-                }
-            }
+            (operators::ADD, None, [lhs, rhs]) => self.addition(lhs, rhs, arg_sum),
             (
                 operators::SUBSTRACT | operators::MULTIPLY | operators::DIVIDE | operators::MODULO,
                 None,
@@ -91,18 +62,7 @@ impl<'a> Coster<'a> {
             ) => plain(lhs.ty.clone()),
             (operators::LOGICAL_NOT | operators::NOT_STRICTLY_FALSE, None, [_]) => plain(Ty::Bool),
             (operators::NEGATE, None, [value]) => plain(value.ty.clone()),
-            (operators::INDEX, None, [container, _]) => {
-                let (step, ty) = match &container.ty {
-                    Ty::List(items) => ("@items", (**items).clone()),
-                    Ty::Map(values) => ("@values", (**values).clone()),
-                    _ => ("@items", Ty::Dyn),
-                };
-                let path = container.path.clone().map(|mut p| {
-                    p.push(step.into());
-                    p
-                });
-                Node { path, ..plain(ty) }
-            }
+            (operators::INDEX, None, [container, _]) => index(container, arg_sum),
             (operators::IN, None, [_, container]) => match container.ty {
                 Ty::Map(_) => plain(Ty::Bool),
                 _ => Node::new(self.size(container).add(arg_sum), Ty::Bool),
@@ -129,38 +89,73 @@ impl<'a> Coster<'a> {
                     .add(arg_sum),
                 Ty::Bool,
             ),
-            // The Kubernetes list library: one pass over the list.
             ("isSorted" | "sum" | "min" | "max" | "indexOf" | "lastIndexOf", Some(list), _) => {
-                let ty = match function {
-                    "isSorted" => Ty::Bool,
-                    "indexOf" | "lastIndexOf" => Ty::Int,
-                    _ => list.ty.element(),
-                };
-                let cost = match &list.ty {
-                    Ty::List(items) => {
-                        let mut per_item = Range::fixed(1);
-                        if items.is_text() {
-                            let item_path = list.path.clone().map(|mut p| {
-                                p.push("@items".into());
-                                p
-                            });
-                            let item_size = item_path
-                                .as_deref()
-                                .and_then(|p| self.schema_size(p))
-                                .unwrap_or(Range::UNKNOWN);
-                            per_item = per_item.add(item_size.factor(STRING_TRAVERSAL));
-                        }
-                        self.size(list).times(per_item)
-                    }
-                    _ => self.size(list).factor(STRING_TRAVERSAL),
-                };
-                Node::new(cost.add(arg_sum), ty)
+                self.list_pass(function, list, arg_sum)
             }
             _ => {
                 self.unknown.push(format!("{function}()"));
                 Node::new(Range::UNKNOWN, Ty::Dyn)
             }
         }
+    }
+
+    /// `+`: strings and bytes are copied, lists joined.
+    fn addition(&self, lhs: &Node<'a>, rhs: &Node<'a>, arg_sum: Range) -> Node<'a> {
+        let plain = |ty| Node::new(Range::fixed(1).add(arg_sum), ty);
+        let ty = if matches!(lhs.ty, Ty::Dyn) {
+            rhs.ty.clone()
+        } else {
+            lhs.ty.clone()
+        };
+        match &ty {
+            Ty::String | Ty::Bytes => {
+                let size = self.size(lhs).add(self.size(rhs));
+                Node {
+                    size: Some(size),
+                    ..Node::new(size.factor(STRING_TRAVERSAL).add(arg_sum), ty)
+                }
+            }
+            Ty::List(_) => {
+                let size = self.size(lhs).add(self.size(rhs));
+                let ty = match (&lhs.ty, &rhs.ty) {
+                    (Ty::List(items), Ty::List(_)) if !matches!(**items, Ty::Dyn) => lhs.ty.clone(),
+                    _ => rhs.ty.clone(),
+                };
+                Node {
+                    size: Some(size),
+                    ..Node::new(Range::fixed(1).add(arg_sum), ty)
+                }
+            }
+            _ => plain(ty),
+        }
+    }
+
+    /// The Kubernetes list library: one pass over the list.
+    fn list_pass(&self, function: &str, list: &Node<'a>, arg_sum: Range) -> Node<'a> {
+        let ty = match function {
+            "isSorted" => Ty::Bool,
+            "indexOf" | "lastIndexOf" => Ty::Int,
+            _ => list.ty.element(),
+        };
+        let cost = match &list.ty {
+            Ty::List(items) => {
+                let mut per_item = Range::fixed(1);
+                if items.is_text() {
+                    let item_path = list.path.clone().map(|mut p| {
+                        p.push("@items".into());
+                        p
+                    });
+                    let item_size = item_path
+                        .as_deref()
+                        .and_then(|p| self.schema_size(p))
+                        .unwrap_or(Range::UNKNOWN);
+                    per_item = per_item.add(item_size.factor(STRING_TRAVERSAL));
+                }
+                self.size(list).times(per_item)
+            }
+            _ => self.size(list).factor(STRING_TRAVERSAL),
+        };
+        Node::new(cost.add(arg_sum), ty)
     }
 
     /// Equality, and ordering of strings: one unit per tenth of the
@@ -173,4 +168,19 @@ impl<'a> Coster<'a> {
         }
         .factor(STRING_TRAVERSAL)
     }
+}
+
+/// `container[key]`: the item's type, and its place in the schema.
+fn index<'a>(container: &Node<'a>, arg_sum: Range) -> Node<'a> {
+    let plain = |ty| Node::new(Range::fixed(1).add(arg_sum), ty);
+    let (step, ty) = match &container.ty {
+        Ty::List(items) => ("@items", (**items).clone()),
+        Ty::Map(values) => ("@values", (**values).clone()),
+        _ => ("@items", Ty::Dyn),
+    };
+    let path = container.path.clone().map(|mut p| {
+        p.push(step.into());
+        p
+    });
+    Node { path, ..plain(ty) }
 }
