@@ -2,7 +2,7 @@ use k8s_openapi::jiff::Timestamp;
 
 use super::*;
 use crate::{
-    api::{ChatbotDeployment, VariantReport},
+    api::{AnalysisRound, ChatbotDeployment, MeasurementStatus, VariantReport},
     reconcile::observe::Workload,
     render::{ChildKind, Object, Renderer},
 };

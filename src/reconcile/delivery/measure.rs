@@ -1,0 +1,209 @@
+//! What the rollout measures of its candidate: the smoke step's paths, the
+//! analysis rounds that are due, and the verdict of the rounds so far.
+
+use std::time::Duration;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+
+use super::steps::{analysis_enabled, steps};
+use crate::{
+    analysis::{self, Check, RunPolicy, RunVerdict, Selector},
+    api::{
+        AnalysisRound, ChatbotDeploymentSpec, ChatbotDeploymentStatus, MeasurementStatus,
+        RolloutStatus,
+    },
+    reconcile::{observe::Observed, outcome::Blocker},
+    rollout::{
+        machine::{self, Step},
+        progressive,
+    },
+};
+
+/// Analysis interval when the spec names none.
+pub const ANALYSIS_INTERVAL: Duration = Duration::from_secs(60);
+/// Rounds in a row Prometheus may fail to answer before the run pauses as
+/// inconclusive, when the spec does not say (Argo Rollouts' default).
+pub const CONSECUTIVE_ERROR_LIMIT: u32 = 4;
+
+pub(super) fn interval(spec: &ChatbotDeploymentSpec) -> Duration {
+    spec.rollout
+        .as_ref()
+        .and_then(|r| r.analysis.as_ref())
+        .and_then(|a| a.interval.as_deref())
+        .and_then(machine::parse_duration)
+        .unwrap_or(ANALYSIS_INTERVAL)
+}
+
+fn policy(spec: &ChatbotDeploymentSpec) -> RunPolicy {
+    let analysis = spec.rollout.as_ref().and_then(|r| r.analysis.as_ref());
+    RunPolicy {
+        count: analysis
+            .and_then(|a| a.count)
+            .and_then(|c| u32::try_from(c).ok())
+            .unwrap_or(5)
+            .max(1),
+        failure_limit: analysis
+            .and_then(|a| a.failure_limit)
+            .and_then(|c| u32::try_from(c).ok())
+            .unwrap_or(1),
+        consecutive_error_limit: analysis
+            .and_then(|a| a.consecutive_error_limit)
+            .and_then(|c| u32::try_from(c).ok())
+            .unwrap_or(CONSECUTIVE_ERROR_LIMIT),
+    }
+}
+
+/// The rounds of `rollout`'s analysis as the verdict reads them.
+fn measurements(rounds: &[AnalysisRound]) -> Vec<Vec<analysis::Measurement>> {
+    rounds
+        .iter()
+        .map(|r| r.measurements.iter().map(measurement).collect())
+        .collect()
+}
+
+/// The analysis step the rollout in `status` stands at, if any.
+pub(super) fn at_analysis<'a>(
+    steps: &[Step],
+    status: &'a ChatbotDeploymentStatus,
+) -> Option<&'a RolloutStatus> {
+    let rollout = status.rollout.as_ref()?;
+    progressive::stands_at(rollout, steps, &Step::Analysis).then_some(rollout)
+}
+
+/// The checks to measure now, with the Prometheus URL: the rollout stands
+/// at an analysis step, analysis is on, and a round is due. Errs when the
+/// spec's checks cannot be built.
+pub fn due_checks(
+    spec: &ChatbotDeploymentSpec,
+    status: &ChatbotDeploymentStatus,
+    namespace: &str,
+    name: &str,
+    now: &Time,
+) -> Result<Option<(String, Vec<Check>)>, Blocker> {
+    let Ok(Some(steps)) = steps(spec) else {
+        return Ok(None);
+    };
+    let Some(rollout) = at_analysis(&steps, status) else {
+        return Ok(None);
+    };
+    if !analysis_enabled(spec) {
+        return Ok(None);
+    }
+    let every = interval(spec);
+    let due = rollout
+        .analysis
+        .last()
+        .and_then(|round| round.at.as_ref())
+        .is_none_or(|at| now.0.as_second() - at.0.as_second() >= every.as_secs() as i64);
+    // Rounds that could not be measured are taken again: only measured
+    // ones count toward the run.
+    let measured = analysis::measured_rounds(&measurements(&rollout.analysis));
+    if !due || measured >= policy(spec).count {
+        return Ok(None);
+    }
+    let Some(analysis) = spec.rollout.as_ref().and_then(|r| r.analysis.as_ref()) else {
+        return Ok(None);
+    };
+    let url = analysis.prometheus_url.clone().unwrap_or_default();
+    let selector = Selector {
+        namespace: namespace.to_string(),
+        instance: name.to_string(),
+        revision: rollout.revision,
+    };
+    let checks =
+        analysis::checks(analysis, &selector, every.as_secs()).map_err(|error| Blocker {
+            reason: "InvalidSpec",
+            path: error.path.clone(),
+            message: error.to_string(),
+        })?;
+    Ok(Some((url, checks)))
+}
+
+/// The paths to request on the candidate now: the rollout stands at its
+/// smoke step and the candidate's pods are all ready. The health path
+/// first, then the spec's `analysis.smokePaths`.
+pub fn due_smoke(
+    spec: &ChatbotDeploymentSpec,
+    status: &ChatbotDeploymentStatus,
+    observed: &Observed,
+) -> Option<Vec<String>> {
+    let steps = steps(spec).ok()??;
+    let rollout = status.rollout.as_ref()?;
+    let at_smoke = progressive::stands_at(rollout, &steps, &Step::Smoke);
+    let ready = observed
+        .candidate
+        .as_ref()
+        .is_some_and(|c| c.rolled_out() && c.template_revision == Some(rollout.revision));
+    if !at_smoke || !ready || status.current_revision != Some(rollout.revision) {
+        return None;
+    }
+    let health = spec
+        .health
+        .as_ref()
+        .and_then(|h| h.readiness_path.clone().or(h.path.clone()))
+        .unwrap_or_else(|| crate::defaults::HEALTH_PATH.into());
+    let mut paths = vec![health];
+    paths.extend(
+        spec.rollout
+            .as_ref()
+            .and_then(|r| r.analysis.as_ref())
+            .and_then(|a| a.smoke_paths.clone())
+            .unwrap_or_default(),
+    );
+    Some(paths)
+}
+
+/// A measured round as status keeps it.
+pub fn round(measurements: Vec<analysis::Measurement>, now: &Time) -> AnalysisRound {
+    AnalysisRound {
+        at: Some(now.clone()),
+        measurements: measurements
+            .into_iter()
+            .map(|m| MeasurementStatus {
+                name: m.name,
+                query: Some(m.query),
+                value: m.value.filter(|v| v.is_finite()),
+                threshold: m.threshold,
+                verdict: m.verdict.to_string(),
+                reason: m.reason,
+            })
+            .collect(),
+    }
+}
+
+fn measurement(status: &MeasurementStatus) -> analysis::Measurement {
+    let verdict = match status.verdict.as_str() {
+        "Passed" => analysis::Verdict::Passed,
+        "Failed" => analysis::Verdict::Failed,
+        "Error" => analysis::Verdict::Error,
+        _ => analysis::Verdict::Inconclusive,
+    };
+    analysis::Measurement {
+        name: status.name.clone(),
+        query: status.query.clone().unwrap_or_default(),
+        value: status.value,
+        threshold: status.threshold.clone(),
+        verdict,
+        reason: status.reason.clone(),
+    }
+}
+
+/// The rounds of the current step with `new` added (queries kept on the
+/// newest only, to keep status small), and their verdict.
+pub(super) fn analysis_run(
+    spec: &ChatbotDeploymentSpec,
+    previous: &[AnalysisRound],
+    new: Option<&AnalysisRound>,
+) -> (Vec<AnalysisRound>, RunVerdict) {
+    let mut rounds = previous.to_vec();
+    if let Some(new) = new {
+        for older in &mut rounds {
+            for m in &mut older.measurements {
+                m.query = None;
+            }
+        }
+        rounds.push(new.clone());
+    }
+    let verdict = analysis::run_verdict(&measurements(&rounds), policy(spec));
+    (rounds, verdict)
+}
