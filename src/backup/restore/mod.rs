@@ -143,124 +143,12 @@ fn advance(facts: &Facts, restore: &mut RestoreStatus, plan: &mut Plan) {
     loop {
         let before = restore.step.clone();
         match before.as_str() {
-            step::SAFETY_BACKUP => {
-                let safety = match (is_snapshot(restore), &restore.previous_instance) {
-                    (true, Some(live)) => Safety::RdsSnapshot {
-                        id: instance::safety_snapshot_id(live, &restore.id),
-                        instance: live.clone(),
-                    },
-                    _ => Safety::Dump(safety_backup_id(&restore.id)),
-                };
-                let id = match &safety {
-                    Safety::Dump(id) | Safety::RdsSnapshot { id, .. } => id.clone(),
-                };
-                restore.safety_backup = Some(id.clone());
-                let record = facts
-                    .backups
-                    .into_iter()
-                    .flat_map(|b| &b.recent)
-                    .find(|r| r.id == id);
-                match record.map(|r| (r.phase.as_str(), r)) {
-                    Some((backup_phase::SUCCEEDED, _)) => {
-                        enter(restore, step::STOP_WRITES, &now, None);
-                    }
-                    Some((backup_phase::FAILED, record)) => {
-                        let why = format!(
-                            "the safety backup {id} failed: {}",
-                            record.message.as_deref().unwrap_or("no reason recorded")
-                        );
-                        fail(restore, &now, why, plan);
-                    }
-                    _ => {
-                        plan.safety_backup = Some(safety);
-                        say(restore, format!("taking the safety backup {id}"));
-                    }
-                }
-            }
-            step::STOP_WRITES => {
-                if facts.writes_stopped {
-                    enter(restore, step::RESTORE, &now, None);
-                } else {
-                    say(
-                        restore,
-                        "scaling the app and its pooler to zero: no writes during the restore"
-                            .into(),
-                    );
-                }
-            }
+            step::SAFETY_BACKUP => safety_backup(facts, restore, plan, &now),
+            step::STOP_WRITES => stop_writes(facts, restore, &now),
             step::RESTORE => restoring(facts, restore, plan, &now),
-            step::SWITCH => {
-                if facts.live_database == restore.database && snapshot::switched_to(facts, restore)
-                {
-                    let next = if restore.rollback_to.is_some() {
-                        step::ROLL_BACK_PODS
-                    } else {
-                        step::RESUME
-                    };
-                    enter(restore, next, &now, None);
-                    plan.notes.push(Note {
-                        warning: false,
-                        reason: "DatabaseSwitched",
-                        message: format!(
-                            "the app's connection Secret now leads to {} (restored from backup {}); {} is kept as the undo",
-                            restored(restore),
-                            restore.backup,
-                            previous_target(restore)
-                        ),
-                    });
-                } else {
-                    say(
-                        restore,
-                        format!(
-                            "switching the connection Secret from {} to {}",
-                            previous_target(restore),
-                            restored(restore)
-                        ),
-                    );
-                }
-            }
-            step::ROLL_BACK_PODS => {
-                let revision = restore.rollback_to.unwrap_or_default();
-                if facts.held_revision == Some(revision) {
-                    enter(restore, step::RESUME, &now, None);
-                } else {
-                    say(
-                        restore,
-                        format!("putting back the pod template of revision {revision}"),
-                    );
-                }
-            }
-            step::RESUME => {
-                if facts.app_available {
-                    enter(restore, step::SUCCEEDED, &now, None);
-                    restore.finished_at = Some(now.clone());
-                    restore.drop_previous_after = facts
-                        .keep_replaced_days
-                        .filter(|days| *days > 0)
-                        .map(|days| {
-                            time(facts.now + SignedDuration::from_hours(24 * i64::from(days)))
-                        });
-                    restore.message = Some(format!(
-                        "backup {} restored into {} and the app runs on it{}; {} is kept as the undo",
-                        restore.backup,
-                        restored(restore),
-                        restore
-                            .rollback_to
-                            .map(|r| format!(" at revision {r}"))
-                            .unwrap_or_default(),
-                        previous_target(restore)
-                    ));
-                    plan.notes.push(note(restore));
-                } else {
-                    say(
-                        restore,
-                        format!(
-                            "waiting for the app's pods to be ready on {}",
-                            restored(restore)
-                        ),
-                    );
-                }
-            }
+            step::SWITCH => switch(facts, restore, plan, &now),
+            step::ROLL_BACK_PODS => roll_back_pods(facts, restore, &now),
+            step::RESUME => resume(facts, restore, plan, &now),
             _ => {}
         }
         // The app's readiness seen now is from before its pods return.
@@ -268,6 +156,131 @@ fn advance(facts: &Facts, restore: &mut RestoreStatus, plan: &mut Plan) {
         if restore.step == before || step::is_final(&restore.step) || resumed {
             break;
         }
+    }
+}
+
+/// The SafetyBackup step: a dump (or an RDS snapshot) of the live
+/// database is taken, and must succeed, before anything is stopped.
+fn safety_backup(facts: &Facts, restore: &mut RestoreStatus, plan: &mut Plan, now: &Time) {
+    let safety = match (is_snapshot(restore), &restore.previous_instance) {
+        (true, Some(live)) => Safety::RdsSnapshot {
+            id: instance::safety_snapshot_id(live, &restore.id),
+            instance: live.clone(),
+        },
+        _ => Safety::Dump(safety_backup_id(&restore.id)),
+    };
+    let id = match &safety {
+        Safety::Dump(id) | Safety::RdsSnapshot { id, .. } => id.clone(),
+    };
+    restore.safety_backup = Some(id.clone());
+    let record = facts
+        .backups
+        .into_iter()
+        .flat_map(|b| &b.recent)
+        .find(|r| r.id == id);
+    match record.map(|r| (r.phase.as_str(), r)) {
+        Some((backup_phase::SUCCEEDED, _)) => {
+            enter(restore, step::STOP_WRITES, now, None);
+        }
+        Some((backup_phase::FAILED, record)) => {
+            let why = format!(
+                "the safety backup {id} failed: {}",
+                record.message.as_deref().unwrap_or("no reason recorded")
+            );
+            fail(restore, now, why, plan);
+        }
+        _ => {
+            plan.safety_backup = Some(safety);
+            say(restore, format!("taking the safety backup {id}"));
+        }
+    }
+}
+
+/// The StopWrites step: the app and its pooler at zero.
+fn stop_writes(facts: &Facts, restore: &mut RestoreStatus, now: &Time) {
+    if facts.writes_stopped {
+        enter(restore, step::RESTORE, now, None);
+    } else {
+        say(
+            restore,
+            "scaling the app and its pooler to zero: no writes during the restore".into(),
+        );
+    }
+}
+
+/// The Switch step: the connection Secret leads to the restored database.
+fn switch(facts: &Facts, restore: &mut RestoreStatus, plan: &mut Plan, now: &Time) {
+    if facts.live_database == restore.database && snapshot::switched_to(facts, restore) {
+        let next = if restore.rollback_to.is_some() {
+            step::ROLL_BACK_PODS
+        } else {
+            step::RESUME
+        };
+        enter(restore, next, now, None);
+        plan.notes.push(Note {
+            warning: false,
+            reason: "DatabaseSwitched",
+            message: format!(
+                "the app's connection Secret now leads to {} (restored from backup {}); {} is kept as the undo",
+                restored(restore),
+                restore.backup,
+                previous_target(restore)
+            ),
+        });
+    } else {
+        say(
+            restore,
+            format!(
+                "switching the connection Secret from {} to {}",
+                previous_target(restore),
+                restored(restore)
+            ),
+        );
+    }
+}
+
+/// The RollBackPods step: the pod template of the backup's revision is
+/// back.
+fn roll_back_pods(facts: &Facts, restore: &mut RestoreStatus, now: &Time) {
+    let revision = restore.rollback_to.unwrap_or_default();
+    if facts.held_revision == Some(revision) {
+        enter(restore, step::RESUME, now, None);
+    } else {
+        say(
+            restore,
+            format!("putting back the pod template of revision {revision}"),
+        );
+    }
+}
+
+/// The Resume step: the app's pods are ready on the restored database.
+fn resume(facts: &Facts, restore: &mut RestoreStatus, plan: &mut Plan, now: &Time) {
+    if facts.app_available {
+        enter(restore, step::SUCCEEDED, now, None);
+        restore.finished_at = Some(now.clone());
+        restore.drop_previous_after = facts
+            .keep_replaced_days
+            .filter(|days| *days > 0)
+            .map(|days| time(facts.now + SignedDuration::from_hours(24 * i64::from(days))));
+        restore.message = Some(format!(
+            "backup {} restored into {} and the app runs on it{}; {} is kept as the undo",
+            restore.backup,
+            restored(restore),
+            restore
+                .rollback_to
+                .map(|r| format!(" at revision {r}"))
+                .unwrap_or_default(),
+            previous_target(restore)
+        ));
+        plan.notes.push(note(restore));
+    } else {
+        say(
+            restore,
+            format!(
+                "waiting for the app's pods to be ready on {}",
+                restored(restore)
+            ),
+        );
     }
 }
 
