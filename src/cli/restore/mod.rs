@@ -11,7 +11,7 @@ use super::{
     action::{self, Request, TargetArgs},
 };
 use crate::{
-    api::{ActionKind, ChatbotDeployment},
+    api::{ActionKind, BackupRecord, ChatbotDeployment},
     backup::{
         restore::action::{Source, backup_for_revision},
         runs::human_bytes,
@@ -100,39 +100,7 @@ pub fn restore_plan(
         .unwrap_or_else(|| format!("{name}-db"));
     let mut out = String::new();
     let _ = writeln!(out, "restore of {name} from backup {backup}:");
-    match record {
-        Some(r) => {
-            let _ = writeln!(
-                out,
-                "  the backup: {}, {}, revision {}, verified {}",
-                r.time
-                    .as_ref()
-                    .or(r.started_at.as_ref())
-                    .map_or("-".into(), |t| t.0.to_string()),
-                r.bytes
-                    .map(human_bytes)
-                    .unwrap_or_else(|| "size unknown".into()),
-                r.revision.map_or("-".into(), |n| n.to_string()),
-                match r.verified {
-                    Some(true) => "yes",
-                    Some(false) => "NO (its verification failed)",
-                    None => "not yet",
-                },
-            );
-        }
-        None if snapshot => {
-            let _ = writeln!(
-                out,
-                "  the backup: a native RDS snapshot, not among the recent backups in status; RDS holds it"
-            );
-        }
-        None => {
-            let _ = writeln!(
-                out,
-                "  the backup is not among the recent ones in status; the restore Job reads it from the store"
-            );
-        }
-    }
+    let _ = writeln!(out, "  {}", the_backup(record, snapshot));
     let ready = status.ready_replicas.unwrap_or(0);
     let instance = database
         .identifier
@@ -174,7 +142,46 @@ pub fn restore_plan(
     for (number, step) in steps.iter().enumerate() {
         let _ = writeln!(out, "  {}. {step}", number + 1);
     }
-    let kept = match cbd
+    let kept = kept_for(cbd);
+    let _ = writeln!(
+        out,
+        "{undo} as the undo {kept}{}; a failure before step 4 brings the app back on it",
+        if snapshot {
+            ", then deleted after a final snapshot"
+        } else {
+            ""
+        }
+    );
+    Ok(out)
+}
+
+/// One line on the backup: when, how big, of which revision, verified.
+fn the_backup(record: Option<&BackupRecord>, snapshot: bool) -> String {
+    match record {
+        Some(r) => format!(
+                "the backup: {}, {}, revision {}, verified {}",
+                r.time
+                    .as_ref()
+                    .or(r.started_at.as_ref())
+                    .map_or("-".into(), |t| t.0.to_string()),
+                r.bytes
+                    .map(human_bytes)
+                    .unwrap_or_else(|| "size unknown".into()),
+                r.revision.map_or("-".into(), |n| n.to_string()),
+                match r.verified {
+                    Some(true) => "yes",
+                    Some(false) => "NO (its verification failed)",
+                    None => "not yet",
+                },
+            ),
+        None if snapshot => "the backup: a native RDS snapshot, not among the recent backups in status; RDS holds it".into(),
+        None => "the backup is not among the recent ones in status; the restore Job reads it from the store".into(),
+    }
+}
+
+/// How long the replaced database is kept as the undo.
+fn kept_for(cbd: &ChatbotDeployment) -> String {
+    match cbd
         .spec
         .backup
         .as_ref()
@@ -186,17 +193,7 @@ pub fn restore_plan(
         0 => "until you drop it".to_string(),
         1 => "for 1 day".to_string(),
         days => format!("for {days} days"),
-    };
-    let _ = writeln!(
-        out,
-        "{undo} as the undo {kept}{}; a failure before step 4 brings the app back on it",
-        if snapshot {
-            ", then deleted after a final snapshot"
-        } else {
-            ""
-        }
-    );
-    Ok(out)
+    }
 }
 
 #[cfg(test)]
