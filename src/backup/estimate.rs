@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use super::Settings;
-use crate::api::ChatbotDeploymentSpec;
+use crate::api::{Backup, BackupDestination, ChatbotDeploymentSpec};
 
 /// Custom-format dumps measured at 0.43 of the database's size on disk
 /// (`cargo bench --bench backup`: 1356 MB database, 585 MiB dump).
@@ -38,69 +38,15 @@ pub fn plan(spec: &ChatbotDeploymentSpec) -> Option<BackupPlan> {
     if settings.off && backup.destination.is_none() {
         return None;
     }
-    let mut lines = Vec::new();
-    let runs_per_day = match &settings.schedule {
-        Some(schedule) => {
-            let period = schedule
-                .period(jiff::Timestamp::UNIX_EPOCH)
-                .as_secs_f64()
-                .max(60.0);
-            lines.push(format!(
-                "scheduled: {} ({}), every {}",
-                schedule.expression(),
-                backup.time_zone.as_deref().unwrap_or("UTC"),
-                every(period)
-            ));
-            86_400.0 / period
-        }
-        None => {
-            lines.push("scheduled: no (spec.backup.enabled is false or no schedule)".into());
-            0.0
-        }
-    };
+    let (schedule, runs_per_day) = schedule(&settings, &backup);
+    let mut lines = vec![schedule];
     if let Some((_, why)) = &settings.unavailable {
         lines.push(format!("cannot run: {why}"));
     }
     let destination = backup.destination.clone().unwrap_or_default();
     let s3 = destination.s3.is_some();
-    if let Some(s3) = &destination.s3 {
-        lines.push(format!(
-            "to: s3://{}/{}<namespace>/<name>/<id>/ ({})",
-            s3.bucket,
-            s3.prefix
-                .as_deref()
-                .map(|p| format!("{}/", p.trim_matches('/')))
-                .unwrap_or_default(),
-            if s3.credentials_secret.is_some() {
-                "keys from a Secret"
-            } else {
-                "the pod's identity"
-            }
-        ));
-    } else if let Some(pvc) = &destination.pvc {
-        lines.push(format!("to: volume {} (/backups)", pvc.claim_name));
-    }
-    let dump_first = settings.before_rollout && settings.unavailable.is_none();
-    let before: Vec<&str> = [
-        (dump_first, "a dump"),
-        (settings.rds_snapshot, "an RDS snapshot"),
-        (settings.cache_snapshot, "an ElastiCache snapshot"),
-    ]
-    .into_iter()
-    .filter_map(|(wanted, what)| wanted.then_some(what))
-    .collect();
-    lines.push(format!(
-        "before each rollout: {}",
-        match before.as_slice() {
-            [] => "no".to_string(),
-            [one] => format!("{one}; the new revision waits for it"),
-            [init @ .., last] => format!(
-                "{} and {last}; the new revision waits for {}",
-                init.join(", "),
-                if init.len() == 1 { "both" } else { "all" }
-            ),
-        }
-    ));
+    lines.extend(destination_line(&destination));
+    lines.push(before_rollout(&settings));
     lines.push(
         match (
             backup.verify.unwrap_or(false),
@@ -111,15 +57,7 @@ pub fn plan(spec: &ChatbotDeploymentSpec) -> Option<BackupPlan> {
             (true, n) => format!("restore-tested: every {n}th backup"),
         },
     );
-    let by_age = backup
-        .retention_days
-        .map(|days| (f64::from(days) * runs_per_day).ceil() as u32);
-    let kept = match (backup.keep.map(|k| k.max(1) as u32), by_age) {
-        (Some(keep), Some(age)) => keep.min(age.max(1)),
-        (Some(keep), None) => keep,
-        (None, Some(age)) => age.max(1),
-        (None, None) => 30,
-    };
+    let kept = kept(&backup, runs_per_day);
     lines.push(format!(
         "kept: {}{}, the newest verified one always",
         backup
@@ -153,6 +91,92 @@ pub fn plan(spec: &ChatbotDeploymentSpec) -> Option<BackupPlan> {
         monthly_usd,
         arithmetic,
     })
+}
+
+/// The schedule's line, and how many runs a day it makes.
+fn schedule(settings: &Settings, backup: &Backup) -> (String, f64) {
+    match &settings.schedule {
+        Some(schedule) => {
+            let period = schedule
+                .period(jiff::Timestamp::UNIX_EPOCH)
+                .as_secs_f64()
+                .max(60.0);
+            let line = format!(
+                "scheduled: {} ({}), every {}",
+                schedule.expression(),
+                backup.time_zone.as_deref().unwrap_or("UTC"),
+                every(period)
+            );
+            (line, 86_400.0 / period)
+        }
+        None => (
+            "scheduled: no (spec.backup.enabled is false or no schedule)".into(),
+            0.0,
+        ),
+    }
+}
+
+/// Where the dumps go.
+fn destination_line(destination: &BackupDestination) -> Option<String> {
+    if let Some(s3) = &destination.s3 {
+        Some(format!(
+            "to: s3://{}/{}<namespace>/<name>/<id>/ ({})",
+            s3.bucket,
+            s3.prefix
+                .as_deref()
+                .map(|p| format!("{}/", p.trim_matches('/')))
+                .unwrap_or_default(),
+            if s3.credentials_secret.is_some() {
+                "keys from a Secret"
+            } else {
+                "the pod's identity"
+            }
+        ))
+    } else {
+        destination
+            .pvc
+            .as_ref()
+            .map(|pvc| format!("to: volume {} (/backups)", pvc.claim_name))
+    }
+}
+
+/// What is taken before each rollout, which the new revision waits for.
+fn before_rollout(settings: &Settings) -> String {
+    let dump_first = settings.before_rollout && settings.unavailable.is_none();
+    let before: Vec<&str> = [
+        (dump_first, "a dump"),
+        (settings.rds_snapshot, "an RDS snapshot"),
+        (settings.cache_snapshot, "an ElastiCache snapshot"),
+    ]
+    .into_iter()
+    .filter_map(|(wanted, what)| wanted.then_some(what))
+    .collect();
+    format!(
+        "before each rollout: {}",
+        match before.as_slice() {
+            [] => "no".to_string(),
+            [one] => format!("{one}; the new revision waits for it"),
+            [init @ .., last] => format!(
+                "{} and {last}; the new revision waits for {}",
+                init.join(", "),
+                if init.len() == 1 { "both" } else { "all" }
+            ),
+        }
+    )
+}
+
+/// How many dumps are kept at most: the fewer of `keep` and the runs
+/// within `retentionDays`.
+fn kept(backup: &Backup, runs_per_day: f64) -> u32 {
+    let by_age = backup
+        .retention_days
+        .map(|days| (f64::from(days) * runs_per_day).ceil() as u32);
+    match (backup.keep.map(|k| k.max(1) as u32), by_age) {
+        (Some(keep), Some(age)) => keep.min(age.max(1)),
+        (Some(keep), None) => keep,
+        (None, Some(age)) => age.max(1),
+        (None, None) => 30,
+    }
 }
 
 fn every(seconds: f64) -> String {
