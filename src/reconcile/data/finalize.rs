@@ -10,7 +10,10 @@ use super::{
     managed::{Managed, managed_stores, owner_of},
 };
 use crate::{
-    api::{ChatbotDeployment, ChatbotDeploymentSpec, StoreStatus},
+    api::{
+        ChatbotDeployment, ChatbotDeploymentSpec, ChatbotDeploymentStatus, RestoreStatus,
+        StoreStatus, condition_types,
+    },
     backup::restore::instance,
     data::{
         ManagedStore, Teardown,
@@ -58,19 +61,8 @@ pub async fn finalize(
     };
     let previous = cbd.status.clone().unwrap_or_default();
     let mut all_done = true;
-    let restore = previous.restore.as_ref();
     let stores = managed_stores(cbd, &owner, spec);
-    // Instances a restore made or kept as the undo go with the resource.
-    let kept = stores.iter().filter_map(|store| match store {
-        Managed::Database(live) => Some(instance::kept(restore).into_iter().map(|identifier| {
-            Managed::Database(DatabaseRequest {
-                identifier,
-                ..live.clone()
-            })
-        })),
-        Managed::Cache(_) => None,
-    });
-    let kept: Vec<Managed> = kept.flatten().collect();
+    let kept = kept_instances(&stores, previous.restore.as_ref());
     for store in kept.into_iter().chain(stores) {
         let teardown = match &store {
             Managed::Database(request) => Rds { client: &aws.rds }.teardown(request, &owner).await,
@@ -83,68 +75,10 @@ pub async fn finalize(
             }
         }
         .map_err(ReconcileError::Aws)?;
-        let what = format!("{} {}", store.label(), store.identifier());
-        let kind = store.kind();
-        let mut status = match kind {
-            StoreKind::Database => previous.database.clone(),
-            StoreKind::Cache => previous.cache.clone(),
-        }
-        .unwrap_or_default();
-        status.identifier = Some(store.identifier().to_string());
-        let (done, reason, message, failed) = match &teardown {
-            Teardown::Gone => (true, "Deleted", format!("{what} is deleted"), false),
-            Teardown::Retained => (
-                true,
-                "Retained",
-                format!("{what} is retained: ownership tags removed, data left in place"),
-                false,
-            ),
-            Teardown::Deleting { final_snapshot } => {
-                status.final_snapshot = final_snapshot.clone();
-                let message = match final_snapshot {
-                    Some(snapshot) => {
-                        format!("{what} is being deleted after final snapshot {snapshot}")
-                    }
-                    None => format!(
-                        "{what} is being deleted without a final snapshot (deletionPolicy Delete)"
-                    ),
-                };
-                (false, "Deleting", message, false)
-            }
-            Teardown::Refused { message } => (
-                false,
-                "DeletionRefused",
-                format!("{what}: {message}; the finalizer stays until it can be deleted"),
-                true,
-            ),
-        };
-        let previous_reason = previous
-            .conditions
-            .iter()
-            .find(|c| {
-                c.type_
-                    == match kind {
-                        StoreKind::Database => crate::api::condition_types::DATABASE_READY,
-                        StoreKind::Cache => crate::api::condition_types::CACHE_READY,
-                    }
-            })
-            .map(|c| c.reason.clone());
-        if previous_reason.as_deref() != Some(reason) {
-            finalized.notes.push(Note {
-                warning: failed,
-                reason: format!("Store{reason}"),
-                message: message.clone(),
-            });
-        }
+        let (done, facts, note) = torn_down(&store, &teardown, &previous);
         all_done &= done;
-        let facts = StoreFacts {
-            ready: false,
-            reason: reason.into(),
-            message,
-            failed,
-            status,
-        };
-        match kind {
+        finalized.notes.extend(note);
+        match store.kind() {
             StoreKind::Database => finalized.database = Some(facts),
             StoreKind::Cache => finalized.cache = Some(facts),
         }
@@ -154,4 +88,85 @@ pub async fn finalize(
         finalized.done = true;
     }
     Ok(finalized)
+}
+
+/// The RDS instances a restore made or kept as the undo: they go with the
+/// resource, as its database does.
+fn kept_instances(stores: &[Managed], restore: Option<&RestoreStatus>) -> Vec<Managed> {
+    let kept = stores.iter().filter_map(|store| match store {
+        Managed::Database(live) => Some(instance::kept(restore).into_iter().map(|identifier| {
+            Managed::Database(DatabaseRequest {
+                identifier,
+                ..live.clone()
+            })
+        })),
+        Managed::Cache(_) => None,
+    });
+    kept.flatten().collect()
+}
+
+/// What one store's teardown came to: whether it is done, the store's
+/// facts for status, and an Event when its reason changed.
+fn torn_down(
+    store: &Managed,
+    teardown: &Teardown,
+    previous: &ChatbotDeploymentStatus,
+) -> (bool, StoreFacts, Option<Note>) {
+    let what = format!("{} {}", store.label(), store.identifier());
+    let kind = store.kind();
+    let mut status = match kind {
+        StoreKind::Database => previous.database.clone(),
+        StoreKind::Cache => previous.cache.clone(),
+    }
+    .unwrap_or_default();
+    status.identifier = Some(store.identifier().to_string());
+    let (done, reason, message, failed) = match teardown {
+        Teardown::Gone => (true, "Deleted", format!("{what} is deleted"), false),
+        Teardown::Retained => (
+            true,
+            "Retained",
+            format!("{what} is retained: ownership tags removed, data left in place"),
+            false,
+        ),
+        Teardown::Deleting { final_snapshot } => {
+            status.final_snapshot = final_snapshot.clone();
+            let message = match final_snapshot {
+                Some(snapshot) => {
+                    format!("{what} is being deleted after final snapshot {snapshot}")
+                }
+                None => format!(
+                    "{what} is being deleted without a final snapshot (deletionPolicy Delete)"
+                ),
+            };
+            (false, "Deleting", message, false)
+        }
+        Teardown::Refused { message } => (
+            false,
+            "DeletionRefused",
+            format!("{what}: {message}; the finalizer stays until it can be deleted"),
+            true,
+        ),
+    };
+    let condition = match kind {
+        StoreKind::Database => condition_types::DATABASE_READY,
+        StoreKind::Cache => condition_types::CACHE_READY,
+    };
+    let previous_reason = previous
+        .conditions
+        .iter()
+        .find(|c| c.type_ == condition)
+        .map(|c| c.reason.as_str());
+    let note = (previous_reason != Some(reason)).then(|| Note {
+        warning: failed,
+        reason: format!("Store{reason}"),
+        message: message.clone(),
+    });
+    let facts = StoreFacts {
+        ready: false,
+        reason: reason.into(),
+        message,
+        failed,
+        status,
+    };
+    (done, facts, note)
 }
