@@ -11,7 +11,7 @@
 //!
 //! Functions the model does not know are reported, never guessed.
 
-use cel::common::ast::{EntryExpr, Expr, IdedExpr, LiteralValue};
+use cel::common::ast::{ComprehensionExpr, EntryExpr, Expr, IdedExpr, LiteralValue, SelectExpr};
 
 use super::decl::{Decl, Kind};
 
@@ -222,25 +222,7 @@ impl<'a> Coster<'a> {
             }
             // has(): no cost in cel-go 0.12, and its operand is not costed.
             Expr::Select(select) if select.test => Node::new(Range::fixed(0), Ty::Bool),
-            Expr::Select(select) => {
-                let operand = self.cost(&select.operand);
-                let ty = match &operand.ty {
-                    Ty::Object(Decl {
-                        kind: Kind::Object(fields),
-                        ..
-                    }) => fields.get(&select.field).map_or(Ty::Dyn, Ty::of),
-                    Ty::Map(values) => (**values).clone(),
-                    _ => Ty::Dyn,
-                };
-                let path = operand.path.map(|mut p| {
-                    p.push(select.field.clone());
-                    p
-                });
-                Node {
-                    path,
-                    ..Node::new(operand.cost.add(Range::fixed(1)), ty)
-                }
-            }
+            Expr::Select(select) => self.select(select),
             Expr::List(list) => {
                 let elements: Vec<Node> = list.elements.iter().map(|e| self.cost(e)).collect();
                 let cost = elements
@@ -265,47 +247,7 @@ impl<'a> Coster<'a> {
                     ..Node::new(cost, Ty::Map(Box::new(Ty::Dyn)))
                 }
             }
-            Expr::Comprehension(comprehension) => {
-                let range = self.cost(&comprehension.iter_range);
-                let init = self.cost(&comprehension.accu_init);
-                let mut item_path = range.path.clone().unwrap_or_default();
-                item_path.push(
-                    if matches!(range.ty, Ty::Map(_)) {
-                        "@keys"
-                    } else {
-                        "@items"
-                    }
-                    .into(),
-                );
-                self.scopes.push((
-                    comprehension.iter_var.clone(),
-                    Some(item_path),
-                    range.ty.element(),
-                ));
-                let accu = comprehension.accu_var.clone();
-                self.scopes
-                    .push((accu.clone(), Some(vec![accu.clone()]), init.ty.clone()));
-                let condition = self.cost(&comprehension.loop_cond);
-                let step = self.cost(&comprehension.loop_step);
-                self.scopes.pop();
-                self.scopes.pop();
-                // A list accumulator takes the type of what the step adds.
-                let accu_ty = match (&init.ty, &step.ty) {
-                    (Ty::List(_), Ty::List(_)) => step.ty.clone(),
-                    _ => init.ty.clone(),
-                };
-                self.scopes.push((accu.clone(), Some(vec![accu]), accu_ty));
-                let result = self.cost(&comprehension.result);
-                self.scopes.pop();
-                let rounds = self.size(&range);
-                let cost = range
-                    .cost
-                    .add(init.cost)
-                    .add(result.cost)
-                    .add(rounds.times(condition.cost.add(step.cost)));
-                // cel-go 0.12 gives a comprehension's result no size.
-                Node::new(cost, result.ty)
-            }
+            Expr::Comprehension(comprehension) => self.comprehension(comprehension),
             Expr::Call(call) => {
                 let target = call.target.as_deref().map(|t| self.cost(t));
                 let args: Vec<Node> = call.args.iter().map(|a| self.cost(a)).collect();
@@ -320,6 +262,71 @@ impl<'a> Coster<'a> {
                 Node::new(Range::UNKNOWN, Ty::Dyn)
             }
         }
+    }
+
+    /// `operand.field`: the field's type from the schema, and its path.
+    fn select(&mut self, select: &SelectExpr) -> Node<'a> {
+        let operand = self.cost(&select.operand);
+        let ty = match &operand.ty {
+            Ty::Object(Decl {
+                kind: Kind::Object(fields),
+                ..
+            }) => fields.get(&select.field).map_or(Ty::Dyn, Ty::of),
+            Ty::Map(values) => (**values).clone(),
+            _ => Ty::Dyn,
+        };
+        let path = operand.path.map(|mut p| {
+            p.push(select.field.clone());
+            p
+        });
+        Node {
+            path,
+            ..Node::new(operand.cost.add(Range::fixed(1)), ty)
+        }
+    }
+
+    /// A macro's loop (`all`, `exists`, `map`, `filter`): the range once,
+    /// the condition and step once per item.
+    fn comprehension(&mut self, comprehension: &ComprehensionExpr) -> Node<'a> {
+        let range = self.cost(&comprehension.iter_range);
+        let init = self.cost(&comprehension.accu_init);
+        let mut item_path = range.path.clone().unwrap_or_default();
+        item_path.push(
+            if matches!(range.ty, Ty::Map(_)) {
+                "@keys"
+            } else {
+                "@items"
+            }
+            .into(),
+        );
+        self.scopes.push((
+            comprehension.iter_var.clone(),
+            Some(item_path),
+            range.ty.element(),
+        ));
+        let accu = comprehension.accu_var.clone();
+        self.scopes
+            .push((accu.clone(), Some(vec![accu.clone()]), init.ty.clone()));
+        let condition = self.cost(&comprehension.loop_cond);
+        let step = self.cost(&comprehension.loop_step);
+        self.scopes.pop();
+        self.scopes.pop();
+        // A list accumulator takes the type of what the step adds.
+        let accu_ty = match (&init.ty, &step.ty) {
+            (Ty::List(_), Ty::List(_)) => step.ty.clone(),
+            _ => init.ty.clone(),
+        };
+        self.scopes.push((accu.clone(), Some(vec![accu]), accu_ty));
+        let result = self.cost(&comprehension.result);
+        self.scopes.pop();
+        let rounds = self.size(&range);
+        let cost = range
+            .cost
+            .add(init.cost)
+            .add(result.cost)
+            .add(rounds.times(condition.cost.add(step.cost)));
+        // cel-go 0.12 gives a comprehension's result no size.
+        Node::new(cost, result.ty)
     }
 }
 
