@@ -103,12 +103,25 @@ fn dashboard(title: String, uid: String, tags: &[&str], panels: &[Panel]) -> Val
 
 /// The dashboard of one deployment.
 pub fn deployment(inputs: &Inputs, monthly_budget_usd: Option<f64>) -> Value {
+    let panels: Vec<Panel> = service(inputs)
+        .into_iter()
+        .chain(spend(inputs, monthly_budget_usd))
+        .chain(platform(inputs))
+        .collect();
+    dashboard(
+        format!("Chatbot {}/{}", inputs.namespace, inputs.name),
+        uid(&format!("chatbot-{}-{}", inputs.namespace, inputs.name)),
+        &["chatbot-operator"],
+        &panels,
+    )
+}
+
+/// What users get: traffic, errors, latency, time to first token.
+fn service(inputs: &Inputs) -> [Panel; 4] {
     let app = inputs.app();
-    let operator = inputs.operator();
     let rate = |metric: &str, extra: &str| format!("sum(rate({metric}{{{app}{extra}}}[5m]))");
     let slo = &inputs.slo;
     let thresholds = &inputs.alerts;
-    let seconds = |ms: Option<i64>| ms.map(|ms| ms as f64 / 1000.0);
     let budget_percent = [
         slo.availability_percent.map(|a| 100.0 - a),
         slo.error_rate_percent,
@@ -116,7 +129,7 @@ pub fn deployment(inputs: &Inputs, monthly_budget_usd: Option<f64>) -> Value {
     .into_iter()
     .flatten()
     .reduce(f64::min);
-    let panels = [
+    [
         Panel::new("Traffic", "reqps", "Requests a second, by status code.").target(
             format!("sum by (code) (rate(http_requests_total{{{app}}}[5m]))"),
             "{{code}}",
@@ -154,6 +167,15 @@ pub fn deployment(inputs: &Inputs, monthly_budget_usd: Option<f64>) -> Value {
                 "revision {{chatbot_dev_revision}}",
             )
             .line(seconds(slo.p95_time_to_first_token_ms), "orange"),
+    ]
+}
+
+/// What the LLM costs: tokens, and the month's spend against the budget.
+fn spend(inputs: &Inputs, monthly_budget_usd: Option<f64>) -> [Panel; 2] {
+    let app = inputs.app();
+    let operator = inputs.operator();
+    let thresholds = &inputs.alerts;
+    [
         Panel::new("LLM tokens", "short", "LLM tokens a second, input and output.").target(
             format!("sum by (type) (rate(chatbot_llm_tokens_total{{{app}}}[5m]))"),
             "{{type}}",
@@ -170,6 +192,16 @@ pub fn deployment(inputs: &Inputs, monthly_budget_usd: Option<f64>) -> Value {
         )
         .line(thresholds.llm_monthly_cost_usd, "orange")
         .line(monthly_budget_usd, "red"),
+    ]
+}
+
+/// What the platform holds: pods, the canary's weight, the data stores'
+/// headroom, backups, and conditions that need a look.
+fn platform(inputs: &Inputs) -> [Panel; 6] {
+    let app = inputs.app();
+    let operator = inputs.operator();
+    let thresholds = &inputs.alerts;
+    [
         Panel::new("Pods by revision", "short", "App pods Prometheus scrapes, by revision.").target(
             format!("count by (chatbot_dev_revision) (up{{{app}}} == 1)"),
             "revision {{chatbot_dev_revision}}",
@@ -214,13 +246,12 @@ pub fn deployment(inputs: &Inputs, monthly_budget_usd: Option<f64>) -> Value {
                 ),
                 "{{condition}} {{reason}}",
             ),
-    ];
-    dashboard(
-        format!("Chatbot {}/{}", inputs.namespace, inputs.name),
-        uid(&format!("chatbot-{}-{}", inputs.namespace, inputs.name)),
-        &["chatbot-operator"],
-        &panels,
-    )
+    ]
+}
+
+/// Milliseconds as the seconds a panel's line reads.
+fn seconds(ms: Option<i64>) -> Option<f64> {
+    ms.map(|ms| ms as f64 / 1000.0)
 }
 
 /// The operator's own dashboard.
