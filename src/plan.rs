@@ -236,14 +236,41 @@ pub fn to_text(plan: &Plan) -> String {
             setting.origin
         );
     }
+    write_capacity(&mut out, &plan.capacity);
+    write_cost(&mut out, &plan.cost);
+    if let Some(backup) = &plan.backup {
+        let _ = writeln!(out, "\nBackups:");
+        for line in &backup.lines {
+            let _ = writeln!(out, "  {line}");
+        }
+        let _ = writeln!(out, "  storage: {}", backup.arithmetic);
+    }
+    if !plan.alerts.is_empty() {
+        let _ = writeln!(out, "\nAlerts:");
+        for alert in &plan.alerts {
+            let _ = writeln!(out, "  {alert}");
+        }
+    }
+    let _ = writeln!(out, "\nWarnings:");
+    if plan.warnings.is_empty() {
+        let _ = writeln!(out, "  none");
+    }
+    for warning in &plan.warnings {
+        let _ = writeln!(out, "  - {warning}");
+    }
+    out
+}
+
+/// The capacity checks, each with its arithmetic.
+fn write_capacity(out: &mut String, capacity: &[CapacityCheck]) {
     let _ = writeln!(out, "\nCapacity:");
-    if plan.capacity.is_empty() {
+    if capacity.is_empty() {
         let _ = writeln!(
             out,
             "  nothing to check (no in-cluster or known managed store)"
         );
     }
-    for check in &plan.capacity {
+    for check in capacity {
         let _ = writeln!(
             out,
             "  {}: {} of {} ({:.0}%) {:?}",
@@ -253,7 +280,11 @@ pub fn to_text(plan: &Plan) -> String {
             let _ = writeln!(out, "    {line}");
         }
     }
-    let cost = &plan.cost;
+}
+
+/// The monthly cost: the LLM, the infrastructure, the total against the
+/// budget.
+fn write_cost(out: &mut String, cost: &CostReport) {
     let _ = writeln!(out, "\nCost per month (USD):");
     match &cost.llm {
         Some(llm) => {
@@ -288,6 +319,11 @@ pub fn to_text(plan: &Plan) -> String {
             let _ = writeln!(out, " — no budget set");
         }
     }
+    write_growth(out, cost);
+}
+
+/// The worst-case user, and the cost as the users grow.
+fn write_growth(out: &mut String, cost: &CostReport) {
     match &cost.worst_case_user {
         Some(worst) => {
             let _ = writeln!(
@@ -316,27 +352,6 @@ pub fn to_text(plan: &Plan) -> String {
             step.active_users_per_day, step.llm_usd, step.total_usd
         );
     }
-    if let Some(backup) = &plan.backup {
-        let _ = writeln!(out, "\nBackups:");
-        for line in &backup.lines {
-            let _ = writeln!(out, "  {line}");
-        }
-        let _ = writeln!(out, "  storage: {}", backup.arithmetic);
-    }
-    if !plan.alerts.is_empty() {
-        let _ = writeln!(out, "\nAlerts:");
-        for alert in &plan.alerts {
-            let _ = writeln!(out, "  {alert}");
-        }
-    }
-    let _ = writeln!(out, "\nWarnings:");
-    if plan.warnings.is_empty() {
-        let _ = writeln!(out, "  none");
-    }
-    for warning in &plan.warnings {
-        let _ = writeln!(out, "  - {warning}");
-    }
-    out
 }
 
 fn compact(value: &serde_json::Value) -> String {
