@@ -12,12 +12,13 @@ use serde::Serialize;
 
 pub use super::network::{Network, Route};
 use super::{
+    contract::{app_config, app_env},
     env::secret_env,
     error::RenderError,
     network::{ingress_peers, route},
 };
 use crate::{
-    api::{ChatbotDeploymentSpec, RateLimitBackend, SecretKeyRef, StoreMode},
+    api::ChatbotDeploymentSpec,
     defaults as fallback,
     hash::hash_hex,
     names::{self, ChildNames},
@@ -150,58 +151,16 @@ pub fn build(
     let port = spec.port.unwrap_or(fallback::PORT);
     let websockets = spec.websockets.unwrap_or(false);
 
-    let replicas = spec.replicas.clone().unwrap_or_default();
-    let (min, max) = replicas.bounds();
-    if max < min {
-        return Err(RenderError::Spec {
-            path: "spec.replicas".into(),
-            message: format!(
-                "min ({min}) is greater than max ({max}) after applying environment defaults"
-            ),
-        });
-    }
-    let autoscaling = (max > min).then(|| Autoscaling {
-        min,
-        max,
-        target_cpu_utilization: replicas
-            .target_cpu_utilization
-            .unwrap_or(fallback::TARGET_CPU),
-    });
+    let (min, autoscaling) = autoscaling(spec)?;
 
-    let health = spec.health.clone().unwrap_or_default();
-    let health_path = health.path.unwrap_or_else(|| fallback::HEALTH_PATH.into());
-    let startup_seconds = health.startup_seconds.unwrap_or(fallback::STARTUP_SECONDS);
-    let probes = Probes {
-        startup_path: health_path.clone(),
-        readiness_path: health.readiness_path.unwrap_or_else(|| health_path.clone()),
-        liveness_path: health.liveness_path.unwrap_or(health_path),
-        period_seconds: health.period_seconds.unwrap_or(fallback::PERIOD_SECONDS),
-        startup_failure_threshold: (startup_seconds + 4) / 5,
-    };
+    let probes = probes(spec);
 
-    let traffic = spec.traffic.clone().unwrap_or_default();
-    let idle_timeout_seconds = traffic.idle_timeout_seconds.unwrap_or(if websockets {
-        fallback::STREAM_IDLE_SECONDS
-    } else {
-        fallback::REQUEST_IDLE_SECONDS
-    });
-    let termination_grace_period_seconds = if websockets {
-        i64::from(idle_timeout_seconds).clamp(fallback::GRACE_SECONDS, 3600)
-    } else {
-        fallback::GRACE_SECONDS
-    };
+    let (idle_timeout_seconds, termination_grace_period_seconds) = timeouts(spec, websockets);
 
     let config = app_config(spec, port)?;
     let config_hash = hash_hex(&serde_json::to_vec(&config).unwrap_or_default());
     let env = app_env(spec, &names, revision)?;
-    let mut env_from = vec![EnvFromSource {
-        config_map_ref: Some(ConfigMapEnvSource {
-            name: names.config_map.clone(),
-            optional: Some(false),
-        }),
-        ..Default::default()
-    }];
-    env_from.extend(spec.env_from.clone().unwrap_or_default());
+    let env_from = env_from(spec, &names);
 
     let selector_labels = names::selector_labels(name);
     let common_labels = names::common_labels(name, &spec.environment, &spec.image);
@@ -255,6 +214,73 @@ pub fn build(
 }
 
 /// Requests and limits, with fallbacks for whichever the spec leaves out.
+/// The replicas when there is no autoscaler, and the autoscaler's bounds
+/// when `replicas.max > replicas.min`.
+fn autoscaling(spec: &ChatbotDeploymentSpec) -> Result<(i32, Option<Autoscaling>), RenderError> {
+    let replicas = spec.replicas.clone().unwrap_or_default();
+    let (min, max) = replicas.bounds();
+    if max < min {
+        return Err(RenderError::Spec {
+            path: "spec.replicas".into(),
+            message: format!(
+                "min ({min}) is greater than max ({max}) after applying environment defaults"
+            ),
+        });
+    }
+    let autoscaling = (max > min).then(|| Autoscaling {
+        min,
+        max,
+        target_cpu_utilization: replicas
+            .target_cpu_utilization
+            .unwrap_or(fallback::TARGET_CPU),
+    });
+    Ok((min, autoscaling))
+}
+
+/// The startup, readiness and liveness probes, from `spec.health`.
+fn probes(spec: &ChatbotDeploymentSpec) -> Probes {
+    let health = spec.health.clone().unwrap_or_default();
+    let health_path = health.path.unwrap_or_else(|| fallback::HEALTH_PATH.into());
+    let startup_seconds = health.startup_seconds.unwrap_or(fallback::STARTUP_SECONDS);
+    Probes {
+        startup_path: health_path.clone(),
+        readiness_path: health.readiness_path.unwrap_or_else(|| health_path.clone()),
+        liveness_path: health.liveness_path.unwrap_or(health_path),
+        period_seconds: health.period_seconds.unwrap_or(fallback::PERIOD_SECONDS),
+        startup_failure_threshold: (startup_seconds + 4) / 5,
+    }
+}
+
+/// How long an idle connection stays open, and how long a stopping pod
+/// has to finish its streams.
+fn timeouts(spec: &ChatbotDeploymentSpec, websockets: bool) -> (i32, i64) {
+    let traffic = spec.traffic.clone().unwrap_or_default();
+    let idle_timeout_seconds = traffic.idle_timeout_seconds.unwrap_or(if websockets {
+        fallback::STREAM_IDLE_SECONDS
+    } else {
+        fallback::REQUEST_IDLE_SECONDS
+    });
+    let termination_grace_period_seconds = if websockets {
+        i64::from(idle_timeout_seconds).clamp(fallback::GRACE_SECONDS, 3600)
+    } else {
+        fallback::GRACE_SECONDS
+    };
+    (idle_timeout_seconds, termination_grace_period_seconds)
+}
+
+/// The app's ConfigMap first, then the spec's own `envFrom`.
+fn env_from(spec: &ChatbotDeploymentSpec, names: &ChildNames) -> Vec<EnvFromSource> {
+    let mut env_from = vec![EnvFromSource {
+        config_map_ref: Some(ConfigMapEnvSource {
+            name: names.config_map.clone(),
+            optional: Some(false),
+        }),
+        ..Default::default()
+    }];
+    env_from.extend(spec.env_from.clone().unwrap_or_default());
+    env_from
+}
+
 fn resources(spec: Option<ResourceRequirements>) -> ResourceRequirements {
     let mut resources = spec.unwrap_or_default();
     let fill = |map: &mut Option<BTreeMap<String, Quantity>>, cpu: &str, memory: &str| {
@@ -275,231 +301,4 @@ fn resources(spec: Option<ResourceRequirements>) -> ResourceRequirements {
         fallback::MEMORY_LIMIT,
     );
     resources
-}
-
-/// Keys of the app contract the operator sets; a spec may not set them by
-/// hand, because two sources of truth for `PORT` is how outages start.
-const CONTRACT_KEYS: [(&str, &str); 11] = [
-    ("PORT", "spec.port"),
-    ("ENVIRONMENT", "spec.environment"),
-    ("LOG_LEVEL", "spec.observability.logLevel"),
-    ("WEB_CONCURRENCY", "spec.workers"),
-    ("DB_POOL_SIZE", "spec.database.pool.size"),
-    ("DB_MAX_OVERFLOW", "spec.database.pool.maxOverflow"),
-    ("CORS_ALLOWED_ORIGINS", "spec.traffic.corsAllowedOrigins"),
-    ("DATABASE_URL", "spec.database"),
-    ("REDIS_URL", "spec.cache"),
-    ("SENTRY_DSN", "spec.observability.sentryDsnSecretRef"),
-    ("CHATBOT_REVISION", "the revision history"),
-];
-
-/// The spec field that sets a contract variable; every `RATE_LIMIT_*` is
-/// the rate limiter's.
-fn contract_owner(key: &str) -> Option<&'static str> {
-    if key.starts_with("RATE_LIMIT_") {
-        return Some("spec.rateLimits");
-    }
-    CONTRACT_KEYS
-        .iter()
-        .find(|(contract, _)| *contract == key)
-        .map(|(_, field)| *field)
-}
-
-fn reject_contract_key(path: String, key: &str) -> Result<(), RenderError> {
-    match contract_owner(key) {
-        Some(field) => Err(RenderError::Spec {
-            path,
-            message: format!(
-                "{key} is part of the app contract and is set from {field}; set that field instead"
-            ),
-        }),
-        None => Ok(()),
-    }
-}
-
-/// The non-secret app environment: the ConfigMap's data.
-fn app_config(
-    spec: &ChatbotDeploymentSpec,
-    port: i32,
-) -> Result<BTreeMap<String, String>, RenderError> {
-    let mut config = BTreeMap::new();
-    let mut set = |key: &str, value: String| {
-        config.insert(key.to_string(), value);
-    };
-    set("PORT", port.to_string());
-    set("ENVIRONMENT", spec.environment.clone());
-    let observability = spec.observability.clone().unwrap_or_default();
-    set(
-        "LOG_LEVEL",
-        observability
-            .log_level
-            .unwrap_or_else(|| fallback::LOG_LEVEL.into()),
-    );
-    if let Some(workers) = spec.workers {
-        set("WEB_CONCURRENCY", workers.to_string());
-    }
-    let database = spec.database.clone().unwrap_or_default();
-    if database.mode.unwrap_or_default().is_enabled() {
-        let pool = database.pool.unwrap_or_default();
-        set(
-            "DB_POOL_SIZE",
-            pool.size.unwrap_or(fallback::DB_POOL_SIZE).to_string(),
-        );
-        set(
-            "DB_MAX_OVERFLOW",
-            pool.max_overflow
-                .unwrap_or(fallback::DB_MAX_OVERFLOW)
-                .to_string(),
-        );
-    }
-    let origins = spec
-        .traffic
-        .as_ref()
-        .and_then(|t| t.cors_allowed_origins.clone())
-        .unwrap_or_default();
-    set("CORS_ALLOWED_ORIGINS", origins.join(","));
-
-    let limits = spec.rate_limits.clone().unwrap_or_default();
-    let tiers = limits.tiers.clone().unwrap_or_default();
-    let enabled =
-        !tiers.is_empty() || limits.auth.is_some() || limits.edge_per_ip_per_minute.is_some();
-    set("RATE_LIMIT_ENABLED", enabled.to_string());
-    if enabled {
-        let cache_enabled = spec
-            .cache
-            .as_ref()
-            .and_then(|c| c.mode)
-            .unwrap_or_default()
-            .is_enabled();
-        let backend = match limits.backend {
-            Some(RateLimitBackend::Memory) => "memory",
-            Some(RateLimitBackend::Redis) => "redis",
-            None if cache_enabled => "redis",
-            None => "memory",
-        };
-        set("RATE_LIMIT_BACKEND", backend.into());
-        set(
-            "RATE_LIMIT_FALLBACK_TO_MEMORY",
-            limits.fallback_to_memory.unwrap_or(true).to_string(),
-        );
-        for tier in &tiers {
-            let tier_key = tier.name.to_ascii_uppercase().replace('-', "_");
-            if let Some(per_minute) = tier.requests_per_minute {
-                set(
-                    &format!("RATE_LIMIT_{tier_key}_PER_MINUTE"),
-                    per_minute.to_string(),
-                );
-            }
-            if let Some(per_hour) = tier.requests_per_hour {
-                set(
-                    &format!("RATE_LIMIT_{tier_key}_PER_HOUR"),
-                    per_hour.to_string(),
-                );
-            }
-        }
-        if let Some(auth) = &limits.auth {
-            set("RATE_LIMIT_AUTH_ATTEMPTS", auth.attempts.to_string());
-            set(
-                "RATE_LIMIT_AUTH_WINDOW_SECONDS",
-                (auth.window_minutes * 60).to_string(),
-            );
-        }
-        if let Some(edge) = limits.edge_per_ip_per_minute {
-            set("RATE_LIMIT_EDGE_PER_IP_PER_MINUTE", edge.to_string());
-        }
-    }
-    for (key, value) in spec.config.clone().unwrap_or_default() {
-        if !is_env_name(&key) {
-            return Err(RenderError::Spec {
-                path: format!("spec.config.{key}"),
-                message: "keys must be environment variable names (letters, digits and _, not starting with a digit)".into(),
-            });
-        }
-        reject_contract_key(format!("spec.config.{key}"), &key)?;
-        config.insert(key, value);
-    }
-    Ok(config)
-}
-
-fn is_env_name(name: &str) -> bool {
-    name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
-fn store_url(
-    env: &str,
-    mode: StoreMode,
-    operator_secret: &str,
-    external: Option<&SecretKeyRef>,
-) -> Option<EnvVar> {
-    match (mode, external) {
-        (StoreMode::None, _) => None,
-        (StoreMode::External, Some(reference)) => {
-            Some(secret_env(env, &reference.name, &reference.key))
-        }
-        _ => Some(secret_env(env, operator_secret, env)),
-    }
-}
-
-/// The per-container environment: revision, connection URLs and every
-/// secret by reference, then the spec's own `env`.
-fn app_env(
-    spec: &ChatbotDeploymentSpec,
-    names: &ChildNames,
-    revision: i64,
-) -> Result<Vec<EnvVar>, RenderError> {
-    let mut env = vec![EnvVar {
-        name: "CHATBOT_REVISION".into(),
-        value: Some(revision.to_string()),
-        ..Default::default()
-    }];
-    let database = spec.database.clone().unwrap_or_default();
-    env.extend(store_url(
-        "DATABASE_URL",
-        database.mode.unwrap_or_default(),
-        &names.database_secret,
-        database.url_secret_ref.as_ref(),
-    ));
-    let cache = spec.cache.clone().unwrap_or_default();
-    env.extend(store_url(
-        "REDIS_URL",
-        cache.mode.unwrap_or_default(),
-        &names.cache_secret,
-        cache.url_secret_ref.as_ref(),
-    ));
-    if let Some(dsn) = spec
-        .observability
-        .as_ref()
-        .and_then(|o| o.sentry_dsn_secret_ref.as_ref())
-    {
-        env.push(secret_env("SENTRY_DSN", &dsn.name, &dsn.key));
-    }
-    let secrets = spec.secrets.clone().unwrap_or_default();
-    for (index, required) in secrets.required.unwrap_or_default().iter().enumerate() {
-        reject_contract_key(format!("spec.secrets.required[{index}].env"), &required.env)?;
-        env.push(secret_env(
-            &required.env,
-            &required.secret_name,
-            &required.key,
-        ));
-    }
-    for (index, generated) in secrets.generated.unwrap_or_default().iter().enumerate() {
-        reject_contract_key(format!("spec.secrets.generated[{index}]"), generated)?;
-        env.push(secret_env(generated, &names.generated_secret, generated));
-    }
-    for (index, extra) in spec.env.clone().unwrap_or_default().into_iter().enumerate() {
-        reject_contract_key(format!("spec.env[{index}].name"), &extra.name)?;
-        env.push(extra);
-    }
-    let mut seen = std::collections::BTreeSet::new();
-    if let Some(repeated) = env.iter().find(|var| !seen.insert(var.name.as_str())) {
-        return Err(RenderError::Spec {
-            path: "spec".into(),
-            message: format!(
-                "environment variable {} is set twice across secrets.required, secrets.generated and env",
-                repeated.name
-            ),
-        });
-    }
-    Ok(env)
 }

@@ -10,6 +10,7 @@ pub mod backup;
 mod candidate;
 mod children;
 mod context;
+mod contract;
 mod env;
 mod error;
 pub mod maintenance;
