@@ -10,7 +10,7 @@ use k8s_openapi::api::core::v1::EnvVar;
 use serde::Serialize;
 
 use super::{env::secret_env, error::RenderError};
-use crate::api::{ChatbotDeploymentSpec, StoreMode};
+use crate::api::{Backup, BackupDestination, ChatbotDeploymentSpec, StoreMode};
 use crate::names;
 
 /// Longest one backup runs when the spec does not say.
@@ -69,55 +69,18 @@ pub fn context(
     let Some(backup) = spec.backup.as_ref() else {
         return Ok(None);
     };
-    if let Some(schedule) = &backup.schedule {
-        crate::backup::Schedule::parse(schedule, backup.time_zone.as_deref()).map_err(|error| {
-            let text = error.to_string();
-            let prefix = format!("{}: ", error.field());
-            RenderError::Spec {
-                path: error.field().into(),
-                message: text.strip_prefix(&prefix).unwrap_or(&text).to_string(),
-            }
-        })?;
-    }
+    check_schedule(backup)?;
     let Some(source) = source_url(spec, names) else {
         return Ok(None);
     };
     let Some(destination) = backup.destination.as_ref() else {
         return Ok(None);
     };
+    let (location, credentials, claim) = location(destination, namespace, name);
     let mut args = vec!["dump".to_string()];
+    args.extend(location.iter().cloned());
     let mut env = vec![source];
-    let mut claim = None;
-    if let Some(s3) = &destination.s3 {
-        args.extend(["--s3-bucket".into(), s3.bucket.clone()]);
-        if let Some(region) = &s3.region {
-            args.extend(["--s3-region".into(), region.clone()]);
-        }
-        if let Some(secret) = &s3.credentials_secret {
-            for key in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] {
-                env.push(secret_env(key, secret, key));
-            }
-        }
-    } else if let Some(pvc) = &destination.pvc {
-        args.extend(["--directory".into(), VOLUME_PATH.into()]);
-        claim = Some(pvc.claim_name.clone());
-    }
-    let prefix = destination
-        .s3
-        .as_ref()
-        .and_then(|s3| s3.prefix.as_deref())
-        .map(|p| p.trim_matches('/'))
-        .filter(|p| !p.is_empty());
-    if let Some(prefix) = prefix {
-        args.extend(["--prefix".into(), prefix.into()]);
-    }
-    args.extend([
-        "--namespace".into(),
-        namespace.unwrap_or("default").into(),
-        "--deployment".into(),
-        name.into(),
-    ]);
-    let location = args[1..].to_vec();
+    env.extend(credentials);
     if let Some(keep) = backup.keep {
         args.extend(["--keep-last".into(), keep.to_string()]);
     }
@@ -164,6 +127,63 @@ pub fn context(
             .and_then(|d| d.storage_gib)
             .unwrap_or(SCRATCH_GIB),
     }))
+}
+
+/// The spec's schedule parses, or the render fails naming the field.
+fn check_schedule(backup: &Backup) -> Result<(), RenderError> {
+    if let Some(schedule) = &backup.schedule {
+        crate::backup::Schedule::parse(schedule, backup.time_zone.as_deref()).map_err(|error| {
+            let text = error.to_string();
+            let prefix = format!("{}: ", error.field());
+            RenderError::Spec {
+                path: error.field().into(),
+                message: text.strip_prefix(&prefix).unwrap_or(&text).to_string(),
+            }
+        })?;
+    }
+    Ok(())
+}
+
+/// Where the dumps are: the agent's arguments naming the store and the
+/// resource, the S3 keys' env when a Secret holds them, the volume claim.
+fn location(
+    destination: &BackupDestination,
+    namespace: Option<&str>,
+    name: &str,
+) -> (Vec<String>, Vec<EnvVar>, Option<String>) {
+    let mut args = Vec::new();
+    let mut env = Vec::new();
+    let mut claim = None;
+    if let Some(s3) = &destination.s3 {
+        args.extend(["--s3-bucket".into(), s3.bucket.clone()]);
+        if let Some(region) = &s3.region {
+            args.extend(["--s3-region".into(), region.clone()]);
+        }
+        if let Some(secret) = &s3.credentials_secret {
+            for key in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] {
+                env.push(secret_env(key, secret, key));
+            }
+        }
+    } else if let Some(pvc) = &destination.pvc {
+        args.extend(["--directory".into(), VOLUME_PATH.into()]);
+        claim = Some(pvc.claim_name.clone());
+    }
+    let prefix = destination
+        .s3
+        .as_ref()
+        .and_then(|s3| s3.prefix.as_deref())
+        .map(|p| p.trim_matches('/'))
+        .filter(|p| !p.is_empty());
+    if let Some(prefix) = prefix {
+        args.extend(["--prefix".into(), prefix.into()]);
+    }
+    args.extend([
+        "--namespace".into(),
+        namespace.unwrap_or("default").into(),
+        "--deployment".into(),
+        name.into(),
+    ]);
+    (args, env, claim)
 }
 
 /// `DIRECT_DATABASE_URL` for the agent: Postgres itself, never the pooler
