@@ -40,44 +40,8 @@ pub fn plan(facts: &Facts) -> Plan {
         .iter()
         .map(|r| (r.id.clone(), r.clone()))
         .collect();
-    for job in facts.jobs.iter().filter(|j| j.reason == Reason::Verify) {
-        if let Some(record) = records.get_mut(&job.id)
-            && record.verified.is_none()
-            && job.state != JobState::Running
-        {
-            verified(record, job, facts.reports.get(&job.name));
-            plan.notes.push(verify_note(record));
-            plan.verified.push(record.clone());
-        }
-    }
-    for job in facts.jobs.iter().filter(|j| j.reason != Reason::Verify) {
-        let previous = records.get(&job.id);
-        let was_final = previous.is_some_and(is_final);
-        let record = record_of(job, facts.reports.get(&job.name), previous);
-        if !was_final && is_final(&record) {
-            plan.notes.push(note_of(&record));
-            plan.finished.push(record.clone());
-        }
-        if !was_final {
-            records.insert(job.id.clone(), record);
-        }
-    }
-    // A run recorded as started whose Job is gone (an RDS snapshot has no
-    // Job: RDS says how it stands).
-    for record in records.values_mut().filter(|r| r.method.is_none()) {
-        let seen = facts.jobs.iter().any(|j| j.id == record.id);
-        let age = record
-            .started_at
-            .as_ref()
-            .map_or(SignedDuration::MAX, |t| now.duration_since(t.0));
-        if !is_final(record) && !seen && age > LOST_AFTER {
-            record.phase = phase::FAILED.into();
-            record.time = Some(time(now));
-            record.message = Some("its Job disappeared before it finished".into());
-            plan.notes.push(note_of(record));
-            plan.finished.push(record.clone());
-        }
-    }
+    record_jobs(facts, &mut records, &mut plan);
+    mark_lost(facts, &mut records, &mut plan);
 
     let running = records.values().any(|r| !is_final(r))
         || facts.jobs.iter().any(|j| j.state == JobState::Running);
@@ -103,19 +67,7 @@ pub fn plan(facts: &Facts) -> Plan {
         .or_else(|| facts.previous.last_successful.clone());
     newest_first.truncate(RECENT);
 
-    // Finished Jobs beyond the newest few go, once their outcome is in the
-    // status already written; their records stay.
-    let mut finished_jobs: Vec<&JobFacts> = facts
-        .jobs
-        .iter()
-        .filter(|j| j.state != JobState::Running && recorded(facts.previous, j))
-        .collect();
-    finished_jobs.sort_by_key(|j| std::cmp::Reverse((j.started_at, j.id.clone())));
-    plan.prune = finished_jobs
-        .into_iter()
-        .skip(JOBS_KEPT)
-        .map(|j| (j.name.clone(), j.uid.clone()))
-        .collect();
+    plan.prune = prune(facts);
 
     let next_window = facts.schedule.and_then(|s| s.next_after(now));
     plan.wake = next_window.map(|next| {
@@ -133,6 +85,69 @@ pub fn plan(facts: &Facts) -> Plan {
         cache_snapshots: facts.previous.cache_snapshots.clone(),
     };
     plan
+}
+
+/// The outcome of each backup and verify Job into its record, with an
+/// Event for each that finished since the status was written.
+fn record_jobs(facts: &Facts, records: &mut BTreeMap<String, BackupRecord>, plan: &mut Plan) {
+    for job in facts.jobs.iter().filter(|j| j.reason == Reason::Verify) {
+        if let Some(record) = records.get_mut(&job.id)
+            && record.verified.is_none()
+            && job.state != JobState::Running
+        {
+            verified(record, job, facts.reports.get(&job.name));
+            plan.notes.push(verify_note(record));
+            plan.verified.push(record.clone());
+        }
+    }
+    for job in facts.jobs.iter().filter(|j| j.reason != Reason::Verify) {
+        let previous = records.get(&job.id);
+        let was_final = previous.is_some_and(is_final);
+        let record = record_of(job, facts.reports.get(&job.name), previous);
+        if !was_final && is_final(&record) {
+            plan.notes.push(note_of(&record));
+            plan.finished.push(record.clone());
+        }
+        if !was_final {
+            records.insert(job.id.clone(), record);
+        }
+    }
+}
+
+/// A run recorded as started whose Job is gone fails (an RDS snapshot has
+/// no Job: RDS says how it stands).
+fn mark_lost(facts: &Facts, records: &mut BTreeMap<String, BackupRecord>, plan: &mut Plan) {
+    let now = facts.now;
+    for record in records.values_mut().filter(|r| r.method.is_none()) {
+        let seen = facts.jobs.iter().any(|j| j.id == record.id);
+        let age = record
+            .started_at
+            .as_ref()
+            .map_or(SignedDuration::MAX, |t| now.duration_since(t.0));
+        if !is_final(record) && !seen && age > LOST_AFTER {
+            record.phase = phase::FAILED.into();
+            record.time = Some(time(now));
+            record.message = Some("its Job disappeared before it finished".into());
+            plan.notes.push(note_of(record));
+            plan.finished.push(record.clone());
+        }
+    }
+}
+
+/// Finished Jobs beyond the newest few go, once their outcome is in the
+/// status already written; their records stay.
+fn prune(facts: &Facts) -> Vec<(String, Option<String>)> {
+    let mut finished_jobs: Vec<&JobFacts> = facts
+        .jobs
+        .iter()
+        .filter(|j| j.state != JobState::Running && recorded(facts.previous, j))
+        .collect();
+    finished_jobs.sort_by_key(|j| std::cmp::Reverse((j.started_at, j.id.clone())));
+    finished_jobs
+        .into_iter()
+        .skip(JOBS_KEPT)
+        .map(|j| (j.name.clone(), j.uid.clone()))
+        .collect()
 }
 
 /// The one backup to start now, if any: a pre-rollout backup first (a
