@@ -52,30 +52,7 @@ pub async fn run(plan: &DumpPlan) -> Summary {
 }
 
 async fn take(plan: &DumpPlan, id: &str, started_at: Timestamp) -> Result<Manifest, AgentError> {
-    let deployment_folder =
-        manifest::deployment_folder(&plan.prefix, &plan.namespace, &plan.deployment);
-    let stale = plan.store.abort_stale(&deployment_folder).await?;
-    if stale > 0 {
-        tracing::warn!(
-            stale,
-            "aborted uploads left by an earlier run that did not finish"
-        );
-    }
-    let folder = manifest::folder(&plan.prefix, &plan.namespace, &plan.deployment, id);
-    let manifest_key = format!("{folder}{}", manifest::MANIFEST_FILE);
-    let manifests: Vec<String> = plan
-        .store
-        .list(&deployment_folder)
-        .await?
-        .into_iter()
-        .filter(|key| key.ends_with(manifest::MANIFEST_FILE))
-        .collect();
-    if manifests.contains(&manifest_key) {
-        return Err(AgentError::Dump(format!(
-            "backup {id} already exists: a backup is never overwritten"
-        )));
-    }
-    let previous = previous(&plan.store, &manifests).await?;
+    let (folder, manifest_key, previous) = prepare(plan, id).await?;
 
     let snapshot = Snapshot::open(&plan.source).await?;
     let mut child = stream::tool("pg_dump", Some(&plan.source))
@@ -152,6 +129,41 @@ async fn take(plan: &DumpPlan, id: &str, started_at: Timestamp) -> Result<Manife
     let body = serde_json::to_vec_pretty(&manifest).expect("a manifest serialises");
     plan.store.put(&manifest_key, body).await?;
     Ok(manifest)
+}
+
+/// Before a dump: uploads an earlier run left are aborted, the backup's
+/// id is new (a backup is never overwritten), and the newest earlier
+/// manifest is read to judge this one against. Returns the backup's
+/// folder and manifest key, and that manifest.
+async fn prepare(
+    plan: &DumpPlan,
+    id: &str,
+) -> Result<(String, String, Option<Previous>), AgentError> {
+    let deployment_folder =
+        manifest::deployment_folder(&plan.prefix, &plan.namespace, &plan.deployment);
+    let stale = plan.store.abort_stale(&deployment_folder).await?;
+    if stale > 0 {
+        tracing::warn!(
+            stale,
+            "aborted uploads left by an earlier run that did not finish"
+        );
+    }
+    let folder = manifest::folder(&plan.prefix, &plan.namespace, &plan.deployment, id);
+    let manifest_key = format!("{folder}{}", manifest::MANIFEST_FILE);
+    let manifests: Vec<String> = plan
+        .store
+        .list(&deployment_folder)
+        .await?
+        .into_iter()
+        .filter(|key| key.ends_with(manifest::MANIFEST_FILE))
+        .collect();
+    if manifests.contains(&manifest_key) {
+        return Err(AgentError::Dump(format!(
+            "backup {id} already exists: a backup is never overwritten"
+        )));
+    }
+    let previous = previous(&plan.store, &manifests).await?;
+    Ok((folder, manifest_key, previous))
 }
 
 /// Reads the dump in parts: each is hashed, fed to `pg_restore --list`, and
