@@ -12,6 +12,91 @@ pub mod kstatus {
     pub const STALLED: &str = "Stalled";
 }
 
+/// One condition as a step judged it: its type, status, reason and
+/// message. When it last changed is the [`ConditionSet`]'s to keep.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Judged {
+    pub type_: &'static str,
+    /// `True`, `False` or `Unknown`.
+    pub status: &'static str,
+    pub reason: String,
+    pub message: String,
+}
+
+/// The conditions a step judged, in the order it judged them; a type
+/// judged twice keeps the later.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Judgements(Vec<Judged>);
+
+impl Judgements {
+    /// Judges condition `type_`.
+    pub fn set(
+        &mut self,
+        type_: &'static str,
+        status: bool,
+        reason: &str,
+        message: impl Into<String>,
+    ) {
+        self.push(
+            type_,
+            if status { "True" } else { "False" },
+            reason,
+            message,
+        );
+    }
+
+    /// Judges condition `type_` `Unknown`: the operator could not tell.
+    pub fn set_unknown(&mut self, type_: &'static str, reason: &str, message: impl Into<String>) {
+        self.push(type_, "Unknown", reason, message);
+    }
+
+    fn push(
+        &mut self,
+        type_: &'static str,
+        status: &'static str,
+        reason: &str,
+        message: impl Into<String>,
+    ) {
+        self.0.push(Judged {
+            type_,
+            status,
+            reason: reason.to_string(),
+            message: message.into(),
+        });
+    }
+
+    /// Whether condition `type_` was judged.
+    pub fn has(&self, type_: &str) -> bool {
+        self.0.iter().any(|j| j.type_ == type_)
+    }
+
+    /// Another step's judgements after these.
+    pub fn extend(&mut self, later: Judgements) {
+        self.0.extend(later.0);
+    }
+
+    /// In `order` (the position of their type in it; types it does not
+    /// name last), otherwise as judged.
+    pub fn sorted_by(mut self, order: &[&str]) -> Judgements {
+        self.0.sort_by_key(|j| {
+            order
+                .iter()
+                .position(|t| *t == j.type_)
+                .unwrap_or(order.len())
+        });
+        self
+    }
+}
+
+impl IntoIterator for Judgements {
+    type Item = Judged;
+    type IntoIter = std::vec::IntoIter<Judged>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
 /// Builds the next list of conditions from the previous one.
 pub struct ConditionSet<'a> {
     previous: &'a [Condition],
@@ -62,6 +147,13 @@ impl<'a> ConditionSet<'a> {
             last_transition_time,
             observed_generation: self.generation,
         });
+    }
+
+    /// Sets every judged condition, in its order.
+    pub fn merge(&mut self, judgements: Judgements) {
+        for judged in judgements {
+            self.set_status(judged.type_, judged.status, &judged.reason, judged.message);
+        }
     }
 
     pub fn finish(self) -> Vec<Condition> {

@@ -13,7 +13,10 @@ use kube::{
     runtime::{events::Reporter, reflector::ObjectRef},
 };
 
-use super::stores::{Stores, SyncGate};
+use super::{
+    outcome::{Outcome, Pace},
+    stores::{Stores, SyncGate},
+};
 use crate::{
     api::{ChatbotDeployment, ChatbotDeploymentStatus},
     render::Renderer,
@@ -32,6 +35,19 @@ pub struct Timing {
     pub blocked: Duration,
     /// First retry after a failure; doubles up to `blocked`.
     pub backoff: Duration,
+}
+
+impl Timing {
+    /// How long until the next look: the pace's interval, sooner when a
+    /// step wakes earlier.
+    pub fn after(&self, outcome: &Outcome) -> Duration {
+        let after = match outcome.pace.unwrap_or(Pace::Steady) {
+            Pace::Steady => self.resync,
+            Pace::Waiting => self.waiting,
+            Pace::Blocked => self.blocked,
+        };
+        outcome.wake.map_or(after, |wake| wake.min(after))
+    }
 }
 
 impl Default for Timing {

@@ -14,12 +14,17 @@ use kube::{
     api::{DeleteParams, DynamicObject, Patch, PatchParams, PostParams, Preconditions},
 };
 use serde_json::json;
+use tracing::info;
 
 use super::{
+    context::Context,
     decide::{Decision, Generate},
     error::{ReconcileError, is_status, kube_error},
-    observe::{Observed, Ownership, ownership},
+    migration,
+    observe::{MigrationState, Observed, Ownership, ownership},
     outcome::{Blocker, Note, Outcome, Pace},
+    rollback,
+    status::Assessment,
 };
 use crate::{
     api::ChatbotDeployment,
@@ -27,6 +32,34 @@ use crate::{
     render::{Child, ChildKind, ObjectType},
     secrets,
 };
+
+/// The children applied and pruned as decided, an on-call hold lifted
+/// when the spec moved on, and a failed migration's log read for status.
+pub async fn children(
+    ctx: &Context,
+    cbd: &ChatbotDeployment,
+    observed: &Observed,
+    decision: &Decision,
+    assessment: &mut Assessment,
+) -> Result<Outcome, ReconcileError> {
+    let converged = converge(&ctx.client, cbd, observed, decision).await?;
+    if decision.release_hold {
+        rollback::release(&ctx.client, cbd).await?;
+        info!("the spec changed since the on-call rollback: its hold is lifted");
+    }
+    if !converged.applied.is_empty() || !converged.pruned.is_empty() {
+        info!(applied = ?converged.applied, pruned = ?converged.pruned, "children converged");
+    }
+    if let Some(failed) = assessment
+        .migration
+        .as_mut()
+        .filter(|m| m.state == MigrationState::Failed)
+    {
+        let namespace = cbd.namespace().unwrap_or_default();
+        failed.log_tail = migration::log_tail(&ctx.client, &namespace, &failed.job).await;
+    }
+    Ok(converged.outcome())
+}
 
 /// Field manager that co-owns the app Deployment's replica count while it
 /// is handed over to the autoscaler.

@@ -4,7 +4,7 @@
 
 use super::{
     outcome::{Blocker, Note, Outcome, Pace},
-    status::Assessment,
+    status::{self, Assessment},
 };
 use crate::render::{Child, ChildKind};
 
@@ -66,10 +66,12 @@ impl Decision {
         self.pace.unwrap_or(Pace::Steady)
     }
 
-    /// What the decision asks of the loop: its Events, pace and wake, and
-    /// the blocker that keeps the spec from being applied.
+    /// What the decision asks of the loop: the spec's own conditions, its
+    /// Events, pace and wake, and the blocker that keeps the spec from
+    /// being applied.
     pub fn outcome(&self) -> Outcome {
         Outcome {
+            conditions: status::spec_conditions(&self.assessment),
             notes: self.notes.clone(),
             wake: self.wake,
             pace: Some(self.pace()),

@@ -41,12 +41,12 @@ use kube::{
     Resource, ResourceExt,
     runtime::{controller::Action, reflector::ObjectRef},
 };
-use tracing::{Instrument, info, warn};
+use tracing::{Instrument, warn};
 
-use crate::api::{ChatbotDeployment, ChatbotDeploymentSpec};
+use crate::api::ChatbotDeployment;
 pub use context::{Context, Timing};
 pub use error::ReconcileError;
-use outcome::{Outcome, Pace};
+use outcome::Outcome;
 pub use stores::{Stores, SyncGate};
 
 /// Controller name in metrics and logs.
@@ -104,7 +104,7 @@ async fn reconcile_in_span(
     if cbd.meta().deletion_timestamp.is_some() {
         return deleted::finalize_deleted(cbd, ctx, resolved.as_ref(), &now).await;
     }
-    let observed = observe(ctx, cbd, resolved.as_ref(), &now).await;
+    let observed = probe::observe(ctx, cbd, resolved.as_ref(), &now).await;
     let decision = decide::decide(cbd, &ctx.renderer, &observed, &now);
     let mut assessment = decision.assessment.clone();
 
@@ -121,7 +121,7 @@ async fn reconcile_in_span(
         }
         _ => Outcome::default(),
     };
-    let children = converge_children(ctx, cbd, &observed, &decision, &mut assessment).await?;
+    let children = converge::children(ctx, cbd, &observed, &decision, &mut assessment).await?;
     let so_far = stores.then(decision.outcome()).then(children);
     let (restored, backups) = match spec {
         Some(spec) if so_far.blocker.is_none() => {
@@ -138,100 +138,17 @@ async fn reconcile_in_span(
         }
         _ => (Outcome::default(), Outcome::default()),
     };
-    let outcome = so_far.then(backups).then(restored);
+    let mut outcome = so_far.then(backups).then(restored);
     assessment.blocker = outcome.blocker.clone();
     if let Some(blocker) = &assessment.blocker {
         warn!(reason = blocker.reason, field = %blocker.path, "{}", blocker.message);
     }
 
-    let transitions = write_next_status(ctx, cbd, &assessment, &now).await?;
+    let judged = std::mem::take(&mut outcome.conditions);
+    let transitions = write::next_status(ctx, cbd, &assessment, judged, &now).await?;
     let outcome = outcome.then(transitions);
     publish::publish(ctx, cbd, &outcome.notes).await;
-    Ok(Action::requeue(requeue_after(&ctx.timing, &outcome)))
-}
-
-/// Everything the decision is made from: the caches, and what a rollout
-/// needs measured when it is due.
-async fn observe(
-    ctx: &Context,
-    cbd: &ChatbotDeployment,
-    spec: Option<&ChatbotDeploymentSpec>,
-    now: &Time,
-) -> observe::Observed {
-    let references = ctx.secret_references(cbd);
-    let mut observed = observe::gather(&ctx.stores, cbd, &references);
-    if let (Some(spec), Some(status)) = (spec, &cbd.status) {
-        probe::observe_rollout(ctx, cbd, spec, status, now, &mut observed).await;
-    }
-    observed
-}
-
-/// The children applied and pruned as decided, an on-call hold lifted
-/// when the spec moved on, and a failed migration's log read for status.
-async fn converge_children(
-    ctx: &Context,
-    cbd: &ChatbotDeployment,
-    observed: &observe::Observed,
-    decision: &decide::Decision,
-    assessment: &mut status::Assessment,
-) -> Result<Outcome, ReconcileError> {
-    let converged = converge::converge(&ctx.client, cbd, observed, decision).await?;
-    if decision.release_hold {
-        rollback::release(&ctx.client, cbd).await?;
-        info!("the spec changed since the on-call rollback: its hold is lifted");
-    }
-    if !converged.applied.is_empty() || !converged.pruned.is_empty() {
-        info!(applied = ?converged.applied, pruned = ?converged.pruned, "children converged");
-    }
-    if let Some(failed) = assessment
-        .migration
-        .as_mut()
-        .filter(|m| m.state == observe::MigrationState::Failed)
-    {
-        let namespace = cbd.namespace().unwrap_or_default();
-        failed.log_tail = migration::log_tail(&ctx.client, &namespace, &failed.job).await;
-    }
-    Ok(converged.outcome())
-}
-
-/// Computes the next status, keeps the per-resource metrics, and writes
-/// the status when it changed. Returns the condition transitions as
-/// Events.
-async fn write_next_status(
-    ctx: &Context,
-    cbd: &ChatbotDeployment,
-    assessment: &status::Assessment,
-    now: &Time,
-) -> Result<Outcome, ReconcileError> {
-    let next = status::next(cbd.status.as_ref(), assessment, now);
-    // Deployments gone from the cache (deleted without a finalizer, so
-    // never reconciled again) leave no series behind.
-    ctx.metrics
-        .deployments
-        .retain(|namespace, name| stores::get(&ctx.stores.chatbots, namespace, name).is_some());
-    ctx.metrics
-        .deployments
-        .observe(&cbd.namespace().unwrap_or_default(), &cbd.name_any(), &next);
-    let previous = cbd.status.clone().unwrap_or_default();
-    if next != previous {
-        let after = write::write_status(&ctx.client, cbd, &next).await?;
-        ctx.remember_status(cbd, after, &next);
-    }
-    Ok(Outcome {
-        notes: events::transitions(&previous.conditions, &next.conditions),
-        ..Outcome::default()
-    })
-}
-
-/// How long until the next look: the pace's interval, sooner when a step
-/// wakes earlier.
-fn requeue_after(timing: &Timing, outcome: &Outcome) -> Duration {
-    let after = match outcome.pace.unwrap_or(Pace::Steady) {
-        Pace::Steady => timing.resync,
-        Pace::Waiting => timing.waiting,
-        Pace::Blocked => timing.blocked,
-    };
-    outcome.wake.map_or(after, |wake| wake.min(after))
+    Ok(Action::requeue(ctx.timing.after(&outcome)))
 }
 
 /// Decides the retry of a failed reconcile: exponential backoff per

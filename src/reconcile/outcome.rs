@@ -5,6 +5,8 @@
 
 use std::time::Duration;
 
+use super::conditions::Judgements;
+
 /// How soon the resource wants another look, in order of urgency: the
 /// greater of two paces (`Ord::max`) is the more urgent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -48,6 +50,8 @@ impl std::fmt::Display for Blocker {
 /// What one step of a reconcile found and asks of the loop.
 #[derive(Clone, Debug, Default)]
 pub struct Outcome {
+    /// The conditions the step judged; the status merges them once.
+    pub conditions: Judgements,
     /// Events to publish.
     pub notes: Vec<Note>,
     /// Look again this soon, whatever the pace.
@@ -62,6 +66,7 @@ impl Outcome {
     /// `self` followed by `later`: notes in order, the earlier wake, the
     /// more urgent pace, the first blocker.
     pub fn then(mut self, later: Outcome) -> Outcome {
+        self.conditions.extend(later.conditions);
         self.notes.extend(later.notes);
         self.wake = [self.wake, later.wake].into_iter().flatten().min();
         self.pace = match (self.pace, later.pace) {
@@ -95,19 +100,26 @@ mod tests {
 
     #[test]
     fn folding_keeps_every_note_in_order_the_earliest_wake_and_the_first_blocker() {
+        let mut judged = Judgements::default();
+        judged.set("Ready", true, "Available", "");
         let first = Outcome {
+            conditions: judged,
             notes: vec![note("A")],
             wake: Some(Duration::from_secs(30)),
             pace: Some(Pace::Steady),
             blocker: None,
         };
+        let mut judged = Judgements::default();
+        judged.set_unknown("BackupHealthy", "NotChecked", "");
         let second = Outcome {
+            conditions: judged,
             notes: vec![note("B")],
             wake: Some(Duration::from_secs(10)),
             pace: None,
             blocker: Some(blocker("ChildConflict")),
         };
         let third = Outcome {
+            conditions: Judgements::default(),
             notes: vec![note("C")],
             wake: None,
             pace: Some(Pace::Waiting),
@@ -116,6 +128,13 @@ mod tests {
         let folded = first.then(second).then(third);
         let reasons: Vec<&str> = folded.notes.iter().map(|n| n.reason.as_str()).collect();
         assert_eq!(reasons, ["A", "B", "C"]);
+        let judged: Vec<&str> = folded
+            .conditions
+            .clone()
+            .into_iter()
+            .map(|j| j.type_)
+            .collect();
+        assert_eq!(judged, ["Ready", "BackupHealthy"]);
         assert_eq!(folded.wake, Some(Duration::from_secs(10)));
         assert_eq!(folded.pace, Some(Pace::Waiting));
         assert_eq!(folded.blocker.map(|b| b.reason), Some("ChildConflict"));

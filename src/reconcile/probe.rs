@@ -1,6 +1,8 @@
-//! What a rollout needs measured outside the caches, when it is due: an
-//! analysis round against Prometheus, the candidate's smoke checks, an A/B
-//! test's report. Each measurement is plain data the decision judges.
+//! Everything the decision is made from: the caches read into plain facts
+//! (`observe`), and what a rollout needs measured outside them, when it is
+//! due: an analysis round against Prometheus, the candidate's smoke
+//! checks, an A/B test's report. Each measurement is plain data the
+//! decision judges.
 
 use std::time::Duration;
 
@@ -9,14 +11,30 @@ use kube::ResourceExt;
 use tracing::info;
 
 use super::{context::Context, delivery, observe};
-use crate::api::{ChatbotDeployment, ChatbotDeploymentStatus};
+use crate::api::{ChatbotDeployment, ChatbotDeploymentSpec, ChatbotDeploymentStatus};
+
+/// Everything the decision is made from: the caches, and what a rollout
+/// needs measured when it is due.
+pub(super) async fn observe(
+    ctx: &Context,
+    cbd: &ChatbotDeployment,
+    spec: Option<&ChatbotDeploymentSpec>,
+    now: &Time,
+) -> observe::Observed {
+    let references = ctx.secret_references(cbd);
+    let mut observed = observe::gather(&ctx.stores, cbd, &references);
+    if let (Some(spec), Some(status)) = (spec, &cbd.status) {
+        observe_rollout(ctx, cbd, spec, status, now, &mut observed).await;
+    }
+    observed
+}
 
 /// What a rollout needs observed beyond the caches, when it is due: an
 /// analysis round, the candidate's smoke checks, an A/B test's report.
 pub(super) async fn observe_rollout(
     ctx: &Context,
     cbd: &ChatbotDeployment,
-    spec: &crate::api::ChatbotDeploymentSpec,
+    spec: &ChatbotDeploymentSpec,
     status: &ChatbotDeploymentStatus,
     now: &Time,
     observed: &mut observe::Observed,

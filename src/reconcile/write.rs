@@ -1,16 +1,56 @@
-//! The status written with server-side apply on the status subresource.
+//! The next status computed, kept in the metrics and written with
+//! server-side apply on the status subresource when it changed.
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::{
     Api, Client, Resource, ResourceExt,
     api::{Patch, PatchParams},
 };
 use serde_json::json;
 
-use super::error::ReconcileError;
+use super::{
+    conditions::Judgements,
+    context::Context,
+    error::ReconcileError,
+    events,
+    outcome::Outcome,
+    status::{self, Assessment},
+    stores,
+};
 use crate::{
     api::{ChatbotDeployment, ChatbotDeploymentStatus},
     names::MANAGER,
 };
+
+/// Computes the next status, keeps the per-resource metrics, and writes
+/// the status when it changed. Returns the condition transitions as
+/// Events.
+pub(super) async fn next_status(
+    ctx: &Context,
+    cbd: &ChatbotDeployment,
+    assessment: &Assessment,
+    judged: Judgements,
+    now: &Time,
+) -> Result<Outcome, ReconcileError> {
+    let next = status::next(cbd.status.as_ref(), assessment, judged, now);
+    // Deployments gone from the cache (deleted without a finalizer, so
+    // never reconciled again) leave no series behind.
+    ctx.metrics
+        .deployments
+        .retain(|namespace, name| stores::get(&ctx.stores.chatbots, namespace, name).is_some());
+    ctx.metrics
+        .deployments
+        .observe(&cbd.namespace().unwrap_or_default(), &cbd.name_any(), &next);
+    let previous = cbd.status.clone().unwrap_or_default();
+    if next != previous {
+        let after = write_status(&ctx.client, cbd, &next).await?;
+        ctx.remember_status(cbd, after, &next);
+    }
+    Ok(Outcome {
+        notes: events::transitions(&previous.conditions, &next.conditions),
+        ..Outcome::default()
+    })
+}
 
 /// Writes the status with server-side apply on the status subresource: a
 /// field the operator stops setting is removed, not left behind.

@@ -16,10 +16,11 @@ use kube::{
 use tracing::info;
 
 use super::{
+    conditions::Judgements,
     context::Context,
     error::ReconcileError,
     outcome::{Note, Outcome},
-    status::BackupFacts,
+    status::{self, BackupFacts},
 };
 
 mod claim;
@@ -51,10 +52,16 @@ pub struct BackupOutcome {
 }
 
 impl BackupOutcome {
-    /// What the backup step asks of the loop: its Events, and a wake when
-    /// the next scheduled backup is due.
+    /// What the backup step asks of the loop: `BackupHealthy` and
+    /// `BackupStale`, its Events, and a wake when the next scheduled
+    /// backup is due.
     pub fn outcome(&self) -> Outcome {
+        let mut conditions = Judgements::default();
+        if let Some(facts) = &self.facts {
+            status::backup_conditions(&mut conditions, facts);
+        }
         Outcome {
+            conditions,
             notes: self.notes.clone(),
             wake: self.wake,
             ..Outcome::default()

@@ -3,9 +3,12 @@
 //! step asks for. Plain data.
 
 use crate::{
-    api::{ChatbotDeploymentSpec, StoreMode, StoreStatus},
+    api::{ChatbotDeploymentSpec, StoreMode, StoreStatus, condition_types as types},
     data::{StoreReport, connection::StoreKind},
-    reconcile::outcome::{Note, Outcome, Pace},
+    reconcile::{
+        conditions::Judgements,
+        outcome::{Note, Outcome, Pace},
+    },
 };
 
 /// Finalizer on resources with managed stores, removed once every store
@@ -51,9 +54,23 @@ impl DataOutcome {
             .any(|f| !f.ready && !f.failed)
     }
 
-    /// What the data step asks of the loop: its Events, and a look again
-    /// soon while a store is on its way, slowly once one needs someone
-    /// (only a change in the spec or in AWS helps).
+    /// `DatabaseReady` and `CacheReady`, for each store the step looked at.
+    pub fn conditions(&self) -> Judgements {
+        let mut conditions = Judgements::default();
+        for (kind, store) in [
+            (types::DATABASE_READY, &self.database),
+            (types::CACHE_READY, &self.cache),
+        ] {
+            if let Some(store) = store {
+                conditions.set(kind, store.ready, &store.reason, store.message.clone());
+            }
+        }
+        conditions
+    }
+
+    /// What the data step asks of the loop: its conditions and Events,
+    /// and a look again soon while a store is on its way, slowly once one
+    /// needs someone (only a change in the spec or in AWS helps).
     pub fn outcome(&self) -> Outcome {
         let pace = if self.failed() {
             Some(Pace::Blocked)
@@ -63,6 +80,7 @@ impl DataOutcome {
             None
         };
         Outcome {
+            conditions: self.conditions(),
             notes: self.notes.clone(),
             pace,
             ..Outcome::default()

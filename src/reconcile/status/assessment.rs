@@ -1,9 +1,10 @@
 //! Everything the next status is computed from, as plain data the
 //! reconcile's steps fill in.
 
-use super::checks::BackupFacts;
 use crate::{
+    api::BackupsStatus,
     api::RevisionRecord,
+    backup::Verdict,
     capacity::CapacityCheck,
     cost::CostReport,
     reconcile::{
@@ -99,4 +100,13 @@ pub struct Assessment {
     pub restore: Option<crate::api::RestoreStatus>,
     /// The maintenance page after this reconcile's switch.
     pub maintenance: Option<crate::api::MaintenanceStatus>,
+}
+
+/// Backups as this reconcile's plan left them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BackupFacts {
+    pub status: BackupsStatus,
+    pub healthy: Verdict,
+    /// Only when backups are scheduled.
+    pub stale: Option<Verdict>,
 }

@@ -1,63 +1,62 @@
 //! The conditions that stand on their own: referenced Secrets, capacity,
-//! the budget, the edge, monitoring, backups and the data stores. Each is
-//! set from its facts alone; the lifecycle conditions (Ready, Progressing,
-//! Degraded) are composed from them in `lifecycle`.
+//! the budget, the edge and monitoring (the decision's, judged by
+//! [`spec`]), backups (the backup step's), and the data stores no step
+//! looked at. Each is judged from its facts alone; the lifecycle
+//! conditions (Ready, Progressing, Degraded) are composed from them in
+//! `lifecycle`.
 
-use crate::reconcile::{conditions::ConditionSet, data::facts::StoreFacts, outcome::Blocker};
+use super::assessment::{Assessment, BackupFacts};
+use crate::reconcile::{conditions::Judgements, outcome::Blocker};
 use crate::{
-    api::{BackupsStatus, condition_types as types},
-    backup::Verdict,
+    api::condition_types as types,
     capacity::{CapacityCheck, CheckStatus},
     cost::CostReport,
     secrets::MissingSecret,
 };
 
-/// Backups as this reconcile's plan left them.
-#[derive(Clone, Debug, PartialEq)]
-pub struct BackupFacts {
-    pub status: BackupsStatus,
-    pub healthy: Verdict,
-    /// Only when backups are scheduled.
-    pub stale: Option<Verdict>,
-}
-
-/// `DatabaseReady` and `CacheReady` as the data step found the stores; a
-/// store not looked at says why.
-pub fn stores(
-    conditions: &mut ConditionSet,
-    database: &Option<StoreFacts>,
-    cache: &Option<StoreFacts>,
+/// `DatabaseReady` and `CacheReady` for a store the data step did not
+/// look at, saying why.
+pub fn not_checked(
+    conditions: &mut Judgements,
+    judged: &Judgements,
     blocker: Option<&Blocker>,
     paused: bool,
 ) {
-    for (kind, store) in [
-        (types::DATABASE_READY, database),
-        (types::CACHE_READY, cache),
-    ] {
-        match store {
-            Some(store) => conditions.set(kind, store.ready, &store.reason, store.message.clone()),
-            None => conditions.set_unknown(
-                kind,
-                "NotChecked",
-                match (blocker, paused) {
-                    (Some(blocker), _) => format!(
-                        "the spec is not applied ({}), so the store was not looked at",
-                        blocker.reason
-                    ),
-                    (None, true) => {
-                        "spec.paused is true, so the store was not looked at".to_string()
-                    }
-                    (None, false) => {
-                        "the spec did not resolve, so the store was not looked at".to_string()
-                    }
-                },
-            ),
+    for kind in [types::DATABASE_READY, types::CACHE_READY] {
+        if judged.has(kind) {
+            continue;
         }
+        conditions.set_unknown(
+            kind,
+            "NotChecked",
+            match (blocker, paused) {
+                (Some(blocker), _) => format!(
+                    "the spec is not applied ({}), so the store was not looked at",
+                    blocker.reason
+                ),
+                (None, true) => "spec.paused is true, so the store was not looked at".to_string(),
+                (None, false) => {
+                    "the spec did not resolve, so the store was not looked at".to_string()
+                }
+            },
+        );
     }
 }
 
+/// The conditions the spec's own checks judge: its Secrets, capacity,
+/// budget, edge and monitoring.
+pub fn spec(facts: &Assessment) -> Judgements {
+    let mut conditions = Judgements::default();
+    secrets(&mut conditions, &facts.missing_secrets);
+    capacity(&mut conditions, facts.capacity.as_deref());
+    budget(&mut conditions, facts.cost.as_ref());
+    edge(&mut conditions, facts.edge_gaps.as_deref());
+    monitoring(&mut conditions, facts.monitoring.as_ref());
+    conditions
+}
+
 /// `EdgeEnforced`, only when the spec asks something of the edge.
-pub fn edge(conditions: &mut ConditionSet, gaps: Option<&[String]>) {
+fn edge(conditions: &mut Judgements, gaps: Option<&[String]>) {
     match gaps {
         None => {}
         Some([]) => conditions.set(
@@ -76,7 +75,7 @@ pub fn edge(conditions: &mut ConditionSet, gaps: Option<&[String]>) {
 }
 
 /// `Monitored`, only when the spec asks for monitoring.
-pub fn monitoring(conditions: &mut ConditionSet, facts: Option<&crate::monitoring::Facts>) {
+fn monitoring(conditions: &mut Judgements, facts: Option<&crate::monitoring::Facts>) {
     match facts {
         None => {}
         Some(facts) if !facts.served => conditions.set(
@@ -104,7 +103,7 @@ pub fn monitoring(conditions: &mut ConditionSet, facts: Option<&crate::monitorin
 }
 
 /// `SecretsReady`.
-pub fn secrets(conditions: &mut ConditionSet, missing: &[MissingSecret]) {
+fn secrets(conditions: &mut Judgements, missing: &[MissingSecret]) {
     if missing.is_empty() {
         conditions.set(
             types::SECRETS_READY,
@@ -127,7 +126,7 @@ pub fn secrets(conditions: &mut ConditionSet, missing: &[MissingSecret]) {
 }
 
 /// `CapacityOK`.
-pub fn capacity(conditions: &mut ConditionSet, capacity: Option<&[CapacityCheck]>) {
+fn capacity(conditions: &mut Judgements, capacity: Option<&[CapacityCheck]>) {
     match capacity {
         None => conditions.set_unknown(
             types::CAPACITY_OK,
@@ -175,7 +174,7 @@ pub fn capacity(conditions: &mut ConditionSet, capacity: Option<&[CapacityCheck]
 }
 
 /// `WithinBudget`.
-pub fn budget(conditions: &mut ConditionSet, cost: Option<&CostReport>) {
+fn budget(conditions: &mut Judgements, cost: Option<&CostReport>) {
     match cost {
         Some(cost) => match (cost.budget_usd, cost.within_budget) {
             (Some(budget), Some(false)) => conditions.set(
@@ -212,7 +211,7 @@ pub fn budget(conditions: &mut ConditionSet, cost: Option<&CostReport>) {
 }
 
 /// `BackupHealthy` and, for scheduled backups, `BackupStale`.
-pub fn backups(conditions: &mut ConditionSet, backups: &BackupFacts) {
+pub fn backups(conditions: &mut Judgements, backups: &BackupFacts) {
     for (type_, verdict) in [
         (types::BACKUP_HEALTHY, Some(&backups.healthy)),
         (types::BACKUP_STALE, backups.stale.as_ref()),

@@ -10,7 +10,7 @@ use crate::{
     api::{RevisionRecord, RolloutStatus, condition_types as types},
     backup::gate::Gate,
     reconcile::{
-        conditions::{ConditionSet, kstatus},
+        conditions::{Judgements, kstatus},
         data::facts::StoreFacts,
         observe::{MigrationState, Workload},
     },
@@ -188,7 +188,7 @@ fn progressing<'a>(facts: &'a Assessment, progress: &Progress<'a>) -> Reason<'a>
 /// Sets Degraded, Progressing, Ready and the kstatus mirrors, and says
 /// the phase they make.
 pub(super) fn conditions(
-    conditions: &mut ConditionSet,
+    conditions: &mut Judgements,
     facts: &Assessment,
     progress: &Progress,
 ) -> Lifecycle {
@@ -281,7 +281,7 @@ pub(super) fn conditions(
 }
 
 fn set_progressing(
-    conditions: &mut ConditionSet,
+    conditions: &mut Judgements,
     facts: &Assessment,
     progress: &Progress,
     progressing: &Reason,

@@ -10,42 +10,52 @@ mod deleting;
 mod lifecycle;
 pub mod phase;
 
-pub use assessment::{Assessment, MigrationFacts};
-pub use checks::BackupFacts;
+pub use assessment::{Assessment, BackupFacts, MigrationFacts};
+pub use checks::{backups as backup_conditions, spec as spec_conditions};
 pub use deleting::deleting;
 
-use super::{conditions::ConditionSet, data::facts::store_status};
-use crate::api::{ChatbotDeploymentStatus, CostEstimate};
+use super::{
+    conditions::{ConditionSet, Judgements},
+    data::facts::store_status,
+};
+use crate::api::{ChatbotDeploymentStatus, CostEstimate, condition_types as types};
 
-/// Computes the next status: the checks' conditions, the stores', the
-/// lifecycle conditions they and the workload imply, the revision
-/// history, and the blocks other steps own, kept or taken over.
+/// The order of the conditions the steps judge, in status, whichever step
+/// judged them first; the lifecycle conditions follow.
+const ORDER: [&str; 9] = [
+    types::SECRETS_READY,
+    types::CAPACITY_OK,
+    types::WITHIN_BUDGET,
+    types::EDGE_ENFORCED,
+    types::MONITORED,
+    types::BACKUP_HEALTHY,
+    types::BACKUP_STALE,
+    types::DATABASE_READY,
+    types::CACHE_READY,
+];
+
+/// Computes the next status: the conditions the steps judged (a store
+/// no step looked at says why), the lifecycle conditions they and the
+/// workload imply, the revision history, and the blocks other steps own,
+/// kept or taken over.
 pub fn next(
     previous: Option<&ChatbotDeploymentStatus>,
     facts: &Assessment,
+    judged: Judgements,
     now: &Time,
 ) -> ChatbotDeploymentStatus {
     let previous = previous.cloned().unwrap_or_default();
     let mut conditions = ConditionSet::new(&previous.conditions, facts.generation, now);
-
-    checks::secrets(&mut conditions, &facts.missing_secrets);
-    checks::capacity(&mut conditions, facts.capacity.as_deref());
-    checks::budget(&mut conditions, facts.cost.as_ref());
-    checks::edge(&mut conditions, facts.edge_gaps.as_deref());
-    checks::monitoring(&mut conditions, facts.monitoring.as_ref());
-    if let Some(backups) = &facts.backups {
-        checks::backups(&mut conditions, backups);
-    }
-    checks::stores(
-        &mut conditions,
-        &facts.database,
-        &facts.cache,
-        facts.blocker.as_ref(),
-        facts.paused,
-    );
+    let mut steps = judged;
+    let mut unseen = Judgements::default();
+    checks::not_checked(&mut unseen, &steps, facts.blocker.as_ref(), facts.paused);
+    steps.extend(unseen);
+    conditions.merge(steps.sorted_by(&ORDER));
 
     let progress = lifecycle::Progress::of(facts);
-    let lifecycle = lifecycle::conditions(&mut conditions, facts, &progress);
+    let mut composed = Judgements::default();
+    let lifecycle = lifecycle::conditions(&mut composed, facts, &progress);
+    conditions.merge(composed);
     let (revisions, stable, canary_revision, canary_weight) =
         lifecycle::history(facts, &progress, previous.stable_revision, now);
     let workload = facts.workload.as_ref();
