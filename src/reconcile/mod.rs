@@ -2,14 +2,14 @@
 //!
 //! `reconcile` reads the caches and what a rollout needs measured
 //! (`observe`, `probe`), asks the pure `decide` what to do, then runs the
-//! steps in order — data stores, children (`converge`), restore, backups —
+//! steps in order — data stores, children (`converge`), the data
+//! operations (restore and backups) —
 //! each handing back an [`Outcome`]; the loop folds them (a blocker from
 //! one stops the steps after it), computes the next status and writes it
 //! only when it changed. A reconcile of an unchanged resource sends no
 //! request at all.
 
 pub mod action;
-pub mod backups;
 pub mod command;
 pub mod conditions;
 mod context;
@@ -25,10 +25,10 @@ pub mod holds;
 mod maintenance;
 pub mod migration;
 pub mod observe;
+pub mod operations;
 pub mod outcome;
 mod probe;
 mod publish;
-pub mod restore;
 pub mod rollback;
 pub mod status;
 pub mod stores;
@@ -123,22 +123,21 @@ async fn reconcile_in_span(
     };
     let children = converge::children(ctx, cbd, &observed, &decision, &mut assessment).await?;
     let so_far = stores.then(decision.outcome()).then(children);
-    let (restored, backups) = match spec {
+    let operations = match spec {
         Some(spec) if so_far.blocker.is_none() => {
             let templates = &decision.backup_templates;
-            let migrating = observed.running_migration();
-            let restored = restore::converge(ctx, cbd, spec, templates, migrating, &now).await?;
-            let safety = restored.safety_backup.as_ref();
             let pre_rollout = decision.pre_rollout_backup;
-            let backups =
-                backups::converge(ctx, cbd, spec, templates, pre_rollout, safety, &now).await?;
-            assessment.restore = restored.status.clone();
-            assessment.backups = backups.facts.clone();
-            (restored.outcome(), backups.outcome())
+            let migrating = observed.running_migration();
+            let operations =
+                operations::converge(ctx, cbd, spec, templates, pre_rollout, migrating, &now)
+                    .await?;
+            assessment.restore = operations.restore;
+            assessment.backups = operations.backups;
+            operations.outcome
         }
-        _ => (Outcome::default(), Outcome::default()),
+        _ => Outcome::default(),
     };
-    let mut outcome = so_far.then(backups).then(restored);
+    let mut outcome = so_far.then(operations);
     assessment.blocker = outcome.blocker.clone();
     if let Some(blocker) = &assessment.blocker {
         warn!(reason = blocker.reason, field = %blocker.path, "{}", blocker.message);

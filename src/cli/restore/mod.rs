@@ -187,7 +187,7 @@ fn kept_for(cbd: &ChatbotDeployment) -> String {
         .as_ref()
         .and_then(|b| b.keep_replaced_database_days)
         .map_or(
-            i64::from(crate::reconcile::restore::KEEP_REPLACED_DAYS),
+            i64::from(crate::reconcile::operations::restore::KEEP_REPLACED_DAYS),
             i64::from,
         ) {
         0 => "until you drop it".to_string(),

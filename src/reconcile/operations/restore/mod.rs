@@ -9,8 +9,8 @@ use k8s_openapi::{api::batch::v1::Job, apimachinery::pkg::apis::meta::v1::Time};
 use kube::ResourceExt;
 use tracing::info;
 
-use super::{
-    backups,
+use super::backups;
+use crate::reconcile::{
     context::Context,
     data::secret_view,
     error::ReconcileError,

@@ -15,7 +15,7 @@ use kube::{
 };
 use tracing::info;
 
-use super::{
+use crate::reconcile::{
     conditions::Judgements,
     context::Context,
     error::ReconcileError,

@@ -7,7 +7,7 @@ use k8s_openapi::api::apps::v1::Deployment;
 use kube::{Api, api::PatchParams};
 use tracing::info;
 
-use super::super::{
+use crate::reconcile::{
     context::Context, converge, error::ReconcileError, error::kube_error, stores::get,
 };
 use crate::{

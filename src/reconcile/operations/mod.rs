@@ -1,0 +1,53 @@
+//! Data operations: what is done to the data itself, beside the stores
+//! that hold it. A restore an on-call engineer asked for (`restore`: the
+//! safety backup, the app stopped, the restore Job or the RDS snapshot, the
+//! switch, the drop of the replaced database once its time as the undo is
+//! over) and the backups with their verification (`backups`: scheduled,
+//! on-call and pre-rollout dumps, RDS and ElastiCache snapshots). They run
+//! as one step so that they take turns in one place: the restore goes
+//! first and hands the backups the safety backup it waits for.
+
+pub mod backups;
+pub mod restore;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+
+use crate::{
+    api::{ChatbotDeployment, ChatbotDeploymentSpec, RestoreStatus},
+    reconcile::{context::Context, error::ReconcileError, outcome::Outcome, status::BackupFacts},
+    render::Child,
+};
+
+/// What the data operations did, for status and the loop.
+#[derive(Debug, Default)]
+pub struct Operations {
+    /// The restore in progress or last finished, as status keeps it.
+    pub restore: Option<RestoreStatus>,
+    /// Backups as this reconcile's plan left them.
+    pub backups: Option<BackupFacts>,
+    /// The backups' outcome, then the restore's.
+    pub outcome: Outcome,
+}
+
+/// Runs the data operations of one reconcile of `cbd`, whose resolved
+/// spec is `spec` and whose rendered backup, verify and restore Job
+/// templates are `templates`; `pre_rollout` is a revision the backup gate
+/// holds, `migrating` the revision whose migration Job runs now.
+pub async fn converge(
+    ctx: &Context,
+    cbd: &ChatbotDeployment,
+    spec: &ChatbotDeploymentSpec,
+    templates: &[Child],
+    pre_rollout: Option<i64>,
+    migrating: Option<i64>,
+    now: &Time,
+) -> Result<Operations, ReconcileError> {
+    let restored = restore::converge(ctx, cbd, spec, templates, migrating, now).await?;
+    let safety = restored.safety_backup.as_ref();
+    let backups = backups::converge(ctx, cbd, spec, templates, pre_rollout, safety, now).await?;
+    Ok(Operations {
+        outcome: backups.outcome().then(restored.outcome()),
+        restore: restored.status,
+        backups: backups.facts,
+    })
+}
