@@ -31,6 +31,7 @@ use std::{
 use chatbot_operator::{
     api::ChatbotDeployment,
     reconcile::{decide, observe, stores},
+    secrets,
 };
 use common::{
     fleet::{mark_everything_ready, populate},
@@ -110,7 +111,13 @@ async fn in_process(count: usize) {
             observe::gather(
                 &harness.stores,
                 cbd,
-                &harness.context.secret_references(cbd),
+                &harness
+                    .context
+                    .renderer
+                    .environments
+                    .resolve(&cbd.spec)
+                    .map(|resolution| secrets::references(&resolution.spec))
+                    .unwrap_or_default(),
             )
         })
         .collect();

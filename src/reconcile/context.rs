@@ -5,7 +5,6 @@
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex},
-    time::Duration,
 };
 
 use kube::{
@@ -14,52 +13,14 @@ use kube::{
 };
 
 use super::{
-    outcome::{Outcome, Pace},
     stores::{Stores, SyncGate},
+    timing::Timing,
 };
 use crate::{
     api::{ChatbotDeployment, ChatbotDeploymentStatus},
     render::Renderer,
-    secrets,
     telemetry::Metrics,
 };
-
-/// How often resources are looked at again.
-#[derive(Clone, Copy, Debug)]
-pub struct Timing {
-    /// Resync of a settled resource.
-    pub resync: Duration,
-    /// While a rollout or creation is in flight.
-    pub waiting: Duration,
-    /// While the spec cannot be applied.
-    pub blocked: Duration,
-    /// First retry after a failure; doubles up to `blocked`.
-    pub backoff: Duration,
-}
-
-impl Timing {
-    /// How long until the next look: the pace's interval, sooner when a
-    /// step wakes earlier.
-    pub fn after(&self, outcome: &Outcome) -> Duration {
-        let after = match outcome.pace.unwrap_or(Pace::Steady) {
-            Pace::Steady => self.resync,
-            Pace::Waiting => self.waiting,
-            Pace::Blocked => self.blocked,
-        };
-        outcome.wake.map_or(after, |wake| wake.min(after))
-    }
-}
-
-impl Default for Timing {
-    fn default() -> Self {
-        Self {
-            resync: Duration::from_secs(300),
-            waiting: Duration::from_secs(30),
-            blocked: Duration::from_secs(300),
-            backoff: Duration::from_secs(5),
-        }
-    }
-}
 
 /// Shared by every reconcile.
 pub struct Context {
@@ -187,14 +148,5 @@ impl Context {
     #[doc(hidden)]
     pub fn remembered_statuses(&self) -> usize {
         self.written.lock().map(|w| w.len()).unwrap_or(0)
-    }
-
-    /// The Secret references of a resource, resolved against its environment.
-    pub fn secret_references(&self, cbd: &ChatbotDeployment) -> Vec<secrets::SecretReference> {
-        self.renderer
-            .environments
-            .resolve(&cbd.spec)
-            .map(|resolution| secrets::references(&resolution.spec))
-            .unwrap_or_default()
     }
 }

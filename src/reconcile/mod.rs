@@ -32,6 +32,7 @@ mod publish;
 pub mod rollback;
 pub mod status;
 pub mod stores;
+mod timing;
 mod write;
 
 use std::{sync::Arc, time::Duration};
@@ -44,10 +45,11 @@ use kube::{
 use tracing::{Instrument, warn};
 
 use crate::api::ChatbotDeployment;
-pub use context::{Context, Timing};
+pub use context::Context;
 pub use error::ReconcileError;
 use outcome::Outcome;
 pub use stores::{Stores, SyncGate};
+pub use timing::Timing;
 
 /// Controller name in metrics and logs.
 pub const CONTROLLER: &str = "chatbotdeployment";

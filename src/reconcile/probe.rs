@@ -21,7 +21,7 @@ pub(super) async fn observe(
     spec: Option<&ChatbotDeploymentSpec>,
     now: &Time,
 ) -> observe::Observed {
-    let references = ctx.secret_references(cbd);
+    let references = spec.map(crate::secrets::references).unwrap_or_default();
     let mut observed = observe::gather(&ctx.stores, cbd, &references);
     if let (Some(spec), Some(status)) = (spec, &cbd.status) {
         observe_rollout(ctx, cbd, spec, status, now, &mut observed).await;
