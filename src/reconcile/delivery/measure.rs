@@ -1,11 +1,9 @@
 //! What the rollout measures of its candidate: the smoke step's paths, the
 //! analysis rounds that are due, and the verdict of the rounds so far.
 
-use std::time::Duration;
-
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
-use super::steps::{analysis_enabled, steps};
+use super::settings::Settings;
 use crate::{
     analysis::{self, Check, RunPolicy, RunVerdict, Selector},
     api::{
@@ -13,45 +11,8 @@ use crate::{
         RolloutStatus,
     },
     reconcile::{observe::Observed, outcome::Blocker},
-    rollout::{
-        machine::{self, Step},
-        progressive,
-    },
+    rollout::{machine::Step, progressive},
 };
-
-/// Analysis interval when the spec names none.
-pub const ANALYSIS_INTERVAL: Duration = Duration::from_secs(60);
-/// Rounds in a row Prometheus may fail to answer before the run pauses as
-/// inconclusive, when the spec does not say (Argo Rollouts' default).
-pub const CONSECUTIVE_ERROR_LIMIT: u32 = 4;
-
-pub(super) fn interval(spec: &ChatbotDeploymentSpec) -> Duration {
-    spec.rollout
-        .as_ref()
-        .and_then(|r| r.analysis.as_ref())
-        .and_then(|a| a.interval.as_deref())
-        .and_then(machine::parse_duration)
-        .unwrap_or(ANALYSIS_INTERVAL)
-}
-
-fn policy(spec: &ChatbotDeploymentSpec) -> RunPolicy {
-    let analysis = spec.rollout.as_ref().and_then(|r| r.analysis.as_ref());
-    RunPolicy {
-        count: analysis
-            .and_then(|a| a.count)
-            .and_then(|c| u32::try_from(c).ok())
-            .unwrap_or(5)
-            .max(1),
-        failure_limit: analysis
-            .and_then(|a| a.failure_limit)
-            .and_then(|c| u32::try_from(c).ok())
-            .unwrap_or(1),
-        consecutive_error_limit: analysis
-            .and_then(|a| a.consecutive_error_limit)
-            .and_then(|c| u32::try_from(c).ok())
-            .unwrap_or(CONSECUTIVE_ERROR_LIMIT),
-    }
-}
 
 /// The rounds of `rollout`'s analysis as the verdict reads them.
 fn measurements(rounds: &[AnalysisRound]) -> Vec<Vec<analysis::Measurement>> {
@@ -80,16 +41,16 @@ pub fn due_checks(
     name: &str,
     now: &Time,
 ) -> Result<Option<(String, Vec<Check>)>, Blocker> {
-    let Ok(Some(steps)) = steps(spec) else {
+    let Ok(Some(settings)) = Settings::of(spec) else {
         return Ok(None);
     };
-    let Some(rollout) = at_analysis(&steps, status) else {
+    let Some(rollout) = at_analysis(&settings.steps, status) else {
         return Ok(None);
     };
-    if !analysis_enabled(spec) {
+    if !settings.analysis {
         return Ok(None);
     }
-    let every = interval(spec);
+    let every = settings.interval;
     let due = rollout
         .analysis
         .last()
@@ -98,7 +59,7 @@ pub fn due_checks(
     // Rounds that could not be measured are taken again: only measured
     // ones count toward the run.
     let measured = analysis::measured_rounds(&measurements(&rollout.analysis));
-    if !due || measured >= policy(spec).count {
+    if !due || measured >= settings.policy.count {
         return Ok(None);
     }
     let Some(analysis) = spec.rollout.as_ref().and_then(|r| r.analysis.as_ref()) else {
@@ -127,9 +88,9 @@ pub fn due_smoke(
     status: &ChatbotDeploymentStatus,
     observed: &Observed,
 ) -> Option<Vec<String>> {
-    let steps = steps(spec).ok()??;
+    let settings = Settings::of(spec).ok()??;
     let rollout = status.rollout.as_ref()?;
-    let at_smoke = progressive::stands_at(rollout, &steps, &Step::Smoke);
+    let at_smoke = progressive::stands_at(rollout, &settings.steps, &Step::Smoke);
     let ready = observed
         .candidate
         .as_ref()
@@ -191,7 +152,7 @@ fn measurement(status: &MeasurementStatus) -> analysis::Measurement {
 /// The rounds of the current step with `new` added (queries kept on the
 /// newest only, to keep status small), and their verdict.
 pub(super) fn analysis_run(
-    spec: &ChatbotDeploymentSpec,
+    policy: RunPolicy,
     previous: &[AnalysisRound],
     new: Option<&AnalysisRound>,
 ) -> (Vec<AnalysisRound>, RunVerdict) {
@@ -204,6 +165,6 @@ pub(super) fn analysis_run(
         }
         rounds.push(new.clone());
     }
-    let verdict = analysis::run_verdict(&measurements(&rounds), policy(spec));
+    let verdict = analysis::run_verdict(&measurements(&rounds), policy);
     (rounds, verdict)
 }

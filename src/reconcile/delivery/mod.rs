@@ -12,7 +12,7 @@ use super::{observe::Observed, outcome::Blocker};
 use crate::{
     analysis::RunVerdict,
     api::{
-        AbTest, ChatbotDeploymentSpec, ChatbotDeploymentStatus, RolloutStatus, Sticky, Strategy,
+        ChatbotDeploymentSpec, ChatbotDeploymentStatus, RolloutStatus, Sticky, Strategy,
         TrafficProvider,
     },
     names,
@@ -27,15 +27,14 @@ use crate::{
 
 mod measure;
 mod report;
-mod steps;
+mod settings;
 
-pub use measure::{ANALYSIS_INTERVAL, CONSECUTIVE_ERROR_LIMIT, due_checks, due_smoke, round};
+pub use measure::{due_checks, due_smoke, round};
 pub use report::{VariantQueries, due_report};
-pub use steps::steps;
+pub use settings::{ANALYSIS_INTERVAL, CONSECUTIVE_ERROR_LIMIT};
 
-use measure::{analysis_run, at_analysis, interval};
-use report::ab_test;
-use steps::analysis_enabled;
+use measure::{analysis_run, at_analysis};
+use settings::Settings;
 
 /// How long a promoted candidate stays when the spec names no delay.
 pub const SCALE_DOWN_DELAY: Duration = Duration::from_secs(30);
@@ -89,7 +88,7 @@ pub fn plan(
     status: &ChatbotDeploymentStatus,
     now: &Time,
 ) -> Result<Option<Delivery>, Blocker> {
-    let Some(steps) = steps(spec)? else {
+    let Some(settings) = Settings::of(spec)? else {
         return Ok(None);
     };
     let rollout = spec.rollout.clone().unwrap_or_default();
@@ -101,12 +100,11 @@ pub fn plan(
         Some(TrafficProvider::IngressNginx | TrafficProvider::GatewayApi)
     );
     let weight_by_replicas = !routed && strategy != Strategy::BlueGreen;
-    let test = ab_test(spec);
-    let measured = measured(spec, &steps, test.as_ref(), observed, status, revision, now);
+    let measured = measured(&settings, observed, status, revision, now);
 
     let inputs = Inputs {
         strategy,
-        steps: &steps,
+        steps: &settings.steps,
         spec_revision: revision,
         stable: observed.workload.as_ref().map(pods),
         candidate: observed.candidate.as_ref().map(pods),
@@ -131,7 +129,10 @@ pub fn plan(
     };
     let mut progress = progressive::next(&inputs);
     say_weight_by_pods(&mut progress, weight_by_replicas, observed, rendered);
-    let sticky = test.and_then(|(test, _, _)| test.sticky);
+    let sticky = settings
+        .test
+        .as_ref()
+        .and_then(|(test, _, _)| test.sticky.clone());
     let route = route(rendered, &progress, sticky);
     let component = if weight_by_replicas {
         "app"
@@ -142,7 +143,7 @@ pub fn plan(
         .candidate_replicas
         .map(|replicas| candidate_children(rendered, replicas, component))
         .unwrap_or_default();
-    let wake = wake(spec, &steps, &inputs, &progress);
+    let wake = wake(&settings, &inputs, &progress);
     Ok(Some(Delivery {
         progress,
         candidate,
@@ -164,15 +165,13 @@ struct Measured {
 }
 
 fn measured(
-    spec: &ChatbotDeploymentSpec,
-    steps: &[Step],
-    test: Option<&(AbTest, ab::Variants, Duration)>,
+    settings: &Settings,
     observed: &Observed,
     status: &ChatbotDeploymentStatus,
     revision: i64,
     now: &Time,
 ) -> Measured {
-    let comparison = match (test, &observed.ab_variants) {
+    let comparison = match (&settings.test, &observed.ab_variants) {
         (Some((test, _, _)), Some((baseline, candidate))) => Some(ab::decide(
             test.decision.unwrap_or_default(),
             baseline,
@@ -183,11 +182,14 @@ fn measured(
     // Rounds measured so far plus this reconcile's.
     let current = status.rollout.as_ref().filter(|r| r.revision == revision);
     let mut rounds = current.map(|r| r.analysis.clone()).unwrap_or_default();
-    let analysis = match at_analysis(steps, status).filter(|r| r.revision == revision) {
-        Some(_) if !analysis_enabled(spec) => Some(RunVerdict::Passed),
+    let analysis = match at_analysis(&settings.steps, status).filter(|r| r.revision == revision) {
+        Some(_) if !settings.analysis => Some(RunVerdict::Passed),
         Some(at) => {
-            let (measured, verdict) =
-                analysis_run(spec, &at.analysis, observed.analysis_round.as_ref());
+            let (measured, verdict) = analysis_run(
+                settings.policy,
+                &at.analysis,
+                observed.analysis_round.as_ref(),
+            );
             rounds = measured;
             Some(verdict)
         }
@@ -254,16 +256,11 @@ fn route(rendered: &Rendered, progress: &Progress, sticky: Option<Sticky>) -> Ve
 }
 
 /// When to look again: the machine's own wake, or the next analysis round.
-fn wake(
-    spec: &ChatbotDeploymentSpec,
-    steps: &[Step],
-    inputs: &Inputs,
-    progress: &Progress,
-) -> Option<Duration> {
+fn wake(settings: &Settings, inputs: &Inputs, progress: &Progress) -> Option<Duration> {
     let status = progress.status.as_ref()?;
     let wake = progressive::wake_after(inputs, status);
-    if progressive::stands_at(status, steps, &Step::Analysis) && analysis_enabled(spec) {
-        let every = interval(spec);
+    if progressive::stands_at(status, &settings.steps, &Step::Analysis) && settings.analysis {
+        let every = settings.interval;
         return Some(wake.map_or(every, |w| w.min(every)));
     }
     wake

@@ -1,25 +1,12 @@
 //! An A/B test's report: which queries measure each variant, once the
 //! test's duration has ended.
 
-use std::time::Duration;
-
-use super::steps::steps;
+use super::settings::Settings;
 use crate::{
     analysis::Selector,
-    api::{AbTest, ChatbotDeploymentSpec, ChatbotDeploymentStatus, Strategy},
+    api::{ChatbotDeploymentSpec, ChatbotDeploymentStatus},
     rollout::{ab, machine::Step, progressive},
 };
-
-/// The spec's A/B test, when the strategy is ABTest and the test is valid.
-pub(super) fn ab_test(spec: &ChatbotDeploymentSpec) -> Option<(AbTest, ab::Variants, Duration)> {
-    let rollout = spec.rollout.as_ref()?;
-    if rollout.strategy != Some(Strategy::AbTest) {
-        return None;
-    }
-    let test = rollout.ab_test.clone().unwrap_or_default();
-    let (_, variants, duration) = ab::plan(&test).ok()?;
-    Some((test, variants, duration))
-}
 
 /// The report queries of one A/B variant.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,9 +26,10 @@ pub fn due_report(
     namespace: &str,
     name: &str,
 ) -> Option<(String, Vec<VariantQueries>)> {
-    let (test, variants, duration) = ab_test(spec)?;
+    let settings = Settings::of(spec).ok()??;
+    let (test, variants, duration) = settings.test?;
     let rollout = status.rollout.as_ref()?;
-    let at_compare = progressive::stands_at(rollout, &steps(spec).ok()??, &Step::Compare);
+    let at_compare = progressive::stands_at(rollout, &settings.steps, &Step::Compare);
     if !at_compare || rollout.report.is_some() || status.current_revision != Some(rollout.revision)
     {
         return None;
