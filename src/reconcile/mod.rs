@@ -127,12 +127,12 @@ async fn reconcile_in_span(
     let so_far = stores.then(decision.outcome()).then(children);
     let operations = match spec {
         Some(spec) if so_far.blocker.is_none() => {
-            let templates = &decision.backup_templates;
-            let pre_rollout = decision.pre_rollout_backup;
-            let migrating = observed.running_migration();
-            let operations =
-                operations::converge(ctx, cbd, spec, templates, pre_rollout, migrating, &now)
-                    .await?;
+            let given = operations::Given {
+                templates: &decision.backup_templates,
+                pre_rollout: decision.pre_rollout_backup,
+                migrating: observed.running_migration(),
+            };
+            let operations = operations::converge(ctx, cbd, spec, given, &now).await?;
             assessment.restore = operations.restore;
             assessment.backups = operations.backups;
             operations.outcome

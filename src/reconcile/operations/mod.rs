@@ -29,19 +29,31 @@ pub struct Operations {
     pub outcome: Outcome,
 }
 
+/// What the data operations take from the steps before them.
+#[derive(Clone, Copy, Debug)]
+pub struct Given<'a> {
+    /// The rendered backup, verify and restore Job templates.
+    pub templates: &'a [Child],
+    /// A revision the pre-rollout backup gate holds.
+    pub pre_rollout: Option<i64>,
+    /// The revision whose migration Job runs now.
+    pub migrating: Option<i64>,
+}
+
 /// Runs the data operations of one reconcile of `cbd`, whose resolved
-/// spec is `spec` and whose rendered backup, verify and restore Job
-/// templates are `templates`; `pre_rollout` is a revision the backup gate
-/// holds, `migrating` the revision whose migration Job runs now.
+/// spec is `spec`.
 pub async fn converge(
     ctx: &Context,
     cbd: &ChatbotDeployment,
     spec: &ChatbotDeploymentSpec,
-    templates: &[Child],
-    pre_rollout: Option<i64>,
-    migrating: Option<i64>,
+    given: Given<'_>,
     now: &Time,
 ) -> Result<Operations, ReconcileError> {
+    let Given {
+        templates,
+        pre_rollout,
+        migrating,
+    } = given;
     let restored = restore::converge(ctx, cbd, spec, templates, migrating, now).await?;
     let safety = restored.safety_backup.as_ref();
     let backups = backups::converge(ctx, cbd, spec, templates, pre_rollout, safety, now).await?;
