@@ -104,3 +104,100 @@ pub fn next(
         maintenance_hold: previous.maintenance_hold,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use k8s_openapi::jiff::Timestamp;
+
+    use super::*;
+    use crate::reconcile::outcome::Blocker;
+
+    fn at(seconds: i64) -> Time {
+        Time(Timestamp::from_second(seconds).unwrap())
+    }
+
+    fn types(status: &ChatbotDeploymentStatus) -> Vec<&str> {
+        status.conditions.iter().map(|c| c.type_.as_str()).collect()
+    }
+
+    fn judged(entries: &[(&'static str, bool)]) -> Judgements {
+        let mut judged = Judgements::default();
+        for (type_, status) in entries {
+            judged.set(type_, *status, "Judged", "as a step judged it");
+        }
+        judged
+    }
+
+    #[test]
+    fn the_steps_conditions_stand_in_one_order_whichever_step_folded_first() {
+        let steps_order = [
+            (types::BACKUP_HEALTHY, true),
+            (types::CACHE_READY, true),
+            (types::DATABASE_READY, true),
+            (types::MONITORED, true),
+            (types::SECRETS_READY, true),
+            (types::CAPACITY_OK, true),
+        ];
+        let mut reversed = steps_order;
+        reversed.reverse();
+        let now = at(100);
+        let facts = Assessment::default();
+        let one = next(None, &facts, judged(&steps_order), &now);
+        let other = next(None, &facts, judged(&reversed), &now);
+        assert_eq!(one, other);
+        assert_eq!(
+            types(&one)[..6],
+            [
+                types::SECRETS_READY,
+                types::CAPACITY_OK,
+                types::MONITORED,
+                types::BACKUP_HEALTHY,
+                types::DATABASE_READY,
+                types::CACHE_READY,
+            ]
+        );
+        // The lifecycle conditions follow what the steps judged.
+        assert!(types(&one)[6..].contains(&types::READY));
+    }
+
+    #[test]
+    fn a_store_no_step_looked_at_says_why() {
+        let blocker = Blocker {
+            reason: "InvalidSpec",
+            path: "spec.replicas".into(),
+            message: "min is greater than max".into(),
+        };
+        let now = at(100);
+        for (blocker, paused, store_judged, says) in [
+            (
+                Some(blocker.clone()),
+                false,
+                false,
+                "the spec is not applied (InvalidSpec)",
+            ),
+            (None, true, false, "spec.paused is true"),
+            (None, false, false, "the spec did not resolve"),
+            (Some(blocker), false, true, "as a step judged it"),
+        ] {
+            let facts = Assessment {
+                blocker,
+                paused,
+                ..Assessment::default()
+            };
+            let judged = if store_judged {
+                judged(&[(types::DATABASE_READY, false)])
+            } else {
+                Judgements::default()
+            };
+            let status = next(None, &facts, judged, &now);
+            let database = status
+                .conditions
+                .iter()
+                .find(|c| c.type_ == types::DATABASE_READY)
+                .expect("DatabaseReady is always said");
+            assert!(database.message.starts_with(says), "{}", database.message);
+            let expected = if store_judged { "False" } else { "Unknown" };
+            assert_eq!(database.status, expected);
+        }
+    }
+}
