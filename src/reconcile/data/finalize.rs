@@ -170,3 +170,99 @@ fn torn_down(
     };
     (done, facts, note)
 }
+
+#[cfg(test)]
+mod tests {
+    use k8s_openapi::{
+        apimachinery::pkg::apis::meta::v1::{Condition, Time},
+        jiff::Timestamp,
+    };
+
+    use super::*;
+    use crate::api::DeletionPolicy;
+
+    fn database() -> Managed {
+        Managed::Database(DatabaseRequest {
+            identifier: "support-db".into(),
+            engine_version: None,
+            instance_class: "db.t3.micro".into(),
+            storage_gib: 20,
+            multi_az: false,
+            backup_retention_days: 7,
+            subnet_group: None,
+            security_groups: Vec::new(),
+            apply_immediately: true,
+            deletion_policy: DeletionPolicy::Snapshot,
+            tags: Vec::new(),
+        })
+    }
+
+    fn previously(reason: &str) -> ChatbotDeploymentStatus {
+        ChatbotDeploymentStatus {
+            conditions: vec![Condition {
+                type_: condition_types::DATABASE_READY.into(),
+                status: "False".into(),
+                reason: reason.into(),
+                message: String::new(),
+                last_transition_time: Time(Timestamp::UNIX_EPOCH),
+                observed_generation: None,
+            }],
+            ..ChatbotDeploymentStatus::default()
+        }
+    }
+
+    #[test]
+    fn each_teardown_says_whether_it_is_done_and_tells_once() {
+        let snapshot = Teardown::Deleting {
+            final_snapshot: Some("support-db-final".into()),
+        };
+        let refused = Teardown::Refused {
+            message: "InvalidDBInstanceState".into(),
+        };
+        for (teardown, before, done, reason, failed, event) in [
+            (Teardown::Gone, "Deleting", true, "Deleted", false, true),
+            (
+                Teardown::Retained,
+                "Available",
+                true,
+                "Retained",
+                false,
+                true,
+            ),
+            (
+                snapshot.clone(),
+                "Available",
+                false,
+                "Deleting",
+                false,
+                true,
+            ),
+            (snapshot, "Deleting", false, "Deleting", false, false),
+            (
+                refused.clone(),
+                "Deleting",
+                false,
+                "DeletionRefused",
+                true,
+                true,
+            ),
+            (
+                refused,
+                "DeletionRefused",
+                false,
+                "DeletionRefused",
+                true,
+                false,
+            ),
+        ] {
+            let (is_done, facts, note) = torn_down(&database(), &teardown, &previously(before));
+            assert_eq!(is_done, done, "{teardown:?}");
+            assert_eq!(facts.reason, reason);
+            assert_eq!(facts.failed, failed);
+            assert!(!facts.ready);
+            assert!(facts.message.contains("support-db"), "{}", facts.message);
+            assert_eq!(note.is_some(), event, "{teardown:?} after {before}");
+            assert_eq!(facts.status.identifier.as_deref(), Some("support-db"));
+        }
+    }
+}
