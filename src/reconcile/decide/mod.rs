@@ -3,53 +3,27 @@
 //! generate, which revision the pods are, and the facts the status is built
 //! from. No I/O, no clock: `now` comes in.
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{OwnerReference, Time};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 mod children;
+mod migrate;
+mod pace;
+mod render;
 mod revision;
 mod spec;
 
 use super::{
-    delivery, holds, migration,
-    observe::{MigrationState, Observed},
+    delivery, holds,
+    observe::Observed,
     outcome::{Blocker, Pace},
-    status::{Assessment, MigrationFacts},
+    status::Assessment,
 };
 use crate::{
     api::{ChatbotDeployment, ChatbotDeploymentStatus},
-    backup::gate::Gate,
-    render::{Child, ChildKind, RenderError, Rendered, Renderer},
-    rollout::revisions,
+    render::Renderer,
 };
 
 pub use super::decision::{Decision, Generate};
-
-fn render_blocker(error: &RenderError) -> Blocker {
-    Blocker {
-        reason: error.reason(),
-        path: error.field(),
-        message: error.to_string(),
-    }
-}
-
-/// `cbd` rendered at `revision`, without the Prometheus Operator's kinds
-/// where the cluster does not serve them (said in the Monitored
-/// condition; nothing else waits for them). Every render of a reconcile
-/// goes through here: a new revision leaves them out as the first did.
-fn render_at(
-    renderer: &Renderer,
-    cbd: &ChatbotDeployment,
-    revision: i64,
-    observed: &Observed,
-) -> Result<Rendered, RenderError> {
-    let mut rendered = renderer.render(cbd, revision)?;
-    if observed.monitoring_missing {
-        rendered
-            .children
-            .retain(|c| !c.kind().object_type().is_monitoring());
-    }
-    Ok(rendered)
-}
 
 /// Decides one reconcile of `cbd`.
 pub fn decide(
@@ -169,7 +143,7 @@ fn plan(inputs: &Inputs, assessment: &mut Assessment) -> Result<Option<Decision>
     };
     holds.restoring = crate::backup::restore::stops_writes(inputs.status.restore.as_ref());
     holds.frozen = revision::held(inputs, assessment, &mut decision) || holds.restoring;
-    let migration_job = migrate(
+    let migration_job = migrate::migrate(
         inputs,
         &rendered,
         &owner,
@@ -214,112 +188,12 @@ fn plan(inputs: &Inputs, assessment: &mut Assessment) -> Result<Option<Decision>
         &mut decision,
     );
     decision.apply.extend(migration_job);
-    decision.pace = Some(pace(&decision, assessment, holds, urls_missing, revision));
+    decision.pace = Some(pace::pace(
+        &decision,
+        assessment,
+        holds,
+        urls_missing,
+        revision,
+    ));
     Ok(Some(decision))
-}
-
-/// The pre-rollout backup and the migration of the revision: the backup
-/// goes first (migrations are what a restore undoes), then the revision's
-/// Job runs to completion before its pods replace the running ones; the
-/// running revision keeps serving. Returns the migration Job to create.
-fn migrate(
-    inputs: &Inputs,
-    rendered: &Rendered,
-    owner: &OwnerReference,
-    assessment: &mut Assessment,
-    decision: &mut Decision,
-    holds: &mut Holds,
-) -> Option<Child> {
-    let observed = inputs.observed;
-    let revision = rendered.context.revision;
-    let running_revision = observed.workload.as_ref().and_then(|w| w.template_revision);
-    let mut migration_job = None;
-    let gate = holds::pre_rollout_gate(
-        rendered,
-        inputs.status,
-        running_revision,
-        holds.pods || holds.frozen,
-    );
-    decision.pre_rollout_backup = gate.wants();
-    if let Gate::Passed { revision, taken } = &gate {
-        assessment.revisions = revisions::with_snapshot(&assessment.revisions, *revision, taken);
-    }
-    let hold_for_backup = gate.holds();
-    assessment.pre_rollout = hold_for_backup.then_some(gate);
-    // A migration against a Postgres that is still starting would only
-    // fail: it waits (managed stores hold the pods until their URL exists).
-    let database_starting =
-        rendered.context.stores.database.is_some() && !observed.in_cluster_database_ready;
-    if !holds.pods
-        && !holds.frozen
-        && !hold_for_backup
-        && running_revision != Some(revision)
-        && let Some(job) = rendered
-            .children
-            .iter()
-            .find(|c| c.kind() == ChildKind::MigrationJob)
-    {
-        let found = observed.migrations.get(&revision);
-        let state = found.map_or(MigrationState::Running, |m| m.state);
-        if database_starting {
-            holds.migration = true;
-        } else if found.is_none() {
-            let mut job = job.clone();
-            job.metadata_mut().owner_references = Some(vec![owner.clone()]);
-            // Applied after the ServiceAccount and ConfigMap it uses.
-            migration_job = Some(job);
-        }
-        if !database_starting {
-            holds.migration = state != MigrationState::Succeeded;
-            assessment.migration = Some(MigrationFacts {
-                revision,
-                job: job.name().to_string(),
-                state,
-                running_revision,
-                log_tail: None,
-            });
-        }
-    }
-    holds.migration |= hold_for_backup;
-    decision
-        .prune
-        .extend(migration::old_jobs(&observed.migrations, revision));
-    migration_job
-}
-
-/// How soon to look again: slowly while only a change helps, soon while
-/// something is in flight.
-fn pace(
-    decision: &Decision,
-    assessment: &Assessment,
-    holds: Holds,
-    urls_missing: bool,
-    revision: i64,
-) -> Pace {
-    let in_flight = urls_missing
-        || decision.release_hold
-        || !decision.apply.is_empty()
-        || decision.generate.is_some()
-        || assessment.workload.as_ref().is_none_or(|w| !w.rolled_out());
-    let migration_failed = assessment
-        .migration
-        .as_ref()
-        .is_some_and(|m| m.state == MigrationState::Failed);
-    // A rollout that time alone moves (a timed pause, the next analysis
-    // round, the scale-down delay) wakes when it is due; one that waits
-    // for pods or checks looks again soon.
-    let rollout_moving = decision.wake.is_none()
-        && assessment.rollout.as_ref().is_some_and(|r| {
-            use crate::rollout::progressive;
-            r.revision == revision
-                && (progressive::phase_of(r) == crate::rollout::machine::Phase::Progressing
-                    || progressive::promoting(r))
-        });
-    if !assessment.missing_secrets.is_empty() || migration_failed {
-        Pace::Blocked
-    } else if in_flight || holds.migration || rollout_moving {
-        Pace::Waiting
-    } else {
-        Pace::Steady
-    }
 }

@@ -2,7 +2,10 @@
 //! history, or one the history already has), or the one an on-call
 //! rollback holds them at.
 
-use super::{Inputs, render_at, render_blocker};
+use super::{
+    Inputs,
+    render::{render_at, render_blocker},
+};
 use crate::{
     reconcile::{
         decision::Decision, outcome::Blocker, outcome::Note, rollback, status::Assessment,
@@ -66,6 +69,7 @@ pub(super) fn choose(
 /// the spec changed, the hold is lifted. Whether the pods are held.
 pub(super) fn held(inputs: &Inputs, assessment: &mut Assessment, decision: &mut Decision) -> bool {
     let held = rollback::held(inputs.cbd).cloned();
+    let stale = rollback::stale(inputs.cbd);
     if let Some(held) = &held {
         assessment.current_revision = Some(held.revision);
         assessment.revisions = revisions::rolled_back(
@@ -73,7 +77,7 @@ pub(super) fn held(inputs: &Inputs, assessment: &mut Assessment, decision: &mut 
             held.instead_of,
             held.at.as_ref().unwrap_or(inputs.now),
         );
-    } else if rollback::stale(inputs.cbd) {
+    } else if stale {
         decision.release_hold = true;
         assessment.rollback = None;
     }

@@ -5,7 +5,10 @@
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::Resource;
 
-use super::{Inputs, render_at, render_blocker};
+use super::{
+    Inputs,
+    render::{render_at, render_blocker},
+};
 use crate::{
     capacity::{self, CheckStatus},
     cost,
