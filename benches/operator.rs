@@ -30,7 +30,7 @@ use std::{
 
 use chatbot_operator::{
     api::ChatbotDeployment,
-    reconcile::{decide, observe, stores},
+    reconcile::{caches, decide, observe},
     secrets,
 };
 use common::{
@@ -152,7 +152,7 @@ async fn in_process(count: usize) {
     let objects = harness.api.list("/");
     drop(harness);
     let before = LIVE.load(Ordering::Relaxed);
-    let (caches, mut writers) = stores::stores();
+    let (caches, mut writers) = caches::stores();
     let mut cached = 0usize;
     fn fill<K>(
         writer: &mut kube::runtime::reflector::store::Writer<K>,
@@ -175,63 +175,63 @@ async fn in_process(count: usize) {
         &mut writers.chatbots,
         &objects,
         "ChatbotDeployment",
-        stores::trim_metadata,
+        caches::trim_metadata,
         &mut cached,
     );
     fill(
         &mut writers.service_accounts,
         &objects,
         "ServiceAccount",
-        stores::trim_metadata,
+        caches::trim_metadata,
         &mut cached,
     );
     fill(
         &mut writers.config_maps,
         &objects,
         "ConfigMap",
-        stores::trim_metadata,
+        caches::trim_metadata,
         &mut cached,
     );
     fill(
         &mut writers.services,
         &objects,
         "Service",
-        stores::trim_metadata,
+        caches::trim_metadata,
         &mut cached,
     );
     fill(
         &mut writers.deployments,
         &objects,
         "Deployment",
-        stores::trim_deployment,
+        caches::trim_deployment,
         &mut cached,
     );
     fill(
         &mut writers.autoscalers,
         &objects,
         "HorizontalPodAutoscaler",
-        stores::trim_metadata,
+        caches::trim_metadata,
         &mut cached,
     );
     fill(
         &mut writers.disruption_budgets,
         &objects,
         "PodDisruptionBudget",
-        stores::trim_metadata,
+        caches::trim_metadata,
         &mut cached,
     );
     fill(
         &mut writers.network_policies,
         &objects,
         "NetworkPolicy",
-        stores::trim_metadata,
+        caches::trim_metadata,
         &mut cached,
     );
     fill(
         &mut writers.secrets,
         &objects,
         "Secret",
-        stores::strip_secret,
+        caches::strip_secret,
         &mut cached,
     );
     let held = LIVE.load(Ordering::Relaxed) - before;

@@ -162,7 +162,7 @@ async fn no_secret_value_reaches_status_events_requests_or_logs() {
     }
     // The cache holds key names only.
     let cached =
-        chatbot_operator::reconcile::stores::get(&harness.stores.secrets, NS, "mindmitra-llm")
+        chatbot_operator::reconcile::caches::get(&harness.stores.secrets, NS, "mindmitra-llm")
             .unwrap();
     assert!(
         cached

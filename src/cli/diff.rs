@@ -108,7 +108,7 @@ async fn diff_one(
             Api::namespaced_with(client.clone(), namespace, &object_type.api_resource());
         let selector = format!(
             "{},{}={name}",
-            crate::reconcile::stores::CHILD_SELECTOR,
+            crate::reconcile::caches::CHILD_SELECTOR,
             crate::names::keys::INSTANCE
         );
         let listed = match api.list(&ListParams::default().labels(&selector)).await {

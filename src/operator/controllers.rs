@@ -34,8 +34,8 @@ use crate::{
     names::MANAGER,
     reconcile::{
         self, Context, action,
+        caches::{self, CHILD_SELECTOR, Stores},
         observe::referring_to_secret,
-        stores::{self, CHILD_SELECTOR, Stores},
     },
     render::Renderer,
     secrets,
@@ -79,7 +79,7 @@ pub async fn run_controllers(
     shutdown: CancellationToken,
 ) {
     let namespace = settings.namespace.as_deref();
-    let (stores, mut writers) = stores::stores();
+    let (stores, mut writers) = caches::stores();
     let gateway_api = http_routes_served(&client).await;
     stores.set_gateway_api(gateway_api);
     let monitoring = monitoring_served(&client).await;
@@ -99,7 +99,7 @@ pub async fn run_controllers(
         watcher::Config::default().any_semantic(),
     )
     .default_backoff()
-    .modify(stores::trim_metadata)
+    .modify(caches::trim_metadata)
     .reflect(std::mem::take(&mut writers.chatbots))
     .applied_objects();
     let secret_stream = watcher(
@@ -107,7 +107,7 @@ pub async fn run_controllers(
         watcher::Config::default().any_semantic(),
     )
     .default_backoff()
-    .modify(stores::strip_secret)
+    .modify(caches::strip_secret)
     .reflect(std::mem::take(&mut writers.secrets))
     .touched_objects();
     let controller =
@@ -221,7 +221,7 @@ fn owned(
     controller: Controller<ChatbotDeployment>,
     client: &Client,
     namespace: Option<&str>,
-    mut writers: stores::Writers,
+    mut writers: caches::Writers,
     gateway_api: bool,
     monitoring: bool,
 ) -> Controller<ChatbotDeployment> {
@@ -230,71 +230,71 @@ fn owned(
             client,
             namespace,
             writers.service_accounts,
-            stores::trim_metadata,
+            caches::trim_metadata,
         ))
         .owns_stream(child_stream::<ConfigMap>(
             client,
             namespace,
             writers.config_maps,
-            stores::trim_metadata,
+            caches::trim_metadata,
         ))
         .owns_stream(child_stream::<Service>(
             client,
             namespace,
             writers.services,
-            stores::trim_metadata,
+            caches::trim_metadata,
         ))
         .owns_stream(child_stream::<Deployment>(
             client,
             namespace,
             writers.deployments,
-            stores::trim_deployment,
+            caches::trim_deployment,
         ))
         .owns_stream(child_stream::<StatefulSet>(
             client,
             namespace,
             writers.stateful_sets,
-            stores::trim_metadata,
+            caches::trim_metadata,
         ))
         .owns_stream(child_stream::<HorizontalPodAutoscaler>(
             client,
             namespace,
             writers.autoscalers,
-            stores::trim_metadata,
+            caches::trim_metadata,
         ))
         .owns_stream(child_stream::<PodDisruptionBudget>(
             client,
             namespace,
             writers.disruption_budgets,
-            stores::trim_metadata,
+            caches::trim_metadata,
         ))
         .owns_stream(child_stream::<NetworkPolicy>(
             client,
             namespace,
             writers.network_policies,
-            stores::trim_metadata,
+            caches::trim_metadata,
         ))
         .owns_stream(child_stream::<Job>(
             client,
             namespace,
             writers.jobs,
-            stores::trim_job,
+            caches::trim_job,
         ))
         .owns_stream(child_stream::<Ingress>(
             client,
             namespace,
             writers.ingresses,
-            stores::trim_metadata,
+            caches::trim_metadata,
         ));
     let controller = if gateway_api {
         controller.owns_stream(child_stream::<HttpRoute>(
             client,
             namespace,
             writers.http_routes,
-            stores::trim_metadata,
+            caches::trim_metadata,
         ))
     } else {
-        stores::Writers::no_http_routes(&mut writers.http_routes);
+        caches::Writers::no_http_routes(&mut writers.http_routes);
         controller
     };
     if monitoring {
@@ -303,17 +303,17 @@ fn owned(
                 client,
                 namespace,
                 writers.pod_monitors,
-                stores::trim_metadata,
+                caches::trim_metadata,
             ))
             .owns_stream(child_stream::<PrometheusRule>(
                 client,
                 namespace,
                 writers.prometheus_rules,
-                stores::trim_rules,
+                caches::trim_rules,
             ))
     } else {
-        stores::Writers::unserved(&mut writers.pod_monitors);
-        stores::Writers::unserved(&mut writers.prometheus_rules);
+        caches::Writers::unserved(&mut writers.pod_monitors);
+        caches::Writers::unserved(&mut writers.prometheus_rules);
         controller
     }
 }

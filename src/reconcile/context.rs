@@ -13,7 +13,7 @@ use kube::{
 };
 
 use super::{
-    stores::{Stores, SyncGate},
+    caches::{Stores, SyncGate},
     timing::Timing,
 };
 use crate::{

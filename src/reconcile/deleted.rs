@@ -6,7 +6,9 @@
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::{ResourceExt, runtime::controller::Action};
 
-use super::{context::Context, data, error::ReconcileError, publish, status, write::write_status};
+use super::{
+    context::Context, data_stores, error::ReconcileError, publish, status, write::write_status,
+};
 use crate::api::ChatbotDeployment;
 
 /// One step of deleting `cbd`: its managed stores are torn down by their
@@ -21,10 +23,10 @@ pub(super) async fn finalize_deleted(
     ctx.metrics
         .deployments
         .forget(&cbd.namespace().unwrap_or_default(), &cbd.name_any());
-    if !cbd.finalizers().iter().any(|f| f == data::FINALIZER) {
+    if !cbd.finalizers().iter().any(|f| f == data_stores::FINALIZER) {
         return Ok(Action::await_change());
     }
-    let finalized = data::finalize(ctx, cbd, spec).await?;
+    let finalized = data_stores::finalize(ctx, cbd, spec).await?;
     publish::publish(ctx, cbd, &finalized.notes).await;
     if finalized.done {
         return Ok(Action::await_change());

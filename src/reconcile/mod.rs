@@ -10,11 +10,12 @@
 //! request at all.
 
 pub mod action;
+pub mod caches;
 pub mod command;
 pub mod conditions;
 mod context;
 pub mod converge;
-pub mod data;
+pub mod data_stores;
 pub mod decide;
 mod decision;
 mod deleted;
@@ -31,7 +32,6 @@ mod probe;
 mod publish;
 pub mod rollback;
 pub mod status;
-pub mod stores;
 mod timing;
 mod write;
 
@@ -45,10 +45,10 @@ use kube::{
 use tracing::{Instrument, warn};
 
 use crate::api::ChatbotDeployment;
+pub use caches::{Stores, SyncGate};
 pub use context::Context;
 pub use error::ReconcileError;
 use outcome::Outcome;
-pub use stores::{Stores, SyncGate};
 pub use timing::Timing;
 
 /// Controller name in metrics and logs.
@@ -116,7 +116,7 @@ async fn reconcile_in_span(
     let spec = resolved.as_ref();
     let stores = match spec {
         Some(spec) if assessment.blocker.is_none() && !assessment.paused => {
-            let stores = data::converge_stores(ctx, cbd, spec).await?;
+            let stores = data_stores::converge_stores(ctx, cbd, spec).await?;
             assessment.database = stores.database.clone();
             assessment.cache = stores.cache.clone();
             stores.outcome()

@@ -10,7 +10,7 @@ use k8s_openapi::{
 };
 use kube::{Resource, ResourceExt};
 
-use super::stores::{Stores, get};
+use super::caches::{Stores, get};
 use crate::{
     api::ChatbotDeployment,
     names,

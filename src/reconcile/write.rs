@@ -9,13 +9,13 @@ use kube::{
 use serde_json::json;
 
 use super::{
+    caches,
     conditions::Judgements,
     context::Context,
     error::ReconcileError,
     events,
     outcome::Outcome,
     status::{self, Assessment},
-    stores,
 };
 use crate::{
     api::{ChatbotDeployment, ChatbotDeploymentStatus},
@@ -37,7 +37,7 @@ pub(super) async fn next_status(
     // never reconciled again) leave no series behind.
     ctx.metrics
         .deployments
-        .retain(|namespace, name| stores::get(&ctx.stores.chatbots, namespace, name).is_some());
+        .retain(|namespace, name| caches::get(&ctx.stores.chatbots, namespace, name).is_some());
     ctx.metrics
         .deployments
         .observe(&cbd.namespace().unwrap_or_default(), &cbd.name_any(), &next);

@@ -10,7 +10,7 @@ use chatbot_operator::{
     reconcile::{
         self, Context, SyncGate, Timing,
         action::{self, ActionContext},
-        stores::{self, CHILD_SELECTOR, Stores, Writers},
+        caches::{self, CHILD_SELECTOR, Stores, Writers},
     },
     render::Renderer,
     telemetry::Metrics,
@@ -138,7 +138,7 @@ impl Harness {
     fn on(api: FakeApi, renderer: Renderer) -> Self {
         let metrics = Arc::new(Metrics::new());
         let client = api.client(metrics.clone());
-        let (stores, writers) = stores::stores();
+        let (stores, writers) = caches::stores();
         let reporter = Reporter {
             controller: "chatbot-operator".into(),
             instance: Some("test".into()),
@@ -221,73 +221,73 @@ impl Harness {
                 .into_iter()
                 .filter(|o| o["kind"] == "ChatbotDeployment")
                 .collect(),
-            stores::trim_metadata,
+            caches::trim_metadata,
         );
         refill(
             &mut self.writers.service_accounts,
             children("serviceaccounts"),
-            stores::trim_metadata,
+            caches::trim_metadata,
         );
         refill(
             &mut self.writers.config_maps,
             children("configmaps"),
-            stores::trim_metadata,
+            caches::trim_metadata,
         );
         refill(
             &mut self.writers.services,
             children("services"),
-            stores::trim_metadata,
+            caches::trim_metadata,
         );
         refill(
             &mut self.writers.deployments,
             children("deployments"),
-            stores::trim_deployment,
+            caches::trim_deployment,
         );
         refill(
             &mut self.writers.stateful_sets,
             children("statefulsets"),
-            stores::trim_metadata,
+            caches::trim_metadata,
         );
         refill(
             &mut self.writers.autoscalers,
             children("horizontalpodautoscalers"),
-            stores::trim_metadata,
+            caches::trim_metadata,
         );
         refill(
             &mut self.writers.disruption_budgets,
             children("poddisruptionbudgets"),
-            stores::trim_metadata,
+            caches::trim_metadata,
         );
         refill(
             &mut self.writers.network_policies,
             children("networkpolicies"),
-            stores::trim_metadata,
+            caches::trim_metadata,
         );
-        refill(&mut self.writers.jobs, children("jobs"), stores::trim_job);
+        refill(&mut self.writers.jobs, children("jobs"), caches::trim_job);
         refill(
             &mut self.writers.ingresses,
             children("ingresses"),
-            stores::trim_metadata,
+            caches::trim_metadata,
         );
         refill(
             &mut self.writers.http_routes,
             children("httproutes"),
-            stores::trim_metadata,
+            caches::trim_metadata,
         );
         refill(
             &mut self.writers.pod_monitors,
             children("podmonitors"),
-            stores::trim_metadata,
+            caches::trim_metadata,
         );
         refill(
             &mut self.writers.prometheus_rules,
             children("prometheusrules"),
-            stores::trim_rules,
+            caches::trim_rules,
         );
         refill(
             &mut self.writers.secrets,
             all("secrets"),
-            stores::strip_secret,
+            caches::strip_secret,
         );
     }
 
@@ -327,7 +327,7 @@ impl Harness {
                 .resolve(&cbd.spec)
                 .expect("spec resolves")
                 .spec;
-            let outcome = reconcile::data::converge_stores(&self.context, &cbd, &spec)
+            let outcome = reconcile::data_stores::converge_stores(&self.context, &cbd, &spec)
                 .await
                 .expect("stores converge");
             self.sync();

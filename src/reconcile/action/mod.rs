@@ -29,7 +29,7 @@ use kube::{
 use serde_json::json;
 use tracing::{Instrument, info};
 
-use super::{command, error::ReconcileError, rollback, stores::get};
+use super::{caches::get, command, error::ReconcileError, rollback};
 use crate::{
     api::action_phase as phase,
     api::{ActionKind, ChatbotAction, ChatbotActionStatus, ChatbotDeployment},

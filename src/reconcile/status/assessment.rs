@@ -8,7 +8,7 @@ use crate::{
     capacity::CapacityCheck,
     cost::CostReport,
     reconcile::{
-        data::facts::StoreFacts,
+        data_stores::facts::StoreFacts,
         observe::{MigrationState, Workload},
         outcome::Blocker,
     },

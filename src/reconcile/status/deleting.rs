@@ -7,7 +7,7 @@ use crate::{
     api::{ChatbotDeploymentStatus, condition_types as types},
     reconcile::{
         conditions::ConditionSet,
-        data::facts::{StoreFacts, store_status},
+        data_stores::facts::{StoreFacts, store_status},
     },
 };
 

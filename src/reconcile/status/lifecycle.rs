@@ -11,7 +11,7 @@ use crate::{
     backup::gate::Gate,
     reconcile::{
         conditions::{Judgements, kstatus},
-        data::facts::StoreFacts,
+        data_stores::facts::StoreFacts,
         observe::{MigrationState, Workload},
     },
     rollout::{machine::Phase, progressive, revisions},

@@ -16,7 +16,7 @@ pub use deleting::deleting;
 
 use super::{
     conditions::{ConditionSet, Judgements},
-    data::facts::store_status,
+    data_stores::facts::store_status,
 };
 use crate::api::{ChatbotDeploymentStatus, CostEstimate, condition_types as types};
 

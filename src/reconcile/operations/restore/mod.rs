@@ -11,11 +11,11 @@ use tracing::info;
 
 use super::backups;
 use crate::reconcile::{
+    caches::get,
     context::Context,
-    data::secret_view,
+    data_stores::secret_view,
     error::ReconcileError,
     outcome::{Note, Outcome, Pace},
-    stores::get,
 };
 use crate::{
     api::{

@@ -6,7 +6,7 @@
 use jiff::Timestamp;
 use tracing::info;
 
-use crate::reconcile::{context::Context, data::owner_of, error::ReconcileError};
+use crate::reconcile::{context::Context, data_stores::owner_of, error::ReconcileError};
 use crate::{
     api::{ChatbotDeployment, ChatbotDeploymentSpec, DeletionPolicy, StoreMode},
     backup::restore::{

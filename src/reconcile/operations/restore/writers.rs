@@ -8,7 +8,7 @@ use kube::{Api, api::PatchParams};
 use tracing::info;
 
 use crate::reconcile::{
-    context::Context, converge, error::ReconcileError, error::kube_error, stores::get,
+    caches::get, context::Context, converge, error::ReconcileError, error::kube_error,
 };
 use crate::{
     api::ChatbotDeploymentSpec,

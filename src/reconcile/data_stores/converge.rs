@@ -14,11 +14,11 @@ use super::{
     secret::{create_secret, foreign_secret, restored_database, secret_view, write_url},
 };
 use crate::reconcile::{
+    caches::get,
     context::Context,
     error::ReconcileError,
     observe::{Ownership, ownership},
     outcome::Note,
-    stores::get,
 };
 use crate::{
     api::{ChatbotDeployment, ChatbotDeploymentSpec, StoreMode, StoreStatus},

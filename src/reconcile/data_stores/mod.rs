@@ -1,4 +1,4 @@
-//! The data step of a reconcile: managed stores in AWS, their connection
+//! The data-store step of a reconcile: managed stores in AWS, their connection
 //! Secrets, and the finalizer that honours the deletion policy. The only
 //! part of the reconciler that talks to AWS.
 //!

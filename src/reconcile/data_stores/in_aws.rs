@@ -17,11 +17,11 @@ use super::{
     },
 };
 use crate::reconcile::{
+    caches::get,
     context::Context,
     error::ReconcileError,
     observe::{Ownership, ownership},
     outcome::Note,
-    stores::get,
 };
 use crate::{
     api::{ChatbotDeployment, StoreStatus},
