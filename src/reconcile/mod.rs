@@ -1,13 +1,14 @@
 //! The controller: observe → decide → apply → status.
 //!
 //! `reconcile` reads the caches and what a rollout needs measured
-//! (`observe`, `probe`), asks the pure `decide` what to do, then runs the
-//! steps in order — data stores, children (`converge`), the data
-//! operations (restore and backups) —
-//! each handing back an [`Outcome`]; the loop folds them (a blocker from
-//! one stops the steps after it), computes the next status and writes it
-//! only when it changed. A reconcile of an unchanged resource sends no
-//! request at all.
+//! (`probe::observe`), asks the pure `decide` what to do, then runs the
+//! steps in order — the data stores (`data_stores`), the children
+//! (`converge`), the data operations (`operations`: restore, then
+//! backups) — each handing back an [`Outcome`]; the loop folds them (a
+//! blocker from one stops the steps after it), composes the next status
+//! from their conditions (`status`) and writes it only when it changed
+//! (`write`). A reconcile of an unchanged resource sends no request at
+//! all.
 
 pub mod action;
 pub mod caches;
@@ -146,7 +147,8 @@ async fn reconcile_in_span(
     }
 
     let judged = std::mem::take(&mut outcome.conditions);
-    let transitions = write::next_status(ctx, cbd, &assessment, judged, &now).await?;
+    let next = status::next(cbd.status.as_ref(), &assessment, judged, &now);
+    let transitions = write::next_status(ctx, cbd, &next).await?;
     let outcome = outcome.then(transitions);
     publish::publish(ctx, cbd, &outcome.notes).await;
     Ok(Action::requeue(ctx.timing.after(&outcome)))

@@ -1,38 +1,25 @@
-//! The next status computed, kept in the metrics and written with
-//! server-side apply on the status subresource when it changed.
+//! The next status kept in the metrics and written with server-side
+//! apply on the status subresource when it changed.
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::{
     Api, Client, Resource, ResourceExt,
     api::{Patch, PatchParams},
 };
 use serde_json::json;
 
-use super::{
-    caches,
-    conditions::Judgements,
-    context::Context,
-    error::ReconcileError,
-    events,
-    outcome::Outcome,
-    status::{self, Assessment},
-};
+use super::{caches, context::Context, error::ReconcileError, events, outcome::Outcome};
 use crate::{
     api::{ChatbotDeployment, ChatbotDeploymentStatus},
     names::MANAGER,
 };
 
-/// Computes the next status, keeps the per-resource metrics, and writes
-/// the status when it changed. Returns the condition transitions as
-/// Events.
+/// Keeps the per-resource metrics of the `next` status, and writes it
+/// when it changed. Returns the condition transitions as Events.
 pub(super) async fn next_status(
     ctx: &Context,
     cbd: &ChatbotDeployment,
-    assessment: &Assessment,
-    judged: Judgements,
-    now: &Time,
+    next: &ChatbotDeploymentStatus,
 ) -> Result<Outcome, ReconcileError> {
-    let next = status::next(cbd.status.as_ref(), assessment, judged, now);
     // Deployments gone from the cache (deleted without a finalizer, so
     // never reconciled again) leave no series behind.
     ctx.metrics
@@ -40,11 +27,11 @@ pub(super) async fn next_status(
         .retain(|namespace, name| caches::get(&ctx.stores.chatbots, namespace, name).is_some());
     ctx.metrics
         .deployments
-        .observe(&cbd.namespace().unwrap_or_default(), &cbd.name_any(), &next);
+        .observe(&cbd.namespace().unwrap_or_default(), &cbd.name_any(), next);
     let previous = cbd.status.clone().unwrap_or_default();
-    if next != previous {
-        let after = write_status(&ctx.client, cbd, &next).await?;
-        ctx.remember_status(cbd, after, &next);
+    if *next != previous {
+        let after = write_status(&ctx.client, cbd, next).await?;
+        ctx.remember_status(cbd, after, next);
     }
     Ok(Outcome {
         notes: events::transitions(&previous.conditions, &next.conditions),
