@@ -160,3 +160,34 @@ where
         },
     }
 }
+
+/// The answer of a call of `operation`, `None` when AWS answers with the
+/// one fault `expected` tells apart: a describe of what is not there, a
+/// create of what a call whose answer was lost already made.
+pub fn unless<T, E>(
+    operation: &'static str,
+    result: Result<T, SdkError<E, HttpResponse>>,
+    expected: impl FnOnce(&E) -> bool,
+) -> Result<Option<T>, AwsError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match result {
+        Ok(output) => Ok(Some(output)),
+        Err(error) if error.as_service_error().is_some_and(expected) => Ok(None),
+        Err(error) => Err(classify(operation, &error)),
+    }
+}
+
+/// A call of `operation` whose answer holds nothing the caller needs.
+pub fn done<T, E>(
+    operation: &'static str,
+    result: Result<T, SdkError<E, HttpResponse>>,
+) -> Result<(), AwsError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    result
+        .map(|_| ())
+        .map_err(|error| classify(operation, &error))
+}

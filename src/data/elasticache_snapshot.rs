@@ -4,7 +4,7 @@
 
 use aws_sdk_elasticache::Client;
 
-use super::{AwsError, aws::classify, rds_snapshot::SnapshotState};
+use super::{AwsError, aws::unless, rds_snapshot::SnapshotState};
 
 /// The snapshot of replication group `group` before `revision` rolls out
 /// (`-cache-`: the database's RDS snapshot has the same stem).
@@ -24,39 +24,24 @@ fn state(status: Option<&str>) -> SnapshotState {
 /// (a node type without snapshots, a group mid-change) is the snapshot's
 /// failure, with AWS's words.
 pub async fn ensure(client: &Client, group: &str, name: &str) -> Result<SnapshotState, AwsError> {
-    match client.describe_snapshots().snapshot_name(name).send().await {
-        Ok(output) => {
-            if let Some(found) = output.snapshots().first() {
-                return Ok(state(found.snapshot_status()));
-            }
-        }
-        Err(error)
-            if error
-                .as_service_error()
-                .is_some_and(|e| e.is_snapshot_not_found_fault()) => {}
-        Err(error) => return Err(classify("DescribeSnapshots", &error)),
+    let described = client.describe_snapshots().snapshot_name(name).send().await;
+    let output = unless("DescribeSnapshots", described, |e| {
+        e.is_snapshot_not_found_fault()
+    })?;
+    if let Some(found) = output.as_ref().and_then(|o| o.snapshots().first()) {
+        return Ok(state(found.snapshot_status()));
     }
-    let created = client
-        .create_snapshot()
-        .replication_group_id(group)
-        .snapshot_name(name)
-        .send()
-        .await;
-    match created {
-        Ok(output) => Ok(state(output.snapshot().and_then(|s| s.snapshot_status()))),
+    let create = client.create_snapshot().replication_group_id(group);
+    let created = create.snapshot_name(name).send().await;
+    match unless("CreateSnapshot", created, |e| {
+        e.is_snapshot_already_exists_fault()
+    }) {
+        Ok(Some(output)) => Ok(state(output.snapshot().and_then(|s| s.snapshot_status()))),
         // Made by a call whose answer was lost: it is the same snapshot.
-        Err(error)
-            if error
-                .as_service_error()
-                .is_some_and(|e| e.is_snapshot_already_exists_fault()) =>
-        {
-            Ok(SnapshotState::Creating)
+        Ok(None) => Ok(SnapshotState::Creating),
+        Err(AwsError::Rejected { code, message, .. }) => {
+            Ok(SnapshotState::Failed(format!("{code}: {message}")))
         }
-        Err(error) => match classify("CreateSnapshot", &error) {
-            AwsError::Rejected { code, message, .. } => {
-                Ok(SnapshotState::Failed(format!("{code}: {message}")))
-            }
-            transient => Err(transient),
-        },
+        Err(transient) => Err(transient),
     }
 }

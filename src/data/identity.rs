@@ -29,6 +29,16 @@ pub struct Owner {
 }
 
 impl Owner {
+    /// An owner for tests: `namespace/name` with the uid `uid-1`.
+    #[cfg(test)]
+    pub fn example(namespace: &str, name: &str) -> Self {
+        Self {
+            namespace: namespace.into(),
+            name: name.into(),
+            uid: "uid-1".into(),
+        }
+    }
+
     /// `namespace/name`.
     pub fn reference(&self) -> String {
         format!("{}/{}", self.namespace, self.name)
@@ -122,11 +132,7 @@ mod tests {
     use super::*;
 
     fn owner(namespace: &str, name: &str) -> Owner {
-        Owner {
-            namespace: namespace.into(),
-            name: name.into(),
-            uid: "uid-1".into(),
-        }
+        Owner::example(namespace, name)
     }
 
     fn valid(id: &str, max: usize) -> bool {

@@ -5,9 +5,12 @@
 //! tearing it down by its deletion policy (`teardown`) are written once,
 //! here.
 
+use aws_smithy_runtime_api::client::{orchestrator::HttpResponse, result::SdkError};
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
 use super::{
-    aws::AwsError,
-    identity::Owner,
+    aws::{AwsError, classify},
+    identity::{self, Claim, Owner},
     store::{
         DeleteFailure, StoreReport, StoreState, Teardown, TeardownStep, after_delete, teardown_step,
     },
@@ -30,8 +33,11 @@ pub trait StoreRequest {
     fn identifier(&self) -> &str;
     fn tags(&self) -> &[(String, String)];
     fn deletion_policy(&self) -> DeletionPolicy;
-    /// Identifier of the final snapshot taken on deletion.
-    fn final_snapshot_identifier(&self) -> String;
+    /// Identifier of the final snapshot taken on deletion: derived, so a
+    /// repeated deletion never asks for a second one.
+    fn final_snapshot_identifier(&self) -> String {
+        format!("{}-final", self.identifier())
+    }
 }
 
 /// What one describe shows of a store, as every kind has it.
@@ -41,10 +47,38 @@ pub trait DescribedStore {
     fn arn(&self) -> Option<&str>;
 }
 
-/// Implements [`StoreRequest`] and [`DescribedStore`] for a request and a
-/// describe that hold the common fields under the common names.
-macro_rules! store_fields {
-    ($request:ty, $found:ty) => {
+/// Declares a kind of managed store: `$calls`, its calls over an SDK
+/// client; the request and the describe it works with, which hold the
+/// common fields under the common names ([`StoreRequest`],
+/// [`DescribedStore`]); the change a modification makes; and the names
+/// its reports and Events use: the create, modify and delete calls, and
+/// what the store is called; and its pure `step`.
+macro_rules! store_kind {
+    ($(#[$doc:meta])* $calls:ident($client:ty) $request:ty, $found:ty, $change:ty, [$create:literal, $modify:literal, $delete:literal], $label:literal, $step:path) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug)]
+        pub struct $calls<'a> {
+            pub client: &'a $client,
+        }
+
+        impl $crate::data::managed::StoreKind for $calls<'_> {
+            type Request = $request;
+            type Found = $found;
+            type Change = $change;
+            const CREATE: &'static str = $create;
+            const MODIFY: &'static str = $modify;
+            const DELETE: &'static str = $delete;
+            const LABEL: &'static str = $label;
+
+            fn next(
+                request: &$request,
+                owner: &$crate::data::Owner,
+                found: Option<&$found>,
+            ) -> $crate::data::managed::StoreStep<$change> {
+                $step(request, owner, found)
+            }
+        }
+
         impl $crate::data::managed::StoreRequest for $request {
             fn identifier(&self) -> &str {
                 &self.identifier
@@ -54,9 +88,6 @@ macro_rules! store_fields {
             }
             fn deletion_policy(&self) -> $crate::api::DeletionPolicy {
                 self.deletion_policy
-            }
-            fn final_snapshot_identifier(&self) -> String {
-                <$request>::final_snapshot_identifier(self)
             }
         }
 
@@ -73,58 +104,87 @@ macro_rules! store_fields {
         }
     };
 }
-pub(crate) use store_fields;
+pub(crate) use store_kind;
 
-/// The tagging calls of a [`ManagedStore`] whose SDK client (`self.client`)
-/// has `AddTagsToResource` and `RemoveTagsFromResource`, as RDS and
-/// ElastiCache both do; `tags` makes the SDK's tags from pairs.
-macro_rules! tagging_calls {
-    () => {
-        async fn tag(&self, arn: &str, pairs: &[(String, String)]) -> Result<(), AwsError> {
-            self.client
-                .add_tags_to_resource()
-                .resource_name(arn)
-                .set_tags(Some(tags(pairs)))
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|error| classify("AddTagsToResource", &error))
-        }
-
-        async fn untag(&self, arn: &str) -> Result<(), AwsError> {
-            self.client
-                .remove_tags_from_resource()
-                .resource_name(arn)
-                .set_tag_keys(Some(Owner::ownership_tag_keys()))
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|error| classify("RemoveTagsFromResource", &error))
-        }
-    };
-}
-pub(crate) use tagging_calls;
-
-/// A kind of managed store: its describe, its pure next step, and the
-/// calls each step makes. A third kind (or a snapshot kind) is one more
-/// implementation.
-#[allow(async_fn_in_trait)] // used in this crate only, never as `dyn`
-pub trait ManagedStore {
+/// What a kind of store works with, and the names its reports use.
+pub trait StoreKind {
     type Request: StoreRequest;
     type Found: DescribedStore + Default;
     type Change;
-    /// The calls that create and modify the store, for reports and errors.
+    /// The calls that create, modify and delete the store, for reports
+    /// and errors.
     const CREATE: &'static str;
     const MODIFY: &'static str;
+    const DELETE: &'static str;
+    /// What the store is called in Events: "RDS instance".
+    const LABEL: &'static str;
 
-    /// The store, `None` when there is none.
-    async fn describe(&self, identifier: &str) -> Result<Option<Self::Found>, AwsError>;
     /// The next call, from the request and one describe. Pure.
     fn next(
         request: &Self::Request,
         owner: &Owner,
         found: Option<&Self::Found>,
     ) -> StoreStep<Self::Change>;
+}
+
+/// The SDK's tags (`$tag`, RDS's or ElastiCache's `Tag`) from pairs.
+macro_rules! sdk_tags {
+    ($tag:ty, $pairs:expr) => {
+        $pairs
+            .iter()
+            .map(|(k, v)| <$tag>::builder().key(k).value(v).build())
+            .collect::<Vec<$tag>>()
+    };
+}
+pub(crate) use sdk_tags;
+
+/// The tagging calls of a [`ManagedStore`] whose SDK client (`self.client`)
+/// has `AddTagsToResource` and `RemoveTagsFromResource` with tags of type
+/// `$tag`, as RDS and ElastiCache both do.
+macro_rules! tagging_calls {
+    ($tag:ty) => {
+        async fn tag(&self, arn: &str, pairs: &[(String, String)]) -> Result<(), AwsError> {
+            let call = self.client.add_tags_to_resource().resource_name(arn);
+            let tags = $crate::data::managed::sdk_tags!($tag, pairs);
+            $crate::data::aws::done("AddTagsToResource", call.set_tags(Some(tags)).send().await)
+        }
+
+        async fn untag(&self, arn: &str) -> Result<(), AwsError> {
+            let keys = Owner::ownership_tag_keys();
+            let call = self.client.remove_tags_from_resource().resource_name(arn);
+            let result = call.set_tag_keys(Some(keys)).send().await;
+            $crate::data::aws::done("RemoveTagsFromResource", result)
+        }
+    };
+}
+pub(crate) use tagging_calls;
+
+/// The steps every kind takes before it looks at its own fields: create
+/// what is not there, adopt what no resource owns, never touch another
+/// resource's store. `Ok` is the store this resource owns.
+pub fn claimed<'a, Found: DescribedStore, Change>(
+    owner: &Owner,
+    found: Option<&'a Found>,
+) -> Result<&'a Found, StoreStep<Change>> {
+    let Some(found) = found else {
+        return Err(StoreStep::Create);
+    };
+    match identity::claim(owner, found.tags()) {
+        Err(other) => Err(StoreStep::Report(StoreState::OwnedElsewhere {
+            owner: other,
+        })),
+        Ok(Claim::Adopt) => Err(StoreStep::Adopt),
+        Ok(Claim::Owned) => Ok(found),
+    }
+}
+
+/// A kind of managed store: its describe, its pure next step, and the
+/// calls each step makes. A third kind (or a snapshot kind) is one more
+/// implementation.
+#[allow(async_fn_in_trait)] // used in this crate only, never as `dyn`
+pub trait ManagedStore: StoreKind {
+    /// The store, `None` when there is none.
+    async fn describe(&self, identifier: &str) -> Result<Option<Self::Found>, AwsError>;
     /// Creates the store with `secret` as its password or auth token; one
     /// that already exists (a create whose response was lost, or another
     /// replica's) counts as created.
@@ -134,8 +194,8 @@ pub trait ManagedStore {
         owner: &Owner,
         secret: String,
     ) -> Result<(), AwsError>;
-    /// The Event a create says.
-    fn created(request: &Self::Request) -> String;
+    /// What a create makes, for its Event: "db.t3.micro, 20 GiB".
+    fn shape(request: &Self::Request) -> String;
     async fn modify(&self, request: &Self::Request, change: &Self::Change) -> Result<(), AwsError>;
     /// The Event a modification says, `found` as described before it.
     fn modified(request: &Self::Request, change: &Self::Change, found: &Self::Found) -> String;
@@ -149,10 +209,6 @@ pub trait ManagedStore {
         identifier: &str,
         final_snapshot: Option<String>,
     ) -> Result<(), DeleteFailure>;
-    /// The delete call, for reports and errors.
-    const DELETE: &'static str;
-    /// What the store is called in Events: "RDS instance".
-    const LABEL: &'static str;
 
     /// Looks at the store and makes the one call it needs. `secret` is
     /// asked for only when the store is created.
@@ -176,7 +232,12 @@ pub trait ManagedStore {
                     return Ok(rejected_or(error, report)?);
                 }
                 report.mutations.push(Self::CREATE);
-                report.notes.push(Self::created(request));
+                report.notes.push(format!(
+                    "creating {} {} ({})",
+                    Self::LABEL,
+                    request.identifier(),
+                    Self::shape(request)
+                ));
             }
             StoreStep::Adopt => {
                 let Some(arn) = found.as_ref().and_then(|f| f.arn()) else {
@@ -238,6 +299,22 @@ pub trait ManagedStore {
             }
         }
     }
+}
+
+/// The answer of a delete call of `operation`, telling a store that was
+/// already gone (`gone`) from a refusal or a flaky AWS.
+pub(crate) fn delete_answer<T, E>(
+    operation: &'static str,
+    result: Result<T, SdkError<E, HttpResponse>>,
+    gone: impl Fn(&E) -> bool,
+) -> Result<(), DeleteFailure>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    result.map(|_| ()).map_err(|error| DeleteFailure {
+        not_found: error.as_service_error().is_some_and(&gone),
+        error: classify(operation, &error),
+    })
 }
 
 /// A refusal becomes the store's state; a transient failure fails the reconcile.

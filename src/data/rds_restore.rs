@@ -3,10 +3,13 @@
 //! the restore, so a lost response or a restart finds it instead of making
 //! another; and what a describe of such an instance means to a restore.
 
+use aws_sdk_rds::types::Tag;
+
 use super::{
     AwsError, Owner,
-    aws::classify,
+    aws::unless,
     identity::{self, Claim, tags},
+    managed::sdk_tags,
     rds::{DatabaseInstance, DatabaseRequest, PASSING, Rds, SERVING},
 };
 use crate::backup::restore::instance::{InstanceRestore, InstanceState};
@@ -64,21 +67,14 @@ impl Rds<'_> {
             .copy_tags_to_snapshot(true)
             .deletion_protection(false)
             .set_db_subnet_group_name(request.subnet_group.clone())
-            .set_tags(Some(super::rds::tags(&pairs)));
+            .set_tags(Some(sdk_tags!(Tag, &pairs)));
         for group in &request.security_groups {
             call = call.vpc_security_group_ids(group);
         }
-        match call.send().await {
-            Ok(_) => Ok(()),
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_db_instance_already_exists_fault()) =>
-            {
-                Ok(())
-            }
-            Err(error) => Err(classify("RestoreDBInstanceFromDBSnapshot", &error)),
-        }
+        unless("RestoreDBInstanceFromDBSnapshot", call.send().await, |e| {
+            e.is_db_instance_already_exists_fault()
+        })
+        .map(|_| ())
     }
 }
 
@@ -88,11 +84,7 @@ mod tests {
     use crate::data::Endpoint;
 
     fn owner() -> Owner {
-        Owner {
-            namespace: "support".into(),
-            name: "claude-saas".into(),
-            uid: "uid-1".into(),
-        }
+        Owner::example("support", "claude-saas")
     }
 
     fn instance(status: &str, extra: &[(&str, &str)]) -> DatabaseInstance {

@@ -4,7 +4,7 @@
 
 use aws_sdk_rds::Client;
 
-use super::{AwsError, aws::classify};
+use super::{AwsError, aws::unless};
 
 /// Where a snapshot stands.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,39 +34,23 @@ pub async fn ensure(
     instance: &str,
     snapshot: &str,
 ) -> Result<SnapshotState, AwsError> {
-    match client
+    let described = client
         .describe_db_snapshots()
-        .db_snapshot_identifier(snapshot)
-        .send()
-        .await
-    {
-        Ok(output) => {
-            if let Some(found) = output.db_snapshots().first() {
-                return Ok(state(found.status()));
-            }
-        }
-        Err(error)
-            if error
-                .as_service_error()
-                .is_some_and(|e| e.is_db_snapshot_not_found_fault()) => {}
-        Err(error) => return Err(classify("DescribeDBSnapshots", &error)),
+        .db_snapshot_identifier(snapshot);
+    let output = unless("DescribeDBSnapshots", described.send().await, |e| {
+        e.is_db_snapshot_not_found_fault()
+    })?;
+    if let Some(found) = output.as_ref().and_then(|o| o.db_snapshots().first()) {
+        return Ok(state(found.status()));
     }
-    match client
-        .create_db_snapshot()
-        .db_instance_identifier(instance)
-        .db_snapshot_identifier(snapshot)
-        .send()
-        .await
-    {
-        Ok(output) => Ok(state(output.db_snapshot().and_then(|s| s.status()))),
-        // Made by a call whose answer was lost: it is the same snapshot.
-        Err(error)
-            if error
-                .as_service_error()
-                .is_some_and(|e| e.is_db_snapshot_already_exists_fault()) =>
-        {
-            Ok(SnapshotState::Creating)
-        }
-        Err(error) => Err(classify("CreateDBSnapshot", &error)),
-    }
+    let create = client.create_db_snapshot().db_instance_identifier(instance);
+    let created = unless(
+        "CreateDBSnapshot",
+        create.db_snapshot_identifier(snapshot).send().await,
+        |e| e.is_db_snapshot_already_exists_fault(),
+    )?;
+    // None: made by a call whose answer was lost, the same snapshot.
+    Ok(created.map_or(SnapshotState::Creating, |output| {
+        state(output.db_snapshot().and_then(|s| s.status()))
+    }))
 }

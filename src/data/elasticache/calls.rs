@@ -1,51 +1,32 @@
 //! The calls to AWS for ElastiCache replication groups: the [`ManagedStore`] implementation
 //! that carries out what the pure `step` decides.
 
-use super::request::{CacheGroup, CacheRequest, CacheStep, step, tags};
+use aws_sdk_elasticache::types::Tag;
+
+use super::request::{CacheGroup, CacheRequest, step};
 use crate::data::{
     AwsError, DeleteFailure, Owner,
-    aws::classify,
-    managed::{ManagedStore, StoreStep, store_fields, tagging_calls},
+    aws::{classify, done, unless},
+    managed::{ManagedStore, StoreKind, delete_answer, sdk_tags, store_kind, tagging_calls},
 };
 
-/// The ElastiCache calls.
-#[derive(Clone, Debug)]
-pub struct ElastiCache<'a> {
-    pub client: &'a aws_sdk_elasticache::Client,
+store_kind! {
+    /// The ElastiCache calls; a change is the node type to change to.
+    ElastiCache(aws_sdk_elasticache::Client) CacheRequest, CacheGroup, String,
+    ["CreateReplicationGroup", "ModifyReplicationGroup", "DeleteReplicationGroup"],
+    "ElastiCache replication group", step
 }
 
-store_fields!(CacheRequest, CacheGroup);
-
 impl ManagedStore for ElastiCache<'_> {
-    type Request = CacheRequest;
-    type Found = CacheGroup;
-    /// The node type to change to.
-    type Change = String;
-    const CREATE: &'static str = "CreateReplicationGroup";
-    const MODIFY: &'static str = "ModifyReplicationGroup";
-    const DELETE: &'static str = "DeleteReplicationGroup";
-    const LABEL: &'static str = "ElastiCache replication group";
-
     /// The replication group with its tags.
     async fn describe(&self, identifier: &str) -> Result<Option<CacheGroup>, AwsError> {
-        let output = match self
-            .client
-            .describe_replication_groups()
-            .replication_group_id(identifier)
-            .send()
-            .await
-        {
-            Ok(output) => output,
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_replication_group_not_found_fault()) =>
-            {
-                return Ok(None);
-            }
-            Err(error) => return Err(classify("DescribeReplicationGroups", &error)),
-        };
-        let Some(mut group) = output.replication_groups().first().map(CacheGroup::from) else {
+        let call = self.client.describe_replication_groups();
+        let result = call.replication_group_id(identifier).send().await;
+        let output = unless("DescribeReplicationGroups", result, |e| {
+            e.is_replication_group_not_found_fault()
+        })?;
+        let first = output.and_then(|o| o.replication_groups().first().map(CacheGroup::from));
+        let Some(mut group) = first else {
             return Ok(None);
         };
         // ElastiCache leaves tags out of the describe.
@@ -64,19 +45,6 @@ impl ManagedStore for ElastiCache<'_> {
                 .collect();
         }
         Ok(Some(group))
-    }
-
-    fn next(
-        request: &CacheRequest,
-        owner: &Owner,
-        found: Option<&CacheGroup>,
-    ) -> StoreStep<String> {
-        match step(request, owner, found) {
-            CacheStep::Create => StoreStep::Create,
-            CacheStep::Adopt => StoreStep::Adopt,
-            CacheStep::Modify { node_type } => StoreStep::Modify(node_type),
-            CacheStep::Report(state) => StoreStep::Report(state),
-        }
     }
 
     async fn create(
@@ -99,40 +67,31 @@ impl ManagedStore for ElastiCache<'_> {
             .transit_encryption_enabled(true)
             .at_rest_encryption_enabled(true)
             .auth_token(auth_token)
-            .set_tags(Some(tags(&request.tags)));
-        match create.send().await {
-            Ok(_) => Ok(()),
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_replication_group_already_exists_fault()) =>
-            {
-                Ok(())
-            }
-            Err(error) => Err(classify("CreateReplicationGroup", &error)),
-        }
+            .set_tags(Some(sdk_tags!(Tag, &request.tags)));
+        // One that exists was made by a call whose answer was lost.
+        unless("CreateReplicationGroup", create.send().await, |e| {
+            e.is_replication_group_already_exists_fault()
+        })
+        .map(|_| ())
     }
 
-    fn created(request: &CacheRequest) -> String {
+    fn shape(request: &CacheRequest) -> String {
+        let plural = if request.replicas == 1 { "" } else { "s" };
         format!(
-            "creating ElastiCache replication group {} ({}, {} replica{})",
-            request.identifier,
-            request.node_type,
-            request.replicas,
-            if request.replicas == 1 { "" } else { "s" }
+            "{}, {} replica{plural}",
+            request.node_type, request.replicas
         )
     }
 
     async fn modify(&self, request: &CacheRequest, node_type: &String) -> Result<(), AwsError> {
-        self.client
-            .modify_replication_group()
-            .replication_group_id(&request.identifier)
+        let call = self.client.modify_replication_group();
+        let call = call.replication_group_id(&request.identifier);
+        let result = call
             .cache_node_type(node_type)
             .apply_immediately(request.apply_immediately)
             .send()
-            .await
-            .map(|_| ())
-            .map_err(|error| classify("ModifyReplicationGroup", &error))
+            .await;
+        done("ModifyReplicationGroup", result)
     }
 
     fn modified(request: &CacheRequest, node_type: &String, found: &CacheGroup) -> String {
@@ -143,27 +102,23 @@ impl ManagedStore for ElastiCache<'_> {
         )
     }
 
-    tagging_calls!();
+    tagging_calls!(Tag);
 
     async fn delete(
         &self,
         identifier: &str,
         final_snapshot: Option<String>,
     ) -> Result<(), DeleteFailure> {
-        self.client
-            .delete_replication_group()
-            .replication_group_id(identifier)
-            .retain_primary_cluster(false)
+        let call = self.client.delete_replication_group();
+        let call = call.replication_group_id(identifier);
+        let call = call.retain_primary_cluster(false);
+        let result = call
             .set_final_snapshot_identifier(final_snapshot)
             .send()
-            .await
-            .map(|_| ())
-            .map_err(|error| DeleteFailure {
-                not_found: error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_replication_group_not_found_fault()),
-                error: classify("DeleteReplicationGroup", &error),
-            })
+            .await;
+        delete_answer(Self::DELETE, result, |e| {
+            e.is_replication_group_not_found_fault()
+        })
     }
 }
 
@@ -172,17 +127,14 @@ impl ElastiCache<'_> {
     /// Secret was made anew, or the group adopted). `SET` replaces the
     /// token; clients with the old one are refused from then on.
     pub async fn reset_auth_token(&self, identifier: &str, token: &str) -> Result<(), AwsError> {
-        self.client
-            .modify_replication_group()
-            .replication_group_id(identifier)
-            .auth_token(token)
-            .auth_token_update_strategy(
-                aws_sdk_elasticache::types::AuthTokenUpdateStrategyType::Set,
-            )
+        let call = self.client.modify_replication_group();
+        let call = call.replication_group_id(identifier).auth_token(token);
+        let set = aws_sdk_elasticache::types::AuthTokenUpdateStrategyType::Set;
+        let result = call
+            .auth_token_update_strategy(set)
             .apply_immediately(true)
             .send()
-            .await
-            .map(|_| ())
-            .map_err(|error| classify("ModifyReplicationGroup", &error))
+            .await;
+        done("ModifyReplicationGroup", result)
     }
 }

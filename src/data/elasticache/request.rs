@@ -1,11 +1,11 @@
 //! The replication group the spec asks for, what one describe shows of it, and the next call (pure).
 
-use aws_sdk_elasticache::types::{ReplicationGroup, Tag};
+use aws_sdk_elasticache::types::ReplicationGroup;
 
 use crate::api::{ChatbotDeploymentSpec, DeletionPolicy, StoreMode};
 use crate::data::{
     Endpoint, Owner, StoreState,
-    identity::{self, Claim},
+    managed::{StoreStep, claimed},
 };
 
 /// The replication group the spec asks for.
@@ -26,10 +26,7 @@ pub struct CacheRequest {
 impl CacheRequest {
     /// The request of a resolved spec, `None` unless the cache is managed.
     pub fn for_spec(owner: &Owner, spec: &ChatbotDeploymentSpec) -> Option<Self> {
-        let cache = spec.cache.as_ref()?;
-        if cache.mode != Some(StoreMode::Managed) {
-            return None;
-        }
+        let cache = (spec.cache.as_ref()).filter(|c| c.mode == Some(StoreMode::Managed))?;
         let production = spec.environment == "production";
         let replicas = cache.replicas.unwrap_or(0);
         Some(Self {
@@ -42,11 +39,6 @@ impl CacheRequest {
             deletion_policy: cache.deletion_policy.unwrap_or_default(),
             tags: owner.tags(),
         })
-    }
-
-    /// Identifier of the final snapshot taken on deletion.
-    pub fn final_snapshot_identifier(&self) -> String {
-        format!("{}-final", self.identifier)
     }
 }
 
@@ -81,35 +73,20 @@ impl From<&ReplicationGroup> for CacheGroup {
     }
 }
 
-/// The next call for the cache.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum CacheStep {
-    Create,
-    Adopt,
-    /// Change the node type.
-    Modify {
-        node_type: String,
-    },
-    Report(StoreState),
-}
+/// The next call for the cache: a modification changes the node type.
+pub type CacheStep = StoreStep<String>;
 
 /// Decides the next call from the request and one describe. Pure.
 pub fn step(request: &CacheRequest, owner: &Owner, found: Option<&CacheGroup>) -> CacheStep {
-    let Some(group) = found else {
-        return CacheStep::Create;
+    let group = match claimed(owner, found) {
+        Ok(group) => group,
+        Err(step) => return step,
     };
-    match identity::claim(owner, &group.tags) {
-        Err(other) => return CacheStep::Report(StoreState::OwnedElsewhere { owner: other }),
-        Ok(Claim::Adopt) => return CacheStep::Adopt,
-        Ok(Claim::Owned) => {}
-    }
     match (group.status.as_str(), group.endpoint.clone()) {
         ("creating", _) | (_, None) => CacheStep::Report(StoreState::Creating),
         ("available", Some(endpoint)) => {
             if group.node_type.as_deref() != Some(request.node_type.as_str()) {
-                CacheStep::Modify {
-                    node_type: request.node_type.clone(),
-                }
+                CacheStep::Modify(request.node_type.clone())
             } else {
                 CacheStep::Report(StoreState::Available {
                     endpoint,
@@ -133,23 +110,12 @@ pub fn step(request: &CacheRequest, owner: &Owner, found: Option<&CacheGroup>) -
     }
 }
 
-pub(super) fn tags(pairs: &[(String, String)]) -> Vec<Tag> {
-    pairs
-        .iter()
-        .map(|(k, v)| Tag::builder().key(k).value(v).build())
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn owner() -> Owner {
-        Owner {
-            namespace: "shop".into(),
-            name: "stocks".into(),
-            uid: "uid-1".into(),
-        }
+        Owner::example("shop", "stocks")
     }
 
     fn request() -> CacheRequest {
@@ -201,9 +167,7 @@ mod tests {
         bigger.node_type = "cache.t3.small".into();
         assert_eq!(
             step(&bigger, &owner(), Some(&available())),
-            CacheStep::Modify {
-                node_type: "cache.t3.small".into()
-            }
+            CacheStep::Modify("cache.t3.small".into())
         );
         let modifying = CacheGroup {
             status: "modifying".into(),

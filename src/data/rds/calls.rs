@@ -1,64 +1,31 @@
 //! The calls to AWS for RDS instances: the [`ManagedStore`] implementation
 //! that carries out what the pure `step` decides.
 
+use aws_sdk_rds::types::Tag;
+
 use super::request::{
-    DATABASE_NAME, DatabaseChanges, DatabaseInstance, DatabaseRequest, DatabaseStep,
-    MASTER_USERNAME, step, tags,
+    DATABASE_NAME, DatabaseChanges, DatabaseInstance, DatabaseRequest, MASTER_USERNAME, step,
 };
 use crate::data::{
     AwsError, DeleteFailure, Owner,
-    aws::classify,
-    managed::{ManagedStore, StoreStep, store_fields, tagging_calls},
+    aws::{done, unless},
+    managed::{ManagedStore, StoreKind, delete_answer, sdk_tags, store_kind, tagging_calls},
 };
 
-/// The RDS calls.
-#[derive(Clone, Debug)]
-pub struct Rds<'a> {
-    pub client: &'a aws_sdk_rds::Client,
+store_kind! {
+    /// The RDS calls.
+    Rds(aws_sdk_rds::Client) DatabaseRequest, DatabaseInstance, DatabaseChanges,
+    ["CreateDBInstance", "ModifyDBInstance", "DeleteDBInstance"], "RDS instance", step
 }
 
-store_fields!(DatabaseRequest, DatabaseInstance);
-
 impl ManagedStore for Rds<'_> {
-    type Request = DatabaseRequest;
-    type Found = DatabaseInstance;
-    type Change = DatabaseChanges;
-    const CREATE: &'static str = "CreateDBInstance";
-    const MODIFY: &'static str = "ModifyDBInstance";
-    const DELETE: &'static str = "DeleteDBInstance";
-    const LABEL: &'static str = "RDS instance";
-
     async fn describe(&self, identifier: &str) -> Result<Option<DatabaseInstance>, AwsError> {
-        match self
-            .client
-            .describe_db_instances()
-            .db_instance_identifier(identifier)
-            .send()
-            .await
-        {
-            Ok(output) => Ok(output.db_instances().first().map(DatabaseInstance::from)),
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_db_instance_not_found_fault()) =>
-            {
-                Ok(None)
-            }
-            Err(error) => Err(classify("DescribeDBInstances", &error)),
-        }
-    }
-
-    fn next(
-        request: &DatabaseRequest,
-        owner: &Owner,
-        found: Option<&DatabaseInstance>,
-    ) -> StoreStep<DatabaseChanges> {
-        match step(request, owner, found) {
-            DatabaseStep::Create => StoreStep::Create,
-            DatabaseStep::Adopt => StoreStep::Adopt,
-            DatabaseStep::Modify(changes) => StoreStep::Modify(changes),
-            DatabaseStep::Report(state) => StoreStep::Report(state),
-        }
+        let call = self.client.describe_db_instances();
+        let result = call.db_instance_identifier(identifier).send().await;
+        let output = unless("DescribeDBInstances", result, |e| {
+            e.is_db_instance_not_found_fault()
+        })?;
+        Ok(output.and_then(|o| o.db_instances().first().map(DatabaseInstance::from)))
     }
 
     async fn create(
@@ -86,31 +53,21 @@ impl ManagedStore for Rds<'_> {
             .deletion_protection(false)
             .set_engine_version(request.engine_version.clone())
             .set_db_subnet_group_name(request.subnet_group.clone())
-            .set_tags(Some(tags(&request.tags)));
+            .set_tags(Some(sdk_tags!(Tag, &request.tags)));
         for group in &request.security_groups {
             create = create.vpc_security_group_ids(group);
         }
-        match create.send().await {
-            Ok(_) => Ok(()),
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_db_instance_already_exists_fault()) =>
-            {
-                Ok(())
-            }
-            Err(error) => Err(classify("CreateDBInstance", &error)),
-        }
+        // One that exists was made by a call whose answer was lost.
+        unless("CreateDBInstance", create.send().await, |e| {
+            e.is_db_instance_already_exists_fault()
+        })
+        .map(|_| ())
     }
 
-    fn created(request: &DatabaseRequest) -> String {
-        format!(
-            "creating RDS instance {} ({}, {} GiB{})",
-            request.identifier,
-            request.instance_class,
-            request.storage_gib,
-            if request.multi_az { ", multi-AZ" } else { "" }
-        )
+    fn shape(request: &DatabaseRequest) -> String {
+        let multi_az = if request.multi_az { ", multi-AZ" } else { "" };
+        let class = &request.instance_class;
+        format!("{class}, {} GiB{multi_az}", request.storage_gib)
     }
 
     async fn modify(
@@ -118,18 +75,16 @@ impl ManagedStore for Rds<'_> {
         request: &DatabaseRequest,
         changes: &DatabaseChanges,
     ) -> Result<(), AwsError> {
-        self.client
+        let call = self
+            .client
             .modify_db_instance()
             .db_instance_identifier(&request.identifier)
             .set_db_instance_class(changes.instance_class.clone())
             .set_allocated_storage(changes.storage_gib)
             .set_multi_az(changes.multi_az)
             .set_backup_retention_period(changes.backup_retention_days)
-            .apply_immediately(request.apply_immediately)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|error| classify("ModifyDBInstance", &error))
+            .apply_immediately(request.apply_immediately);
+        done("ModifyDBInstance", call.send().await)
     }
 
     fn modified(
@@ -149,28 +104,24 @@ impl ManagedStore for Rds<'_> {
         )
     }
 
-    tagging_calls!();
+    tagging_calls!(Tag);
 
     async fn delete(
         &self,
         identifier: &str,
         final_snapshot: Option<String>,
     ) -> Result<(), DeleteFailure> {
-        self.client
-            .delete_db_instance()
-            .db_instance_identifier(identifier)
-            .skip_final_snapshot(final_snapshot.is_none())
-            .delete_automated_backups(final_snapshot.is_none())
+        let skip = final_snapshot.is_none();
+        let call = self.client.delete_db_instance();
+        let call = call.db_instance_identifier(identifier);
+        let call = call
+            .skip_final_snapshot(skip)
+            .delete_automated_backups(skip);
+        let result = call
             .set_final_db_snapshot_identifier(final_snapshot)
             .send()
-            .await
-            .map(|_| ())
-            .map_err(|error| DeleteFailure {
-                not_found: error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_db_instance_not_found_fault()),
-                error: classify("DeleteDBInstance", &error),
-            })
+            .await;
+        delete_answer(Self::DELETE, result, |e| e.is_db_instance_not_found_fault())
     }
 }
 
@@ -178,14 +129,13 @@ impl Rds<'_> {
     /// Sets a new master password at once (a lost connection Secret, an
     /// adopted instance).
     pub async fn reset_password(&self, identifier: &str, password: &str) -> Result<(), AwsError> {
-        self.client
-            .modify_db_instance()
-            .db_instance_identifier(identifier)
+        let call = self.client.modify_db_instance();
+        let call = call.db_instance_identifier(identifier);
+        let result = call
             .master_user_password(password)
             .apply_immediately(true)
             .send()
-            .await
-            .map(|_| ())
-            .map_err(|error| classify("ModifyDBInstance", &error))
+            .await;
+        done("ModifyDBInstance", result)
     }
 }

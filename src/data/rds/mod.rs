@@ -10,4 +10,4 @@ pub use request::{
     DATABASE_NAME, DEFAULT_BACKUP_RETENTION_DAYS, DEFAULT_STORAGE_GIB, DatabaseChanges,
     DatabaseInstance, DatabaseRequest, DatabaseStep, MASTER_USERNAME, step,
 };
-pub(crate) use request::{PASSING, SERVING, tags};
+pub(crate) use request::{PASSING, SERVING};

@@ -1,11 +1,11 @@
 //! The instance the spec asks for, what one describe shows of it, and the next call (pure).
 
-use aws_sdk_rds::types::{DbInstance, Tag};
+use aws_sdk_rds::types::DbInstance;
 
 use crate::api::{ChatbotDeploymentSpec, DeletionPolicy, StoreMode};
 use crate::data::{
     Endpoint, Owner, StoreState,
-    identity::{self, Claim},
+    managed::{StoreStep, claimed},
 };
 
 /// Master user the instance is created with.
@@ -39,10 +39,7 @@ impl DatabaseRequest {
     /// Production applies changes in the maintenance window unless the spec
     /// says `applyImmediately`; other environments apply them at once.
     pub fn for_spec(owner: &Owner, spec: &ChatbotDeploymentSpec) -> Option<Self> {
-        let database = spec.database.as_ref()?;
-        if database.mode != Some(StoreMode::Managed) {
-            return None;
-        }
+        let database = (spec.database.as_ref()).filter(|d| d.mode == Some(StoreMode::Managed))?;
         let production = spec.environment == "production";
         Some(Self {
             identifier: owner.database_identifier(),
@@ -60,12 +57,6 @@ impl DatabaseRequest {
             deletion_policy: database.deletion_policy.unwrap_or_default(),
             tags: owner.tags(),
         })
-    }
-
-    /// Identifier of the final snapshot taken on deletion: derived, so a
-    /// repeated deletion never asks for a second one.
-    pub fn final_snapshot_identifier(&self) -> String {
-        format!("{}-final", self.identifier)
     }
 }
 
@@ -169,15 +160,7 @@ impl DatabaseChanges {
 }
 
 /// The next call for the database.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum DatabaseStep {
-    Create,
-    /// Tag an untagged instance for this resource, then look again.
-    Adopt,
-    Modify(DatabaseChanges),
-    /// Nothing to call: report this state.
-    Report(StoreState),
-}
+pub type DatabaseStep = StoreStep<DatabaseChanges>;
 
 /// Statuses in which the instance serves connections.
 pub(crate) const SERVING: [&str; 7] = [
@@ -209,14 +192,10 @@ pub fn step(
     owner: &Owner,
     found: Option<&DatabaseInstance>,
 ) -> DatabaseStep {
-    let Some(instance) = found else {
-        return DatabaseStep::Create;
+    let instance = match claimed(owner, found) {
+        Ok(instance) => instance,
+        Err(step) => return step,
     };
-    match identity::claim(owner, &instance.tags) {
-        Err(other) => return DatabaseStep::Report(StoreState::OwnedElsewhere { owner: other }),
-        Ok(Claim::Adopt) => return DatabaseStep::Adopt,
-        Ok(Claim::Owned) => {}
-    }
     let status = instance.status.as_str();
     if status == "creating" || instance.endpoint.is_none() && PASSING.contains(&status) {
         return DatabaseStep::Report(StoreState::Creating);
@@ -284,23 +263,12 @@ pub fn step(
     DatabaseStep::Report(StoreState::Available { endpoint, pending })
 }
 
-pub(crate) fn tags(pairs: &[(String, String)]) -> Vec<Tag> {
-    pairs
-        .iter()
-        .map(|(k, v)| Tag::builder().key(k).value(v).build())
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn owner() -> Owner {
-        Owner {
-            namespace: "mindmitra".into(),
-            name: "mindmitra".into(),
-            uid: "uid-1".into(),
-        }
+        Owner::example("mindmitra", "mindmitra")
     }
 
     fn request() -> DatabaseRequest {
@@ -473,7 +441,7 @@ mod tests {
     #[test]
     fn an_instance_of_another_resource_is_never_touched() {
         let theirs = DatabaseInstance {
-            tags: vec![(identity::tags::UID.into(), "uid-2".into())],
+            tags: vec![(crate::data::identity::tags::UID.into(), "uid-2".into())],
             ..available()
         };
         assert!(matches!(
