@@ -1,7 +1,8 @@
 //! Retention in the store, after a good backup: every complete backup of
 //! the deployment (a folder with a manifest) becomes a record — verified
 //! when a verification left its marker, pinned when the operator names it
-//! as a revision's pre-rollout backup — and what [`crate::backup::prune`]
+//! (a revision's pre-rollout backup, one a restore uses or undoes), a
+//! safety backup when a restore took it — and what [`crate::backup::prune`]
 //! removes is deleted. The newest good and the newest verified backup
 //! always stay. Folders without a manifest are left alone.
 
@@ -11,7 +12,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use super::{AgentError, store::Store};
-use crate::backup::{Record, Retention, manifest};
+use crate::backup::{Record, Retention, jobs::Reason, manifest};
 
 /// Written beside a manifest when a verification passed.
 pub const VERIFIED_FILE: &str = "verified.json";
@@ -72,6 +73,7 @@ pub async fn prune(
             succeeded: true,
             verified: keys.contains(&format!("{folder}{id}/{VERIFIED_FILE}")),
             pinned: policy.pinned.contains(id),
+            safety: found.reason == Reason::PreRestore.as_str(),
         });
     }
     let retention = Retention {

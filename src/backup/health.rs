@@ -105,6 +105,7 @@ mod tests {
             succeeded,
             verified: false,
             pinned: false,
+            safety: false,
         }
     }
 

@@ -1,9 +1,12 @@
 //! What retention removes: backups beyond the newest `keepLast` good ones
 //! or older than `maxAge`. Never removed, whatever the policy: the newest
 //! verified backup, the newest good one (so something restorable always
-//! stays), and backups a revision in history was taken before (its
-//! rollback may need it). Failed attempts hold no data and go once a newer
-//! attempt exists.
+//! stays), and pinned backups (one a revision in history was taken
+//! before, whose rollback may need it; one a restore is using; a restore's
+//! safety backup while its undo stands). Failed attempts hold no data and
+//! go once a newer attempt exists. A restore's safety backup is the
+//! restore's undo, not one of the team's backups: it never counts toward
+//! `keepLast`, and goes once nothing pins it.
 
 use jiff::{SignedDuration, Timestamp};
 
@@ -16,8 +19,10 @@ pub struct Record {
     pub succeeded: bool,
     /// A restore of it was verified.
     pub verified: bool,
-    /// The pre-rollout backup of a revision still in history.
+    /// Kept whatever the policy: see the module's words.
     pub pinned: bool,
+    /// A restore's safety backup.
+    pub safety: bool,
 }
 
 /// How many and how long backups are kept.
@@ -32,9 +37,12 @@ pub fn prune(records: &[Record], policy: Retention, now: Timestamp) -> Vec<Strin
     let mut newest_first: Vec<&Record> = records.iter().collect();
     newest_first.sort_by(|a, b| b.taken_at.cmp(&a.taken_at).then(a.id.cmp(&b.id)));
     let newest_attempt = newest_first.first().map(|r| r.id.as_str());
+    // The team's newest good backup; a safety backup only when there is
+    // none.
     let newest_good = newest_first
         .iter()
-        .find(|r| r.succeeded)
+        .find(|r| r.succeeded && !r.safety)
+        .or_else(|| newest_first.iter().find(|r| r.succeeded))
         .map(|r| r.id.as_str());
     let newest_verified = newest_first
         .iter()
@@ -48,6 +56,8 @@ pub fn prune(records: &[Record], policy: Retention, now: Timestamp) -> Vec<Strin
             || Some(record.id.as_str()) == newest_verified;
         let remove = if !record.succeeded {
             Some(record.id.as_str()) != newest_attempt
+        } else if record.safety {
+            true
         } else {
             good_seen += 1;
             let beyond_count = policy.keep_last.is_some_and(|keep| good_seen > keep);
@@ -75,6 +85,7 @@ mod tests {
             succeeded,
             verified,
             pinned: false,
+            safety: false,
         }
     }
 
@@ -138,5 +149,31 @@ mod tests {
         let records = [record("a", 1, false, false), record("b", 2, true, false)];
         assert_eq!(prune(&records, Retention::default(), now()), ["a"]);
         assert!(prune(&[], Retention::default(), now()).is_empty());
+    }
+
+    #[test]
+    fn safety_backups_never_push_the_teams_backups_out_and_go_once_unpinned() {
+        let safety = |id: &str, day: u32, pinned: bool| Record {
+            pinned,
+            safety: true,
+            ..record(id, day, true, false)
+        };
+        let records = [
+            record("d26", 26, true, false),
+            record("d27", 27, true, false),
+            safety("s28", 28, false),
+            record("d29", 29, true, false),
+            safety("s30", 30, true),
+        ];
+        let policy = Retention {
+            keep_last: Some(2),
+            max_age: None,
+        };
+        // d29 and d27 are the team's two newest; s30 is a restore's undo
+        // (pinned); s28's restore is over.
+        assert_eq!(prune(&records, policy, now()), ["d26", "s28"]);
+        // Only safety backups: the newest of them is what is restorable.
+        let only = [safety("s1", 1, false), safety("s2", 2, false)];
+        assert_eq!(prune(&only, policy, now()), ["s1"]);
     }
 }

@@ -89,6 +89,7 @@ fn record(r: &BackupRecord) -> super::Record {
         succeeded: r.phase == super::runs::phase::SUCCEEDED,
         verified: r.verified == Some(true),
         pinned: false,
+        safety: r.reason == super::jobs::Reason::PreRestore.as_str(),
     }
 }
 

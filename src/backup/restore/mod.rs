@@ -31,7 +31,8 @@ pub use crate::backup::jobs::{DropStart, JobStart};
 use instance::is_snapshot;
 use record::{enter, fail, note, previous_target, restored, say, target};
 pub use state::{
-    DEFAULT_DATABASE, Facts, Plan, Safety, database_for, drop_id, live_database, safety_backup_id,
+    DEFAULT_DATABASE, Facts, Needs, Plan, Safety, database_for, drop_id, live_database,
+    safety_backup_id,
 };
 pub use step::stops_writes;
 

@@ -83,6 +83,40 @@ pub struct Plan {
     pub notes: Vec<Note>,
 }
 
+/// What a restore asks of the backups while it stands: while it is under
+/// way only its safety backup may start, and retention keeps the backup
+/// it restores and its safety backup; once it ended, its safety backup is
+/// kept for as long as the database it replaced (the undo) is.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Needs {
+    /// The safety backup to take now.
+    pub safety: Option<Safety>,
+    /// A restore is under way: no other backup or verification starts.
+    pub under_way: bool,
+    /// Backup ids retention must not remove.
+    pub pinned: Vec<String>,
+}
+
+impl Plan {
+    /// What this plan's restore asks of the backups.
+    pub fn needs(&self) -> Needs {
+        let Some(restore) = &self.status else {
+            return Needs::default();
+        };
+        let under_way = !step::is_final(&restore.step);
+        let source = under_way.then(|| restore.backup.clone());
+        let safety = restore
+            .safety_backup
+            .clone()
+            .filter(|_| under_way || restore.previous_dropped != Some(true));
+        Needs {
+            safety: self.safety_backup.clone(),
+            under_way,
+            pinned: source.into_iter().chain(safety).collect(),
+        }
+    }
+}
+
 /// The database a restore with id `id` creates: `chatbot_<id>`, in the
 /// letters Postgres keeps unquoted, at most 63 bytes.
 pub fn database_for(id: &str) -> String {

@@ -57,6 +57,9 @@ pub struct Facts<'a> {
     pub pre_rollout: Option<i64>,
     /// The id of the safety backup a restore waits for.
     pub safety: Option<&'a str>,
+    /// A restore is under way: nothing but its safety backup starts (a
+    /// window that falls meanwhile runs once, after it).
+    pub restoring: bool,
     /// The revision the pods run.
     pub revision: Option<i64>,
     /// Restore-test every Nth good backup (`None`: no verification).

@@ -150,14 +150,19 @@ fn prune(facts: &Facts) -> Vec<(String, Option<String>)> {
         .collect()
 }
 
-/// The one backup to start now, if any: a pre-rollout backup first (a
-/// rollout waits on it), then a restore's safety backup, then an on-call
-/// request, then a due window.
+/// The one backup to start now, if any. While a restore is under way,
+/// only its safety backup: it goes first, and nothing else runs until it
+/// ends (a window that falls meanwhile runs once, after it). Otherwise a
+/// pre-rollout backup first (a rollout waits on it), then an on-call
+/// request, then a due window, then a verification.
 fn next_start(
     facts: &Facts,
     records: &BTreeMap<String, BackupRecord>,
     last_window: &mut Option<Time>,
 ) -> Option<Start> {
+    if facts.restoring {
+        return safety_start(facts, records);
+    }
     // A failed pre-rollout backup is tried again after a pause: its cause
     // (a bucket policy, a full volume) may be fixed without a spec change.
     let retry_after = |r: &BackupRecord| {
@@ -177,17 +182,8 @@ fn next_start(
             expect_shrink: false,
         });
     }
-    // A restore waits on its safety backup, with the app still up.
-    if let Some(id) = facts.safety
-        && !records.contains_key(id)
-    {
-        return Some(Start {
-            id: id.to_string(),
-            reason: Reason::PreRestore,
-            revision: facts.revision,
-            action: None,
-            expect_shrink: false,
-        });
+    if let Some(start) = safety_start(facts, records) {
+        return Some(start);
     }
     if let Some(request) = facts.request
         && !records.contains_key(&request.id)
@@ -222,6 +218,19 @@ fn next_start(
         id: record.id.clone(),
         reason: Reason::Verify,
         revision: record.revision,
+        action: None,
+        expect_shrink: false,
+    })
+}
+
+/// The safety backup a restore waits on, with the app still up, when it
+/// was not started yet.
+fn safety_start(facts: &Facts, records: &BTreeMap<String, BackupRecord>) -> Option<Start> {
+    let id = facts.safety.filter(|id| !records.contains_key(*id))?;
+    Some(Start {
+        id: id.to_string(),
+        reason: Reason::PreRestore,
+        revision: facts.revision,
         action: None,
         expect_shrink: false,
     })

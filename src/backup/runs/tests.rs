@@ -68,6 +68,7 @@ impl World {
             request,
             pre_rollout: pre,
             safety: None,
+            restoring: false,
             revision: Some(3),
             verify_every: self.verify_every,
             now: at(now),
@@ -519,4 +520,48 @@ fn a_failed_native_snapshot_is_tried_again_under_a_new_name_after_the_pause() {
         attempt(&other, "2026-12-01T10:30:00Z"),
         Attempt::Start(base.into())
     );
+}
+
+#[test]
+fn while_a_restore_is_under_way_only_its_safety_backup_starts_and_a_window_waits_for_it() {
+    let mut world = World::daily();
+    world.verify_every = Some(1);
+    world.status.recent = vec![BackupRecord {
+        id: "20261130-040000-r3".into(),
+        phase: phase::SUCCEEDED.into(),
+        started_at: Some(Time(at("2026-11-30T04:00:00Z"))),
+        ..Default::default()
+    }];
+    world.status.last_window = Some(Time(at("2026-11-30T04:00:00Z")));
+    let restoring = |world: &World, now: &str, safety: Option<&str>| {
+        plan(&Facts {
+            schedule: Some(&world.schedule),
+            since: at("2026-11-01T00:00:00Z"),
+            previous: &world.status,
+            jobs: &world.jobs,
+            reports: &world.reports,
+            request: None,
+            pre_rollout: Some(4),
+            safety,
+            restoring: true,
+            revision: Some(3),
+            verify_every: world.verify_every,
+            now: at(now),
+        })
+    };
+    // The safety backup goes first, before the pre-rollout backup.
+    let first = restoring(&world, "2026-12-01T04:00:30Z", Some("r1-safety"));
+    assert_eq!(
+        first.start.as_ref().map(|s| s.reason),
+        Some(Reason::PreRestore)
+    );
+    // Past it, nothing starts: not the window, the pre-rollout backup or
+    // a verification of the database being replaced.
+    let during = restoring(&world, "2026-12-01T04:05:00Z", None);
+    assert_eq!(during.start, None);
+    assert_eq!(during.status.last_window, world.status.last_window, "owed");
+    // Once the restore ended, the window runs, once.
+    world.status = during.status;
+    let after = world.plan("2026-12-01T04:30:00Z");
+    assert_eq!(after.start.unwrap().id, "20261201-040000-r3");
 }

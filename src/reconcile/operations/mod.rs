@@ -55,8 +55,8 @@ pub async fn converge(
         migrating,
     } = given;
     let restored = restore::converge(ctx, cbd, spec, templates, migrating, now).await?;
-    let safety = restored.safety_backup.as_ref();
-    let backups = backups::converge(ctx, cbd, spec, templates, pre_rollout, safety, now).await?;
+    let needs = &restored.needs;
+    let backups = backups::converge(ctx, cbd, spec, templates, pre_rollout, needs, now).await?;
     Ok(Operations {
         outcome: backups.outcome().then(restored.outcome()),
         restore: restored.status,

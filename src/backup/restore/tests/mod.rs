@@ -451,4 +451,5 @@ fn the_replaced_database_is_dropped_once_its_days_as_the_undo_are_over() {
     assert!(world.step("2027-06-01T00:00:00Z").drop_job.is_none());
 }
 
+mod needs;
 mod snapshot;

@@ -34,7 +34,7 @@ use crate::{
         Settings,
         jobs::{self, JobFacts, JobState, Start},
         report::Report,
-        restore::Safety,
+        restore::{Needs, Safety},
         runs::{self, Facts},
         settings,
     },
@@ -73,14 +73,14 @@ impl BackupOutcome {
 /// `spec` and whose rendered backup and verify Job templates are
 /// `templates` (none when no backup can be taken: settings say why, or
 /// the resource is paused); `pre_rollout` is a revision the gate holds;
-/// `safety` the safety backup a restore waits for.
+/// `restore` what a restore asks of the backups.
 pub async fn converge(
     ctx: &Context,
     cbd: &ChatbotDeployment,
     spec: &ChatbotDeploymentSpec,
     templates: &[Child],
     pre_rollout: Option<i64>,
-    safety: Option<&Safety>,
+    restore: &Needs,
     now: &Time,
 ) -> Result<BackupOutcome, ReconcileError> {
     let namespace = cbd.namespace().ok_or(ReconcileError::MissingNamespace)?;
@@ -102,10 +102,11 @@ pub async fn converge(
         reports: &reports,
         request: status.backup_request.as_ref(),
         pre_rollout,
-        safety: match safety {
+        safety: match &restore.safety {
             Some(Safety::Dump(id)) => Some(id.as_str()),
             _ => None,
         },
+        restoring: restore.under_way,
         revision: status.current_revision,
         verify_every: settings.verify_every,
         now: now.0,
@@ -116,7 +117,7 @@ pub async fn converge(
         .map(|start| (template_for(&start, templates), start))
     {
         Some((Some(template), start)) => {
-            let job = jobs::stamp(template, &name, &start, &pinned(&status));
+            let job = jobs::stamp(template, &name, &start, &pinned(&status, &restore.pinned));
             claim::ensure(ctx, &namespace, &name, spec).await?;
             apply_job(ctx, &namespace, &job).await?;
             info!(backup = %start.id, reason = start.reason.as_str(), "backup started");
@@ -142,7 +143,7 @@ pub async fn converge(
             instance: identifier(&status.database).filter(|_| settings.rds_snapshot),
             cache: identifier(&status.cache).filter(|_| settings.cache_snapshot),
         };
-        snapshots::take(aws, due, safety, &mut plan, now).await?;
+        snapshots::take(aws, due, restore.safety.as_ref(), &mut plan, now).await?;
     }
     finish(ctx, &namespace, &name, &plan).await?;
     let (healthy, stale) = settings::verdicts(&settings, Some(&plan.status), now.0);
@@ -201,18 +202,15 @@ fn template_for<'t>(start: &Start, templates: &'t [Child]) -> Option<&'t Job> {
 }
 
 /// The backups retention never prunes: revisions' pre-rollout backups, and
-/// a restore's safety backup while the database it replaced is kept. Pure.
-fn pinned(status: &ChatbotDeploymentStatus) -> Vec<String> {
-    let safety = status
-        .restore
-        .as_ref()
-        .filter(|r| r.previous_dropped != Some(true))
-        .and_then(|r| r.safety_backup.clone());
+/// those a restore keeps (`restore`: the backup it restores while it is
+/// under way, its safety backup while the database it replaced is kept).
+/// Pure.
+fn pinned(status: &ChatbotDeploymentStatus, restore: &[String]) -> Vec<String> {
     status
         .revisions
         .iter()
         .filter_map(|r| r.pre_rollout_snapshot.clone())
-        .chain(safety)
+        .chain(restore.iter().cloned())
         .collect()
 }
 

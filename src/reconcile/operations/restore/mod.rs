@@ -24,7 +24,7 @@ use crate::{
     backup::{
         jobs::{self, JobFacts, JobState},
         report::Report,
-        restore::{self, Facts, Safety, instance},
+        restore::{self, Facts, Needs, instance},
     },
     names::ChildNames,
     render::{Child, ChildKind, Object},
@@ -43,8 +43,9 @@ pub const KEEP_REPLACED_DAYS: u32 = 7;
 #[derive(Debug, Default)]
 pub struct RestoreOutcome {
     pub status: Option<RestoreStatus>,
-    /// The safety backup the backup step must take.
-    pub safety_backup: Option<Safety>,
+    /// What the restore asks of the backup step: its safety backup, no
+    /// other backup while it is under way, the backups it keeps.
+    pub needs: Needs,
     pub notes: Vec<Note>,
     /// A restore is in progress: look again soon.
     pub in_progress: bool,
@@ -167,8 +168,8 @@ pub async fn converge(
         .as_ref()
         .is_some_and(|r| !restore::step::is_final(&r.step));
     Ok(RestoreOutcome {
+        needs: plan.needs(),
         status: plan.status,
-        safety_backup: plan.safety_backup,
         notes: plan.notes.into_iter().map(Note::from).collect(),
         in_progress,
     })

@@ -1,0 +1,48 @@
+//! What a restore asks of the backups at each of its steps.
+
+use super::*;
+
+const SOURCE: &str = "20261201-020000-r7";
+const SAFETY: &str = "20261201-031500-ab12cd-safety";
+
+#[test]
+fn the_backup_a_restore_uses_is_pinned_from_its_first_step_until_it_ends() {
+    let mut world = World::new(None);
+    let needs = world.step("2026-12-01T03:15:00Z").needs();
+    assert!(needs.under_way);
+    assert_eq!(needs.safety, Some(Safety::Dump(SAFETY.into())));
+    assert_eq!(
+        needs.pinned,
+        [SOURCE, SAFETY],
+        "the source from acceptance on"
+    );
+
+    world.safety_done(backup_phase::SUCCEEDED);
+    world.stopped = true;
+    let needs = world.step("2026-12-01T03:16:00Z").needs();
+    assert_eq!(world.at_step(), step::RESTORE);
+    assert!(needs.under_way && needs.safety.is_none());
+    assert_eq!(needs.pinned, [SOURCE, SAFETY]);
+}
+
+#[test]
+fn after_a_restore_only_its_safety_backup_is_kept_and_only_while_the_undo_stands() {
+    let mut world = World::new(None);
+    world.restored();
+    let needs = world.step("2026-12-02T00:00:00Z").needs();
+    assert!(!needs.under_way);
+    assert_eq!(needs.pinned, [SAFETY], "the undo's data stays");
+
+    let mut status = world.status.clone().unwrap();
+    status.previous_dropped = Some(true);
+    world.status = Some(status);
+    assert!(world.step("2026-12-09T00:00:00Z").needs().pinned.is_empty());
+}
+
+#[test]
+fn a_refused_restore_asks_nothing_of_the_backups() {
+    let mut world = World::new(None);
+    world.cannot = Some("spec.paused is true".into());
+    let needs = world.step("2026-12-01T03:15:00Z").needs();
+    assert_eq!(needs, Needs::default());
+}
