@@ -81,7 +81,9 @@ pub async fn create_database(server: &ConnInfo, name: &str) -> Result<ConnInfo, 
     let client = session::connect(server).await?;
     let quoted = session::quote_ident(name);
     let failed = |what: &'static str| {
-        move |e: tokio_postgres::Error| AgentError::Database(format!("{what} {name}: {e}"))
+        move |e: tokio_postgres::Error| {
+            AgentError::Database(format!("{what} {name}: {}", session::in_words(&e)))
+        }
     };
     client
         .batch_execute(&format!("DROP DATABASE IF EXISTS {quoted}"))
@@ -115,7 +117,7 @@ pub async fn drop_database(server: &ConnInfo, name: &str) -> Result<(), AgentErr
             session::quote_ident(name)
         ))
         .await
-        .map_err(|e| AgentError::Database(format!("dropping {name}: {e}")))
+        .map_err(|e| AgentError::Database(format!("dropping {name}: {}", session::in_words(&e))))
 }
 
 pub async fn load_manifest(store: &Store, folder: &str, id: &str) -> Result<Manifest, AgentError> {

@@ -34,8 +34,12 @@ pub async fn connect(info: &ConnInfo) -> Result<Client, AgentError> {
     }
     let failed = |e: tokio_postgres::Error| {
         AgentError::Database(format!(
-            "connecting to {}:{}/{} as {}: {e}",
-            info.host, info.port, info.dbname, info.user
+            "connecting to {}:{}/{} as {}: {}",
+            info.host,
+            info.port,
+            info.dbname,
+            info.user,
+            in_words(&e)
         ))
     };
     let client = match info.sslmode {
@@ -246,7 +250,26 @@ pub fn quote_ident(name: &str) -> String {
 }
 
 fn query_failed(what: &'static str) -> impl Fn(tokio_postgres::Error) -> AgentError {
-    move |e| AgentError::Database(format!("{what}: {e}"))
+    move |e| AgentError::Database(format!("{what}: {}", in_words(&e)))
+}
+
+/// What went wrong, in Postgres's own words: a server's error is its
+/// severity, message and SQLSTATE (`tokio_postgres` alone says "db
+/// error"), never its detail, which may quote row values; any other
+/// error with its cause (a refused connection, a timeout).
+pub fn in_words(error: &tokio_postgres::Error) -> String {
+    if let Some(db) = error.as_db_error() {
+        return format!(
+            "{}: {} (SQLSTATE {})",
+            db.severity(),
+            db.message(),
+            db.code().code()
+        );
+    }
+    match std::error::Error::source(error) {
+        Some(cause) => format!("{error}: {cause}"),
+        None => error.to_string(),
+    }
 }
 
 #[cfg(test)]

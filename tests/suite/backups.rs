@@ -744,3 +744,30 @@ async fn retention_keeps_the_newest_verified_and_pinned_backups() {
     let (_, restored) = env.restore("20261201-030000-r3", "kept");
     assert_eq!(restored["outcome"], "Succeeded", "{restored}");
 }
+
+#[tokio::test]
+async fn a_refused_connection_says_why_in_postgres_words_without_the_password() {
+    let env = env().await;
+    let url = env
+        .pg
+        .url("postgres")
+        .replace(common::postgres::PASSWORD, "not-the-password");
+    let output = env
+        .agent("DIRECT_DATABASE_URL", &url, &["dump", "--revision", "3"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let summary = summary(&output);
+    let message = summary["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("password authentication failed for user \"postgres\"")
+            && message.contains("SQLSTATE 28P01"),
+        "{summary}"
+    );
+    let everything = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(!everything.contains("not-the-password"), "{everything}");
+}

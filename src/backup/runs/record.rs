@@ -91,14 +91,17 @@ pub fn recorded(status: &BackupsStatus, job: &JobFacts) -> bool {
 
 /// Records a finished verification of `record`.
 pub(super) fn verified(record: &mut BackupRecord, job: &JobFacts, report: Option<&Report>) {
-    let passed = job.state == JobState::Succeeded && report.is_none_or(Report::succeeded);
+    // A verification whose report cannot be read is never a pass.
+    let passed = job.state == JobState::Succeeded && report.is_some_and(Report::succeeded);
     record.verified = Some(passed);
     record.restore_seconds = report.and_then(|r| r.restore_seconds);
     if !passed {
         let why = report
             .map(Report::failure)
             .or_else(|| job.failure.clone())
-            .unwrap_or_else(|| "the verify pod ended without a report".into());
+            .unwrap_or_else(|| {
+                "the verify pod ended without a report (its termination message is gone or unreadable), so nothing says the restore matched".into()
+            });
         record.message = Some(format!("verification failed: {why}"));
     }
 }

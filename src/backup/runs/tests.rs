@@ -565,3 +565,28 @@ fn while_a_restore_is_under_way_only_its_safety_backup_starts_and_a_window_waits
     let after = world.plan("2026-12-01T04:30:00Z");
     assert_eq!(after.start.unwrap().id, "20261201-040000-r3");
 }
+
+#[test]
+fn a_verify_job_that_succeeded_without_a_report_is_not_a_verification() {
+    let mut world = World::daily();
+    world.status.last_window = Some(Time(at("2026-12-01T04:00:00Z")));
+    world.status.recent = vec![BackupRecord {
+        id: "20261201-040000-r3".into(),
+        phase: phase::SUCCEEDED.into(),
+        started_at: Some(Time(at("2026-12-01T04:00:00Z"))),
+        ..Default::default()
+    }];
+    let mut verify = job(
+        "20261201-040000-r3",
+        Reason::Verify,
+        JobState::Succeeded,
+        "2026-12-01T04:05:00Z",
+    );
+    verify.name = "sales-verify-20261201-040000-r3".into();
+    world.jobs = vec![verify];
+    let plan = world.plan("2026-12-01T04:08:00Z");
+    let record = plan.status.last.clone().unwrap();
+    assert_eq!(record.verified, Some(false));
+    assert!(record.message.unwrap().contains("without a report"));
+    assert_eq!(plan.notes[0].reason, "BackupVerificationFailed");
+}
