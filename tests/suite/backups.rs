@@ -470,6 +470,16 @@ async fn a_backup_on_a_volume_round_trips_and_lists_nothing_partial() {
             .output()
             .unwrap()
     };
+    // What a run killed by its deadline, its memory limit or an eviction
+    // leaves behind: a half-written dump that no listing shows.
+    let killed = volume
+        .path()
+        .join(NS)
+        .join(NAME)
+        .join("sales-backup-29113400")
+        .join("dump.pgcustom.partial");
+    std::fs::create_dir_all(killed.parent().unwrap()).unwrap();
+    std::fs::write(&killed, vec![0u8; 1 << 20]).unwrap();
     let output = agent(
         "DIRECT_DATABASE_URL",
         pg.url("sales"),
@@ -482,6 +492,10 @@ async fn a_backup_on_a_volume_round_trips_and_lists_nothing_partial() {
     let message: Value =
         serde_json::from_str(&std::fs::read_to_string(termination_log.path()).unwrap()).unwrap();
     assert_eq!(message, dumped, "the termination message is the summary");
+    assert!(
+        !killed.exists() && !killed.parent().unwrap().exists(),
+        "a killed run's half-written dump is removed by the next run"
+    );
     let folder = volume.path().join(NS).join(NAME).join(id);
     let mut files: Vec<String> = std::fs::read_dir(&folder)
         .unwrap()

@@ -2,7 +2,11 @@
 //! so a partial object never exists) or a directory on a mounted volume
 //! (written under a `.partial` name and renamed when complete).
 
-use std::{path::PathBuf, pin::Pin, sync::Arc};
+use std::{
+    path::{Path, PathBuf},
+    pin::Pin,
+    sync::Arc,
+};
 
 mod upload;
 
@@ -155,29 +159,13 @@ impl Store {
                 Ok(keys)
             }
             Store::Directory { root } => {
-                let mut keys = Vec::new();
-                let mut folders = vec![root.join(prefix)];
-                while let Some(folder) = folders.pop() {
-                    let mut entries = match tokio::fs::read_dir(&folder).await {
-                        Ok(entries) => entries,
-                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                        Err(e) => return Err(io_error("listing", &folder, e)),
-                    };
-                    while let Some(entry) = entries
-                        .next_entry()
-                        .await
-                        .map_err(|e| io_error("listing", &folder, e))?
-                    {
-                        let path = entry.path();
-                        if path.is_dir() {
-                            folders.push(path);
-                        } else if !path.to_string_lossy().ends_with(PARTIAL)
-                            && let Ok(key) = path.strip_prefix(root)
-                        {
-                            keys.push(key.to_string_lossy().into_owned());
-                        }
-                    }
-                }
+                let mut keys: Vec<String> = files_under(&root.join(prefix))
+                    .await?
+                    .iter()
+                    .filter(|path| !is_partial(path))
+                    .filter_map(|path| path.strip_prefix(root).ok())
+                    .map(|key| key.to_string_lossy().into_owned())
+                    .collect();
                 keys.sort();
                 Ok(keys)
             }
@@ -243,7 +231,25 @@ impl Store {
                 }
                 Ok(aborted)
             }
-            Store::Directory { .. } => Ok(0),
+            Store::Directory { root } => {
+                let stale: Vec<PathBuf> = files_under(&root.join(prefix))
+                    .await?
+                    .into_iter()
+                    .filter(|path| is_partial(path))
+                    .collect();
+                for path in &stale {
+                    match tokio::fs::remove_file(path).await {
+                        Ok(()) => {}
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                        Err(e) => return Err(io_error("removing", path, e)),
+                    }
+                    if let Some(parent) = path.parent() {
+                        // Gone once empty; a folder still holding files stays.
+                        let _ = tokio::fs::remove_dir(parent).await;
+                    }
+                }
+                Ok(stale.len())
+            }
         }
     }
 
@@ -289,4 +295,36 @@ impl Store {
             }
         }
     }
+}
+
+/// A file a run was writing when it was killed (or is writing now).
+fn is_partial(path: &Path) -> bool {
+    path.to_string_lossy().ends_with(PARTIAL)
+}
+
+/// Every file below `folder`, complete or partial; none when it does
+/// not exist.
+async fn files_under(folder: &Path) -> Result<Vec<PathBuf>, AgentError> {
+    let mut files = Vec::new();
+    let mut folders = vec![folder.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        let mut entries = match tokio::fs::read_dir(&folder).await {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(io_error("listing", &folder, e)),
+        };
+        while let Some(entry) = entries
+            .next_entry()
+            .await
+            .map_err(|e| io_error("listing", &folder, e))?
+        {
+            let path = entry.path();
+            if path.is_dir() {
+                folders.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    Ok(files)
 }
