@@ -26,6 +26,7 @@ pub mod operator;
 pub mod plan;
 pub mod prices;
 pub mod reconcile;
+pub mod redact;
 pub mod render;
 pub mod rollout;
 pub mod secrets;

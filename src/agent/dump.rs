@@ -92,7 +92,7 @@ async fn take(plan: &DumpPlan, id: &str, started_at: Timestamp) -> Result<Manife
             AgentError::Dump(if stderr.is_empty() {
                 reason
             } else {
-                format!("{reason}: {stderr}")
+                format!("{reason}: {}", crate::redact::postgres_output(&stderr))
             })
         })?;
         Ok::<_, AgentError>((digest.hex(), measured, parts, tables))

@@ -191,8 +191,9 @@ async fn restore(plan: &RestorePlan) -> Result<(Manifest, Vec<manifest::Mismatch
             .map(|m| format!(" ({m})"))
             .unwrap_or_default();
         return Err(AgentError::Verify(format!(
-            "pg_restore of backup {} failed{cause}: {stderr}",
-            plan.id
+            "pg_restore of backup {} failed{cause}: {}",
+            plan.id,
+            crate::redact::postgres_output(&stderr)
         )));
     }
 

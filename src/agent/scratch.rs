@@ -52,13 +52,36 @@ fn run(command: &mut Command, what: &str) -> Result<(), AgentError> {
     if output.status.success() {
         return Ok(());
     }
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = crate::redact::postgres_output(&String::from_utf8_lossy(&output.stderr));
     let tail: Vec<&str> = stderr.lines().rev().take(3).collect();
     Err(AgentError::Tool(format!(
         "{what} failed ({}): {}",
         output.status,
         tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
     )))
+}
+
+/// `error` followed by the last lines of the server's log at `log`, when
+/// it can be read.
+fn with_log_tail(error: AgentError, log: &Path) -> AgentError {
+    let Ok(text) = std::fs::read_to_string(log) else {
+        return error;
+    };
+    let text = crate::redact::postgres_output(&text);
+    let tail: Vec<&str> = text
+        .lines()
+        .rev()
+        .filter(|l| !l.trim().is_empty())
+        .take(5)
+        .collect();
+    if tail.is_empty() {
+        return error;
+    }
+    let tail = tail.into_iter().rev().collect::<Vec<_>>().join(" | ");
+    match error {
+        AgentError::Tool(message) => AgentError::Tool(format!("{message}; server log: {tail}")),
+        other => other,
+    }
 }
 
 fn free_port() -> Result<u16, AgentError> {
@@ -103,17 +126,21 @@ impl Scratch {
             data,
             root,
         };
-        run(
+        let log = scratch.root.join("server.log");
+        let started = run(
             Command::new(scratch.bin.join("pg_ctl"))
                 .args(["start", "--wait", "--timeout=60", "--silent"])
                 .arg("--pgdata")
                 .arg(&scratch.data)
                 .arg("--log")
-                .arg(scratch.root.join("server.log"))
+                .arg(&log)
                 .arg("-o")
                 .arg(options),
             "starting the scratch database",
-        )?;
+        );
+        // pg_ctl says only "Examine the log output", and the log goes with
+        // the scratch directory: its last lines go into the error instead.
+        started.map_err(|error| with_log_tail(error, &log))?;
         Ok(scratch)
     }
 }

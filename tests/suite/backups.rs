@@ -705,6 +705,21 @@ async fn a_verification_restores_into_a_throwaway_postgres_and_fails_when_it_can
     assert_eq!(output.status.code(), Some(1), "{broken}");
     assert_eq!(broken["outcome"], "Failed");
 
+    // A scratch server that cannot start says why, from its own log
+    // (removed with the scratch directory): here its socket path is
+    // longer than Unix allows.
+    let long = std::env::temp_dir().join("s".repeat(100));
+    std::fs::create_dir_all(&long).unwrap();
+    std::fs::set_permissions(&long, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    let (output, unstarted) = verify(&env, &id, long.to_str().unwrap());
+    let _ = std::fs::remove_dir_all(&long);
+    assert_eq!(output.status.code(), Some(1), "{unstarted}");
+    let message = unstarted["message"].as_str().unwrap();
+    assert!(
+        message.contains("server log:") && message.contains("Unix-domain socket"),
+        "{unstarted}"
+    );
+
     // A verification that cannot run is reported, never passed.
     let (output, unable) = verify(&env, &id, "/proc/no-scratch-here");
     assert_eq!(output.status.code(), Some(1), "{unable}");
