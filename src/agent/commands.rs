@@ -63,11 +63,15 @@ async fn dump_command(dump: &DumpArgs) -> Result<(Summary, &Path), AgentError> {
 
 /// A restore into a new database (made here) or a given one.
 async fn restore_command(restore: &RestoreArgs) -> Result<(Summary, &Path), AgentError> {
+    let mut created = None;
     let target = match &restore.create_database {
         Some(name) => {
             let server = url_from_env(&restore.server_env)?;
             match restore::create_database(&server, name).await {
-                Ok(target) => target,
+                Ok(target) => {
+                    created = Some((server, name));
+                    target
+                }
                 Err(error) => {
                     let mut summary = Summary::new("restore", &restore.id, Timestamp::now());
                     summary.failed(&error);
@@ -88,6 +92,14 @@ async fn restore_command(restore: &RestoreArgs) -> Result<(Summary, &Path), Agen
         verify: restore.verify,
     };
     let summary = restore::run(&plan).await;
+    // A restore that failed leaves nothing behind: the database it made
+    // goes (the app never used it).
+    if let Some((server, name)) = created
+        && summary.outcome != Outcome::Succeeded
+        && let Err(error) = restore::drop_database(&server, name).await
+    {
+        tracing::warn!(%error, database = %name, "the failed restore's database was not dropped");
+    }
     log(&summary);
     Ok((summary, &restore.location.termination_log))
 }

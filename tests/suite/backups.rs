@@ -537,6 +537,33 @@ async fn a_backup_on_a_volume_round_trips_and_lists_nothing_partial() {
         assert_eq!(checksum(&pg, "chatbot_r1"), checksum(&pg, "sales"));
         assert_eq!(pg.schema("chatbot_r1"), pg.schema("sales"));
     }
+    // A restore that fails (here: of a damaged dump) leaves no database
+    // behind.
+    let dump = volume
+        .path()
+        .join(NS)
+        .join(NAME)
+        .join(id)
+        .join("dump.pgcustom");
+    let good = std::fs::read(&dump).unwrap();
+    std::fs::write(&dump, &good[..good.len() / 2]).unwrap();
+    let output = agent(
+        "DIRECT_DATABASE_URL",
+        pg.url("sales"),
+        &["restore", "--id", id, "--create-database", "chatbot_r2"],
+    );
+    let failed = summary(&output);
+    assert_eq!(failed["outcome"], "Failed", "{failed}");
+    assert_eq!(
+        pg.sql(
+            "postgres",
+            "SELECT count(*) FROM pg_database WHERE datname = 'chatbot_r2'"
+        ),
+        "0",
+        "{failed}"
+    );
+    std::fs::write(&dump, &good).unwrap();
+
     // The database the URL leads to is never the target.
     let before = checksum(&pg, "sales");
     let output = agent(
