@@ -128,9 +128,12 @@ pub struct DumpArgs {
     /// After a good backup, remove backups older than this many days (the newest good one always stays).
     #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub max_age_days: Option<u32>,
-    /// A backup retention never removes (a revision's pre-rollout backup); repeatable.
+    /// A backup retention never removes (a revision's pre-rollout backup, one a restore uses); repeatable.
     #[arg(long = "pin", value_name = "ID")]
     pub pinned: Vec<String>,
+    /// A backup that must be in the store, readable, for this one to be taken (a restore's safety backup names the backup the restore will use).
+    #[arg(long, value_name = "ID", value_parser = backup_id)]
+    pub requires: Option<String>,
 }
 
 /// A backup id given on the command line: a folder name in every store.

@@ -37,6 +37,7 @@ async fn dump_command(dump: &DumpArgs) -> Result<(Summary, &Path), AgentError> {
         part_size: usize::from(dump.part_size_mib) << 20,
         expect_shrink: dump.expect_shrink,
         id: dump.id.clone(),
+        requires: dump.requires.clone(),
     };
     let mut summary = dump::run(&plan).await;
     if summary.outcome == Outcome::Succeeded {

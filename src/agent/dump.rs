@@ -32,6 +32,9 @@ pub struct DumpPlan {
     /// The id to give the backup (the operator passes its Job's); else one
     /// from the start time and revision.
     pub id: Option<String>,
+    /// A backup that must be in the store, with a readable manifest, for
+    /// this one to be taken.
+    pub requires: Option<String>,
 }
 
 /// Takes one backup. A failed one is reported in the summary (and as an
@@ -162,8 +165,30 @@ async fn prepare(
             "backup {id} already exists: a backup is never overwritten"
         )));
     }
+    if let Some(required) = &plan.requires {
+        required_backup(plan, required).await?;
+    }
     let previous = previous(&plan.store, &manifests).await?;
     Ok((folder, manifest_key, previous))
+}
+
+/// Fails unless backup `id` is in the store with a manifest that reads:
+/// the safety backup of a restore checks the backup it will restore,
+/// before the app is stopped for it.
+async fn required_backup(plan: &DumpPlan, id: &str) -> Result<(), AgentError> {
+    let folder = manifest::folder(&plan.prefix, &plan.namespace, &plan.deployment, id);
+    let key = format!("{folder}{}", manifest::MANIFEST_FILE);
+    let missing = |why: &str| {
+        AgentError::Dump(format!(
+            "backup {id}, which the restore would use, {why}: the restore goes no further and nothing was stopped"
+        ))
+    };
+    let body = plan.store.get(&key).await?;
+    let body = body
+        .ok_or_else(|| missing("is not in the store (a mistyped id, or removed by retention)"))?;
+    serde_json::from_slice::<Manifest>(&body)
+        .map(|_| ())
+        .map_err(|_| missing("has a manifest that does not read"))
 }
 
 /// Reads the dump in parts: each is hashed, fed to `pg_restore --list`, and

@@ -202,6 +202,10 @@ pub struct Start {
     pub action: Option<String>,
     /// The action says the database shrank on purpose.
     pub expect_shrink: bool,
+    /// A backup that must be in the store for this one to be taken: the
+    /// one a restore will use, checked by its safety backup before
+    /// anything is stopped.
+    pub requires: Option<String>,
 }
 
 /// The restore Job to create.
@@ -295,6 +299,9 @@ pub fn stamp(template: &Job, deployment: &str, start: &Start, pinned: &[String])
             }
             if start.expect_shrink {
                 args.push("--expect-shrink".into());
+            }
+            if let Some(required) = &start.requires {
+                args.extend(["--requires".to_string(), required.clone()]);
             }
             for id in pinned {
                 args.extend(["--pin".to_string(), id.clone()]);

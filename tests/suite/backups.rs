@@ -827,3 +827,48 @@ async fn a_refused_connection_says_why_in_postgres_words_without_the_password() 
     );
     assert!(!everything.contains("not-the-password"), "{everything}");
 }
+
+#[tokio::test]
+async fn a_safety_backup_checks_the_backup_its_restore_will_use_is_there() {
+    let env = env().await;
+    seed(&env.pg, "sales", 500);
+    let (_, first) = env.dump("sales", &[]);
+    assert_eq!(first["outcome"], "Succeeded", "{first}");
+    let source = first["id"].as_str().unwrap().to_string();
+
+    // A mistyped (or pruned) id: the safety backup fails, so the restore
+    // ends before the app is stopped.
+    let (output, refused) = env.dump(
+        "sales",
+        &[
+            "--id",
+            "r1-safety",
+            "--reason",
+            "pre-restore",
+            "--requires",
+            "20261201-020000-r9",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(1), "{refused}");
+    let message = refused["message"].as_str().unwrap();
+    assert!(
+        message.contains(
+            "backup 20261201-020000-r9, which the restore would use, is not in the store"
+        ) && message.contains("nothing was stopped"),
+        "{refused}"
+    );
+    assert!(env.keys().await.iter().all(|k| !k.contains("r1-safety")));
+
+    let (output, taken) = env.dump(
+        "sales",
+        &[
+            "--id",
+            "r2-safety",
+            "--reason",
+            "pre-restore",
+            "--requires",
+            &source,
+        ],
+    );
+    assert!(output.status.success(), "{taken}");
+}

@@ -93,6 +93,8 @@ pub struct Needs {
     pub safety: Option<Safety>,
     /// A restore is under way: no other backup or verification starts.
     pub under_way: bool,
+    /// The backup it restores, while it is under way.
+    pub source: Option<String>,
     /// Backup ids retention must not remove.
     pub pinned: Vec<String>,
 }
@@ -112,7 +114,8 @@ impl Plan {
         Needs {
             safety: self.safety_backup.clone(),
             under_way,
-            pinned: source.into_iter().chain(safety).collect(),
+            pinned: source.iter().cloned().chain(safety).collect(),
+            source,
         }
     }
 }

@@ -57,6 +57,9 @@ pub struct Facts<'a> {
     pub pre_rollout: Option<i64>,
     /// The id of the safety backup a restore waits for.
     pub safety: Option<&'a str>,
+    /// The backup that restore restores: the safety backup fails, before
+    /// anything is stopped, when it is not in the store.
+    pub restore_source: Option<&'a str>,
     /// A restore is under way: nothing but its safety backup starts (a
     /// window that falls meanwhile runs once, after it).
     pub restoring: bool,

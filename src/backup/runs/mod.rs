@@ -180,6 +180,7 @@ fn next_start(
             revision: Some(revision),
             action: None,
             expect_shrink: false,
+            requires: None,
         });
     }
     if let Some(start) = safety_start(facts, records) {
@@ -195,6 +196,7 @@ fn next_start(
             revision: facts.revision,
             action: Some(request.action.clone()),
             expect_shrink: request.expect_shrink,
+            requires: None,
         });
     }
     if let Some(schedule) = facts.schedule
@@ -210,6 +212,7 @@ fn next_start(
                 revision: facts.revision,
                 action: None,
                 expect_shrink: false,
+                requires: None,
             });
         }
     }
@@ -220,6 +223,7 @@ fn next_start(
         revision: record.revision,
         action: None,
         expect_shrink: false,
+        requires: None,
     })
 }
 
@@ -233,6 +237,7 @@ fn safety_start(facts: &Facts, records: &BTreeMap<String, BackupRecord>) -> Opti
         revision: facts.revision,
         action: None,
         expect_shrink: false,
+        requires: facts.restore_source.map(str::to_string),
     })
 }
 

@@ -106,6 +106,7 @@ pub async fn converge(
             Some(Safety::Dump(id)) => Some(id.as_str()),
             _ => None,
         },
+        restore_source: restore.source.as_deref(),
         restoring: restore.under_way,
         revision: status.current_revision,
         verify_every: settings.verify_every,
