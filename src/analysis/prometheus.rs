@@ -14,6 +14,9 @@ pub const QUERY_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct Prometheus {
     client: reqwest::Client,
     base_url: String,
+    /// The URL as messages show it: credentials in it never reach a
+    /// status, an Event or a notification.
+    shown: String,
 }
 
 #[derive(Deserialize)]
@@ -60,9 +63,11 @@ impl Prometheus {
             .timeout(QUERY_TIMEOUT)
             .build()
             .map_err(|error| format!("HTTP client: {error}"))?;
+        let base_url = base_url.trim_end_matches('/').to_string();
         Ok(Self {
             client,
-            base_url: base_url.trim_end_matches('/').to_string(),
+            shown: crate::redact::credentials(&base_url),
+            base_url,
         })
     }
 
@@ -79,7 +84,11 @@ impl Prometheus {
         {
             Ok(response) => response,
             Err(error) => {
-                return QueryResult::Failed(format!("Prometheus at {}: {error}", self.base_url));
+                return QueryResult::Failed(format!(
+                    "Prometheus at {}: {}",
+                    self.shown,
+                    error.without_url()
+                ));
             }
         };
         let code = response.status();
@@ -87,8 +96,9 @@ impl Prometheus {
             Ok(body) => body,
             Err(error) => {
                 return QueryResult::Failed(format!(
-                    "Prometheus at {} answered {code} with something that is not its API: {error}",
-                    self.base_url
+                    "Prometheus at {} answered {code} with something that is not its API: {}",
+                    self.shown,
+                    error.without_url()
                 ));
             }
         };
@@ -120,5 +130,23 @@ impl Prometheus {
             }
             None => QueryResult::Failed("Prometheus answered without data".into()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn credentials_in_the_url_never_reach_a_message() {
+        let prometheus = Prometheus::new("http://analysis:hunter2-S3cret@127.0.0.1:1/").unwrap();
+        let QueryResult::Failed(message) = prometheus.query("up").await else {
+            panic!("nothing listens on port 1");
+        };
+        assert!(!message.contains("hunter2"), "{message}");
+        assert!(
+            message.contains("http://[redacted]@127.0.0.1:1"),
+            "{message}"
+        );
     }
 }
