@@ -126,21 +126,20 @@ async fn reconcile_in_span(
     };
     let children = converge::children(ctx, cbd, &observed, &decision, &mut assessment).await?;
     let so_far = stores.then(decision.outcome()).then(children);
-    let operations = match spec {
-        Some(spec) if so_far.blocker.is_none() => {
-            let given = operations::Given {
-                templates: &decision.backup_templates,
-                pre_rollout: decision.pre_rollout_backup,
-                migrating: observed.running_migration(),
-            };
-            let operations = operations::converge(ctx, cbd, spec, given, &now).await?;
-            assessment.restore = operations.restore;
-            assessment.backups = operations.backups;
-            operations.outcome
-        }
-        _ => Outcome::default(),
+    // The data operations run even when a step before them is blocked, so
+    // that a restore under way never leaves the app stopped; with the
+    // blocker they start nothing new.
+    let blocked = so_far.blocker.as_ref().map(|b| b.message.as_str());
+    let given = operations::Given {
+        templates: &decision.backup_templates,
+        pre_rollout: decision.pre_rollout_backup,
+        migrating: observed.running_migration(),
+        blocked,
     };
-    let mut outcome = so_far.then(operations);
+    let operations = operations::converge(ctx, cbd, spec.unwrap_or(&cbd.spec), given, &now).await?;
+    assessment.restore = operations.restore;
+    assessment.backups = operations.backups;
+    let mut outcome = so_far.then(operations.outcome);
     assessment.blocker = outcome.blocker.clone();
     if let Some(blocker) = &assessment.blocker {
         warn!(reason = blocker.reason, field = %blocker.path, "{}", blocker.message);

@@ -353,6 +353,43 @@ async fn a_restore_that_fails_its_check_leaves_the_app_on_its_old_database() {
 }
 
 #[tokio::test]
+async fn a_spec_broken_in_the_middle_of_a_restore_never_leaves_the_app_stopped() {
+    let (mut harness, at, _) = running_with_a_backup(json!({
+        "action": "Restore", "backup": BACKUP
+    }))
+    .await;
+    harness.reconcile(&at).await;
+    safety_backup_done(&mut harness, &at).await;
+    harness.reconcile(&at).await;
+    pods_gone(&mut harness, "mindmitra");
+    pods_gone(&mut harness, "mindmitra-pgbouncer");
+    harness.reconcile(&at).await;
+    assert_eq!(restore_status(&harness, &at)["step"], "Restore");
+    assert_eq!(replicas(&harness, "mindmitra"), 0);
+
+    // GitOps applies a spec the operator cannot apply, mid-restore.
+    harness.api.update(&at, |o| {
+        o["spec"]["environment"] = json!("nowhere");
+    });
+    harness.sync();
+    harness.reconcile(&at).await;
+    harness.reconcile(&at).await;
+    let ended = restore_status(&harness, &at);
+    assert_eq!(ended["step"], "Failed", "{ended}");
+    let message = ended["message"].as_str().unwrap();
+    assert!(
+        message.contains("nowhere") && message.ends_with("the app is back on chatbot"),
+        "{message}"
+    );
+    assert_eq!(replicas(&harness, "mindmitra"), APP_REPLICAS);
+    assert_eq!(replicas(&harness, "mindmitra-pgbouncer"), 1);
+    let url = harness
+        .secret_value(NS, "mindmitra-db", "DATABASE_URL")
+        .unwrap();
+    assert!(url.contains("/chatbot?"), "never switched: {url}");
+}
+
+#[tokio::test]
 async fn a_restore_of_an_unknown_revision_ends_before_anything_changes() {
     let (mut harness, at, action_path) = running_with_a_backup(json!({
         "action": "Restore", "revision": 9

@@ -43,6 +43,17 @@ pub fn plan(facts: &Facts) -> Plan {
         ..Plan::default()
     };
     let in_progress = facts.previous.filter(|r| !step::is_final(&r.step));
+    if let (Some(restore), Some(why)) = (in_progress, facts.blocked)
+        && undoable(facts, restore)
+    {
+        // Whatever blocks the reconcile, the app is not left stopped: the
+        // restore ends and the app goes back to its old database.
+        let mut restore = restore.clone();
+        let why = format!("the restore could not go on ({why})");
+        fail(&mut restore, &time(facts.now), why, &mut plan);
+        plan.status = Some(restore);
+        return plan;
+    }
     let mut restore = match (in_progress, facts.request) {
         (Some(restore), _) => restore.clone(),
         (None, Some(request)) if facts.previous.is_none_or(|r| r.id != request.id) => {
@@ -51,6 +62,8 @@ pub fn plan(facts: &Facts) -> Plan {
                 None => return plan,
             }
         }
+        // A new data operation waits while the reconcile is blocked.
+        _ if facts.blocked.is_some() => return plan,
         _ => {
             drop_replaced(facts, &mut plan);
             return plan;
@@ -60,6 +73,14 @@ pub fn plan(facts: &Facts) -> Plan {
     plan.stop_writes = stops_writes(Some(&restore));
     plan.status = Some(restore);
     plan
+}
+
+/// Whether `restore` can still end with the app on its old database:
+/// before its switch, or at the switch while the connection Secret still
+/// leads to the old one.
+fn undoable(facts: &Facts, restore: &RestoreStatus) -> bool {
+    !step::switched(restore)
+        || restore.step == step::SWITCH && facts.live_database != restore.database
 }
 
 fn time(at: Timestamp) -> Time {
@@ -106,7 +127,10 @@ fn begin(facts: &Facts, request: &RestoreRequest, plan: &mut Plan) -> Option<Res
             request.backup
         )
     });
-    let refusal = facts.cannot.clone().or(no_rds).or_else(|| {
+    let blocked = facts
+        .blocked
+        .map(|why| format!("the reconcile is blocked: {why}"));
+    let refusal = facts.cannot.clone().or(blocked).or(no_rds).or_else(|| {
         failed_backup.map(|r| {
             format!(
                 "backup {} failed ({}); it cannot be restored",

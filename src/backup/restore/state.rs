@@ -44,6 +44,10 @@ pub struct Facts<'a> {
     pub held_revision: Option<i64>,
     /// Why no restore can start here, if it cannot.
     pub cannot: Option<String>,
+    /// What blocks this reconcile, if anything (an invalid spec, a missing
+    /// Secret): no restore starts, and one under way that can still be
+    /// undone ends with the app back on its old database.
+    pub blocked: Option<&'a str>,
     /// Days the replaced database is kept (`None`: until dropped by hand).
     pub keep_replaced_days: Option<u32>,
     /// The Job dropping the replaced database of the newest restore, and

@@ -38,6 +38,9 @@ pub struct Given<'a> {
     pub pre_rollout: Option<i64>,
     /// The revision whose migration Job runs now.
     pub migrating: Option<i64>,
+    /// What blocks this reconcile: no backup starts and no restore begins,
+    /// and a restore under way ends with the app back (`restore`).
+    pub blocked: Option<&'a str>,
 }
 
 /// Runs the data operations of one reconcile of `cbd`, whose resolved
@@ -53,8 +56,16 @@ pub async fn converge(
         templates,
         pre_rollout,
         migrating,
+        blocked,
     } = given;
-    let restored = restore::converge(ctx, cbd, spec, templates, migrating, now).await?;
+    let restored = restore::converge(ctx, cbd, spec, templates, (migrating, blocked), now).await?;
+    if blocked.is_some() {
+        return Ok(Operations {
+            outcome: restored.outcome(),
+            restore: restored.status,
+            backups: None,
+        });
+    }
     let needs = &restored.needs;
     let backups = backups::converge(ctx, cbd, spec, templates, pre_rollout, needs, now).await?;
     Ok(Operations {

@@ -46,3 +46,52 @@ fn a_refused_restore_asks_nothing_of_the_backups() {
     let needs = world.step("2026-12-01T03:15:00Z").needs();
     assert_eq!(needs, Needs::default());
 }
+
+#[test]
+fn a_reconcile_blocked_mid_restore_brings_the_app_back_on_its_old_database() {
+    let mut world = World::new(None);
+    world.at_restore_job();
+    assert!(world.step("2026-12-01T03:17:00Z").stop_writes);
+    world.blocked = Some("spec.image: must not be empty".into());
+    let plan = world.step("2026-12-01T03:18:00Z");
+    assert!(!plan.stop_writes, "the app is not left at zero");
+    let restore = world.status.clone().unwrap();
+    assert_eq!(restore.step, step::FAILED);
+    let message = restore.message.unwrap();
+    assert!(
+        message.contains("spec.image: must not be empty")
+            && message.contains("the app is back on chatbot"),
+        "{message}"
+    );
+    assert!(plan.start_job.is_none());
+}
+
+#[test]
+fn a_blocked_reconcile_starts_no_restore_and_lets_a_switched_one_finish() {
+    let mut world = World::new(None);
+    world.blocked = Some("spec.image: must not be empty".into());
+    let plan = world.step("2026-12-01T03:15:00Z");
+    assert_eq!(world.at_step(), step::FAILED);
+    assert!(plan.safety_backup.is_none() && !plan.stop_writes);
+    assert!(
+        world
+            .status
+            .as_ref()
+            .unwrap()
+            .message
+            .as_deref()
+            .unwrap()
+            .contains("nothing was changed")
+    );
+
+    // Past the switch the app's data is the restored one: the restore
+    // goes on to bring the app back on it.
+    let mut world = World::new(None);
+    world.at_restore_job();
+    world.job(JobState::Succeeded, Some(GOOD));
+    world.live = "chatbot_20261201_031500_ab12cd".into();
+    world.step("2026-12-01T03:20:00Z");
+    world.blocked = Some("spec.image: must not be empty".into());
+    world.step("2026-12-01T03:21:00Z");
+    assert_eq!(world.at_step(), step::SUCCEEDED);
+}

@@ -105,13 +105,13 @@ fn cannot(
 
 /// Runs the restore step of one reconcile of `cbd` (resolved spec `spec`,
 /// rendered Job templates `templates`; `migrating`: the revision whose
-/// migration Job runs, if one does).
+/// migration Job runs, if one does; `blocked`: what blocks the reconcile).
 pub async fn converge(
     ctx: &Context,
     cbd: &ChatbotDeployment,
     spec: &ChatbotDeploymentSpec,
     templates: &[Child],
-    migrating: Option<i64>,
+    (migrating, blocked): (Option<i64>, Option<&str>),
     now: &Time,
 ) -> Result<RestoreOutcome, ReconcileError> {
     let namespace = cbd.namespace().ok_or(ReconcileError::MissingNamespace)?;
@@ -151,6 +151,7 @@ pub async fn converge(
         app_available,
         held_revision: status.rollback.as_ref().map(|h| h.revision),
         cannot: cannot(spec, cbd, template, snapshot, migrating),
+        blocked,
         keep_replaced_days: keep_replaced_days(spec),
         drop_job: jobs.drop_job.as_ref(),
         drop_report: jobs.drop_report.as_ref(),
