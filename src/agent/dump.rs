@@ -191,23 +191,53 @@ async fn required_backup(plan: &DumpPlan, id: &str) -> Result<(), AgentError> {
         .map_err(|_| missing("has a manifest that does not read"))
 }
 
+/// S3's most parts in one upload.
+pub const MAX_PARTS: u32 = 10_000;
+/// The largest part: the two held at once (one uploading, the next being
+/// read) stay well within the Job's 256 MiB memory limit.
+pub const MAX_PART: usize = 64 << 20;
+/// Parts taken at one size before the size doubles.
+const PARTS_PER_SIZE: u32 = 1_000;
+
+/// The size of part `number` (from 1) of an upload whose first part is
+/// `first` bytes: parts grow as the upload does (S3's parts may differ in
+/// size), doubling every thousand parts up to [`MAX_PART`], so a dump of
+/// hundreds of GiB fits in S3's ten thousand parts while a small one is
+/// sent in small parts.
+pub fn part_size(number: u32, first: usize) -> usize {
+    let doublings = (number.max(1) - 1) / PARTS_PER_SIZE;
+    let grown = first.saturating_mul(1 << doublings.min(16));
+    grown.min(MAX_PART.max(first))
+}
+
 /// Reads the dump in parts: each is hashed, fed to `pg_restore --list`, and
 /// uploaded while the next one is read (at most one in flight).
 async fn send(
     mut stdout: tokio::process::ChildStdout,
     upload: &Upload,
-    part_size: usize,
+    first_part: usize,
 ) -> Result<(Digest256, u64, u32), AgentError> {
     let mut digest = Digest256::default();
     let mut listing = Listing::start()?;
     let mut in_flight = None;
     let mut parts = 0;
     loop {
-        let part = stream::read_part(&mut stdout, part_size)
+        let size = part_size(parts + 1, first_part);
+        let part = stream::read_part(&mut stdout, size)
             .await
             .map_err(|e| AgentError::Tool(format!("reading pg_dump's output: {e}")))?;
         if part.is_empty() {
             break;
+        }
+        if parts == MAX_PARTS {
+            let sent: u64 = (1..=MAX_PARTS)
+                .map(|n| part_size(n, first_part) as u64)
+                .sum();
+            return Err(AgentError::Dump(format!(
+                "the dump is larger than {} GiB, the most {MAX_PARTS} parts starting at {} MiB hold; start with larger parts (--part-size-mib)",
+                sent >> 30,
+                first_part >> 20
+            )));
         }
         digest.update(&part);
         listing.feed(&part).await;
@@ -250,4 +280,34 @@ pub async fn previous(store: &Store, manifests: &[String]) -> Result<Option<Prev
         bytes: manifest.dump.bytes,
         rows: manifest.rows(),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parts_double_every_thousand_up_to_the_largest() {
+        let mib = 1 << 20;
+        let sizes: Vec<usize> = [1, 1000, 1001, 2000, 2001, 3001, 10_000]
+            .into_iter()
+            .map(|n| part_size(n, 16 * mib) / mib)
+            .collect();
+        assert_eq!(sizes, [16, 16, 32, 32, 64, 64, 64]);
+        // Larger first parts than the cap are taken as given.
+        assert_eq!(part_size(5_000, 100 * mib), 100 * mib);
+    }
+
+    #[test]
+    fn ten_thousand_parts_hold_half_a_tebibyte_from_the_default_size() {
+        let total = |first: usize| -> u64 {
+            (1..=MAX_PARTS)
+                .map(|n| part_size(n, first << 20) as u64)
+                .sum::<u64>()
+                >> 30
+        };
+        // Fixed 16 MiB parts held 156 GiB.
+        assert_eq!(total(16), 546);
+        assert!(total(5) >= 400, "{}", total(5));
+    }
 }
