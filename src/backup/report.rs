@@ -36,6 +36,9 @@ pub struct Report {
     pub restore_seconds: Option<f64>,
     #[serde(default)]
     pub mismatches: Vec<String>,
+    /// Backups retention removed after this one succeeded.
+    #[serde(default)]
+    pub pruned: Vec<String>,
 }
 
 impl Report {

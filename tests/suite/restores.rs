@@ -366,6 +366,26 @@ async fn a_spec_broken_in_the_middle_of_a_restore_never_leaves_the_app_stopped()
     harness.reconcile(&at).await;
     assert_eq!(restore_status(&harness, &at)["step"], "Restore");
     assert_eq!(replicas(&harness, "mindmitra"), 0);
+    // Ready says what keeps the app stopped.
+    let conditions = harness.api.get(&at).unwrap()["status"]["conditions"].clone();
+    let ready = conditions
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "Ready")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (&ready["status"], &ready["reason"]),
+        (&json!("False"), &json!("Restoring")),
+        "{ready}"
+    );
+    assert!(
+        ready["message"].as_str().unwrap().starts_with(&format!(
+            "restore {ID} of backup {BACKUP}, at Restore: restoring backup"
+        )),
+        "{ready}"
+    );
 
     // GitOps applies a spec the operator cannot apply, mid-restore.
     harness.api.update(&at, |o| {

@@ -111,6 +111,10 @@ fn record_jobs(facts: &Facts, records: &mut BTreeMap<String, BackupRecord>, plan
         if !was_final {
             records.insert(job.id.clone(), record);
         }
+        // What retention removed after it is no backup to offer any more.
+        for gone in facts.reports.get(&job.name).iter().flat_map(|r| &r.pruned) {
+            records.remove(gone);
+        }
     }
 }
 

@@ -592,3 +592,31 @@ fn a_verify_job_that_succeeded_without_a_report_is_not_a_verification() {
     assert!(record.message.unwrap().contains("without a report"));
     assert_eq!(plan.notes[0].reason, "BackupVerificationFailed");
 }
+
+#[test]
+fn backups_retention_removed_are_no_longer_listed() {
+    let mut world = World::daily();
+    world.status.last_window = Some(Time(at("2026-12-01T04:00:00Z")));
+    let good = |id: &str, day: u32| BackupRecord {
+        id: id.into(),
+        phase: phase::SUCCEEDED.into(),
+        started_at: Some(Time(at(&format!("2026-11-{day:02}T04:00:00Z")))),
+        ..Default::default()
+    };
+    world.status.recent = vec![
+        good("20261129-040000-r3", 29),
+        good("20261130-040000-r3", 30),
+    ];
+    world.jobs = vec![job(
+        "20261201-040000-r3",
+        Reason::Scheduled,
+        JobState::Succeeded,
+        "2026-12-01T04:00:00Z",
+    )];
+    let mut done = report("Succeeded", 5_000_000);
+    done.pruned = vec!["20261129-040000-r3".into()];
+    world.reports.insert(world.jobs[0].name.clone(), done);
+    let plan = world.plan("2026-12-01T04:05:00Z");
+    let listed: Vec<&str> = plan.status.recent.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(listed, ["20261201-040000-r3", "20261130-040000-r3"]);
+}

@@ -145,7 +145,19 @@ fn degraded<'a>(facts: &'a Assessment, progress: &Progress<'a>) -> Reason<'a> {
 /// What is in flight, when nothing is paused or degraded.
 fn progressing<'a>(facts: &'a Assessment, progress: &Progress<'a>) -> Reason<'a> {
     let revision_text = &progress.revision_text;
+    let restoring = facts
+        .restore
+        .as_ref()
+        .filter(|r| !crate::backup::restore::step::is_final(&r.step));
     match facts.workload.as_ref() {
+        _ if restoring.is_some() => restoring.map(|r| {
+            let doing = r.message.as_deref().unwrap_or_default();
+            let message = format!(
+                "restore {} of backup {}, at {}: {doing}",
+                r.id, r.backup, r.step
+            );
+            ("Restoring", message)
+        }),
         _ if progress.pending_store.is_some() => progress
             .pending_store
             .map(|store| (store.reason.as_str(), store.message.clone())),
