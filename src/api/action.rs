@@ -97,6 +97,8 @@ pub struct ChatbotActionSpec {
     pub revision: Option<i64>,
     /// `Restore`: the backup id to restore from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 63))]
+    #[x_kube(validation = Rule::new("self.matches('^[A-Za-z0-9_-][A-Za-z0-9._-]*$')").message("spec.backup must be a backup id: letters, digits, ., _ and -, not starting with ."))]
     pub backup: Option<String>,
     /// `Backup`: the database shrank on purpose (a dump far smaller than
     /// the previous one is then not refused).

@@ -98,11 +98,16 @@ pub struct Variant {
 #[serde(rename_all = "camelCase")]
 #[x_kube(validation = Rule::new("has(self.header) != has(self.cookie)").message("spec.rollout.abTest.sticky must name exactly one of header, cookie"))]
 pub struct Sticky {
-    /// Request header that carries the variant, e.g. `X-Chatbot-Variant`.
+    /// Request header that carries the variant, e.g. `X-Chatbot-Variant`
+    /// (an HTTP token: it goes into the route's match).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 64))]
+    #[x_kube(validation = Rule::new("self.matches('^[A-Za-z0-9!#$%&*+.^_|~-]+$')").message("spec.rollout.abTest.sticky.header must be an HTTP header name: letters, digits and !#$%&*+.^_|~-"))]
     pub header: Option<String>,
-    /// Cookie that carries the variant.
+    /// Cookie that carries the variant (an HTTP token).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 64))]
+    #[x_kube(validation = Rule::new("self.matches('^[A-Za-z0-9!#$%&*+.^_|~-]+$')").message("spec.rollout.abTest.sticky.cookie must be a cookie name: letters, digits and !#$%&*+.^_|~-"))]
     pub cookie: Option<String>,
 }
 
@@ -224,9 +229,12 @@ pub struct Analysis {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 16))]
     pub metrics: Option<Vec<MetricCheck>>,
-    /// Paths requested on the new revision before it takes traffic (the health path is always checked).
+    /// Paths requested on the new revision before it takes traffic (the
+    /// health path is always checked): each a path on the candidate's own
+    /// address, starting with one `/`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 16))]
+    #[schemars(length(max = 16), inner(length(max = 256)))]
+    #[x_kube(validation = Rule::new("self.all(p, p.matches('^/([A-Za-z0-9._~!$&()*+,;=:@%?-][A-Za-z0-9._~!$&()*+,;=:@%/?-]*)?$'))").message("spec.rollout.analysis.smokePaths[] must each be a path on the candidate starting with a single /, in URL characters"))]
     pub smoke_paths: Option<Vec<String>>,
 }
 

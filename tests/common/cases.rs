@@ -319,8 +319,28 @@ pub fn deployment_cases() -> Vec<(&'static str, Value, &'static str)> {
         ),
         (
             "/spec/rollout",
+            json!({"abTest": {"variants": [{"name": "a", "weight": 50}, {"name": "b", "weight": 50}], "sticky": {"header": "X-Variant\r\nX-Injected: 1"}}}),
+            "spec.rollout.abTest.sticky.header must be an HTTP header name: letters, digits and !#$%&*+.^_|~-",
+        ),
+        (
+            "/spec/rollout",
+            json!({"abTest": {"variants": [{"name": "a", "weight": 50}, {"name": "b", "weight": 50}], "sticky": {"cookie": "variant; Path=/"}}}),
+            "spec.rollout.abTest.sticky.cookie must be a cookie name: letters, digits and !#$%&*+.^_|~-",
+        ),
+        (
+            "/spec/rollout",
             json!({"analysis": {"prometheusURL": "prometheus:9090"}}),
             "spec.rollout.analysis.prometheusURL must be an http(s) URL",
+        ),
+        (
+            "/spec/rollout",
+            json!({"analysis": {"smokePaths": ["/healthz", "@169.254.169.254/latest/meta-data"]}}),
+            "spec.rollout.analysis.smokePaths[] must each be a path on the candidate starting with a single /, in URL characters",
+        ),
+        (
+            "/spec/rollout",
+            json!({"analysis": {"smokePaths": ["//169.254.169.254/latest/meta-data"]}}),
+            "spec.rollout.analysis.smokePaths[] must each be a path on the candidate starting with a single /, in URL characters",
         ),
         (
             "/spec/rollout",
@@ -592,6 +612,11 @@ pub fn action_cases() -> Vec<(&'static str, Value, &'static str)> {
             "spec.deployment must name a ChatbotDeployment",
         ),
         ("/spec/reason", json!(""), "spec.reason must say why"),
+        (
+            "/spec",
+            json!({"deployment": "mindmitra", "action": "Restore", "backup": "../other-team/20261201-020000-r7", "reason": "bad migration"}),
+            "spec.backup must be a backup id: letters, digits, ., _ and -, not starting with .",
+        ),
         (
             "/spec/revision",
             json!(0),
