@@ -23,6 +23,7 @@ pub mod action;
 mod dump;
 pub mod instance;
 mod record;
+pub mod refusal;
 mod snapshot;
 mod state;
 pub mod step;
@@ -140,6 +141,11 @@ fn begin(facts: &Facts, request: &RestoreRequest, plan: &mut Plan) -> Option<Res
         })
     });
     if let Some(why) = refusal {
+        // Refused: nothing was made, and nothing the app uses is replaced.
+        restore.database = String::new();
+        restore.previous_database = String::new();
+        restore.instance = None;
+        restore.previous_instance = None;
         restore.step = step::FAILED.into();
         restore.finished_at = Some(now);
         restore.message = Some(format!("{why}; nothing was changed"));

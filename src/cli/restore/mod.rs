@@ -11,11 +11,15 @@ use super::{
     action::{self, Request, TargetArgs},
 };
 use crate::{
-    api::{ActionKind, BackupRecord, ChatbotDeployment},
+    api::{ActionKind, BackupRecord, ChatbotDeployment, StoreMode},
     backup::{
-        restore::action::{Source, backup_for_revision},
+        restore::{
+            action::{Source, backup_for_revision},
+            refusal::{Standing, refusal},
+        },
         runs::human_bytes,
     },
+    rollout::progressive,
 };
 
 /// Arguments of `restore`.
@@ -89,6 +93,26 @@ pub fn restore_plan(
         }
     };
     let snapshot = source.method.is_some();
+    let rollout = status.rollout.as_ref();
+    // What the spec says outright; a mode or a destination it leaves to
+    // its environment's defaults is the operator's to judge.
+    let standing = Standing {
+        mode: (cbd.spec.database.as_ref())
+            .and_then(|d| d.mode)
+            .or(Some(StoreMode::InCluster)),
+        paused: cbd.spec.paused == Some(true),
+        dumps: (cbd.spec.backup.as_ref()).is_none_or(|b| b.destination.is_some()),
+        snapshot,
+        // The operator also waits for a running migration Job, which
+        // only it sees.
+        migrating: None,
+        rolling_out: rollout
+            .filter(|r| !progressive::phase_of(r).is_terminal())
+            .map(|r| r.revision),
+    };
+    if let Some(why) = refusal(&standing) {
+        return Err(format!("{name} cannot be restored: {why}"));
+    }
     let backup = source.backup;
     let record = status
         .backups

@@ -4,7 +4,11 @@ use crate::api::{
 };
 
 fn brigade() -> ChatbotDeployment {
-    let mut cbd = ChatbotDeployment::new("brigade-sales", ChatbotDeploymentSpec::default());
+    let spec: ChatbotDeploymentSpec = serde_yaml_ng::from_str(
+        "environment: production\nimage: x\ndatabase: {mode: managed}\nbackup: {destination: {s3: {bucket: brigade-sales-backups}}}",
+    )
+    .unwrap();
+    let mut cbd = ChatbotDeployment::new("brigade-sales", spec);
     cbd.status = Some(ChatbotDeploymentStatus {
         ready_replicas: Some(3),
         revisions: vec![
@@ -102,4 +106,21 @@ fn the_plan_of_an_rds_snapshot_names_the_new_instance_and_its_undo() {
         plan.contains("RDS instance chatbot-brigade-sales is kept, untouched, as the undo for 7 days, then deleted after a final snapshot"),
         "{plan}"
     );
+}
+
+#[test]
+fn an_external_database_gets_no_plan_it_cannot_carry_out() {
+    let mut cbd = brigade();
+    cbd.spec.database.as_mut().unwrap().mode = Some(crate::api::StoreMode::External);
+    let refused = restore_plan(&cbd, Some("20261201-020000-r7-pre"), None, None).unwrap_err();
+    assert!(
+        refused.starts_with(
+            "brigade-sales cannot be restored: spec.database.mode is not Managed or InCluster"
+        ),
+        "{refused}"
+    );
+    cbd.spec.database.as_mut().unwrap().mode = Some(crate::api::StoreMode::Managed);
+    cbd.spec.paused = Some(true);
+    let refused = restore_plan(&cbd, Some("20261201-020000-r7-pre"), None, None).unwrap_err();
+    assert!(refused.contains("spec.paused is true"), "{refused}");
 }

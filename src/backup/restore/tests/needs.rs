@@ -73,15 +73,15 @@ fn a_blocked_reconcile_starts_no_restore_and_lets_a_switched_one_finish() {
     let plan = world.step("2026-12-01T03:15:00Z");
     assert_eq!(world.at_step(), step::FAILED);
     assert!(plan.safety_backup.is_none() && !plan.stop_writes);
-    assert!(
-        world
-            .status
-            .as_ref()
-            .unwrap()
-            .message
-            .as_deref()
-            .unwrap()
-            .contains("nothing was changed")
+    let refused = world.status.clone().unwrap();
+    assert!(refused.message.unwrap().contains("nothing was changed"));
+    assert_eq!(
+        (
+            refused.database.as_str(),
+            refused.previous_database.as_str()
+        ),
+        ("", ""),
+        "a refused restore made no database and replaced none"
     );
 
     // Past the switch the app's data is the restored one: the restore

@@ -18,13 +18,14 @@ use crate::reconcile::{
     outcome::{Note, Outcome, Pace},
 };
 use crate::{
-    api::{
-        ChatbotDeployment, ChatbotDeploymentSpec, ChatbotDeploymentStatus, RestoreStatus, StoreMode,
-    },
+    api::{ChatbotDeployment, ChatbotDeploymentSpec, ChatbotDeploymentStatus, RestoreStatus},
     backup::{
         jobs::{self, JobFacts, JobState},
         report::Report,
-        restore::{self, Facts, Needs, instance},
+        restore::{
+            self, Facts, Needs, instance,
+            refusal::{Standing, refusal},
+        },
     },
     names::ChildNames,
     render::{Child, ChildKind, Object},
@@ -71,36 +72,17 @@ fn cannot(
     snapshot: bool,
     migrating: Option<i64>,
 ) -> Option<String> {
-    let mode = spec.database.as_ref().and_then(|d| d.mode);
-    if !matches!(mode, Some(StoreMode::Managed | StoreMode::InCluster)) {
-        return Some(
-            "spec.database.mode is not Managed or InCluster: the operator switches only a connection Secret it writes; restore an external database yourself".into(),
-        );
-    }
-    if cbd.spec.paused == Some(true) {
-        return Some(
-            "spec.paused is true: nothing changes while the resource is paused; resume it first"
-                .into(),
-        );
-    }
-    if template.is_none() && !snapshot {
-        return Some(
-            "spec.backup.destination is not set (or backups are off): there is no dump to restore from".into(),
-        );
-    }
-    if let Some(revision) = migrating {
-        return Some(format!(
-            "the migration Job of revision {revision} is running and writes to the database a restore replaces; wait for it to end"
-        ));
-    }
     let rollout = cbd.status.as_ref().and_then(|s| s.rollout.as_ref());
-    if let Some(rollout) = rollout.filter(|r| !progressive::phase_of(r).is_terminal()) {
-        return Some(format!(
-            "revision {} is rolling out; promote or abort it first",
-            rollout.revision
-        ));
-    }
-    None
+    refusal(&Standing {
+        mode: spec.database.as_ref().and_then(|d| d.mode),
+        paused: cbd.spec.paused == Some(true),
+        dumps: template.is_some(),
+        snapshot,
+        migrating,
+        rolling_out: rollout
+            .filter(|r| !progressive::phase_of(r).is_terminal())
+            .map(|r| r.revision),
+    })
 }
 
 /// Runs the restore step of one reconcile of `cbd` (resolved spec `spec`,
