@@ -53,8 +53,13 @@ hash -r
 # what rollout analysis and the dashboards' queries are tested against, and
 # its promtool checks and unit-tests the generated alerting rules (tested
 # with Debian 12's 2.42); Postgres (server and client tools) is what the
-# backup agent dumps and restores.
+# backup agent dumps and restores; Redis (7.x) runs the in-cluster cache's
+# command line as rendered.
 missing=()
+case "$( (redis-server --version 2>/dev/null || true) | sed -n 's/.* v=\([0-9]*\)\..*/\1/p')" in
+  7) command -v redis-cli >/dev/null || missing+=(redis-tools) ;;
+  *) missing+=(redis-server redis-tools) ;;
+esac
 command -v lua5.1 >/dev/null || missing+=(lua5.1)
 # The end-to-end control plane: etcd (tested with Debian 12's 3.4), and
 # what scripts/cluster.sh uses to start it and route pods' addresses.

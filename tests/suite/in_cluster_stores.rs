@@ -7,6 +7,7 @@ use crate::common;
 
 use chatbot_operator::api::ChatbotDeployment;
 use common::harness::{Harness, path};
+use serde::Deserialize;
 use serde_json::json;
 
 const NS: &str = "mindmitra";
@@ -206,4 +207,63 @@ async fn a_connection_secret_that_is_not_ours_is_never_written() {
         ("False", "ChildConflict")
     );
     assert!(message.contains("Secret mindmitra-db"), "{message}");
+}
+
+/// The in-cluster Redis's command line as rendered, run by a real
+/// `redis-server` (Debian's, which `scripts/test.sh` installs): the
+/// password is its configuration, never an argument of any process.
+#[test]
+fn the_redis_password_never_reaches_an_argv() {
+    let rendered = common::render_dev_variant("mindmitra");
+    let yaml = chatbot_operator::render::to_yaml(&rendered.children).unwrap();
+    let redis = serde_yaml_ng::Deserializer::from_str(&yaml)
+        .map(|doc| serde_json::Value::deserialize(doc).unwrap())
+        .find(|o| o["kind"] == "StatefulSet" && o["metadata"]["name"] == "mindmitra-redis")
+        .expect("the in-cluster Redis");
+    let container = &redis["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(container["command"], json!(["sh", "-c"]));
+    let script = container["args"][0].as_str().unwrap();
+    assert!(!script.contains("--requirepass"), "{script}");
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let data = tempfile::tempdir().unwrap();
+    let script = script
+        .replace("--port 6379", &format!("--port {port} --bind 127.0.0.1"))
+        .replace("--dir /data", &format!("--dir {}", data.path().display()));
+    let password = "a-generated-Passw0rd-4f1c9e";
+    let mut server = std::process::Command::new("sh")
+        .args(["-c", &script])
+        .env("REDISCLI_AUTH", password)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let ping = |auth: &str| {
+        let output = std::process::Command::new("redis-cli")
+            .args(["-p", &port.to_string(), "ping"])
+            .env("REDISCLI_AUTH", auth)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&output.stdout).trim().to_string()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while ping(password) != "PONG" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "redis-server did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_ne!(ping("wrong"), "PONG", "the password is required");
+    // `exec` leaves redis-server as the process started: the one a
+    // SIGTERM reaches.
+    let argv = std::fs::read(format!("/proc/{}/cmdline", server.id())).unwrap();
+    let argv = String::from_utf8_lossy(&argv);
+    assert!(argv.starts_with("redis-server"), "{argv}");
+    assert!(!argv.contains(password), "{argv}");
+    let _ = server.kill();
+    let _ = server.wait();
 }
