@@ -24,3 +24,6 @@ pub use health::{Verdict, healthy, stale};
 pub use retention::{Record, Retention, prune};
 pub use schedule::{Due, Schedule, ScheduleError};
 pub use settings::Settings;
+
+#[cfg(test)]
+mod interlock_tests;

@@ -57,6 +57,14 @@ pub fn plan(facts: &Facts) -> Plan {
     }
     let mut restore = match (in_progress, facts.request) {
         (Some(restore), _) => restore.clone(),
+        // A new restore goes next, once the running data operation ended.
+        (None, Some(request))
+            if facts.previous.is_none_or(|r| r.id != request.id)
+                && facts.busy.is_some()
+                && facts.blocked.is_none() =>
+        {
+            return plan;
+        }
         (None, Some(request)) if facts.previous.is_none_or(|r| r.id != request.id) => {
             match begin(facts, request, &mut plan) {
                 Some(restore) => restore,

@@ -48,6 +48,10 @@ pub struct Facts<'a> {
     /// Secret): no restore starts, and one under way that can still be
     /// undone ends with the app back on its old database.
     pub blocked: Option<&'a str>,
+    /// A backup, verify or restore Job that runs now: a new restore waits
+    /// for it to end before it begins (a backup's retention was set when
+    /// it started, without the restore's pins).
+    pub busy: Option<&'a str>,
     /// Days the replaced database is kept (`None`: until dropped by hand).
     pub keep_replaced_days: Option<u32>,
     /// The Job dropping the replaced database of the newest restore, and

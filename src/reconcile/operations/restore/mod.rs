@@ -134,6 +134,7 @@ pub async fn converge(
         held_revision: status.rollback.as_ref().map(|h| h.revision),
         cannot: cannot(spec, cbd, template, snapshot, migrating),
         blocked,
+        busy: jobs.busy.as_deref(),
         keep_replaced_days: keep_replaced_days(spec),
         drop_job: jobs.drop_job.as_ref(),
         drop_report: jobs.drop_report.as_ref(),
@@ -151,7 +152,10 @@ pub async fn converge(
         .as_ref()
         .is_some_and(|r| !restore::step::is_final(&r.step));
     Ok(RestoreOutcome {
-        needs: plan.needs(),
+        needs: Needs {
+            under_way: plan.needs().under_way || jobs.running,
+            ..plan.needs()
+        },
         status: plan.status,
         notes: plan.notes.into_iter().map(Note::from).collect(),
         in_progress,
@@ -166,6 +170,12 @@ struct RestoreJobs {
     report: Option<Report>,
     drop_job: Option<JobFacts>,
     drop_report: Option<Report>,
+    /// A backup, verify or restore Job that runs now, which a new restore
+    /// waits for.
+    busy: Option<String>,
+    /// A restore (or drop) Job runs, even one whose restore already ended:
+    /// no backup starts beside it.
+    running: bool,
 }
 
 impl RestoreJobs {
@@ -182,6 +192,17 @@ impl RestoreJobs {
             &cbd.name_any(),
             cbd.metadata.uid.as_deref(),
         );
+        let backup_jobs = jobs::observe(
+            cached.iter().map(|job| job.as_ref()),
+            namespace,
+            &cbd.name_any(),
+            cbd.metadata.uid.as_deref(),
+        );
+        let busy = backup_jobs
+            .iter()
+            .chain(&restore_jobs)
+            .find(|j| j.state == JobState::Running)
+            .map(|j| format!("the {} Job {}", j.reason.as_str(), j.name));
         let current = status
             .restore
             .as_ref()
@@ -197,6 +218,8 @@ impl RestoreJobs {
                     .find(|j| j.id == restore::drop_id(&r.id))
             });
         let mut found = RestoreJobs {
+            busy,
+            running: restore_jobs.iter().any(|j| j.state == JobState::Running),
             job: job.cloned(),
             drop_job: drop_job.cloned(),
             ..RestoreJobs::default()
