@@ -310,8 +310,9 @@ async fn a_restore_switches_the_app_to_a_new_database_step_by_step_across_restar
     );
 }
 
-#[tokio::test]
-async fn a_restore_that_fails_its_check_leaves_the_app_on_its_old_database() {
+/// A Restore of `BACKUP` at its Restore step: the safety backup taken,
+/// the app and the pooler gone.
+async fn at_the_restore_step() -> (Harness, String, String) {
     let (mut harness, at, action_path) = running_with_a_backup(json!({
         "action": "Restore", "backup": BACKUP
     }))
@@ -322,6 +323,12 @@ async fn a_restore_that_fails_its_check_leaves_the_app_on_its_old_database() {
     pods_gone(&mut harness, "mindmitra");
     pods_gone(&mut harness, "mindmitra-pgbouncer");
     harness.reconcile(&at).await;
+    (harness, at, action_path)
+}
+
+#[tokio::test]
+async fn a_restore_that_fails_its_check_leaves_the_app_on_its_old_database() {
+    let (mut harness, at, action_path) = at_the_restore_step().await;
     let name = format!("mindmitra-restore-{ID}");
     job_ended(
         &mut harness,
@@ -354,16 +361,7 @@ async fn a_restore_that_fails_its_check_leaves_the_app_on_its_old_database() {
 
 #[tokio::test]
 async fn a_spec_broken_in_the_middle_of_a_restore_never_leaves_the_app_stopped() {
-    let (mut harness, at, _) = running_with_a_backup(json!({
-        "action": "Restore", "backup": BACKUP
-    }))
-    .await;
-    harness.reconcile(&at).await;
-    safety_backup_done(&mut harness, &at).await;
-    harness.reconcile(&at).await;
-    pods_gone(&mut harness, "mindmitra");
-    pods_gone(&mut harness, "mindmitra-pgbouncer");
-    harness.reconcile(&at).await;
+    let (mut harness, at, _) = at_the_restore_step().await;
     assert_eq!(restore_status(&harness, &at)["step"], "Restore");
     assert_eq!(replicas(&harness, "mindmitra"), 0);
     // Ready says what keeps the app stopped.

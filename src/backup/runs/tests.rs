@@ -23,6 +23,16 @@ fn job(id: &str, reason: Reason, state: JobState, started: &str) -> JobFacts {
     }
 }
 
+/// A good backup's record, started at `started`.
+fn good(id: &str, started: &str) -> BackupRecord {
+    BackupRecord {
+        id: id.into(),
+        phase: phase::SUCCEEDED.into(),
+        started_at: Some(Time(at(started))),
+        ..Default::default()
+    }
+}
+
 fn report(outcome: &str, bytes: u64) -> Report {
     Report {
         kind: "backup".into(),
@@ -527,12 +537,7 @@ fn a_failed_native_snapshot_is_tried_again_under_a_new_name_after_the_pause() {
 fn while_a_restore_is_under_way_only_its_safety_backup_starts_and_a_window_waits_for_it() {
     let mut world = World::daily();
     world.verify_every = Some(1);
-    world.status.recent = vec![BackupRecord {
-        id: "20261130-040000-r3".into(),
-        phase: phase::SUCCEEDED.into(),
-        started_at: Some(Time(at("2026-11-30T04:00:00Z"))),
-        ..Default::default()
-    }];
+    world.status.recent = vec![good("20261130-040000-r3", "2026-11-30T04:00:00Z")];
     world.status.last_window = Some(Time(at("2026-11-30T04:00:00Z")));
     let restoring = |world: &World, now: &str, safety: Option<&str>| {
         plan(&Facts {
@@ -572,12 +577,7 @@ fn while_a_restore_is_under_way_only_its_safety_backup_starts_and_a_window_waits
 fn a_verify_job_that_succeeded_without_a_report_is_not_a_verification() {
     let mut world = World::daily();
     world.status.last_window = Some(Time(at("2026-12-01T04:00:00Z")));
-    world.status.recent = vec![BackupRecord {
-        id: "20261201-040000-r3".into(),
-        phase: phase::SUCCEEDED.into(),
-        started_at: Some(Time(at("2026-12-01T04:00:00Z"))),
-        ..Default::default()
-    }];
+    world.status.recent = vec![good("20261201-040000-r3", "2026-12-01T04:00:00Z")];
     let mut verify = job(
         "20261201-040000-r3",
         Reason::Verify,
