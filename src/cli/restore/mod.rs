@@ -93,24 +93,7 @@ pub fn restore_plan(
         }
     };
     let snapshot = source.method.is_some();
-    let rollout = status.rollout.as_ref();
-    // What the spec says outright; a mode or a destination it leaves to
-    // its environment's defaults is the operator's to judge.
-    let standing = Standing {
-        mode: (cbd.spec.database.as_ref())
-            .and_then(|d| d.mode)
-            .or(Some(StoreMode::InCluster)),
-        paused: cbd.spec.paused == Some(true),
-        dumps: (cbd.spec.backup.as_ref()).is_none_or(|b| b.destination.is_some()),
-        snapshot,
-        // The operator also waits for a running migration Job, which
-        // only it sees.
-        migrating: None,
-        rolling_out: rollout
-            .filter(|r| !progressive::phase_of(r).is_terminal())
-            .map(|r| r.revision),
-    };
-    if let Some(why) = refusal(&standing) {
+    if let Some(why) = refusal(&standing(cbd, snapshot)) {
         return Err(format!("{name} cannot be restored: {why}"));
     }
     let backup = source.backup;
@@ -177,6 +160,26 @@ pub fn restore_plan(
         }
     );
     Ok(out)
+}
+
+/// Where `cbd` stands for a restore, as far as the CLI can tell: what the
+/// spec says outright; a mode or a destination it leaves to its
+/// environment's defaults is the operator's to judge, and so is a running
+/// migration Job, which only it sees.
+fn standing(cbd: &ChatbotDeployment, snapshot: bool) -> Standing {
+    let rollout = cbd.status.as_ref().and_then(|s| s.rollout.as_ref());
+    Standing {
+        mode: (cbd.spec.database.as_ref())
+            .and_then(|d| d.mode)
+            .or(Some(StoreMode::InCluster)),
+        paused: cbd.spec.paused == Some(true),
+        dumps: (cbd.spec.backup.as_ref()).is_none_or(|b| b.destination.is_some()),
+        snapshot,
+        migrating: None,
+        rolling_out: rollout
+            .filter(|r| !progressive::phase_of(r).is_terminal())
+            .map(|r| r.revision),
+    }
 }
 
 /// One line on the backup: when, how big, of which revision, verified.
