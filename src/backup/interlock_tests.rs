@@ -9,7 +9,8 @@
 //! restore under way uses is ever removed; safety backups never push the
 //! team's backups out of `keep`; the newest verified backup is never
 //! removed; the app is at zero only while a restore is between StopWrites
-//! and Resume.
+//! and Resume; a window due while nothing runs starts its backup, however
+//! the runs before it ended.
 
 use std::collections::BTreeMap;
 
@@ -211,7 +212,28 @@ impl World {
             verify_every: Some(2),
             now: self.now,
         };
+        // A window that is due while nothing else runs starts its backup,
+        // whatever failed before it.
+        let last_window = self.backups.last_window.as_ref().map(|t| t.0);
+        let window = match self.schedule.due(last_window, facts.since, self.now) {
+            super::Due::Now { window, .. } => Some(window),
+            super::Due::Later { .. } => None,
+        };
+        let idle = !needs.under_way && facts.jobs.iter().all(|j| j.state != JobState::Running);
+        let owed = window.filter(|w| {
+            let id = super::manifest::backup_id(*w, Some(1));
+            idle && !self.backups.recent.iter().any(|r| r.id == id)
+        });
         let plan = runs::plan(&facts);
+        if let Some(window) = owed {
+            assert!(
+                plan.start
+                    .as_ref()
+                    .is_some_and(|s| s.reason == Reason::Scheduled),
+                "the window {window} did not start though nothing ran: {:?}",
+                self.backups.recent
+            );
+        }
         self.jobs
             .retain(|j| !plan.prune.iter().any(|(name, _)| *name == j.facts.name));
         if let Some(start) = &plan.start {
