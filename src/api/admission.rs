@@ -75,9 +75,39 @@ pub fn prune_nulls(value: &mut Value) {
     }
 }
 
+/// Whether `value` is of the schema's `type`: a list where an object
+/// belongs (which serde would read as the struct's fields in order) is
+/// refused, as the API server refuses it.
+fn type_violation(schema: &Value, value: &Value) -> Option<String> {
+    let open = |key: &str| schema.get(key).and_then(Value::as_bool) == Some(true);
+    if open("x-kubernetes-int-or-string") || open("x-kubernetes-preserve-unknown-fields") {
+        return None;
+    }
+    let wanted = schema.get("type").and_then(Value::as_str)?;
+    let found = match value {
+        Value::Object(_) => "object",
+        Value::Array(_) => "array",
+        Value::String(_) => "string",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::Null => return None,
+    };
+    let fits = found == wanted || (wanted == "number" && found == "integer");
+    (!fits).then(|| format!("must be of type {wanted}, not {found}"))
+}
+
 /// The value limits of the schema (`minItems`, `maxItems`, `minLength`,
-/// `maxLength`, `maxProperties`) that the API server checks beside CEL.
+/// `maxLength`, `maxProperties`) that the API server checks beside CEL,
+/// and each value's type.
 fn limit_violations(schema: &Value, value: &Value, path: &str, out: &mut Vec<RuleViolation>) {
+    if let Some(message) = type_violation(schema, value) {
+        out.push(RuleViolation {
+            path: path.to_string(),
+            message,
+        });
+        return;
+    }
     let limit = |key: &str| schema.get(key).and_then(Value::as_u64);
     let mut check = |size: usize, min_key: &str, max_key: &str, unit: &str| {
         if let Some(min) = limit(min_key)

@@ -106,6 +106,37 @@ fn value_limits_of_the_schema_are_enforced_beside_the_rules() {
         check_deployment(&doc)[0].to_string(),
         "spec.secrets.generated[0]: must have at most 128 characters"
     );
+
+    // A list where an object belongs, which serde alone reads as the
+    // object's fields in order: the API server refuses it, and so does
+    // the offline check.
+    for (path, value, expected) in [
+        (
+            "/spec/backup",
+            json!([]),
+            "spec.backup: must be of type object, not array",
+        ),
+        (
+            "/spec/observability",
+            json!([]),
+            "spec.observability: must be of type object, not array",
+        ),
+        (
+            "/spec/rollout",
+            json!({"analysis": []}),
+            "spec.rollout.analysis: must be of type object, not array",
+        ),
+        (
+            "/spec/paused",
+            json!("yes"),
+            "spec.paused: must be of type boolean, not string",
+        ),
+    ] {
+        let mut doc = base();
+        set(&mut doc, path, value);
+        let violations = check_deployment(&doc);
+        assert_eq!(violations[0].to_string(), expected, "{violations:?}");
+    }
 }
 
 #[test]
