@@ -16,9 +16,24 @@ pub struct FieldError {
 }
 
 /// Splits a YAML stream into its documents, skipping empty ones. The error
-/// carries the line and column of a syntax error.
+/// carries the line and column of a syntax error. A NaN or an infinity
+/// (`.nan`, `.inf`) is refused with its path, as the API server refuses
+/// it: JSON has neither, and read as JSON it would pass for unset.
 pub fn documents(text: &str) -> Result<Vec<Value>, FieldError> {
     use serde::Deserialize;
+    let lowered = text.to_ascii_lowercase();
+    if lowered.contains(".nan") || lowered.contains(".inf") {
+        for document in serde_yaml_ng::Deserializer::from_str(text) {
+            if let Ok(value) = serde_yaml_ng::Value::deserialize(document)
+                && let Some(path) = non_finite(&value, "")
+            {
+                return Err(FieldError {
+                    path: if path.is_empty() { ".".into() } else { path },
+                    message: "must be a finite number, not NaN or an infinity".into(),
+                });
+            }
+        }
+    }
     let mut docs = Vec::new();
     for document in serde_yaml_ng::Deserializer::from_str(text) {
         let value = Value::deserialize(document).map_err(|error| FieldError {
@@ -30,6 +45,31 @@ pub fn documents(text: &str) -> Result<Vec<Value>, FieldError> {
         }
     }
     Ok(docs)
+}
+
+/// The path of the first NaN or infinity in `value`, if any.
+fn non_finite(value: &serde_yaml_ng::Value, path: &str) -> Option<String> {
+    use serde_yaml_ng::Value as Yaml;
+    match value {
+        Yaml::Number(n) if n.as_f64().is_some_and(|f| !f.is_finite()) => Some(path.to_string()),
+        Yaml::Sequence(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(index, item)| non_finite(item, &format!("{path}[{index}]"))),
+        Yaml::Mapping(members) => members.iter().find_map(|(key, member)| {
+            let key = key
+                .as_str()
+                .map_or_else(|| format!("{key:?}"), str::to_string);
+            let path = if path.is_empty() {
+                key
+            } else {
+                format!("{path}.{key}")
+            };
+            non_finite(member, &path)
+        }),
+        Yaml::Tagged(tagged) => non_finite(&tagged.value, path),
+        _ => None,
+    }
 }
 
 /// Deserialises `value` into `T`, failing on a wrong type, a missing field
@@ -86,6 +126,28 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn nan_and_infinities_are_refused_with_their_path_not_read_as_unset() {
+        for (text, path) in [
+            (
+                "spec:\n  database:\n    storageGiB: .nan\n",
+                "spec.database.storageGiB",
+            ),
+            (
+                "spec:\n  cost:\n    budgetUSD: -.Inf\n",
+                "spec.cost.budgetUSD",
+            ),
+            ("a: 1\n---\nspec:\n  items: [1, .INF]\n", "spec.items[1]"),
+        ] {
+            let error = documents(text).unwrap_err();
+            assert_eq!(error.path, path, "{text}");
+            assert!(error.message.contains("finite"), "{error}");
+        }
+        // A string that merely spells it, and a host name, stay text.
+        let docs = documents("a: \".nan\"\nb: api.info\n").unwrap();
+        assert_eq!(docs, [json!({"a": ".nan", "b": "api.info"})]);
+    }
 
     #[derive(Debug, serde::Deserialize)]
     #[allow(dead_code)]
