@@ -159,13 +159,7 @@ impl Store {
                 Ok(keys)
             }
             Store::Directory { root } => {
-                let mut keys: Vec<String> = files_under(&root.join(prefix))
-                    .await?
-                    .iter()
-                    .filter(|path| !is_partial(path))
-                    .filter_map(|path| path.strip_prefix(root).ok())
-                    .map(|key| key.to_string_lossy().into_owned())
-                    .collect();
+                let mut keys = keys_under(root, prefix, false).await?;
                 keys.sort();
                 Ok(keys)
             }
@@ -232,22 +226,8 @@ impl Store {
                 Ok(aborted)
             }
             Store::Directory { root } => {
-                let stale: Vec<PathBuf> = files_under(&root.join(prefix))
-                    .await?
-                    .into_iter()
-                    .filter(|path| is_partial(path))
-                    .collect();
-                for path in &stale {
-                    match tokio::fs::remove_file(path).await {
-                        Ok(()) => {}
-                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                        Err(e) => return Err(io_error("removing", path, e)),
-                    }
-                    if let Some(parent) = path.parent() {
-                        // Gone once empty; a folder still holding files stays.
-                        let _ = tokio::fs::remove_dir(parent).await;
-                    }
-                }
+                let stale = keys_under(root, prefix, true).await?;
+                self.delete(&stale).await?;
                 Ok(stale.len())
             }
         }
@@ -297,9 +277,17 @@ impl Store {
     }
 }
 
-/// A file a run was writing when it was killed (or is writing now).
-fn is_partial(path: &Path) -> bool {
-    path.to_string_lossy().ends_with(PARTIAL)
+/// The keys of the files below `prefix` in the volume at `root`: the
+/// complete ones, or (`partial`) those a run was writing when it was
+/// killed (or is writing now).
+async fn keys_under(root: &Path, prefix: &str, partial: bool) -> Result<Vec<String>, AgentError> {
+    Ok(files_under(&root.join(prefix))
+        .await?
+        .iter()
+        .filter(|path| path.to_string_lossy().ends_with(PARTIAL) == partial)
+        .filter_map(|path| path.strip_prefix(root).ok())
+        .map(|key| key.to_string_lossy().into_owned())
+        .collect())
 }
 
 /// Every file below `folder`, complete or partial; none when it does
