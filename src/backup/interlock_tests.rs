@@ -138,8 +138,7 @@ impl World {
             .iter()
             .map(|j| &j.facts)
             .chain(&self.restore_job)
-            .find(|j| j.state == JobState::Running)
-            .map(|j| j.id.clone());
+            .any(|j| j.state == JobState::Running);
         let facts = restore::Facts {
             deployment: "sales",
             request: self.request.as_ref(),
@@ -153,7 +152,7 @@ impl World {
             held_revision: None,
             cannot: None,
             blocked: self.blocked.then_some("spec.image: must not be empty"),
-            busy: busy.as_deref(),
+            busy,
             keep_replaced_days: Some(7),
             drop_job: None,
             drop_report: None,

@@ -55,22 +55,17 @@ pub fn plan(facts: &Facts) -> Plan {
         plan.status = Some(restore);
         return plan;
     }
-    let mut restore = match (in_progress, facts.request) {
+    let new_request = facts
+        .request
+        .filter(|request| facts.previous.is_none_or(|r| r.id != request.id));
+    let mut restore = match (in_progress, new_request) {
         (Some(restore), _) => restore.clone(),
         // A new restore goes next, once the running data operation ended.
-        (None, Some(request))
-            if facts.previous.is_none_or(|r| r.id != request.id)
-                && facts.busy.is_some()
-                && facts.blocked.is_none() =>
-        {
-            return plan;
-        }
-        (None, Some(request)) if facts.previous.is_none_or(|r| r.id != request.id) => {
-            match begin(facts, request, &mut plan) {
-                Some(restore) => restore,
-                None => return plan,
-            }
-        }
+        (None, Some(_)) if facts.busy && facts.blocked.is_none() => return plan,
+        (None, Some(request)) => match begin(facts, request, &mut plan) {
+            Some(restore) => restore,
+            None => return plan,
+        },
         // A new data operation waits while the reconcile is blocked.
         _ if facts.blocked.is_some() => return plan,
         _ => {

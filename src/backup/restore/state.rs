@@ -51,7 +51,7 @@ pub struct Facts<'a> {
     /// A backup, verify or restore Job that runs now: a new restore waits
     /// for it to end before it begins (a backup's retention was set when
     /// it started, without the restore's pins).
-    pub busy: Option<&'a str>,
+    pub busy: bool,
     /// Days the replaced database is kept (`None`: until dropped by hand).
     pub keep_replaced_days: Option<u32>,
     /// The Job dropping the replaced database of the newest restore, and

@@ -134,7 +134,7 @@ pub async fn converge(
         held_revision: status.rollback.as_ref().map(|h| h.revision),
         cannot: cannot(spec, cbd, template, snapshot, migrating),
         blocked,
-        busy: jobs.busy.as_deref(),
+        busy: jobs.busy,
         keep_replaced_days: keep_replaced_days(spec),
         drop_job: jobs.drop_job.as_ref(),
         drop_report: jobs.drop_report.as_ref(),
@@ -147,15 +147,11 @@ pub async fn converge(
     if let Some(template) = template {
         start_jobs(ctx, &namespace, &name, template, &plan).await?;
     }
-    let in_progress = plan
-        .status
-        .as_ref()
-        .is_some_and(|r| !restore::step::is_final(&r.step));
+    let mut needs = plan.needs();
+    let in_progress = needs.under_way;
+    needs.under_way |= jobs.running;
     Ok(RestoreOutcome {
-        needs: Needs {
-            under_way: plan.needs().under_way || jobs.running,
-            ..plan.needs()
-        },
+        needs,
         status: plan.status,
         notes: plan.notes.into_iter().map(Note::from).collect(),
         in_progress,
@@ -170,12 +166,11 @@ struct RestoreJobs {
     report: Option<Report>,
     drop_job: Option<JobFacts>,
     drop_report: Option<Report>,
-    /// A backup, verify or restore Job that runs now, which a new restore
-    /// waits for.
-    busy: Option<String>,
     /// A restore (or drop) Job runs, even one whose restore already ended:
     /// no backup starts beside it.
     running: bool,
+    /// That, or a backup or verify Job runs: a new restore waits for it.
+    busy: bool,
 }
 
 impl RestoreJobs {
@@ -198,11 +193,8 @@ impl RestoreJobs {
             &cbd.name_any(),
             cbd.metadata.uid.as_deref(),
         );
-        let busy = backup_jobs
-            .iter()
-            .chain(&restore_jobs)
-            .find(|j| j.state == JobState::Running)
-            .map(|j| format!("the {} Job {}", j.reason.as_str(), j.name));
+        let running = restore_jobs.iter().any(|j| j.state == JobState::Running);
+        let busy = running || backup_jobs.iter().any(|j| j.state == JobState::Running);
         let current = status
             .restore
             .as_ref()
@@ -218,8 +210,8 @@ impl RestoreJobs {
                     .find(|j| j.id == restore::drop_id(&r.id))
             });
         let mut found = RestoreJobs {
+            running,
             busy,
-            running: restore_jobs.iter().any(|j| j.state == JobState::Running),
             job: job.cloned(),
             drop_job: drop_job.cloned(),
             ..RestoreJobs::default()
