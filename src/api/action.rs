@@ -86,7 +86,8 @@ pub enum MaintenanceMode {
 #[serde(rename_all = "camelCase")]
 pub struct ChatbotActionSpec {
     /// Name of the ChatbotDeployment in the same namespace.
-    #[x_kube(validation = Rule::new("size(self) > 0").message("spec.deployment must name a ChatbotDeployment"))]
+    #[schemars(length(max = 63))]
+    #[x_kube(validation = Rule::new("self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')").message("spec.deployment must name a ChatbotDeployment"))]
     pub deployment: String,
     /// `Rollback`, `Promote`, `Abort`, `Pause`, `Resume`, `Backup`, `Restore` or `Maintenance`.
     pub action: ActionKind,
@@ -113,6 +114,7 @@ pub struct ChatbotActionSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub maintenance: Option<MaintenanceMode>,
     /// Why, for the audit trail (shown in the Event and the history).
+    #[schemars(length(max = 1024))]
     #[x_kube(validation = Rule::new("size(self) > 0").message("spec.reason must say why"))]
     pub reason: String,
 }

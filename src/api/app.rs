@@ -43,17 +43,17 @@ pub struct Health {
     /// Default path for every probe, e.g. `/health`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 1024))]
-    #[x_kube(validation = Rule::new("self.startsWith('/')").message("spec.health.path must start with /"))]
+    #[x_kube(validation = Rule::new("self.matches('^/([A-Za-z0-9._~!$&()*+,;=:@%?-][A-Za-z0-9._~!$&()*+,;=:@%/?-]*)?$')").message("spec.health.path must be a path starting with a single /, in URL characters"))]
     pub path: Option<String>,
     /// Path of the readiness probe, when it differs from `path`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 1024))]
-    #[x_kube(validation = Rule::new("self.startsWith('/')").message("spec.health.readinessPath must start with /"))]
+    #[x_kube(validation = Rule::new("self.matches('^/([A-Za-z0-9._~!$&()*+,;=:@%?-][A-Za-z0-9._~!$&()*+,;=:@%/?-]*)?$')").message("spec.health.readinessPath must be a path starting with a single /, in URL characters"))]
     pub readiness_path: Option<String>,
     /// Path of the liveness probe, when it differs from `path`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 1024))]
-    #[x_kube(validation = Rule::new("self.startsWith('/')").message("spec.health.livenessPath must start with /"))]
+    #[x_kube(validation = Rule::new("self.matches('^/([A-Za-z0-9._~!$&()*+,;=:@%?-][A-Za-z0-9._~!$&()*+,;=:@%/?-]*)?$')").message("spec.health.livenessPath must be a path starting with a single /, in URL characters"))]
     pub liveness_path: Option<String>,
     /// Longest time the app may take to start before liveness checks begin.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -66,12 +66,16 @@ pub struct Health {
 }
 
 /// A key of a Secret the user manages.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, KubeSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SecretKeyRef {
     /// Name of the Secret in the resource's namespace.
+    #[schemars(length(max = 253))]
+    #[x_kube(validation = Rule::new("self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$')").message("must name a Secret: lower-case letters, digits, - and ., as Kubernetes names are"))]
     pub name: String,
     /// Key inside the Secret.
+    #[schemars(length(max = 253))]
+    #[x_kube(validation = Rule::new("self.matches('^[-._a-zA-Z0-9]+$')").message("must be a Secret key: letters, digits, -, _ and ."))]
     pub key: String,
 }
 
@@ -84,8 +88,12 @@ pub struct SecretEnv {
     #[x_kube(validation = Rule::new("self.matches('^[A-Z_][A-Z0-9_]*$')").message("spec.secrets.required[].env must be an upper-case environment variable name"))]
     pub env: String,
     /// Name of the Secret holding the value; it must exist before pods roll.
+    #[schemars(length(max = 253))]
+    #[x_kube(validation = Rule::new("self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$')").message("spec.secrets.required[].secretName must name a Secret: lower-case letters, digits, - and ., as Kubernetes names are"))]
     pub secret_name: String,
     /// Key inside the Secret.
+    #[schemars(length(max = 253))]
+    #[x_kube(validation = Rule::new("self.matches('^[-._a-zA-Z0-9]+$')").message("spec.secrets.required[].key must be a Secret key: letters, digits, -, _ and ."))]
     pub key: String,
 }
 

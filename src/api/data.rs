@@ -76,7 +76,7 @@ pub struct Pooler {
 #[serde(rename_all = "camelCase")]
 pub struct Migrations {
     /// Command run with the new image and the app's environment, e.g. `["alembic", "upgrade", "head"]`.
-    #[schemars(length(min = 1, max = 32))]
+    #[schemars(length(min = 1, max = 32), inner(length(max = 4096)))]
     pub command: Vec<String>,
     /// Longest time the migration may run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -95,11 +95,13 @@ pub struct Database {
     pub mode: Option<StoreMode>,
     /// Postgres major or minor version, e.g. `16.4`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 32))]
+    #[x_kube(validation = Rule::new("self.matches('^[0-9]+([.][0-9A-Za-z]+)*$')").message("spec.database.engineVersion must be a version such as 16 or 16.4"))]
     pub engine_version: Option<String>,
     /// RDS instance class (managed), e.g. `db.t3.micro`; sets the connection limit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 64))]
-    #[x_kube(validation = Rule::new("self.startsWith('db.')").message("spec.database.instanceClass must be an RDS instance class such as db.t3.micro"))]
+    #[x_kube(validation = Rule::new("self.matches('^db[.][a-z0-9]+[.][a-z0-9-]+$')").message("spec.database.instanceClass must be an RDS instance class such as db.t3.micro"))]
     pub instance_class: Option<String>,
     /// Allocated storage in GiB (managed) or the volume size (inCluster).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -108,6 +110,8 @@ pub struct Database {
     pub storage_gib: Option<i32>,
     /// StorageClass of the volume (inCluster).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 253))]
+    #[x_kube(validation = Rule::new("self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$')").message("spec.database.storageClassName must name a StorageClass: lower-case letters, digits, - and ., as Kubernetes names are"))]
     pub storage_class_name: Option<String>,
     /// Standby in a second availability zone (managed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -127,10 +131,13 @@ pub struct Database {
     pub apply_immediately: Option<bool>,
     /// DB subnet group the instance is placed in (managed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 255))]
+    #[x_kube(validation = Rule::new("self.matches('^[A-Za-z0-9][A-Za-z0-9._ -]*$')").message("spec.database.subnetGroupName must be a DB subnet group name: letters, digits, spaces, ., _ and -"))]
     pub subnet_group_name: Option<String>,
     /// VPC security groups of the instance (managed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 5))]
+    #[schemars(length(max = 5), inner(length(max = 20)))]
+    #[x_kube(validation = Rule::new("self.all(g, g.matches('^sg-[0-9a-f]{8,17}$'))").message("spec.database.securityGroupIds[] must each be a security group id such as sg-0123456789abcdef0"))]
     pub security_group_ids: Option<Vec<String>>,
     /// Secret key holding the full connection URL (external).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -157,11 +164,13 @@ pub struct Cache {
     pub mode: Option<StoreMode>,
     /// Redis version, e.g. `7.1`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 32))]
+    #[x_kube(validation = Rule::new("self.matches('^[0-9]+([.][0-9A-Za-z]+)*$')").message("spec.cache.engineVersion must be a version such as 7.1"))]
     pub engine_version: Option<String>,
     /// ElastiCache node type (managed), e.g. `cache.t3.micro`; sets the memory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 64))]
-    #[x_kube(validation = Rule::new("self.startsWith('cache.')").message("spec.cache.nodeType must be an ElastiCache node type such as cache.t3.micro"))]
+    #[x_kube(validation = Rule::new("self.matches('^cache[.][a-z0-9]+[.][a-z0-9-]+$')").message("spec.cache.nodeType must be an ElastiCache node type such as cache.t3.micro"))]
     pub node_type: Option<String>,
     /// Read replicas per shard (managed); production fails over automatically when at least 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]

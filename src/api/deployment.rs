@@ -42,7 +42,7 @@ pub struct ChatbotDeploymentSpec {
     pub environment: String,
     /// Container image of the chatbot, e.g. `ghcr.io/acme/chatbot:1.4.2`.
     #[schemars(length(max = 1024))]
-    #[x_kube(validation = Rule::new("size(self) > 0 && !self.contains(' ')").message("spec.image must be a container image reference"))]
+    #[x_kube(validation = Rule::new("self.matches('^[A-Za-z0-9][A-Za-z0-9._/:@+-]*$')").message("spec.image must be a container image reference"))]
     pub image: String,
     /// Port the app listens on; passed as `PORT`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -50,19 +50,23 @@ pub struct ChatbotDeploymentSpec {
     pub port: Option<i32>,
     /// Entrypoint override.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 64), inner(length(max = 4096)))]
     pub command: Option<Vec<String>>,
     /// Arguments to the entrypoint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 64), inner(length(max = 4096)))]
     pub args: Option<Vec<String>>,
     /// Extra environment variables, as in a container spec. Secret values belong in `secrets`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 128))]
     pub env: Option<Vec<EnvVar>>,
     /// Extra environment sources, as in a container spec.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 32))]
     pub env_from: Option<Vec<EnvFromSource>>,
     /// Non-secret configuration, placed in the app's ConfigMap and environment (e.g. `KAFKA_BOOTSTRAP_SERVERS`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("maxProperties" = 128))]
+    #[schemars(extend("maxProperties" = 128, "additionalProperties" = {"type": "string", "maxLength": 65536}))]
     pub config: Option<BTreeMap<String, String>>,
     /// CPU and memory requests and limits of each app container.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -56,7 +56,7 @@ pub struct Maintenance {
     pub title: Option<String>,
     /// Text shown to users; blank lines separate paragraphs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[x_kube(validation = Rule::new("size(self) <= 4096").message("spec.maintenance.message must be at most 4096 characters"))]
+    #[schemars(length(max = 4096))]
     pub message: Option<String>,
     /// Contacts listed on the page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -74,6 +74,7 @@ pub struct Maintenance {
     /// the operator's own release by default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 512))]
+    #[x_kube(validation = Rule::new("self.matches('^[A-Za-z0-9][A-Za-z0-9._/:@+-]*$')").message("spec.maintenance.image must be a container image reference"))]
     pub image: Option<String>,
 }
 

@@ -8,32 +8,41 @@ use serde::{Deserialize, Serialize};
 use super::SecretKeyRef;
 
 /// An S3 location for backups.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, KubeSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct S3Destination {
     /// Bucket name.
+    #[schemars(length(max = 63))]
+    #[x_kube(validation = Rule::new("self.matches('^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$')").message("spec.backup.destination.s3.bucket must be an S3 bucket name: 3 to 63 lower-case letters, digits, . and -"))]
     pub bucket: String,
-    /// Key prefix, e.g. `mindmitra/prod/`.
+    /// Key prefix, e.g. `mindmitra/prod/`: folders of letters, digits, `.`, `_` and `-`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 256))]
+    #[x_kube(validation = Rule::new("self.matches('^[A-Za-z0-9_-][A-Za-z0-9._-]*(/[A-Za-z0-9_-][A-Za-z0-9._-]*)*/?$')").message("spec.backup.destination.s3.prefix must be folders of letters, digits, ., _ and - separated by single slashes, none starting with . or /"))]
     pub prefix: Option<String>,
     /// AWS region of the bucket.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 32))]
+    #[x_kube(validation = Rule::new("self.matches('^[a-z]{2}(-[a-z]+)+-[0-9]+$')").message("spec.backup.destination.s3.region must be an AWS region such as us-east-1"))]
     pub region: Option<String>,
     /// Secret with `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY` for the
     /// bucket. Without it the backup Job uses its pod's identity (IRSA's
     /// web identity on the app's ServiceAccount, or the node's role).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 253))]
+    #[x_kube(validation = Rule::new("self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$')").message("spec.backup.destination.s3.credentialsSecret must name a Secret: lower-case letters, digits, - and ., as Kubernetes names are"))]
     pub credentials_secret: Option<String>,
 }
 
 /// A PersistentVolumeClaim for backups.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, KubeSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PvcDestination {
     /// Claim name. When it does not exist, the operator creates it before
     /// the first backup, owned by nothing: backups on it outlive the
     /// ChatbotDeployment, as they do in S3.
+    #[schemars(length(max = 253))]
+    #[x_kube(validation = Rule::new("self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$')").message("spec.backup.destination.pvc.claimName must name a PersistentVolumeClaim: lower-case letters, digits, - and ., as Kubernetes names are"))]
     pub claim_name: String,
     /// Size of the claim in GiB when the operator creates it (default 20).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -70,6 +79,7 @@ pub struct Backup {
     /// IANA time zone of the schedule, e.g. `Asia/Kolkata`; UTC when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 64))]
+    #[x_kube(validation = Rule::new("self.matches('^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$')").message("spec.backup.timeZone must be an IANA time zone name such as Asia/Kolkata"))]
     pub time_zone: Option<String>,
     /// Days a backup is kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -87,6 +97,7 @@ pub struct Backup {
     /// `chatbot-operator backup-agent`); the operator's own release by default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 512))]
+    #[x_kube(validation = Rule::new("self.matches('^[A-Za-z0-9][A-Za-z0-9._/:@+-]*$')").message("spec.backup.agentImage must be a container image reference"))]
     pub agent_image: Option<String>,
     /// Where backups go.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -162,6 +173,8 @@ pub struct Alerts {
 pub struct UptimeCheck {
     /// Path checked, defaults to the health path.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 1024))]
+    #[x_kube(validation = Rule::new("self.matches('^/([A-Za-z0-9._~!$&()*+,;=:@%?-][A-Za-z0-9._~!$&()*+,;=:@%/?-]*)?$')").message("spec.observability.uptimeCheck.path must be a path starting with a single /, in URL characters"))]
     pub path: Option<String>,
     /// Seconds between checks, e.g. `30`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -205,8 +218,9 @@ pub struct Observability {
     /// Prometheus that selects them by label (kube-prometheus-stack's
     /// default: `release: <its Helm release>`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("maxProperties" = 16))]
+    #[schemars(extend("maxProperties" = 16, "additionalProperties" = {"type": "string", "maxLength": 63}))]
     #[x_kube(validation = Rule::new("self.all(k, !k.startsWith('app.kubernetes.io/') && !k.startsWith('chatbot.dev/'))").message("spec.observability.monitorLabels must not set app.kubernetes.io/ or chatbot.dev/ labels: the operator owns them"))]
+    #[x_kube(validation = Rule::new("self.all(k, self[k].matches('^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$'))").message("spec.observability.monitorLabels values must be label values: at most 63 letters, digits, -, _ and ., starting and ending with a letter or digit"))]
     pub monitor_labels: Option<std::collections::BTreeMap<String, String>>,
     /// Base of every alert's `runbook_url`; the alert's name in lower case
     /// is appended as the fragment (default: the runbooks in docs/observability.md).
@@ -244,6 +258,7 @@ pub struct Observability {
 pub struct ModelPrice {
     /// Model name, for reports, e.g. `gpt-4o-mini (fine-tuned)`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 128))]
     pub name: Option<String>,
     /// Dollars per million input (prompt) tokens.
     #[serde(rename = "inputPerMillionUSD")]

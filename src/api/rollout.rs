@@ -90,6 +90,8 @@ pub struct Variant {
     pub baseline: Option<bool>,
     /// Image of a non-baseline variant; without it the variant runs the spec's `image`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 1024))]
+    #[x_kube(validation = Rule::new("self.matches('^[A-Za-z0-9][A-Za-z0-9._/:@+-]*$')").message("spec.rollout.abTest.variants[].image must be a container image reference"))]
     pub image: Option<String>,
 }
 
@@ -153,12 +155,15 @@ pub struct AbTest {
 }
 
 /// A named PromQL query; `{{revision}}` is replaced by the revision's label value.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, KubeSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MetricQuery {
     /// Name shown in status and reports.
+    #[schemars(length(max = 63))]
+    #[x_kube(validation = Rule::new("self.matches('^[A-Za-z][A-Za-z0-9_.-]*$')").message("spec.rollout.abTest.compare[].name must be a name of letters, digits, _, . and -, starting with a letter"))]
     pub name: String,
     /// PromQL returning one number.
+    #[schemars(length(max = 4096))]
     pub query: String,
 }
 
@@ -168,8 +173,11 @@ pub struct MetricQuery {
 #[x_kube(validation = Rule::new("has(self.min) || has(self.max)").message("spec.rollout.analysis.metrics[] needs min or max"))]
 pub struct MetricCheck {
     /// Name shown in status.
+    #[schemars(length(max = 63))]
+    #[x_kube(validation = Rule::new("self.matches('^[A-Za-z][A-Za-z0-9_.-]*$')").message("spec.rollout.analysis.metrics[].name must be a name of letters, digits, _, . and -, starting with a letter"))]
     pub name: String,
     /// PromQL returning one number; `{{revision}}` is replaced by the candidate revision.
+    #[schemars(length(max = 4096))]
     pub query: String,
     /// The check fails below this value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -189,7 +197,7 @@ pub struct Analysis {
     /// Prometheus base URL, e.g. `http://prometheus.monitoring:9090`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 2048))]
-    #[x_kube(validation = Rule::new("self.startsWith('http://') || self.startsWith('https://')").message("spec.rollout.analysis.prometheusURL must be an http(s) URL"))]
+    #[x_kube(validation = Rule::new("self.matches('^https?://[A-Za-z0-9._~:/?#@!$&()*+,;=%-]+$')").message("spec.rollout.analysis.prometheusURL must be an http(s) URL in URL characters"))]
     #[serde(rename = "prometheusURL")]
     pub prometheus_url: Option<String>,
     /// Time between two measurements, e.g. `1m`.

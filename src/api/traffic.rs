@@ -19,16 +19,22 @@ pub enum TrafficProvider {
 }
 
 /// The Gateway an HTTPRoute attaches to.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, KubeSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct GatewayRef {
     /// Gateway name.
+    #[schemars(length(max = 253))]
+    #[x_kube(validation = Rule::new("self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$')").message("spec.traffic.gateway.name must name a Gateway: lower-case letters, digits, - and ., as Kubernetes names are"))]
     pub name: String,
     /// Gateway namespace; defaults to the resource's namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 63))]
+    #[x_kube(validation = Rule::new("self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')").message("spec.traffic.gateway.namespace must name a namespace: lower-case letters, digits and -"))]
     pub namespace: Option<String>,
     /// Listener of the Gateway.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 253))]
+    #[x_kube(validation = Rule::new("self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$')").message("spec.traffic.gateway.sectionName must name a listener: lower-case letters, digits, - and ., as Kubernetes names are"))]
     pub section_name: Option<String>,
 }
 
@@ -38,9 +44,13 @@ pub struct GatewayRef {
 pub struct Tls {
     /// cert-manager ClusterIssuer that issues the certificate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 253))]
+    #[x_kube(validation = Rule::new("self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$')").message("spec.traffic.tls.clusterIssuer must name a ClusterIssuer: lower-case letters, digits, - and ., as Kubernetes names are"))]
     pub cluster_issuer: Option<String>,
     /// Secret holding the certificate; issued into it when `clusterIssuer` is set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 253))]
+    #[x_kube(validation = Rule::new("self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$')").message("spec.traffic.tls.secretName must name a Secret: lower-case letters, digits, - and ., as Kubernetes names are"))]
     pub secret_name: Option<String>,
 }
 
@@ -82,6 +92,8 @@ pub struct Traffic {
     pub gateway: Option<GatewayRef>,
     /// IngressClass (ingressNginx); defaults to `nginx`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 253))]
+    #[x_kube(validation = Rule::new("self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*$')").message("spec.traffic.ingressClassName must name an IngressClass: lower-case letters, digits, - and ., as Kubernetes names are"))]
     pub ingress_class_name: Option<String>,
     /// TLS for the host.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -107,6 +107,17 @@ fn value_limits_of_the_schema_are_enforced_beside_the_rules() {
         "spec.secrets.generated[0]: must have at most 128 characters"
     );
 
+    let mut doc = base();
+    set(
+        &mut doc,
+        "/spec/maintenance/message",
+        json!("x".repeat(4097)),
+    );
+    assert_eq!(
+        check_deployment(&doc)[0].to_string(),
+        "spec.maintenance.message: must have at most 4096 characters"
+    );
+
     // A list where an object belongs, which serde alone reads as the
     // object's fields in order: the API server refuses it, and so does
     // the offline check.

@@ -278,3 +278,140 @@ fn every_field_has_a_description_for_kubectl_explain() {
         );
     }
 }
+
+/// Strings that may hold free text, and what each reaches: none of them
+/// becomes part of a URL, a header, a path on a volume or a shell line.
+/// Each still has a `maxLength`.
+const FREE_TEXT: [(&str, &str); 12] = [
+    (
+        "ChatbotDeployment.spec.args[]",
+        "the app's own arguments: the container's argv, never a shell line",
+    ),
+    (
+        "ChatbotDeployment.spec.command[]",
+        "the app's own command: the container's argv, never a shell line",
+    ),
+    (
+        "ChatbotDeployment.spec.database.migrations.command[]",
+        "the migration's command: the Job container's argv, never a shell line",
+    ),
+    (
+        "ChatbotDeployment.spec.config{}",
+        "a setting's value (a system prompt, say): a ConfigMap entry the app reads",
+    ),
+    (
+        "ChatbotDeployment.spec.maintenance.message",
+        "prose on the maintenance page, HTML-escaped by the template",
+    ),
+    (
+        "ChatbotDeployment.spec.maintenance.title",
+        "prose on the maintenance page, HTML-escaped by the template",
+    ),
+    (
+        "ChatbotDeployment.spec.maintenance.contacts[].name",
+        "prose on the maintenance page, HTML-escaped by the template",
+    ),
+    (
+        "ChatbotDeployment.spec.maintenance.links[].text",
+        "prose on the maintenance page, HTML-escaped by the template",
+    ),
+    (
+        "ChatbotDeployment.spec.cost.model.name",
+        "a label for the prices in use, shown by plan and in status",
+    ),
+    (
+        "ChatbotDeployment.spec.rollout.analysis.metrics[].query",
+        "PromQL, sent URL-encoded as one query parameter to Prometheus",
+    ),
+    (
+        "ChatbotDeployment.spec.rollout.abTest.compare[].query",
+        "PromQL, sent URL-encoded as one query parameter to Prometheus",
+    ),
+    (
+        "ChatbotAction.spec.reason",
+        "why a person acted: kept in the action's status and Events",
+    ),
+];
+
+/// Kubernetes' own types, taken as the core API defines them: the operator
+/// copies them into the Deployment's pod template, where the API server
+/// validates them again. Their lists are bounded where the CRD holds them.
+const KUBERNETES_TYPES: [(&str, &str); 3] = [
+    ("ChatbotDeployment.spec.env[].", "core/v1 EnvVar"),
+    ("ChatbotDeployment.spec.envFrom[].", "core/v1 EnvFromSource"),
+    (
+        "ChatbotDeployment.spec.resources.",
+        "core/v1 ResourceRequirements",
+    ),
+];
+
+/// A CEL rule that gives a string its shape: a regular expression or a
+/// list of allowed values.
+fn shapes(rules: &str) -> bool {
+    rules.contains(".matches(") || rules.contains(" in [")
+}
+
+fn unbounded(schema: &Value, path: &str, parent_rules: &str, out: &mut Vec<String>) {
+    if KUBERNETES_TYPES
+        .iter()
+        .any(|(prefix, _)| path.starts_with(prefix))
+    {
+        return;
+    }
+    let own_rules: String = schema["x-kubernetes-validations"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|rule| rule["rule"].as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    match schema["type"].as_str() {
+        Some("string") => {
+            let enumerated = schema.get("enum").is_some();
+            if schema.get("maxLength").is_none() && !enumerated {
+                out.push(format!("{path}: a string without maxLength"));
+            }
+            let shaped = enumerated
+                || schema.get("pattern").is_some()
+                || schema.get("format").is_some()
+                || shapes(&own_rules)
+                || shapes(parent_rules);
+            if !shaped && !FREE_TEXT.iter().any(|(free, _)| *free == path) {
+                out.push(format!(
+                    "{path}: a string without a pattern or enum (or listed in FREE_TEXT with what it reaches)"
+                ));
+            }
+        }
+        Some("array") => {
+            if schema.get("maxItems").is_none() {
+                out.push(format!("{path}: a list without maxItems"));
+            }
+            unbounded(&schema["items"], &format!("{path}[]"), &own_rules, out);
+        }
+        Some("object") => {
+            if let Some(values @ Value::Object(_)) = schema.get("additionalProperties") {
+                if schema.get("maxProperties").is_none() {
+                    out.push(format!("{path}: a map without maxProperties"));
+                }
+                unbounded(values, &format!("{path}{{}}"), &own_rules, out);
+            }
+            if let Some(Value::Object(properties)) = schema.get("properties") {
+                for (name, child) in properties {
+                    unbounded(child, &format!("{path}.{name}"), "", out);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn every_string_and_list_in_a_spec_is_bounded_and_shaped() {
+    let mut found = Vec::new();
+    for crd in common::crds_on_disk() {
+        let kind = crd["spec"]["names"]["kind"].as_str().unwrap().to_string();
+        let spec = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"];
+        unbounded(spec, &format!("{kind}.spec"), "", &mut found);
+    }
+    assert!(found.is_empty(), "{found:#?}");
+}
