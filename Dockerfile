@@ -14,9 +14,12 @@ RUN cargo build --release --locked --bin chatbot-operator
 # is this image too). Build: docker build --target backup-agent -t chatbot-operator-backup-agent .
 FROM postgres:17-bookworm AS backup-agent
 COPY --from=build /src/target/release/chatbot-operator /usr/local/bin/chatbot-operator
-# The image's own `postgres` account (999): initdb, which a verify Job runs
-# for its throwaway database, refuses a user id /etc/passwd does not name.
-USER 999:999
+# Its own account, with a high id no host account shares (10001, the
+# Jobs' runAsUser): initdb, which a verify Job runs for its throwaway
+# database, refuses a user id /etc/passwd does not name.
+RUN groupadd --system --gid 10001 agent \
+ && useradd --system --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin agent
+USER 10001:10001
 ENTRYPOINT ["/usr/local/bin/chatbot-operator", "backup-agent"]
 
 # The operator image (the default target).

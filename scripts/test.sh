@@ -118,6 +118,9 @@ cargo test --locked --no-run
 phase "Rust build"
 cargo test --locked
 phase "in-memory suite"
+# The rendered samples' backup, verify and restore pods against checkov.
+./scripts/checkov.sh target/debug/chatbot-operator
+phase "checkov"
 
 # End to end. Each suite's summary line is checked: a suite that ran no
 # test, failed one or left one ignored fails the run.

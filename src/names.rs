@@ -77,6 +77,9 @@ pub struct ChildNames {
     pub pooler: String,
     /// NetworkPolicy in front of the in-cluster stores and the pooler.
     pub store_network_policy: String,
+    /// NetworkPolicy that admits no connection to the migration, backup,
+    /// verify and restore pods.
+    pub data_operations_network_policy: String,
     /// Migration Job: `<name>-migrate-<revision>` once the revision is known.
     pub migration_job: String,
     /// The backup Job template; each backup is `<name>-backup-<id>`.
@@ -118,6 +121,7 @@ impl ChildNames {
             cache_store: format!("{name}-redis"),
             pooler: format!("{name}-pgbouncer"),
             store_network_policy: format!("{name}-stores"),
+            data_operations_network_policy: format!("{name}-data-operations"),
             migration_job: format!("{name}-migrate"),
             backup_job: format!("{name}-backup"),
             verify_job: format!("{name}-verify"),

@@ -28,6 +28,8 @@ pub fn default_agent_image() -> String {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct BackupContext {
     pub image: String,
+    /// The user and group the agent runs as ([`AGENT_UID`]).
+    pub uid: i64,
     /// `dump …` arguments common to every backup of this resource.
     pub args: Vec<String>,
     /// The direct database URL and, for S3 with a Secret, its keys.
@@ -50,6 +52,10 @@ pub struct BackupContext {
     pub restore_labels: BTreeMap<String, String>,
 }
 
+/// The backup agent image's own account (`agent`, see the Dockerfile): a
+/// high id no host account shares, which a verify Job's `initdb` can look
+/// up in the image's /etc/passwd.
+pub const AGENT_UID: i64 = 10001;
 /// Where a PVC destination is mounted in the backup pod.
 pub const VOLUME_PATH: &str = "/backups";
 /// Where a verify Job's throwaway database lives.
@@ -107,6 +113,7 @@ pub fn context(
         restore
     });
     Ok(Some(BackupContext {
+        uid: AGENT_UID,
         image: backup
             .agent_image
             .clone()

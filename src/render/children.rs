@@ -33,6 +33,8 @@ pub enum ChildKind {
     ConfigMap,
     /// Who may reach the in-cluster stores and the pooler: the app only.
     StoreNetworkPolicy,
+    /// No connection to the migration, backup, verify and restore pods.
+    DataOperationsNetworkPolicy,
     /// Headless Service of the in-cluster Postgres.
     DatabaseService,
     /// The in-cluster Postgres StatefulSet.
@@ -90,10 +92,11 @@ pub enum ChildKind {
 
 impl ChildKind {
     /// Every kind, in apply order.
-    pub const ALL: [ChildKind; 31] = [
+    pub const ALL: [ChildKind; 32] = [
         ChildKind::ServiceAccount,
         ChildKind::ConfigMap,
         ChildKind::StoreNetworkPolicy,
+        ChildKind::DataOperationsNetworkPolicy,
         ChildKind::DatabaseService,
         ChildKind::Database,
         ChildKind::CacheService,
@@ -151,6 +154,7 @@ impl ChildKind {
             ChildKind::ServiceAccount => &names.service_account,
             ChildKind::ConfigMap => &names.config_map,
             ChildKind::StoreNetworkPolicy => &names.store_network_policy,
+            ChildKind::DataOperationsNetworkPolicy => &names.data_operations_network_policy,
             ChildKind::DatabaseService | ChildKind::Database => &names.database_store,
             ChildKind::CacheService | ChildKind::Cache => &names.cache_store,
             ChildKind::PoolerService | ChildKind::Pooler => &names.pooler,
@@ -186,6 +190,7 @@ impl ChildKind {
             ChildKind::ServiceAccount => "serviceaccount.yaml",
             ChildKind::ConfigMap => "configmap.yaml",
             ChildKind::StoreNetworkPolicy => "stores-networkpolicy.yaml",
+            ChildKind::DataOperationsNetworkPolicy => "data-operations-networkpolicy.yaml",
             ChildKind::DatabaseService => "postgres-service.yaml",
             ChildKind::Database => "postgres.yaml",
             ChildKind::CacheService => "redis-service.yaml",
@@ -244,7 +249,9 @@ impl ChildKind {
             ChildKind::PodDisruptionBudget | ChildKind::MaintenanceDisruptionBudget => {
                 ObjectType::PodDisruptionBudget
             }
-            ChildKind::StoreNetworkPolicy | ChildKind::NetworkPolicy => ObjectType::NetworkPolicy,
+            ChildKind::StoreNetworkPolicy
+            | ChildKind::DataOperationsNetworkPolicy
+            | ChildKind::NetworkPolicy => ObjectType::NetworkPolicy,
             ChildKind::Ingress | ChildKind::CanaryIngress => ObjectType::Ingress,
             ChildKind::HttpRoute => ObjectType::HttpRoute,
             ChildKind::PodMonitor => ObjectType::PodMonitor,

@@ -78,6 +78,7 @@ fn kind_is_data_service(kind: ChildKind) -> bool {
     matches!(
         kind,
         ChildKind::StoreNetworkPolicy
+            | ChildKind::DataOperationsNetworkPolicy
             | ChildKind::DatabaseService
             | ChildKind::Database
             | ChildKind::CacheService

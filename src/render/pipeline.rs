@@ -119,6 +119,9 @@ pub fn wanted_children(context: &RenderContext) -> Vec<ChildKind> {
             ChildKind::HorizontalPodAutoscaler => context.autoscaling.is_some(),
             ChildKind::PodDisruptionBudget => context.disruption_budget,
             ChildKind::StoreNetworkPolicy => context.stores.any(),
+            ChildKind::DataOperationsNetworkPolicy => {
+                context.migration.is_some() || context.backup.is_some()
+            }
             ChildKind::DatabaseService | ChildKind::Database => context.stores.database.is_some(),
             ChildKind::CacheService | ChildKind::Cache => context.stores.cache.is_some(),
             ChildKind::PoolerService | ChildKind::Pooler => context.stores.pooler.is_some(),

@@ -41,6 +41,8 @@ fn render_prints_every_child_of_a_sample() {
         [
             "ServiceAccount",
             "ConfigMap",
+            // No connection to the migration, backup, verify and restore pods.
+            "NetworkPolicy",
             // The migration, and the backup, verify and restore templates.
             "Job",
             "Job",

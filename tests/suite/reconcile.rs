@@ -67,6 +67,8 @@ fn children_of(namespace: &str) -> Vec<String> {
         "PATCH /api/v1/namespaces/{ns}/serviceaccounts/mindmitra",
         "GET /api/v1/namespaces/{ns}/configmaps/mindmitra-env",
         "PATCH /api/v1/namespaces/{ns}/configmaps/mindmitra-env",
+        "GET /apis/networking.k8s.io/v1/namespaces/{ns}/networkpolicies/mindmitra-data-operations",
+        "PATCH /apis/networking.k8s.io/v1/namespaces/{ns}/networkpolicies/mindmitra-data-operations",
         "GET /api/v1/namespaces/{ns}/services/mindmitra",
         "PATCH /api/v1/namespaces/{ns}/services/mindmitra",
         "GET /apis/apps/v1/namespaces/{ns}/deployments/mindmitra",
@@ -174,7 +176,7 @@ async fn the_first_reconcile_generates_secrets_applies_every_child_and_writes_st
     assert_eq!(condition(&status, "CapacityOK").reason, "WithinCapacity");
     assert_eq!(condition(&status, "WithinBudget").status, "True");
     assert_eq!(condition(&status, "Monitored").reason, "Monitored");
-    assert_eq!(harness.metrics.total_writes() - writes_before, 20);
+    assert_eq!(harness.metrics.total_writes() - writes_before, 21);
 }
 
 #[tokio::test]
@@ -387,8 +389,9 @@ async fn a_new_image_is_a_new_revision_that_reaches_the_pods() {
     );
     // The image tag is every app child's `app.kubernetes.io/version`
     // label, so each is applied again; no child is read first (all
-    // cached). The maintenance page runs no app code, and the monitor,
-    // its rules and the dashboard only watch it: they are left alone.
+    // cached). The maintenance page and the data operations' policy run
+    // or guard no app code, and the monitor, its rules and the dashboard
+    // only watch it: they are left alone.
     let lines: Vec<String> = harness
         .take_requests()
         .into_iter()
@@ -399,6 +402,7 @@ async fn a_new_image_is_a_new_revision_that_reaches_the_pods() {
         .filter(|l| {
             l.starts_with("PATCH")
                 && !l.contains("-maintenance")
+                && !l.contains("-data-operations")
                 && !l.contains("monitoring.coreos.com")
                 && !l.contains("-dashboard")
         })

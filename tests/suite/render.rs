@@ -626,3 +626,82 @@ fn the_maintenance_page_escapes_what_the_spec_says() {
     assert!(html.contains("&lt;script&gt;"), "{html}");
     assert!(html.contains("A &amp; B &quot;quoted&quot;"), "{html}");
 }
+
+/// Whether a NetworkPolicy's `podSelector` (JSON) selects a pod with `labels`.
+fn selects(selector: &serde_json::Value, labels: &serde_json::Value) -> bool {
+    let by_labels = selector["matchLabels"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .all(|(key, value)| &labels[key] == value);
+    let by_expressions = selector["matchExpressions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .all(|expression| {
+            let value = &labels[expression["key"].as_str().unwrap()];
+            let values = expression["values"].as_array().cloned().unwrap_or_default();
+            match expression["operator"].as_str().unwrap() {
+                "In" => values.contains(value),
+                "NotIn" => !values.contains(value),
+                "Exists" => !value.is_null(),
+                _ => false,
+            }
+        });
+    by_labels && by_expressions
+}
+
+/// The migration, backup, verify and restore pods hold the database's
+/// credentials and serve nothing: every one runs as a high, non-root user
+/// id no host account shares, and a NetworkPolicy admits no connection
+/// to it.
+#[test]
+fn data_operation_pods_run_as_a_high_uid_behind_a_policy_that_admits_nothing() {
+    let mut jobs_seen = 0;
+    for name in common::SAMPLES {
+        let rendered = common::render_sample(name);
+        let objects: Vec<serde_json::Value> = rendered
+            .children
+            .iter()
+            .map(|child| serde_json::to_value(child.object()).unwrap())
+            .collect();
+        let policies: Vec<&serde_json::Value> = objects
+            .iter()
+            .filter(|o| o["kind"] == "NetworkPolicy")
+            .collect();
+        for job in objects.iter().filter(|o| o["kind"] == "Job") {
+            jobs_seen += 1;
+            let job_name = job["metadata"]["name"].as_str().unwrap();
+            let pod = &job["spec"]["template"];
+            let uid = pod["spec"]["securityContext"]["runAsUser"]
+                .as_i64()
+                .unwrap();
+            assert!(uid >= 10000, "{name}: {job_name} runs as uid {uid}");
+            let guarding: Vec<&&serde_json::Value> = policies
+                .iter()
+                .filter(|p| selects(&p["spec"]["podSelector"], &pod["metadata"]["labels"]))
+                .collect();
+            assert!(
+                !guarding.is_empty(),
+                "{name}: no NetworkPolicy selects {job_name}'s pods"
+            );
+            for policy in guarding {
+                let types = policy["spec"]["policyTypes"].as_array().unwrap();
+                assert!(types.contains(&serde_json::json!("Ingress")));
+                let ingress = policy["spec"]["ingress"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
+                assert!(
+                    ingress.is_empty(),
+                    "{name}: {} admits {ingress:?} to {job_name}",
+                    policy["metadata"]["name"]
+                );
+            }
+        }
+    }
+    assert!(
+        jobs_seen >= 10,
+        "the samples render their Jobs: {jobs_seen}"
+    );
+}
