@@ -160,10 +160,14 @@ async fn no_secret_value_reaches_status_events_requests_or_logs() {
         assert!(!status.contains(value.as_str()), "status leaks a value");
         assert!(!log_text.contains(value.as_str()), "logs leak a value");
     }
-    // The cache holds key names only.
-    let cached =
-        chatbot_operator::reconcile::caches::get(&harness.stores.secrets, NS, "mindmitra-llm")
-            .unwrap();
+    // The watch holds metadata only (its type has no room for data), and
+    // the Secrets read by name are kept with their key names only.
+    let cached = harness
+        .stores
+        .secret(&harness.context.client, NS, "mindmitra-llm")
+        .await
+        .unwrap()
+        .unwrap();
     assert!(
         cached
             .data

@@ -18,6 +18,7 @@ use k8s_openapi::{
 };
 use kube::{
     Client, Resource,
+    core::PartialObjectMeta,
     runtime::{Controller, WatchStreamExt, events::Reporter, reflector::store::Writer, watcher},
 };
 use serde::de::DeserializeOwned;
@@ -102,12 +103,14 @@ pub async fn run_controllers(
     .modify(caches::trim_metadata)
     .reflect(std::mem::take(&mut writers.chatbots))
     .applied_objects();
+    // Secrets' metadata only: their values never reach the operator but
+    // for the few a reconcile reads by name (`Stores::secret`).
     let secret_stream = watcher(
-        api::<Secret>(&client, namespace),
+        api::<PartialObjectMeta<Secret>>(&client, namespace),
         watcher::Config::default().any_semantic(),
     )
     .default_backoff()
-    .modify(caches::strip_secret)
+    .modify(caches::trim_metadata)
     .reflect(std::mem::take(&mut writers.secrets))
     .touched_objects();
     let controller =
@@ -194,11 +197,13 @@ async fn context(
 fn secret_mapper(
     stores: &Stores,
     renderer: &Arc<Renderer>,
-) -> impl Fn(Secret) -> Vec<kube::runtime::reflector::ObjectRef<ChatbotDeployment>> + Send + Sync + 'static
-{
+) -> impl Fn(PartialObjectMeta<Secret>) -> Vec<kube::runtime::reflector::ObjectRef<ChatbotDeployment>>
++ Send
++ Sync
++ 'static {
     let chatbots = stores.chatbots.clone();
     let renderer = renderer.clone();
-    move |secret: Secret| {
+    move |secret: PartialObjectMeta<Secret>| {
         let all = chatbots.state();
         referring_to_secret(
             all.iter().map(AsRef::as_ref),

@@ -17,6 +17,7 @@ use serde_json::json;
 use tracing::info;
 
 use super::{
+    caches::SecretKeys,
     context::Context,
     decide::{Decision, Generate},
     error::{ReconcileError, is_status, kube_error},
@@ -42,7 +43,14 @@ pub async fn children(
     decision: &Decision,
     assessment: &mut Assessment,
 ) -> Result<Outcome, ReconcileError> {
-    let converged = converge(&ctx.client, cbd, observed, decision).await?;
+    let converged = converge(
+        &ctx.client,
+        &ctx.stores.secret_keys,
+        cbd,
+        observed,
+        decision,
+    )
+    .await?;
     if decision.release_hold {
         rollback::release(&ctx.client, cbd).await?;
         info!("the spec changed since the on-call rollback: its hold is lifted");
@@ -121,6 +129,7 @@ impl Converged {
 /// Applies `decision` for `cbd`.
 pub async fn converge(
     client: &Client,
+    secret_keys: &SecretKeys,
     cbd: &ChatbotDeployment,
     observed: &Observed,
     decision: &Decision,
@@ -129,7 +138,7 @@ pub async fn converge(
     let mut done = Converged::default();
 
     if let Some(generate) = &decision.generate {
-        match generate_values(client, cbd, &namespace, generate).await? {
+        match generate_values(client, secret_keys, cbd, &namespace, generate).await? {
             Ok(added) => done.generated = added,
             Err(conflict) => {
                 // Pods must not start against a Secret that lacks their keys.
@@ -301,9 +310,11 @@ pub(super) fn encode(values: BTreeMap<String, String>) -> BTreeMap<String, ByteS
 
 /// Creates the Secret of generated values, or adds the keys it lacks.
 /// Never changes a key that exists. `Err(blocker)` inside `Ok` when the
-/// Secret belongs to someone else.
+/// Secret belongs to someone else. The key names of what it writes are
+/// remembered, so the next reconcile does not read the Secret again.
 async fn generate_values(
     client: &Client,
+    secret_keys: &SecretKeys,
     cbd: &ChatbotDeployment,
     namespace: &str,
     generate: &Generate,
@@ -334,7 +345,10 @@ async fn generate_values(
             )
             .await
         {
-            Ok(_) => return Ok(Ok(generate.keys.clone())),
+            Ok(written) => {
+                secret_keys.remember(written);
+                return Ok(Ok(generate.keys.clone()));
+            }
             // Created by an earlier reconcile the cache has not seen yet:
             // fall through and add only what it lacks.
             Err(error) if is_status(&error, 409) => {}
@@ -368,8 +382,10 @@ async fn generate_values(
         "metadata": { "resourceVersion": existing.metadata.resource_version },
         "data": encode(values),
     });
-    api.patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+    let written = api
+        .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
         .await
         .map_err(kube_error("patch", "Secret", name))?;
+    secret_keys.remember(written);
     Ok(Ok(missing))
 }

@@ -107,7 +107,7 @@ async fn reconcile_in_span(
     if cbd.meta().deletion_timestamp.is_some() {
         return deleted::finalize_deleted(cbd, ctx, resolved.as_ref(), &now).await;
     }
-    let observed = probe::observe(ctx, cbd, resolved.as_ref(), &now).await;
+    let observed = probe::observe(ctx, cbd, resolved.as_ref(), &now).await?;
     let decision = decide::decide(cbd, &ctx.renderer, &observed, &now);
     let mut assessment = decision.assessment.clone();
 

@@ -309,9 +309,29 @@ fn keys(secret: &Secret) -> BTreeSet<String> {
     secret.data.iter().flat_map(|d| d.keys().cloned()).collect()
 }
 
+/// The Secrets a reconcile of `name` reads, by name (metadata and key
+/// names, never values): those its spec refers to, its generated values
+/// and its stores' connection Secrets.
+pub type ReadSecrets = BTreeMap<String, std::sync::Arc<Secret>>;
+
+/// The names of the Secrets [`gather`] reads for `name`.
+pub fn secret_names(name: &str, references: &[SecretReference]) -> BTreeSet<String> {
+    let child_names = names::ChildNames::for_deployment(name);
+    references
+        .iter()
+        .map(|reference| reference.secret.clone())
+        .chain([
+            child_names.generated_secret,
+            child_names.database_secret,
+            child_names.cache_secret,
+        ])
+        .collect()
+}
+
 /// Reads what the caches hold for `cbd` and the Secrets it refers to.
 pub fn gather(
     stores: &Stores,
+    secrets: &ReadSecrets,
     cbd: &ChatbotDeployment,
     references: &[SecretReference],
 ) -> Observed {
@@ -353,21 +373,21 @@ pub fn gather(
     let secret_keys = references
         .iter()
         .map(|reference| {
-            let found = get(&stores.secrets, namespace, &reference.secret).map(|s| keys(&s));
+            let found = secrets.get(&reference.secret).map(|s| keys(s));
             (reference.secret.clone(), found)
         })
         .collect();
-    let generated = get(&stores.secrets, namespace, &child_names.generated_secret).map(|secret| {
-        ObservedGenerated {
+    let generated = secrets
+        .get(&child_names.generated_secret)
+        .map(|secret| ObservedGenerated {
             ownership: ownership(cbd, &secret.metadata),
-            keys: keys(&secret),
-        }
-    });
+            keys: keys(secret),
+        });
     let connection_keys = [&child_names.database_secret, &child_names.cache_secret]
         .into_iter()
         .filter_map(|name| {
-            let secret = get(&stores.secrets, namespace, name)?;
-            Some((name.clone(), keys(&secret)))
+            let secret = secrets.get(name)?;
+            Some((name.clone(), keys(secret)))
         })
         .collect();
     let in_cluster_database_ready = get(
@@ -404,7 +424,7 @@ pub fn gather(
 pub fn referring_to_secret<'a>(
     chatbots: impl IntoIterator<Item = &'a ChatbotDeployment>,
     resolve: impl Fn(&ChatbotDeployment) -> Vec<SecretReference>,
-    secret: &Secret,
+    secret: &impl Resource,
 ) -> Vec<kube::runtime::reflector::ObjectRef<ChatbotDeployment>> {
     let namespace = secret.namespace();
     let name = secret.name_any();

@@ -10,7 +10,12 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::ResourceExt;
 use tracing::info;
 
-use super::{context::Context, delivery, observe};
+use super::{
+    context::Context,
+    delivery,
+    error::{ReconcileError, kube_error},
+    observe,
+};
 use crate::api::{ChatbotDeployment, ChatbotDeploymentSpec, ChatbotDeploymentStatus};
 
 /// Everything the decision is made from: the caches, and what a rollout
@@ -20,13 +25,36 @@ pub(super) async fn observe(
     cbd: &ChatbotDeployment,
     spec: Option<&ChatbotDeploymentSpec>,
     now: &Time,
-) -> observe::Observed {
+) -> Result<observe::Observed, ReconcileError> {
     let references = spec.map(crate::secrets::references).unwrap_or_default();
-    let mut observed = observe::gather(&ctx.stores, cbd, &references);
+    let secrets = read_secrets(ctx, cbd, &references).await?;
+    let mut observed = observe::gather(&ctx.stores, &secrets, cbd, &references);
     if let (Some(spec), Some(status)) = (spec, &cbd.status) {
         observe_rollout(ctx, cbd, spec, status, now, &mut observed).await;
     }
-    observed
+    Ok(observed)
+}
+
+/// The key names of the Secrets `cbd`'s reconcile reads, each read by name
+/// when the watch saw it change since the last read.
+async fn read_secrets(
+    ctx: &Context,
+    cbd: &ChatbotDeployment,
+    references: &[crate::secrets::SecretReference],
+) -> Result<observe::ReadSecrets, ReconcileError> {
+    let namespace = cbd.namespace().unwrap_or_default();
+    let mut read = observe::ReadSecrets::new();
+    for name in observe::secret_names(&cbd.name_any(), references) {
+        let secret = ctx
+            .stores
+            .secret(&ctx.client, &namespace, &name)
+            .await
+            .map_err(kube_error("read", "Secret", &name))?;
+        if let Some(secret) = secret {
+            read.insert(name, secret);
+        }
+    }
+    Ok(read)
 }
 
 /// What a rollout needs observed beyond the caches, when it is due: an

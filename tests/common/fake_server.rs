@@ -12,6 +12,7 @@ use axum::{
 use futures::stream;
 use http::StatusCode;
 use http_body_util::BodyExt;
+use serde_json::Value;
 
 use super::{
     fake_api::{FakeApi, Recorded, Target, query_param as query, status},
@@ -192,20 +193,52 @@ async fn serve(State(api): State<FakeApi>, request: Request) -> Response {
         },
         identity,
     };
+    // `Accept: …;as=PartialObjectMetadata…`: the API server answers with
+    // the objects' metadata only (kube's `Api<PartialObjectMeta<K>>`).
+    let metadata_only = parts
+        .headers
+        .get(http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("as=PartialObjectMetadata"));
     if parts.method == http::Method::GET && query(&recorded.uri, "watch").as_deref() == Some("true")
     {
         if let Some((code, refusal)) = api.refusal(&recorded) {
             return reply(code, &refusal);
         }
-        return watch(api, &recorded.uri);
+        return watch(api, &recorded.uri, metadata_only);
     }
-    let (code, answer) = api.handle(recorded);
+    let (code, mut answer) = api.handle(recorded);
+    if metadata_only && code == 200 {
+        answer = as_metadata(answer);
+    }
     reply(code, &answer)
+}
+
+/// An object, or a list of them, as the API server answers a request for
+/// metadata only.
+fn as_metadata(mut answer: Value) -> Value {
+    let object = |item: &Value| {
+        serde_json::json!({
+            "apiVersion": "meta.k8s.io/v1",
+            "kind": "PartialObjectMetadata",
+            "metadata": item["metadata"].clone(),
+        })
+    };
+    match answer.get_mut("items").and_then(Value::as_array_mut) {
+        Some(items) => {
+            let partial: Vec<Value> = items.iter().map(object).collect();
+            *items = partial;
+            answer["apiVersion"] = "meta.k8s.io/v1".into();
+            answer["kind"] = "PartialObjectMetadataList".into();
+            answer
+        }
+        None => object(&answer),
+    }
 }
 
 /// A watch: every change after the requested version, then each new one
 /// as it happens, one JSON line each, until the requested timeout.
-fn watch(api: FakeApi, uri: &str) -> Response {
+fn watch(api: FakeApi, uri: &str, metadata_only: bool) -> Response {
     let path = uri.split('?').next().unwrap_or_default().to_string();
     let target = Target::parse(&path);
     let selector = query(uri, "labelSelector");
@@ -235,9 +268,14 @@ fn watch(api: FakeApi, uri: &str) -> Response {
                         .into_iter()
                         .rev()
                         .map(|change| {
+                            let object = if metadata_only {
+                                as_metadata(change.object)
+                            } else {
+                                change.object
+                            };
                             let mut line = serde_json::to_vec(&serde_json::json!({
                                 "type": change.kind,
-                                "object": change.object,
+                                "object": object,
                             }))
                             .unwrap();
                             line.push(b'\n');

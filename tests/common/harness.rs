@@ -284,10 +284,12 @@ impl Harness {
             children("prometheusrules"),
             caches::trim_rules,
         );
+        // Secrets by their metadata, as the operator watches them; their
+        // key names are read by name when a reconcile needs them.
         refill(
             &mut self.writers.secrets,
             all("secrets"),
-            caches::strip_secret,
+            caches::trim_metadata,
         );
     }
 

@@ -108,7 +108,14 @@ async fn the_first_reconcile_generates_secrets_applies_every_child_and_writes_st
     let writes_before = harness.metrics.total_writes();
     harness.reconcile(&path).await;
 
-    let mut expected = vec![format!("POST /api/v1/namespaces/{NS}/secrets")];
+    // The Secrets the spec refers to are read by name, once: the watch
+    // carries Secrets' metadata only, and their key names are kept until
+    // they change.
+    let mut expected = vec![
+        format!("GET /api/v1/namespaces/{NS}/secrets/mindmitra-llm"),
+        format!("GET /api/v1/namespaces/{NS}/secrets/mindmitra-sentry"),
+        format!("POST /api/v1/namespaces/{NS}/secrets"),
+    ];
     expected.extend(children_of(NS));
     expected.push(format!(
         "PATCH /apis/chatbot.dev/v1alpha1/namespaces/{NS}/chatbotdeployments/mindmitra/status"
@@ -304,9 +311,15 @@ async fn the_missing_secret_event_is_a_warning_on_the_resource() {
     assert!(warning["note"].as_str().unwrap().contains("mindmitra-llm"));
 }
 
-/// Events aside, the reconcile wrote the status of `mindmitra` and nothing else.
+/// Events aside, the reconcile wrote the status of `mindmitra` and nothing
+/// else (an operator that has not read a Secret's key names yet reads them
+/// by name).
 fn assert_only_status_written(lines: Vec<String>) {
-    let writes: Vec<&String> = lines.iter().filter(|l| !l.contains("/events")).collect();
+    let writes: Vec<&String> = lines
+        .iter()
+        .filter(|l| !l.contains("/events"))
+        .filter(|l| !(l.starts_with("GET ") && l.contains("/secrets/")))
+        .collect();
     assert_eq!(
         writes,
         [&format!(
@@ -703,8 +716,14 @@ async fn a_generated_secret_that_belongs_to_someone_else_is_left_alone() {
     let (mut harness, cbd_path) = stores_ready().await;
     harness.secret(NS, "mindmitra-generated", &["SECRET_KEY"]);
     harness.reconcile(&cbd_path).await;
+    // Its key names are read; nothing is written to it.
     let lines = harness.take_requests();
-    assert!(!lines.iter().any(|l| l.contains("/secrets")), "{lines:#?}");
+    assert!(
+        !lines
+            .iter()
+            .any(|l| l.contains("/secrets") && !l.starts_with("GET ")),
+        "{lines:#?}"
+    );
     let status = status(&harness, &cbd_path);
     assert_eq!(condition(&status, "Degraded").reason, "ChildConflict");
 }
@@ -949,4 +968,42 @@ async fn statuses_of_deleted_resources_are_not_remembered_for_ever() {
     let survivor = harness.create(&plain("survivor"));
     harness.reconcile(&survivor).await;
     assert_eq!(harness.context.remembered_statuses(), 1);
+}
+
+/// Secrets are watched by their metadata only: the key names of one the
+/// spec refers to are read by name when a reconcile needs them, once per
+/// change of the Secret, and a key added later is seen by the next
+/// reconcile.
+#[tokio::test]
+async fn a_secrets_key_names_are_read_by_name_once_per_change() {
+    let mut harness = Harness::new();
+    harness.secret(NS, "mindmitra-llm", &["apikey"]);
+    harness.secret(NS, "mindmitra-sentry", &["dsn"]);
+    let path = harness.create(&mindmitra());
+    harness.provision_stores(&path).await;
+    harness.api.clear_requests();
+    let reads = |lines: Vec<String>| {
+        lines
+            .iter()
+            .filter(|l| *l == &format!("GET /api/v1/namespaces/{NS}/secrets/mindmitra-llm"))
+            .count()
+    };
+
+    harness.reconcile(&path).await;
+    assert_eq!(reads(harness.take_requests()), 1);
+    let missing = status(&harness, &path);
+    assert_eq!(condition(&missing, "SecretsReady").status, "False");
+
+    harness.reconcile(&path).await;
+    assert_eq!(
+        reads(harness.take_requests()),
+        0,
+        "an unchanged Secret's key names are remembered"
+    );
+
+    harness.secret(NS, "mindmitra-llm", &["apikey", "api-key"]);
+    harness.reconcile(&path).await;
+    assert_eq!(reads(harness.take_requests()), 1);
+    let found = status(&harness, &path);
+    assert_eq!(condition(&found, "SecretsReady").status, "True");
 }

@@ -1,7 +1,8 @@
 //! The reflector caches the reconciler reads from. Children are cached only
-//! when they carry the operator's `managed-by` label; Secrets are cached
-//! with their values stripped, so the operator never holds a secret value
-//! it did not just generate.
+//! when they carry the operator's `managed-by` label; Secrets are watched
+//! by their metadata only, and the key names of the few a reconcile needs
+//! are read by name ([`Stores::secret`]), so the operator never holds a
+//! secret value it did not just generate.
 
 use gateway_api::apis::standard::httproutes::HttpRoute;
 use k8s_openapi::api::{
@@ -14,12 +15,16 @@ use k8s_openapi::api::{
 };
 use kube::{
     Resource,
+    core::PartialObjectMeta,
     runtime::reflector::{self, ObjectRef, Store, store::Writer},
 };
 
+mod secret_keys;
 mod trim;
 
-pub use trim::{strip_secret, trim_deployment, trim_job, trim_metadata, trim_rules};
+pub use secret_keys::SecretKeys;
+
+pub use trim::{trim_deployment, trim_job, trim_metadata, trim_rules};
 
 use crate::{
     api::ChatbotDeployment,
@@ -50,7 +55,10 @@ pub struct Stores {
     /// Operator's kinds; otherwise marked filled and empty.
     pub pod_monitors: Store<PodMonitor>,
     pub prometheus_rules: Store<PrometheusRule>,
-    pub secrets: Store<Secret>,
+    /// Every Secret's metadata; key names are read through [`Stores::secret`].
+    pub secrets: Store<PartialObjectMeta<Secret>>,
+    /// Key names of the Secrets reconciles have read.
+    pub secret_keys: SecretKeys,
     /// The cluster serves Gateway API HTTPRoutes (found at start).
     gateway_api: std::sync::Arc<std::sync::atomic::AtomicBool>,
     /// The cluster serves `monitoring.coreos.com` (found at start).
@@ -78,6 +86,30 @@ impl Stores {
     pub fn set_monitoring(&self, served: bool) {
         self.monitoring
             .store(served, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The Secret `name` as a reconcile may see it: metadata and key names,
+    /// no values. Read from the API server when the watch has seen a change
+    /// since the last read; `None` when there is no such Secret.
+    pub async fn secret(
+        &self,
+        client: &kube::Client,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Option<std::sync::Arc<Secret>>, kube::Error> {
+        let Some(watched) = get(&self.secrets, namespace, name) else {
+            self.secret_keys.forget(namespace, name);
+            return Ok(None);
+        };
+        let version = watched.metadata.resource_version.as_ref();
+        if let Some(known) = self.secret_keys.known(namespace, name, version) {
+            return Ok(Some(known));
+        }
+        let api: kube::Api<Secret> = kube::Api::namespaced(client.clone(), namespace);
+        Ok(api
+            .get_opt(name)
+            .await?
+            .map(|secret| self.secret_keys.remember(secret)))
     }
 
     /// Waits until every cache has been filled by its first list. Errs when
@@ -156,7 +188,7 @@ pub struct Writers {
     pub http_routes: Writer<HttpRoute>,
     pub pod_monitors: Writer<PodMonitor>,
     pub prometheus_rules: Writer<PrometheusRule>,
-    pub secrets: Writer<Secret>,
+    pub secrets: Writer<PartialObjectMeta<Secret>>,
 }
 
 impl Writers {
@@ -213,6 +245,7 @@ pub fn stores() -> (Stores, Writers) {
             pod_monitors,
             prometheus_rules,
             secrets,
+            secret_keys: SecretKeys::default(),
             gateway_api: std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true)),
             monitoring: std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true)),
         },

@@ -16,7 +16,7 @@ use super::{
 use crate::reconcile::{
     caches::get,
     context::Context,
-    error::ReconcileError,
+    error::{ReconcileError, kube_error},
     observe::{Ownership, ownership},
     outcome::Note,
 };
@@ -209,7 +209,11 @@ async fn converge_in_cluster(
         StoreKind::Database => (&names.database_store, render_stores::POSTGRES_PORT),
         StoreKind::Cache => (&names.cache_store, render_stores::REDIS_PORT),
     };
-    let cached = get(&ctx.stores.secrets, namespace, secret_name);
+    let cached = ctx
+        .stores
+        .secret(&ctx.client, namespace, secret_name)
+        .await
+        .map_err(kube_error("read", "Secret", secret_name))?;
     let view = cached.as_deref().map(secret_view).unwrap_or_default();
     let route = Route {
         store: Endpoint {

@@ -17,9 +17,8 @@ use super::{
     },
 };
 use crate::reconcile::{
-    caches::get,
     context::Context,
-    error::ReconcileError,
+    error::{ReconcileError, kube_error},
     observe::{Ownership, ownership},
     outcome::Note,
 };
@@ -119,7 +118,12 @@ impl StoreRun<'_> {
         store: &Managed,
         secret_name: &str,
     ) -> Result<Option<SecretView>, ReconcileError> {
-        let cached = get(&self.ctx.stores.secrets, &self.owner.namespace, secret_name);
+        let cached = self
+            .ctx
+            .stores
+            .secret(&self.ctx.client, &self.owner.namespace, secret_name)
+            .await
+            .map_err(kube_error("read", "Secret", secret_name))?;
         if let Some(existing) = &cached
             && ownership(self.cbd, &existing.metadata) == Ownership::Foreign
         {

@@ -11,10 +11,9 @@ use tracing::info;
 
 use super::backups;
 use crate::reconcile::{
-    caches::get,
     context::Context,
     data_stores::secret_view,
-    error::ReconcileError,
+    error::{ReconcileError, kube_error},
     outcome::{Note, Outcome, Pace},
 };
 use crate::{
@@ -111,7 +110,11 @@ pub async fn converge(
             _ => None,
         });
     let jobs = RestoreJobs::observe(ctx, cbd, &namespace, &status).await;
-    let secret = get(&ctx.stores.secrets, &namespace, &names.database_secret);
+    let secret = ctx
+        .stores
+        .secret(&ctx.client, &namespace, &names.database_secret)
+        .await
+        .map_err(kube_error("read", "Secret", &names.database_secret))?;
     let view = secret.as_deref().map(secret_view).unwrap_or_default();
     let live = restore::live_database(None, view.database());
     let writers = writers(spec, &names);
