@@ -6,6 +6,11 @@
 //! goes to the suite's in-memory API server too: where the two disagree,
 //! the in-memory one is wrong, and the test fails.
 //!
+//! Then a differential test: specs made by mutating the samples at random
+//! (seeded: every run sends the same ones) go to the real API server's dry
+//! run and to the offline check `render` and `plan` run first; the two
+//! must agree on every one.
+//!
 //! Ignored by a plain `cargo test` (it needs a cluster); run by
 //! `scripts/test.sh`, or by hand:
 //! `cargo test --test e2e_admission -- --ignored --nocapture`.
@@ -206,7 +211,117 @@ async fn check(client: &Client, namespace: &str) -> Vec<String> {
             Err(_) => {}
         }
     }
+    failures.extend(differential(&deployments, namespace).await);
     failures
+}
+
+/// xorshift64*: a seeded source of choices, the same on every run.
+struct Choices(u64);
+
+impl Choices {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 33) as usize % n
+    }
+}
+
+/// JSON pointers of every node under `/spec` of `doc`.
+fn pointers(value: &Value, at: String, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map {
+                let path = format!("{at}/{}", key.replace('~', "~0").replace('/', "~1"));
+                out.push(path.clone());
+                pointers(child, path, out);
+            }
+        }
+        Value::Array(items) => {
+            for (index, child) in items.iter().enumerate() {
+                let path = format!("{at}/{index}");
+                out.push(path.clone());
+                pointers(child, path, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// One random change to one node of `doc`'s spec: another type, an edge
+/// value, the value wrapped in a list, or the field removed.
+fn mutate(doc: &mut Value, choices: &mut Choices) -> String {
+    let mut paths = Vec::new();
+    pointers(&doc["spec"], "/spec".into(), &mut paths);
+    let path = paths[choices.below(paths.len())].clone();
+    let current = doc.pointer(&path).cloned().unwrap_or(Value::Null);
+    let replacements = [
+        serde_json::json!([]),
+        serde_json::json!({}),
+        serde_json::json!(""),
+        serde_json::json!("x"),
+        serde_json::json!("Two words\nand a line"),
+        serde_json::json!(0),
+        serde_json::json!(-1),
+        serde_json::json!(7),
+        serde_json::json!(1.5),
+        serde_json::json!(100000),
+        serde_json::json!(true),
+        serde_json::json!("a".repeat(300)),
+        serde_json::json!([current.clone()]),
+    ];
+    let choice = choices.below(replacements.len() + 1);
+    if choice == replacements.len() {
+        let (parent, key) = path.rsplit_once('/').unwrap();
+        match doc.pointer_mut(parent) {
+            Some(Value::Object(map)) => {
+                map.remove(&key.replace("~1", "/").replace("~0", "~"));
+            }
+            Some(Value::Array(items)) => {
+                items.remove(key.parse::<usize>().unwrap());
+            }
+            _ => {}
+        }
+        return format!("{path} removed");
+    }
+    let replacement = replacements[choice].clone();
+    let shown = replacement.to_string();
+    *doc.pointer_mut(&path).unwrap() = replacement;
+    format!("{path} = {}", shown.chars().take(40).collect::<String>())
+}
+
+/// The differential test: the offline check and the real API server agree
+/// on every generated spec.
+async fn differential(api: &Api<DynamicObject>, namespace: &str) -> Vec<String> {
+    const SPECS: usize = 1000;
+    let mut choices = Choices(0x5EED_CB0D_2026_1206);
+    let mut disagreements = Vec::new();
+    let (mut admitted, mut refused) = (0, 0);
+    for index in 0..SPECS {
+        let sample = common::SAMPLES[index % common::SAMPLES.len()];
+        let mut doc = with_namespace(common::sample_json(sample), namespace);
+        let mut changes = vec![mutate(&mut doc, &mut choices)];
+        if choices.below(2) == 0 {
+            changes.push(mutate(&mut doc, &mut choices));
+        }
+        let real = dry_run_create(api, &doc).await;
+        let text = serde_json::to_string(&doc).unwrap();
+        let offline = chatbot_operator::manifest::parse_deployments("generated.yaml", &text)
+            .map(|_| ())
+            .map_err(|error| error.to_string());
+        match (&real, &offline) {
+            (Ok(()), Ok(())) => admitted += 1,
+            (Err(_), Err(_)) => refused += 1,
+            _ => disagreements.push(format!(
+                "{sample} with {changes:?}: the API server answered {real:?}, render and plan {offline:?}"
+            )),
+        }
+    }
+    println!(
+        "differential: {SPECS} generated specs, {admitted} admitted and {refused} refused by both, {} disagreements",
+        disagreements.len()
+    );
+    disagreements
 }
 
 #[tokio::test]
