@@ -106,15 +106,45 @@ impl Drop for AwsProxy {
     }
 }
 
-fn action_of(body: &[u8]) -> String {
-    String::from_utf8_lossy(body)
+/// The API action of a request: the query protocol's `Action=` (RDS,
+/// ElastiCache), or for S3's REST calls the operation its method and query
+/// name (`UploadPart`, `CreateMultipartUpload`, …).
+fn action_of(method: &http::Method, uri: &http::Uri, body: &[u8]) -> String {
+    if let Some(action) = String::from_utf8_lossy(body)
         .split('&')
         .find_map(|pair| pair.strip_prefix("Action="))
-        .unwrap_or("Unknown")
-        .to_string()
+    {
+        return action.to_string();
+    }
+    let query = uri.query().unwrap_or_default();
+    let has = |key: &str| {
+        query
+            .split('&')
+            .any(|pair| pair == key || pair.starts_with(&format!("{key}=")))
+    };
+    match *method {
+        http::Method::PUT if has("partNumber") => "UploadPart",
+        http::Method::PUT => "PutObject",
+        http::Method::POST if has("uploads") => "CreateMultipartUpload",
+        http::Method::POST if has("uploadId") => "CompleteMultipartUpload",
+        http::Method::DELETE if has("uploadId") => "AbortMultipartUpload",
+        http::Method::DELETE => "DeleteObject",
+        http::Method::GET if has("list-type") || has("uploads") => "List",
+        http::Method::GET => "GetObject",
+        http::Method::HEAD => "HeadObject",
+        _ => "Unknown",
+    }
+    .to_string()
 }
 
-fn error_body(code: &str, message: &str) -> String {
+/// An error as the service words it: the query protocol's
+/// `<ErrorResponse>` (RDS, ElastiCache), or S3's bare `<Error>`.
+fn error_body(code: &str, message: &str, s3: bool) -> String {
+    if s3 {
+        return format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>{message}</Message><RequestId>proxy</RequestId></Error>"
+        );
+    }
     format!(
         "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>proxy</RequestId></ErrorResponse>"
     )
@@ -127,7 +157,8 @@ async fn forward(State(shared): State<Shared>, request: Request) -> Response {
         .await
         .map(|b| b.to_bytes())
         .unwrap_or_default();
-    let action = action_of(&body);
+    let action = action_of(&parts.method, &parts.uri, &body);
+    let s3 = !String::from_utf8_lossy(&body).contains("Action=");
     let fault = {
         let mut script = shared.script.lock().unwrap();
         script.actions.push(action.clone());
@@ -149,7 +180,7 @@ async fn forward(State(shared): State<Shared>, request: Request) -> Response {
         return Response::builder()
             .status(*status)
             .header("content-type", "text/xml")
-            .body(Body::from(error_body(code, message)))
+            .body(Body::from(error_body(code, message, s3)))
             .unwrap();
     }
     let mut upstream = shared
@@ -174,22 +205,44 @@ async fn forward(State(shared): State<Shared>, request: Request) -> Response {
         }
     };
     let status = answer.status();
-    let content_type = answer.headers().get("content-type").cloned();
-    let mut text = answer.text().await.unwrap_or_default();
+    // Every header but the framing ones: S3 answers an uploaded part's
+    // ETag in a header.
+    let headers: Vec<(http::HeaderName, http::HeaderValue)> = answer
+        .headers()
+        .iter()
+        .filter(|(name, _)| {
+            ![
+                http::header::CONTENT_LENGTH,
+                http::header::TRANSFER_ENCODING,
+                http::header::CONNECTION,
+            ]
+            .contains(name)
+        })
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect();
+    let mut bytes = answer.bytes().await.unwrap_or_default().to_vec();
     match fault {
         Some(Fault::LoseResponse) => {
             return Response::builder()
                 .status(StatusCode::INTERNAL_SERVER_ERROR)
                 .header("content-type", "text/xml")
-                .body(Body::from(error_body("InternalFailure", "response lost")))
+                .body(Body::from(error_body(
+                    "InternalFailure",
+                    "response lost",
+                    s3,
+                )))
                 .unwrap();
         }
-        Some(Fault::Rewrite { from, to }) => text = text.replace(&from, &to),
+        Some(Fault::Rewrite { from, to }) => {
+            bytes = String::from_utf8_lossy(&bytes)
+                .replace(&from, &to)
+                .into_bytes();
+        }
         _ => {}
     }
     let mut response = Response::builder().status(status.as_u16());
-    if let Some(content_type) = content_type {
-        response = response.header("content-type", content_type);
+    for (name, value) in headers {
+        response = response.header(name, value);
     }
-    response.body(Body::from(text)).unwrap()
+    response.body(Body::from(bytes)).unwrap()
 }

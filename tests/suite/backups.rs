@@ -15,7 +15,11 @@ use chatbot_operator::backup::manifest::Manifest;
 use serde_json::Value;
 
 use crate::common;
-use common::{moto::Moto, postgres::Postgres};
+use common::{
+    aws_proxy::{AwsProxy, Fault},
+    moto::Moto,
+    postgres::Postgres,
+};
 
 const BUCKET: &str = "chatbot-backups";
 const NS: &str = "brigade";
@@ -118,6 +122,21 @@ impl Env {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         command
+    }
+
+    /// A dump whose S3 calls go through `endpoint` (a fault-injecting proxy).
+    fn dump_via(&self, endpoint: &str, db: &str) -> (Output, Value) {
+        let output = self
+            .agent(
+                "DIRECT_DATABASE_URL",
+                &self.pg.url(db),
+                &["dump", "--revision", "3", "--part-size-mib", "5"],
+            )
+            .env("AWS_ENDPOINT_URL", endpoint)
+            .output()
+            .unwrap();
+        let summary = summary(&output);
+        (output, summary)
     }
 
     fn dump(&self, db: &str, extra: &[&str]) -> (Output, Value) {
@@ -871,4 +890,66 @@ async fn a_safety_backup_checks_the_backup_its_restore_will_use_is_there() {
         ],
     );
     assert!(output.status.success(), "{taken}");
+}
+
+/// S3 failing mid-upload, through the fault-injecting proxy: a part S3
+/// answers 503 (SlowDown) or whose answer is lost on the way back is sent
+/// again and the backup completes intact; a part S3 keeps refusing fails
+/// the run, which leaves no object and no open upload behind, and the next
+/// run is not blocked by it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_failing_mid_upload_is_retried_or_leaves_nothing_behind() {
+    let env = env().await;
+    seed(&env.pg, "sales", 90_000);
+    let proxy = AwsProxy::start(env.moto.url()).await;
+    let slow_down = Fault::Error {
+        status: 503,
+        code: "SlowDown".into(),
+        message: "Please reduce your request rate.".into(),
+    };
+    proxy.inject("UploadPart", slow_down, 1);
+    proxy.inject("UploadPart", Fault::LoseResponse, 1);
+    let (output, summary) = env.dump_via(&proxy.url(), "sales");
+    assert!(output.status.success(), "{summary}");
+    let id = summary["id"].as_str().unwrap().to_string();
+    let manifest = env.manifest(&id).await;
+    let parts = proxy
+        .take_actions()
+        .iter()
+        .filter(|a| *a == "UploadPart")
+        .count();
+    assert!(manifest.dump.parts >= 2, "{:?}", manifest.dump);
+    assert_eq!(
+        parts,
+        manifest.dump.parts as usize + 2,
+        "two parts sent twice"
+    );
+    assert_eq!(env.open_uploads().await, 0);
+    env.pg.sql("postgres", "CREATE DATABASE restored");
+    let (output, restored) = env.restore(&id, "restored");
+    assert!(output.status.success(), "{restored}");
+    assert_eq!(checksum(&env.pg, "restored"), checksum(&env.pg, "sales"));
+
+    let internal = Fault::Error {
+        status: 500,
+        code: "InternalError".into(),
+        message: "We encountered an internal error. Please try again.".into(),
+    };
+    proxy.inject("UploadPart", internal, 50);
+    let (output, summary) = env.dump_via(&proxy.url(), "sales");
+    assert_eq!(output.status.code(), Some(1), "{summary}");
+    assert_eq!(summary["outcome"], "Failed");
+    let message = summary["message"].as_str().unwrap();
+    assert!(
+        message.contains(
+            "S3 answered 500 InternalError: We encountered an internal error. Please try again."
+        ),
+        "{message}"
+    );
+    assert_eq!(env.keys().await.len(), 2, "only the first backup is there");
+    assert_eq!(env.open_uploads().await, 0);
+
+    let (output, summary) = env.dump("sales", &[]);
+    assert!(output.status.success(), "{summary}");
+    assert_eq!(env.keys().await.len(), 4);
 }

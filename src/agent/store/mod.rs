@@ -14,7 +14,7 @@ use aws_sdk_s3::primitives::ByteStream;
 
 pub use self::upload::Upload;
 use self::upload::{Multipart, PARTIAL, PartialFile, partial};
-use super::error::{AgentError, io_error, s3_error};
+use super::error::{AgentError, io_error, s3_body_error, s3_error};
 
 pub type Reader = Pin<Box<dyn tokio::io::AsyncRead + Send>>;
 
@@ -96,7 +96,7 @@ impl Store {
                         .collect()
                         .await
                         .map(|body| Some(body.to_vec()))
-                        .map_err(|e| s3_error("reading", key, e)),
+                        .map_err(|e| s3_body_error(key, e)),
                     Err(error) if error.as_service_error().is_some_and(|e| e.is_no_such_key()) => {
                         Ok(None)
                     }
