@@ -953,3 +953,112 @@ async fn s3_failing_mid_upload_is_retried_or_leaves_nothing_behind() {
     assert!(output.status.success(), "{summary}");
     assert_eq!(env.keys().await.len(), 4);
 }
+
+/// The server process of the session `application` (`pg_dump`,
+/// `pg_restore`) has open, once it is there.
+fn backend_of(pg: &Postgres, application: &str) -> Option<u32> {
+    pg.sql(
+        "postgres",
+        &format!(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = '{application}' \
+             AND state = 'active' LIMIT 1"
+        ),
+    )
+    .parse()
+    .ok()
+}
+
+/// Kills the server process of `application`'s session once it has run a
+/// moment: Postgres then ends every session and recovers, as after a crash.
+async fn kill_backend_of(pg: &Postgres, application: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let pid = loop {
+        assert!(
+            Instant::now() < deadline,
+            "no {application} session within 60 s"
+        );
+        if let Some(pid) = backend_of(pg, application) {
+            break pid;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let status = Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// Waits until Postgres accepts sessions again after a crash.
+async fn recovered(pg: &Postgres) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !pg
+        .client("psql")
+        .args(["-d", "postgres", "-X", "-q", "-c", "SELECT 1"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        assert!(
+            Instant::now() < deadline,
+            "Postgres did not recover within 60 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Postgres killed under a dump and under a restore (the server process
+/// of `pg_dump`'s or `pg_restore`'s session, so the server crashes and
+/// recovers): each run fails saying so, the dump leaves no object and no
+/// open upload, and once Postgres is back the next dump and the next
+/// restore into the same database succeed, the restore matching the source
+/// row for row.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_killed_mid_dump_and_mid_restore_leaves_a_state_the_next_run_completes() {
+    let env = env().await;
+    seed(&env.pg, "sales", 150_000);
+    let agent = env
+        .agent(
+            "DIRECT_DATABASE_URL",
+            &env.pg.url("sales"),
+            &["dump", "--part-size-mib", "5"],
+        )
+        .spawn()
+        .unwrap();
+    kill_backend_of(&env.pg, "pg_dump").await;
+    let output = tokio::task::spawn_blocking(move || agent.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let failed = summary(&output);
+    assert_eq!(output.status.code(), Some(1), "{failed}");
+    assert_eq!(failed["outcome"], "Failed", "{failed}");
+    assert_eq!(env.keys().await, Vec::<String>::new(), "{failed}");
+    assert_eq!(env.open_uploads().await, 0);
+
+    recovered(&env.pg).await;
+    let (output, dumped) = env.dump("sales", &[]);
+    assert!(output.status.success(), "{dumped}");
+    let id = dumped["id"].as_str().unwrap().to_string();
+
+    let restore = |env: &Env| {
+        env.agent(
+            "DIRECT_DATABASE_URL",
+            &env.pg.url("sales"),
+            &["restore", "--id", &id, "--create-database", "chatbot_r1"],
+        )
+    };
+    let agent = restore(&env).spawn().unwrap();
+    kill_backend_of(&env.pg, "pg_restore").await;
+    let output = tokio::task::spawn_blocking(move || agent.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let failed = summary(&output);
+    assert_eq!(output.status.code(), Some(1), "{failed}");
+    assert_eq!(failed["outcome"], "Failed", "{failed}");
+
+    recovered(&env.pg).await;
+    let output = restore(&env).output().unwrap();
+    let restored = summary(&output);
+    assert!(output.status.success(), "{restored}");
+    assert_eq!(checksum(&env.pg, "chatbot_r1"), checksum(&env.pg, "sales"));
+}
