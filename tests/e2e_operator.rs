@@ -1071,3 +1071,170 @@ async fn an_on_call_backup_is_verified_and_restored_by_the_real_agent() {
         "the replaced database is kept as it was"
     );
 }
+
+/// An operator killed at each step of a restore it is carrying out: each
+/// replacement picks the restore up where the last one left it, and it
+/// ends as an uninterrupted one does — the backup's rows in the new
+/// database, the app Ready on it, one safety backup and one restore Job.
+#[tokio::test]
+#[ignore = "needs a cluster in KUBECONFIG: cargo test --test e2e_operator -- --ignored"]
+async fn an_operator_killed_at_each_restore_step_is_replaced_and_the_restore_finishes() {
+    let client = e2e::client().await;
+    e2e::install(&client).await;
+    let namespace = TestNamespace::new(&client, "restore-kill").await;
+    let ns = namespace.name.as_str();
+    namespace.volume_claim("backups").await;
+    let test = "e2e-restore-kill";
+    let mut operator = Operator::start(ns, test);
+    let backup = e2e::backup_to_volume("backups", json!({}));
+    let cbd = e2e::plain_chatbot(
+        "ledger",
+        json!({ "database": { "mode": "inCluster", "storageGiB": 1 }, "backup": backup }),
+    );
+    e2e::create_chatbot(&client, ns, &cbd).await;
+    let pulls = Duration::from_secs(300);
+    eventually("Ready", pulls, Some(&operator), || async {
+        let status = read_status(&client, ns, "ledger").await?;
+        (condition(&status, "Ready")?.0 == "True").then_some(())
+    })
+    .await;
+    psql(
+        &client,
+        ns,
+        "ledger",
+        "chatbot",
+        "CREATE TABLE entries (id serial PRIMARY KEY, body text); \
+         INSERT INTO entries (body) VALUES ('one'), ('two'), ('three')",
+    )
+    .await;
+    let cli = |args: &[&str]| {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_chatbot-operator"));
+        command.args(args).kill_on_drop(true);
+        command
+    };
+    let output = cli(&[
+        "backup",
+        "ledger",
+        "-n",
+        ns,
+        "--wait",
+        "--timeout",
+        "300",
+        "--reason",
+        "e2e",
+    ])
+    .output()
+    .await
+    .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let taken = eventually("the backup", pulls, Some(&operator), || async {
+        let status = read_status(&client, ns, "ledger").await?;
+        let last = status.backups.as_ref()?.last.clone()?;
+        (last.phase == "Succeeded").then_some(last)
+    })
+    .await;
+    psql(
+        &client,
+        ns,
+        "ledger",
+        "chatbot",
+        "INSERT INTO entries (body) VALUES ('later')",
+    )
+    .await;
+
+    let restore = cli(&[
+        "restore",
+        "ledger",
+        "-n",
+        ns,
+        "--backup",
+        &taken.id,
+        "--confirm",
+        "--timeout",
+        "600",
+    ])
+    .output();
+    let restore = tokio::spawn(restore);
+    let mut killed_at: Vec<String> = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(600);
+    let restored = loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the restore did not finish in 600 s; operators killed at {killed_at:?}\n{}",
+            operator.log_text()
+        );
+        let status = read_status(&client, ns, "ledger").await;
+        if let Some(record) = status.as_ref().and_then(|s| s.restore.clone()) {
+            assert_ne!(record.step, "Failed", "{record:?}\n{}", operator.log_text());
+            if record.step == "Succeeded" {
+                break record;
+            }
+            if !killed_at.contains(&record.step) {
+                operator.kill();
+                killed_at.push(record.step.clone());
+                operator = Operator::start(ns, test);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let output = restore.await.unwrap().unwrap();
+    assert!(
+        output.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    println!("operators killed at the restore steps {killed_at:?}");
+    assert!(
+        killed_at.len() >= 3,
+        "an operator was killed at {killed_at:?} only"
+    );
+    eventually(
+        "Ready on the restored database",
+        pulls,
+        Some(&operator),
+        || async {
+            let status = read_status(&client, ns, "ledger").await?;
+            (condition(&status, "Ready")?.0 == "True").then_some(())
+        },
+    )
+    .await;
+    assert_eq!(
+        psql(
+            &client,
+            ns,
+            "ledger",
+            &restored.database,
+            "SELECT string_agg(body, ',' ORDER BY id) FROM entries"
+        )
+        .await,
+        "one,two,three",
+        "the backup's rows (operators killed at {killed_at:?})"
+    );
+    let jobs: Api<k8s_openapi::api::batch::v1::Job> = Api::namespaced(client.clone(), ns);
+    let count = |selector: &str| {
+        let jobs = jobs.clone();
+        let selector = selector.to_string();
+        async move {
+            jobs.list(&ListParams::default().labels(&selector))
+                .await
+                .unwrap()
+                .items
+                .len()
+        }
+    };
+    assert_eq!(
+        count("app.kubernetes.io/component=restore").await,
+        1,
+        "one restore Job (operators killed at {killed_at:?})"
+    );
+    assert_eq!(
+        count("chatbot.dev/backup-reason=pre-restore").await,
+        1,
+        "one safety backup (operators killed at {killed_at:?})"
+    );
+}
