@@ -6,6 +6,8 @@
 
 use std::time::Duration;
 
+pub mod sequential;
+
 use super::machine::{Comparison, PlanError, Step, parse_duration};
 use crate::{
     analysis::Selector,
