@@ -928,6 +928,35 @@ async fn a_rollback_with_its_data_restores_revision_1s_data_beside_revision_2s()
 /// verify Job's throwaway Postgres), then `restore --confirm` of it into a
 /// new database with the app switched over: the rows, the index and the
 /// database it replaced are all as they should be.
+/// `name` with an in-cluster Postgres and backups to the volume `backups`
+/// (with `extra` backup settings), created in `namespace` and Ready.
+async fn ready_with_backups(
+    client: &Client,
+    namespace: &TestNamespace,
+    operator: &Operator,
+    name: &str,
+    extra: serde_json::Value,
+) {
+    let ns = namespace.name.as_str();
+    namespace.volume_claim("backups").await;
+    let backup = e2e::backup_to_volume("backups", extra);
+    let cbd = e2e::plain_chatbot(
+        name,
+        json!({ "database": { "mode": "inCluster", "storageGiB": 1 }, "backup": backup }),
+    );
+    e2e::create_chatbot(client, ns, &cbd).await;
+    eventually(
+        "Ready",
+        Duration::from_secs(300),
+        Some(operator),
+        || async {
+            let status = read_status(client, ns, name).await?;
+            (condition(&status, "Ready")?.0 == "True").then_some(())
+        },
+    )
+    .await;
+}
+
 #[tokio::test]
 #[ignore = "needs a cluster in KUBECONFIG: cargo test --test e2e_operator -- --ignored"]
 async fn an_on_call_backup_is_verified_and_restored_by_the_real_agent() {
@@ -935,19 +964,15 @@ async fn an_on_call_backup_is_verified_and_restored_by_the_real_agent() {
     e2e::install(&client).await;
     let namespace = TestNamespace::new(&client, "oncall-data").await;
     let ns = namespace.name.as_str();
-    namespace.volume_claim("backups").await;
     let operator = Operator::start(ns, "e2e-oncall-data");
-    let backup = e2e::backup_to_volume("backups", json!({ "verify": true }));
-    let cbd = e2e::plain_chatbot(
-        "notes",
-        json!({ "database": { "mode": "inCluster", "storageGiB": 1 }, "backup": backup }),
-    );
-    e2e::create_chatbot(&client, ns, &cbd).await;
     let pulls = Duration::from_secs(300);
-    eventually("Ready", pulls, Some(&operator), || async {
-        let status = read_status(&client, ns, "notes").await?;
-        (condition(&status, "Ready")?.0 == "True").then_some(())
-    })
+    ready_with_backups(
+        &client,
+        &namespace,
+        &operator,
+        "notes",
+        json!({ "verify": true }),
+    )
     .await;
     psql(
         &client,
@@ -1083,21 +1108,10 @@ async fn an_operator_killed_at_each_restore_step_is_replaced_and_the_restore_fin
     e2e::install(&client).await;
     let namespace = TestNamespace::new(&client, "restore-kill").await;
     let ns = namespace.name.as_str();
-    namespace.volume_claim("backups").await;
     let test = "e2e-restore-kill";
     let mut operator = Operator::start(ns, test);
-    let backup = e2e::backup_to_volume("backups", json!({}));
-    let cbd = e2e::plain_chatbot(
-        "ledger",
-        json!({ "database": { "mode": "inCluster", "storageGiB": 1 }, "backup": backup }),
-    );
-    e2e::create_chatbot(&client, ns, &cbd).await;
     let pulls = Duration::from_secs(300);
-    eventually("Ready", pulls, Some(&operator), || async {
-        let status = read_status(&client, ns, "ledger").await?;
-        (condition(&status, "Ready")?.0 == "True").then_some(())
-    })
-    .await;
+    ready_with_backups(&client, &namespace, &operator, "ledger", json!({})).await;
     psql(
         &client,
         ns,

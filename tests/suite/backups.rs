@@ -230,6 +230,13 @@ impl Env {
     }
 }
 
+/// The output of an agent run once it has ended.
+async fn finished(agent: Child) -> Output {
+    tokio::task::spawn_blocking(move || agent.wait_with_output().unwrap())
+        .await
+        .unwrap()
+}
+
 fn summary(output: &Output) -> Value {
     let stdout = String::from_utf8_lossy(&output.stdout);
     serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
@@ -410,9 +417,7 @@ async fn a_pg_dump_killed_mid_stream_leaves_no_backup_and_no_open_upload() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     };
     assert!(killed);
-    let output = tokio::task::spawn_blocking(move || agent.wait_with_output().unwrap())
-        .await
-        .unwrap();
+    let output = finished(agent).await;
     let summary = summary(&output);
     assert_eq!(output.status.code(), Some(1), "{summary}");
     assert_eq!(summary["outcome"], "Failed");
@@ -1026,9 +1031,7 @@ async fn postgres_killed_mid_dump_and_mid_restore_leaves_a_state_the_next_run_co
         .spawn()
         .unwrap();
     kill_backend_of(&env.pg, "pg_dump").await;
-    let output = tokio::task::spawn_blocking(move || agent.wait_with_output().unwrap())
-        .await
-        .unwrap();
+    let output = finished(agent).await;
     let failed = summary(&output);
     assert_eq!(output.status.code(), Some(1), "{failed}");
     assert_eq!(failed["outcome"], "Failed", "{failed}");
@@ -1049,9 +1052,7 @@ async fn postgres_killed_mid_dump_and_mid_restore_leaves_a_state_the_next_run_co
     };
     let agent = restore(&env).spawn().unwrap();
     kill_backend_of(&env.pg, "pg_restore").await;
-    let output = tokio::task::spawn_blocking(move || agent.wait_with_output().unwrap())
-        .await
-        .unwrap();
+    let output = finished(agent).await;
     let failed = summary(&output);
     assert_eq!(output.status.code(), Some(1), "{failed}");
     assert_eq!(failed["outcome"], "Failed", "{failed}");
