@@ -24,9 +24,12 @@ pub fn documents(text: &str) -> Result<Vec<Value>, FieldError> {
     let lowered = text.to_ascii_lowercase();
     if lowered.contains(".nan") || lowered.contains(".inf") {
         for document in serde_yaml_ng::Deserializer::from_str(text) {
-            if let Ok(value) = serde_yaml_ng::Value::deserialize(document)
-                && let Some(path) = non_finite(&value, "")
-            {
+            // A syntax error ends the scan: the stream's iterator would
+            // yield it again and again, and the read below reports it.
+            let Ok(value) = serde_yaml_ng::Value::deserialize(document) else {
+                break;
+            };
+            if let Some(path) = non_finite(&value, "") {
                 return Err(FieldError {
                     path: if path.is_empty() { ".".into() } else { path },
                     message: "must be a finite number, not NaN or an infinity".into(),
@@ -147,6 +150,23 @@ mod tests {
         // A string that merely spells it, and a host name, stay text.
         let docs = documents("a: \".nan\"\nb: api.info\n").unwrap();
         assert_eq!(docs, [json!({"a": ".nan", "b": "api.info"})]);
+    }
+
+    /// Found by the `spec` fuzz target: malformed YAML that spells `.inf`
+    /// once looped for ever (the stream yields its syntax error again and
+    /// again); it is a syntax error like any other.
+    #[test]
+    fn malformed_yaml_that_spells_an_infinity_is_a_syntax_error_not_a_hang() {
+        let (sent, received) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = sent.send(documents("a: .inf\nb: [1, 2\n: - :\n"));
+        });
+        let read = received
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("documents returns");
+        let error = read.unwrap_err();
+        assert_eq!(error.path, ".");
+        assert!(error.message.starts_with("malformed YAML"), "{error}");
     }
 
     #[derive(Debug, serde::Deserialize)]

@@ -101,7 +101,7 @@ pub struct Database {
     /// RDS instance class (managed), e.g. `db.t3.micro`; sets the connection limit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 64))]
-    #[x_kube(validation = Rule::new("self.matches('^db[.][a-z0-9]+[.][a-z0-9-]+$')").message("spec.database.instanceClass must be an RDS instance class such as db.t3.micro"))]
+    #[x_kube(validation = Rule::new("self.matches('^db([.][a-z0-9-]+){2,}$')").message("spec.database.instanceClass must be an RDS instance class such as db.t3.micro"))]
     pub instance_class: Option<String>,
     /// Allocated storage in GiB (managed) or the volume size (inCluster).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -170,7 +170,7 @@ pub struct Cache {
     /// ElastiCache node type (managed), e.g. `cache.t3.micro`; sets the memory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 64))]
-    #[x_kube(validation = Rule::new("self.matches('^cache[.][a-z0-9]+[.][a-z0-9-]+$')").message("spec.cache.nodeType must be an ElastiCache node type such as cache.t3.micro"))]
+    #[x_kube(validation = Rule::new("self.matches('^cache([.][a-z0-9-]+){2,}$')").message("spec.cache.nodeType must be an ElastiCache node type such as cache.t3.micro"))]
     pub node_type: Option<String>,
     /// Read replicas per shard (managed); production fails over automatically when at least 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]

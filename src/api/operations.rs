@@ -20,10 +20,11 @@ pub struct S3Destination {
     #[schemars(length(max = 256))]
     #[x_kube(validation = Rule::new("self.matches('^[A-Za-z0-9_-][A-Za-z0-9._-]*(/[A-Za-z0-9_-][A-Za-z0-9._-]*)*/?$')").message("spec.backup.destination.s3.prefix must be folders of letters, digits, ., _ and - separated by single slashes, none starting with . or /"))]
     pub prefix: Option<String>,
-    /// AWS region of the bucket.
+    /// Region of the bucket: an AWS region, or an S3-compatible store's own
+    /// name for it (`auto`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 32))]
-    #[x_kube(validation = Rule::new("self.matches('^[a-z]{2}(-[a-z]+)+-[0-9]+$')").message("spec.backup.destination.s3.region must be an AWS region such as us-east-1"))]
+    #[x_kube(validation = Rule::new("self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')").message("spec.backup.destination.s3.region must be a region name such as us-east-1: lower-case letters, digits and -"))]
     pub region: Option<String>,
     /// Secret with `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY` for the
     /// bucket. Without it the backup Job uses its pod's identity (IRSA's

@@ -620,7 +620,7 @@ pub fn deployment_cases() -> Vec<(&'static str, Value, &'static str)> {
         (
             "/spec/backup/destination/s3/region",
             json!("Mumbai"),
-            "spec.backup.destination.s3.region must be an AWS region such as us-east-1",
+            "spec.backup.destination.s3.region must be a region name such as us-east-1: lower-case letters, digits and -",
         ),
         (
             "/spec/backup/destination/s3/credentialsSecret",

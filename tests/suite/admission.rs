@@ -195,3 +195,49 @@ fn every_rule_has_a_breaking_case() {
         "rules without a breaking case: {untested:#?}"
     );
 }
+
+/// The shapes the CRDs give free-form strings admit what teams really
+/// write: S3-compatible regions, every RDS and ElastiCache class form,
+/// deep time zones, registries with ports and digests, nested prefixes.
+#[test]
+fn shaped_strings_admit_what_teams_write() {
+    for (path, value) in [
+        ("/spec/backup/destination/s3/region", json!("auto")),
+        ("/spec/backup/destination/s3/region", json!("us-gov-west-1")),
+        (
+            "/spec/backup/destination/s3/prefix",
+            json!("teams/mindmitra/prod/"),
+        ),
+        (
+            "/spec/backup/destination/s3/bucket",
+            json!("mindmitra.backups-2027"),
+        ),
+        (
+            "/spec/database/instanceClass",
+            json!("db.r5.2xlarge.tpc2.mem4x"),
+        ),
+        ("/spec/cache/nodeType", json!("cache.r6gd.xlarge")),
+        (
+            "/spec/backup/timeZone",
+            json!("America/Argentina/Buenos_Aires"),
+        ),
+        ("/spec/backup/timeZone", json!("Etc/GMT+5")),
+        (
+            "/spec/image",
+            json!(
+                "registry.local:5000/team/app@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+            ),
+        ),
+        ("/spec/database/engineVersion", json!("16.4")),
+        ("/spec/cache/engineVersion", json!("7.x")),
+        (
+            "/spec/observability/monitorLabels",
+            json!({"release": "kube-prometheus-stack"}),
+        ),
+    ] {
+        let mut doc = base();
+        set(&mut doc, path, value.clone());
+        let violations = messages(check_deployment(&doc));
+        assert!(violations.is_empty(), "{path} = {value}: {violations:?}");
+    }
+}
