@@ -85,6 +85,16 @@ pub fn parse_deployments(
         if name.is_none() {
             return Err(fail("metadata.name".into(), "required".into()));
         }
+        if let Some(namespace) = doc.pointer("/metadata/namespace").and_then(Value::as_str)
+            && !is_dns_label(namespace)
+        {
+            return Err(fail(
+                "metadata.namespace".into(),
+                format!(
+                    "{namespace:?} is not a namespace name: at most 63 lower-case letters, digits and -, starting and ending with a letter or digit"
+                ),
+            ));
+        }
         let deployment =
             strict_deployment(&doc).map_err(|error| fail(error.path, error.message))?;
         if let Some(violation) = admission::check_deployment(&doc).into_iter().next() {
@@ -93,6 +103,18 @@ pub fn parse_deployments(
         deployments.push(deployment);
     }
     Ok(deployments)
+}
+
+/// Whether `text` is an RFC 1123 label, as a namespace's name must be.
+fn is_dns_label(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= 63
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+        && bytes[0] != b'-'
+        && bytes[bytes.len() - 1] != b'-'
 }
 
 /// The derived resource type reads `apiVersion` and `kind` without keeping

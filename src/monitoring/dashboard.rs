@@ -324,5 +324,10 @@ fn uid(name: &str) -> String {
         return name.to_string();
     }
     let hash = crate::hash::hash_hex(name.as_bytes());
-    format!("{}-{}", &name[..40 - hash.len() - 1], hash)
+    // Cut on a character's boundary: a name may hold more than ASCII.
+    let mut end = 40 - hash.len() - 1;
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}-{}", &name[..end], hash)
 }

@@ -705,3 +705,26 @@ fn data_operation_pods_run_as_a_high_uid_behind_a_policy_that_admits_nothing() {
         "the samples render their Jobs: {jobs_seen}"
     );
 }
+
+/// Found by the `spec` fuzz target: a long namespace of more than ASCII
+/// made the dashboard's uid cut inside a character and panic. A manifest
+/// read offline refuses such a namespace with its path, as the API server
+/// would; a resource rendered from its typed form still never panics.
+#[test]
+fn a_namespace_that_is_no_dns_label_is_refused_and_never_panics_the_render() {
+    let text = common::sample_text("mindmitra").replace(
+        "namespace: mindmitra",
+        "namespace: fi# MindMitra — mental-health support and more",
+    );
+    let error = chatbot_operator::manifest::parse_deployments("m.yaml", &text).unwrap_err();
+    assert_eq!(error.path, "metadata.namespace", "{error}");
+    assert!(
+        error.to_string().contains("not a namespace name"),
+        "{error}"
+    );
+
+    let mut cbd = common::sample_deployment("mindmitra");
+    cbd.metadata.namespace = Some("fi# MindMitra — mental-henance".into());
+    let rendered = Renderer::embedded().unwrap().render(&cbd, 1);
+    assert!(rendered.is_ok(), "{:?}", rendered.err());
+}
