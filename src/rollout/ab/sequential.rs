@@ -67,7 +67,8 @@ pub fn compare(
     tau: f64,
     alpha: f64,
 ) -> Option<Comparison> {
-    if baseline.trials == 0 || candidate.trials == 0 || tau <= 0.0 || !(0.0..1.0).contains(&alpha) {
+    if baseline.trials == 0 || candidate.trials == 0 || tau <= 0.0 || !(alpha > 0.0 && alpha < 1.0)
+    {
         return None;
     }
     let difference = candidate.rate() - baseline.rate();
@@ -119,14 +120,8 @@ pub fn sample_ratio_p(counts: &[u64], weights: &[f64]) -> f64 {
 /// errs long. `None` for a rate outside (0, 1), a zero effect, or a
 /// changed rate outside (0, 1).
 pub fn conversations_needed(p0: f64, mde: f64, alpha: f64, power: f64) -> Option<u64> {
-    let p1 = p0 * (1.0 + mde);
-    let delta = (p1 - p0).abs();
-    let valid = |p: f64| p > 0.0 && p < 1.0;
-    if !valid(p0) || !valid(p1) || delta == 0.0 || !valid(alpha) || !valid(power) {
-        return None;
-    }
+    let Effect { delta, spread } = Effect::of(p0, mde, alpha, power)?;
     let normal = Normal::standard();
-    let spread = p0 * (1.0 - p0) + p1 * (1.0 - p1);
     let t2 = delta * delta;
     let power_at = |n: u64| {
         let v = spread / n as f64;
@@ -153,14 +148,35 @@ pub fn conversations_needed(p0: f64, mde: f64, alpha: f64, power: f64) -> Option
 /// once) needs for the same effect: what the sequential test is measured
 /// against.
 pub fn fixed_horizon_conversations(p0: f64, mde: f64, alpha: f64, power: f64) -> Option<u64> {
-    let p1 = p0 * (1.0 + mde);
-    let delta = p1 - p0;
-    if !(p0 > 0.0 && p0 < 1.0 && p1 > 0.0 && p1 < 1.0) || delta == 0.0 {
-        return None;
-    }
+    let Effect { delta, spread } = Effect::of(p0, mde, alpha, power)?;
     let normal = Normal::standard();
     let z = normal.inverse_cdf(1.0 - alpha / 2.0) + normal.inverse_cdf(power);
-    Some((z * z * (p0 * (1.0 - p0) + p1 * (1.0 - p1)) / (delta * delta)).ceil() as u64)
+    Some((z * z * spread / (delta * delta)).ceil() as u64)
+}
+
+/// The effect a test is sized for: a relative change `mde` of a rate `p0`.
+struct Effect {
+    /// The change of the rate, in rate points (positive).
+    delta: f64,
+    /// The two rates' Bernoulli variances, summed.
+    spread: f64,
+}
+
+impl Effect {
+    /// `None` for a rate outside (0, 1), a zero effect, a changed rate
+    /// outside (0, 1), or a level or power outside (0, 1).
+    fn of(p0: f64, mde: f64, alpha: f64, power: f64) -> Option<Self> {
+        let p1 = p0 * (1.0 + mde);
+        let delta = (p1 - p0).abs();
+        let valid = |p: f64| p > 0.0 && p < 1.0;
+        if !valid(p0) || !valid(p1) || delta == 0.0 || !valid(alpha) || !valid(power) {
+            return None;
+        }
+        Some(Self {
+            delta,
+            spread: p0 * (1.0 - p0) + p1 * (1.0 - p1),
+        })
+    }
 }
 
 #[cfg(test)]
