@@ -41,6 +41,9 @@ pub struct Plan {
     /// must hold (and a burn rate's windows).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub alerts: Vec<String>,
+    /// How long the A/B test takes, when it names a primary metric.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub experiment: Option<crate::rollout::ab::length::TestLength>,
 }
 
 /// Builds the plan from a resolution.
@@ -71,6 +74,7 @@ pub fn plan(name: &str, resolution: &Resolution) -> Plan {
         cost,
         backup: crate::backup::estimate::plan(spec),
         alerts: alerts(name, spec),
+        experiment: crate::rollout::ab::length::of(spec),
     }
 }
 
@@ -208,6 +212,7 @@ pub fn warnings(
             "ingress-nginx 1.12 and later answer 503 on every path of this host unless the controller's ConfigMap allows the response headers: global-allowed-response-headers must list {headers}"
         ));
     }
+    warnings.extend(crate::rollout::ab::length::of(spec).and_then(|length| length.warning));
     if cost.within_budget == Some(false) {
         warnings.push(format!(
             "estimated ${:.2}/month is over the budget of ${:.2}/month",
@@ -244,6 +249,12 @@ pub fn to_text(plan: &Plan) -> String {
             let _ = writeln!(out, "  {line}");
         }
         let _ = writeln!(out, "  storage: {}", backup.arithmetic);
+    }
+    if let Some(experiment) = &plan.experiment {
+        let _ = writeln!(out, "\nA/B test length:");
+        for line in &experiment.lines {
+            let _ = writeln!(out, "  {line}");
+        }
     }
     if !plan.alerts.is_empty() {
         let _ = writeln!(out, "\nAlerts:");

@@ -293,6 +293,11 @@ pub struct Usage {
     /// Requests per minute at the busiest moment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peak_requests_per_minute: Option<i64>,
+    /// Messages in one conversation, for the length of an A/B test
+    /// (default: all of a user's messages of a day, one conversation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("self > 0.0 && self <= 10000.0").message("spec.cost.usage.messagesPerConversation must be above 0 and at most 10000"))]
+    pub messages_per_conversation: Option<f64>,
 }
 
 /// The cost model and budget.

@@ -123,11 +123,128 @@ pub enum AbDecision {
     BestSuccessRate,
     /// Keep the variant with the better value of the first comparison metric.
     BestMetric,
+    /// Judge every round with an always-valid sequential test on the
+    /// `primary` metric and the `guardrails`: promote the candidate as soon
+    /// as its lead is conclusive and no guardrail is breached, roll it back
+    /// as soon as it is conclusively worse or breaches a guardrail, keep
+    /// the baseline when the duration ends without a conclusion.
+    Sequential,
+}
+
+/// Which way a metric is better.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum Better {
+    /// A higher rate is better (a thumbs-up rate, a conversion).
+    #[default]
+    Higher,
+    /// A lower rate is better (an escalation to a human, a retry).
+    Lower,
+}
+
+/// Where a test's primary metric comes from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum PrimarySource {
+    /// Conversations rated up over conversations
+    /// (`chatbot_feedback_total{rating="up"}` over
+    /// `chatbot_conversations_total`; the app counts one rating per
+    /// conversation).
+    #[default]
+    ThumbsUpRate,
+    /// The spec's own `successes` and `trials` queries.
+    Custom,
+}
+
+/// The metric a test is decided on: a proportion per conversation.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("self.metric != 'Custom' || (has(self.successes) && has(self.trials))").message("spec.rollout.abTest.primary needs successes and trials queries when metric is Custom"))]
+#[x_kube(validation = Rule::new("self.metric == 'Custom' || (!has(self.successes) && !has(self.trials))").message("spec.rollout.abTest.primary.successes and trials are for metric Custom only"))]
+#[x_kube(validation = Rule::new("has(self.better) && self.better == 'Lower' ? double(self.minimumDetectableEffectPercent) < 100.0 : double(self.baselineRatePercent) * (1.0 + double(self.minimumDetectableEffectPercent) / 100.0) < 100.0").message("spec.rollout.abTest.primary.minimumDetectableEffectPercent must leave the changed rate between 0 and 100%"))]
+pub struct PrimaryMetric {
+    /// `ThumbsUpRate` or `Custom`.
+    pub metric: PrimarySource,
+    /// Name shown in the report (default: the metric's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 63))]
+    #[x_kube(validation = Rule::new("self.matches('^[A-Za-z][A-Za-z0-9_.-]*$')").message("spec.rollout.abTest.primary.name must be a name of letters, digits, _, . and -, starting with a letter"))]
+    pub name: Option<String>,
+    /// PromQL counting a variant's successes over the test (`Custom`);
+    /// `{{revision}}` and `{{window}}` are filled in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 4096))]
+    pub successes: Option<String>,
+    /// PromQL counting a variant's trials (conversations) over the test (`Custom`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 4096))]
+    pub trials: Option<String>,
+    /// `Higher` (default) or `Lower` is better.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub better: Option<Better>,
+    /// The smallest relative change worth finding, in percent of the
+    /// baseline's rate: `5` finds a thumbs-up rate of 42 % becoming 44.1 %.
+    #[x_kube(validation = Rule::new("self > 0.0 && self <= 1000.0").message("spec.rollout.abTest.primary.minimumDetectableEffectPercent must be above 0 and at most 1000"))]
+    pub minimum_detectable_effect_percent: f64,
+    /// The baseline's expected rate in percent, from its history: `plan`
+    /// sizes the test from it (offline, without Prometheus).
+    #[x_kube(validation = Rule::new("self > 0.0 && self < 100.0").message("spec.rollout.abTest.primary.baselineRatePercent must be between 0 and 100, both excluded"))]
+    pub baseline_rate_percent: f64,
+}
+
+/// Where a guardrail's bad events come from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum GuardrailSource {
+    /// 5xx responses over responses (`http_requests_total`).
+    #[default]
+    ErrorRate,
+    /// LLM provider calls answered 429 or 5xx over provider calls
+    /// (`chatbot_llm_requests_total`).
+    ProviderErrorRate,
+    /// Requests whose first token took longer than `thresholdMs`
+    /// (`chatbot_time_to_first_token_seconds`; the threshold must be one
+    /// of the histogram's bucket bounds).
+    SlowFirstToken,
+    /// The spec's own `bad` and `total` queries.
+    Custom,
+}
+
+/// A proportion the candidate must not make worse by more than a margin
+/// (a non-inferiority test): a share of bad events, lower is better.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("self.metric != 'SlowFirstToken' || has(self.thresholdMs)").message("spec.rollout.abTest.guardrails[].thresholdMs is required for SlowFirstToken"))]
+#[x_kube(validation = Rule::new("self.metric != 'Custom' || (has(self.bad) && has(self.total))").message("spec.rollout.abTest.guardrails[] needs bad and total queries when metric is Custom"))]
+pub struct Guardrail {
+    /// `ErrorRate`, `ProviderErrorRate`, `SlowFirstToken` or `Custom`.
+    pub metric: GuardrailSource,
+    /// Name shown in the report (default: the metric's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 63))]
+    #[x_kube(validation = Rule::new("self.matches('^[A-Za-z][A-Za-z0-9_.-]*$')").message("spec.rollout.abTest.guardrails[].name must be a name of letters, digits, _, . and -, starting with a letter"))]
+    pub name: Option<String>,
+    /// `SlowFirstToken`: a first token later than this is a bad event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("self > 0 && self <= 600000").message("spec.rollout.abTest.guardrails[].thresholdMs must be between 1 and 600000"))]
+    pub threshold_ms: Option<i64>,
+    /// PromQL counting a variant's bad events over the test (`Custom`);
+    /// `{{revision}}` and `{{window}}` are filled in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 4096))]
+    pub bad: Option<String>,
+    /// PromQL counting a variant's events over the test (`Custom`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 4096))]
+    pub total: Option<String>,
+    /// How many percentage points the candidate's share of bad events may
+    /// exceed the baseline's: `0.5` lets an error rate of 1 % become 1.5 %.
+    #[x_kube(validation = Rule::new("self > 0.0 && self <= 50.0").message("spec.rollout.abTest.guardrails[].marginPercent must be above 0 and at most 50"))]
+    pub margin_percent: f64,
 }
 
 /// A/B test settings.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, KubeSchema)]
 #[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("!has(self.decision) || self.decision != 'Sequential' || has(self.primary)").message("spec.rollout.abTest.primary is required when decision is Sequential"))]
+#[x_kube(validation = Rule::new("!has(self.primary) || !has(self.decision) || self.decision == 'Sequential' || self.decision == 'Manual'").message("spec.rollout.abTest.decision must be Sequential or Manual when the test names a primary metric"))]
 pub struct AbTest {
     /// The variants; weights add up to 100.
     #[schemars(length(min = 2, max = 8))]
@@ -152,6 +269,21 @@ pub struct AbTest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 8))]
     pub compare: Option<Vec<MetricQuery>>,
+    /// The metric the test is decided on (required by `Sequential`; with
+    /// `Manual`, the live report shows it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary: Option<PrimaryMetric>,
+    /// Proportions the candidate must not make worse by more than their
+    /// margin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 4))]
+    pub guardrails: Option<Vec<Guardrail>>,
+    /// The chance of a wrong decision over the whole test however often it
+    /// is looked at (default 0.05), split evenly between the primary and
+    /// the guardrails.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = Rule::new("self > 0.0 && self <= 0.2").message("spec.rollout.abTest.alpha must be above 0 and at most 0.2"))]
+    pub alpha: Option<f64>,
 }
 
 /// A named PromQL query; `{{revision}}` is replaced by the revision's label value.

@@ -3,6 +3,7 @@
 //! printing (`status --watch` prints one whole report per change), so a
 //! failure never leaves partial output on stdout.
 
+pub mod ab;
 pub mod action;
 pub mod backups;
 mod diff;
@@ -52,6 +53,8 @@ pub enum Command {
     Status(oncall::StatusArgs),
     /// List the recorded revisions of a ChatbotDeployment, newest first.
     History(action::TargetArgs),
+    /// Show the live report of a ChatbotDeployment's A/B test: each variant, each signal with its always-valid interval, the sample-ratio check, how much longer.
+    Ab(action::TargetArgs),
     /// Roll the app's pods back to an earlier revision (a ChatbotAction) and wait for the outcome.
     Rollback(oncall::RollbackArgs),
     /// Promote the Canary or BlueGreen candidate now, skipping the remaining steps.
@@ -192,6 +195,7 @@ pub fn run(cli: Cli) -> Result<String, CliError> {
         Command::Run(args) => Err(CliError::Exit(run::run(args))),
         Command::Status(args) => oncall::status_command(&args),
         Command::History(args) => oncall::history_command(&args),
+        Command::Ab(args) => ab::ab_command(&args),
         Command::Rollback(args) => oncall::rollback_command(&args),
         Command::Promote(args) => oncall::rollout_command(ActionKind::Promote, &args),
         Command::Abort(args) => oncall::rollout_command(ActionKind::Abort, &args),

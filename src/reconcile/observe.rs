@@ -94,7 +94,7 @@ pub struct Observed {
     pub analysis_round: Option<crate::api::AnalysisRound>,
     /// An A/B test's variants (baseline, candidate) measured by this
     /// reconcile once the test's duration ended.
-    pub ab_variants: Option<(crate::api::VariantReport, crate::api::VariantReport)>,
+    pub ab_variants: Option<(crate::rollout::ab::Measured, crate::rollout::ab::Measured)>,
     /// The candidate's smoke checks run by this reconcile: passed, or why not.
     pub smoke: Option<Result<(), String>>,
     /// The app Deployment's `spec.replicas` while the operator's field

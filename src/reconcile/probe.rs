@@ -72,7 +72,7 @@ pub(super) async fn observe_rollout(
     if let Ok(Some((url, checks))) = delivery::due_checks(spec, status, &namespace, &name, now) {
         observed.analysis_round = Some(measure(&url, &checks, now).await);
     }
-    if let Some((url, variants)) = delivery::due_report(spec, status, &namespace, &name) {
+    if let Some((url, variants)) = delivery::due_report(spec, status, &namespace, &name, now) {
         observed.ab_variants = Some(measure_variants(&url, &variants).await);
     }
     if let Some(paths) = delivery::due_smoke(spec, status, observed) {
@@ -134,7 +134,7 @@ async fn smoke(base: &str, paths: &[String]) -> Result<(), String> {
 async fn measure_variants(
     url: &str,
     variants: &[delivery::VariantQueries],
-) -> (crate::api::VariantReport, crate::api::VariantReport) {
+) -> (crate::rollout::ab::Measured, crate::rollout::ab::Measured) {
     use crate::{analysis::QueryResult, rollout::ab};
     let server = prometheus(url).ok();
     let mut reports = Vec::new();
@@ -150,7 +150,12 @@ async fn measure_variants(
             };
             values.push((metric.clone(), value));
         }
-        reports.push(ab::variant_report(&variant.name, variant.revision, &values));
+        reports.push(ab::measured(
+            &variant.name,
+            variant.revision,
+            &values,
+            variant.guardrails,
+        ));
     }
     info!("A/B test variants measured");
     let candidate = reports.pop().unwrap_or_default();

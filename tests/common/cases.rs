@@ -568,6 +568,81 @@ pub fn deployment_cases() -> Vec<(&'static str, Value, &'static str)> {
             "spec.cost.usage.outputTokensPerMessage must not be negative",
         ),
         (
+            "/spec/rollout",
+            json!({"strategy": "ABTest", "abTest": {"variants": [{"name": "a", "weight": 50, "baseline": true}, {"name": "b", "weight": 50}], "decision": "Sequential"}}),
+            "spec.rollout.abTest.primary is required when decision is Sequential",
+        ),
+        (
+            "/spec/rollout",
+            json!({"strategy": "ABTest", "abTest": {"variants": [{"name": "a", "weight": 50, "baseline": true}, {"name": "b", "weight": 50}], "primary": {"metric": "ThumbsUpRate", "baselineRatePercent": 40, "minimumDetectableEffectPercent": 10}, "decision": "BestSuccessRate"}}),
+            "spec.rollout.abTest.decision must be Sequential or Manual when the test names a primary metric",
+        ),
+        (
+            "/spec/rollout",
+            json!({"strategy": "ABTest", "abTest": {"variants": [{"name": "a", "weight": 50, "baseline": true}, {"name": "b", "weight": 50}], "primary": {"metric": "ThumbsUpRate", "baselineRatePercent": 40, "minimumDetectableEffectPercent": 10}, "alpha": 0.5}}),
+            "spec.rollout.abTest.alpha must be above 0 and at most 0.2",
+        ),
+        (
+            "/spec/rollout",
+            json!({"strategy": "ABTest", "abTest": {"variants": [{"name": "a", "weight": 50, "baseline": true}, {"name": "b", "weight": 50}], "primary": {"metric": "Custom", "baselineRatePercent": 40, "minimumDetectableEffectPercent": 10, "successes": "sum(x)"}}}),
+            "spec.rollout.abTest.primary needs successes and trials queries when metric is Custom",
+        ),
+        (
+            "/spec/rollout",
+            json!({"strategy": "ABTest", "abTest": {"variants": [{"name": "a", "weight": 50, "baseline": true}, {"name": "b", "weight": 50}], "primary": {"metric": "ThumbsUpRate", "baselineRatePercent": 40, "minimumDetectableEffectPercent": 10, "trials": "sum(x)"}}}),
+            "spec.rollout.abTest.primary.successes and trials are for metric Custom only",
+        ),
+        (
+            "/spec/rollout",
+            json!({"strategy": "ABTest", "abTest": {"variants": [{"name": "a", "weight": 50, "baseline": true}, {"name": "b", "weight": 50}], "primary": {"metric": "ThumbsUpRate", "baselineRatePercent": 0, "minimumDetectableEffectPercent": 10}}}),
+            "spec.rollout.abTest.primary.baselineRatePercent must be between 0 and 100, both excluded",
+        ),
+        (
+            "/spec/rollout",
+            json!({"strategy": "ABTest", "abTest": {"variants": [{"name": "a", "weight": 50, "baseline": true}, {"name": "b", "weight": 50}], "primary": {"metric": "ThumbsUpRate", "baselineRatePercent": 40, "minimumDetectableEffectPercent": 0}}}),
+            "spec.rollout.abTest.primary.minimumDetectableEffectPercent must be above 0 and at most 1000",
+        ),
+        (
+            "/spec/rollout",
+            json!({"strategy": "ABTest", "abTest": {"variants": [{"name": "a", "weight": 50, "baseline": true}, {"name": "b", "weight": 50}], "primary": {"metric": "ThumbsUpRate", "baselineRatePercent": 60, "minimumDetectableEffectPercent": 80}}}),
+            "spec.rollout.abTest.primary.minimumDetectableEffectPercent must leave the changed rate between 0 and 100%",
+        ),
+        (
+            "/spec/rollout",
+            json!({"strategy": "ABTest", "abTest": {"variants": [{"name": "a", "weight": 50, "baseline": true}, {"name": "b", "weight": 50}], "primary": {"metric": "ThumbsUpRate", "name": "thumbs up", "baselineRatePercent": 40, "minimumDetectableEffectPercent": 10}}}),
+            "spec.rollout.abTest.primary.name must be a name of letters, digits, _, . and -, starting with a letter",
+        ),
+        (
+            "/spec/rollout",
+            json!({"strategy": "ABTest", "abTest": {"variants": [{"name": "a", "weight": 50, "baseline": true}, {"name": "b", "weight": 50}], "primary": {"metric": "ThumbsUpRate", "baselineRatePercent": 40, "minimumDetectableEffectPercent": 10}, "guardrails": [{"metric": "ErrorRate", "marginPercent": 0}]}}),
+            "spec.rollout.abTest.guardrails[].marginPercent must be above 0 and at most 50",
+        ),
+        (
+            "/spec/rollout",
+            json!({"strategy": "ABTest", "abTest": {"variants": [{"name": "a", "weight": 50, "baseline": true}, {"name": "b", "weight": 50}], "primary": {"metric": "ThumbsUpRate", "baselineRatePercent": 40, "minimumDetectableEffectPercent": 10}, "guardrails": [{"metric": "SlowFirstToken", "marginPercent": 2}]}}),
+            "spec.rollout.abTest.guardrails[].thresholdMs is required for SlowFirstToken",
+        ),
+        (
+            "/spec/rollout",
+            json!({"strategy": "ABTest", "abTest": {"variants": [{"name": "a", "weight": 50, "baseline": true}, {"name": "b", "weight": 50}], "primary": {"metric": "ThumbsUpRate", "baselineRatePercent": 40, "minimumDetectableEffectPercent": 10}, "guardrails": [{"metric": "SlowFirstToken", "thresholdMs": 0, "marginPercent": 2}]}}),
+            "spec.rollout.abTest.guardrails[].thresholdMs must be between 1 and 600000",
+        ),
+        (
+            "/spec/rollout",
+            json!({"strategy": "ABTest", "abTest": {"variants": [{"name": "a", "weight": 50, "baseline": true}, {"name": "b", "weight": 50}], "primary": {"metric": "ThumbsUpRate", "baselineRatePercent": 40, "minimumDetectableEffectPercent": 10}, "guardrails": [{"metric": "Custom", "bad": "sum(x)", "marginPercent": 2}]}}),
+            "spec.rollout.abTest.guardrails[] needs bad and total queries when metric is Custom",
+        ),
+        (
+            "/spec/rollout",
+            json!({"strategy": "ABTest", "abTest": {"variants": [{"name": "a", "weight": 50, "baseline": true}, {"name": "b", "weight": 50}], "primary": {"metric": "ThumbsUpRate", "baselineRatePercent": 40, "minimumDetectableEffectPercent": 10}, "guardrails": [{"metric": "ErrorRate", "name": "5xx rate", "marginPercent": 2}]}}),
+            "spec.rollout.abTest.guardrails[].name must be a name of letters, digits, _, . and -, starting with a letter",
+        ),
+        (
+            "/spec/cost/usage",
+            json!({"activeUsersPerDay": 1, "messagesPerUserPerDay": 1.0, "inputTokensPerMessage": 1, "outputTokensPerMessage": 1, "messagesPerConversation": 0}),
+            "spec.cost.usage.messagesPerConversation must be above 0 and at most 10000",
+        ),
+        (
             "/spec/maintenance",
             json!({"contacts": [{"name": "AASRA", "phone": "call 022 2754 6669"}]}),
             "spec.maintenance.contacts[].phone must be a phone number: digits, spaces, dashes, dots or brackets, and an optional leading +",

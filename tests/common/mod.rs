@@ -20,12 +20,14 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-/// The five team samples under `manifests/samples/`.
-pub const SAMPLES: [&str; 5] = [
+/// The team samples under `manifests/samples/`: the five teams, and
+/// MindMitra's prompt test.
+pub const SAMPLES: [&str; 6] = [
     "brigade-sales",
     "claude-saas",
     "finance-assistant",
     "mindmitra",
+    "mindmitra-prompt-test",
     "stock-consultant",
 ];
 

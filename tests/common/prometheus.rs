@@ -263,3 +263,75 @@ pub async fn wait_for_samples_of(
     }
     panic!("Prometheus never scraped revision {revision} of {instance}");
 }
+
+/// Scrapes over which a [`chat_app`]'s counters grow; they stay flat after.
+pub const CHAT_SCRAPES: u64 = 5;
+
+/// What one scrape of a chatbot variant adds: conversations and the
+/// conversations rated up, requests and the 5xx among them, requests whose
+/// first token took under 2 s (the bucket written `2.0`, as Python's client
+/// writes it), and LLM provider calls with the 429s among them.
+#[derive(Clone, Copy)]
+pub struct Chat {
+    pub conversations: u64,
+    pub rated_up: u64,
+    pub requests: u64,
+    pub errors: u64,
+    pub first_token_under_2s: u64,
+    pub provider_calls: u64,
+    pub provider_429: u64,
+}
+
+/// A `/metrics` endpoint of the app contract's chatbot series: zero at the
+/// first scrape, growing by `chat` on each of the next [`CHAT_SCRAPES`],
+/// flat after, so every variant's counts over a test end up the same
+/// multiple of its `chat` however its scrapes fall.
+pub async fn chat_app(chat: Chat) -> SocketAddr {
+    let scrapes = Arc::new(AtomicU64::new(0));
+    let app = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let n = scrapes.fetch_add(1, Ordering::SeqCst).min(CHAT_SCRAPES);
+            async move {
+                let c = chat;
+                let mut text = String::new();
+                let mut line = |series: &str, value: u64| {
+                    text.push_str(&format!("{series} {}\n", n * value));
+                };
+                line("chatbot_conversations_total", c.conversations);
+                line(r#"chatbot_feedback_total{rating="up"}"#, c.rated_up);
+                line(
+                    r#"chatbot_feedback_total{rating="down"}"#,
+                    c.conversations / 10,
+                );
+                line(r#"http_requests_total{code="200"}"#, c.requests - c.errors);
+                line(r#"http_requests_total{code="500"}"#, c.errors);
+                line(
+                    r#"chatbot_time_to_first_token_seconds_bucket{le="0.5"}"#,
+                    c.first_token_under_2s / 2,
+                );
+                line(
+                    r#"chatbot_time_to_first_token_seconds_bucket{le="2.0"}"#,
+                    c.first_token_under_2s,
+                );
+                line(
+                    r#"chatbot_time_to_first_token_seconds_bucket{le="+Inf"}"#,
+                    c.requests,
+                );
+                line("chatbot_time_to_first_token_seconds_count", c.requests);
+                line(
+                    r#"chatbot_llm_requests_total{status="200"}"#,
+                    c.provider_calls - c.provider_429,
+                );
+                line(
+                    r#"chatbot_llm_requests_total{status="429"}"#,
+                    c.provider_429,
+                );
+                text
+            }
+        }),
+    );
+    let (address, stop) = super::fake_server::serve_on_loopback(app).await;
+    std::mem::forget(stop);
+    address
+}

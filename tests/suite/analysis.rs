@@ -318,7 +318,7 @@ async fn an_a_b_test_whose_candidate_is_significantly_better_is_promoted() {
         }),
         duration: Some("1h".into()),
         decision: Some(AbDecision::BestSuccessRate),
-        compare: None,
+        ..Default::default()
     });
     rollout.analysis = Some(Analysis {
         enabled: Some(false),

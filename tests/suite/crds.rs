@@ -282,7 +282,7 @@ fn every_field_has_a_description_for_kubectl_explain() {
 /// Strings that may hold free text, and what each reaches: none of them
 /// becomes part of a URL, a header, a path on a volume or a shell line.
 /// Each still has a `maxLength`.
-const FREE_TEXT: [(&str, &str); 12] = [
+const FREE_TEXT: [(&str, &str); 16] = [
     (
         "ChatbotDeployment.spec.args[]",
         "the app's own arguments: the container's argv, never a shell line",
@@ -325,6 +325,22 @@ const FREE_TEXT: [(&str, &str); 12] = [
     ),
     (
         "ChatbotDeployment.spec.rollout.abTest.compare[].query",
+        "PromQL, sent URL-encoded as one query parameter to Prometheus",
+    ),
+    (
+        "ChatbotDeployment.spec.rollout.abTest.primary.successes",
+        "PromQL, sent URL-encoded as one query parameter to Prometheus",
+    ),
+    (
+        "ChatbotDeployment.spec.rollout.abTest.primary.trials",
+        "PromQL, sent URL-encoded as one query parameter to Prometheus",
+    ),
+    (
+        "ChatbotDeployment.spec.rollout.abTest.guardrails[].bad",
+        "PromQL, sent URL-encoded as one query parameter to Prometheus",
+    ),
+    (
+        "ChatbotDeployment.spec.rollout.abTest.guardrails[].total",
         "PromQL, sent URL-encoded as one query parameter to Prometheus",
     ),
     (

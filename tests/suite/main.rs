@@ -22,6 +22,7 @@ mod dashboards;
 mod data_stores;
 mod docs;
 mod environment;
+mod experiments;
 mod fuzz_corpus;
 mod gitops;
 mod in_cluster_stores;

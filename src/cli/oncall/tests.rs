@@ -250,11 +250,13 @@ fn status_shows_the_rollout_step_the_candidate_and_why_the_analysis_stopped_it()
                 requests: Some(5000.0),
                 success_rate_percent: Some(99.0),
                 p95_latency_ms: Some(420.0),
+                conversations: None,
                 metrics: vec![crate::api::MetricValue {
                     name: "conversion".into(),
                     value: Some(0.031),
                 }],
             }],
+            ..Default::default()
         }),
         ..Default::default()
     });

@@ -41,6 +41,7 @@ pub(super) fn choose(
         if let Some((phase, message)) = &delivery.progress.transition {
             decision.notes.push(events::rollout_note(*phase, message));
         }
+        decision.notes.extend(delivery.notes.iter().cloned());
     }
     let (page, switched) = maintenance::route(
         &mut children,

@@ -8,7 +8,10 @@ use std::time::Duration;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
-use super::{observe::Observed, outcome::Blocker};
+use super::{
+    observe::Observed,
+    outcome::{Blocker, Note},
+};
 use crate::{
     analysis::RunVerdict,
     api::{
@@ -50,6 +53,8 @@ pub struct Delivery {
     /// Look again this soon: a timed pause ends, the candidate is due to
     /// go, an analysis round is due.
     pub wake: Option<Duration>,
+    /// An A/B test's sample-ratio check turned, either way.
+    pub notes: Vec<Note>,
 }
 
 fn pods(workload: &super::observe::Workload) -> Pods {
@@ -144,11 +149,18 @@ pub fn plan(
         .map(|replicas| candidate_children(rendered, replicas, component))
         .unwrap_or_default();
     let wake = wake(&settings, &inputs, &progress);
+    let notes = sample_ratio_turned(
+        status.rollout.as_ref().filter(|r| r.revision == revision),
+        progress.status.as_ref(),
+    )
+    .into_iter()
+    .collect();
     Ok(Some(Delivery {
         progress,
         candidate,
         route,
         wake,
+        notes,
     }))
 }
 
@@ -171,16 +183,10 @@ fn measured(
     revision: i64,
     now: &Time,
 ) -> Measured {
-    let comparison = match (&settings.test, &observed.ab_variants) {
-        (Some((test, _, _)), Some((baseline, candidate))) => Some(ab::decide(
-            test.decision.unwrap_or_default(),
-            baseline,
-            candidate,
-        )),
-        _ => None,
-    };
-    // Rounds measured so far plus this reconcile's.
     let current = status.rollout.as_ref().filter(|r| r.revision == revision);
+    let round = ab_round(settings, observed, current, now);
+    let comparison = round.as_ref().map(|(comparison, _)| comparison.clone());
+    // Rounds measured so far plus this reconcile's.
     let mut rounds = current.map(|r| r.analysis.clone()).unwrap_or_default();
     let analysis = match at_analysis(&settings.steps, status).filter(|r| r.revision == revision) {
         Some(_) if !settings.analysis => Some(RunVerdict::Passed),
@@ -197,15 +203,8 @@ fn measured(
     };
     let current = current.cloned().map(|mut r| {
         r.analysis = rounds;
-        if let (Some(comparison), Some((baseline, candidate))) =
-            (&comparison, &observed.ab_variants)
-        {
-            r.report = Some(ab::report(
-                baseline.clone(),
-                candidate.clone(),
-                comparison,
-                Some(now.clone()),
-            ));
+        if let Some((_, report)) = round {
+            r.report = Some(report);
         }
         r
     });
@@ -214,6 +213,74 @@ fn measured(
         analysis,
         current,
     }
+}
+
+/// The Event (and notification) of an A/B test whose conversations stop
+/// or start again to split as the weights say.
+fn sample_ratio_turned(
+    before: Option<&RolloutStatus>,
+    after: Option<&RolloutStatus>,
+) -> Option<Note> {
+    let check = |r: Option<&RolloutStatus>| {
+        r.and_then(|r| r.report.as_ref())
+            .and_then(|report| report.sample_ratio.clone())
+    };
+    let was = check(before).is_some_and(|c| c.mismatch);
+    let now = check(after)?;
+    match (was, now.mismatch) {
+        (false, true) => Some(Note {
+            warning: true,
+            reason: "SampleRatioMismatch".into(),
+            message: format!(
+                "A/B test untrustworthy: conversations split {} against the configured {} (p = {:.2e}); no automatic decision until it recovers or a person promotes or aborts",
+                now.observed, now.expected, now.p_value
+            ),
+        }),
+        (true, false) => Some(Note {
+            warning: false,
+            reason: "SampleRatioRecovered".into(),
+            message: format!(
+                "A/B test: conversations split {} against the configured {} again",
+                now.observed, now.expected
+            ),
+        }),
+        _ => None,
+    }
+}
+
+/// This reconcile's measurement of an A/B test's variants: what the rule
+/// makes of it and the report. Between two rounds of a test judged as it
+/// goes, the last round's conclusion stands.
+fn ab_round(
+    settings: &Settings,
+    observed: &Observed,
+    current: Option<&RolloutStatus>,
+    now: &Time,
+) -> Option<(Comparison, crate::api::AbReport)> {
+    let (test, variants, duration) = settings.test.as_ref()?;
+    let previous = current.and_then(|r| r.report.as_ref());
+    let Some((baseline, candidate)) = &observed.ab_variants else {
+        let last = previous.filter(|_| {
+            current
+                .is_some_and(|r| progressive::stands_at(r, &settings.steps, &Step::Test(*duration)))
+        })?;
+        return Some((Comparison::Continue(last.decision.clone()), last.clone()));
+    };
+    let started = current
+        .and_then(|r| r.step_started_at.as_ref())
+        .map_or(now.0.as_second(), |t| t.0.as_second());
+    let clock = ab::judge::Clock {
+        elapsed: Duration::from_secs(u64::try_from(now.0.as_second() - started).unwrap_or(0)),
+        duration: *duration,
+    };
+    Some(ab::round(
+        test,
+        variants,
+        (baseline, candidate),
+        previous,
+        clock,
+        Some(now.clone()),
+    ))
 }
 
 /// With no traffic provider the Service picks pods, not weights: the
@@ -259,7 +326,12 @@ fn route(rendered: &Rendered, progress: &Progress, sticky: Option<Sticky>) -> Ve
 fn wake(settings: &Settings, inputs: &Inputs, progress: &Progress) -> Option<Duration> {
     let status = progress.status.as_ref()?;
     let wake = progressive::wake_after(inputs, status);
-    if progressive::stands_at(status, &settings.steps, &Step::Analysis) && settings.analysis {
+    let testing = settings.test.as_ref().is_some_and(|(_, _, duration)| {
+        progressive::stands_at(status, &settings.steps, &Step::Test(*duration))
+    });
+    if testing
+        || progressive::stands_at(status, &settings.steps, &Step::Analysis) && settings.analysis
+    {
         let every = settings.interval;
         return Some(wake.map_or(every, |w| w.min(every)));
     }

@@ -356,18 +356,28 @@ fn a_rolling_spec_rolls_plainly() {
 }
 
 /// The brigade-sales sample: ABTest 50/50, cookie `brigade-variant`, 14
-/// days, Manual decision, Gateway API.
-fn brigade() -> Rendered {
-    let cbd: ChatbotDeployment = serde_yaml_ng::from_str(include_str!(
+/// days, decided by the sequential test on the thumbs-up rate with the
+/// error rate and the provider's error rate as guardrails, Gateway API;
+/// `change` edits the test first.
+fn brigade(change: impl FnOnce(&mut crate::api::AbTest)) -> Rendered {
+    let mut cbd: ChatbotDeployment = serde_yaml_ng::from_str(include_str!(
         "../../../manifests/samples/brigade-sales.yaml"
     ))
     .unwrap();
+    let rollout = cbd.spec.rollout.as_mut().unwrap();
+    change(rollout.ab_test.as_mut().unwrap());
     Renderer::embedded().unwrap().render(&cbd, 2).unwrap()
 }
 
 #[test]
 fn an_a_b_test_splits_fifty_fifty_with_a_sticky_cookie_then_reports_for_a_person() {
-    let rendered = brigade();
+    // The test as it was before it named a primary metric: measured once
+    // at its end, a person decides.
+    let rendered = brigade(|test| {
+        test.decision = Some(crate::api::AbDecision::Manual);
+        test.primary = None;
+        test.guardrails = None;
+    });
     let spec = &rendered.resolution.spec;
     let mut status = started(&rendered, &at(0));
     let smoked = plan(spec, &rendered, &smoke_passed(), &status, &at(5))
@@ -412,7 +422,14 @@ fn an_a_b_test_splits_fifty_fifty_with_a_sticky_cookie_then_reports_for_a_person
     .unwrap()
     .unwrap();
     status.rollout = waited.progress.status;
-    let (_, variants) = due_report(spec, &status, "sales", "brigade-sales").expect("report due");
+    let (_, variants) = due_report(
+        spec,
+        &status,
+        "sales",
+        "brigade-sales",
+        &at(10 + 14 * 86_400),
+    )
+    .expect("report due");
     let revisions: Vec<i64> = variants.iter().map(|v| v.revision).collect();
     assert_eq!(
         revisions,
@@ -425,11 +442,14 @@ fn an_a_b_test_splits_fifty_fifty_with_a_sticky_cookie_then_reports_for_a_person
         variants[1].queries[0]
     );
 
-    let measured = |name: &str, revision, success| VariantReport {
-        name: name.into(),
-        revision,
-        requests: Some(5_000.0),
-        success_rate_percent: Some(success),
+    let measured = |name: &str, revision, success| crate::rollout::ab::Measured {
+        report: VariantReport {
+            name: name.into(),
+            revision,
+            requests: Some(5_000.0),
+            success_rate_percent: Some(success),
+            ..Default::default()
+        },
         ..Default::default()
     };
     let observed = Observed {
@@ -462,7 +482,224 @@ fn an_a_b_test_splits_fifty_fifty_with_a_sticky_cookie_then_reports_for_a_person
     );
     status.rollout = Some(rollout);
     assert!(
-        due_report(spec, &status, "sales", "brigade-sales").is_none(),
+        due_report(
+            spec,
+            &status,
+            "sales",
+            "brigade-sales",
+            &at(30 + 14 * 86_400)
+        )
+        .is_none(),
         "measured once"
     );
+}
+
+/// Brigade's test, split 50/50 and measured: the statuses after the
+/// split, and the rendered spec.
+fn brigade_split() -> (Rendered, ChatbotDeploymentStatus) {
+    let rendered = brigade(|_| {});
+    let spec = &rendered.resolution.spec;
+    let mut status = started(&rendered, &at(0));
+    let smoked = plan(spec, &rendered, &smoke_passed(), &status, &at(5))
+        .unwrap()
+        .unwrap();
+    status.rollout = smoked.progress.status;
+    let split = plan(spec, &rendered, &observed(Some(true)), &status, &at(10))
+        .unwrap()
+        .unwrap();
+    assert_eq!(split.progress.candidate_weight, 50);
+    status.rollout = split.progress.status;
+    (rendered, status)
+}
+
+/// Both variants measured: `conversations` each, thumbs-up rates, error
+/// rates over ten requests and ten provider calls a conversation.
+fn counted(baseline: (f64, f64, f64), candidate: (f64, f64, f64)) -> Observed {
+    let variant = |name: &str, revision, (conversations, up, errors): (f64, f64, f64)| {
+        let calls = 10.0 * conversations;
+        crate::rollout::ab::Measured {
+            report: VariantReport {
+                name: name.into(),
+                revision,
+                conversations: Some(conversations),
+                ..Default::default()
+            },
+            counts: crate::rollout::ab::judge::Counts {
+                conversations: Some(conversations),
+                primary: Some((up * conversations, conversations)),
+                guardrails: vec![Some((errors * calls, calls)), Some((0.01 * calls, calls))],
+            },
+        }
+    };
+    Observed {
+        ab_variants: Some((
+            variant("baseline", 1, baseline),
+            variant("candidate", 2, candidate),
+        )),
+        ..observed(Some(true))
+    }
+}
+
+#[test]
+fn a_sequential_test_is_measured_every_round_and_promotes_a_clear_winner_early() {
+    let (rendered, mut status) = brigade_split();
+    let spec = &rendered.resolution.spec;
+    let day = 86_400;
+
+    // A day in: a round is due, over the test so far, and reads the
+    // sequential test's counts.
+    let (_, variants) =
+        due_report(spec, &status, "sales", "brigade-sales", &at(10 + day)).expect("a round");
+    let names: Vec<&str> = variants[1]
+        .queries
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .collect();
+    assert!(
+        names.ends_with(&[
+            "~conversations",
+            "~primary-successes",
+            "~primary-trials",
+            "~guardrail-bad-0",
+            "~guardrail-total-0",
+            "~guardrail-bad-1",
+            "~guardrail-total-1"
+        ]),
+        "{names:?}"
+    );
+    assert!(variants[1].queries[0].1.contains("[86400s]"));
+    // 500 conversations each and no clear difference: the test goes on.
+    let early = plan(
+        spec,
+        &rendered,
+        &counted((500.0, 0.35, 0.01), (500.0, 0.37, 0.01)),
+        &status,
+        &at(10 + day),
+    )
+    .unwrap()
+    .unwrap();
+    let rollout = early.progress.status.clone().unwrap();
+    assert_eq!(rollout.phase, "Progressing");
+    assert!(
+        rollout.message.contains("no conclusion yet"),
+        "{}",
+        rollout.message
+    );
+    let report = rollout.report.clone().unwrap();
+    assert_eq!(report.signals.len(), 3);
+    assert!(report.more_conversations.unwrap() > 5_000);
+    assert_eq!(
+        early.wake,
+        Some(std::time::Duration::from_secs(60)),
+        "the next round"
+    );
+    status.rollout = Some(rollout.clone());
+
+    // Thirty seconds on, no round is due; the last round's word stands.
+    assert!(due_report(spec, &status, "sales", "brigade-sales", &at(40 + day)).is_none());
+    let between = plan(
+        spec,
+        &rendered,
+        &observed(Some(true)),
+        &status,
+        &at(40 + day),
+    )
+    .unwrap()
+    .unwrap();
+    assert_eq!(
+        between.progress.status.as_ref().unwrap().message,
+        rollout.message
+    );
+
+    // Six days in, the new version is conclusively better liked and the
+    // error rates hold: promoted eight days before the duration ends.
+    let won = plan(
+        spec,
+        &rendered,
+        &counted((3_000.0, 0.35, 0.01), (3_000.0, 0.41, 0.01)),
+        &status,
+        &at(10 + 6 * day),
+    )
+    .unwrap()
+    .unwrap();
+    let rollout = won.progress.status.unwrap();
+    assert_eq!(rollout.phase, "Promoted", "{}", rollout.message);
+    assert_eq!(won.progress.candidate_weight, 100);
+    let report = rollout.report.unwrap();
+    assert!(
+        report
+            .decision
+            .contains("the candidate wins on thumbs-up-rate"),
+        "{}",
+        report.decision
+    );
+    let signals = report.signals;
+    let verdicts: Vec<&str> = signals.iter().map(|s| s.verdict.as_str()).collect();
+    assert_eq!(verdicts, ["Better", "Holds", "Holds"]);
+}
+
+#[test]
+fn a_sample_ratio_mismatch_holds_the_test_and_a_breached_guardrail_rolls_back() {
+    let (rendered, status) = brigade_split();
+    let spec = &rendered.resolution.spec;
+    let day = 86_400;
+    // A clear winner on a 54/46 split of conversations under 50/50.
+    let skewed = plan(
+        spec,
+        &rendered,
+        &counted((5_400.0, 0.35, 0.01), (4_600.0, 0.41, 0.01)),
+        &status,
+        &at(10 + 6 * day),
+    )
+    .unwrap()
+    .unwrap();
+    let rollout = skewed.progress.status.clone().unwrap();
+    assert_eq!(rollout.phase, "Progressing", "never won on a broken split");
+    assert!(
+        rollout
+            .message
+            .contains("untrustworthy: conversations split 54/46"),
+        "{}",
+        rollout.message
+    );
+    assert!(rollout.report.unwrap().sample_ratio.unwrap().mismatch);
+    let reasons: Vec<&str> = skewed.notes.iter().map(|n| n.reason.as_str()).collect();
+    assert_eq!(
+        reasons,
+        ["SampleRatioMismatch"],
+        "an Event and a notification"
+    );
+    assert!(skewed.notes[0].warning);
+    // The split recovers a round later: said once, and the test goes on.
+    let mut held = status.clone();
+    held.rollout = skewed.progress.status.clone();
+    let recovered = plan(
+        spec,
+        &rendered,
+        &counted((5_000.0, 0.35, 0.01), (5_000.0, 0.36, 0.01)),
+        &held,
+        &at(10 + 7 * day),
+    )
+    .unwrap()
+    .unwrap();
+    let reasons: Vec<&str> = recovered.notes.iter().map(|n| n.reason.as_str()).collect();
+    assert_eq!(reasons, ["SampleRatioRecovered"]);
+
+    let breached = plan(
+        spec,
+        &rendered,
+        &counted((3_000.0, 0.35, 0.01), (3_000.0, 0.41, 0.04)),
+        &status,
+        &at(10 + 6 * day),
+    )
+    .unwrap()
+    .unwrap();
+    let rollout = breached.progress.status.unwrap();
+    assert_eq!(rollout.phase, "RolledBack");
+    assert!(
+        rollout.message.contains("guardrail error-rate breached"),
+        "{}",
+        rollout.message
+    );
+    assert_eq!(breached.progress.candidate_weight, 0);
 }

@@ -6,12 +6,15 @@
 
 use std::time::Duration;
 
+pub mod judge;
+pub mod length;
+mod queries;
 pub mod sequential;
 
 use super::machine::{Comparison, PlanError, Step, parse_duration};
 use crate::{
     analysis::Selector,
-    api::{AbDecision, AbReport, AbTest, MetricQuery, VariantReport},
+    api::{AbDecision, AbReport, AbTest, VariantReport},
 };
 
 /// The test's length when the spec names none.
@@ -73,13 +76,19 @@ pub fn plan(test: &AbTest) -> Result<(Vec<Step>, Variants, Duration), PlanError>
             )
         })?,
     };
+    check_primary(test)?;
     let weight = candidate.weight.clamp(0, 100);
-    Ok((
+    let steps = if test.primary.is_some() {
+        vec![Step::SetWeight(weight), Step::Test(duration)]
+    } else {
         vec![
             Step::SetWeight(weight),
             Step::Pause(Some(duration)),
             Step::Compare,
-        ],
+        ]
+    };
+    Ok((
+        steps,
         Variants {
             baseline: baseline.name.clone(),
             candidate: candidate.name.clone(),
@@ -89,14 +98,52 @@ pub fn plan(test: &AbTest) -> Result<(Vec<Step>, Variants, Duration), PlanError>
     ))
 }
 
+/// What a sequential test's primary needs beyond its schema: a rule that
+/// decides on it, and an effect that leaves a rate inside (0, 100) %.
+fn check_primary(test: &AbTest) -> Result<(), PlanError> {
+    let error = |path: &str, message: String| PlanError {
+        path: format!("spec.rollout.abTest.{path}"),
+        message,
+    };
+    let Some(primary) = &test.primary else {
+        return match test.decision {
+            Some(AbDecision::Sequential) => Err(error(
+                "primary",
+                "is required when decision is Sequential".into(),
+            )),
+            _ => Ok(()),
+        };
+    };
+    if let Some(rule @ (AbDecision::BestSuccessRate | AbDecision::BestMetric)) = test.decision {
+        return Err(error(
+            "decision",
+            format!(
+                "{rule:?} decides once at the end on its own measure; a test with a primary metric is decided by Sequential or Manual"
+            ),
+        ));
+    }
+    let p0 = primary.baseline_rate_percent / 100.0;
+    let changed = p0 * (1.0 + judge::signed_effect(primary));
+    if !(changed > 0.0 && changed < 1.0) {
+        return Err(error(
+            "primary.minimumDetectableEffectPercent",
+            format!(
+                "a change of {}% of a {}% baseline rate is {}%, outside 0–100%",
+                crate::analysis::shown(primary.minimum_detectable_effect_percent),
+                crate::analysis::shown(primary.baseline_rate_percent),
+                crate::analysis::shown(100.0 * changed)
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// The queries of one variant's report over `window` (e.g. `1209600s`):
 /// requests, success rate, p95 latency, then the spec's comparison
-/// metrics, by name.
-pub fn report_queries(
-    selector: &Selector,
-    window: &str,
-    compare: &[MetricQuery],
-) -> Vec<(String, String)> {
+/// metrics, by name; with a primary metric, then the counts the
+/// sequential test reads (named with a leading `~`, which no comparison
+/// metric's name has).
+pub fn report_queries(selector: &Selector, window: &str, test: &AbTest) -> Vec<(String, String)> {
     let sel = selector.matchers();
     let mut queries = vec![
         (
@@ -116,19 +163,31 @@ pub fn report_queries(
             ),
         ),
     ];
-    for metric in compare {
+    for metric in test.compare.as_deref().unwrap_or_default() {
         queries.push((metric.name.clone(), selector.fill(&metric.query)));
+    }
+    if test.primary.is_some() {
+        queries.extend(queries::counts(selector, window, test));
     }
     queries
 }
 
-/// A variant's report from its measured values, in the order of
-/// [`report_queries`].
-pub fn variant_report(
+/// One variant as a round measured it: the report status shows, and the
+/// counts the sequential test reads.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Measured {
+    pub report: VariantReport,
+    pub counts: judge::Counts,
+}
+
+/// A variant's report and counts from its measured values, in the order
+/// of [`report_queries`].
+pub fn measured(
     name: &str,
     revision: i64,
     values: &[(String, Option<f64>)],
-) -> VariantReport {
+    guardrails: usize,
+) -> Measured {
     let value = |key: &str| {
         values
             .iter()
@@ -136,21 +195,32 @@ pub fn variant_report(
             .and_then(|(_, v)| *v)
             .filter(|v| v.is_finite())
     };
-    VariantReport {
+    let pair = |events: &str, trials: &str| value(events).zip(value(trials));
+    let report = VariantReport {
         name: name.to_string(),
         revision,
         requests: value("requests"),
+        conversations: value(queries::CONVERSATIONS),
         success_rate_percent: value("success-rate"),
         p95_latency_ms: value("p95-latency"),
         metrics: values
             .iter()
             .skip(3)
+            .filter(|(name, _)| !name.starts_with('~'))
             .map(|(name, value)| crate::api::MetricValue {
                 name: name.clone(),
                 value: value.filter(|v| v.is_finite()),
             })
             .collect(),
-    }
+    };
+    let counts = judge::Counts {
+        conversations: value(queries::CONVERSATIONS),
+        primary: pair(queries::PRIMARY_SUCCESSES, queries::PRIMARY_TRIALS),
+        guardrails: (0..guardrails)
+            .map(|i| pair(&queries::guardrail_bad(i), &queries::guardrail_total(i)))
+            .collect(),
+    };
+    Measured { report, counts }
 }
 
 /// Two-proportion z statistic of the candidate's success rate over the
@@ -192,7 +262,10 @@ pub fn decide(rule: AbDecision, baseline: &VariantReport, candidate: &VariantRep
         shown(baseline.requests),
     );
     match rule {
-        AbDecision::Manual => Comparison::Undecided(format!("A/B test over: {summary}")),
+        // Sequential without a primary metric is refused by `plan`.
+        AbDecision::Manual | AbDecision::Sequential => {
+            Comparison::Undecided(format!("A/B test over: {summary}"))
+        }
         AbDecision::BestSuccessRate => match success_z(baseline, candidate) {
             None => Comparison::Undecided(format!(
                 "A/B test over without enough data to compare: {summary}"
@@ -241,23 +314,51 @@ pub fn decide(rule: AbDecision, baseline: &VariantReport, candidate: &VariantRep
     }
 }
 
-/// The report status keeps.
-pub fn report(
-    baseline: VariantReport,
-    candidate: VariantReport,
-    decision: &Comparison,
+/// One measurement of the test's variants: what the spec's rule makes of
+/// it, and the report status keeps. A test with a primary metric is judged
+/// by the always-valid test of [`judge`] (every round, `elapsed` into its
+/// `duration`, the running minimum p-values carried over from `previous`);
+/// one without, by `decide` at its end.
+pub fn round(
+    test: &AbTest,
+    variants: &Variants,
+    (baseline, candidate): (&Measured, &Measured),
+    previous: Option<&AbReport>,
+    clock: judge::Clock,
     at: Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::Time>,
-) -> AbReport {
-    let decision = match decision {
-        Comparison::Promote(why) | Comparison::RollBack(why) | Comparison::Undecided(why) => {
-            why.clone()
-        }
-    };
-    AbReport {
+) -> (Comparison, AbReport) {
+    let mut report = AbReport {
         at,
-        variants: vec![baseline, candidate],
-        decision,
-    }
+        variants: vec![baseline.report.clone(), candidate.report.clone()],
+        ..AbReport::default()
+    };
+    let comparison = match judge::judge(
+        test,
+        variants.candidate_weight,
+        (&baseline.counts, &candidate.counts),
+        previous,
+        clock,
+    ) {
+        Some(judged) => {
+            report.signals = judged.signals;
+            report.sample_ratio = judged.sample_ratio;
+            report.more_conversations = judged.more_conversations;
+            report.more_days = judged.more_days;
+            judged.comparison
+        }
+        None => decide(
+            test.decision.unwrap_or_default(),
+            &baseline.report,
+            &candidate.report,
+        ),
+    };
+    report.decision = match &comparison {
+        Comparison::Promote(why)
+        | Comparison::RollBack(why)
+        | Comparison::Undecided(why)
+        | Comparison::Continue(why) => why.clone(),
+    };
+    (comparison, report)
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 use super::*;
-use crate::api::{MetricValue, Variant};
+use crate::api::{MetricQuery, MetricValue, Variant};
 
 fn test(variants: Vec<Variant>) -> AbTest {
     AbTest {
@@ -29,6 +29,7 @@ fn measured(
         name: name.into(),
         revision,
         requests: Some(requests),
+        conversations: None,
         success_rate_percent: Some(success),
         p95_latency_ms: Some(800.0),
         metrics: vec![MetricValue {
@@ -145,12 +146,15 @@ fn report_queries_cover_both_revisions_over_the_whole_test() {
         instance: "brigade".into(),
         revision: 5,
     };
-    let compare = [MetricQuery {
-        name: "conversion".into(),
-        query: r#"sum(increase(sales_closed_total{chatbot_dev_revision="{{revision}}"}[14d]))"#
-            .into(),
-    }];
-    let queries = report_queries(&selector, "1209600s", &compare);
+    let test = AbTest {
+        compare: Some(vec![MetricQuery {
+            name: "conversion".into(),
+            query: r#"sum(increase(sales_closed_total{chatbot_dev_revision="{{revision}}"}[14d]))"#
+                .into(),
+        }]),
+        ..AbTest::default()
+    };
+    let queries = report_queries(&selector, "1209600s", &test);
     let names: Vec<&str> = queries.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(
         names,
@@ -163,7 +167,7 @@ fn report_queries_cover_both_revisions_over_the_whole_test() {
             .all(|(_, q)| q.contains(r#"chatbot_dev_revision="5""#) && q.contains("[1209600s]"))
     );
     assert!(queries[3].1.contains(r#"chatbot_dev_revision="5""#));
-    let report = variant_report(
+    let report = super::measured(
         "candidate",
         5,
         &[
@@ -172,7 +176,9 @@ fn report_queries_cover_both_revisions_over_the_whole_test() {
             ("p95-latency".into(), None),
             ("conversion".into(), Some(0.04)),
         ],
-    );
+        0,
+    )
+    .report;
     assert_eq!(report.requests, Some(120.0));
     assert_eq!(report.success_rate_percent, None, "NaN is no value");
     assert_eq!(report.metrics[0].value, Some(0.04));

@@ -28,6 +28,10 @@ pub enum Step {
     Analysis,
     /// Compare the variants of an A/B test and apply the spec's decision.
     Compare,
+    /// An A/B test judged every round for at most this long: a conclusive
+    /// round ends it early, the end of the duration ends it by the spec's
+    /// rule.
+    Test(Duration),
     /// Request the candidate's health path (and the spec's smoke paths)
     /// before it takes traffic.
     Smoke,
@@ -187,6 +191,8 @@ pub enum Comparison {
     RollBack(String),
     /// A person decides (the rule is Manual, or the data says nothing).
     Undecided(String),
+    /// No conclusion this round: measure again at the next.
+    Continue(String),
 }
 
 /// What the reconciler observed this time.
@@ -376,11 +382,16 @@ fn at_step(step: &Step, steps: usize, state: &State, facts: &Facts, resumed: boo
             Some(Ok(())) => advance(state),
             Some(Err(why)) => failed(state, facts, format!("smoke check failed: {why}")),
         },
-        Step::Compare => match &facts.comparison {
+        Step::Compare | Step::Test(_) => match &facts.comparison {
             None => at(
                 state,
                 Phase::Progressing,
                 format!("step {}: measuring the variants", state.step + 1),
+            ),
+            Some(Comparison::Continue(why)) => at(
+                state,
+                Phase::Progressing,
+                format!("step {}: {why}", state.step + 1),
             ),
             Some(Comparison::Promote(why)) => promoted(state, steps, why.clone()),
             Some(Comparison::RollBack(why)) => rolled_back(state, why.clone()),

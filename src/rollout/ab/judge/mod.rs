@@ -1,0 +1,415 @@
+//! One round of an A/B test that names a primary metric: the sample-ratio
+//! check on conversations, the primary and each guardrail compared with an
+//! always-valid test (so a look every round costs nothing in honesty),
+//! and what the spec's rule makes of them. Pure: `elapsed` and `duration`
+//! come in, a two-week test replays in microseconds.
+
+use std::time::Duration;
+
+use super::sequential::{self, Proportion};
+use crate::{
+    analysis::shown,
+    api::{
+        AbDecision, AbReport, AbTest, Better, GuardrailSource, PrimaryMetric, PrimarySource,
+        SampleRatioReport, SignalReport,
+    },
+    rollout::machine::Comparison,
+};
+
+/// The chance of a wrong decision over a whole test when the spec names none.
+pub const DEFAULT_ALPHA: f64 = 0.05;
+/// Below this always-valid p-value the conversations did not split as the
+/// weights say.
+pub const SRM_LEVEL: f64 = 0.001;
+/// The power `plan` and the report size a test for.
+pub const POWER: f64 = 0.8;
+
+/// Events (successes, or bad events) and trials of one proportion.
+pub type Pair = (f64, f64);
+
+/// What a round counted of one variant over the test so far.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Counts {
+    pub conversations: Option<f64>,
+    /// The primary's successes and trials.
+    pub primary: Option<Pair>,
+    /// Each guardrail's bad events and events, in spec order.
+    pub guardrails: Vec<Option<Pair>>,
+}
+
+/// What one round of the test found.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Judged {
+    pub comparison: Comparison,
+    pub signals: Vec<SignalReport>,
+    pub sample_ratio: Option<SampleRatioReport>,
+    pub more_conversations: Option<i64>,
+    pub more_days: Option<f64>,
+}
+
+/// Where the round stands in the test's time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Clock {
+    /// Since the candidate took its share of traffic.
+    pub elapsed: Duration,
+    /// The test's length.
+    pub duration: Duration,
+}
+
+impl Clock {
+    fn ended(self) -> bool {
+        self.elapsed >= self.duration
+    }
+}
+
+/// The test's level split evenly between the primary and the guardrails.
+pub fn alpha_each(test: &AbTest) -> f64 {
+    let signals = 1 + test.guardrails.as_ref().map_or(0, Vec::len);
+    test.alpha.unwrap_or(DEFAULT_ALPHA) / signals as f64
+}
+
+/// The primary's name in reports.
+pub fn primary_name(primary: &PrimaryMetric) -> String {
+    primary
+        .name
+        .clone()
+        .unwrap_or_else(|| match primary.metric {
+            PrimarySource::ThumbsUpRate => "thumbs-up-rate".into(),
+            PrimarySource::Custom => "primary".into(),
+        })
+}
+
+/// A guardrail's name in reports.
+pub fn guardrail_name(guardrail: &crate::api::Guardrail) -> String {
+    guardrail
+        .name
+        .clone()
+        .unwrap_or_else(|| match guardrail.metric {
+            GuardrailSource::ErrorRate => "error-rate".into(),
+            GuardrailSource::ProviderErrorRate => "provider-error-rate".into(),
+            GuardrailSource::SlowFirstToken => format!(
+                "first-token-over-{}ms",
+                guardrail.threshold_ms.unwrap_or_default()
+            ),
+            GuardrailSource::Custom => "guardrail".into(),
+        })
+}
+
+/// The relative effect the primary is sized for, signed the way it is
+/// better (a lower-is-better rate is meant to fall).
+pub fn signed_effect(primary: &PrimaryMetric) -> f64 {
+    let mde = primary.minimum_detectable_effect_percent / 100.0;
+    match primary.better.unwrap_or_default() {
+        Better::Higher => mde,
+        Better::Lower => -mde,
+    }
+}
+
+fn proportion((events, trials): Pair) -> Option<Proportion> {
+    if !(events.is_finite() && trials.is_finite()) || trials < 1.0 {
+        return None;
+    }
+    let trials = trials.round() as u64;
+    let successes = (events.max(0.0).round() as u64).min(trials);
+    Some(Proportion { trials, successes })
+}
+
+/// The smaller p of this round's and the rounds' before it: a p-value
+/// read at every look stays valid as the running minimum.
+fn running_min(p: f64, previous: Option<&AbReport>, name: &str, role: &str) -> f64 {
+    previous
+        .into_iter()
+        .flat_map(|r| &r.signals)
+        .filter(|s| s.name == name && s.role == role)
+        .filter_map(|s| s.p_value)
+        .fold(p, f64::min)
+}
+
+fn signal(
+    name: String,
+    role: &str,
+    counts: (Option<Pair>, Option<Pair>),
+    tau: f64,
+    alpha: f64,
+    previous: Option<&AbReport>,
+) -> (SignalReport, Option<sequential::Comparison>) {
+    let (b, c) = (counts.0.and_then(proportion), counts.1.and_then(proportion));
+    let percent = |p: Option<Proportion>| p.map(|p| 100.0 * p.successes as f64 / p.trials as f64);
+    let compared = match (b, c) {
+        (Some(b), Some(c)) => sequential::compare(b, c, tau, alpha),
+        _ => None,
+    };
+    let report = SignalReport {
+        name: name.clone(),
+        role: role.into(),
+        baseline_percent: percent(b),
+        candidate_percent: percent(c),
+        difference_points: compared.map(|c| 100.0 * c.difference),
+        low_points: compared.map(|c| 100.0 * c.low),
+        high_points: compared.map(|c| 100.0 * c.high),
+        p_value: compared.map(|c| running_min(c.p_value, previous, &name, role)),
+        alpha,
+        verdict: "NoData".into(),
+    };
+    (report, compared)
+}
+
+/// The primary compared: `Better`, `Worse` or `NotYet` (`NoData` without
+/// counts for both variants).
+fn primary_signal(
+    test: &AbTest,
+    primary: &PrimaryMetric,
+    baseline: &Counts,
+    candidate: &Counts,
+    previous: Option<&AbReport>,
+) -> SignalReport {
+    let p0 = primary.baseline_rate_percent / 100.0;
+    let tau = (p0 * signed_effect(primary)).abs();
+    let (mut report, compared) = signal(
+        primary_name(primary),
+        "Primary",
+        (baseline.primary, candidate.primary),
+        tau,
+        alpha_each(test),
+        previous,
+    );
+    if let Some(c) = compared {
+        let higher = primary.better.unwrap_or_default() == Better::Higher;
+        report.verdict = match (c.low > 0.0, c.high < 0.0) {
+            (true, _) if higher => "Better",
+            (true, _) => "Worse",
+            (_, true) if higher => "Worse",
+            (_, true) => "Better",
+            _ => "NotYet",
+        }
+        .into();
+    }
+    report
+}
+
+/// Each guardrail compared against its margin: `Breached` when the
+/// candidate is conclusively worse by more than the margin, `Holds` when
+/// it is conclusively not, `NotYet` in between.
+fn guardrail_signals(
+    test: &AbTest,
+    baseline: &Counts,
+    candidate: &Counts,
+    previous: Option<&AbReport>,
+) -> Vec<SignalReport> {
+    let alpha = alpha_each(test);
+    let guardrails = test.guardrails.as_deref().unwrap_or_default();
+    guardrails
+        .iter()
+        .enumerate()
+        .map(|(i, guardrail)| {
+            let margin = guardrail.margin_percent / 100.0;
+            let at = |counts: &Counts| counts.guardrails.get(i).copied().flatten();
+            let (mut report, compared) = signal(
+                guardrail_name(guardrail),
+                "Guardrail",
+                (at(baseline), at(candidate)),
+                margin,
+                alpha,
+                previous,
+            );
+            if let Some(c) = compared {
+                report.verdict = if c.low > margin {
+                    "Breached"
+                } else if c.high < margin {
+                    "Holds"
+                } else {
+                    "NotYet"
+                }
+                .into();
+            }
+            report
+        })
+        .collect()
+}
+
+/// The sample-ratio check on conversations; `None` before both variants
+/// have counts.
+fn sample_ratio(
+    baseline: &Counts,
+    candidate: &Counts,
+    candidate_weight: i32,
+) -> Option<SampleRatioReport> {
+    let (b, c) = (baseline.conversations?, candidate.conversations?);
+    if !(b.is_finite() && c.is_finite()) || b < 0.0 || c < 0.0 || b + c < 1.0 {
+        return None;
+    }
+    let weights = [
+        f64::from(100 - candidate_weight),
+        f64::from(candidate_weight),
+    ];
+    let p_value = sequential::sample_ratio_p(&[b.round() as u64, c.round() as u64], &weights);
+    let share = |x: f64| (1000.0 * x / (b + c)).round() / 10.0;
+    Some(SampleRatioReport {
+        expected: format!("{}/{}", 100 - candidate_weight, candidate_weight),
+        observed: format!("{}/{}", share(b), share(c)),
+        p_value,
+        mismatch: p_value < SRM_LEVEL,
+    })
+}
+
+/// How many more conversations each variant needs, and how many days that
+/// takes at the pace so far.
+fn still_needed(
+    test: &AbTest,
+    primary: &PrimaryMetric,
+    baseline: &Counts,
+    candidate: &Counts,
+    elapsed: Duration,
+) -> (Option<i64>, Option<f64>) {
+    let observed = baseline
+        .primary
+        .and_then(proportion)
+        .map(|p| p.successes as f64 / p.trials as f64)
+        .filter(|p| *p > 0.0 && *p < 1.0);
+    let p0 = observed.unwrap_or(primary.baseline_rate_percent / 100.0);
+    let Some(needed) =
+        sequential::conversations_needed(p0, signed_effect(primary), alpha_each(test), POWER)
+    else {
+        return (None, None);
+    };
+    let trials = |c: &Counts| c.primary.map_or(0.0, |(_, t)| t.max(0.0));
+    let fewest = trials(baseline).min(trials(candidate));
+    let more = (needed as f64 - fewest).max(0.0);
+    let days = elapsed.as_secs_f64() / 86_400.0;
+    let pace = (days > 0.0 && fewest > 0.0).then(|| fewest / days);
+    (
+        Some(more.round() as i64),
+        pace.map(|per_day| (10.0 * more / per_day).ceil() / 10.0),
+    )
+}
+
+fn interval(signal: &SignalReport) -> String {
+    match (
+        signal.difference_points,
+        signal.low_points,
+        signal.high_points,
+    ) {
+        (Some(d), Some(low), Some(high)) => {
+            format!("{} points [{}, {}]", shown(d), shown(low), shown(high))
+        }
+        _ => "no data".into(),
+    }
+}
+
+/// One round of the test: the report's parts and what `rule` makes of
+/// them. A sample-ratio mismatch or a round without data never decides;
+/// at the end of the duration such a test waits for a person.
+pub fn judge(
+    test: &AbTest,
+    candidate_weight: i32,
+    (baseline, candidate): (&Counts, &Counts),
+    previous: Option<&AbReport>,
+    clock: Clock,
+) -> Option<Judged> {
+    let primary = test.primary.as_ref()?;
+    let main = primary_signal(test, primary, baseline, candidate, previous);
+    let guardrails = guardrail_signals(test, baseline, candidate, previous);
+    let sample_ratio = sample_ratio(baseline, candidate, candidate_weight);
+    let (more_conversations, more_days) =
+        still_needed(test, primary, baseline, candidate, clock.elapsed);
+    let comparison = decide(
+        test.decision.unwrap_or_default(),
+        &main,
+        &guardrails,
+        sample_ratio.as_ref(),
+        clock,
+    );
+    let mut signals = vec![main];
+    signals.extend(guardrails);
+    Some(Judged {
+        comparison,
+        signals,
+        sample_ratio,
+        more_conversations,
+        more_days,
+    })
+}
+
+/// What `rule` makes of the round's signals.
+fn decide(
+    rule: AbDecision,
+    primary: &SignalReport,
+    guardrails: &[SignalReport],
+    sample_ratio: Option<&SampleRatioReport>,
+    clock: Clock,
+) -> Comparison {
+    let ended = clock.ended();
+    let summary = format!("{} {}", primary.name, interval(primary));
+    // Neither an untrustworthy split nor missing data ever decides.
+    if let Some(srm) = sample_ratio.filter(|s| s.mismatch) {
+        let why = format!(
+            "untrustworthy: conversations split {} against the configured {} (sample-ratio p = {:.2e}); no automatic decision until the split recovers or a person decides",
+            srm.observed, srm.expected, srm.p_value
+        );
+        return wait_or_ask(ended, why);
+    }
+    let missing: Vec<&str> = std::iter::once(primary)
+        .chain(guardrails)
+        .filter(|s| s.verdict == "NoData")
+        .map(|s| s.name.as_str())
+        .collect();
+    if !missing.is_empty() {
+        let why = format!(
+            "round inconclusive: no data for {} (Prometheus did not answer, or the app does not report it yet)",
+            missing.join(", ")
+        );
+        return wait_or_ask(ended, why);
+    }
+    if rule != AbDecision::Sequential {
+        return wait_or_ask(ended, format!("A/B test: {summary}"));
+    }
+    if let Some(breached) = guardrails.iter().find(|g| g.verdict == "Breached") {
+        return Comparison::RollBack(format!(
+            "A/B test: guardrail {} breached, the candidate's share is worse by {}",
+            breached.name,
+            interval(breached)
+        ));
+    }
+    match primary.verdict.as_str() {
+        "Worse" => Comparison::RollBack(format!(
+            "A/B test: the candidate is conclusively worse on {summary}"
+        )),
+        "Better" => {
+            let pending: Vec<&str> = guardrails
+                .iter()
+                .filter(|g| g.verdict != "Holds")
+                .map(|g| g.name.as_str())
+                .collect();
+            if pending.is_empty() {
+                Comparison::Promote(format!(
+                    "A/B test: the candidate wins on {summary}, every guardrail holds"
+                ))
+            } else {
+                wait_or_ask(
+                    ended,
+                    format!(
+                        "A/B test: the candidate leads on {summary}; waiting for {} to show it holds",
+                        pending.join(", ")
+                    ),
+                )
+            }
+        }
+        _ if ended => Comparison::RollBack(format!(
+            "A/B test: no significant difference over {}s, the baseline is kept ({summary})",
+            clock.duration.as_secs()
+        )),
+        _ => Comparison::Continue(format!("A/B test: no conclusion yet, {summary}")),
+    }
+}
+
+/// Measure again, or, once the duration is over, ask a person.
+fn wait_or_ask(ended: bool, why: String) -> Comparison {
+    if ended {
+        Comparison::Undecided(format!("test over: {why}"))
+    } else {
+        Comparison::Continue(why)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,285 @@
+use super::*;
+use crate::api::{Guardrail, PrimaryMetric};
+
+const DAY: u64 = 86_400;
+
+/// MindMitra's prompt test: thumbs-up rate (42 % expected, +5 % relative
+/// worth finding), error rate within 0.5 points, first tokens over 2 s
+/// within 2 points.
+fn prompt_test(decision: AbDecision) -> AbTest {
+    AbTest {
+        decision: Some(decision),
+        duration: Some("14d".into()),
+        primary: Some(PrimaryMetric {
+            minimum_detectable_effect_percent: 5.0,
+            baseline_rate_percent: 42.0,
+            ..PrimaryMetric::default()
+        }),
+        guardrails: Some(vec![
+            Guardrail {
+                metric: GuardrailSource::ErrorRate,
+                margin_percent: 0.5,
+                ..Guardrail::default()
+            },
+            Guardrail {
+                metric: GuardrailSource::SlowFirstToken,
+                threshold_ms: Some(2000),
+                margin_percent: 2.0,
+                ..Guardrail::default()
+            },
+        ]),
+        ..AbTest::default()
+    }
+}
+
+/// A variant with `conversations`, a thumbs-up rate, an error rate over
+/// ten requests a conversation and a slow-first-token share.
+fn counts(conversations: f64, up: f64, errors: f64, slow: f64) -> Counts {
+    let requests = 10.0 * conversations;
+    Counts {
+        conversations: Some(conversations),
+        primary: Some((up * conversations, conversations)),
+        guardrails: vec![
+            Some((errors * requests, requests)),
+            Some((slow * requests, requests)),
+        ],
+    }
+}
+
+fn clock(days: u64) -> Clock {
+    Clock {
+        elapsed: Duration::from_secs(days * DAY),
+        duration: Duration::from_secs(14 * DAY),
+    }
+}
+
+fn judged(test: &AbTest, baseline: &Counts, candidate: &Counts, days: u64) -> Judged {
+    judge(test, 50, (baseline, candidate), None, clock(days)).expect("a primary metric")
+}
+
+fn verdicts(judged: &Judged) -> Vec<(&str, &str)> {
+    judged
+        .signals
+        .iter()
+        .map(|s| (s.name.as_str(), s.verdict.as_str()))
+        .collect()
+}
+
+#[test]
+fn a_conclusive_lead_with_every_guardrail_holding_promotes_before_the_end() {
+    let test = prompt_test(AbDecision::Sequential);
+    let baseline = counts(20_000.0, 0.42, 0.010, 0.050);
+    let candidate = counts(20_000.0, 0.46, 0.010, 0.050);
+    let round = judged(&test, &baseline, &candidate, 6);
+    assert_eq!(
+        verdicts(&round),
+        [
+            ("thumbs-up-rate", "Better"),
+            ("error-rate", "Holds"),
+            ("first-token-over-2000ms", "Holds")
+        ]
+    );
+    let Comparison::Promote(why) = &round.comparison else {
+        panic!("{:?}", round.comparison);
+    };
+    assert!(
+        why.contains("the candidate wins on thumbs-up-rate 4 points"),
+        "{why}"
+    );
+    // α split three ways.
+    assert!(
+        round
+            .signals
+            .iter()
+            .all(|s| (s.alpha - 0.05 / 3.0).abs() < 1e-12)
+    );
+    let primary = &round.signals[0];
+    assert_eq!(primary.baseline_percent, Some(42.0));
+    assert_eq!(primary.candidate_percent, Some(46.0));
+    assert!(primary.low_points.unwrap() > 0.0 && primary.p_value.unwrap() < 0.05 / 3.0);
+    // The planned size at the observed 42 %, less the 20,000 so far: the
+    // lead, four times the effect planned for, was conclusive sooner.
+    let planned = sequential::conversations_needed(0.42, 0.05, 0.05 / 3.0, POWER).unwrap();
+    assert_eq!(round.more_conversations, Some(planned as i64 - 20_000));
+    let srm = round.sample_ratio.as_ref().unwrap();
+    assert_eq!(
+        (srm.expected.as_str(), srm.observed.as_str()),
+        ("50/50", "50/50")
+    );
+    assert!(!srm.mismatch);
+}
+
+#[test]
+fn a_lead_waits_for_the_guardrails_and_a_person_decides_if_they_never_show() {
+    let test = prompt_test(AbDecision::Sequential);
+    // Few requests per conversation on the guardrails: too little to
+    // show a 0.5-point margin holds.
+    let small = |up| Counts {
+        guardrails: vec![Some((2.0, 200.0)), Some((10.0, 200.0))],
+        ..counts(20_000.0, up, 0.01, 0.05)
+    };
+    let round = judged(&test, &small(0.42), &small(0.46), 6);
+    assert_eq!(round.signals[1].verdict, "NotYet");
+    let Comparison::Continue(why) = &round.comparison else {
+        panic!("{:?}", round.comparison);
+    };
+    assert!(
+        why.contains("waiting for error-rate, first-token-over-2000ms"),
+        "{why}"
+    );
+    let over = judged(&test, &small(0.42), &small(0.46), 14);
+    assert!(
+        matches!(&over.comparison, Comparison::Undecided(why) if why.starts_with("test over:")),
+        "{:?}",
+        over.comparison
+    );
+}
+
+#[test]
+fn a_breached_guardrail_rolls_back_even_a_winner() {
+    let test = prompt_test(AbDecision::Sequential);
+    let baseline = counts(20_000.0, 0.42, 0.010, 0.050);
+    let candidate = counts(20_000.0, 0.46, 0.030, 0.050);
+    let round = judged(&test, &baseline, &candidate, 3);
+    assert_eq!(round.signals[1].verdict, "Breached");
+    let Comparison::RollBack(why) = &round.comparison else {
+        panic!("{:?}", round.comparison);
+    };
+    assert!(why.contains("guardrail error-rate breached"), "{why}");
+}
+
+#[test]
+fn a_conclusively_worse_candidate_rolls_back_and_lower_can_be_better() {
+    let test = prompt_test(AbDecision::Sequential);
+    let baseline = counts(20_000.0, 0.42, 0.010, 0.050);
+    let worse = counts(20_000.0, 0.38, 0.010, 0.050);
+    let round = judged(&test, &baseline, &worse, 6);
+    assert_eq!(round.signals[0].verdict, "Worse");
+    assert!(matches!(round.comparison, Comparison::RollBack(_)));
+
+    // The same counts, when a lower rate is the aim (an escalation rate).
+    let mut lower = test.clone();
+    lower.primary.as_mut().unwrap().better = Some(Better::Lower);
+    let round = judged(&lower, &baseline, &worse, 6);
+    assert_eq!(round.signals[0].verdict, "Better");
+    assert!(matches!(round.comparison, Comparison::Promote(_)));
+}
+
+#[test]
+fn no_difference_runs_to_the_end_and_keeps_the_baseline() {
+    let test = prompt_test(AbDecision::Sequential);
+    let same = counts(3_000.0, 0.42, 0.010, 0.050);
+    let round = judged(&test, &same, &same, 5);
+    assert_eq!(round.signals[0].verdict, "NotYet");
+    assert!(matches!(round.comparison, Comparison::Continue(_)));
+    let more = round.more_conversations.unwrap();
+    assert!(more > 10_000, "{more}");
+    // 3,000 conversations in 5 days: 600 a day.
+    let days = round.more_days.unwrap();
+    assert!(
+        (days - (more as f64 / 600.0)).abs() < 0.1,
+        "{days} for {more}"
+    );
+
+    let over = judged(&test, &same, &same, 14);
+    let Comparison::RollBack(why) = &over.comparison else {
+        panic!("{:?}", over.comparison);
+    };
+    assert!(
+        why.contains("no significant difference over 1209600s"),
+        "{why}"
+    );
+}
+
+#[test]
+fn a_sample_ratio_mismatch_withholds_every_decision() {
+    let test = prompt_test(AbDecision::Sequential);
+    // A clear winner, but the candidate got 48 % of conversations under
+    // 50/50 weights.
+    let baseline = counts(52_000.0, 0.42, 0.010, 0.050);
+    let candidate = counts(48_000.0, 0.46, 0.010, 0.050);
+    let round = judged(&test, &baseline, &candidate, 6);
+    let srm = round.sample_ratio.as_ref().unwrap();
+    assert!(srm.mismatch && srm.p_value < SRM_LEVEL, "{srm:?}");
+    assert_eq!(srm.observed, "52/48");
+    let Comparison::Continue(why) = &round.comparison else {
+        panic!("{:?}", round.comparison);
+    };
+    assert!(
+        why.starts_with("untrustworthy: conversations split 52/48 against the configured 50/50"),
+        "{why}"
+    );
+    let over = judged(&test, &baseline, &candidate, 14);
+    assert!(
+        matches!(over.comparison, Comparison::Undecided(_)),
+        "{:?}",
+        over.comparison
+    );
+}
+
+#[test]
+fn a_round_without_data_is_inconclusive_never_a_pass() {
+    let test = prompt_test(AbDecision::Sequential);
+    let baseline = counts(20_000.0, 0.42, 0.010, 0.050);
+    let blind = Counts {
+        guardrails: vec![None, None],
+        ..counts(20_000.0, 0.46, 0.010, 0.050)
+    };
+    let round = judged(&test, &baseline, &blind, 6);
+    assert_eq!(round.signals[1].verdict, "NoData");
+    let Comparison::Continue(why) = &round.comparison else {
+        panic!("{:?}", round.comparison);
+    };
+    assert!(
+        why.starts_with("round inconclusive: no data for error-rate"),
+        "{why}"
+    );
+    let nothing = Counts::default();
+    let over = judged(&test, &nothing, &nothing, 14);
+    assert!(
+        matches!(over.comparison, Comparison::Undecided(_)),
+        "{:?}",
+        over.comparison
+    );
+}
+
+#[test]
+fn manual_shows_the_same_report_and_leaves_the_decision_to_a_person() {
+    let test = prompt_test(AbDecision::Manual);
+    let baseline = counts(20_000.0, 0.42, 0.010, 0.050);
+    let candidate = counts(20_000.0, 0.46, 0.010, 0.050);
+    let round = judged(&test, &baseline, &candidate, 6);
+    assert_eq!(round.signals[0].verdict, "Better");
+    assert!(matches!(round.comparison, Comparison::Continue(_)));
+    let over = judged(&test, &baseline, &candidate, 14);
+    assert!(matches!(over.comparison, Comparison::Undecided(_)));
+}
+
+#[test]
+fn the_reported_p_value_is_the_smallest_seen_so_far() {
+    let test = prompt_test(AbDecision::Manual);
+    let baseline = counts(20_000.0, 0.42, 0.010, 0.050);
+    let first = judged(&test, &baseline, &counts(20_000.0, 0.44, 0.010, 0.050), 6);
+    let p_first = first.signals[0].p_value.unwrap();
+    let report = AbReport {
+        signals: first.signals.clone(),
+        ..AbReport::default()
+    };
+    let later = judge(
+        &test,
+        50,
+        (&baseline, &counts(20_000.0, 0.42, 0.010, 0.050)),
+        Some(&report),
+        clock(7),
+    )
+    .unwrap();
+    assert!(p_first < 1.0);
+    assert_eq!(later.signals[0].p_value, Some(p_first));
+}
+
+#[test]
+fn a_test_without_a_primary_metric_is_not_judged_here() {
+    let test = AbTest::default();
+    let c = Counts::default();
+    assert_eq!(judge(&test, 50, (&c, &c), None, clock(1)), None);
+}

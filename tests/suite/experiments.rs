@@ -1,0 +1,257 @@
+//! A/B tests decided by the sequential test against a real Prometheus
+//! (Debian package) scraping small servers that speak the app contract's
+//! chatbot series, one per variant: a candidate better liked with its
+//! guardrails holding is promoted before the duration ends, a split of
+//! conversations that is off holds every decision and says so, and a
+//! candidate that breaks a guardrail is rolled back however well liked.
+
+use crate::common;
+
+use chatbot_operator::{
+    analysis::prometheus::Prometheus,
+    api::{
+        AbDecision, AbTest, Analysis, ChatbotDeployment, Guardrail, GuardrailSource, PrimaryMetric,
+        Sticky, Strategy, Variant,
+    },
+};
+use common::{
+    prometheus::{Chat, PrometheusServer, Target, chat_app},
+    rollouts::*,
+};
+
+/// Per scrape: 2,000 conversations of ten requests, 35 % rated up, 1 %
+/// errors, 95 % of first tokens under 2 s, 1 % provider 429s (10,000
+/// conversations over the test).
+const BASELINE: Chat = Chat {
+    conversations: 2_000,
+    rated_up: 700,
+    requests: 20_000,
+    errors: 200,
+    first_token_under_2s: 19_000,
+    provider_calls: 20_000,
+    provider_429: 200,
+};
+
+/// Waits until Prometheus holds the variant's counters grown and then flat
+/// for a while, so its increase over the test is all of it.
+async fn wait_until_flat(prometheus: &Prometheus, revision: i64) {
+    let query = format!(
+        r#"count_over_time(chatbot_conversations_total{{namespace="{NS}",app_kubernetes_io_instance="mindmitra",chatbot_dev_revision="{revision}"}}[5m])"#
+    );
+    let wanted = (common::prometheus::CHAT_SCRAPES + 10) as f64;
+    for _ in 0..200 {
+        if let chatbot_operator::analysis::QueryResult::Value(samples) =
+            prometheus.query(&query).await
+            && samples >= wanted
+        {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    panic!("Prometheus never scraped revision {revision} {wanted} times");
+}
+
+/// MindMitra's prompt test: thumbs-up rate (35 % expected, +10 % worth
+/// finding), error rate within 0.5 points, first tokens over 2 s within 2.
+fn prompt_test(prometheus: &str) -> ChatbotDeployment {
+    let mut spec = canary();
+    let rollout = spec.spec.rollout.as_mut().unwrap();
+    rollout.strategy = Some(Strategy::AbTest);
+    rollout.ab_test = Some(AbTest {
+        variants: vec![
+            Variant {
+                name: "current-prompt".into(),
+                weight: 50,
+                baseline: Some(true),
+                ..Default::default()
+            },
+            Variant {
+                name: "listen-first".into(),
+                weight: 50,
+                ..Default::default()
+            },
+        ],
+        sticky: Some(Sticky {
+            header: None,
+            cookie: Some("mindmitra-variant".into()),
+        }),
+        duration: Some("14d".into()),
+        decision: Some(AbDecision::Sequential),
+        primary: Some(PrimaryMetric {
+            baseline_rate_percent: 35.0,
+            minimum_detectable_effect_percent: 10.0,
+            ..Default::default()
+        }),
+        guardrails: Some(vec![
+            Guardrail {
+                metric: GuardrailSource::ErrorRate,
+                margin_percent: 0.5,
+                ..Default::default()
+            },
+            Guardrail {
+                metric: GuardrailSource::SlowFirstToken,
+                threshold_ms: Some(2000),
+                margin_percent: 2.0,
+                ..Default::default()
+            },
+        ]),
+        ..Default::default()
+    });
+    rollout.analysis = Some(Analysis {
+        enabled: Some(false),
+        prometheus_url: Some(prometheus.into()),
+        ..Default::default()
+    });
+    spec
+}
+
+/// Revision 1 serving `baseline`, revision 2 shipped as the candidate
+/// serving `candidate`, split 50/50, both scraped; then an hour of the
+/// test, and the rollout's status and Events after its next looks.
+async fn run(
+    baseline: Chat,
+    candidate: Chat,
+) -> (chatbot_operator::api::RolloutStatus, Vec<(String, String)>) {
+    let labels = |revision: i64| {
+        vec![
+            ("namespace", NS.to_string()),
+            ("app_kubernetes_io_instance", "mindmitra".to_string()),
+            ("chatbot_dev_revision", revision.to_string()),
+        ]
+    };
+    let server = PrometheusServer::start(&[
+        Target {
+            address: chat_app(baseline).await,
+            labels: labels(1),
+        },
+        Target {
+            address: chat_app(candidate).await,
+            labels: labels(2),
+        },
+    ])
+    .await;
+    let prometheus = Prometheus::new(&server.url()).unwrap();
+    let spec = prompt_test(&server.url());
+    let (mut harness, at) = serving_revision_1(&spec).await;
+    ship(
+        &mut harness,
+        &at,
+        &spec,
+        "ghcr.io/mindmitra/support-bot:1.1.0",
+    )
+    .await;
+    candidate_ready(&mut harness, &at, 2).await;
+    assert_eq!(canary_weight(&harness).as_deref(), Some("50"));
+    wait_until_flat(&prometheus, 1).await;
+    wait_until_flat(&prometheus, 2).await;
+    advance(&mut harness, 3_600);
+    harness.reconcile_times(&at, 2).await;
+    let rollout = harness.chatbot(&at).status.unwrap().rollout.unwrap();
+    (rollout, harness.events())
+}
+
+fn verdicts(rollout: &chatbot_operator::api::RolloutStatus) -> Vec<(String, String)> {
+    rollout
+        .report
+        .iter()
+        .flat_map(|r| &r.signals)
+        .map(|s| (s.name.clone(), s.verdict.clone()))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_better_liked_prompt_with_its_guardrails_holding_is_promoted_early() {
+    let candidate = Chat {
+        rated_up: 900,
+        ..BASELINE
+    };
+    let (rollout, _) = run(BASELINE, candidate).await;
+    assert_eq!(rollout.phase, "Promoted", "{}", rollout.message);
+    let report = rollout.report.clone().unwrap();
+    assert!(
+        report
+            .decision
+            .contains("the candidate wins on thumbs-up-rate"),
+        "{}",
+        report.decision
+    );
+    assert_eq!(
+        verdicts(&rollout),
+        [
+            ("thumbs-up-rate".to_string(), "Better".to_string()),
+            ("error-rate".into(), "Holds".into()),
+            ("first-token-over-2000ms".into(), "Holds".into()),
+        ]
+    );
+    let primary = &report.signals[0];
+    assert!(
+        (primary.baseline_percent.unwrap() - 35.0).abs() < 0.5,
+        "{primary:?}"
+    );
+    assert!(
+        (primary.candidate_percent.unwrap() - 45.0).abs() < 0.5,
+        "{primary:?}"
+    );
+    // The slow-first-token share came from the bucket written `2.0`.
+    let slow = &report.signals[2];
+    assert!(
+        (slow.baseline_percent.unwrap() - 5.0).abs() < 0.5,
+        "{slow:?}"
+    );
+    let srm = report.sample_ratio.unwrap();
+    assert!(!srm.mismatch, "{srm:?}");
+    let candidate = &report.variants[1];
+    assert!(candidate.conversations.unwrap() >= 9_000.0, "{candidate:?}");
+}
+
+#[tokio::test]
+async fn a_split_that_is_off_holds_the_test_and_says_so() {
+    // The candidate wins clearly, but gets 47 % of conversations under
+    // 50/50 weights.
+    let candidate = Chat {
+        conversations: 1_774,
+        rated_up: 800,
+        requests: 17_740,
+        errors: 177,
+        first_token_under_2s: 16_853,
+        provider_calls: 17_740,
+        provider_429: 177,
+    };
+    let (rollout, events) = run(BASELINE, candidate).await;
+    assert_eq!(
+        rollout.phase, "Progressing",
+        "never won: {}",
+        rollout.message
+    );
+    assert!(
+        rollout
+            .message
+            .contains("untrustworthy: conversations split"),
+        "{}",
+        rollout.message
+    );
+    assert!(rollout.report.unwrap().sample_ratio.unwrap().mismatch);
+    assert!(
+        events
+            .iter()
+            .any(|(reason, _)| reason == "SampleRatioMismatch"),
+        "{events:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_winner_that_breaks_a_guardrail_is_rolled_back() {
+    let candidate = Chat {
+        rated_up: 900,
+        errors: 800,
+        ..BASELINE
+    };
+    let (rollout, _) = run(BASELINE, candidate).await;
+    assert_eq!(rollout.phase, "RolledBack", "{}", rollout.message);
+    assert!(
+        rollout.message.contains("guardrail error-rate breached"),
+        "{}",
+        rollout.message
+    );
+    assert_eq!(rollout.weight, 0, "all traffic back on the baseline");
+}
