@@ -606,6 +606,11 @@ impl FakeApi {
                 if let Some(namespace) = &target.namespace {
                     object["metadata"]["namespace"] = json!(namespace);
                 }
+                // A dry run answers with the object as it would be and
+                // keeps nothing, as the real API server does.
+                if query_param(&request.uri, "dryRun").as_deref() == Some("All") {
+                    return (201, object);
+                }
                 (201, state.put(&object_path, object))
             }
             (Method::PUT, Some(object_path)) => {
