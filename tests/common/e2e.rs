@@ -334,7 +334,28 @@ impl Operator {
         )
     }
 
+    /// An operator running as `user` (impersonated by the kubeconfig's
+    /// administrator), watching `namespace` and electing its leader
+    /// through a Lease there: the rights of a namespaced install only.
+    pub fn as_user(namespace: &str, test: &str, user: &str) -> Self {
+        Self::launch(
+            namespace,
+            test,
+            Some(user),
+            &[
+                "--lease-namespace",
+                namespace,
+                "--lease-name",
+                PRODUCT_LEASE,
+            ],
+        )
+    }
+
     fn spawn(namespace: &str, test: &str, election: &[&str]) -> Self {
+        Self::launch(namespace, test, None, election)
+    }
+
+    fn launch(namespace: &str, test: &str, user: Option<&str>, election: &[&str]) -> Self {
         let moto = super::moto::Moto::start();
         let metrics = SocketAddr::from(([127, 0, 0, 1], super::free_port()));
         let dir = super::root().join("target/e2e-logs");
@@ -347,11 +368,14 @@ impl Operator {
         // where the control plane gives one (scripts/cluster.sh), else the
         // kubeconfig's user impersonating it. Either way only the RBAC in
         // `manifests/` applies.
-        match std::env::var_os("E2E_OPERATOR_KUBECONFIG") {
-            Some(kubeconfig) => {
+        match (user, std::env::var_os("E2E_OPERATOR_KUBECONFIG")) {
+            (Some(user), _) => {
+                command.args(["--as", user]);
+            }
+            (None, Some(kubeconfig)) => {
                 command.env("KUBECONFIG", kubeconfig);
             }
-            None => {
+            (None, None) => {
                 command.args(["--as", OPERATOR_USER]);
             }
         }

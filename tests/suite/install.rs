@@ -434,3 +434,53 @@ async fn the_in_memory_api_server_refuses_what_a_real_one_refuses() {
         .await
         .expect("the committed CRD installs");
 }
+
+/// `manifests/namespaced/` puts the operator in one team's namespace with
+/// the ClusterRole's rules as a Role there: nothing cluster-wide, the same
+/// rules word for word, bound to the ServiceAccount beside it, and the
+/// operator told to watch the namespace it runs in.
+#[test]
+fn the_namespaced_install_grants_the_same_rules_in_one_namespace_only() {
+    let cluster = kustomize();
+    let narrow = kustomize_dir("manifests/namespaced/");
+    for object in &narrow {
+        let kind = object["kind"].as_str().unwrap();
+        assert!(
+            !kind.starts_with("Cluster")
+                && kind != "Namespace"
+                && kind != "CustomResourceDefinition",
+            "cluster-wide {kind} in the namespaced install"
+        );
+        assert_eq!(object["metadata"]["namespace"], "mindmitra", "{kind}");
+    }
+    let role = find(&narrow, "Role", "chatbot-operator");
+    assert_eq!(
+        role["rules"],
+        find(&cluster, "ClusterRole", "chatbot-operator")["rules"],
+        "manifests/namespaced/role.yaml must hold the ClusterRole's rules"
+    );
+    let binding = find(&narrow, "RoleBinding", "chatbot-operator");
+    assert_eq!(binding["roleRef"]["kind"], "Role");
+    assert_eq!(
+        binding["subjects"],
+        serde_json::json!([{"kind": "ServiceAccount", "name": "chatbot-operator", "namespace": "mindmitra"}])
+    );
+    let container = &find(&narrow, "Deployment", "chatbot-operator")["spec"]["template"]["spec"]["containers"]
+        [0];
+    let args: Vec<&str> = container["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(args.contains(&"--namespace=$(POD_NAMESPACE)"), "{args:?}");
+    let env = container["env"].as_array().unwrap();
+    assert!(
+        env.iter().any(|e| e["name"] == "POD_NAMESPACE"
+            && e["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.namespace"),
+        "the namespace comes from the pod: {env:?}"
+    );
+    // Leader election stays in the namespace too.
+    let election = find(&narrow, "RoleBinding", "chatbot-operator-leader-election");
+    assert_eq!(election["subjects"][0]["namespace"], "mindmitra");
+}
