@@ -26,6 +26,8 @@ pub mod keys {
     pub const REVISION: &str = "chatbot.dev/revision";
     /// `canary` on the candidate's pods during a Canary or BlueGreen rollout.
     pub const TRACK: &str = "chatbot.dev/track";
+    /// The A/B test variant a candidate's pods run (`CHATBOT_VARIANT`).
+    pub const VARIANT: &str = "chatbot.dev/variant";
     /// Hash of the child as rendered, used to skip writes when nothing changed.
     pub const SPEC_HASH: &str = "chatbot.dev/spec-hash";
     /// Hash of the app's ConfigMap data, so a config change rolls the pods.

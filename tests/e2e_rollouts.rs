@@ -350,13 +350,79 @@ async fn a_short_a_b_test_reports_and_waits_for_a_person() {
     );
     e2e::create_chatbot(&client, &namespace.name, &cbd).await;
     ready(&client, &namespace.name, "echo", &operator).await;
-    cbd.spec.image = "ghcr.io/chatbot-operator/echo-bot:1.1.0".into();
+    // A new system prompt: configuration only, the same image.
+    cbd.spec.config = Some(
+        [("SYSTEM_PROMPT".to_string(), "Listen first.".to_string())]
+            .into_iter()
+            .collect(),
+    );
     gitops_apply(&client, &namespace.name, &cbd).await;
     eventually("50/50", DEADLINE, Some(&operator), || async {
         let weights = weights(&client, &namespace.name, "echo").await;
         (weights == [("echo".to_string(), 50), ("echo-canary".to_string(), 50)]).then_some(())
     })
     .await;
+
+    // The candidate runs as its own revision, knowing its variant.
+    let deployments: Api<k8s_openapi::api::apps::v1::Deployment> =
+        Api::namespaced(client.clone(), &namespace.name);
+    let candidate = deployments.get("echo-canary").await.unwrap();
+    let template = candidate.spec.unwrap().template;
+    let labels = template.metadata.unwrap().labels.unwrap();
+    assert_eq!(labels["chatbot.dev/variant"], "new-prompt");
+    assert_eq!(labels["chatbot.dev/revision"], "2");
+    let env = template.spec.unwrap().containers[0].env.clone().unwrap();
+    assert!(
+        env.iter()
+            .any(|v| v.name == "CHATBOT_VARIANT" && v.value.as_deref() == Some("new-prompt")),
+        "{env:?}"
+    );
+    // The route, as the real API server admitted it: a conversation's
+    // cookie keeps it on its variant either way, and the weighted answers
+    // set that cookie.
+    let routes: Api<HttpRoute> = Api::namespaced(client.clone(), &namespace.name);
+    let rules = routes.get("echo").await.unwrap().spec.rules.unwrap();
+    let sticky: Vec<(String, String)> = rules
+        .iter()
+        .filter_map(|rule| {
+            let header = rule.matches.as_ref()?[0].headers.as_ref()?[0].value.clone();
+            Some((header, rule.backend_refs.as_ref()?[0].name.clone()))
+        })
+        .collect();
+    assert_eq!(
+        sticky,
+        [
+            (
+                r"(^|;\s*)echo-variant=always(;|$)".to_string(),
+                "echo-canary".to_string()
+            ),
+            (
+                r"(^|;\s*)echo-variant=never(;|$)".to_string(),
+                "echo".to_string()
+            ),
+        ]
+    );
+    let assigned: Vec<String> = rules
+        .last()
+        .and_then(|r| r.backend_refs.clone())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|b| {
+            let filter = b.filters.as_ref()?.first()?;
+            Some(
+                filter.response_header_modifier.as_ref()?.add.as_ref()?[0]
+                    .value
+                    .clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        assigned,
+        [
+            "echo-variant=never; Path=/; HttpOnly; SameSite=Lax",
+            "echo-variant=always; Path=/; HttpOnly; SameSite=Lax"
+        ]
+    );
 
     // The duration ends: a report (no Prometheus here, so no numbers) and a
     // pause for the on-call decision; traffic stays split meanwhile.

@@ -3,9 +3,9 @@
 
 use crate::api::{Analysis, MetricCheck};
 
-/// Which pods' series a query reads. Label names are those a
-/// ServiceMonitor with `podTargetLabels: [app.kubernetes.io/instance,
-/// chatbot.dev/revision]` gives the scraped series.
+/// Which pods' series a query reads. Label names are those the PodMonitor's
+/// `podTargetLabels` (`app.kubernetes.io/instance`, `chatbot.dev/revision`)
+/// give the scraped series.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Selector {
     pub namespace: String,

@@ -95,7 +95,11 @@ pub fn pod_monitor(name: &str) -> PodMonitor {
                 interval: Some("30s".into()),
                 scrape_timeout: Some("10s".into()),
             }],
-            pod_target_labels: vec![keys::INSTANCE.into(), keys::REVISION.into()],
+            pod_target_labels: vec![
+                keys::INSTANCE.into(),
+                keys::REVISION.into(),
+                keys::VARIANT.into(),
+            ],
         },
     }
 }

@@ -11,8 +11,16 @@ use crate::names;
 
 /// The candidate's Deployment (`replicas` pods whose component label is
 /// `component`) and its Service, from the rendered app Deployment and
-/// Service. Empty when the rendering has no app Deployment.
-pub fn candidate_children(rendered: &Rendered, replicas: i32, component: &str) -> Vec<Child> {
+/// Service. Empty when the rendering has no app Deployment. The pods of
+/// an A/B test's candidate `variant` get `CHATBOT_VARIANT` and the label
+/// `chatbot.dev/variant` (which their metrics keep); the revision's
+/// template hash stays the rendered one's.
+pub fn candidate_children(
+    rendered: &Rendered,
+    replicas: i32,
+    component: &str,
+    variant: Option<&str>,
+) -> Vec<Child> {
     let context = &rendered.context;
     let selector = names::candidate_selector_labels(&context.name, component);
     let mut children = Vec::new();
@@ -33,6 +41,9 @@ pub fn candidate_children(rendered: &Rendered, replicas: i32, component: &str) -
                 .labels
                 .get_or_insert_with(Default::default)
                 .extend(selector.clone());
+            if let Some(variant) = variant {
+                name_variant(&mut spec.template, variant);
+            }
             for constraint in spec
                 .template
                 .spec
@@ -62,4 +73,30 @@ pub fn candidate_children(rendered: &Rendered, replicas: i32, component: &str) -
         children.push(child);
     }
     children
+}
+
+/// `CHATBOT_VARIANT` beside `CHATBOT_REVISION` (the app's container) and
+/// the variant label on the pods.
+fn name_variant(template: &mut k8s_openapi::api::core::v1::PodTemplateSpec, variant: &str) {
+    template
+        .metadata
+        .get_or_insert_with(Default::default)
+        .labels
+        .get_or_insert_with(Default::default)
+        .insert(names::keys::VARIANT.into(), variant.into());
+    for container in template
+        .spec
+        .iter_mut()
+        .flat_map(|pod| pod.containers.iter_mut())
+    {
+        let env = container.env.get_or_insert_with(Vec::new);
+        if !env.iter().any(|var| var.name == "CHATBOT_REVISION") {
+            continue;
+        }
+        env.push(k8s_openapi::api::core::v1::EnvVar {
+            name: "CHATBOT_VARIANT".into(),
+            value: Some(variant.into()),
+            ..Default::default()
+        });
+    }
 }

@@ -16,7 +16,7 @@ use crate::{
 
 /// Keys of the app contract the operator sets; a spec may not set them by
 /// hand, because two sources of truth for `PORT` is how outages start.
-const CONTRACT_KEYS: [(&str, &str); 11] = [
+const CONTRACT_KEYS: [(&str, &str); 12] = [
     ("PORT", "spec.port"),
     ("ENVIRONMENT", "spec.environment"),
     ("LOG_LEVEL", "spec.observability.logLevel"),
@@ -28,6 +28,7 @@ const CONTRACT_KEYS: [(&str, &str); 11] = [
     ("REDIS_URL", "spec.cache"),
     ("SENTRY_DSN", "spec.observability.sentryDsnSecretRef"),
     ("CHATBOT_REVISION", "the revision history"),
+    ("CHATBOT_VARIANT", "spec.rollout.abTest.variants"),
 ];
 
 /// The spec field that sets a contract variable; every `RATE_LIMIT_*` is

@@ -45,7 +45,11 @@ async fn the_monitor_and_rules_are_applied_once_and_pruned_when_no_longer_asked_
     );
     assert_eq!(
         monitor["spec"]["podTargetLabels"],
-        json!(["app.kubernetes.io/instance", "chatbot.dev/revision"])
+        json!([
+            "app.kubernetes.io/instance",
+            "chatbot.dev/revision",
+            "chatbot.dev/variant"
+        ])
     );
     assert_eq!(
         monitor["metadata"]["ownerReferences"][0]["kind"],

@@ -146,7 +146,13 @@ pub fn plan(
     };
     let candidate = progress
         .candidate_replicas
-        .map(|replicas| candidate_children(rendered, replicas, component))
+        .map(|replicas| {
+            let variant = settings
+                .test
+                .as_ref()
+                .map(|(_, variants, _)| variants.candidate.as_str());
+            candidate_children(rendered, replicas, component, variant)
+        })
         .unwrap_or_default();
     let wake = wake(&settings, &inputs, &progress);
     let notes = sample_ratio_turned(

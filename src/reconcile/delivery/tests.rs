@@ -508,6 +508,29 @@ fn brigade_split() -> (Rendered, ChatbotDeploymentStatus) {
         .unwrap()
         .unwrap();
     assert_eq!(split.progress.candidate_weight, 50);
+    // The candidate's pods know their variant, and their metrics keep it.
+    let Some(Object::Deployment(candidate)) = split
+        .candidate
+        .iter()
+        .find(|c| c.kind() == ChildKind::CandidateDeployment)
+        .map(Child::object)
+    else {
+        panic!("a candidate Deployment");
+    };
+    let template = &candidate.spec.as_ref().unwrap().template;
+    assert_eq!(
+        template.metadata.as_ref().unwrap().labels.as_ref().unwrap()["chatbot.dev/variant"],
+        "candidate"
+    );
+    let env = template.spec.as_ref().unwrap().containers[0]
+        .env
+        .clone()
+        .unwrap();
+    assert!(
+        env.iter()
+            .any(|v| v.name == "CHATBOT_VARIANT" && v.value.as_deref() == Some("candidate")),
+        "{env:?}"
+    );
     status.rollout = split.progress.status;
     (rendered, status)
 }

@@ -1,18 +1,24 @@
-//! The Gateway API HTTPRoute of a split: sticky requests to the candidate
-//! first, then everything else by weight, with the edge's response headers
-//! set by a `ResponseHeaderModifier` filter on every rule.
+//! The Gateway API HTTPRoute of a split: sticky requests to their variant
+//! first (`always` to the candidate, `never` to the stable revision), then
+//! everything else by weight, with the edge's response headers set by a
+//! `ResponseHeaderModifier` filter on every rule. With a sticky cookie the
+//! route assigns a conversation itself: the weighted rule's answers set
+//! the cookie naming the variant that answered, so the conversation's
+//! later requests follow the sticky rules.
 
 use gateway_api::apis::standard::httproutes::{
     HttpRoute, HttpRouteParentRefs, HttpRouteRules, HttpRouteRulesBackendRefs,
-    HttpRouteRulesFilters, HttpRouteRulesFiltersResponseHeaderModifier,
-    HttpRouteRulesFiltersResponseHeaderModifierSet, HttpRouteRulesFiltersType,
-    HttpRouteRulesMatches, HttpRouteRulesMatchesHeaders, HttpRouteRulesMatchesHeadersType,
-    HttpRouteRulesMatchesPath, HttpRouteRulesMatchesPathType, HttpRouteRulesTimeouts,
-    HttpRouteSpec,
+    HttpRouteRulesBackendRefsFilters, HttpRouteRulesBackendRefsFiltersResponseHeaderModifier,
+    HttpRouteRulesBackendRefsFiltersResponseHeaderModifierAdd,
+    HttpRouteRulesBackendRefsFiltersType, HttpRouteRulesFilters,
+    HttpRouteRulesFiltersResponseHeaderModifier, HttpRouteRulesFiltersResponseHeaderModifierSet,
+    HttpRouteRulesFiltersType, HttpRouteRulesMatches, HttpRouteRulesMatchesHeaders,
+    HttpRouteRulesMatchesHeadersType, HttpRouteRulesMatchesPath, HttpRouteRulesMatchesPathType,
+    HttpRouteRulesTimeouts, HttpRouteSpec,
 };
 use std::collections::BTreeMap;
 
-use super::{Exposure, SERVICE_PORT, STICKY_VALUE, Split, edge::Edge, meta};
+use super::{Exposure, SERVICE_PORT, STICKY_NEVER, STICKY_VALUE, Split, edge::Edge, meta};
 use crate::api::Sticky;
 
 /// The edge's response headers as one filter; none when there are none.
@@ -49,17 +55,47 @@ fn backend(service: &str, weight: i32) -> HttpRouteRulesBackendRefs {
     }
 }
 
-fn sticky_match(sticky: &Sticky) -> Option<HttpRouteRulesMatchesHeaders> {
+/// A backend of the weighted rule whose answers set the sticky cookie to
+/// `value`, when the stickiness is a cookie.
+fn assigning(
+    service: &str,
+    weight: i32,
+    cookie: Option<&str>,
+    value: &str,
+) -> HttpRouteRulesBackendRefs {
+    let mut backend = backend(service, weight);
+    backend.filters = cookie.map(|cookie| {
+        vec![HttpRouteRulesBackendRefsFilters {
+            r#type: HttpRouteRulesBackendRefsFiltersType::ResponseHeaderModifier,
+            response_header_modifier: Some(
+                HttpRouteRulesBackendRefsFiltersResponseHeaderModifier {
+                    add: Some(vec![
+                        HttpRouteRulesBackendRefsFiltersResponseHeaderModifierAdd {
+                            name: "Set-Cookie".into(),
+                            value: format!("{cookie}={value}; Path=/; HttpOnly; SameSite=Lax"),
+                        },
+                    ]),
+                    ..Default::default()
+                },
+            ),
+            ..Default::default()
+        }]
+    });
+    backend
+}
+
+/// The match of requests whose sticky header or cookie carries `value`.
+fn sticky_match(sticky: &Sticky, value: &str) -> Option<HttpRouteRulesMatchesHeaders> {
     match (&sticky.header, &sticky.cookie) {
         (Some(header), _) => Some(HttpRouteRulesMatchesHeaders {
             name: header.clone(),
             r#type: Some(HttpRouteRulesMatchesHeadersType::Exact),
-            value: STICKY_VALUE.into(),
+            value: value.into(),
         }),
         (None, Some(cookie)) => Some(HttpRouteRulesMatchesHeaders {
             name: "Cookie".into(),
             r#type: Some(HttpRouteRulesMatchesHeadersType::RegularExpression),
-            value: format!("(^|;\\s*){}={STICKY_VALUE}(;|$)", regex_escape(cookie)),
+            value: format!("(^|;\\s*){}={value}(;|$)", regex_escape(cookie)),
         }),
         (None, None) => None,
     }
@@ -91,25 +127,37 @@ pub fn http_route(exposure: &Exposure, split: &Split) -> HttpRoute {
     let filters = header_filters(&exposure.edge);
     let weight = split.candidate_weight();
     let mut rules = Vec::new();
-    if let (Some((candidate, _)), Some(header)) = (
-        &split.candidate,
-        split.sticky.as_ref().and_then(sticky_match),
-    ) {
-        rules.push(HttpRouteRules {
-            matches: Some(vec![HttpRouteRulesMatches {
-                headers: Some(vec![header]),
-                path: Some(root.clone()),
+    let sticky = split.sticky.as_ref().filter(|_| split.candidate.is_some());
+    if let (Some((candidate, _)), Some(sticky)) = (&split.candidate, sticky) {
+        for (value, service) in [
+            (STICKY_VALUE, candidate.as_str()),
+            (STICKY_NEVER, split.stable_service.as_str()),
+        ] {
+            let Some(header) = sticky_match(sticky, value) else {
+                continue;
+            };
+            rules.push(HttpRouteRules {
+                matches: Some(vec![HttpRouteRulesMatches {
+                    headers: Some(vec![header]),
+                    path: Some(root.clone()),
+                    ..Default::default()
+                }]),
+                backend_refs: Some(vec![backend(service, 1)]),
+                timeouts: timeouts.clone(),
+                filters: filters.clone(),
                 ..Default::default()
-            }]),
-            backend_refs: Some(vec![backend(candidate, 1)]),
-            timeouts: timeouts.clone(),
-            filters: filters.clone(),
-            ..Default::default()
-        });
+            });
+        }
     }
-    let mut backends = vec![backend(&split.stable_service, 100 - weight)];
+    let cookie = sticky.and_then(|s| s.cookie.as_deref());
+    let mut backends = vec![assigning(
+        &split.stable_service,
+        100 - weight,
+        cookie,
+        STICKY_NEVER,
+    )];
     if let Some((candidate, _)) = &split.candidate {
-        backends.push(backend(candidate, weight));
+        backends.push(assigning(candidate, weight, cookie, STICKY_VALUE));
     }
     rules.push(HttpRouteRules {
         matches: Some(vec![HttpRouteRulesMatches {

@@ -64,6 +64,9 @@ pub struct Exposure {
 
 /// Value a sticky header or cookie carries to reach the candidate.
 pub const STICKY_VALUE: &str = "always";
+/// Value a sticky header or cookie carries to stay on the stable revision
+/// (ingress-nginx's word for it too).
+pub const STICKY_NEVER: &str = "never";
 
 pub(super) fn meta(
     exposure: &Exposure,

@@ -143,6 +143,102 @@ fn sticky_users_reach_the_candidate_first() {
 }
 
 #[test]
+fn a_conversation_stays_on_the_variant_its_first_answer_came_from() {
+    let route = http_route(
+        &exposure(),
+        &canary(
+            50,
+            Some(Sticky {
+                header: None,
+                cookie: Some("brigade-variant".into()),
+            }),
+        ),
+    );
+    let rules = route.spec.rules.unwrap();
+    let sticky: Vec<(String, String)> = rules
+        .iter()
+        .filter_map(|rule| {
+            let header = rule.matches.as_ref()?[0].headers.as_ref()?[0].value.clone();
+            Some((header, rule.backend_refs.as_ref()?[0].name.clone()))
+        })
+        .collect();
+    assert_eq!(
+        sticky,
+        [
+            (
+                r"(^|;\s*)brigade-variant=always(;|$)".to_string(),
+                "brigade-r5".to_string()
+            ),
+            (
+                r"(^|;\s*)brigade-variant=never(;|$)".to_string(),
+                "brigade-r4".to_string()
+            ),
+        ],
+        "a conversation's later requests follow its cookie, either way"
+    );
+    // Its first request is weighted, and the answer names the variant.
+    let weighted = rules.last().unwrap().backend_refs.clone().unwrap();
+    let set_cookie: Vec<(String, i32, String)> = weighted
+        .iter()
+        .map(|backend| {
+            let filter = &backend.filters.as_ref().unwrap()[0];
+            let added = &filter
+                .response_header_modifier
+                .as_ref()
+                .unwrap()
+                .add
+                .as_ref()
+                .unwrap()[0];
+            assert_eq!(added.name, "Set-Cookie");
+            (
+                backend.name.clone(),
+                backend.weight.unwrap(),
+                added.value.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        set_cookie,
+        [
+            (
+                "brigade-r4".to_string(),
+                50,
+                "brigade-variant=never; Path=/; HttpOnly; SameSite=Lax".to_string()
+            ),
+            (
+                "brigade-r5".to_string(),
+                50,
+                "brigade-variant=always; Path=/; HttpOnly; SameSite=Lax".to_string()
+            ),
+        ]
+    );
+
+    // A header is the client's to send: no answer sets it.
+    let by_header = http_route(
+        &exposure(),
+        &canary(
+            50,
+            Some(Sticky {
+                header: Some("X-Chatbot-Variant".into()),
+                cookie: None,
+            }),
+        ),
+    );
+    let rules = by_header.spec.rules.unwrap();
+    assert_eq!(rules.len(), 3, "always, never, then by weight");
+    assert!(
+        rules[2]
+            .backend_refs
+            .iter()
+            .flatten()
+            .all(|b| b.filters.is_none())
+    );
+    // Without a candidate there is nothing to stick to.
+    let stable = http_route(&exposure(), &Split::stable("brigade-r4"));
+    assert_eq!(stable.spec.rules.unwrap().len(), 1);
+}
+
+#[test]
 fn ingress_nginx_gets_a_canary_ingress_only_while_a_candidate_runs() {
     let split = canary(
         30,
@@ -243,7 +339,7 @@ fn every_http_route_rule_sets_the_edge_headers() {
         ),
     );
     let rules = route.spec.rules.as_ref().unwrap();
-    assert_eq!(rules.len(), 2);
+    assert_eq!(rules.len(), 3, "the two sticky rules and the weighted one");
     for rule in rules {
         let filters = rule.filters.as_ref().expect("filters on every rule");
         let set = filters[0]
