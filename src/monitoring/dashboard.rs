@@ -106,6 +106,7 @@ pub fn deployment(inputs: &Inputs, monthly_budget_usd: Option<f64>) -> Value {
     let panels: Vec<Panel> = service(inputs)
         .into_iter()
         .chain(spend(inputs, monthly_budget_usd))
+        .chain(experiments(inputs))
         .chain(platform(inputs))
         .collect();
     dashboard(
@@ -192,6 +193,55 @@ fn spend(inputs: &Inputs, monthly_budget_usd: Option<f64>) -> [Panel; 2] {
         )
         .line(thresholds.llm_monthly_cost_usd, "orange")
         .line(monthly_budget_usd, "red"),
+    ]
+}
+
+/// What users make of each revision and A/B variant: conversations, the
+/// share rated up, LLM tokens per conversation (what cost per
+/// conversation follows), one series per revision (and variant).
+fn experiments(inputs: &Inputs) -> [Panel; 3] {
+    let app = inputs.app();
+    let by = "chatbot_dev_revision, chatbot_dev_variant";
+    let legend = "revision {{chatbot_dev_revision}} {{chatbot_dev_variant}}";
+    let per = |metric: &str, extra: &str, window: &str| {
+        format!("sum by ({by}) (rate({metric}{{{app}{extra}}}[{window}]))")
+    };
+    [
+        Panel::new(
+            "Conversations by variant",
+            "short",
+            "New conversations a minute, by revision and A/B variant.",
+        )
+        .target(
+            format!("60 * {}", per("chatbot_conversations_total", "", "5m")),
+            legend,
+        ),
+        Panel::new(
+            "Thumbs-up rate by variant",
+            "percent",
+            "Share of conversations rated up over the last day, by revision and A/B variant (kubectl chatbot ab NAME has the test's intervals).",
+        )
+        .target(
+            format!(
+                "100 * {} / {}",
+                per("chatbot_feedback_total", r#",rating="up""#, "1d"),
+                per("chatbot_conversations_total", "", "1d")
+            ),
+            legend,
+        ),
+        Panel::new(
+            "LLM tokens per conversation",
+            "short",
+            "LLM tokens over conversations in the last hour, by revision and A/B variant: what cost per conversation follows.",
+        )
+        .target(
+            format!(
+                "{} / {}",
+                per("chatbot_llm_tokens_total", "", "1h"),
+                per("chatbot_conversations_total", "", "1h")
+            ),
+            legend,
+        ),
     ]
 }
 

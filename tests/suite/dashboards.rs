@@ -101,6 +101,9 @@ fn every_sample_has_a_dashboard_grafana_loads_with_the_panels_an_sre_asks_for() 
             "Time to first token (p95)",
             "LLM tokens",
             "Monthly spend against the budget",
+            "Conversations by variant",
+            "Thumbs-up rate by variant",
+            "LLM tokens per conversation",
             "Pods by revision",
             "Canary weight",
             "Database connections",
@@ -109,6 +112,12 @@ fn every_sample_has_a_dashboard_grafana_loads_with_the_panels_an_sre_asks_for() 
         ] {
             panel(&board, title);
         }
+        // One series per revision and A/B variant.
+        let rated = &panel(&board, "Thumbs-up rate by variant")["targets"][0];
+        assert_eq!(
+            rated["legendFormat"],
+            "revision {{chatbot_dev_revision}} {{chatbot_dev_variant}}"
+        );
     }
 }
 
