@@ -244,6 +244,14 @@ fn bad_inputs() -> Vec<(&'static str, String, &'static str)> {
             ),
             "(brigade-sales): spec.config.LOG_LEVEL: LOG_LEVEL is part of the app contract",
         ),
+        (
+            "an A/B test with two candidates",
+            sample.replace(
+                "        - { name: candidate, weight: 50 }",
+                "        - { name: candidate, weight: 25 }\n        - { name: other, weight: 25 }",
+            ),
+            "(brigade-sales): spec.rollout.abTest.variants: needs exactly one baseline variant and one other (the spec's new revision); found 1 baseline and 2 other",
+        ),
     ]
 }
 
