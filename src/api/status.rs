@@ -275,6 +275,13 @@ pub struct SignalReport {
     pub verdict: String,
 }
 
+impl SignalReport {
+    /// The difference and its interval's bounds, in points, when measured.
+    pub fn interval(&self) -> Option<(f64, f64, f64)> {
+        Some((self.difference_points?, self.low_points?, self.high_points?))
+    }
+}
+
 /// The sample-ratio check: conversations per variant against the weights.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]

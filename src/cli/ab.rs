@@ -46,16 +46,10 @@ fn percent(value: Option<f64>) -> String {
 
 /// A signal's difference and interval, e.g. `+2 [-3.1, +7.1]`.
 fn interval(signal: &SignalReport) -> String {
-    match (
-        signal.difference_points,
-        signal.low_points,
-        signal.high_points,
-    ) {
-        (Some(d), Some(low), Some(high)) => {
-            format!("{} [{}, {}]", signed(d), signed(low), signed(high))
-        }
-        _ => "-".into(),
-    }
+    signal.interval().map_or_else(
+        || "-".into(),
+        |(d, low, high)| format!("{} [{}, {}]", signed(d), signed(low), signed(high)),
+    )
 }
 
 /// The p-value as people read it: small ones in scientific notation.

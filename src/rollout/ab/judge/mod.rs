@@ -284,16 +284,10 @@ fn still_needed(
 }
 
 fn interval(signal: &SignalReport) -> String {
-    match (
-        signal.difference_points,
-        signal.low_points,
-        signal.high_points,
-    ) {
-        (Some(d), Some(low), Some(high)) => {
-            format!("{} points [{}, {}]", shown(d), shown(low), shown(high))
-        }
-        _ => "no data".into(),
-    }
+    signal.interval().map_or_else(
+        || "no data".into(),
+        |(d, low, high)| format!("{} points [{}, {}]", shown(d), shown(low), shown(high)),
+    )
 }
 
 /// One round of the test: the report's parts and what `rule` makes of
