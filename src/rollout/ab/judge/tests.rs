@@ -1,5 +1,5 @@
 use super::*;
-use crate::api::{Guardrail, PrimaryMetric};
+use crate::api::{AbDecision, Guardrail, PrimaryMetric};
 
 const DAY: u64 = 86_400;
 
