@@ -112,6 +112,16 @@ async fn run(
     baseline: Chat,
     candidate: Chat,
 ) -> (chatbot_operator::api::RolloutStatus, Vec<(String, String)>) {
+    run_with(baseline, candidate, false).await
+}
+
+/// [`run`], with Prometheus gone before the test's hour is measured when
+/// `outage`.
+async fn run_with(
+    baseline: Chat,
+    candidate: Chat,
+    outage: bool,
+) -> (chatbot_operator::api::RolloutStatus, Vec<(String, String)>) {
     let labels = |revision: i64| {
         vec![
             ("namespace", NS.to_string()),
@@ -119,7 +129,7 @@ async fn run(
             ("chatbot_dev_revision", revision.to_string()),
         ]
     };
-    let server = PrometheusServer::start(&[
+    let mut server = PrometheusServer::start(&[
         Target {
             address: chat_app(baseline).await,
             labels: labels(1),
@@ -144,6 +154,9 @@ async fn run(
     assert_eq!(canary_weight(&harness).as_deref(), Some("50"));
     wait_until_flat(&prometheus, 1).await;
     wait_until_flat(&prometheus, 2).await;
+    if outage {
+        server.stop();
+    }
     advance(&mut harness, 3_600);
     harness.reconcile_times(&at, 2).await;
     let rollout = harness.chatbot(&at).status.unwrap().rollout.unwrap();
@@ -254,4 +267,22 @@ async fn a_winner_that_breaks_a_guardrail_is_rolled_back() {
         rollout.message
     );
     assert_eq!(rollout.weight, 0, "all traffic back on the baseline");
+}
+
+#[tokio::test]
+async fn a_round_prometheus_cannot_answer_is_inconclusive_never_a_win() {
+    let candidate = Chat {
+        rated_up: 900,
+        ..BASELINE
+    };
+    let (rollout, _) = run_with(BASELINE, candidate, true).await;
+    assert_eq!(rollout.phase, "Progressing", "{}", rollout.message);
+    assert!(
+        rollout
+            .message
+            .contains("round inconclusive: no data for thumbs-up-rate"),
+        "{}",
+        rollout.message
+    );
+    assert_eq!(rollout.weight, 50, "the split stands");
 }
