@@ -113,15 +113,41 @@ fn proportion((events, trials): Pair) -> Option<Proportion> {
     Some(Proportion { trials, successes })
 }
 
-/// The smaller p of this round's and the rounds' before it: a p-value
-/// read at every look stays valid as the running minimum.
-fn running_min(p: f64, previous: Option<&AbReport>, name: &str, role: &str) -> f64 {
-    previous
-        .into_iter()
-        .flat_map(|r| &r.signals)
-        .filter(|s| s.name == name && s.role == role)
-        .filter_map(|s| s.p_value)
-        .fold(p, f64::min)
+/// The same signal in the round before, if it was measured.
+fn before<'a>(previous: Option<&'a AbReport>, name: &str, role: &str) -> Option<&'a SignalReport> {
+    previous?
+        .signals
+        .iter()
+        .find(|s| s.name == name && s.role == role)
+}
+
+/// This round's comparison carried over the rounds before it: the smaller
+/// p-value (a p-value read at every look stays valid as the running
+/// minimum) and the intersection of the intervals (so is a confidence
+/// sequence's running intersection: what one round showed, a later noisier
+/// one does not take back). An empty intersection — rounds that
+/// contradict each other, which counts that only grow make rare — keeps
+/// this round's interval.
+fn carried(
+    mut compared: sequential::Comparison,
+    before: Option<&SignalReport>,
+) -> sequential::Comparison {
+    let Some(before) = before else {
+        return compared;
+    };
+    if let Some(p) = before.p_value {
+        compared.p_value = compared.p_value.min(p);
+    }
+    if let Some((_, low, high)) = before.interval() {
+        let (low, high) = (
+            compared.low.max(low / 100.0),
+            compared.high.min(high / 100.0),
+        );
+        if low <= high {
+            (compared.low, compared.high) = (low, high);
+        }
+    }
+    compared
 }
 
 fn signal(
@@ -137,7 +163,8 @@ fn signal(
     let compared = match (b, c) {
         (Some(b), Some(c)) => sequential::compare(b, c, tau, alpha),
         _ => None,
-    };
+    }
+    .map(|compared| carried(compared, before(previous, &name, role)));
     let report = SignalReport {
         name: name.clone(),
         role: role.into(),
@@ -146,7 +173,7 @@ fn signal(
         difference_points: compared.map(|c| 100.0 * c.difference),
         low_points: compared.map(|c| 100.0 * c.low),
         high_points: compared.map(|c| 100.0 * c.high),
-        p_value: compared.map(|c| running_min(c.p_value, previous, &name, role)),
+        p_value: compared.map(|c| c.p_value),
         alpha,
         verdict: "NoData".into(),
     };

@@ -278,6 +278,39 @@ fn the_reported_p_value_is_the_smallest_seen_so_far() {
 }
 
 #[test]
+fn a_lead_one_round_showed_is_not_taken_back_by_a_noisier_round() {
+    let test = prompt_test(AbDecision::Manual);
+    // 10,000 conversations each: 44.5 % against 42 %, just conclusive.
+    let first = judged(
+        &test,
+        &counts(10_000.0, 0.42, 0.010, 0.050),
+        &counts(10_000.0, 0.445, 0.010, 0.050),
+        6,
+    );
+    assert_eq!(first.signals[0].verdict, "Better");
+    let report = AbReport {
+        signals: first.signals.clone(),
+        ..AbReport::default()
+    };
+    // 2,000 conversations later the new ones show no lead: alone, this
+    // round's interval reaches below zero; carried over, the intersection
+    // of both still excludes it.
+    let (baseline, candidate) = (
+        counts(12_000.0, 0.42, 0.010, 0.050),
+        counts(12_000.0, 5_290.0 / 12_000.0, 0.010, 0.050),
+    );
+    let alone = judged(&test, &baseline, &candidate, 7);
+    assert_eq!(alone.signals[0].verdict, "NotYet");
+    assert!(alone.signals[0].low_points.unwrap() < 0.0);
+    let later = judge(&test, 50, (&baseline, &candidate), Some(&report), clock(7)).unwrap();
+    let primary = &later.signals[0];
+    assert_eq!(primary.verdict, "Better");
+    assert_eq!(primary.low_points, first.signals[0].low_points);
+    assert_eq!(primary.high_points, alone.signals[0].high_points);
+    assert_eq!(primary.p_value, first.signals[0].p_value, "the smaller p");
+}
+
+#[test]
 fn a_test_without_a_primary_metric_is_not_judged_here() {
     let test = AbTest::default();
     let c = Counts::default();
