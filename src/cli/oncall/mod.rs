@@ -233,6 +233,34 @@ fn pods_line(deployment: &Deployment) -> String {
     )
 }
 
+/// A sequential test's verdicts and sample-ratio check on one line, and
+/// where the whole table is.
+fn ab_signals_line(out: &mut String, report: &crate::api::AbReport) {
+    if report.signals.is_empty() {
+        return;
+    }
+    let verdicts: Vec<String> = report
+        .signals
+        .iter()
+        .map(|s| format!("{} {}", s.name, s.verdict))
+        .collect();
+    let split = report.sample_ratio.as_ref().map_or(String::new(), |srm| {
+        if srm.mismatch {
+            format!(
+                " · SAMPLE RATIO MISMATCH {} against {}",
+                srm.observed, srm.expected
+            )
+        } else {
+            format!(" · split {} as configured", srm.observed)
+        }
+    });
+    let _ = writeln!(
+        out,
+        "            {}{split} (kubectl chatbot ab for the intervals)",
+        verdicts.join(", ")
+    );
+}
+
 /// The rollout's step, weight and why, and its newest analysis round.
 fn rollout_lines(out: &mut String, rollout: &crate::api::RolloutStatus, now: &Timestamp) {
     let step = crate::rollout::progressive::step_text(rollout);
@@ -247,6 +275,7 @@ fn rollout_lines(out: &mut String, rollout: &crate::api::RolloutStatus, now: &Ti
     }
     if let Some(report) = &rollout.report {
         let _ = writeln!(out, "A/B report: {}", report.decision);
+        ab_signals_line(out, report);
         for v in &report.variants {
             let or_dash =
                 |value: Option<f64>| value.map_or_else(|| "-".into(), crate::analysis::shown);

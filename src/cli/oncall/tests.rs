@@ -358,3 +358,35 @@ fn status_and_history_show_the_data_backups_and_the_restore() {
         "{history}"
     );
 }
+
+#[test]
+fn a_sequential_tests_verdicts_and_a_broken_split_show_in_status() {
+    let signal = |name: &str, verdict: &str| crate::api::SignalReport {
+        name: name.into(),
+        verdict: verdict.into(),
+        ..Default::default()
+    };
+    let mut report = crate::api::AbReport {
+        signals: vec![
+            signal("thumbs-up-rate", "Better"),
+            signal("error-rate", "NotYet"),
+        ],
+        sample_ratio: Some(crate::api::SampleRatioReport {
+            expected: "50/50".into(),
+            observed: "53.2/46.8".into(),
+            p_value: 1e-9,
+            mismatch: true,
+        }),
+        ..Default::default()
+    };
+    let mut out = String::new();
+    super::ab_signals_line(&mut out, &report);
+    assert_eq!(
+        out,
+        "            thumbs-up-rate Better, error-rate NotYet · SAMPLE RATIO MISMATCH 53.2/46.8 against 50/50 (kubectl chatbot ab for the intervals)\n"
+    );
+    report.signals.clear();
+    let mut none = String::new();
+    super::ab_signals_line(&mut none, &report);
+    assert!(none.is_empty(), "a test without a primary has no such line");
+}
