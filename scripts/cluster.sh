@@ -305,10 +305,20 @@ EOF
 }
 
 start() {
-  local name="$1" log="$dir/logs/$1.log"
+  local name="$1" log="$dir/logs/$1.log" pid
   shift
   "$@" >"$log" 2>&1 &
-  echo $! >"$dir/pids/$name.pid"
+  pid=$!
+  echo "$pid" >"$dir/pids/$name.pid"
+  # Until it has exec'd, the child is this script under another name, and
+  # a check by name would take a process still starting for one that
+  # ended: wait (5 s at most) until it runs as itself, or is gone.
+  for _ in $(seq 1 100); do
+    if alive "$dir/pids/$name.pid" "$name" || ! kill -0 "$pid" 2>/dev/null; then
+      break
+    fi
+    sleep 0.05
+  done
 }
 
 up() {
