@@ -28,23 +28,15 @@ pub struct Renderer {
 /// variants and primary metric): what the schema alone cannot say is
 /// refused here, offline by `render` and `plan` as by the operator.
 fn rollout_plan(spec: &crate::api::ChatbotDeploymentSpec) -> Result<(), RenderError> {
-    use crate::{api::Strategy, rollout};
     let Some(rollout) = &spec.rollout else {
         return Ok(());
     };
-    let planned = match rollout.strategy.unwrap_or_default() {
-        Strategy::Canary => {
-            rollout::machine::canary_plan(&rollout.canary.clone().unwrap_or_default()).map(|_| ())
-        }
-        Strategy::AbTest => {
-            rollout::ab::plan(&rollout.ab_test.clone().unwrap_or_default()).map(|_| ())
-        }
-        Strategy::Rolling | Strategy::BlueGreen => Ok(()),
-    };
-    planned.map_err(|error| RenderError::Spec {
-        path: error.path,
-        message: error.message,
-    })
+    crate::rollout::steps(rollout, false)
+        .map(|_| ())
+        .map_err(|error| RenderError::Spec {
+            path: error.path,
+            message: error.message,
+        })
 }
 
 /// A rendered ChatbotDeployment: its resolution and its children in apply order.

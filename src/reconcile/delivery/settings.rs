@@ -62,31 +62,12 @@ pub fn steps(spec: &ChatbotDeploymentSpec) -> Result<Option<Vec<Step>>, Blocker>
 }
 
 fn strategy_steps(spec: &ChatbotDeploymentSpec) -> Result<Option<Vec<Step>>, Blocker> {
-    let rollout = spec.rollout.clone().unwrap_or_default();
-    match rollout.strategy.unwrap_or(Strategy::Rolling) {
-        Strategy::Canary => {
-            let canary = rollout.canary.unwrap_or_default();
-            machine::canary_plan(&canary)
-                .map(Some)
-                .map_err(|error| Blocker {
-                    reason: "InvalidSpec",
-                    path: error.path.clone(),
-                    message: error.to_string(),
-                })
-        }
-        Strategy::BlueGreen => Ok(Some(machine::blue_green_plan(
-            &rollout.blue_green.unwrap_or_default(),
-            analysis_enabled(spec),
-        ))),
-        Strategy::AbTest => ab::plan(&rollout.ab_test.unwrap_or_default())
-            .map(|(steps, _, _)| Some(steps))
-            .map_err(|error| Blocker {
-                reason: "InvalidSpec",
-                path: error.path.clone(),
-                message: error.to_string(),
-            }),
-        Strategy::Rolling => Ok(None),
-    }
+    let settings = spec.rollout.clone().unwrap_or_default();
+    crate::rollout::steps(&settings, analysis_enabled(spec)).map_err(|error| Blocker {
+        reason: "InvalidSpec",
+        path: error.path.clone(),
+        message: error.to_string(),
+    })
 }
 
 /// Whether the spec's rollout runs analysis.
