@@ -64,7 +64,13 @@ pub fn plan(name: &str, resolution: &Resolution) -> Plan {
         .collect();
     let capacity = capacity::checks(spec);
     let cost = cost::estimate(spec);
-    let warnings = warnings(spec, &capacity, &cost);
+    let experiment = crate::rollout::ab::length::of(spec);
+    let mut warnings = warnings(spec, &capacity, &cost);
+    warnings.extend(
+        experiment
+            .as_ref()
+            .and_then(|length| length.warning.clone()),
+    );
     Plan {
         name: name.to_string(),
         environment: spec.environment.clone(),
@@ -74,7 +80,7 @@ pub fn plan(name: &str, resolution: &Resolution) -> Plan {
         cost,
         backup: crate::backup::estimate::plan(spec),
         alerts: alerts(name, spec),
-        experiment: crate::rollout::ab::length::of(spec),
+        experiment,
     }
 }
 
@@ -212,7 +218,6 @@ pub fn warnings(
             "ingress-nginx 1.12 and later answer 503 on every path of this host unless the controller's ConfigMap allows the response headers: global-allowed-response-headers must list {headers}"
         ));
     }
-    warnings.extend(crate::rollout::ab::length::of(spec).and_then(|length| length.warning));
     if cost.within_budget == Some(false) {
         warnings.push(format!(
             "estimated ${:.2}/month is over the budget of ${:.2}/month",
