@@ -11,7 +11,7 @@ use k8s_openapi::jiff::Timestamp;
 use super::{
     CliError,
     action::{TargetArgs, connect, read, runtime},
-    text::age,
+    text::{age, measured},
 };
 use crate::{
     analysis::shown,
@@ -25,10 +25,6 @@ pub fn ab_command(args: &TargetArgs) -> Result<String, CliError> {
         let view = read(&client, &namespace, &args.name).await?;
         Ok(ab_report(&view.cbd, &Timestamp::now()))
     })
-}
-
-fn or_dash(value: Option<f64>) -> String {
-    value.map_or_else(|| "-".into(), shown)
 }
 
 fn signed(value: f64) -> String {
@@ -125,10 +121,10 @@ fn variants(out: &mut String, report: &AbReport) {
             "{:<16} {:>8} {:>13} {:>10} {:>9} {:>9}",
             v.name,
             v.revision,
-            or_dash(v.conversations),
-            or_dash(v.requests),
+            measured(v.conversations),
+            measured(v.requests),
             percent(v.success_rate_percent),
-            or_dash(v.p95_latency_ms)
+            measured(v.p95_latency_ms)
         );
     }
 }

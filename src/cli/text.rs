@@ -26,3 +26,8 @@ pub fn dollars(value: f64) -> String {
 pub fn number(value: Option<i64>) -> String {
     value.map_or_else(|| "-".into(), |v| v.to_string())
 }
+
+/// A measured value as the reports show it, or `-` when there is none.
+pub fn measured(value: Option<f64>) -> String {
+    value.map_or_else(|| "-".into(), crate::analysis::shown)
+}

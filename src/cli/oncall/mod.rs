@@ -15,7 +15,7 @@ use kube::Client;
 use super::{
     CliError,
     action::{Request, TargetArgs, View, act, connect, read, runtime},
-    text::{age, dollars, number},
+    text::{age, dollars, measured, number},
 };
 use crate::api::{ChatbotDeployment, Strategy, TrafficProvider};
 
@@ -277,21 +277,19 @@ fn rollout_lines(out: &mut String, rollout: &crate::api::RolloutStatus, now: &Ti
         let _ = writeln!(out, "A/B report: {}", report.decision);
         ab_signals_line(out, report);
         for v in &report.variants {
-            let or_dash =
-                |value: Option<f64>| value.map_or_else(|| "-".into(), crate::analysis::shown);
             let extra: Vec<String> = v
                 .metrics
                 .iter()
-                .map(|m| format!("{} {}", m.name, or_dash(m.value)))
+                .map(|m| format!("{} {}", m.name, measured(m.value)))
                 .collect();
             let _ = writeln!(
                 out,
                 "  {:<12} revision {:<4} {} requests · {}% success · p95 {} ms{}",
                 v.name,
                 v.revision,
-                or_dash(v.requests),
-                or_dash(v.success_rate_percent),
-                or_dash(v.p95_latency_ms),
+                measured(v.requests),
+                measured(v.success_rate_percent),
+                measured(v.p95_latency_ms),
                 if extra.is_empty() {
                     String::new()
                 } else {
