@@ -1262,18 +1262,7 @@ async fn an_operator_killed_at_each_restore_step_is_replaced_and_the_restore_fin
 /// `manifests/namespaced/` as `kubectl kustomize` builds it, moved into
 /// `namespace`: the objects a team applies with its `namespace:` set.
 fn namespaced_install(namespace: &str) -> Vec<serde_json::Value> {
-    let output = std::process::Command::new("kubectl")
-        .args(["kustomize", "manifests/namespaced/"])
-        .current_dir(common::root())
-        .output()
-        .expect("kubectl");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let text = String::from_utf8(output.stdout).unwrap();
-    let mut objects = chatbot_operator::document::documents(&text).unwrap();
+    let mut objects = e2e::kustomize("manifests/namespaced/");
     for object in &mut objects {
         object["metadata"]["namespace"] = json!(namespace);
         let subjects = object.get_mut("subjects").and_then(|s| s.as_array_mut());

@@ -46,20 +46,7 @@ static INSTALLED: OnceCell<()> = OnceCell::const_new();
 pub async fn install(client: &Client) {
     INSTALLED
         .get_or_init(|| async {
-            let output = Command::new("kubectl")
-                .args(["kustomize", "manifests/"])
-                .current_dir(super::root())
-                .output()
-                .expect("kubectl");
-            assert!(
-                output.status.success(),
-                "{}",
-                String::from_utf8_lossy(&output.stderr)
-            );
-            let objects =
-                chatbot_operator::document::documents(&String::from_utf8(output.stdout).unwrap())
-                    .unwrap();
-            for object in objects {
+            for object in kustomize("manifests/") {
                 let kind = object["kind"].as_str().unwrap().to_string();
                 if ["Deployment", "Service", "PodDisruptionBudget"].contains(&kind.as_str()) {
                     continue;
@@ -72,6 +59,22 @@ pub async fn install(client: &Client) {
             install_http_routes(client).await;
         })
         .await;
+}
+
+/// The objects `kubectl kustomize DIR` builds from a directory of the
+/// repository.
+pub fn kustomize(dir: &str) -> Vec<Value> {
+    let output = Command::new("kubectl")
+        .args(["kustomize", dir])
+        .current_dir(super::root())
+        .output()
+        .expect("kubectl");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    chatbot_operator::document::documents(&String::from_utf8(output.stdout).unwrap()).unwrap()
 }
 
 async fn established(client: &Client, name: &str) {
