@@ -5,6 +5,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::AbReport;
+
 /// Condition types a ChatbotDeployment reports.
 pub mod condition_types {
     /// All parts are in place and the app serves traffic.
@@ -173,127 +175,6 @@ pub struct RolloutStatus {
     /// Rounds of the current analysis step, oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub analysis: Vec<AnalysisRound>,
-}
-
-/// One variant of an A/B test as measured over the test's duration.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct VariantReport {
-    /// Variant name from the spec.
-    pub name: String,
-    /// Revision the variant's pods run.
-    pub revision: i64,
-    /// Requests served over the test.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub requests: Option<f64>,
-    /// Conversations started over the test (the randomised unit).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub conversations: Option<f64>,
-    /// Share of non-5xx responses, in percent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub success_rate_percent: Option<f64>,
-    /// p95 server latency in milliseconds.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub p95_latency_ms: Option<f64>,
-    /// The spec's extra comparison metrics (`abTest.compare`), by name.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub metrics: Vec<MetricValue>,
-}
-
-/// A named value of a comparison metric.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct MetricValue {
-    /// Name from `abTest.compare`.
-    pub name: String,
-    /// The value; absent when the query returned none.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<f64>,
-}
-
-/// The report of an A/B test: measured once its duration ended, or every
-/// round when the test names a primary metric.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct AbReport {
-    /// When the variants were measured.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub at: Option<Time>,
-    /// The baseline first, then the candidate.
-    #[serde(default)]
-    pub variants: Vec<VariantReport>,
-    /// What the spec's decision rule made of it.
-    pub decision: String,
-    /// The primary metric, then each guardrail, compared with an
-    /// always-valid test.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub signals: Vec<SignalReport>,
-    /// Whether conversations split as the weights say.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sample_ratio: Option<SampleRatioReport>,
-    /// About how many more conversations each variant needs before the
-    /// test can find the primary's minimum detectable effect.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub more_conversations: Option<i64>,
-    /// About how many more days that takes at the traffic so far.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub more_days: Option<f64>,
-}
-
-/// One proportion of an A/B test compared between the candidate and the
-/// baseline, with an always-valid interval (rates in percent).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct SignalReport {
-    /// The metric's name.
-    pub name: String,
-    /// `Primary` or `Guardrail`.
-    pub role: String,
-    /// The baseline's rate, in percent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub baseline_percent: Option<f64>,
-    /// The candidate's rate, in percent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub candidate_percent: Option<f64>,
-    /// Candidate minus baseline, in percentage points, with the bounds of
-    /// its confidence sequence at this signal's level.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub difference_points: Option<f64>,
-    /// The lower bound of the difference's confidence sequence, in points.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub low_points: Option<f64>,
-    /// The upper bound of the difference's confidence sequence, in points.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub high_points: Option<f64>,
-    /// The smallest always-valid p-value of "no difference" seen so far.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub p_value: Option<f64>,
-    /// The level this signal is judged at (the test's alpha, split).
-    pub alpha: f64,
-    /// `Better`, `Worse`, `NotYet` or `NoData` for the primary; `Holds`,
-    /// `Breached`, `NotYet` or `NoData` for a guardrail.
-    pub verdict: String,
-}
-
-impl SignalReport {
-    /// The difference and its interval's bounds, in points, when measured.
-    pub fn interval(&self) -> Option<(f64, f64, f64)> {
-        Some((self.difference_points?, self.low_points?, self.high_points?))
-    }
-}
-
-/// The sample-ratio check: conversations per variant against the weights.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct SampleRatioReport {
-    /// The configured split, e.g. `50/50`.
-    pub expected: String,
-    /// The split of conversations so far, e.g. `52.1/47.9`.
-    pub observed: String,
-    /// This round's always-valid p-value of "split as configured".
-    pub p_value: f64,
-    /// The split is off (p below 0.001): no automatic decision is taken.
-    pub mismatch: bool,
 }
 
 /// An on-call command for the rollout in flight, written by a ChatbotAction

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::{apps::v1::StatefulSet, core::v1::Secret};
 use kube::{Api, ResourceExt};
 
 use super::{
@@ -260,15 +260,26 @@ async fn converge_in_cluster(
     }
 
     let stateful_set = get(&ctx.stores.stateful_sets, namespace, store_name);
+    let facts = in_cluster_facts(kind, store_name, &route, stateful_set.as_deref(), status);
+    Ok(with_pooler(ctx, spec, names, namespace, kind, facts))
+}
+
+/// An in-cluster store's readiness, from its StatefulSet's ready pods.
+fn in_cluster_facts(
+    kind: StoreKind,
+    store_name: &str,
+    route: &Route,
+    stateful_set: Option<&StatefulSet>,
+    status: StoreStatus,
+) -> StoreFacts {
     let ready = stateful_set
-        .as_ref()
         .and_then(|s| s.status.as_ref()?.ready_replicas)
         .unwrap_or(0);
     let software = match kind {
         StoreKind::Database => "Postgres",
         StoreKind::Cache => "Redis",
     };
-    let facts = if ready > 0 {
+    if ready > 0 {
         StoreFacts {
             ready: true,
             reason: "Available".into(),
@@ -294,6 +305,5 @@ async fn converge_in_cluster(
             failed: false,
             status,
         }
-    };
-    Ok(with_pooler(ctx, spec, names, namespace, kind, facts))
+    }
 }
