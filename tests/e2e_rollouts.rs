@@ -350,8 +350,17 @@ async fn a_short_a_b_test_reports_and_waits_for_a_person() {
     );
     e2e::create_chatbot(&client, &namespace.name, &cbd).await;
     ready(&client, &namespace.name, "echo", &operator).await;
-    // A new system prompt: configuration only, the same image.
-    cbd.spec.config = Some(
+    // A new system prompt: configuration only, the same image, laid over
+    // the spec by the candidate variant.
+    cbd.spec
+        .rollout
+        .as_mut()
+        .unwrap()
+        .ab_test
+        .as_mut()
+        .unwrap()
+        .variants[1]
+        .config = Some(
         [("SYSTEM_PROMPT".to_string(), "Listen first.".to_string())]
             .into_iter()
             .collect(),
@@ -377,6 +386,27 @@ async fn a_short_a_b_test_reports_and_waits_for_a_person() {
             .any(|v| v.name == "CHATBOT_VARIANT" && v.value.as_deref() == Some("new-prompt")),
         "{env:?}"
     );
+    // Its config is its own; the stable pods keep theirs.
+    let config_maps: Api<k8s_openapi::api::core::v1::ConfigMap> =
+        Api::namespaced(client.clone(), &namespace.name);
+    let prompt = |name: &'static str| {
+        let config_maps = config_maps.clone();
+        async move {
+            config_maps
+                .get(name)
+                .await
+                .unwrap()
+                .data
+                .unwrap_or_default()
+                .get("SYSTEM_PROMPT")
+                .cloned()
+        }
+    };
+    assert_eq!(
+        prompt("echo-canary").await.as_deref(),
+        Some("Listen first.")
+    );
+    assert_eq!(prompt("echo-env").await, None);
     // The route, as the real API server admitted it: a conversation's
     // cookie keeps it on its variant either way, and the weighted answers
     // set that cookie.

@@ -69,6 +69,13 @@ pub struct AbReport {
     /// About how many more days that takes at the traffic so far.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub more_days: Option<f64>,
+    /// Once a candidate that is an overlay (`variants[].config`, `image`,
+    /// ...) is promoted: the JSON merge patch that makes the spec say what
+    /// now runs. Commit it (`kubectl chatbot ab NAME --patch` prints it);
+    /// until the spec changes the winner keeps running, and the patched
+    /// spec renders the same revision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promotion_patch: Option<String>,
 }
 
 /// One proportion of an A/B test compared between the candidate and the

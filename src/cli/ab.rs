@@ -18,13 +18,49 @@ use crate::{
     api::{AbReport, ChatbotDeployment, SignalReport},
 };
 
+/// `ab NAME [--patch]`.
+#[derive(Debug, clap::Args)]
+pub struct AbArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Print only the spec patch that makes a promoted overlay variant the
+    /// spec's own, as YAML to commit (or `kubectl patch --type merge`).
+    #[arg(long)]
+    pub patch: bool,
+}
+
 /// `ab NAME`: the report, read with the caller's RBAC.
-pub fn ab_command(args: &TargetArgs) -> Result<String, CliError> {
+pub fn ab_command(args: &AbArgs) -> Result<String, CliError> {
     runtime()?.block_on(async {
-        let (client, namespace) = connect(args.namespace.as_deref()).await?;
-        let view = read(&client, &namespace, &args.name).await?;
-        Ok(ab_report(&view.cbd, &Timestamp::now()))
+        let target = &args.target;
+        let (client, namespace) = connect(target.namespace.as_deref()).await?;
+        let view = read(&client, &namespace, &target.name).await?;
+        if args.patch {
+            promotion_patch(&view.cbd)
+        } else {
+            Ok(ab_report(&view.cbd, &Timestamp::now()))
+        }
     })
+}
+
+/// `ab NAME --patch`: the promotion patch as YAML; an error saying why
+/// when there is none.
+pub fn promotion_patch(cbd: &ChatbotDeployment) -> Result<String, CliError> {
+    let name = cbd.metadata.name.as_deref().unwrap_or_default();
+    let patch = cbd
+        .status
+        .as_ref()
+        .and_then(|s| s.rollout.as_ref()?.report.as_ref()?.promotion_patch.as_deref())
+        .ok_or_else(|| {
+            CliError::Cluster(format!(
+                "{name} has no promotion patch: only a promoted candidate that sets config, env, envFrom, args, resources or image over the spec has one, until the spec says the same"
+            ))
+        })?;
+    let value: serde_json::Value = serde_json::from_str(patch).map_err(|error| {
+        CliError::Cluster(format!("{name}'s promotion patch is not JSON: {error}"))
+    })?;
+    serde_yaml_ng::to_string(&value)
+        .map_err(|error| CliError::Output(format!("{name}'s promotion patch: {error}")))
 }
 
 fn signed(value: f64) -> String {
@@ -94,6 +130,12 @@ pub fn ab_report(cbd: &ChatbotDeployment, now: &Timestamp) -> String {
             } else {
                 "as configured"
             }
+        );
+    }
+    if report.promotion_patch.is_some() {
+        let _ = writeln!(
+            out,
+            "The winner runs what the spec does not say yet: commit `kubectl chatbot ab {name} --patch`"
         );
     }
     if let Some(more) = report.more_conversations {
@@ -178,6 +220,7 @@ mod tests {
                 phase: "Progressing".into(),
                 weight: 50,
                 report: Some(AbReport {
+                    promotion_patch: None,
                     at: Some(at("2026-12-06T11:58:00Z")),
                     variants: vec![
                         variant("baseline", 1, 500.0),

@@ -54,7 +54,7 @@ pub enum Command {
     /// List the recorded revisions of a ChatbotDeployment, newest first.
     History(action::TargetArgs),
     /// Show the live report of a ChatbotDeployment's A/B test: each variant, each signal with its always-valid interval, the sample-ratio check, how much longer.
-    Ab(action::TargetArgs),
+    Ab(ab::AbArgs),
     /// Roll the app's pods back to an earlier revision (a ChatbotAction) and wait for the outcome.
     Rollback(oncall::RollbackArgs),
     /// Promote the Canary or BlueGreen candidate now, skipping the remaining steps.

@@ -1,6 +1,7 @@
 //! The children a rollout adds beside the rendered ones: the candidate's
-//! Deployment and Service, made from the rendered app Deployment and
-//! Service so they run exactly the spec's pod template.
+//! ConfigMap, Deployment and Service, made from the rendered app ConfigMap,
+//! Deployment and Service so they run exactly the spec's pod template and
+//! config, while the stable pods keep their own.
 
 use super::{
     children::{Child, ChildKind, Object},
@@ -9,9 +10,10 @@ use super::{
 };
 use crate::names;
 
-/// The candidate's Deployment (`replicas` pods whose component label is
-/// `component`) and its Service, from the rendered app Deployment and
-/// Service. Empty when the rendering has no app Deployment. The pods of
+/// The candidate's ConfigMap, its Deployment (`replicas` pods whose
+/// component label is `component`, reading that ConfigMap) and its
+/// Service, from the rendered app ConfigMap, Deployment and Service.
+/// Empty when the rendering has no app Deployment. The pods of
 /// an A/B test's candidate `variant` get `CHATBOT_VARIANT` and the label
 /// `chatbot.dev/variant` (which their metrics keep); the revision's
 /// template hash stays the rendered one's.
@@ -25,6 +27,17 @@ pub fn candidate_children(
     let selector = names::candidate_selector_labels(&context.name, component);
     let mut children = Vec::new();
     let find = |kind: ChildKind| rendered.children.iter().find(|c| c.kind() == kind);
+    let config = match find(ChildKind::ConfigMap).map(Child::object) {
+        Some(Object::ConfigMap(app)) if find(ChildKind::Deployment).is_some() => {
+            let mut config = app.clone();
+            config.metadata.name = Some(context.names.candidate.clone());
+            let mut child = Child::built(ChildKind::CandidateConfigMap, Object::ConfigMap(config));
+            stamp(&mut child, context);
+            children.push(child);
+            true
+        }
+        _ => false,
+    };
     if let Some(Object::Deployment(app)) = find(ChildKind::Deployment).map(Child::object) {
         let mut deployment = app.as_ref().clone();
         deployment.metadata.name = Some(context.names.candidate.clone());
@@ -43,6 +56,13 @@ pub fn candidate_children(
                 .extend(selector.clone());
             if let Some(variant) = variant {
                 name_variant(&mut spec.template, variant);
+            }
+            if config {
+                read_config(
+                    &mut spec.template,
+                    &context.names.config_map,
+                    &context.names.candidate,
+                );
             }
             for constraint in spec
                 .template
@@ -73,6 +93,23 @@ pub fn candidate_children(
         children.push(child);
     }
     children
+}
+
+/// The containers read the ConfigMap `to` where they read `from`.
+fn read_config(template: &mut k8s_openapi::api::core::v1::PodTemplateSpec, from: &str, to: &str) {
+    for container in template
+        .spec
+        .iter_mut()
+        .flat_map(|pod| pod.containers.iter_mut())
+    {
+        for source in container.env_from.iter_mut().flatten() {
+            if let Some(reference) = source.config_map_ref.as_mut()
+                && reference.name == from
+            {
+                reference.name = to.to_string();
+            }
+        }
+    }
 }
 
 /// `CHATBOT_VARIANT` beside `CHATBOT_REVISION` (the app's container) and

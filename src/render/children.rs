@@ -60,6 +60,9 @@ pub enum ChildKind {
     Deployment,
     /// Service of a rollout's candidate (the blue-green preview).
     CandidateService,
+    /// The app ConfigMap of a rollout's candidate revision: its config,
+    /// while the stable pods keep theirs.
+    CandidateConfigMap,
     /// Deployment of a rollout's candidate revision.
     CandidateDeployment,
     HorizontalPodAutoscaler,
@@ -92,7 +95,7 @@ pub enum ChildKind {
 
 impl ChildKind {
     /// Every kind, in apply order.
-    pub const ALL: [ChildKind; 32] = [
+    pub const ALL: [ChildKind; 33] = [
         ChildKind::ServiceAccount,
         ChildKind::ConfigMap,
         ChildKind::StoreNetworkPolicy,
@@ -110,6 +113,7 @@ impl ChildKind {
         ChildKind::Service,
         ChildKind::Deployment,
         ChildKind::CandidateService,
+        ChildKind::CandidateConfigMap,
         ChildKind::CandidateDeployment,
         ChildKind::HorizontalPodAutoscaler,
         ChildKind::PodDisruptionBudget,
@@ -176,6 +180,7 @@ impl ChildKind {
             ChildKind::PodMonitor | ChildKind::AlertRules => &names.monitoring,
             ChildKind::Dashboard => &names.dashboard,
             ChildKind::CandidateService
+            | ChildKind::CandidateConfigMap
             | ChildKind::CandidateDeployment
             | ChildKind::CanaryIngress => &names.candidate,
         }
@@ -218,6 +223,7 @@ impl ChildKind {
             | ChildKind::Dashboard
             | ChildKind::CanaryIngress
             | ChildKind::CandidateService
+            | ChildKind::CandidateConfigMap
             | ChildKind::CandidateDeployment => return None,
         })
     }
@@ -227,6 +233,7 @@ impl ChildKind {
         match self {
             ChildKind::ServiceAccount => ObjectType::ServiceAccount,
             ChildKind::ConfigMap
+            | ChildKind::CandidateConfigMap
             | ChildKind::EdgeHeaders
             | ChildKind::MaintenancePage
             | ChildKind::Dashboard => ObjectType::ConfigMap,

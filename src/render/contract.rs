@@ -43,7 +43,7 @@ fn contract_owner(key: &str) -> Option<&'static str> {
         .map(|(_, field)| *field)
 }
 
-fn reject_contract_key(path: String, key: &str) -> Result<(), RenderError> {
+pub(super) fn reject_contract_key(path: String, key: &str) -> Result<(), RenderError> {
     match contract_owner(key) {
         Some(field) => Err(RenderError::Spec {
             path,
@@ -111,7 +111,7 @@ pub(super) fn app_config(
     Ok(config)
 }
 
-fn is_env_name(name: &str) -> bool {
+pub(super) fn is_env_name(name: &str) -> bool {
     name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }

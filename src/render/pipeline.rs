@@ -31,12 +31,11 @@ fn rollout_plan(spec: &crate::api::ChatbotDeploymentSpec) -> Result<(), RenderEr
     let Some(rollout) = &spec.rollout else {
         return Ok(());
     };
-    crate::rollout::steps(rollout, false)
-        .map(|_| ())
-        .map_err(|error| RenderError::Spec {
-            path: error.path,
-            message: error.message,
-        })
+    crate::rollout::steps(rollout, false).map_err(|error| RenderError::Spec {
+        path: error.path,
+        message: error.message,
+    })?;
+    super::overlay::candidate_spec(spec).map(|_| ())
 }
 
 /// A rendered ChatbotDeployment: its resolution and its children in apply order.

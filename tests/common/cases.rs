@@ -299,6 +299,11 @@ pub fn deployment_cases() -> Vec<(&'static str, Value, &'static str)> {
         ),
         (
             "/spec/rollout",
+            json!({"abTest": {"variants": [{"name": "a", "weight": 50, "baseline": true, "config": {"SYSTEM_PROMPT": "new"}}, {"name": "b", "weight": 50}]}}),
+            "spec.rollout.abTest.variants[]: the baseline variant runs the stable revision and may not set image, config, env, envFrom, args or resources",
+        ),
+        (
+            "/spec/rollout",
             json!({"abTest": {"variants": [{"name": "A", "weight": 50}, {"name": "b", "weight": 50}]}}),
             "spec.rollout.abTest.variants[].name must be lower-case letters, digits and dashes (at most 31)",
         ),

@@ -250,7 +250,7 @@ fn bad_inputs() -> Vec<(&'static str, String, &'static str)> {
                 "        - { name: candidate, weight: 50 }",
                 "        - { name: candidate, weight: 25 }\n        - { name: other, weight: 25 }",
             ),
-            "(brigade-sales): spec.rollout.abTest.variants: needs exactly one baseline variant and one other (the spec's new revision); found 1 baseline and 2 other",
+            "(brigade-sales): spec.rollout.abTest.variants: needs exactly one baseline variant and one other (the candidate); found 1 baseline and 2 other",
         ),
     ]
 }

@@ -282,7 +282,7 @@ fn every_field_has_a_description_for_kubectl_explain() {
 /// Strings that may hold free text, and what each reaches: none of them
 /// becomes part of a URL, a header, a path on a volume or a shell line.
 /// Each still has a `maxLength`.
-const FREE_TEXT: [(&str, &str); 16] = [
+const FREE_TEXT: [(&str, &str); 18] = [
     (
         "ChatbotDeployment.spec.args[]",
         "the app's own arguments: the container's argv, never a shell line",
@@ -298,6 +298,14 @@ const FREE_TEXT: [(&str, &str); 16] = [
     (
         "ChatbotDeployment.spec.config{}",
         "a setting's value (a system prompt, say): a ConfigMap entry the app reads",
+    ),
+    (
+        "ChatbotDeployment.spec.rollout.abTest.variants[].args[]",
+        "the candidate's own arguments: the container's argv, never a shell line",
+    ),
+    (
+        "ChatbotDeployment.spec.rollout.abTest.variants[].config{}",
+        "a candidate's setting (a new system prompt, say): a ConfigMap entry the app reads",
     ),
     (
         "ChatbotDeployment.spec.maintenance.message",
@@ -352,11 +360,23 @@ const FREE_TEXT: [(&str, &str); 16] = [
 /// Kubernetes' own types, taken as the core API defines them: the operator
 /// copies them into the Deployment's pod template, where the API server
 /// validates them again. Their lists are bounded where the CRD holds them.
-const KUBERNETES_TYPES: [(&str, &str); 3] = [
+const KUBERNETES_TYPES: [(&str, &str); 6] = [
     ("ChatbotDeployment.spec.env[].", "core/v1 EnvVar"),
     ("ChatbotDeployment.spec.envFrom[].", "core/v1 EnvFromSource"),
     (
         "ChatbotDeployment.spec.resources.",
+        "core/v1 ResourceRequirements",
+    ),
+    (
+        "ChatbotDeployment.spec.rollout.abTest.variants[].env[].",
+        "core/v1 EnvVar",
+    ),
+    (
+        "ChatbotDeployment.spec.rollout.abTest.variants[].envFrom[].",
+        "core/v1 EnvFromSource",
+    ),
+    (
+        "ChatbotDeployment.spec.rollout.abTest.variants[].resources.",
         "core/v1 ResourceRequirements",
     ),
 ];

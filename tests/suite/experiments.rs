@@ -286,3 +286,116 @@ async fn a_round_prometheus_cannot_answer_is_inconclusive_never_a_win() {
     );
     assert_eq!(rollout.weight, 50, "the split stands");
 }
+
+/// `key` of the ConfigMap `name`.
+fn config_value(harness: &common::harness::Harness, name: &str, key: &str) -> Option<String> {
+    let config = harness
+        .api
+        .get(&common::harness::path("configmaps", NS, name))?;
+    config["data"][key].as_str().map(str::to_string)
+}
+
+#[tokio::test]
+async fn a_prompt_overlay_runs_as_its_own_revision_and_its_promotion_leaves_the_spec_patch() {
+    let labels = |revision: i64| {
+        vec![
+            ("namespace", NS.to_string()),
+            ("app_kubernetes_io_instance", "mindmitra".to_string()),
+            ("chatbot_dev_revision", revision.to_string()),
+        ]
+    };
+    let better = Chat {
+        rated_up: 900,
+        ..BASELINE
+    };
+    let server = PrometheusServer::start(&[
+        Target {
+            address: chat_app(BASELINE).await,
+            labels: labels(1),
+        },
+        Target {
+            address: chat_app(better).await,
+            labels: labels(2),
+        },
+    ])
+    .await;
+    let prometheus = Prometheus::new(&server.url()).unwrap();
+    let running = prompt_test(&server.url());
+    let (mut harness, at) = serving_revision_1(&running).await;
+
+    // The test's candidate sets a new prompt over the running spec: it
+    // rolls out as revision 2 on the same image, with its own ConfigMap.
+    let mut spec = running.clone();
+    let prompt = "Listen first; answer in two sentences.";
+    let variants = &mut spec
+        .spec
+        .rollout
+        .as_mut()
+        .unwrap()
+        .ab_test
+        .as_mut()
+        .unwrap()
+        .variants;
+    variants[1].config = Some([("SYSTEM_PROMPT".to_string(), prompt.to_string())].into());
+    apply_spec(&mut harness, &at, &spec);
+    harness.reconcile(&at).await;
+    let status = harness.chatbot(&at).status.unwrap();
+    assert_eq!(status.current_revision, Some(2));
+    assert_eq!(status.rollout.as_ref().unwrap().stable_revision, 1);
+    assert_eq!(
+        image_of(&harness, "mindmitra-canary"),
+        image_of(&harness, "mindmitra")
+    );
+    assert_eq!(
+        config_value(&harness, "mindmitra-canary", "SYSTEM_PROMPT").as_deref(),
+        Some(prompt)
+    );
+    assert_eq!(
+        config_value(&harness, "mindmitra-env", "SYSTEM_PROMPT"),
+        None,
+        "the stable pods keep their config while the candidate runs"
+    );
+    candidate_ready(&mut harness, &at, 2).await;
+    assert_eq!(canary_weight(&harness).as_deref(), Some("50"));
+    wait_until_flat(&prometheus, 1).await;
+    wait_until_flat(&prometheus, 2).await;
+    advance(&mut harness, 3_600);
+    harness.reconcile_times(&at, 2).await;
+    harness.deployment_ready(NS, "mindmitra", 2);
+    harness.reconcile_times(&at, 2).await;
+
+    // Promoted: the stable pods run the winner, and the report carries the
+    // patch that makes the spec say so.
+    let status = harness.chatbot(&at).status.unwrap();
+    let rollout = status.rollout.clone().unwrap();
+    assert_eq!(rollout.phase, "Promoted", "{}", rollout.message);
+    assert_eq!(
+        config_value(&harness, "mindmitra-env", "SYSTEM_PROMPT").as_deref(),
+        Some(prompt)
+    );
+    let patch: serde_json::Value =
+        serde_json::from_str(rollout.report.unwrap().promotion_patch.as_deref().unwrap()).unwrap();
+    assert_eq!(patch["spec"]["config"]["SYSTEM_PROMPT"], prompt);
+
+    // A GitOps re-apply of the same spec leaves the winner running.
+    apply_spec(&mut harness, &at, &spec);
+    harness.reconcile_times(&at, 2).await;
+    let again = harness.chatbot(&at).status.unwrap();
+    assert_eq!(again.current_revision, Some(2));
+    assert_eq!(
+        config_value(&harness, "mindmitra-env", "SYSTEM_PROMPT").as_deref(),
+        Some(prompt)
+    );
+
+    // The patch committed: the same revision, no new rollout, no patch left.
+    let mut document = serde_json::to_value(&spec).unwrap();
+    json_patch::merge(&mut document, &patch);
+    let committed: ChatbotDeployment = serde_json::from_value(document).unwrap();
+    apply_spec(&mut harness, &at, &committed);
+    harness.reconcile_times(&at, 2).await;
+    let after = harness.chatbot(&at).status.unwrap();
+    assert_eq!(after.current_revision, Some(2));
+    assert_eq!(after.revisions.len(), 2, "{:?}", after.revisions);
+    let report = after.rollout.unwrap().report;
+    assert_eq!(report.and_then(|r| r.promotion_patch), None);
+}

@@ -84,8 +84,12 @@ fn apply(
         decision.backup_templates.push(child);
         return;
     }
+    // While a rollout holds the stable Deployment its pods keep their
+    // ConfigMap too (the candidate reads its own): a stable pod that
+    // restarts meanwhile comes back with the config it had.
     if kind == ChildKind::MigrationJob
         || (holds.deployment() && kind == ChildKind::Deployment)
+        || (holds.stable && kind == ChildKind::ConfigMap)
         || (holds.restoring && kind == ChildKind::Pooler)
     {
         return;

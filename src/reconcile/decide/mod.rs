@@ -21,6 +21,7 @@ use super::{
 use crate::{
     api::{ChatbotDeployment, ChatbotDeploymentStatus},
     render::Renderer,
+    rollout::machine::Phase,
 };
 
 pub use super::decision::{Decision, Generate};
@@ -44,8 +45,10 @@ pub fn decide(
         rollout: status.rollout.clone(),
         ..Default::default()
     };
+    let overlaid = overlaid(cbd, &status, observed);
     let inputs = Inputs {
         cbd,
+        pods: overlaid.as_ref().unwrap_or(cbd),
         renderer,
         observed,
         status: &status,
@@ -72,9 +75,55 @@ pub fn decide(
     }
 }
 
+/// `cbd` with its A/B test's candidate overlay set over its spec, once a
+/// revision runs to compare it with: the overlay is the revision the pods
+/// go to, the stable revision stays the baseline, and after promotion the
+/// winner keeps running while the spec still names it. The very first
+/// revision is the spec's own. `None` without an overlay (or with a bad
+/// one: rendering refuses it with its path).
+fn overlaid(
+    cbd: &ChatbotDeployment,
+    status: &ChatbotDeploymentStatus,
+    observed: &Observed,
+) -> Option<ChatbotDeployment> {
+    let running = !status.revisions.is_empty() || observed.recovered_revision().is_some();
+    let spec = crate::render::candidate_spec(&cbd.spec).ok().flatten()?;
+    running.then(|| ChatbotDeployment {
+        metadata: cbd.metadata.clone(),
+        spec,
+        status: cbd.status.clone(),
+    })
+}
+
+/// A promoted overlay runs what the spec does not say: its report carries
+/// the spec patch that makes the spec say it.
+fn add_promotion_patch(inputs: &Inputs, delivery: &mut delivery::Delivery) {
+    let Some(status) = delivery.progress.status.as_mut() else {
+        return;
+    };
+    if crate::rollout::progressive::phase_of(status) != Phase::Promoted {
+        return;
+    }
+    let patch = crate::render::promotion_patch(&inputs.cbd.spec).map(|patch| patch.to_string());
+    match status.report.as_mut() {
+        Some(report) => report.promotion_patch = patch,
+        None if patch.is_some() => {
+            status.report = Some(crate::api::AbReport {
+                decision: "promoted before the test measured it".into(),
+                promotion_patch: patch,
+                ..Default::default()
+            });
+        }
+        None => {}
+    }
+}
+
 /// What every part of the decision reads.
 struct Inputs<'a> {
     cbd: &'a ChatbotDeployment,
+    /// The resource the pods are rendered from: `cbd`, or `cbd` with its
+    /// A/B test's candidate overlay.
+    pods: &'a ChatbotDeployment,
     renderer: &'a Renderer,
     observed: &'a Observed,
     status: &'a ChatbotDeploymentStatus,
@@ -156,7 +205,7 @@ fn plan(inputs: &Inputs, assessment: &mut Assessment) -> Result<Option<Decision>
     // the route carries the split; the stable Deployment keeps its
     // template until the candidate is promoted.
     let moving = !(holds.pods || holds.migration || holds.frozen);
-    let delivery = if moving {
+    let mut delivery = if moving {
         delivery::plan(
             &rendered.resolution.spec,
             &rendered,
@@ -167,6 +216,9 @@ fn plan(inputs: &Inputs, assessment: &mut Assessment) -> Result<Option<Decision>
     } else {
         None
     };
+    if let Some(delivery) = delivery.as_mut() {
+        add_promotion_patch(inputs, delivery);
+    }
     holds.stable = delivery.as_ref().is_some_and(|d| !d.progress.apply_stable);
     // A strategy switched to Rolling mid-rollout: its candidate goes (not
     // rendered any more) and only a finished rollout stays on record.

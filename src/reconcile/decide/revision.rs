@@ -35,7 +35,7 @@ pub(super) fn choose(
     let rendered = if choice.number == history_revision {
         rendered
     } else {
-        render_at(inputs.renderer, inputs.cbd, choice.number, observed)
+        render_at(inputs.renderer, inputs.pods, choice.number, observed)
             .map_err(|error| render_blocker(&error))?
     };
     if choice.record {

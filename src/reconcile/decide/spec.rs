@@ -40,7 +40,7 @@ pub(super) fn judge(inputs: &Inputs, assessment: &mut Assessment) -> Result<Judg
         .map(|r| r.revision)
         .or(observed.recovered_revision().map(|r| r.revision))
         .unwrap_or(1);
-    let rendered = render_at(inputs.renderer, inputs.cbd, history_revision, observed)
+    let rendered = render_at(inputs.renderer, inputs.pods, history_revision, observed)
         .map_err(|error| render_blocker(&error))?;
     let spec = &rendered.resolution.spec;
     assessment.monitoring = crate::monitoring::facts(

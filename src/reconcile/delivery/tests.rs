@@ -73,11 +73,38 @@ fn a_new_revision_gets_a_candidate_beside_the_stable_pods_and_no_traffic_yet() {
     let kinds: Vec<ChildKind> = delivery.candidate.iter().map(Child::kind).collect();
     assert_eq!(
         kinds,
-        [ChildKind::CandidateDeployment, ChildKind::CandidateService]
+        [
+            ChildKind::CandidateConfigMap,
+            ChildKind::CandidateDeployment,
+            ChildKind::CandidateService
+        ]
     );
-    let Object::Deployment(candidate) = delivery.candidate[0].object() else {
+    let Object::ConfigMap(config) = delivery.candidate[0].object() else {
+        panic!("a ConfigMap");
+    };
+    assert_eq!(config.metadata.name.as_deref(), Some("claude-saas-canary"));
+    let Object::Deployment(candidate) = delivery.candidate[1].object() else {
         panic!("a Deployment");
     };
+    let reads: Vec<String> = candidate
+        .spec
+        .as_ref()
+        .unwrap()
+        .template
+        .spec
+        .as_ref()
+        .unwrap()
+        .containers[0]
+        .env_from
+        .iter()
+        .flatten()
+        .filter_map(|source| Some(source.config_map_ref.as_ref()?.name.clone()))
+        .collect();
+    assert_eq!(
+        reads,
+        ["claude-saas-canary"],
+        "the candidate reads its own config"
+    );
     assert_eq!(
         candidate.metadata.name.as_deref(),
         Some("claude-saas-canary")
@@ -94,7 +121,26 @@ fn a_new_revision_gets_a_candidate_beside_the_stable_pods_and_no_traffic_yet() {
     let pod_labels = spec_of.template.metadata.clone().unwrap().labels.unwrap();
     assert_eq!(pod_labels["chatbot.dev/revision"], "2");
     assert_eq!(pod_labels["app.kubernetes.io/component"], "canary");
-    // The same pod spec as the app Deployment, apart from labels.
+    // The same pod spec as the app Deployment, apart from labels and the
+    // ConfigMap its containers read (the same data under its own name).
+    let mut containers = spec_of.template.spec.as_ref().unwrap().containers.clone();
+    for source in containers
+        .iter_mut()
+        .flat_map(|c| c.env_from.iter_mut().flatten())
+    {
+        if let Some(reference) = source.config_map_ref.as_mut() {
+            reference.name = "claude-saas-env".into();
+        }
+    }
+    let Some(Object::ConfigMap(app_config)) = rendered
+        .children
+        .iter()
+        .find(|c| c.kind() == ChildKind::ConfigMap)
+        .map(Child::object)
+    else {
+        panic!("an app ConfigMap");
+    };
+    assert_eq!(config.data, app_config.data);
     let app = rendered
         .children
         .iter()
@@ -109,7 +155,7 @@ fn a_new_revision_gets_a_candidate_beside_the_stable_pods_and_no_traffic_yet() {
             .as_ref()
             .unwrap()
             .containers,
-        spec_of.template.spec.as_ref().unwrap().containers
+        containers
     );
     assert_eq!(
         weights(&delivery.route),

@@ -1,5 +1,6 @@
 //! A/B tests: the baseline variant keeps the stable revision, the other
-//! variant is the spec's new revision (the candidate); traffic is split by
+//! variant is the spec's new revision or, when it sets an overlay, the
+//! spec with the overlay set over it (the candidate); traffic is split by
 //! the variants' weights for the test's duration, then both are measured
 //! over the whole test and the spec's rule decides. Pure: queries are
 //! built here and run by the reconciler.
@@ -52,21 +53,12 @@ pub fn plan(test: &AbTest) -> Result<(Vec<Step>, Variants, Duration), PlanError>
         return Err(error(
             "variants",
             format!(
-                "needs exactly one baseline variant and one other (the spec's new revision); found {} baseline and {} other",
+                "needs exactly one baseline variant and one other (the candidate); found {} baseline and {} other",
                 baselines.len(),
                 others.len()
             ),
         ));
     };
-    if candidate.image.is_some() {
-        return Err(error(
-            "variants",
-            format!(
-                "variant {} names an image: the candidate variant runs the spec's image; change spec.image to start a test",
-                candidate.name
-            ),
-        ));
-    }
     let duration = match &test.duration {
         None => DEFAULT_DURATION,
         Some(text) => parse_duration(text).ok_or_else(|| {
