@@ -23,6 +23,7 @@ mod restore;
 mod rollout;
 mod status;
 mod traffic;
+mod variant;
 
 pub use action::*;
 pub use app::*;
@@ -36,6 +37,7 @@ pub use restore::*;
 pub use rollout::*;
 pub use status::*;
 pub use traffic::*;
+pub use variant::*;
 
 /// The API group of both resources.
 pub const GROUP: &str = "chatbot.dev";

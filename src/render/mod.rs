@@ -8,6 +8,7 @@
 
 pub mod backup;
 mod candidate;
+mod child_kind;
 mod children;
 mod context;
 mod contract;
