@@ -487,6 +487,126 @@ async fn a_short_a_b_test_reports_and_waits_for_a_person() {
     .await;
 }
 
+/// A new prompt laid over the spec by the candidate variant, promoted by a
+/// person: the winner runs what Git does not say, so its report carries
+/// the spec patch; a GitOps re-apply of the same spec keeps the winner,
+/// and the committed patch makes no new revision and leaves no patch.
+#[tokio::test]
+#[ignore = "needs a cluster in KUBECONFIG: cargo test --test e2e_rollouts -- --ignored"]
+async fn a_promoted_prompt_overlay_leaves_the_spec_patch_to_commit() {
+    let client = e2e::client().await;
+    e2e::install(&client).await;
+    let namespace = TestNamespace::new(&client, "overlay").await;
+    let operator = Operator::start(&namespace.name, "e2e-overlay");
+    let mut cbd = app(
+        "echo",
+        json!({
+            "strategy": "ABTest",
+            "abTest": {
+                "variants": [
+                    {"name": "baseline", "weight": 50, "baseline": true},
+                    {"name": "listen-first", "weight": 50},
+                ],
+                "sticky": {"cookie": "echo-variant"},
+                "duration": "1h",
+                "decision": "Manual",
+            },
+            "analysis": {"enabled": false},
+        }),
+    );
+    e2e::create_chatbot(&client, &namespace.name, &cbd).await;
+    ready(&client, &namespace.name, "echo", &operator).await;
+    let variants = &mut cbd
+        .spec
+        .rollout
+        .as_mut()
+        .unwrap()
+        .ab_test
+        .as_mut()
+        .unwrap()
+        .variants;
+    variants[1].config = Some(
+        [("SYSTEM_PROMPT".to_string(), "Listen first.".to_string())]
+            .into_iter()
+            .collect(),
+    );
+    gitops_apply(&client, &namespace.name, &cbd).await;
+    eventually("50/50", DEADLINE, Some(&operator), || async {
+        let weights = weights(&client, &namespace.name, "echo").await;
+        (weights == [("echo".to_string(), 50), ("echo-canary".to_string(), 50)]).then_some(())
+    })
+    .await;
+
+    let (ok, stdout, stderr) = cli(&[
+        "promote",
+        "echo",
+        "-n",
+        &namespace.name,
+        "--reason",
+        "e2e: the new prompt reads better",
+    ])
+    .await;
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.starts_with("Promote carried out on revision 2"),
+        "{stdout}"
+    );
+    let config_maps: Api<k8s_openapi::api::core::v1::ConfigMap> =
+        Api::namespaced(client.clone(), &namespace.name);
+    let stable_prompt = || async {
+        let config = config_maps.get("echo-env").await.ok()?;
+        config.data?.get("SYSTEM_PROMPT").cloned()
+    };
+    let patch = eventually(
+        "the winner is stable",
+        DEADLINE,
+        Some(&operator),
+        || async {
+            let status = status(&client, &namespace.name, "echo").await?;
+            let patch = status.rollout?.report?.promotion_patch?;
+            (status.stable_revision == Some(2)
+                && stable_prompt().await.as_deref() == Some("Listen first."))
+            .then_some(patch)
+        },
+    )
+    .await;
+    let patch: Value = serde_json::from_str(&patch).unwrap();
+    assert_eq!(patch["spec"]["config"]["SYSTEM_PROMPT"], "Listen first.");
+    let (ok, stdout, stderr) = cli(&["ab", "echo", "-n", &namespace.name, "--patch"]).await;
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("SYSTEM_PROMPT: Listen first."), "{stdout}");
+
+    // A GitOps re-apply of the same spec keeps the winner.
+    gitops_apply(&client, &namespace.name, &cbd).await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let status_now = status(&client, &namespace.name, "echo").await.unwrap();
+    assert_eq!(status_now.current_revision, Some(2));
+    assert_eq!(stable_prompt().await.as_deref(), Some("Listen first."));
+
+    // The patch committed (as `kubectl patch --type merge` would): the same
+    // revision, nothing rolls out, no patch left in status.
+    let chatbots: Api<ChatbotDeployment> = Api::namespaced(client.clone(), &namespace.name);
+    chatbots
+        .patch(
+            "echo",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(&patch),
+        )
+        .await
+        .unwrap();
+    let committed = eventually("the patch leaves", DEADLINE, Some(&operator), || async {
+        let status = status(&client, &namespace.name, "echo").await?;
+        let generation = chatbots.get("echo").await.ok()?.metadata.generation;
+        let caught_up = status.observed_generation == generation;
+        let rollout = status.rollout.clone()?;
+        (caught_up && rollout.report.and_then(|r| r.promotion_patch).is_none()).then_some(status)
+    })
+    .await;
+    assert_eq!(committed.current_revision, Some(2));
+    assert_eq!(committed.revisions.len(), 2, "{:?}", committed.revisions);
+    assert_eq!(stable_prompt().await.as_deref(), Some("Listen first."));
+}
+
 /// Whether the cluster serves the Prometheus Operator's PodMonitors and
 /// PrometheusRules.
 async fn monitoring_served(client: &Client) -> bool {
