@@ -277,4 +277,50 @@ Needs about 6402 more conversations per variant to find the planned effect, abou
         let text = ab_report(&cbd, &"2026-12-06T12:00:00Z".parse().unwrap());
         assert!(text.starts_with("mindmitra has no A/B report"), "{text}");
     }
+
+    #[test]
+    fn the_promotion_patch_prints_as_yaml_to_commit() {
+        let mut cbd = ChatbotDeployment::new("mindmitra", Default::default());
+        let error = promotion_patch(&cbd).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("mindmitra has no promotion patch"),
+            "{error}"
+        );
+        assert_eq!(error.exit_code(), 1);
+        cbd.status = Some(ChatbotDeploymentStatus {
+            rollout: Some(RolloutStatus {
+                phase: "Promoted".into(),
+                report: Some(AbReport {
+                    promotion_patch: Some(
+                        r#"{"spec":{"config":{"SYSTEM_PROMPT":"Listen first."},"rollout":{"abTest":{"variants":[{"name":"current","weight":50,"baseline":true},{"name":"listen-first","weight":50}]}}}}"#.into(),
+                    ),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+        assert_eq!(
+            promotion_patch(&cbd).unwrap(),
+            "spec:
+  config:
+    SYSTEM_PROMPT: Listen first.
+  rollout:
+    abTest:
+      variants:
+      - baseline: true
+        name: current
+        weight: 50
+      - name: listen-first
+        weight: 50
+"
+        );
+        let table = ab_report(&cbd, &"2026-12-06T12:00:00Z".parse().unwrap());
+        assert!(
+            table.contains("commit `kubectl chatbot ab mindmitra --patch`"),
+            "{table}"
+        );
+    }
 }

@@ -398,4 +398,18 @@ async fn a_prompt_overlay_runs_as_its_own_revision_and_its_promotion_leaves_the_
     assert_eq!(after.revisions.len(), 2, "{:?}", after.revisions);
     let report = after.rollout.unwrap().report;
     assert_eq!(report.and_then(|r| r.promotion_patch), None);
+
+    // Once the candidate is scaled down its ConfigMap goes with it.
+    advance(&mut harness, 3_600);
+    harness.reconcile_times(&at, 2).await;
+    assert_eq!(
+        config_value(&harness, "mindmitra-canary", "SYSTEM_PROMPT"),
+        None
+    );
+    assert!(
+        harness
+            .api
+            .get(&common::harness::path("configmaps", NS, "mindmitra-canary"))
+            .is_none()
+    );
 }

@@ -276,6 +276,12 @@ fn rollout_lines(out: &mut String, rollout: &crate::api::RolloutStatus, now: &Ti
     if let Some(report) = &rollout.report {
         let _ = writeln!(out, "A/B report: {}", report.decision);
         ab_signals_line(out, report);
+        if report.promotion_patch.is_some() {
+            let _ = writeln!(
+                out,
+                "            the winner runs what the spec does not say yet: commit the patch of kubectl chatbot ab --patch"
+            );
+        }
         for v in &report.variants {
             let extra: Vec<String> = v
                 .metrics

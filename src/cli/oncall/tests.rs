@@ -390,3 +390,30 @@ fn a_sequential_tests_verdicts_and_a_broken_split_show_in_status() {
     super::ab_signals_line(&mut none, &report);
     assert!(none.is_empty(), "a test without a primary has no such line");
 }
+
+#[test]
+fn a_promoted_overlay_in_status_points_at_its_patch() {
+    let mut rollout = crate::api::RolloutStatus {
+        strategy: "ABTest".into(),
+        phase: "Promoted".into(),
+        revision: 2,
+        stable_revision: 2,
+        report: Some(crate::api::AbReport {
+            decision: "the candidate wins on thumbs-up-rate".into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let now = at("2026-12-07T03:00:00Z").0;
+    let mut out = String::new();
+    super::rollout_lines(&mut out, &rollout, &now);
+    assert!(!out.contains("--patch"), "{out}");
+    rollout.report.as_mut().unwrap().promotion_patch =
+        Some(r#"{"spec":{"config":{"SYSTEM_PROMPT":"Listen first."}}}"#.into());
+    let mut out = String::new();
+    super::rollout_lines(&mut out, &rollout, &now);
+    assert!(
+        out.contains("the winner runs what the spec does not say yet: commit the patch of kubectl chatbot ab --patch"),
+        "{out}"
+    );
+}
