@@ -35,11 +35,13 @@ pub struct Variant {
     /// by key (e.g. `SYSTEM_PROMPT`, `LLM_MODEL`, `LLM_TEMPERATURE`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("maxProperties" = 64, "additionalProperties" = {"type": "string", "maxLength": 65536}))]
+    #[x_kube(validation = Rule::new("self.all(k, !(k in ['PORT', 'ENVIRONMENT', 'LOG_LEVEL', 'WEB_CONCURRENCY', 'DB_POOL_SIZE', 'DB_MAX_OVERFLOW', 'CORS_ALLOWED_ORIGINS', 'DATABASE_URL', 'REDIS_URL', 'SENTRY_DSN', 'CHATBOT_REVISION', 'CHATBOT_VARIANT']) && !k.startsWith('RATE_LIMIT_'))").message("spec.rollout.abTest.variants[].config may not set what the app contract sets (PORT, CHATBOT_VARIANT, RATE_LIMIT_*, ...): set that field of the spec instead"))]
     pub config: Option<BTreeMap<String, String>>,
     /// Environment variables of the candidate variant, set over `spec.env`
     /// by name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 32))]
+    #[x_kube(validation = Rule::new("self.all(e, !(e.name in ['PORT', 'ENVIRONMENT', 'LOG_LEVEL', 'WEB_CONCURRENCY', 'DB_POOL_SIZE', 'DB_MAX_OVERFLOW', 'CORS_ALLOWED_ORIGINS', 'DATABASE_URL', 'REDIS_URL', 'SENTRY_DSN', 'CHATBOT_REVISION', 'CHATBOT_VARIANT']) && !e.name.startsWith('RATE_LIMIT_'))").message("spec.rollout.abTest.variants[].env may not set what the app contract sets (PORT, CHATBOT_VARIANT, RATE_LIMIT_*, ...): set that field of the spec instead"))]
     pub env: Option<Vec<EnvVar>>,
     /// Environment sources of the candidate variant, after `spec.envFrom`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

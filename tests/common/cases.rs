@@ -304,6 +304,16 @@ pub fn deployment_cases() -> Vec<(&'static str, Value, &'static str)> {
         ),
         (
             "/spec/rollout",
+            json!({"abTest": {"variants": [{"name": "a", "weight": 50, "baseline": true}, {"name": "b", "weight": 50, "config": {"PORT": "9000"}}]}}),
+            "spec.rollout.abTest.variants[].config may not set what the app contract sets (PORT, CHATBOT_VARIANT, RATE_LIMIT_*, ...): set that field of the spec instead",
+        ),
+        (
+            "/spec/rollout",
+            json!({"abTest": {"variants": [{"name": "a", "weight": 50, "baseline": true}, {"name": "b", "weight": 50, "env": [{"name": "RATE_LIMIT_USER_PER_HOUR", "value": "1000"}]}]}}),
+            "spec.rollout.abTest.variants[].env may not set what the app contract sets (PORT, CHATBOT_VARIANT, RATE_LIMIT_*, ...): set that field of the spec instead",
+        ),
+        (
+            "/spec/rollout",
             json!({"abTest": {"variants": [{"name": "A", "weight": 50}, {"name": "b", "weight": 50}]}}),
             "spec.rollout.abTest.variants[].name must be lower-case letters, digits and dashes (at most 31)",
         ),
