@@ -44,6 +44,10 @@ pub struct Plan {
     /// How long the A/B test takes, when it names a primary metric.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub experiment: Option<crate::rollout::ab::length::TestLength>,
+    /// What the A/B test's candidate sets over the spec, when it is an
+    /// overlay.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub candidate: Option<String>,
 }
 
 /// Builds the plan from a resolution.
@@ -81,7 +85,49 @@ pub fn plan(name: &str, resolution: &Resolution) -> Plan {
         backup: crate::backup::estimate::plan(spec),
         alerts: alerts(name, spec),
         experiment,
+        candidate: candidate(name, spec),
     }
+}
+
+/// The A/B test's candidate overlay in words: which fields it sets over
+/// the spec, and on which image.
+fn candidate(name: &str, spec: &ChatbotDeploymentSpec) -> Option<String> {
+    let test = spec.rollout.as_ref()?.ab_test.as_ref()?;
+    let variant = test
+        .variants
+        .iter()
+        .find(|v| v.baseline != Some(true) && v.is_overlay())?;
+    let keys = |map: Option<Vec<String>>| map.filter(|k| !k.is_empty()).map(|k| k.join(", "));
+    let set: Vec<String> = [
+        keys(variant.config.as_ref().map(|c| c.keys().cloned().collect()))
+            .map(|k| format!("config {k}")),
+        keys(
+            variant
+                .env
+                .as_ref()
+                .map(|e| e.iter().map(|v| v.name.clone()).collect()),
+        )
+        .map(|k| format!("env {k}")),
+        variant.env_from.as_ref().map(|_| "envFrom".to_string()),
+        variant.args.as_ref().map(|_| "args".to_string()),
+        variant.resources.as_ref().map(|_| "resources".to_string()),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let image = match &variant.image {
+        Some(image) => format!("on image {image}"),
+        None => "on the same image".to_string(),
+    };
+    let what = if set.is_empty() {
+        String::new()
+    } else {
+        format!(" with {} set over it", set.join("; "))
+    };
+    Some(format!(
+        "{} runs the spec{what} {image}, as its own revision beside the stable one; once promoted, `kubectl chatbot ab {name} --patch` prints the spec change to commit",
+        variant.name
+    ))
 }
 
 /// One line per alert of the spec's PrometheusRule.
@@ -254,6 +300,9 @@ pub fn to_text(plan: &Plan) -> String {
             let _ = writeln!(out, "  {line}");
         }
         let _ = writeln!(out, "  storage: {}", backup.arithmetic);
+    }
+    if let Some(candidate) = &plan.candidate {
+        let _ = writeln!(out, "\nA/B candidate:\n  {candidate}");
     }
     if let Some(experiment) = &plan.experiment {
         let _ = writeln!(out, "\nA/B test length:");

@@ -156,6 +156,26 @@ fn plan_shows_origins_capacity_cost_and_warnings() {
     );
 }
 
+/// MindMitra's prompt test: what its candidate sets over the spec, and how
+/// long the test takes at its traffic.
+#[test]
+fn plan_says_what_an_overlay_candidate_runs_and_how_long_its_test_takes() {
+    let output = run(
+        &["plan", "-f", "manifests/samples/mindmitra-prompt-test.yaml"],
+        None,
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    assert!(
+        stdout.contains("\nA/B candidate:\n  listen-first runs the spec with config SYSTEM_PROMPT, SYSTEM_PROMPT_VERSION set over it on the same image, as its own revision beside the stable one; once promoted, `kubectl chatbot ab mindmitra --patch` prints the spec change to commit\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("needs 1276 conversations per variant under the sequential test"),
+        "{stdout}"
+    );
+}
+
 #[test]
 fn plan_json_is_machine_readable() {
     let output = run(
