@@ -325,13 +325,18 @@ async fn a_blue_green_waits_for_promote_through_the_cli() {
     .await;
 }
 
-#[tokio::test]
-#[ignore = "needs a cluster in KUBECONFIG: cargo test --test e2e_rollouts -- --ignored"]
-async fn a_short_a_b_test_reports_and_waits_for_a_person() {
-    let client = e2e::client().await;
-    e2e::install(&client).await;
-    let namespace = TestNamespace::new(&client, "abtest").await;
-    let operator = Operator::start(&namespace.name, "e2e-abtest");
+/// `echo` running the baseline of an A/B test split 50/50 by a cookie,
+/// decided by a person, with the candidate variant `candidate`; then a
+/// new system prompt laid over the spec by that variant (configuration
+/// only, the same image), applied GitOps-style, with the split in place.
+/// The spec as applied.
+async fn prompt_overlay_split(
+    client: &Client,
+    namespace: &str,
+    operator: &Operator,
+    candidate: &str,
+    duration: &str,
+) -> ChatbotDeployment {
     let mut cbd = app(
         "echo",
         json!({
@@ -339,38 +344,40 @@ async fn a_short_a_b_test_reports_and_waits_for_a_person() {
             "abTest": {
                 "variants": [
                     {"name": "baseline", "weight": 50, "baseline": true},
-                    {"name": "new-prompt", "weight": 50},
+                    {"name": candidate, "weight": 50},
                 ],
                 "sticky": {"cookie": "echo-variant"},
-                "duration": "20s",
+                "duration": duration,
                 "decision": "Manual",
             },
             "analysis": {"enabled": false},
         }),
     );
-    e2e::create_chatbot(&client, &namespace.name, &cbd).await;
-    ready(&client, &namespace.name, "echo", &operator).await;
-    // A new system prompt: configuration only, the same image, laid over
-    // the spec by the candidate variant.
-    cbd.spec
-        .rollout
-        .as_mut()
-        .unwrap()
-        .ab_test
-        .as_mut()
-        .unwrap()
-        .variants[1]
-        .config = Some(
+    e2e::create_chatbot(client, namespace, &cbd).await;
+    ready(client, namespace, "echo", operator).await;
+    let test = cbd.spec.rollout.as_mut().and_then(|r| r.ab_test.as_mut());
+    test.unwrap().variants[1].config = Some(
         [("SYSTEM_PROMPT".to_string(), "Listen first.".to_string())]
             .into_iter()
             .collect(),
     );
-    gitops_apply(&client, &namespace.name, &cbd).await;
-    eventually("50/50", DEADLINE, Some(&operator), || async {
-        let weights = weights(&client, &namespace.name, "echo").await;
+    gitops_apply(client, namespace, &cbd).await;
+    eventually("50/50", DEADLINE, Some(operator), || async {
+        let weights = weights(client, namespace, "echo").await;
         (weights == [("echo".to_string(), 50), ("echo-canary".to_string(), 50)]).then_some(())
     })
     .await;
+    cbd
+}
+
+#[tokio::test]
+#[ignore = "needs a cluster in KUBECONFIG: cargo test --test e2e_rollouts -- --ignored"]
+async fn a_short_a_b_test_reports_and_waits_for_a_person() {
+    let client = e2e::client().await;
+    e2e::install(&client).await;
+    let namespace = TestNamespace::new(&client, "abtest").await;
+    let operator = Operator::start(&namespace.name, "e2e-abtest");
+    prompt_overlay_split(&client, &namespace.name, &operator, "new-prompt", "20s").await;
 
     // The candidate runs as its own revision, knowing its variant.
     let deployments: Api<k8s_openapi::api::apps::v1::Deployment> =
@@ -498,44 +505,7 @@ async fn a_promoted_prompt_overlay_leaves_the_spec_patch_to_commit() {
     e2e::install(&client).await;
     let namespace = TestNamespace::new(&client, "overlay").await;
     let operator = Operator::start(&namespace.name, "e2e-overlay");
-    let mut cbd = app(
-        "echo",
-        json!({
-            "strategy": "ABTest",
-            "abTest": {
-                "variants": [
-                    {"name": "baseline", "weight": 50, "baseline": true},
-                    {"name": "listen-first", "weight": 50},
-                ],
-                "sticky": {"cookie": "echo-variant"},
-                "duration": "1h",
-                "decision": "Manual",
-            },
-            "analysis": {"enabled": false},
-        }),
-    );
-    e2e::create_chatbot(&client, &namespace.name, &cbd).await;
-    ready(&client, &namespace.name, "echo", &operator).await;
-    let variants = &mut cbd
-        .spec
-        .rollout
-        .as_mut()
-        .unwrap()
-        .ab_test
-        .as_mut()
-        .unwrap()
-        .variants;
-    variants[1].config = Some(
-        [("SYSTEM_PROMPT".to_string(), "Listen first.".to_string())]
-            .into_iter()
-            .collect(),
-    );
-    gitops_apply(&client, &namespace.name, &cbd).await;
-    eventually("50/50", DEADLINE, Some(&operator), || async {
-        let weights = weights(&client, &namespace.name, "echo").await;
-        (weights == [("echo".to_string(), 50), ("echo-canary".to_string(), 50)]).then_some(())
-    })
-    .await;
+    let cbd = prompt_overlay_split(&client, &namespace.name, &operator, "listen-first", "1h").await;
 
     let (ok, stdout, stderr) = cli(&[
         "promote",
