@@ -92,11 +92,7 @@ pub fn plan(name: &str, resolution: &Resolution) -> Plan {
 /// The A/B test's candidate overlay in words: which fields it sets over
 /// the spec, and on which image.
 fn candidate(name: &str, spec: &ChatbotDeploymentSpec) -> Option<String> {
-    let test = spec.rollout.as_ref()?.ab_test.as_ref()?;
-    let variant = test
-        .variants
-        .iter()
-        .find(|v| v.baseline != Some(true) && v.is_overlay())?;
+    let (_, variant) = crate::render::overlay(spec)?;
     let keys = |map: Option<Vec<String>>| map.filter(|k| !k.is_empty()).map(|k| k.join(", "));
     let set: Vec<String> = [
         keys(variant.config.as_ref().map(|c| c.keys().cloned().collect()))

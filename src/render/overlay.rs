@@ -15,8 +15,8 @@ use super::{
 use crate::api::{ChatbotDeploymentSpec, Strategy, Variant};
 
 /// The A/B test's candidate variant with its index, when it sets anything
-/// over the spec.
-fn overlay(spec: &ChatbotDeploymentSpec) -> Option<(usize, &Variant)> {
+/// over the spec (and the spec's strategy is the A/B test).
+pub fn overlay(spec: &ChatbotDeploymentSpec) -> Option<(usize, &Variant)> {
     let rollout = spec.rollout.as_ref()?;
     if rollout.strategy != Some(Strategy::AbTest) {
         return None;
