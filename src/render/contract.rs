@@ -99,19 +99,25 @@ pub(super) fn app_config(
 
     rate_limit_config(spec, &mut set);
     for (key, value) in spec.config.clone().unwrap_or_default() {
-        if !is_env_name(&key) {
-            return Err(RenderError::Spec {
-                path: format!("spec.config.{key}"),
-                message: "keys must be environment variable names (letters, digits and _, not starting with a digit)".into(),
-            });
-        }
-        reject_contract_key(format!("spec.config.{key}"), &key)?;
+        check_config_key(&format!("spec.config.{key}"), &key)?;
         config.insert(key, value);
     }
     Ok(config)
 }
 
-pub(super) fn is_env_name(name: &str) -> bool {
+/// A `config` key (of the spec, or of an A/B overlay at `path`): an
+/// environment variable name that the app contract does not set.
+pub(super) fn check_config_key(path: &str, key: &str) -> Result<(), RenderError> {
+    if !is_env_name(key) {
+        return Err(RenderError::Spec {
+            path: path.to_string(),
+            message: "keys must be environment variable names (letters, digits and _, not starting with a digit)".into(),
+        });
+    }
+    reject_contract_key(path.to_string(), key)
+}
+
+fn is_env_name(name: &str) -> bool {
     name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }

@@ -9,7 +9,7 @@ use k8s_openapi::api::core::v1::{EnvVar, ResourceRequirements};
 use serde_json::{Value, json};
 
 use super::{
-    contract::{is_env_name, reject_contract_key},
+    contract::{check_config_key, reject_contract_key},
     error::RenderError,
 };
 use crate::api::{ChatbotDeploymentSpec, Strategy, Variant};
@@ -44,13 +44,7 @@ pub fn candidate_spec(
     };
     let path = format!("spec.rollout.abTest.variants[{index}]");
     for key in variant.config.iter().flat_map(BTreeMap::keys) {
-        if !is_env_name(key) {
-            return Err(RenderError::Spec {
-                path: format!("{path}.config.{key}"),
-                message: "keys must be environment variable names (letters, digits and _, not starting with a digit)".into(),
-            });
-        }
-        reject_contract_key(format!("{path}.config.{key}"), key)?;
+        check_config_key(&format!("{path}.config.{key}"), key)?;
     }
     for (at, var) in variant.env.iter().flatten().enumerate() {
         reject_contract_key(format!("{path}.env[{at}].name"), &var.name)?;
