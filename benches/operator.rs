@@ -30,7 +30,7 @@ use std::{
 
 use chatbot_operator::{
     api::ChatbotDeployment,
-    reconcile::{caches, decide, observe},
+    reconcile::{caches, decide, observe, probe},
     secrets,
 };
 use common::{
@@ -116,7 +116,7 @@ async fn in_process(count: usize) {
             .unwrap_or_default();
         let namespace = cbd.metadata.namespace.clone().unwrap_or_default();
         let mut read = observe::ReadSecrets::new();
-        for name in observe::secret_names(
+        for name in probe::secret_names(
             cbd.metadata.name.as_deref().unwrap_or_default(),
             &references,
         ) {

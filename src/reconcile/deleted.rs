@@ -4,10 +4,15 @@
 //! comes off.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use kube::{ResourceExt, runtime::controller::Action};
+use kube::ResourceExt;
 
 use super::{
-    context::Context, data_stores, error::ReconcileError, publish, status, write::write_status,
+    context::Context,
+    data_stores,
+    error::ReconcileError,
+    outcome::{Outcome, Pace},
+    status,
+    write::Turn,
 };
 use crate::api::ChatbotDeployment;
 
@@ -19,17 +24,27 @@ pub(super) async fn finalize_deleted(
     ctx: &Context,
     spec: Option<&crate::api::ChatbotDeploymentSpec>,
     now: &Time,
-) -> Result<Action, ReconcileError> {
+) -> Result<Turn, ReconcileError> {
     ctx.metrics
         .deployments
         .forget(&cbd.namespace().unwrap_or_default(), &cbd.name_any());
     if !cbd.finalizers().iter().any(|f| f == data_stores::FINALIZER) {
-        return Ok(Action::await_change());
+        return Ok(Turn {
+            next: None,
+            outcome: Outcome::default(),
+            live: false,
+        });
     }
     let finalized = data_stores::finalize(ctx, cbd, spec).await?;
-    publish::publish(ctx, cbd, &finalized.notes).await;
     if finalized.done {
-        return Ok(Action::await_change());
+        return Ok(Turn {
+            next: None,
+            outcome: Outcome {
+                notes: finalized.notes,
+                ..Outcome::default()
+            },
+            live: false,
+        });
     }
     let next = status::deleting(
         cbd.status.as_ref(),
@@ -37,17 +52,22 @@ pub(super) async fn finalize_deleted(
         &finalized.cache,
         now,
     );
-    if Some(&next) != cbd.status.as_ref() {
-        let after = write_status(&ctx.client, cbd, &next).await?;
-        ctx.remember_status(cbd, after, &next);
-    }
     let refused = [&finalized.database, &finalized.cache]
         .into_iter()
         .flatten()
         .any(|f| f.failed);
-    Ok(Action::requeue(if refused {
-        ctx.timing.blocked
-    } else {
-        ctx.timing.waiting
-    }))
+    let outcome = Outcome {
+        notes: finalized.notes,
+        pace: Some(if refused {
+            Pace::Blocked
+        } else {
+            Pace::Waiting
+        }),
+        ..Outcome::default()
+    };
+    Ok(Turn {
+        next: Some(next),
+        outcome,
+        live: false,
+    })
 }

@@ -1,14 +1,13 @@
 //! The controller: observe → decide → apply → status.
 //!
-//! `reconcile` reads the caches and what a rollout needs measured
-//! (`probe::observe`), asks the pure `decide` what to do, then runs the
-//! steps in order — the data stores (`data_stores`), the children
-//! (`converge`), the data operations (`operations`: restore, then
-//! backups) — each handing back an [`Outcome`]; the loop folds them (a
-//! blocker from one stops the steps after it), composes the next status
-//! from their conditions (`status`) and writes it only when it changed
-//! (`write`). A reconcile of an unchanged resource sends no request at
-//! all.
+//! `reconcile` runs a live resource's steps (`live`: what a rollout needs
+//! measured is read by `probe`, the pure `decide` says what to do, then
+//! the data stores, the children and the data operations run in order,
+//! each handing back an [`Outcome`](outcome::Outcome), folded so that a blocker from one
+//! stops the steps after it), or a deleted one's teardown (`deleted`).
+//! Either ends in a `Turn`: `write` writes the next status only when it
+//! changed and publishes the Events. A reconcile of an unchanged resource
+//! sends no request at all.
 
 pub mod action;
 pub mod caches;
@@ -24,12 +23,14 @@ pub mod delivery;
 mod error;
 pub mod events;
 pub mod holds;
+mod live;
 mod maintenance;
+mod measure;
 pub mod migration;
 pub mod observe;
 pub mod operations;
 pub mod outcome;
-mod probe;
+pub mod probe;
 mod publish;
 pub mod rollback;
 pub mod status;
@@ -49,7 +50,6 @@ use crate::api::ChatbotDeployment;
 pub use caches::{Stores, SyncGate};
 pub use context::Context;
 pub use error::ReconcileError;
-use outcome::Outcome;
 pub use timing::Timing;
 
 /// Controller name in metrics and logs.
@@ -104,53 +104,12 @@ async fn reconcile_in_span(
         .resolve(&cbd.spec)
         .ok()
         .map(|resolution| resolution.spec);
-    if cbd.meta().deletion_timestamp.is_some() {
-        return deleted::finalize_deleted(cbd, ctx, resolved.as_ref(), &now).await;
-    }
-    let observed = probe::observe(ctx, cbd, resolved.as_ref(), &now).await?;
-    let decision = decide::decide(cbd, &ctx.renderer, &observed, &now);
-    let mut assessment = decision.assessment.clone();
-
-    // Each step runs only while nothing blocks the spec, and hands the
-    // next what it needs as plain data. Stores are created only for a
-    // spec that can be applied and is not paused.
-    let spec = resolved.as_ref();
-    let stores = match spec {
-        Some(spec) if assessment.blocker.is_none() && !assessment.paused => {
-            let stores = data_stores::converge_stores(ctx, cbd, spec).await?;
-            assessment.database = stores.database.clone();
-            assessment.cache = stores.cache.clone();
-            stores.outcome()
-        }
-        _ => Outcome::default(),
+    let turn = if cbd.meta().deletion_timestamp.is_none() {
+        live::reconcile_live(cbd, ctx, resolved.as_ref(), &now).await?
+    } else {
+        deleted::finalize_deleted(cbd, ctx, resolved.as_ref(), &now).await?
     };
-    let children = converge::children(ctx, cbd, &observed, &decision, &mut assessment).await?;
-    let so_far = stores.then(decision.outcome()).then(children);
-    // The data operations run even when a step before them is blocked, so
-    // that a restore under way never leaves the app stopped; with the
-    // blocker they start nothing new.
-    let blocked = so_far.blocker.as_ref().map(|b| b.message.as_str());
-    let given = operations::Given {
-        templates: &decision.backup_templates,
-        pre_rollout: decision.pre_rollout_backup,
-        migrating: observed.running_migration(),
-        blocked,
-    };
-    let operations = operations::converge(ctx, cbd, spec.unwrap_or(&cbd.spec), given, &now).await?;
-    assessment.restore = operations.restore;
-    assessment.backups = operations.backups;
-    let mut outcome = so_far.then(operations.outcome);
-    assessment.blocker = outcome.blocker.clone();
-    if let Some(blocker) = &assessment.blocker {
-        warn!(reason = blocker.reason, field = %blocker.path, "{}", blocker.message);
-    }
-
-    let judged = std::mem::take(&mut outcome.conditions);
-    let next = status::next(cbd.status.as_ref(), &assessment, judged, &now);
-    let transitions = write::next_status(ctx, cbd, &next).await?;
-    let outcome = outcome.then(transitions);
-    publish::publish(ctx, cbd, &outcome.notes).await;
-    Ok(Action::requeue(ctx.timing.after(&outcome)))
+    write::finish(ctx, cbd, turn).await
 }
 
 /// Decides the retry of a failed reconcile: exponential backoff per

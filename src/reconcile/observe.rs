@@ -314,20 +314,6 @@ fn keys(secret: &Secret) -> BTreeSet<String> {
 /// and its stores' connection Secrets.
 pub type ReadSecrets = BTreeMap<String, std::sync::Arc<Secret>>;
 
-/// The names of the Secrets [`gather`] reads for `name`.
-pub fn secret_names(name: &str, references: &[SecretReference]) -> BTreeSet<String> {
-    let child_names = names::ChildNames::for_deployment(name);
-    references
-        .iter()
-        .map(|reference| reference.secret.clone())
-        .chain([
-            child_names.generated_secret,
-            child_names.database_secret,
-            child_names.cache_secret,
-        ])
-        .collect()
-}
-
 /// Reads what the caches hold for `cbd` and the Secrets it refers to.
 pub fn gather(
     stores: &Stores,

@@ -76,6 +76,11 @@ impl Outcome {
         self.blocker = self.blocker.or(later.blocker);
         self
     }
+
+    /// The steps' outcomes folded in order, as [`Outcome::then`] does.
+    pub fn fold(steps: impl IntoIterator<Item = Outcome>) -> Outcome {
+        steps.into_iter().fold(Outcome::default(), Outcome::then)
+    }
 }
 
 #[cfg(test)]

@@ -1,48 +1,99 @@
-//! The next status kept in the metrics and written with server-side
-//! apply on the status subresource when it changed.
+//! The end of every reconcile: the next status kept in the metrics and
+//! written with server-side apply on the status subresource when it
+//! changed, the Events published, and when to look again.
 
 use kube::{
     Api, Client, Resource, ResourceExt,
     api::{Patch, PatchParams},
+    runtime::controller::Action,
 };
 use serde_json::json;
 
-use super::{caches, context::Context, error::ReconcileError, events, outcome::Outcome};
+use super::{
+    caches,
+    context::Context,
+    error::ReconcileError,
+    events,
+    outcome::{Note, Outcome},
+    publish::publish,
+};
 use crate::{
     api::{ChatbotDeployment, ChatbotDeploymentStatus},
     names::MANAGER,
 };
 
-/// Keeps the per-resource metrics of the `next` status, and writes it
-/// when it changed. Returns the condition transitions as Events.
-pub(super) async fn next_status(
+/// What a reconcile leaves to write and publish.
+pub(super) struct Turn {
+    /// The next status; `None` when nothing is left to write (the
+    /// finalizer is off: only a change wakes the resource again).
+    pub next: Option<ChatbotDeploymentStatus>,
+    /// Every step's outcome, folded.
+    pub outcome: Outcome,
+    /// The resource lives: its metrics are kept, and its condition
+    /// transitions become Events.
+    pub live: bool,
+}
+
+/// Writes the next status when it changed, publishes the Events, and says
+/// when to look again.
+pub(super) async fn finish(
+    ctx: &Context,
+    cbd: &ChatbotDeployment,
+    turn: Turn,
+) -> Result<Action, ReconcileError> {
+    let Turn {
+        next,
+        mut outcome,
+        live,
+    } = turn;
+    if let Some(next) = &next {
+        let transitions = next_status(ctx, cbd, next, live).await?;
+        outcome.notes.extend(transitions);
+    }
+    publish(ctx, cbd, &outcome.notes).await;
+    Ok(match next {
+        Some(_) => Action::requeue(ctx.timing.after(&outcome)),
+        None => Action::await_change(),
+    })
+}
+
+/// Writes the `next` status when it changed. Of a live resource, keeps
+/// its per-resource metrics and returns its condition transitions as
+/// Events.
+async fn next_status(
     ctx: &Context,
     cbd: &ChatbotDeployment,
     next: &ChatbotDeploymentStatus,
-) -> Result<Outcome, ReconcileError> {
-    // Deployments gone from the cache (deleted without a finalizer, so
-    // never reconciled again) leave no series behind.
-    ctx.metrics
-        .deployments
-        .retain(|namespace, name| caches::get(&ctx.stores.chatbots, namespace, name).is_some());
-    ctx.metrics
-        .deployments
-        .observe(&cbd.namespace().unwrap_or_default(), &cbd.name_any(), next);
+    live: bool,
+) -> Result<Vec<Note>, ReconcileError> {
+    if live {
+        // Deployments gone from the cache (deleted without a finalizer,
+        // so never reconciled again) leave no series behind.
+        ctx.metrics
+            .deployments
+            .retain(|namespace, name| caches::get(&ctx.stores.chatbots, namespace, name).is_some());
+        ctx.metrics.deployments.observe(
+            &cbd.namespace().unwrap_or_default(),
+            &cbd.name_any(),
+            next,
+        );
+    }
     let previous = cbd.status.clone().unwrap_or_default();
     if *next != previous {
         let after = write_status(&ctx.client, cbd, next).await?;
         ctx.remember_status(cbd, after, next);
     }
-    Ok(Outcome {
-        notes: events::transitions(&previous.conditions, &next.conditions),
-        ..Outcome::default()
+    Ok(if live {
+        events::transitions(&previous.conditions, &next.conditions)
+    } else {
+        Vec::new()
     })
 }
 
 /// Writes the status with server-side apply on the status subresource: a
 /// field the operator stops setting is removed, not left behind.
 /// Returns the resource version after the write.
-pub(super) async fn write_status(
+async fn write_status(
     client: &Client,
     cbd: &ChatbotDeployment,
     status: &ChatbotDeploymentStatus,
