@@ -209,6 +209,9 @@ impl World {
             restoring: needs.under_way,
             revision: Some(1),
             verify_every: Some(2),
+            backup_template: true,
+            verify_template: true,
+            unavailable: None,
             now: self.now,
         };
         // A window that is due while nothing else runs starts its backup,

@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 
 use jiff::{SignedDuration, Timestamp};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use crate::{
     api::{BackupRecord, BackupRequest, BackupsStatus},
@@ -67,6 +66,13 @@ pub struct Facts<'a> {
     pub revision: Option<i64>,
     /// Restore-test every Nth good backup (`None`: no verification).
     pub verify_every: Option<u32>,
+    /// A backup Job can be made: its template was rendered.
+    pub backup_template: bool,
+    /// A verify Job can be made.
+    pub verify_template: bool,
+    /// Why a run cannot start without its template (no destination, no
+    /// database, paused): an on-call request fails with it.
+    pub unavailable: Option<&'a str>,
     pub now: Timestamp,
 }
 
@@ -94,6 +100,7 @@ pub struct Plan {
     pub verified: Vec<BackupRecord>,
 }
 
-pub(super) fn time(at: Timestamp) -> Time {
-    Time(at)
+/// The order of records, oldest first: by start, then by id.
+pub(super) fn started_key(record: &BackupRecord) -> (Option<Timestamp>, String) {
+    (record.started_at.as_ref().map(|t| t.0), record.id.clone())
 }

@@ -1,16 +1,34 @@
 //! One backup's record in `status.backups`: made from its Job and what
 //! the Job reported, and what its Event says.
 
-use jiff::Timestamp;
+use std::collections::BTreeMap;
 
-use super::facts::{Note, RECENT, phase, time};
+use jiff::SignedDuration;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+
+use super::facts::{Facts, JOBS_KEPT, LOST_AFTER, Note, Plan, RECENT, phase, started_key};
 use crate::{
     api::{BackupRecord, BackupsStatus},
     backup::{
-        jobs::{JobFacts, JobState, Reason, Start},
+        jobs::{JobFacts, JobState, Reason},
         report::Report,
     },
 };
+
+/// The records of the previous status with what the Jobs say since: each
+/// backup and verify Job's outcome, and the runs whose Job is lost; an
+/// Event for each that ended.
+pub(super) fn outcomes(facts: &Facts, plan: &mut Plan) -> BTreeMap<String, BackupRecord> {
+    let mut records: BTreeMap<String, BackupRecord> = facts
+        .previous
+        .recent
+        .iter()
+        .map(|r| (r.id.clone(), r.clone()))
+        .collect();
+    record_jobs(facts, &mut records, plan);
+    mark_lost(facts, &mut records, plan);
+    records
+}
 
 pub(super) fn is_final(record: &BackupRecord) -> bool {
     record.phase != phase::RUNNING
@@ -27,7 +45,7 @@ pub(super) fn record_of(
     record.reason = job.reason.as_str().into();
     record.job = Some(job.name.clone());
     record.revision = job.revision;
-    record.started_at = job.started_at.map(time).or(record.started_at);
+    record.started_at = job.started_at.map(Time).or(record.started_at);
     let (phase, message) = match (job.state, report) {
         (JobState::Running, _) => (phase::RUNNING, None),
         (JobState::Succeeded, Some(report)) if report.succeeded() => (phase::SUCCEEDED, None),
@@ -55,25 +73,77 @@ pub(super) fn record_of(
         record.time = job
             .finished_at
             .or(report.and_then(|r| r.finished_at))
-            .map(time)
+            .map(Time)
             .or(record.time);
     }
     record
 }
 
-pub(super) fn started(start: &Start, now: Timestamp) -> BackupRecord {
-    BackupRecord {
-        id: start.id.clone(),
-        phase: phase::RUNNING.into(),
-        reason: start.reason.as_str().into(),
-        revision: start.revision,
-        started_at: Some(time(now)),
-        ..Default::default()
+/// The outcome of each backup and verify Job into its record, with an
+/// Event for each that finished since the status was written.
+fn record_jobs(facts: &Facts, records: &mut BTreeMap<String, BackupRecord>, plan: &mut Plan) {
+    for job in facts.jobs.iter().filter(|j| j.reason == Reason::Verify) {
+        if let Some(record) = records.get_mut(&job.id)
+            && record.verified.is_none()
+            && job.state != JobState::Running
+        {
+            verified(record, job, facts.reports.get(&job.name));
+            plan.notes.push(verify_note(record));
+            plan.verified.push(record.clone());
+        }
+    }
+    for job in facts.jobs.iter().filter(|j| j.reason != Reason::Verify) {
+        let previous = records.get(&job.id);
+        let was_final = previous.is_some_and(is_final);
+        let record = record_of(job, facts.reports.get(&job.name), previous);
+        if !was_final && is_final(&record) {
+            plan.notes.push(note_of(&record));
+            plan.finished.push(record.clone());
+        }
+        if !was_final {
+            records.insert(job.id.clone(), record);
+        }
+        // What retention removed after it is no backup to offer any more.
+        for gone in facts.reports.get(&job.name).iter().flat_map(|r| &r.pruned) {
+            records.remove(gone);
+        }
     }
 }
 
-pub(super) fn started_key(record: &BackupRecord) -> (Option<Timestamp>, String) {
-    (record.started_at.as_ref().map(|t| t.0), record.id.clone())
+/// A run recorded as started whose Job is gone fails (an RDS snapshot has
+/// no Job: RDS says how it stands).
+fn mark_lost(facts: &Facts, records: &mut BTreeMap<String, BackupRecord>, plan: &mut Plan) {
+    let now = facts.now;
+    for record in records.values_mut().filter(|r| r.method.is_none()) {
+        let seen = facts.jobs.iter().any(|j| j.id == record.id);
+        let age = record
+            .started_at
+            .as_ref()
+            .map_or(SignedDuration::MAX, |t| now.duration_since(t.0));
+        if !is_final(record) && !seen && age > LOST_AFTER {
+            record.phase = phase::FAILED.into();
+            record.time = Some(Time(now));
+            record.message = Some("its Job disappeared before it finished".into());
+            plan.notes.push(note_of(record));
+            plan.finished.push(record.clone());
+        }
+    }
+}
+
+/// Finished Jobs beyond the newest few go, once their outcome is in the
+/// status already written; their records stay.
+pub(super) fn prune(facts: &Facts) -> Vec<(String, Option<String>)> {
+    let mut finished_jobs: Vec<&JobFacts> = facts
+        .jobs
+        .iter()
+        .filter(|j| j.state != JobState::Running && recorded(facts.previous, j))
+        .collect();
+    finished_jobs.sort_by_key(|j| std::cmp::Reverse((j.started_at, j.id.clone())));
+    finished_jobs
+        .into_iter()
+        .skip(JOBS_KEPT)
+        .map(|j| (j.name.clone(), j.uid.clone()))
+        .collect()
 }
 
 /// Whether `status` already holds the outcome of `job`: the dump's record

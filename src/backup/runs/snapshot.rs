@@ -3,10 +3,7 @@
 
 use jiff::Timestamp;
 
-use super::{
-    facts::{ELASTICACHE_SNAPSHOT, PRE_ROLLOUT_RETRY, phase},
-    record::started_key,
-};
+use super::facts::{ELASTICACHE_SNAPSHOT, PRE_ROLLOUT_RETRY, phase, started_key};
 use crate::{
     api::{BackupRecord, BackupsStatus},
     backup::jobs::Reason,

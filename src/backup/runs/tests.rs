@@ -1,6 +1,14 @@
+use std::collections::BTreeMap;
+
+use jiff::{SignedDuration, Timestamp};
+
 use super::*;
 use crate::api::BackupRequest;
-use crate::backup::{Schedule, report::Report};
+use crate::backup::{
+    Schedule,
+    jobs::{JobFacts, JobState, Reason},
+    report::Report,
+};
 
 fn at(text: &str) -> Timestamp {
     text.parse().unwrap()
@@ -47,6 +55,8 @@ fn report(outcome: &str, bytes: u64) -> Report {
 
 struct World {
     verify_every: Option<u32>,
+    /// Why no Job can be made (`None`: both templates were rendered).
+    unavailable: Option<&'static str>,
     schedule: Schedule,
     status: BackupsStatus,
     jobs: Vec<JobFacts>,
@@ -57,6 +67,7 @@ impl World {
     fn daily() -> Self {
         Self {
             verify_every: None,
+            unavailable: None,
             schedule: Schedule::parse("0 4 * * *", None).unwrap(),
             status: BackupsStatus::default(),
             jobs: Vec::new(),
@@ -82,6 +93,9 @@ impl World {
             restoring: false,
             revision: Some(3),
             verify_every: self.verify_every,
+            backup_template: self.unavailable.is_none(),
+            verify_template: self.unavailable.is_none(),
+            unavailable: self.unavailable,
             now: at(now),
         })
     }
@@ -266,6 +280,65 @@ fn a_pre_rollout_backup_goes_first_and_an_on_call_request_next() {
     assert_eq!(
         pre_rollout(Some(&next.status), 4, None).unwrap().phase,
         phase::SUCCEEDED
+    );
+}
+
+#[test]
+fn without_a_job_template_nothing_starts_a_request_fails_with_why_and_the_window_stays_owed() {
+    let mut world = World::daily();
+    world.unavailable = Some("spec.backup.destination is not set");
+    world.status.last_window = Some(Time(at("2026-11-30T04:00:00Z")));
+
+    let window = world.plan("2026-12-01T04:00:30Z");
+    assert_eq!(window.start, None);
+    assert!(
+        window.status.recent.is_empty(),
+        "{:?}",
+        window.status.recent
+    );
+    assert_eq!(
+        window.status.last_window,
+        Some(Time(at("2026-11-30T04:00:00Z"))),
+        "a window not taken stays owed"
+    );
+    assert!(window.notes.is_empty());
+
+    let request = BackupRequest {
+        id: "20261201-050000-r3".into(),
+        action: "backup-now".into(),
+        expect_shrink: false,
+    };
+    let refused = world.plan_with("2026-12-01T05:00:00Z", Some(&request), None);
+    assert_eq!(refused.start, None);
+    let record = refused.status.last.clone().expect("the request's record");
+    assert_eq!(
+        (record.id.as_str(), record.phase.as_str()),
+        ("20261201-050000-r3", phase::FAILED)
+    );
+    assert_eq!(
+        record.message.as_deref(),
+        Some("spec.backup.destination is not set")
+    );
+    assert_eq!(
+        refused.status.started_request.as_deref(),
+        Some("20261201-050000-r3"),
+        "answered once"
+    );
+    let reasons: Vec<_> = refused
+        .notes
+        .iter()
+        .map(|n| (n.reason, n.warning))
+        .collect();
+    assert_eq!(reasons, [("BackupFailed", true)]);
+
+    // Once a backup can be taken, the owed window runs.
+    world.unavailable = None;
+    world.status = refused.status;
+    let owed = world.plan_with("2026-12-01T06:00:00Z", Some(&request), None);
+    let start = owed.start.expect("the owed window");
+    assert_eq!(
+        (start.reason, start.id.as_str()),
+        (Reason::Scheduled, "20261201-040000-r3")
     );
 }
 
@@ -553,6 +626,9 @@ fn while_a_restore_is_under_way_only_its_safety_backup_starts_and_a_window_waits
             restoring: true,
             revision: Some(3),
             verify_every: world.verify_every,
+            backup_template: true,
+            verify_template: true,
+            unavailable: None,
             now: at(now),
         })
     };

@@ -7,20 +7,14 @@ use kube::ResourceExt;
 use super::{
     facts::{FINALIZER, StoreFacts},
     finalizer::remove_finalizer,
-    managed::{Managed, managed_stores, owner_of},
+    managed::{Managed, kept_instances, managed_stores, owner_of},
 };
 use crate::{
     api::{
-        ChatbotDeployment, ChatbotDeploymentSpec, ChatbotDeploymentStatus, RestoreStatus,
-        StoreStatus, condition_types,
+        ChatbotDeployment, ChatbotDeploymentSpec, ChatbotDeploymentStatus, StoreStatus,
+        condition_types,
     },
-    backup::restore::instance,
-    data::{
-        ManagedStore, Teardown,
-        connection::StoreKind,
-        elasticache::ElastiCache,
-        rds::{DatabaseRequest, Rds},
-    },
+    data::{ManagedStore, Teardown, connection::StoreKind, elasticache::ElastiCache, rds::Rds},
     reconcile::{context::Context, error::ReconcileError, outcome::Note},
 };
 
@@ -88,21 +82,6 @@ pub async fn finalize(
         finalized.done = true;
     }
     Ok(finalized)
-}
-
-/// The RDS instances a restore made or kept as the undo: they go with the
-/// resource, as its database does.
-fn kept_instances(stores: &[Managed], restore: Option<&RestoreStatus>) -> Vec<Managed> {
-    let kept = stores.iter().filter_map(|store| match store {
-        Managed::Database(live) => Some(instance::kept(restore).into_iter().map(|identifier| {
-            Managed::Database(DatabaseRequest {
-                identifier,
-                ..live.clone()
-            })
-        })),
-        Managed::Cache(_) => None,
-    });
-    kept.flatten().collect()
 }
 
 /// What one store's teardown came to: whether it is done, the store's
@@ -180,6 +159,7 @@ mod tests {
 
     use super::*;
     use crate::api::DeletionPolicy;
+    use crate::data::rds::DatabaseRequest;
 
     fn database() -> Managed {
         Managed::Database(DatabaseRequest {

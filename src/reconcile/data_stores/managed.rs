@@ -1,7 +1,7 @@
 //! The stores in AWS the spec asks for, and whose they are.
 
 use crate::{
-    api::{ChatbotDeployment, ChatbotDeploymentSpec, StoreMode},
+    api::{ChatbotDeployment, ChatbotDeploymentSpec, RestoreStatus, StoreMode},
     backup::restore::instance,
     data::{Owner, connection::StoreKind, elasticache::CacheRequest, rds::DatabaseRequest},
     names::ChildNames,
@@ -78,4 +78,19 @@ pub(super) fn store_mode(spec: &ChatbotDeploymentSpec, kind: StoreKind) -> Store
         StoreKind::Cache => spec.cache.as_ref().and_then(|c| c.mode),
     }
     .unwrap_or_default()
+}
+
+/// The RDS instances a restore made or kept as the undo: they go with the
+/// resource, as its database does.
+pub(super) fn kept_instances(stores: &[Managed], restore: Option<&RestoreStatus>) -> Vec<Managed> {
+    let kept = stores.iter().filter_map(|store| match store {
+        Managed::Database(live) => Some(instance::kept(restore).into_iter().map(|identifier| {
+            Managed::Database(DatabaseRequest {
+                identifier,
+                ..live.clone()
+            })
+        })),
+        Managed::Cache(_) => None,
+    });
+    kept.flatten().collect()
 }

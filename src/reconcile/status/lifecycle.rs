@@ -1,20 +1,17 @@
 //! The lifecycle conditions — Degraded, Progressing, Ready and their
 //! kstatus mirrors — and the phase, composed from what the other
-//! conditions and the workload say; and the revision history they move.
-//! Pure.
-
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+//! conditions and the workload say. Pure.
 
 use super::{assessment::Assessment, phase};
 use crate::{
-    api::{RevisionRecord, RolloutStatus, condition_types as types},
+    api::{RolloutStatus, condition_types as types},
     backup::gate::Gate,
     reconcile::{
         conditions::{Judgements, kstatus},
         data_stores::facts::StoreFacts,
         observe::{MigrationState, Workload},
     },
-    rollout::{machine::Phase, progressive, revisions},
+    rollout::{machine::Phase, progressive},
 };
 
 /// One line on a rollout in flight: revisions, weight, step and why.
@@ -34,11 +31,11 @@ fn rollout_summary(rollout: &RolloutStatus) -> String {
 /// Where the spec's revision stands: its rollout, its pods, its stores.
 pub(super) struct Progress<'a> {
     /// A Canary or BlueGreen rollout of the spec's revision.
-    rollout: Option<&'a RolloutStatus>,
-    candidate_in_flight: bool,
-    rolled_back: Option<&'a RolloutStatus>,
+    pub(super) rollout: Option<&'a RolloutStatus>,
+    pub(super) candidate_in_flight: bool,
+    pub(super) rolled_back: Option<&'a RolloutStatus>,
     /// Every pod runs the spec's revision and is available.
-    rolled_out: bool,
+    pub(super) rolled_out: bool,
     /// The Deployment controller gave up waiting for the new pods.
     deadline: bool,
     /// `revision N: `, or nothing before the first.
@@ -327,36 +324,4 @@ fn set_progressing(
             "the rollout cannot continue until the problem in the Degraded condition is fixed",
         ),
     }
-}
-
-/// The revision history, the stable revision and the candidate's
-/// revision and weight after this reconcile.
-pub(super) fn history(
-    facts: &Assessment,
-    progress: &Progress,
-    previous_stable: Option<i64>,
-    now: &Time,
-) -> (Vec<RevisionRecord>, Option<i64>, Option<i64>, Option<i32>) {
-    let mut history = facts.revisions.clone();
-    let mut stable = previous_stable;
-    if progress.rolled_out
-        && let Some(current) = facts.current_revision
-    {
-        history = revisions::promote(&history, current, now);
-        stable = Some(current);
-    }
-    if let Some(rollout) = progress.rolled_back {
-        history = revisions::rolled_back(&history, rollout.revision, now);
-    }
-    let (canary_revision, canary_weight) = match progress.rollout {
-        Some(r) if progress.candidate_in_flight || progress.rolled_back.is_some() => {
-            stable = Some(r.stable_revision);
-            (
-                progress.candidate_in_flight.then_some(r.revision),
-                progress.candidate_in_flight.then_some(r.weight),
-            )
-        }
-        _ => (None, None),
-    };
-    (history, stable, canary_revision, canary_weight)
 }

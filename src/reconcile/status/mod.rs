@@ -7,6 +7,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 mod assessment;
 mod checks;
 mod deleting;
+mod history;
 mod lifecycle;
 pub mod phase;
 
@@ -57,7 +58,7 @@ pub fn next(
     let lifecycle = lifecycle::conditions(&mut composed, facts, &progress);
     conditions.merge(composed);
     let (revisions, stable, canary_revision, canary_weight) =
-        lifecycle::history(facts, &progress, previous.stable_revision, now);
+        history::history(facts, &progress, previous.stable_revision, now);
     let workload = facts.workload.as_ref();
     ChatbotDeploymentStatus {
         observed_generation: facts.generation,

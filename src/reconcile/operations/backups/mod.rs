@@ -32,7 +32,7 @@ use crate::{
     },
     backup::{
         Settings,
-        jobs::{self, JobFacts, JobState, Start},
+        jobs::{self, JobFacts, JobState},
         report::Report,
         restore::{Needs, Safety},
         runs::{self, Facts},
@@ -94,6 +94,8 @@ pub async fn converge(
         .creation_timestamp
         .as_ref()
         .map_or(now.0, |t| t.0);
+    let template = |kind| template_for(kind, templates);
+    let unavailable = settings.unavailable.as_ref().map(|(_, why)| why.as_str());
     let mut plan = runs::plan(&Facts {
         schedule: settings.schedule.as_ref(),
         since,
@@ -110,33 +112,23 @@ pub async fn converge(
         restoring: restore.under_way,
         revision: status.current_revision,
         verify_every: settings.verify_every,
+        backup_template: template(ChildKind::BackupJob).is_some(),
+        verify_template: template(ChildKind::VerifyJob).is_some(),
+        unavailable,
         now: now.0,
     });
-    match plan
-        .start
-        .clone()
-        .map(|start| (template_for(&start, templates), start))
-    {
-        Some((Some(template), start)) => {
-            let job = jobs::stamp(template, &name, &start, &pinned(&status, &restore.pinned));
+    if let Some(start) = &plan.start {
+        let kind = if start.reason == jobs::Reason::Verify {
+            ChildKind::VerifyJob
+        } else {
+            ChildKind::BackupJob
+        };
+        if let Some(template) = template(kind) {
+            let job = jobs::stamp(template, &name, start, &pinned(&status, &restore.pinned));
             claim::ensure(ctx, &namespace, &name, spec).await?;
             apply_job(ctx, &namespace, &job).await?;
             info!(backup = %start.id, reason = start.reason.as_str(), "backup started");
         }
-        Some((None, start)) => {
-            // Nothing can be backed up: the condition says why. A request
-            // from on-call fails with that reason; a window is not recorded.
-            plan.start = None;
-            let why = settings
-                .unavailable
-                .as_ref()
-                .map_or("backups are not configured".to_string(), |(_, m)| m.clone());
-            runs::cannot_start(&mut plan, &start, why, now.0);
-            // A window not taken (paused, no destination yet) stays owed:
-            // it runs once the backup can be taken.
-            plan.status.last_window = previous.last_window.clone();
-        }
-        None => {}
     }
     if let Some(aws) = &ctx.aws {
         let due = snapshots::Due {
@@ -186,13 +178,8 @@ async fn observe(
     (jobs, reports)
 }
 
-/// The rendered Job template a run starts from. Pure.
-fn template_for<'t>(start: &Start, templates: &'t [Child]) -> Option<&'t Job> {
-    let kind = if start.reason == jobs::Reason::Verify {
-        ChildKind::VerifyJob
-    } else {
-        ChildKind::BackupJob
-    };
+/// The rendered Job template of `kind`. Pure.
+fn template_for(kind: ChildKind, templates: &[Child]) -> Option<&Job> {
     templates
         .iter()
         .find(|c| c.kind() == kind)
@@ -229,13 +216,11 @@ async fn finish(
     for (job, uid) in &plan.prune {
         delete_job(ctx, namespace, job, uid.as_deref()).await?;
     }
-    for run in &plan.finished {
-        ctx.metrics
-            .backups
-            .finished(namespace, name, &finished(run));
+    for run in plan.finished.iter().map(finished) {
+        ctx.metrics.backups.finished(namespace, name, &run);
     }
-    if let Some(good) = &plan.status.last_successful {
-        ctx.metrics.backups.seed(namespace, name, &finished(good));
+    if let Some(good) = plan.status.last_successful.as_ref().map(finished) {
+        ctx.metrics.backups.seed(namespace, name, &good);
     }
     Ok(())
 }
