@@ -53,6 +53,9 @@ pub const DATABASE_NAME: &str = "chatbot";
 pub struct ChildNames {
     pub service_account: String,
     pub config_map: String,
+    /// The config each revision in the history ran with, one key per
+    /// revision, so that a rollback puts it back.
+    pub config_history: String,
     pub deployment: String,
     pub service: String,
     pub autoscaler: String,
@@ -108,6 +111,7 @@ impl ChildNames {
         Self {
             service_account: name.to_string(),
             config_map: format!("{name}-env"),
+            config_history: format!("{name}-config-history"),
             deployment: name.to_string(),
             service: name.to_string(),
             autoscaler: name.to_string(),

@@ -579,11 +579,19 @@ async fn an_on_call_rollback_through_the_cli_holds_while_gitops_re_applies_the_s
     let namespace = TestNamespace::new(&client, "rollback").await;
     let operator = Operator::start(&namespace.name, "e2e-rollback");
     let mut cbd = plain("echo");
+    let set_prompt = |cbd: &mut ChatbotDeployment, prompt: &str| {
+        cbd.spec
+            .config
+            .get_or_insert_with(Default::default)
+            .insert("SYSTEM_PROMPT".into(), prompt.into());
+    };
+    set_prompt(&mut cbd, "Be kind.");
     e2e::create_chatbot(&client, &namespace.name, &cbd).await;
     wait_condition(&client, &namespace.name, "echo", "Ready", "True", &operator).await;
 
-    // GitOps ships 1.1.0: revision 2 rolls out.
+    // GitOps ships 1.1.0 with a new prompt: revision 2 rolls out.
     cbd.spec.image = "ghcr.io/chatbot-operator/echo-bot:1.1.0".into();
+    set_prompt(&mut cbd, "Answer in one word.");
     gitops_apply(&client, &namespace.name, &cbd).await;
     eventually("revision 2 ready", DEADLINE, Some(&operator), || async {
         let status = read_status(&client, &namespace.name, "echo").await?;
@@ -613,6 +621,11 @@ async fn an_on_call_rollback_through_the_cli_holds_while_gitops_re_applies_the_s
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(String::from_utf8_lossy(&output.stdout).starts_with("rolled back to revision 1 "));
+    assert_eq!(
+        prompt_of(&client, &namespace.name).await.as_deref(),
+        Some("Be kind."),
+        "revision 1's config is back with its pods"
+    );
     eventually(
         "revision 1 back and ready",
         DEADLINE,
@@ -647,6 +660,11 @@ async fn an_on_call_rollback_through_the_cli_holds_while_gitops_re_applies_the_s
             Some("ghcr.io/chatbot-operator/echo-bot:1.0.0"),
             "the pods stay on the rolled-back revision"
         );
+        assert_eq!(
+            prompt_of(&client, &namespace.name).await.as_deref(),
+            Some("Be kind."),
+            "and on its config"
+        );
         let status = read_status(&client, &namespace.name, "echo").await.unwrap();
         assert_eq!(status.current_revision, Some(1));
         assert_eq!(
@@ -673,6 +691,18 @@ async fn an_on_call_rollback_through_the_cli_holds_while_gitops_re_applies_the_s
         },
     )
     .await;
+    assert_eq!(
+        prompt_of(&client, &namespace.name).await.as_deref(),
+        Some("Answer in one word."),
+        "the spec's config rolls out with it"
+    );
+}
+
+/// The system prompt in the app ConfigMap of `echo`.
+async fn prompt_of(client: &Client, namespace: &str) -> Option<String> {
+    let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), namespace);
+    let config = config_maps.get_opt("echo-env").await.ok().flatten()?;
+    config.data?.get("SYSTEM_PROMPT").cloned()
 }
 
 /// A scheduled backup on a real cluster: the operator creates the Job for

@@ -121,9 +121,13 @@ async fn diff_one(
                 ));
             }
         };
+        // The config history is kept from the revisions, not rendered
+        // from the spec: no spec change removes it.
+        let kept = crate::names::ChildNames::for_deployment(&name).config_history;
         for object in listed {
             let kind = object_type.type_meta().1;
-            if !rendered_names.contains(&(kind, object.name_any())) {
+            let history = object_type == ObjectType::ConfigMap && object.name_any() == kept;
+            if !history && !rendered_names.contains(&(kind, object.name_any())) {
                 let live = yaml(&normalized(
                     serde_json::to_value(&object).unwrap_or_default(),
                 ));

@@ -114,6 +114,9 @@ pub struct Observed {
     pub gateway_api_missing: bool,
     /// The cluster does not serve the Prometheus Operator's kinds.
     pub monitoring_missing: bool,
+    /// The config each revision ran with, as `<name>-config-history`
+    /// keeps it.
+    pub config_history: BTreeMap<i64, crate::render::config_history::Config>,
 }
 
 /// Where a migration Job stands.
@@ -376,6 +379,10 @@ pub fn gather(
             Some((name.clone(), keys(secret)))
         })
         .collect();
+    let config_history = get(&stores.config_maps, namespace, &child_names.config_history)
+        .filter(|c| ownership(cbd, &c.metadata) == Ownership::Ours)
+        .and_then(|c| c.data.as_ref().map(crate::render::config_history::parse))
+        .unwrap_or_default();
     let in_cluster_database_ready = get(
         &stores.stateful_sets,
         namespace,
@@ -402,6 +409,7 @@ pub fn gather(
             .and_then(|d| d.spec.as_ref()?.replicas),
         secret_keys,
         generated,
+        config_history,
     }
 }
 

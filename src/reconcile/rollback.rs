@@ -3,11 +3,15 @@
 //!
 //! 1. the hold is written to `status.rollback` under a field manager of its
 //!    own, so the reconciler's status writes never remove it;
-//! 2. the app Deployment's pod template is replaced by the one its
+//! 2. the app ConfigMap gets that revision's config back, as the config
+//!    history kept it, so the pods that start next read what the revision
+//!    ran with;
+//! 3. the app Deployment's pod template is replaced by the one its
 //!    ReplicaSet of that revision kept (what `kubectl rollout undo` does);
-//! 3. the reconciler leaves the Deployment as it is while the spec's
-//!    generation is the one of the hold, and lifts the hold when a new
-//!    generation arrives.
+//! 4. the reconciler leaves the Deployment as it is, and keeps the held
+//!    revision's config on the ConfigMap, while the spec's generation is
+//!    the one of the hold, and lifts the hold when a new generation
+//!    arrives.
 //!
 //! Every step is idempotent: an action that is retried after a crash
 //! repeats them with the same result.
@@ -15,7 +19,7 @@
 use k8s_openapi::{
     api::{
         apps::v1::{Deployment, ReplicaSet},
-        core::v1::PodTemplateSpec,
+        core::v1::{ConfigMap, PodTemplateSpec},
     },
     apimachinery::pkg::apis::meta::v1::Time,
 };
@@ -28,7 +32,8 @@ use serde_json::json;
 use super::{error::ReconcileError, error::kube_error};
 use crate::{
     api::{ChatbotDeployment, HeldRevision},
-    names::keys,
+    names::{ChildNames, keys},
+    render::config_history,
 };
 
 /// Field manager of `status.rollback` and of restored pod templates.
@@ -136,6 +141,69 @@ pub async fn template_of(
         }
         Some(template)
     }))
+}
+
+/// Puts `revision`'s config back on `cbd`'s app ConfigMap, as its config
+/// history keeps it, before the revision's pods come back: they must not
+/// start reading the config they are rolled back from. `false` when the
+/// history does not keep it (the revision ran before configs were kept).
+pub async fn restore_config(
+    client: &Client,
+    cbd: &ChatbotDeployment,
+    revision: i64,
+) -> Result<bool, ReconcileError> {
+    let namespace = cbd.namespace().ok_or(ReconcileError::MissingNamespace)?;
+    let names = ChildNames::for_deployment(&cbd.name_any());
+    let api: Api<ConfigMap> = Api::namespaced(client.clone(), &namespace);
+    let history = api
+        .get_opt(&names.config_history)
+        .await
+        .map_err(kube_error("get", "ConfigMap", &names.config_history))?;
+    let ours = |c: &ConfigMap| {
+        c.owner_references()
+            .iter()
+            .any(|o| o.controller == Some(true) && Some(&o.uid) == cbd.metadata.uid.as_ref())
+    };
+    let Some(config) = history
+        .filter(ours)
+        .and_then(|h| h.data)
+        .and_then(|data| config_history::parse(&data).remove(&revision))
+    else {
+        return Ok(false);
+    };
+    let current = api.get_opt(&names.config_map).await.map_err(kube_error(
+        "get",
+        "ConfigMap",
+        &names.config_map,
+    ))?;
+    // Gone: the reconcile makes it again, with the held revision's config.
+    let Some(current) = current else {
+        return Ok(true);
+    };
+    if current.data.as_ref() == Some(&config) {
+        return Ok(true);
+    }
+    let patch: json_patch::Patch =
+        serde_json::from_value(json!([{ "op": "add", "path": "/data", "value": config }]))
+            .map_err(|error| ReconcileError::Encode(format!("rollback patch: {error}")))?;
+    api.patch(
+        &names.config_map,
+        &PatchParams {
+            field_manager: Some(ROLLBACK_MANAGER.into()),
+            ..Default::default()
+        },
+        &Patch::<()>::Json(patch),
+    )
+    .await
+    .map(|_| true)
+    .map_err(kube_error("patch", "ConfigMap", &names.config_map))
+}
+
+/// What a rollback to `revision` says when its config was not kept.
+pub fn config_not_kept(revision: i64) -> String {
+    format!(
+        "revision {revision}'s config was not kept (it ran before configs were kept), so its pods read the current config"
+    )
 }
 
 /// Puts `template` on the app Deployment, replacing the one there whole

@@ -12,6 +12,9 @@ use super::object_type::ObjectType;
 pub enum ChildKind {
     ServiceAccount,
     ConfigMap,
+    /// The app ConfigMap's data of each revision in the history, kept for
+    /// a rollback to put back; decided by the reconcile, never rendered.
+    ConfigHistory,
     /// Who may reach the in-cluster stores and the pooler: the app only.
     StoreNetworkPolicy,
     /// No connection to the migration, backup, verify and restore pods.
@@ -76,9 +79,10 @@ pub enum ChildKind {
 
 impl ChildKind {
     /// Every kind, in apply order.
-    pub const ALL: [ChildKind; 33] = [
+    pub const ALL: [ChildKind; 34] = [
         ChildKind::ServiceAccount,
         ChildKind::ConfigMap,
+        ChildKind::ConfigHistory,
         ChildKind::StoreNetworkPolicy,
         ChildKind::DataOperationsNetworkPolicy,
         ChildKind::DatabaseService,
@@ -138,6 +142,7 @@ impl ChildKind {
         match self {
             ChildKind::ServiceAccount => &names.service_account,
             ChildKind::ConfigMap => &names.config_map,
+            ChildKind::ConfigHistory => &names.config_history,
             ChildKind::StoreNetworkPolicy => &names.store_network_policy,
             ChildKind::DataOperationsNetworkPolicy => &names.data_operations_network_policy,
             ChildKind::DatabaseService | ChildKind::Database => &names.database_store,
@@ -169,8 +174,9 @@ impl ChildKind {
 
     /// The template that renders this kind; `None` for the traffic objects,
     /// which are built from typed values (their weights and matches are
-    /// computed, not templated), and for a rollout's candidate, which is
-    /// built from the rendered app Deployment and Service.
+    /// computed, not templated), for a rollout's candidate, which is
+    /// built from the rendered app Deployment and Service, and for the
+    /// config history, which the reconcile keeps.
     pub fn template(self) -> Option<&'static str> {
         Some(match self {
             ChildKind::ServiceAccount => "serviceaccount.yaml",
@@ -197,6 +203,7 @@ impl ChildKind {
             ChildKind::MaintenanceDisruptionBudget => "maintenance-pdb.yaml",
             ChildKind::Ingress
             | ChildKind::HttpRoute
+            | ChildKind::ConfigHistory
             | ChildKind::EdgeHeaders
             | ChildKind::MaintenancePage
             | ChildKind::PodMonitor
@@ -214,6 +221,7 @@ impl ChildKind {
         match self {
             ChildKind::ServiceAccount => ObjectType::ServiceAccount,
             ChildKind::ConfigMap
+            | ChildKind::ConfigHistory
             | ChildKind::CandidateConfigMap
             | ChildKind::EdgeHeaders
             | ChildKind::MaintenancePage

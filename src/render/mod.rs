@@ -10,6 +10,7 @@ pub mod backup;
 mod candidate;
 mod child_kind;
 mod children;
+pub mod config_history;
 mod context;
 mod contract;
 mod env;

@@ -228,6 +228,117 @@ async fn a_rollback_restores_the_previous_revision_and_holds_it_until_the_spec_c
     assert_eq!(status.current_revision, Some(3));
 }
 
+/// MindMitra's app ConfigMap data as stored.
+fn app_config(harness: &Harness) -> serde_json::Value {
+    harness
+        .api
+        .get(&path("configmaps", NS, "mindmitra-env"))
+        .unwrap()["data"]
+        .clone()
+}
+
+/// Sets MindMitra's system prompt in its spec, a new generation.
+fn set_prompt(harness: &mut Harness, at: &str, prompt: &str) {
+    harness.api.update(at, |cbd| {
+        cbd["spec"]["config"]["SYSTEM_PROMPT"] = json!(prompt);
+        let generation = cbd["metadata"]["generation"].as_i64().unwrap();
+        cbd["metadata"]["generation"] = json!(generation + 1);
+    });
+    harness.sync();
+}
+
+#[tokio::test]
+async fn a_rollback_of_a_config_change_puts_the_revision_s_config_back_with_its_pods() {
+    // Revision 1 runs the kind prompt; revision 2 is the same image with
+    // a prompt that went wrong.
+    let (mut harness, at) = common::revisions::dev_with_stores_up_as(|cbd| {
+        cbd.spec
+            .config
+            .get_or_insert_with(Default::default)
+            .insert("SYSTEM_PROMPT".into(), "You are a kind listener.".into());
+    })
+    .await;
+    harness.deployment_ready(NS, "mindmitra-pgbouncer", 1);
+    harness.deployment_ready(NS, "mindmitra", 1);
+    harness.reconcile(&at).await;
+    common::revisions::keep_replica_set(&harness, 1);
+    set_prompt(&mut harness, &at, "Answer in one word.");
+    harness.reconcile(&at).await;
+    harness.deployment_ready(NS, "mindmitra", 1);
+    harness.reconcile(&at).await;
+    common::revisions::keep_replica_set(&harness, 2);
+    harness.sync();
+    assert_eq!(app_config(&harness)["SYSTEM_PROMPT"], "Answer in one word.");
+    let history = harness
+        .api
+        .get(&path("configmaps", NS, "mindmitra-config-history"))
+        .expect("each revision's config is kept");
+    let kept: Vec<&String> = history["data"].as_object().unwrap().keys().collect();
+    assert_eq!(kept, ["revision-1", "revision-2"]);
+
+    let action_path = rollback_requested(&harness);
+    harness.take_requests();
+    run(&harness, &action_path).await;
+    let action = harness.api.get(&action_path).unwrap();
+    assert_eq!(action["status"]["phase"], "Succeeded", "{action:#}");
+    assert_eq!(
+        app_config(&harness)["SYSTEM_PROMPT"],
+        "You are a kind listener.",
+        "revision 1's config is back"
+    );
+    assert_eq!(template_of(&harness).1, "1");
+    let writes: Vec<String> = harness
+        .take_requests()
+        .into_iter()
+        .filter(|l| !l.starts_with("GET"))
+        .collect();
+    assert_eq!(
+        writes[..3],
+        [
+            format!("PATCH {at}/status"),
+            format!("PATCH /api/v1/namespaces/{NS}/configmaps/mindmitra-env"),
+            "PATCH /apis/apps/v1/namespaces/mindmitra/deployments/mindmitra".to_string(),
+        ],
+        "hold, config, then the pods that read it"
+    );
+
+    // The reconciler keeps revision 1's config while the hold lasts,
+    // however often GitOps re-applies the spec.
+    harness.sync();
+    for _ in 0..2 {
+        harness.api.update(&at, |cbd| {
+            cbd["metadata"]["annotations"]["argocd.argoproj.io/sync"] = json!("again")
+        });
+        harness.sync();
+        harness.reconcile(&at).await;
+    }
+    assert_eq!(
+        app_config(&harness)["SYSTEM_PROMPT"],
+        "You are a kind listener."
+    );
+    assert_eq!(template_of(&harness).1, "1");
+    // Deleted meanwhile, it comes back with the held revision's config.
+    harness
+        .api
+        .remove(&path("configmaps", NS, "mindmitra-env"))
+        .expect("there");
+    harness.sync();
+    harness.reconcile(&at).await;
+    assert_eq!(
+        app_config(&harness)["SYSTEM_PROMPT"],
+        "You are a kind listener."
+    );
+
+    // A new spec ends the hold: its config rolls out with revision 3.
+    set_prompt(&mut harness, &at, "Listen first, then answer.");
+    harness.reconcile(&at).await;
+    assert_eq!(
+        app_config(&harness)["SYSTEM_PROMPT"],
+        "Listen first, then answer."
+    );
+    assert_eq!(template_of(&harness).1, "3");
+}
+
 #[tokio::test]
 async fn a_rollback_to_a_revision_kubernetes_no_longer_keeps_fails_and_changes_nothing() {
     let (harness, _) = two_revisions().await;

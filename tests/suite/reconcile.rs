@@ -67,6 +67,9 @@ fn children_of(namespace: &str) -> Vec<String> {
         "PATCH /api/v1/namespaces/{ns}/serviceaccounts/mindmitra",
         "GET /api/v1/namespaces/{ns}/configmaps/mindmitra-env",
         "PATCH /api/v1/namespaces/{ns}/configmaps/mindmitra-env",
+        // Revision 1's config, kept for a rollback to put back.
+        "GET /api/v1/namespaces/{ns}/configmaps/mindmitra-config-history",
+        "PATCH /api/v1/namespaces/{ns}/configmaps/mindmitra-config-history",
         "GET /apis/networking.k8s.io/v1/namespaces/{ns}/networkpolicies/mindmitra-data-operations",
         "PATCH /apis/networking.k8s.io/v1/namespaces/{ns}/networkpolicies/mindmitra-data-operations",
         "GET /api/v1/namespaces/{ns}/services/mindmitra",
@@ -183,7 +186,9 @@ async fn the_first_reconcile_generates_secrets_applies_every_child_and_writes_st
     assert_eq!(condition(&status, "CapacityOK").reason, "WithinCapacity");
     assert_eq!(condition(&status, "WithinBudget").status, "True");
     assert_eq!(condition(&status, "Monitored").reason, "Monitored");
-    assert_eq!(harness.metrics.total_writes() - writes_before, 21);
+    // Every child (the config history among them), the generated
+    // Secret, the status.
+    assert_eq!(harness.metrics.total_writes() - writes_before, 22);
 }
 
 #[tokio::test]

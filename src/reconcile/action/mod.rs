@@ -165,11 +165,15 @@ async fn act(
             revision,
             instead_of,
         } => {
-            let message =
-                match hold_revision(ctx, action, target, revision, instead_of, now).await? {
-                    Ok(()) => format!("putting back the pods of revision {revision}"),
-                    Err(why) => why,
-                };
+            let message = match hold_revision(ctx, action, target, revision, instead_of, now)
+                .await?
+            {
+                Ok(true) => format!("putting back the pods of revision {revision}"),
+                Ok(false) => format!(
+                    "putting back the pods of revision {revision}; its config was not kept (it ran before configs were kept), so they read the current config"
+                ),
+                Err(why) => why,
+            };
             let steps = target
                 .status
                 .as_ref()
@@ -365,27 +369,35 @@ async fn roll_back(
     instead_of: i64,
     now: &Time,
 ) -> Result<ChatbotActionStatus, ReconcileError> {
-    if let Err(why) = hold_revision(ctx, action, target, revision, instead_of, now).await? {
-        return Ok(ended(
-            action,
-            phase::FAILED,
-            format!("{why}; roll forward with a spec change instead"),
-            now,
-        ));
-    }
+    let config_kept = match hold_revision(ctx, action, target, revision, instead_of, now).await? {
+        Ok(kept) => kept,
+        Err(why) => {
+            return Ok(ended(
+                action,
+                phase::FAILED,
+                format!("{why}; roll forward with a spec change instead"),
+                now,
+            ));
+        }
+    };
+    let config = match config_kept {
+        true => String::new(),
+        false => format!("; {}", rollback::config_not_kept(revision)),
+    };
     Ok(ended(
         action,
         phase::SUCCEEDED,
         format!(
-            "rolled back to revision {revision} (the spec's revision {instead_of} is held back until the spec changes): {}",
+            "rolled back to revision {revision} (the spec's revision {instead_of} is held back until the spec changes){config}: {}",
             action.spec.reason
         ),
         now,
     ))
 }
 
-/// Holds `target`'s pods at `revision` and puts its pod template back;
-/// `Err` inside says why it cannot (the template is no longer kept).
+/// Holds `target`'s pods at `revision` and puts its config and pod
+/// template back; `Ok` inside says whether the config was kept, `Err`
+/// why it cannot (the template is no longer kept).
 async fn hold_revision(
     ctx: &ActionContext,
     action: &ChatbotAction,
@@ -393,7 +405,7 @@ async fn hold_revision(
     revision: i64,
     instead_of: i64,
     now: &Time,
-) -> Result<Result<(), String>, ReconcileError> {
+) -> Result<Result<bool, String>, ReconcileError> {
     let namespace = target.namespace().ok_or(ReconcileError::MissingNamespace)?;
     let deployment = target.name_any();
     let Some(template) =
@@ -412,8 +424,9 @@ async fn hold_revision(
         now,
     );
     rollback::hold(&ctx.client, target, &held).await?;
+    let config_kept = rollback::restore_config(&ctx.client, target, revision).await?;
     rollback::restore(&ctx.client, &namespace, &deployment, &template).await?;
-    Ok(Ok(()))
+    Ok(Ok(config_kept))
 }
 
 /// Failed action reconciles are retried after a short pause.

@@ -6,6 +6,7 @@
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 mod children;
+mod config;
 mod migrate;
 mod pace;
 mod render;
@@ -179,7 +180,7 @@ fn plan(inputs: &Inputs, assessment: &mut Assessment) -> Result<Option<Decision>
         pods: !assessment.missing_secrets.is_empty() || urls_missing,
         ..Holds::default()
     };
-    let rendered = if holds.pods {
+    let mut rendered = if holds.pods {
         rendered
     } else {
         revision::choose(
@@ -192,6 +193,7 @@ fn plan(inputs: &Inputs, assessment: &mut Assessment) -> Result<Option<Decision>
     };
     holds.restoring = crate::backup::restore::stops_writes(inputs.status.restore.as_ref());
     holds.frozen = revision::held(inputs, assessment, &mut decision) || holds.restoring;
+    config::keep(inputs, &mut rendered, assessment, !holds.pods);
     let migration_job = migrate::migrate(
         inputs,
         &rendered,

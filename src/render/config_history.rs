@@ -1,0 +1,207 @@
+//! The config each revision ran with, kept beside the pods: the app
+//! ConfigMap has one name and holds the config of the revision that runs,
+//! so a rollback that puts an earlier pod template back must put that
+//! revision's config back too, or its pods come up reading the config
+//! they were rolled back from. The ConfigMap `<name>-config-history`
+//! holds the app ConfigMap's data of each revision in the history, one key
+//! a revision (`revision-N`, its data as JSON). Pure.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::ConfigMap;
+
+use super::{
+    children::{Child, ChildKind, Object},
+    metadata::stamp,
+    pipeline::Rendered,
+};
+
+/// A revision's config: the app ConfigMap's data.
+pub type Config = BTreeMap<String, String>;
+
+const PREFIX: &str = "revision-";
+
+/// The most a history keeps, in bytes of its data: half of what a
+/// ConfigMap may hold. The oldest revisions go first; a rollback to one
+/// that went says its config was not kept.
+pub const MAX_BYTES: usize = 512 * 1024;
+
+/// The app ConfigMap's data of `rendered`.
+pub fn app_config(rendered: &Rendered) -> Option<Config> {
+    rendered
+        .children
+        .iter()
+        .find_map(|child| match child.object() {
+            Object::ConfigMap(config) if child.kind() == ChildKind::ConfigMap => {
+                Some(config.data.clone().unwrap_or_default())
+            }
+            _ => None,
+        })
+}
+
+/// `rendered` with the app ConfigMap's data set to `config` (a held
+/// revision's), stamped anew.
+pub fn set_app_config(rendered: &mut Rendered, config: Config) {
+    let context = &rendered.context;
+    for child in rendered.children.iter_mut() {
+        if child.kind() != ChildKind::ConfigMap {
+            continue;
+        }
+        if let Object::ConfigMap(app) = child.object_mut() {
+            app.data = Some(config.clone());
+        }
+        stamp(child, context);
+    }
+}
+
+/// The configs a history ConfigMap's `data` keeps, by revision; a key
+/// that does not parse is left out.
+pub fn parse(data: &BTreeMap<String, String>) -> BTreeMap<i64, Config> {
+    data.iter()
+        .filter_map(|(key, value)| {
+            let revision = key.strip_prefix(PREFIX)?.parse().ok()?;
+            Some((revision, serde_json::from_str(value).ok()?))
+        })
+        .collect()
+}
+
+/// The history ConfigMap that keeps `configs`, labelled as the app
+/// ConfigMap of `rendered`; `None` when there is nothing to keep or no
+/// app ConfigMap.
+pub fn history_child(rendered: &Rendered, configs: &BTreeMap<i64, Config>) -> Option<Child> {
+    if configs.is_empty() {
+        return None;
+    }
+    let app = rendered
+        .children
+        .iter()
+        .find_map(|child| match child.object() {
+            Object::ConfigMap(config) if child.kind() == ChildKind::ConfigMap => Some(config),
+            _ => None,
+        })?;
+    let mut data: BTreeMap<String, String> = BTreeMap::new();
+    let mut bytes = 0;
+    // Newest first, while they fit (the newest always).
+    for (revision, config) in configs.iter().rev() {
+        let key = format!("{PREFIX}{revision}");
+        let json = serde_json::to_string(config).unwrap_or_default();
+        bytes += key.len() + json.len();
+        if bytes > MAX_BYTES && !data.is_empty() {
+            break;
+        }
+        data.insert(key, json);
+    }
+    let mut metadata = app.metadata.clone();
+    metadata.name = Some(rendered.context.names.config_history.clone());
+    let history = ConfigMap {
+        metadata,
+        data: Some(data),
+        ..ConfigMap::default()
+    };
+    let mut child = Child::built(ChildKind::ConfigHistory, Object::ConfigMap(history));
+    stamp(&mut child, &rendered.context);
+    Some(child)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{api::ChatbotDeployment, render::Renderer};
+
+    fn rendered() -> Rendered {
+        let cbd: ChatbotDeployment =
+            serde_yaml_ng::from_str(include_str!("../../manifests/samples/mindmitra.yaml"))
+                .unwrap();
+        Renderer::embedded().unwrap().render(&cbd, 1).unwrap()
+    }
+
+    fn config(prompt: &str) -> Config {
+        [
+            ("PORT".to_string(), "8000".to_string()),
+            ("SYSTEM_PROMPT".to_string(), prompt.to_string()),
+        ]
+        .into()
+    }
+
+    #[test]
+    fn each_revision_s_config_is_kept_under_its_own_key_and_read_back_as_it_was() {
+        let rendered = rendered();
+        let configs: BTreeMap<i64, Config> = [
+            (1, config("You are a kind listener.")),
+            (2, config("Listen first.\nThen answer: \"briefly\".")),
+        ]
+        .into();
+        let child = history_child(&rendered, &configs).expect("a history");
+        assert_eq!(child.kind(), ChildKind::ConfigHistory);
+        assert_eq!(child.name(), "mindmitra-config-history");
+        let Object::ConfigMap(history) = child.object() else {
+            panic!("a ConfigMap");
+        };
+        let data = history.data.clone().unwrap();
+        assert_eq!(
+            data.keys().collect::<Vec<_>>(),
+            ["revision-1", "revision-2"]
+        );
+        assert_eq!(parse(&data), configs);
+        assert!(child.spec_hash().is_some(), "stamped like every child");
+        assert_eq!(history_child(&rendered, &BTreeMap::new()), None);
+    }
+
+    #[test]
+    fn the_oldest_configs_go_first_when_the_history_outgrows_its_budget() {
+        let prompt = "x".repeat(MAX_BYTES / 3);
+        let configs: BTreeMap<i64, Config> = (1..=5).map(|r| (r, config(&prompt))).collect();
+        let child = history_child(&rendered(), &configs).expect("a history");
+        let Object::ConfigMap(history) = child.object() else {
+            panic!("a ConfigMap");
+        };
+        let data = history.data.clone().unwrap();
+        assert_eq!(
+            data.keys().collect::<Vec<_>>(),
+            ["revision-4", "revision-5"]
+        );
+        let huge: BTreeMap<i64, Config> = [(7, config(&"y".repeat(MAX_BYTES * 2)))].into();
+        let child = history_child(&rendered(), &huge).expect("the newest, whatever its size");
+        let Object::ConfigMap(history) = child.object() else {
+            panic!("a ConfigMap");
+        };
+        assert_eq!(
+            history.data.as_ref().unwrap().keys().collect::<Vec<_>>(),
+            ["revision-7"]
+        );
+    }
+
+    #[test]
+    fn a_key_that_is_not_a_revision_s_config_is_left_out() {
+        let data: BTreeMap<String, String> = [
+            ("revision-3".to_string(), r#"{"A":"1"}"#.to_string()),
+            ("revision-x".to_string(), r#"{"A":"2"}"#.to_string()),
+            ("revision-4".to_string(), "not json".to_string()),
+            ("notes".to_string(), "kept by hand".to_string()),
+        ]
+        .into();
+        let kept = parse(&data);
+        assert_eq!(kept.keys().collect::<Vec<_>>(), [&3]);
+    }
+
+    #[test]
+    fn a_held_revision_s_config_replaces_the_app_config_and_its_hash() {
+        let mut rendered = rendered();
+        let before = rendered
+            .children
+            .iter()
+            .find(|c| c.kind() == ChildKind::ConfigMap)
+            .and_then(|c| c.spec_hash().map(str::to_string));
+        set_app_config(&mut rendered, config("You are a kind listener."));
+        assert_eq!(
+            app_config(&rendered),
+            Some(config("You are a kind listener."))
+        );
+        let after = rendered
+            .children
+            .iter()
+            .find(|c| c.kind() == ChildKind::ConfigMap)
+            .and_then(|c| c.spec_hash().map(str::to_string));
+        assert_ne!(before, after, "applied again, not taken for up to date");
+    }
+}
