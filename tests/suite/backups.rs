@@ -975,7 +975,7 @@ fn backend_of(pg: &Postgres, application: &str) -> Option<u32> {
 
 /// Kills the server process of `application`'s session once it has run a
 /// moment: Postgres then ends every session and recovers, as after a crash.
-async fn kill_backend_of(pg: &Postgres, application: &str) {
+async fn kill_backend_of(pg: &Postgres, application: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(60);
     let pid = loop {
         assert!(
@@ -988,22 +988,39 @@ async fn kill_backend_of(pg: &Postgres, application: &str) {
         tokio::time::sleep(Duration::from_millis(10)).await;
     };
     tokio::time::sleep(Duration::from_millis(200)).await;
+    let before = sql(pg, "SELECT clock_timestamp()").expect("the server's clock");
     let status = Command::new("kill")
         .args(["-KILL", &pid.to_string()])
         .status()
         .unwrap();
     assert!(status.success());
+    before
 }
 
-/// Waits until Postgres accepts sessions again after a crash.
-async fn recovered(pg: &Postgres) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !pg
+/// One value from `query` in database `postgres`, if the server answers.
+fn sql(pg: &Postgres, query: &str) -> Option<String> {
+    let output = pg
         .client("psql")
-        .args(["-d", "postgres", "-X", "-q", "-c", "SELECT 1"])
+        .args(["-d", "postgres", "-X", "-q", "-tA", "-c", query])
         .output()
-        .is_ok_and(|o| o.status.success())
-    {
+        .ok()?;
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).trim().to_string())
+}
+
+/// Waits until Postgres went through its crash restart after a backend
+/// was killed at `killed` (its server clock) and accepts sessions again: a
+/// session that answers before the server noticed the crash is no sign
+/// of it (on a busy machine the restart can come after that answer), the
+/// checkpointer started anew is.
+async fn recovered(pg: &Postgres, killed: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let restarted = format!(
+        "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'checkpointer' AND backend_start > '{killed}'"
+    );
+    while sql(pg, &restarted).as_deref() != Some("1") {
         assert!(
             Instant::now() < deadline,
             "Postgres did not recover within 60 s"
@@ -1030,7 +1047,7 @@ async fn postgres_killed_mid_dump_and_mid_restore_leaves_a_state_the_next_run_co
         )
         .spawn()
         .unwrap();
-    kill_backend_of(&env.pg, "pg_dump").await;
+    let killed = kill_backend_of(&env.pg, "pg_dump").await;
     let output = finished(agent).await;
     let failed = summary(&output);
     assert_eq!(output.status.code(), Some(1), "{failed}");
@@ -1038,7 +1055,7 @@ async fn postgres_killed_mid_dump_and_mid_restore_leaves_a_state_the_next_run_co
     assert_eq!(env.keys().await, Vec::<String>::new(), "{failed}");
     assert_eq!(env.open_uploads().await, 0);
 
-    recovered(&env.pg).await;
+    recovered(&env.pg, &killed).await;
     let (output, dumped) = env.dump("sales", &[]);
     assert!(output.status.success(), "{dumped}");
     let id = dumped["id"].as_str().unwrap().to_string();
@@ -1051,13 +1068,13 @@ async fn postgres_killed_mid_dump_and_mid_restore_leaves_a_state_the_next_run_co
         )
     };
     let agent = restore(&env).spawn().unwrap();
-    kill_backend_of(&env.pg, "pg_restore").await;
+    let killed = kill_backend_of(&env.pg, "pg_restore").await;
     let output = finished(agent).await;
     let failed = summary(&output);
     assert_eq!(output.status.code(), Some(1), "{failed}");
     assert_eq!(failed["outcome"], "Failed", "{failed}");
 
-    recovered(&env.pg).await;
+    recovered(&env.pg, &killed).await;
     let output = restore(&env).output().unwrap();
     let restored = summary(&output);
     assert!(output.status.success(), "{restored}");
