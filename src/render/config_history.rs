@@ -108,6 +108,15 @@ mod tests {
     use super::*;
     use crate::{api::ChatbotDeployment, render::Renderer};
 
+    /// The revisions a history child keeps, and their data.
+    fn kept(child: &Child) -> (Vec<String>, BTreeMap<String, String>) {
+        let Object::ConfigMap(history) = child.object() else {
+            panic!("a ConfigMap");
+        };
+        let data = history.data.clone().unwrap_or_default();
+        (data.keys().cloned().collect(), data)
+    }
+
     fn rendered() -> Rendered {
         let cbd: ChatbotDeployment =
             serde_yaml_ng::from_str(include_str!("../../manifests/samples/mindmitra.yaml"))
@@ -134,14 +143,8 @@ mod tests {
         let child = history_child(&rendered, &configs).expect("a history");
         assert_eq!(child.kind(), ChildKind::ConfigHistory);
         assert_eq!(child.name(), "mindmitra-config-history");
-        let Object::ConfigMap(history) = child.object() else {
-            panic!("a ConfigMap");
-        };
-        let data = history.data.clone().unwrap();
-        assert_eq!(
-            data.keys().collect::<Vec<_>>(),
-            ["revision-1", "revision-2"]
-        );
+        let (revisions, data) = kept(&child);
+        assert_eq!(revisions, ["revision-1", "revision-2"]);
         assert_eq!(parse(&data), configs);
         assert!(child.spec_hash().is_some(), "stamped like every child");
         assert_eq!(history_child(&rendered, &BTreeMap::new()), None);
@@ -152,23 +155,10 @@ mod tests {
         let prompt = "x".repeat(MAX_BYTES / 3);
         let configs: BTreeMap<i64, Config> = (1..=5).map(|r| (r, config(&prompt))).collect();
         let child = history_child(&rendered(), &configs).expect("a history");
-        let Object::ConfigMap(history) = child.object() else {
-            panic!("a ConfigMap");
-        };
-        let data = history.data.clone().unwrap();
-        assert_eq!(
-            data.keys().collect::<Vec<_>>(),
-            ["revision-4", "revision-5"]
-        );
+        assert_eq!(kept(&child).0, ["revision-4", "revision-5"]);
         let huge: BTreeMap<i64, Config> = [(7, config(&"y".repeat(MAX_BYTES * 2)))].into();
         let child = history_child(&rendered(), &huge).expect("the newest, whatever its size");
-        let Object::ConfigMap(history) = child.object() else {
-            panic!("a ConfigMap");
-        };
-        assert_eq!(
-            history.data.as_ref().unwrap().keys().collect::<Vec<_>>(),
-            ["revision-7"]
-        );
+        assert_eq!(kept(&child).0, ["revision-7"]);
     }
 
     #[test]

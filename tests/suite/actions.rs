@@ -132,15 +132,30 @@ fn rollback_requested(harness: &Harness) -> String {
     action_path
 }
 
+/// The requests that wrote since the last look.
+fn writes(harness: &mut Harness) -> Vec<String> {
+    harness
+        .take_requests()
+        .into_iter()
+        .filter(|l| !l.starts_with("GET"))
+        .collect()
+}
+
+/// A Rollback of MindMitra carried out from a clean request log: its path
+/// and the action as stored, which must have succeeded.
+async fn rolled_back(harness: &mut Harness) -> (String, serde_json::Value) {
+    let action_path = rollback_requested(harness);
+    harness.take_requests();
+    run(harness, &action_path).await;
+    let action = harness.api.get(&action_path).unwrap();
+    assert_eq!(action["status"]["phase"], "Succeeded", "{action:#}");
+    (action_path, action)
+}
+
 #[tokio::test]
 async fn a_rollback_restores_the_previous_revision_and_holds_it_until_the_spec_changes() {
     let (mut harness, at) = two_revisions().await;
-    let action_path = rollback_requested(&harness);
-    harness.take_requests();
-    run(&harness, &action_path).await;
-
-    let action = harness.api.get(&action_path).unwrap();
-    assert_eq!(action["status"]["phase"], "Succeeded", "{action:#}");
+    let (action_path, action) = rolled_back(&mut harness).await;
     assert_eq!(
         action["status"]["message"],
         "rolled back to revision 1 (the spec's revision 2 is held back until the spec changes): p95 doubled after 1.1.0"
@@ -168,11 +183,7 @@ async fn a_rollback_restores_the_previous_revision_and_holds_it_until_the_spec_c
     );
     assert_eq!(cbd["status"]["rollback"]["revision"], 1);
     assert_eq!(cbd["status"]["rollback"]["insteadOf"], 2);
-    let writes: Vec<String> = harness
-        .take_requests()
-        .into_iter()
-        .filter(|l| !l.starts_with("GET"))
-        .collect();
+    let writes = writes(&mut harness);
     assert_eq!(
         writes,
         [
@@ -276,22 +287,14 @@ async fn a_rollback_of_a_config_change_puts_the_revision_s_config_back_with_its_
     let kept: Vec<&String> = history["data"].as_object().unwrap().keys().collect();
     assert_eq!(kept, ["revision-1", "revision-2"]);
 
-    let action_path = rollback_requested(&harness);
-    harness.take_requests();
-    run(&harness, &action_path).await;
-    let action = harness.api.get(&action_path).unwrap();
-    assert_eq!(action["status"]["phase"], "Succeeded", "{action:#}");
+    rolled_back(&mut harness).await;
     assert_eq!(
         app_config(&harness)["SYSTEM_PROMPT"],
         "You are a kind listener.",
         "revision 1's config is back"
     );
     assert_eq!(template_of(&harness).1, "1");
-    let writes: Vec<String> = harness
-        .take_requests()
-        .into_iter()
-        .filter(|l| !l.starts_with("GET"))
-        .collect();
+    let writes = writes(&mut harness);
     assert_eq!(
         writes[..3],
         [
