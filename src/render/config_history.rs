@@ -3,8 +3,10 @@
 //! so a rollback that puts an earlier pod template back must put that
 //! revision's config back too, or its pods come up reading the config
 //! they were rolled back from. The ConfigMap `<name>-config-history`
-//! holds the app ConfigMap's data of each revision in the history, one key
-//! a revision (`revision-N`, its data as JSON). Pure.
+//! holds the app ConfigMap's data of each revision in the history: each
+//! distinct config once (`config-<hash>`, its data as JSON; an image-only
+//! change shares its revision's config with the one before) and which
+//! revision ran which (`revisions`: revision → config key). Pure.
 
 use std::collections::BTreeMap;
 
@@ -15,11 +17,15 @@ use super::{
     metadata::stamp,
     pipeline::Rendered,
 };
+use crate::hash::hash_hex;
 
 /// A revision's config: the app ConfigMap's data.
 pub type Config = BTreeMap<String, String>;
 
-const PREFIX: &str = "revision-";
+/// The key that says which config each revision ran.
+const REVISIONS: &str = "revisions";
+/// Each config's key: this, then its hash.
+const CONFIG: &str = "config-";
 
 /// The most a history keeps, in bytes of its data: half of what a
 /// ConfigMap may hold. The oldest revisions go first; a rollback to one
@@ -54,13 +60,20 @@ pub fn set_app_config(rendered: &mut Rendered, config: Config) {
     }
 }
 
-/// The configs a history ConfigMap's `data` keeps, by revision; a key
-/// that does not parse is left out.
+/// The configs a history ConfigMap's `data` keeps, by revision; a
+/// revision whose config cannot be read is left out.
 pub fn parse(data: &BTreeMap<String, String>) -> BTreeMap<i64, Config> {
-    data.iter()
-        .filter_map(|(key, value)| {
-            let revision = key.strip_prefix(PREFIX)?.parse().ok()?;
-            Some((revision, serde_json::from_str(value).ok()?))
+    let Some(revisions) = data
+        .get(REVISIONS)
+        .and_then(|r| serde_json::from_str::<BTreeMap<i64, String>>(r).ok())
+    else {
+        return BTreeMap::new();
+    };
+    revisions
+        .into_iter()
+        .filter_map(|(revision, key)| {
+            let config = serde_json::from_str(data.get(&key)?).ok()?;
+            Some((revision, config))
         })
         .collect()
 }
@@ -80,17 +93,28 @@ pub fn history_child(rendered: &Rendered, configs: &BTreeMap<i64, Config>) -> Op
             _ => None,
         })?;
     let mut data: BTreeMap<String, String> = BTreeMap::new();
+    let mut revisions: BTreeMap<i64, String> = BTreeMap::new();
     let mut bytes = 0;
-    // Newest first, while they fit (the newest always).
+    // Newest first, while they fit (the newest always); a config already
+    // kept costs only its revision's entry.
     for (revision, config) in configs.iter().rev() {
-        let key = format!("{PREFIX}{revision}");
         let json = serde_json::to_string(config).unwrap_or_default();
-        bytes += key.len() + json.len();
-        if bytes > MAX_BYTES && !data.is_empty() {
+        let key = format!("{CONFIG}{}", hash_hex(json.as_bytes()));
+        let new = !data.contains_key(&key);
+        let cost = 32 + if new { key.len() + json.len() } else { 0 };
+        if bytes + cost > MAX_BYTES && !revisions.is_empty() {
             break;
         }
-        data.insert(key, json);
+        bytes += cost;
+        if new {
+            data.insert(key.clone(), json);
+        }
+        revisions.insert(*revision, key);
     }
+    data.insert(
+        REVISIONS.into(),
+        serde_json::to_string(&revisions).unwrap_or_default(),
+    );
     let mut metadata = app.metadata.clone();
     metadata.name = Some(rendered.context.names.config_history.clone());
     let history = ConfigMap {
@@ -108,13 +132,13 @@ mod tests {
     use super::*;
     use crate::{api::ChatbotDeployment, render::Renderer};
 
-    /// The revisions a history child keeps, and their data.
-    fn kept(child: &Child) -> (Vec<String>, BTreeMap<String, String>) {
+    /// The revisions a history child keeps, and its data.
+    fn kept(child: &Child) -> (Vec<i64>, BTreeMap<String, String>) {
         let Object::ConfigMap(history) = child.object() else {
             panic!("a ConfigMap");
         };
         let data = history.data.clone().unwrap_or_default();
-        (data.keys().cloned().collect(), data)
+        (parse(&data).into_keys().collect(), data)
     }
 
     fn rendered() -> Rendered {
@@ -144,34 +168,56 @@ mod tests {
         assert_eq!(child.kind(), ChildKind::ConfigHistory);
         assert_eq!(child.name(), "mindmitra-config-history");
         let (revisions, data) = kept(&child);
-        assert_eq!(revisions, ["revision-1", "revision-2"]);
+        assert_eq!(revisions, [1, 2]);
         assert_eq!(parse(&data), configs);
+        assert_eq!(data.len(), 3, "two configs and the revisions: {data:?}");
         assert!(child.spec_hash().is_some(), "stamped like every child");
         assert_eq!(history_child(&rendered, &BTreeMap::new()), None);
     }
 
     #[test]
     fn the_oldest_configs_go_first_when_the_history_outgrows_its_budget() {
-        let prompt = "x".repeat(MAX_BYTES / 3);
-        let configs: BTreeMap<i64, Config> = (1..=5).map(|r| (r, config(&prompt))).collect();
+        let prompt = |r: i64| format!("{r}{}", "x".repeat(MAX_BYTES / 3));
+        let configs: BTreeMap<i64, Config> = (1..=5).map(|r| (r, config(&prompt(r)))).collect();
         let child = history_child(&rendered(), &configs).expect("a history");
-        assert_eq!(kept(&child).0, ["revision-4", "revision-5"]);
+        assert_eq!(kept(&child).0, [4, 5]);
         let huge: BTreeMap<i64, Config> = [(7, config(&"y".repeat(MAX_BYTES * 2)))].into();
         let child = history_child(&rendered(), &huge).expect("the newest, whatever its size");
-        assert_eq!(kept(&child).0, ["revision-7"]);
+        assert_eq!(kept(&child).0, [7]);
     }
 
     #[test]
-    fn a_key_that_is_not_a_revision_s_config_is_left_out() {
-        let data: BTreeMap<String, String> = [
-            ("revision-3".to_string(), r#"{"A":"1"}"#.to_string()),
-            ("revision-x".to_string(), r#"{"A":"2"}"#.to_string()),
-            ("revision-4".to_string(), "not json".to_string()),
-            ("notes".to_string(), "kept by hand".to_string()),
+    fn revisions_that_ran_one_config_keep_it_once() {
+        let configs: BTreeMap<i64, Config> = [
+            (3, config("You are a kind listener.")),
+            (4, config("You are a kind listener.")),
+            (5, config("Listen first.")),
+            (6, config("You are a kind listener.")),
         ]
         .into();
-        let kept = parse(&data);
-        assert_eq!(kept.keys().collect::<Vec<_>>(), [&3]);
+        let child = history_child(&rendered(), &configs).expect("a history");
+        let (revisions, data) = kept(&child);
+        assert_eq!(revisions, [3, 4, 5, 6]);
+        assert_eq!(parse(&data), configs);
+        let stored: Vec<_> = data.keys().filter(|k| k.starts_with(CONFIG)).collect();
+        assert_eq!(stored.len(), 2, "{data:?}");
+    }
+
+    #[test]
+    fn a_revision_whose_config_cannot_be_read_is_left_out() {
+        let data: BTreeMap<String, String> = [
+            (
+                REVISIONS.to_string(),
+                r#"{"3":"config-a","4":"config-gone","5":"config-b"}"#.to_string(),
+            ),
+            ("config-a".to_string(), r#"{"A":"1"}"#.to_string()),
+            ("config-b".to_string(), "not json".to_string()),
+        ]
+        .into();
+        assert_eq!(parse(&data).into_keys().collect::<Vec<_>>(), [3]);
+        let broken: BTreeMap<String, String> =
+            [(REVISIONS.to_string(), "[1, 2]".to_string())].into();
+        assert!(parse(&broken).is_empty());
     }
 
     #[test]

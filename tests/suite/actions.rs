@@ -284,8 +284,10 @@ async fn a_rollback_of_a_config_change_puts_the_revision_s_config_back_with_its_
         .api
         .get(&path("configmaps", NS, "mindmitra-config-history"))
         .expect("each revision's config is kept");
-    let kept: Vec<&String> = history["data"].as_object().unwrap().keys().collect();
-    assert_eq!(kept, ["revision-1", "revision-2"]);
+    let data = serde_json::from_value(history["data"].clone()).unwrap();
+    let kept = chatbot_operator::render::config_history::parse(&data);
+    assert_eq!(kept.keys().collect::<Vec<_>>(), [&1, &2]);
+    assert_eq!(kept[&1]["SYSTEM_PROMPT"], "You are a kind listener.");
 
     rolled_back(&mut harness).await;
     assert_eq!(
