@@ -88,6 +88,17 @@ async fn cli(args: &[&str]) -> (bool, String, String) {
     )
 }
 
+/// `kubectl chatbot promote echo` in `namespace`, which must carry out
+/// the promotion of revision 2.
+async fn promote_revision_2(namespace: &str, reason: &str) {
+    let (ok, stdout, stderr) = cli(&["promote", "echo", "-n", namespace, "--reason", reason]).await;
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.starts_with("Promote carried out on revision 2"),
+        "{stdout}"
+    );
+}
+
 #[tokio::test]
 #[ignore = "needs a cluster in KUBECONFIG: cargo test --test e2e_rollouts -- --ignored"]
 async fn a_canary_survives_an_operator_restart_and_is_promoted() {
@@ -302,20 +313,7 @@ async fn a_blue_green_waits_for_promote_through_the_cli() {
         [("echo".to_string(), 100), ("echo-canary".to_string(), 0)]
     );
 
-    let (ok, stdout, stderr) = cli(&[
-        "promote",
-        "echo",
-        "-n",
-        &namespace.name,
-        "--reason",
-        "e2e: preview checked",
-    ])
-    .await;
-    assert!(ok, "{stderr}");
-    assert!(
-        stdout.starts_with("Promote carried out on revision 2"),
-        "{stdout}"
-    );
+    promote_revision_2(&namespace.name, "e2e: preview checked").await;
     eventually("green is stable", DEADLINE, Some(&operator), || async {
         let status = status(&client, &namespace.name, "echo").await?;
         let image = image(&client, &namespace.name, "echo").await?;
@@ -507,20 +505,7 @@ async fn a_promoted_prompt_overlay_leaves_the_spec_patch_to_commit() {
     let operator = Operator::start(&namespace.name, "e2e-overlay");
     let cbd = prompt_overlay_split(&client, &namespace.name, &operator, "listen-first", "1h").await;
 
-    let (ok, stdout, stderr) = cli(&[
-        "promote",
-        "echo",
-        "-n",
-        &namespace.name,
-        "--reason",
-        "e2e: the new prompt reads better",
-    ])
-    .await;
-    assert!(ok, "{stderr}");
-    assert!(
-        stdout.starts_with("Promote carried out on revision 2"),
-        "{stdout}"
-    );
+    promote_revision_2(&namespace.name, "e2e: the new prompt reads better").await;
     let config_maps: Api<k8s_openapi::api::core::v1::ConfigMap> =
         Api::namespaced(client.clone(), &namespace.name);
     let stable_prompt = || async {
