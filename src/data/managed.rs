@@ -194,6 +194,10 @@ pub trait ManagedStore: StoreKind {
         owner: &Owner,
         secret: String,
     ) -> Result<(), AwsError>;
+    /// Gives the store `id` the credential `secret` at once, replacing
+    /// the one it has (a Secret made anew, an adopted or restored store);
+    /// clients holding the old one are refused from then on.
+    async fn reset_secret(&self, id: &str, secret: &str) -> Result<(), AwsError>;
     /// What a create makes, for its Event: "db.t3.micro, 20 GiB".
     fn shape(request: &Self::Request) -> String;
     async fn modify(&self, request: &Self::Request, change: &Self::Change) -> Result<(), AwsError>;
@@ -203,12 +207,9 @@ pub trait ManagedStore: StoreKind {
     async fn tag(&self, arn: &str, tags: &[(String, String)]) -> Result<(), AwsError>;
     /// Removes the ownership tags from the store `arn`.
     async fn untag(&self, arn: &str) -> Result<(), AwsError>;
-    /// Asks AWS to delete the store, after `final_snapshot` when given.
-    async fn delete(
-        &self,
-        identifier: &str,
-        final_snapshot: Option<String>,
-    ) -> Result<(), DeleteFailure>;
+    /// Asks AWS to delete the store `id`, after a final `snapshot` of that
+    /// name when given.
+    async fn delete(&self, id: &str, snapshot: Option<String>) -> Result<(), DeleteFailure>;
 
     /// Looks at the store and makes the one call it needs. `secret` is
     /// asked for only when the store is created.

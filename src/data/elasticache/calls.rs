@@ -1,7 +1,10 @@
 //! The calls to AWS for ElastiCache replication groups: the [`ManagedStore`] implementation
 //! that carries out what the pure `step` decides.
 
-use aws_sdk_elasticache::types::Tag;
+use aws_sdk_elasticache::{
+    operation::describe_replication_groups::DescribeReplicationGroupsError,
+    types::{AuthTokenUpdateStrategyType, Tag},
+};
 
 use super::request::{CacheGroup, CacheRequest, step};
 use crate::data::{
@@ -20,11 +23,11 @@ store_kind! {
 impl ManagedStore for ElastiCache<'_> {
     /// The replication group with its tags.
     async fn describe(&self, identifier: &str) -> Result<Option<CacheGroup>, AwsError> {
-        let call = self.client.describe_replication_groups();
-        let result = call.replication_group_id(identifier).send().await;
-        let output = unless("DescribeReplicationGroups", result, |e| {
-            e.is_replication_group_not_found_fault()
-        })?;
+        let sent = self
+            .client
+            .describe_replication_groups()
+            .replication_group_id(identifier);
+        let output = unless("DescribeReplicationGroups", sent.send().await, not_found)?;
         let first = output.and_then(|o| o.replication_groups().first().map(CacheGroup::from));
         let Some(mut group) = first else {
             return Ok(None);
@@ -75,6 +78,18 @@ impl ManagedStore for ElastiCache<'_> {
         .map(|_| ())
     }
 
+    /// `SET` replaces the token (`ROTATE` would keep the old one working).
+    async fn reset_secret(&self, id: &str, token: &str) -> Result<(), AwsError> {
+        let call = self
+            .client
+            .modify_replication_group()
+            .replication_group_id(id);
+        let call = call
+            .auth_token(token)
+            .auth_token_update_strategy(AuthTokenUpdateStrategyType::Set);
+        done(Self::MODIFY, call.apply_immediately(true).send().await)
+    }
+
     fn shape(request: &CacheRequest) -> String {
         let plural = if request.replicas == 1 { "" } else { "s" };
         format!(
@@ -104,37 +119,20 @@ impl ManagedStore for ElastiCache<'_> {
 
     tagging_calls!(Tag);
 
-    async fn delete(
-        &self,
-        identifier: &str,
-        final_snapshot: Option<String>,
-    ) -> Result<(), DeleteFailure> {
-        let call = self.client.delete_replication_group();
-        let call = call.replication_group_id(identifier);
+    async fn delete(&self, id: &str, snapshot: Option<String>) -> Result<(), DeleteFailure> {
+        let call = self
+            .client
+            .delete_replication_group()
+            .replication_group_id(id);
         let call = call.retain_primary_cluster(false);
-        let result = call
-            .set_final_snapshot_identifier(final_snapshot)
-            .send()
-            .await;
-        delete_answer(Self::DELETE, result, |e| {
+        let sent = call.set_final_snapshot_identifier(snapshot).send();
+        delete_answer(Self::DELETE, sent.await, |e| {
             e.is_replication_group_not_found_fault()
         })
     }
 }
 
-impl ElastiCache<'_> {
-    /// Sets the replication group's auth token to `token` at once (the
-    /// Secret was made anew, or the group adopted). `SET` replaces the
-    /// token; clients with the old one are refused from then on.
-    pub async fn reset_auth_token(&self, identifier: &str, token: &str) -> Result<(), AwsError> {
-        let call = self.client.modify_replication_group();
-        let call = call.replication_group_id(identifier).auth_token(token);
-        let set = aws_sdk_elasticache::types::AuthTokenUpdateStrategyType::Set;
-        let result = call
-            .auth_token_update_strategy(set)
-            .apply_immediately(true)
-            .send()
-            .await;
-        done("ModifyReplicationGroup", result)
-    }
+/// A describe's answer that there is no such group.
+fn not_found(error: &DescribeReplicationGroupsError) -> bool {
+    error.is_replication_group_not_found_fault()
 }

@@ -1,7 +1,7 @@
 //! The calls to AWS for RDS instances: the [`ManagedStore`] implementation
 //! that carries out what the pure `step` decides.
 
-use aws_sdk_rds::types::Tag;
+use aws_sdk_rds::{operation::describe_db_instances::DescribeDBInstancesError, types::Tag};
 
 use super::request::{
     DATABASE_NAME, DatabaseChanges, DatabaseInstance, DatabaseRequest, MASTER_USERNAME, step,
@@ -20,11 +20,13 @@ store_kind! {
 
 impl ManagedStore for Rds<'_> {
     async fn describe(&self, identifier: &str) -> Result<Option<DatabaseInstance>, AwsError> {
-        let call = self.client.describe_db_instances();
-        let result = call.db_instance_identifier(identifier).send().await;
-        let output = unless("DescribeDBInstances", result, |e| {
-            e.is_db_instance_not_found_fault()
-        })?;
+        let sent = self
+            .client
+            .describe_db_instances()
+            .db_instance_identifier(identifier)
+            .send();
+        let gone = |e: &DescribeDBInstancesError| e.is_db_instance_not_found_fault();
+        let output = unless("DescribeDBInstances", sent.await, gone)?;
         Ok(output.and_then(|o| o.db_instances().first().map(DatabaseInstance::from)))
     }
 
@@ -62,6 +64,15 @@ impl ManagedStore for Rds<'_> {
             e.is_db_instance_already_exists_fault()
         })
         .map(|_| ())
+    }
+
+    async fn reset_secret(&self, id: &str, password: &str) -> Result<(), AwsError> {
+        let call = self.client.modify_db_instance().db_instance_identifier(id);
+        let sent = call
+            .master_user_password(password)
+            .apply_immediately(true)
+            .send();
+        done(Self::MODIFY, sent.await)
     }
 
     fn shape(request: &DatabaseRequest) -> String {
@@ -106,36 +117,16 @@ impl ManagedStore for Rds<'_> {
 
     tagging_calls!(Tag);
 
-    async fn delete(
-        &self,
-        identifier: &str,
-        final_snapshot: Option<String>,
-    ) -> Result<(), DeleteFailure> {
-        let skip = final_snapshot.is_none();
-        let call = self.client.delete_db_instance();
-        let call = call.db_instance_identifier(identifier);
+    async fn delete(&self, id: &str, snapshot: Option<String>) -> Result<(), DeleteFailure> {
+        // Without a final snapshot the automated backups go too.
+        let skip = snapshot.is_none();
+        let call = self.client.delete_db_instance().db_instance_identifier(id);
         let call = call
             .skip_final_snapshot(skip)
             .delete_automated_backups(skip);
-        let result = call
-            .set_final_db_snapshot_identifier(final_snapshot)
-            .send()
-            .await;
-        delete_answer(Self::DELETE, result, |e| e.is_db_instance_not_found_fault())
-    }
-}
-
-impl Rds<'_> {
-    /// Sets a new master password at once (a lost connection Secret, an
-    /// adopted instance).
-    pub async fn reset_password(&self, identifier: &str, password: &str) -> Result<(), AwsError> {
-        let call = self.client.modify_db_instance();
-        let call = call.db_instance_identifier(identifier);
-        let result = call
-            .master_user_password(password)
-            .apply_immediately(true)
-            .send()
-            .await;
-        done("ModifyDBInstance", result)
+        let sent = call.set_final_db_snapshot_identifier(snapshot).send();
+        delete_answer(Self::DELETE, sent.await, |e| {
+            e.is_db_instance_not_found_fault()
+        })
     }
 }

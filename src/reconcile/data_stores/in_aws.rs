@@ -28,6 +28,7 @@ use crate::{
         AwsClients, AwsError, Endpoint, ManagedStore, Owner, StoreReport, StoreState,
         connection::{PASSWORD_KEY, Route, SecretView, keys},
         elasticache::ElastiCache,
+        managed::StoreKind as _,
         rds::Rds,
     },
     names::ChildNames,
@@ -199,50 +200,47 @@ impl StoreRun<'_> {
     ) -> Result<Option<StoreFacts>, ReconcileError> {
         let what = format!("{} {}", store.label(), store.identifier());
         let secret = read_password(api, secret_name).await?;
-        let (call, message) = match store {
+        let (reset, call, message) = match store {
             Managed::Database(request) => {
-                Rds {
+                let rds = Rds {
                     client: &self.aws.rds,
-                }
-                .reset_password(&request.identifier, &secret)
-                .await
-                .map_err(ReconcileError::Aws)?;
+                };
+                let reset = rds.reset_secret(&request.identifier, &secret).await;
+                let why = "the Secret was new, or the instance was restored from a snapshot";
                 (
-                    "ModifyDBInstance",
-                    format!(
-                        "{what}: master password set from Secret {secret_name} (the Secret was new, or the instance was restored from a snapshot)"
-                    ),
+                    reset,
+                    Rds::MODIFY,
+                    format!("{what}: master password set from Secret {secret_name} ({why})"),
                 )
             }
             Managed::Cache(request) => {
-                let reset = ElastiCache {
+                let cache = ElastiCache {
                     client: &self.aws.elasticache,
-                }
-                .reset_auth_token(&request.identifier, &secret)
-                .await;
-                match reset {
-                    Ok(()) => {}
-                    Err(AwsError::Rejected { code, message, .. }) => {
-                        return Ok(Some(StoreFacts {
-                            ready: false,
-                            reason: "CredentialsUnknown".into(),
-                            message: format!(
-                                "{what} exists but Secret {secret_name} does not hold its auth token, and setting it was refused ({code}: {message}); restore the Secret or delete the replication group"
-                            ),
-                            failed: true,
-                            status: StoreStatus::default(),
-                        }));
-                    }
-                    Err(transient) => return Err(transient.into()),
-                }
-                (
-                    "ModifyReplicationGroup",
-                    format!(
-                        "{what}: auth token set from Secret {secret_name} (the Secret was new)"
-                    ),
-                )
+                };
+                let reset = cache.reset_secret(&request.identifier, &secret).await;
+                let message = format!(
+                    "{what}: auth token set from Secret {secret_name} (the Secret was new)"
+                );
+                (reset, ElastiCache::MODIFY, message)
             }
         };
+        match (reset, store) {
+            (Ok(()), _) => {}
+            // The cache cannot be used until someone acts; RDS refusing a
+            // password fails the reconcile, to be tried again.
+            (Err(AwsError::Rejected { code, message, .. }), Managed::Cache(_)) => {
+                return Ok(Some(StoreFacts {
+                    ready: false,
+                    reason: "CredentialsUnknown".into(),
+                    message: format!(
+                        "{what} exists but Secret {secret_name} does not hold its auth token, and setting it was refused ({code}: {message}); restore the Secret or delete the replication group"
+                    ),
+                    failed: true,
+                    status: StoreStatus::default(),
+                }));
+            }
+            (Err(error), _) => return Err(ReconcileError::Aws(error)),
+        }
         outcome.mutations.push(call);
         outcome.notes.push(Note {
             warning: true,
