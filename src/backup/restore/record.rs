@@ -3,7 +3,11 @@
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
-use super::{instance::is_snapshot, state::Plan, step};
+use super::{
+    instance::is_snapshot,
+    state::Plan,
+    step::{self, Move},
+};
 use crate::{
     api::{RestoreStatus, RestoreStepRecord},
     backup::runs::Note,
@@ -44,6 +48,22 @@ pub(super) fn current_step(restore: &RestoreStatus) -> Option<&RestoreStepRecord
     restore.steps.last().filter(|s| s.phase == phase::RUNNING)
 }
 
+/// Carries out what a step decided, at `now`.
+pub(super) fn make(restore: &mut RestoreStatus, decided: Move, now: &Time, plan: &mut Plan) {
+    match decided {
+        Move::Stay(None) => {}
+        Move::Stay(Some(news)) => say(restore, news),
+        Move::Next(next, words) => enter(restore, next, now, words),
+        Move::Succeed(what) => {
+            enter(restore, step::SUCCEEDED, now, None);
+            restore.finished_at = Some(now.clone());
+            restore.message = Some(what);
+            plan.notes.push(note(restore));
+        }
+        Move::Fail(why) => fail(restore, now, why, plan),
+    }
+}
+
 /// Ends the running step as succeeded (with `message`) and begins `next`.
 pub(super) fn enter(restore: &mut RestoreStatus, next: &str, now: &Time, message: Option<String>) {
     if let Some(current) = restore
@@ -70,7 +90,7 @@ pub(super) fn enter(restore: &mut RestoreStatus, next: &str, now: &Time, message
 }
 
 /// Says how the running step stands.
-pub(super) fn say(restore: &mut RestoreStatus, message: String) {
+fn say(restore: &mut RestoreStatus, message: String) {
     if let Some(current) = restore
         .steps
         .last_mut()

@@ -3,6 +3,20 @@
 
 use crate::api::RestoreStatus;
 
+/// What one step decides; the restore's record carries it out
+/// (`record::make`), in one place.
+#[derive(Clone, Debug, PartialEq)]
+pub(super) enum Move {
+    /// The step goes on; how it stands now, when there is news.
+    Stay(Option<String>),
+    /// The step is done (with its closing words, if any) and `next` begins.
+    Next(&'static str, Option<String>),
+    /// The restore ended well: what it did.
+    Succeed(String),
+    /// The restore ends failed before its switch: why.
+    Fail(String),
+}
+
 pub const SAFETY_BACKUP: &str = "SafetyBackup";
 pub const STOP_WRITES: &str = "StopWrites";
 pub const RESTORE: &str = "Restore";
