@@ -1,10 +1,18 @@
-//! The stores in AWS the spec asks for, and whose they are.
+//! The stores in AWS the spec asks for, whose they are, and what tearing
+//! one down came to.
 
+use super::facts::StoreFacts;
 use crate::{
-    api::{ChatbotDeployment, ChatbotDeploymentSpec, RestoreStatus, StoreMode},
+    api::{
+        ChatbotDeployment, ChatbotDeploymentSpec, ChatbotDeploymentStatus, RestoreStatus,
+        StoreMode, condition_types,
+    },
     backup::restore::instance,
-    data::{Owner, connection::StoreKind, elasticache::CacheRequest, rds::DatabaseRequest},
+    data::{
+        Owner, Teardown, connection::StoreKind, elasticache::CacheRequest, rds::DatabaseRequest,
+    },
     names::ChildNames,
+    reconcile::outcome::Note,
 };
 
 /// A managed store the spec asks for.
@@ -33,6 +41,72 @@ impl Managed {
             Managed::Database(_) => "RDS instance",
             Managed::Cache(_) => "ElastiCache replication group",
         }
+    }
+
+    /// What one store's teardown came to: whether it is done, the store's
+    /// facts for status, and an Event when its reason changed.
+    pub(super) fn torn_down(
+        &self,
+        teardown: &Teardown,
+        previous: &ChatbotDeploymentStatus,
+    ) -> (bool, StoreFacts, Option<Note>) {
+        let what = format!("{} {}", self.label(), self.identifier());
+        let kind = self.kind();
+        let mut status = match kind {
+            StoreKind::Database => previous.database.clone(),
+            StoreKind::Cache => previous.cache.clone(),
+        }
+        .unwrap_or_default();
+        status.identifier = Some(self.identifier().to_string());
+        let (done, reason, message, failed) = match teardown {
+            Teardown::Gone => (true, "Deleted", format!("{what} is deleted"), false),
+            Teardown::Retained => (
+                true,
+                "Retained",
+                format!("{what} is retained: ownership tags removed, data left in place"),
+                false,
+            ),
+            Teardown::Deleting { final_snapshot } => {
+                status.final_snapshot = final_snapshot.clone();
+                let message = match final_snapshot {
+                    Some(snapshot) => {
+                        format!("{what} is being deleted after final snapshot {snapshot}")
+                    }
+                    None => format!(
+                        "{what} is being deleted without a final snapshot (deletionPolicy Delete)"
+                    ),
+                };
+                (false, "Deleting", message, false)
+            }
+            Teardown::Refused { message } => (
+                false,
+                "DeletionRefused",
+                format!("{what}: {message}; the finalizer stays until it can be deleted"),
+                true,
+            ),
+        };
+        let condition = match kind {
+            StoreKind::Database => condition_types::DATABASE_READY,
+            StoreKind::Cache => condition_types::CACHE_READY,
+        };
+        let previous_reason = previous
+            .conditions
+            .iter()
+            .find(|c| c.type_ == condition)
+            .map(|c| c.reason.as_str());
+        let note = (previous_reason != Some(reason)).then(|| Note {
+            warning: failed,
+            reason: format!("Store{reason}"),
+            message: message.clone(),
+        });
+        let facts = StoreFacts {
+            ready: false,
+            reason: reason.into(),
+            message,
+            failed,
+            status,
+        };
+        (done, facts, note)
     }
 }
 
@@ -93,4 +167,101 @@ pub(super) fn kept_instances(stores: &[Managed], restore: Option<&RestoreStatus>
         Managed::Cache(_) => None,
     });
     kept.flatten().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use k8s_openapi::{
+        apimachinery::pkg::apis::meta::v1::{Condition, Time},
+        jiff::Timestamp,
+    };
+
+    use super::*;
+    use crate::api::DeletionPolicy;
+    use crate::data::rds::DatabaseRequest;
+
+    fn database() -> Managed {
+        Managed::Database(DatabaseRequest {
+            identifier: "support-db".into(),
+            engine_version: None,
+            instance_class: "db.t3.micro".into(),
+            storage_gib: 20,
+            multi_az: false,
+            backup_retention_days: 7,
+            subnet_group: None,
+            security_groups: Vec::new(),
+            apply_immediately: true,
+            deletion_policy: DeletionPolicy::Snapshot,
+            tags: Vec::new(),
+        })
+    }
+
+    fn previously(reason: &str) -> ChatbotDeploymentStatus {
+        ChatbotDeploymentStatus {
+            conditions: vec![Condition {
+                type_: condition_types::DATABASE_READY.into(),
+                status: "False".into(),
+                reason: reason.into(),
+                message: String::new(),
+                last_transition_time: Time(Timestamp::UNIX_EPOCH),
+                observed_generation: None,
+            }],
+            ..ChatbotDeploymentStatus::default()
+        }
+    }
+
+    #[test]
+    fn each_teardown_says_whether_it_is_done_and_tells_once() {
+        let snapshot = Teardown::Deleting {
+            final_snapshot: Some("support-db-final".into()),
+        };
+        let refused = Teardown::Refused {
+            message: "InvalidDBInstanceState".into(),
+        };
+        for (teardown, before, done, reason, failed, event) in [
+            (Teardown::Gone, "Deleting", true, "Deleted", false, true),
+            (
+                Teardown::Retained,
+                "Available",
+                true,
+                "Retained",
+                false,
+                true,
+            ),
+            (
+                snapshot.clone(),
+                "Available",
+                false,
+                "Deleting",
+                false,
+                true,
+            ),
+            (snapshot, "Deleting", false, "Deleting", false, false),
+            (
+                refused.clone(),
+                "Deleting",
+                false,
+                "DeletionRefused",
+                true,
+                true,
+            ),
+            (
+                refused,
+                "DeletionRefused",
+                false,
+                "DeletionRefused",
+                true,
+                false,
+            ),
+        ] {
+            let (is_done, facts, note) = database().torn_down(&teardown, &previously(before));
+            assert_eq!(is_done, done, "{teardown:?}");
+            assert_eq!(facts.reason, reason);
+            assert_eq!(facts.failed, failed);
+            assert!(!facts.ready);
+            assert!(facts.message.contains("support-db"), "{}", facts.message);
+            assert_eq!(note.is_some(), event, "{teardown:?} after {before}");
+            assert_eq!(facts.status.identifier.as_deref(), Some("support-db"));
+        }
+    }
 }

@@ -11,9 +11,11 @@ pub mod backups;
 pub mod restore;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::ResourceExt;
 
 use crate::{
     api::{ChatbotDeployment, ChatbotDeploymentSpec, RestoreStatus},
+    backup::jobs::{self, JobFacts},
     reconcile::{context::Context, error::ReconcileError, outcome::Outcome, status::BackupFacts},
     render::Child,
 };
@@ -27,6 +29,28 @@ pub struct Operations {
     pub backups: Option<BackupFacts>,
     /// The backups' outcome, then the restore's.
     pub outcome: Outcome,
+}
+
+/// The data operations' Jobs, read from the cache once for both.
+#[derive(Debug, Default)]
+pub struct DataJobs {
+    /// Backup and verify Jobs.
+    pub backups: Vec<JobFacts>,
+    /// Restore Jobs, and the Jobs that drop a replaced database.
+    pub restores: Vec<JobFacts>,
+}
+
+impl DataJobs {
+    fn observe(ctx: &Context, cbd: &ChatbotDeployment) -> DataJobs {
+        let cached = ctx.stores.jobs.state();
+        let (namespace, name) = (cbd.namespace().unwrap_or_default(), cbd.name_any());
+        let owner = cbd.metadata.uid.as_deref();
+        let cached = || cached.iter().map(|job| job.as_ref());
+        DataJobs {
+            backups: jobs::observe(cached(), &namespace, &name, owner),
+            restores: jobs::observe_restores(cached(), &namespace, &name, owner),
+        }
+    }
 }
 
 /// What the data operations take from the steps before them.
@@ -58,7 +82,16 @@ pub async fn converge(
         migrating,
         blocked,
     } = given;
-    let restored = restore::converge(ctx, cbd, spec, templates, (migrating, blocked), now).await?;
+    let jobs = DataJobs::observe(ctx, cbd);
+    let restored = restore::proceed(
+        ctx,
+        cbd,
+        spec,
+        (templates, &jobs),
+        (migrating, blocked),
+        now,
+    )
+    .await?;
     if blocked.is_some() {
         return Ok(Operations {
             outcome: restored.outcome(),
@@ -67,7 +100,16 @@ pub async fn converge(
         });
     }
     let needs = &restored.needs;
-    let backups = backups::converge(ctx, cbd, spec, templates, pre_rollout, needs, now).await?;
+    let backups = backups::converge(
+        ctx,
+        cbd,
+        spec,
+        (templates, &jobs.backups),
+        pre_rollout,
+        needs,
+        now,
+    )
+    .await?;
     Ok(Operations {
         outcome: backups.outcome().then(restored.outcome()),
         restore: restored.status,

@@ -11,7 +11,7 @@ use k8s_openapi::{
 };
 use kube::{
     Api, ResourceExt,
-    api::{DeleteParams, ListParams, Patch, PatchParams, Preconditions, PropagationPolicy},
+    api::{ListParams, Patch, PatchParams},
 };
 use tracing::info;
 
@@ -24,12 +24,10 @@ use crate::reconcile::{
 };
 
 mod claim;
+mod finish;
 mod snapshots;
 use crate::{
-    api::{
-        BackupRecord, BackupsStatus, ChatbotDeployment, ChatbotDeploymentSpec,
-        ChatbotDeploymentStatus,
-    },
+    api::{BackupsStatus, ChatbotDeployment, ChatbotDeploymentSpec, ChatbotDeploymentStatus},
     backup::{
         Settings,
         jobs::{self, JobFacts, JobState},
@@ -40,7 +38,6 @@ use crate::{
     },
     names::MANAGER,
     render::{Child, ChildKind, Object},
-    telemetry::backups::Finished,
 };
 
 /// What the backup step did, for status, Events and the requeue.
@@ -70,15 +67,15 @@ impl BackupOutcome {
 }
 
 /// Runs the backup step of one reconcile of `cbd`, whose resolved spec is
-/// `spec` and whose rendered backup and verify Job templates are
-/// `templates` (none when no backup can be taken: settings say why, or
+/// `spec`, whose backup and verify Jobs are `jobs` and whose rendered
+/// Job templates are `templates` (none when no backup can be taken: settings say why, or
 /// the resource is paused); `pre_rollout` is a revision the gate holds;
 /// `restore` what a restore asks of the backups.
 pub async fn converge(
     ctx: &Context,
     cbd: &ChatbotDeployment,
     spec: &ChatbotDeploymentSpec,
-    templates: &[Child],
+    (templates, jobs): (&[Child], &[JobFacts]),
     pre_rollout: Option<i64>,
     restore: &Needs,
     now: &Time,
@@ -88,7 +85,7 @@ pub async fn converge(
     let settings = Settings::of(spec);
     let status = cbd.status.clone().unwrap_or_default();
     let previous = status.backups.clone().unwrap_or_default();
-    let (jobs, reports) = observe(ctx, cbd, &namespace, &previous).await;
+    let reports = reports(ctx, jobs, &namespace, &previous).await;
     let since = cbd
         .metadata
         .creation_timestamp
@@ -100,7 +97,7 @@ pub async fn converge(
         schedule: settings.schedule.as_ref(),
         since,
         previous: &previous,
-        jobs: &jobs,
+        jobs,
         reports: &reports,
         request: status.backup_request.as_ref(),
         pre_rollout,
@@ -138,7 +135,7 @@ pub async fn converge(
         };
         snapshots::take(aws, due, restore.safety.as_ref(), &mut plan, now).await?;
     }
-    finish(ctx, &namespace, &name, &plan).await?;
+    finish::finish(ctx, &namespace, &name, &plan).await?;
     let (healthy, stale) = settings::verdicts(&settings, Some(&plan.status), now.0);
     Ok(BackupOutcome {
         facts: Some(BackupFacts {
@@ -151,23 +148,16 @@ pub async fn converge(
     })
 }
 
-/// The backup and verify Jobs of `cbd` from the cache, and what each
-/// that ended and is not yet recorded reported.
-async fn observe(
+/// What each backup or verify Job that ended and is not yet recorded
+/// reported.
+async fn reports(
     ctx: &Context,
-    cbd: &ChatbotDeployment,
+    jobs: &[JobFacts],
     namespace: &str,
     previous: &BackupsStatus,
-) -> (Vec<JobFacts>, BTreeMap<String, Report>) {
-    let cached = ctx.stores.jobs.state();
-    let jobs = jobs::observe(
-        cached.iter().map(|job| job.as_ref()),
-        namespace,
-        &cbd.name_any(),
-        cbd.metadata.uid.as_deref(),
-    );
+) -> BTreeMap<String, Report> {
     let mut reports = BTreeMap::new();
-    for job in &jobs {
+    for job in jobs {
         if job.state != JobState::Running
             && !runs::recorded(previous, job)
             && let Some(report) = termination_report(ctx, namespace, &job.name).await
@@ -175,7 +165,7 @@ async fn observe(
             reports.insert(job.name.clone(), report);
         }
     }
-    (jobs, reports)
+    reports
 }
 
 /// The rendered Job template of `kind`. Pure.
@@ -206,25 +196,6 @@ fn identifier(store: &Option<crate::api::StoreStatus>) -> Option<&str> {
     store.as_ref().and_then(|s| s.identifier.as_deref())
 }
 
-/// Deletes the Jobs the plan prunes and counts the runs that finished.
-async fn finish(
-    ctx: &Context,
-    namespace: &str,
-    name: &str,
-    plan: &runs::Plan,
-) -> Result<(), ReconcileError> {
-    for (job, uid) in &plan.prune {
-        delete_job(ctx, namespace, job, uid.as_deref()).await?;
-    }
-    for run in plan.finished.iter().map(finished) {
-        ctx.metrics.backups.finished(namespace, name, &run);
-    }
-    if let Some(good) = plan.status.last_successful.as_ref().map(finished) {
-        ctx.metrics.backups.seed(namespace, name, &good);
-    }
-    Ok(())
-}
-
 /// A note of the backup and restore plans, as an Event of the reconcile.
 impl From<runs::Note> for Note {
     fn from(note: runs::Note) -> Self {
@@ -233,18 +204,6 @@ impl From<runs::Note> for Note {
             reason: note.reason.into(),
             message: note.message,
         }
-    }
-}
-
-fn finished(run: &BackupRecord) -> Finished {
-    Finished {
-        succeeded: run.phase == runs::phase::SUCCEEDED,
-        finished_at: run
-            .time
-            .as_ref()
-            .map_or(0.0, |t| t.0.as_millisecond() as f64 / 1000.0),
-        bytes: run.bytes,
-        restore_seconds: run.restore_seconds,
     }
 }
 
@@ -291,31 +250,4 @@ pub(super) async fn apply_job(
         name,
         source,
     })
-}
-
-async fn delete_job(
-    ctx: &Context,
-    namespace: &str,
-    name: &str,
-    uid: Option<&str>,
-) -> Result<(), ReconcileError> {
-    let api: Api<Job> = Api::namespaced(ctx.client.clone(), namespace);
-    let params = DeleteParams {
-        propagation_policy: Some(PropagationPolicy::Background),
-        preconditions: uid.map(|uid| Preconditions {
-            uid: Some(uid.to_string()),
-            resource_version: None,
-        }),
-        ..Default::default()
-    };
-    match api.delete(name, &params).await {
-        Ok(_) => Ok(()),
-        Err(kube::Error::Api(status)) if status.code == 404 || status.code == 409 => Ok(()),
-        Err(source) => Err(ReconcileError::Kube {
-            action: "delete",
-            kind: "Job",
-            name: name.into(),
-            source,
-        }),
-    }
 }

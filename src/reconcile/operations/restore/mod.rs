@@ -9,7 +9,7 @@ use k8s_openapi::{api::batch::v1::Job, apimachinery::pkg::apis::meta::v1::Time};
 use kube::ResourceExt;
 use tracing::info;
 
-use super::backups;
+use super::{DataJobs, backups};
 use crate::reconcile::{
     context::Context,
     data_stores::secret_view,
@@ -85,13 +85,14 @@ fn cannot(
 }
 
 /// Runs the restore step of one reconcile of `cbd` (resolved spec `spec`,
-/// rendered Job templates `templates`; `migrating`: the revision whose
+/// rendered Job templates `templates`, the data operations' Jobs `jobs`;
+/// `migrating`: the revision whose
 /// migration Job runs, if one does; `blocked`: what blocks the reconcile).
-pub async fn converge(
+pub async fn proceed(
     ctx: &Context,
     cbd: &ChatbotDeployment,
     spec: &ChatbotDeploymentSpec,
-    templates: &[Child],
+    (templates, jobs): (&[Child], &DataJobs),
     (migrating, blocked): (Option<i64>, Option<&str>),
     now: &Time,
 ) -> Result<RestoreOutcome, ReconcileError> {
@@ -102,6 +103,10 @@ pub async fn converge(
         return Ok(RestoreOutcome::default());
     }
     let names = ChildNames::for_deployment(&name);
+    let snapshot = status
+        .restore_request
+        .as_ref()
+        .is_some_and(|r| r.method.as_deref() == Some(instance::RDS_SNAPSHOT));
     let template = templates
         .iter()
         .find(|c| c.kind() == ChildKind::RestoreJob)
@@ -109,7 +114,10 @@ pub async fn converge(
             Object::Job(job) => Some(job.as_ref()),
             _ => None,
         });
-    let jobs = RestoreJobs::observe(ctx, cbd, &namespace, &status).await;
+    // What the spec allows, before what the cluster shows.
+    let keep_replaced_days = keep_replaced_days(spec);
+    let cannot = cannot(spec, cbd, template, snapshot, migrating);
+    let jobs = RestoreJobs::observe(ctx, jobs, &namespace, &status).await;
     let secret = ctx
         .stores
         .secret(&ctx.client, &namespace, &names.database_secret)
@@ -119,10 +127,6 @@ pub async fn converge(
     let live = restore::live_database(None, view.database());
     let writers = writers(spec, &names);
     let (writes_stopped, app_available) = pods(ctx, &namespace, &writers, &names.deployment);
-    let snapshot = status
-        .restore_request
-        .as_ref()
-        .is_some_and(|r| r.method.as_deref() == Some(instance::RDS_SNAPSHOT));
     let observed = rds::observe(ctx, cbd, spec, &view, now.0).await?;
     let plan = restore::plan(&Facts {
         deployment: &name,
@@ -135,10 +139,10 @@ pub async fn converge(
         writes_stopped,
         app_available,
         held_revision: status.rollback.as_ref().map(|h| h.revision),
-        cannot: cannot(spec, cbd, template, snapshot, migrating),
+        cannot,
         blocked,
         busy: jobs.busy,
-        keep_replaced_days: keep_replaced_days(spec),
+        keep_replaced_days,
         drop_job: jobs.drop_job.as_ref(),
         drop_report: jobs.drop_report.as_ref(),
         rds: observed.as_ref().map(rds::Observed::facts),
@@ -179,23 +183,11 @@ struct RestoreJobs {
 impl RestoreJobs {
     async fn observe(
         ctx: &Context,
-        cbd: &ChatbotDeployment,
+        jobs: &DataJobs,
         namespace: &str,
         status: &ChatbotDeploymentStatus,
     ) -> RestoreJobs {
-        let cached = ctx.stores.jobs.state();
-        let restore_jobs = jobs::observe_restores(
-            cached.iter().map(|job| job.as_ref()),
-            namespace,
-            &cbd.name_any(),
-            cbd.metadata.uid.as_deref(),
-        );
-        let backup_jobs = jobs::observe(
-            cached.iter().map(|job| job.as_ref()),
-            namespace,
-            &cbd.name_any(),
-            cbd.metadata.uid.as_deref(),
-        );
+        let (restore_jobs, backup_jobs) = (&jobs.restores, &jobs.backups);
         let running = restore_jobs.iter().any(|j| j.state == JobState::Running);
         let busy = running || backup_jobs.iter().any(|j| j.state == JobState::Running);
         let current = status
