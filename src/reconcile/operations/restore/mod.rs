@@ -86,8 +86,8 @@ fn cannot(
 
 /// Runs the restore step of one reconcile of `cbd` (resolved spec `spec`,
 /// rendered Job templates `templates`, the data operations' Jobs `jobs`;
-/// `migrating`: the revision whose
-/// migration Job runs, if one does; `blocked`: what blocks the reconcile).
+/// `migrating`: the revision whose migration Job runs, if one does;
+/// `blocked`: what blocks the reconcile).
 pub async fn proceed(
     ctx: &Context,
     cbd: &ChatbotDeployment,
