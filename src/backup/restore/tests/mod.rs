@@ -434,6 +434,10 @@ fn the_replaced_database_is_dropped_once_its_days_as_the_undo_are_over() {
     world.drop_report = Report::parse(r#"{"kind":"drop","id":"chatbot","outcome":"Succeeded"}"#);
     let plan = world.step("2026-12-08T03:32:00Z");
     assert_eq!(plan.notes[0].reason, "ReplacedDatabaseDropped");
+    assert!(
+        !plan.notes[0].warning,
+        "a drop that went well warns of nothing"
+    );
     assert_eq!(world.status.as_ref().unwrap().previous_dropped, Some(true));
     world.drop_job = None;
     assert!(
