@@ -28,10 +28,10 @@ pub(super) fn drop_replaced(facts: &Facts, restore: &mut RestoreStatus, plan: &m
     if !due || restore.step != step::SUCCEEDED || restore.previous_dropped.is_some() {
         return;
     }
-    let ended = if is_snapshot(restore) {
-        drop_instance(facts, restore, plan)
-    } else {
+    let ended = if !is_snapshot(restore) {
         drop_database(facts, restore, plan)
+    } else {
+        drop_instance(facts, restore, plan)
     };
     let Some(Dropped { dropped, message }) = ended else {
         return;
