@@ -29,7 +29,10 @@ use kube::{
 };
 use serde_json::json;
 
-use super::{error::ReconcileError, error::kube_error};
+use super::{
+    error::{ReconcileError, kube_error},
+    observe::{Ownership, ownership},
+};
 use crate::{
     api::{ChatbotDeployment, HeldRevision},
     names::{ChildNames, keys},
@@ -159,13 +162,8 @@ pub async fn restore_config(
         .get_opt(&names.config_history)
         .await
         .map_err(kube_error("get", "ConfigMap", &names.config_history))?;
-    let ours = |c: &ConfigMap| {
-        c.owner_references()
-            .iter()
-            .any(|o| o.controller == Some(true) && Some(&o.uid) == cbd.metadata.uid.as_ref())
-    };
     let Some(config) = history
-        .filter(ours)
+        .filter(|h| ownership(cbd, &h.metadata) == Ownership::Ours)
         .and_then(|h| h.data)
         .and_then(|data| config_history::parse(&data).remove(&revision))
     else {
