@@ -32,17 +32,20 @@ const CONFIG: &str = "config-";
 /// that went says its config was not kept.
 pub const MAX_BYTES: usize = 512 * 1024;
 
-/// The app ConfigMap's data of `rendered`.
-pub fn app_config(rendered: &Rendered) -> Option<Config> {
+/// The app ConfigMap of `rendered`.
+fn app_config_map(rendered: &Rendered) -> Option<&ConfigMap> {
     rendered
         .children
         .iter()
         .find_map(|child| match child.object() {
-            Object::ConfigMap(config) if child.kind() == ChildKind::ConfigMap => {
-                Some(config.data.clone().unwrap_or_default())
-            }
+            Object::ConfigMap(config) if child.kind() == ChildKind::ConfigMap => Some(config),
             _ => None,
         })
+}
+
+/// The app ConfigMap's data of `rendered`.
+pub fn app_config(rendered: &Rendered) -> Option<Config> {
+    app_config_map(rendered).map(|config| config.data.clone().unwrap_or_default())
 }
 
 /// `rendered` with the app ConfigMap's data set to `config` (a held
@@ -85,13 +88,7 @@ pub fn history_child(rendered: &Rendered, configs: &BTreeMap<i64, Config>) -> Op
     if configs.is_empty() {
         return None;
     }
-    let app = rendered
-        .children
-        .iter()
-        .find_map(|child| match child.object() {
-            Object::ConfigMap(config) if child.kind() == ChildKind::ConfigMap => Some(config),
-            _ => None,
-        })?;
+    let app = app_config_map(rendered)?;
     let mut data: BTreeMap<String, String> = BTreeMap::new();
     let mut revisions: BTreeMap<i64, String> = BTreeMap::new();
     let mut bytes = 0;

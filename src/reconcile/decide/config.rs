@@ -9,7 +9,7 @@ use super::Inputs;
 use crate::{
     reconcile::{rollback, status::Assessment},
     render::{
-        ChildKind, Rendered,
+        Child, Rendered,
         config_history::{app_config, history_child, set_app_config},
     },
 };
@@ -42,11 +42,7 @@ pub(super) fn keep(
         _ => {}
     }
     if let Some(child) = history_child(rendered, &configs) {
-        let at = rendered
-            .children
-            .iter()
-            .position(|c| c.kind() > ChildKind::ConfigHistory)
-            .unwrap_or(rendered.children.len());
-        rendered.children.insert(at, child);
+        rendered.children.push(child);
+        rendered.children.sort_by_key(Child::kind);
     }
 }
