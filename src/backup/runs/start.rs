@@ -103,9 +103,6 @@ fn next_start(
     if facts.restoring {
         return safety;
     }
-    let verification = facts
-        .verify_every
-        .and_then(|every| due_verification(records, every));
     // A failed pre-rollout backup is tried again after a pause: its cause
     // (a bucket policy, a full volume) may be fixed without a spec change.
     let retry_after = |r: &BackupRecord| {
@@ -162,7 +159,8 @@ fn next_start(
             });
         }
     }
-    verification.map(|record| Start {
+    let every = facts.verify_every?;
+    due_verification(records, every).map(|record| Start {
         id: record.id.clone(),
         reason: Reason::Verify,
         revision: record.revision,
