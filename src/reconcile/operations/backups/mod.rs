@@ -67,10 +67,10 @@ impl BackupOutcome {
 }
 
 /// Runs the backup step of one reconcile of `cbd`, whose resolved spec is
-/// `spec`, whose backup and verify Jobs are `jobs` and whose rendered
-/// Job templates are `templates` (none when no backup can be taken: settings say why, or
-/// the resource is paused); `pre_rollout` is a revision the gate holds;
-/// `restore` what a restore asks of the backups.
+/// `spec`, whose backup and verify Jobs are `jobs` and whose rendered Job
+/// templates are `templates` (none when no backup can be taken: settings
+/// say why, or the resource is paused); `pre_rollout` is a revision the
+/// gate holds; `restore` what a restore asks of the backups.
 pub async fn converge(
     ctx: &Context,
     cbd: &ChatbotDeployment,
