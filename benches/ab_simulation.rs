@@ -13,14 +13,32 @@
 //!   fixed-horizon size.
 //! - The sample-ratio check: a 52/48 split under 50/50 weights, and a true
 //!   50/50, checked every round.
+//! - Several candidates, through the operator's own round
+//!   (`rollout::ab::judge`): three A/A candidates against one baseline,
+//!   with the test's α split over the candidates beside the same rule
+//!   with each candidate at the whole α; one candidate with the true
+//!   effect among two without, up to the horizon at the split α; the
+//!   sample-ratio check over four arms.
 //!
 //! `cargo bench --bench ab_simulation` (seeded: every run prints the same
 //! figures). `RUNS=1000` for a quicker look.
 
 use std::time::Instant;
 
-use chatbot_operator::rollout::ab::sequential::{
-    Proportion, compare, conversations_needed, fixed_horizon_conversations, sample_ratio_p,
+use std::time::Duration;
+
+use chatbot_operator::{
+    api::{AbDecision, AbTest, PrimaryMetric},
+    rollout::{
+        ab::{
+            judge::{self, Arm as Round, Clock, Counts},
+            sequential::{
+                Proportion, compare, conversations_needed, fixed_horizon_conversations,
+                sample_ratio_p,
+            },
+        },
+        machine::Comparison,
+    },
 };
 use statrs::distribution::{ContinuousCDF, Normal};
 
@@ -263,5 +281,161 @@ fn main() {
         "  a true 50/50 split flagged in {:.2} % of runs",
         percent(matched)
     );
+    several_candidates(runs, &percent);
     println!("({:.1} s)", started.elapsed().as_secs_f64());
+}
+
+/// A Sequential test of the thumbs-up rate at `alpha`, no guardrails.
+fn thumbs_up_test(alpha: f64) -> AbTest {
+    AbTest {
+        decision: Some(AbDecision::Sequential),
+        primary: Some(PrimaryMetric {
+            minimum_detectable_effect_percent: 100.0 * MDE,
+            baseline_rate_percent: 100.0 * BASELINE,
+            ..PrimaryMetric::default()
+        }),
+        alpha: Some(alpha),
+        ..AbTest::default()
+    }
+}
+
+/// One test of a baseline and candidates with the true `rates` (baseline
+/// first) at equal weights, `per_round` conversations each, judged by the
+/// operator's round after every round: the first decision taken (before
+/// the duration ends) and the conversations per variant by then.
+fn run_arms(
+    rng: &mut Rng,
+    test: &AbTest,
+    rates: &[f64],
+    per_round: u64,
+) -> Option<(Comparison, Option<String>, u64)> {
+    let names: Vec<String> = (0..rates.len()).map(|i| format!("v{i}")).collect();
+    let weight = 100 / rates.len() as i32;
+    let mut arms = vec![Arm::default(); rates.len()];
+    let mut previous = None;
+    for round in 1..=ROUNDS {
+        for (arm, rate) in arms.iter_mut().zip(rates) {
+            for _ in 0..per_round {
+                arm.conversations += 1;
+                arm.rated_up += u64::from(rng.chance(*rate));
+            }
+        }
+        let counts: Vec<Counts> = arms
+            .iter()
+            .map(|a| Counts {
+                conversations: Some(a.conversations as f64),
+                primary: Some((a.rated_up as f64, a.conversations as f64)),
+                guardrails: Vec::new(),
+            })
+            .collect();
+        let rounds: Vec<Round> = counts
+            .iter()
+            .zip(&names)
+            .enumerate()
+            .map(|(i, (counts, name))| Round {
+                name,
+                weight: if i == 0 {
+                    100 - weight * (rates.len() as i32 - 1)
+                } else {
+                    weight
+                },
+                counts,
+            })
+            .collect();
+        let clock = Clock {
+            elapsed: Duration::from_secs(round * 86_400),
+            duration: Duration::from_secs((ROUNDS + 1) * 86_400),
+        };
+        let judged = judge::judge(test, &rounds, previous.as_ref(), clock).unwrap();
+        if let Comparison::Promote(_) | Comparison::RollBack(_) = judged.comparison {
+            return Some((judged.comparison, judged.winner, round * per_round));
+        }
+        previous = Some(chatbot_operator::api::AbReport {
+            signals: judged.signals,
+            ..Default::default()
+        });
+    }
+    None
+}
+
+fn several_candidates(runs: u64, percent: &dyn Fn(u64) -> f64) {
+    // A/A: a baseline and three candidates, all at the baseline's rate.
+    let aa = [BASELINE; 4];
+    let split = thumbs_up_test(ALPHA);
+    let whole = thumbs_up_test(ALPHA * 3.0);
+    let mut rng = Rng::new(4);
+    let split_false = (0..runs)
+        .filter(|_| run_arms(&mut rng, &split, &aa, 500).is_some())
+        .count() as u64;
+    let whole_false = (0..runs)
+        .filter(|_| run_arms(&mut rng, &whole, &aa, 500).is_some())
+        .count() as u64;
+    println!(
+        "Several candidates (the operator's round), A/A: a baseline and 3 candidates, {runs} runs of {ROUNDS} rounds x 500 conversations per variant:"
+    );
+    println!(
+        "  alpha {ALPHA} split over the 3 candidates: a decision in {:.2} % of runs",
+        percent(split_false)
+    );
+    println!(
+        "  each candidate at the whole alpha {ALPHA}: a decision in {:.2} % of runs",
+        percent(whole_false)
+    );
+
+    // One candidate with the true effect, two without.
+    let horizon = conversations_needed(BASELINE, MDE, ALPHA / 3.0, 0.8).unwrap();
+    let per_round = horizon.div_ceil(ROUNDS);
+    let rates = [BASELINE, BASELINE, BASELINE * (1.0 + MDE), BASELINE];
+    let mut rng = Rng::new(5);
+    let (mut right, mut wrong) = (0, 0);
+    let mut stops = Vec::new();
+    for _ in 0..runs {
+        match run_arms(&mut rng, &split, &rates, per_round) {
+            Some((Comparison::Promote(_), Some(winner), at)) if winner == "v2" => {
+                right += 1;
+                stops.push(at);
+            }
+            Some(_) => wrong += 1,
+            None => {}
+        }
+    }
+    println!(
+        "  one of 3 candidates at +{:.0} %, up to the planned {horizon} conversations per variant (alpha {ALPHA}/3): that candidate promoted in {:.2} % of runs, a wrong decision in {:.2} %, median stop at {} conversations per variant",
+        MDE * 100.0,
+        percent(right),
+        percent(wrong),
+        median(stops)
+    );
+
+    // The sample-ratio check over four arms at equal weights: one arm
+    // short by a twenty-fifth of its share (as 48 is of 50), or none.
+    let srm = |rng: &mut Rng, short: f64| {
+        let shares = [0.25, 0.25, 0.25, 0.25 * (1.0 - short)];
+        let total: f64 = shares.iter().sum();
+        let mut counts = [0u64; 4];
+        let mut p_min: f64 = 1.0;
+        for _ in 0..ROUNDS {
+            for _ in 0..6_000 {
+                let mut u = rng.uniform() * total;
+                let arm = shares
+                    .iter()
+                    .position(|s| {
+                        u -= s;
+                        u < 0.0
+                    })
+                    .unwrap_or(3);
+                counts[arm] += 1;
+            }
+            p_min = p_min.min(sample_ratio_p(&counts, &[1.0; 4]));
+        }
+        p_min < SRM_ALPHA
+    };
+    let mut rng = Rng::new(6);
+    let mismatched = (0..runs).filter(|_| srm(&mut rng, 0.04)).count() as u64;
+    let matched = (0..runs).filter(|_| srm(&mut rng, 0.0)).count() as u64;
+    println!(
+        "  sample-ratio check over 4 arms, every round of {ROUNDS} x 6,000 conversations: one arm 4 % short flagged in {:.2} % of runs, a true even split in {:.2} %",
+        percent(mismatched),
+        percent(matched)
+    );
 }

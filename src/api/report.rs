@@ -50,13 +50,13 @@ pub struct AbReport {
     /// When the variants were measured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at: Option<Time>,
-    /// The baseline first, then the candidate.
+    /// The baseline first, then each candidate.
     #[serde(default)]
     pub variants: Vec<VariantReport>,
     /// What the spec's decision rule made of it.
     pub decision: String,
-    /// The primary metric, then each guardrail, compared with an
-    /// always-valid test.
+    /// For each candidate, the primary metric, then each guardrail,
+    /// compared with the baseline's by an always-valid test.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub signals: Vec<SignalReport>,
     /// Whether conversations split as the weights say.
@@ -87,6 +87,9 @@ pub struct SignalReport {
     pub name: String,
     /// `Primary` or `Guardrail`.
     pub role: String,
+    /// The candidate variant compared with the baseline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
     /// The baseline's rate, in percent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline_percent: Option<f64>,
@@ -124,7 +127,7 @@ impl SignalReport {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SampleRatioReport {
-    /// The configured split, e.g. `50/50`.
+    /// The configured split, the baseline first, e.g. `50/50`.
     pub expected: String,
     /// The split of conversations so far, e.g. `52.1/47.9`.
     pub observed: String,

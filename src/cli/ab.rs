@@ -231,6 +231,7 @@ mod tests {
                     signals: vec![SignalReport {
                         name: "thumbs-up-rate".into(),
                         role: "Primary".into(),
+                        variant: Some("candidate".into()),
                         baseline_percent: Some(35.0),
                         candidate_percent: Some(37.0),
                         difference_points: Some(2.0),

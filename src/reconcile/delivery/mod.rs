@@ -150,7 +150,8 @@ pub fn plan(
             let variant = settings
                 .test
                 .as_ref()
-                .map(|(_, variants, _)| variants.candidate.as_str());
+                .and_then(|(_, variants, _)| variants.candidates.first())
+                .map(|c| c.name.as_str());
             candidate_children(rendered, replicas, component, variant)
         })
         .unwrap_or_default();

@@ -77,8 +77,9 @@ pub fn due_report(
                 queries: queries(rollout.stable_revision),
                 guardrails,
             },
+            // The rollout runs one candidate (`ab::plan`).
             VariantQueries {
-                name: variants.candidate.clone(),
+                name: variants.candidates.first()?.name.clone(),
                 revision: rollout.revision,
                 queries: queries(rollout.revision),
                 guardrails,

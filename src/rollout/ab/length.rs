@@ -47,12 +47,19 @@ pub fn of(spec: &ChatbotDeploymentSpec) -> Option<TestLength> {
     let (_, variants, duration) = plan(test).ok()?;
     let p0 = primary.baseline_rate_percent / 100.0;
     let effect = judge::signed_effect(primary);
-    let alpha = judge::alpha_each(test);
+    let candidates = variants.candidates.len();
+    let alpha = judge::alpha_each(test, candidates);
     let needed = sequential::conversations_needed(p0, effect, alpha, judge::POWER)?;
     let fixed = sequential::fixed_horizon_conversations(p0, effect, alpha, judge::POWER)?;
     let duration_days = duration.as_secs_f64() / 86_400.0;
+    let signals = 1 + test.guardrails.as_ref().map_or(0, Vec::len);
+    let over = if candidates == 1 {
+        format!("{signals} signals")
+    } else {
+        format!("{candidates} candidates × {signals} signals")
+    };
     let mut lines = vec![format!(
-        "{}: {}% expected on the baseline, a change of {}% ({} to {}%) to find at 80% power and α {} (the test's {} over {} signals)",
+        "{}: {}% expected on the baseline, a change of {}% ({} to {}%) to find at 80% power and α {} (the test's {} over {over})",
         judge::primary_name(primary),
         shown(primary.baseline_rate_percent),
         shown(100.0 * effect),
@@ -60,7 +67,6 @@ pub fn of(spec: &ChatbotDeploymentSpec) -> Option<TestLength> {
         shown(primary.baseline_rate_percent * (1.0 + effect)),
         format_alpha(alpha),
         format_alpha(test.alpha.unwrap_or(judge::DEFAULT_ALPHA)),
-        1 + test.guardrails.as_ref().map_or(0, Vec::len),
     )];
     lines.push(format!(
         "needs {needed} conversations per variant under the sequential test (looked at every round), {fixed} if looked at once at the end ({:.2}×)",
@@ -82,11 +88,7 @@ pub fn of(spec: &ChatbotDeploymentSpec) -> Option<TestLength> {
         ));
         messages / per_conversation
     });
-    let share = f64::from(
-        variants
-            .candidate_weight
-            .min(100 - variants.candidate_weight),
-    ) / 100.0;
+    let share = f64::from(variants.slowest_weight()) / 100.0;
     let days = per_day
         .map(|per_day| per_day * share)
         .filter(|per_variant| *per_variant > 0.0)

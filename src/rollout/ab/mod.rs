@@ -23,42 +23,103 @@ pub const DEFAULT_DURATION: Duration = Duration::from_secs(14 * 86_400);
 /// z of a two-sided 95% test: a lead smaller than this is no lead.
 const SIGNIFICANT_Z: f64 = 1.96;
 
-/// The two variants of a test.
+/// Candidates a test may have beside its baseline: a Gateway API route
+/// has a backend and a sticky match per variant; ingress-nginx has one
+/// canary Ingress per host, so one candidate there.
+pub const MAX_CANDIDATES: usize = 7;
+
+/// The variants of a test: the baseline, then each candidate with its
+/// weight, in spec order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Variants {
     pub baseline: String,
-    pub candidate: String,
-    /// Percent of traffic on the candidate.
-    pub candidate_weight: i32,
+    pub candidates: Vec<Candidate>,
 }
 
-/// The test's steps and variants: the candidate's weight, the duration,
-/// then the comparison.
-pub fn plan(test: &AbTest) -> Result<(Vec<Step>, Variants, Duration), PlanError> {
-    let error = |path: &str, message: String| PlanError {
-        path: format!("spec.rollout.abTest.{path}"),
-        message,
-    };
+/// A variant that is not the baseline.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Candidate {
+    pub name: String,
+    /// Percent of traffic on it.
+    pub weight: i32,
+}
+
+impl Variants {
+    /// Percent of traffic on the candidates together.
+    pub fn candidate_weight(&self) -> i32 {
+        self.candidates
+            .iter()
+            .map(|c| c.weight)
+            .sum::<i32>()
+            .min(100)
+    }
+
+    /// Percent of traffic on the baseline.
+    pub fn baseline_weight(&self) -> i32 {
+        100 - self.candidate_weight()
+    }
+
+    /// The smallest share of traffic any variant gets, in percent: the
+    /// variant that takes longest to reach a test's size.
+    pub fn slowest_weight(&self) -> i32 {
+        self.candidates
+            .iter()
+            .map(|c| c.weight)
+            .fold(self.baseline_weight(), i32::min)
+    }
+}
+
+/// The test's variants: one baseline and one to [`MAX_CANDIDATES`]
+/// candidates.
+pub fn variants(test: &AbTest) -> Result<Variants, PlanError> {
     let baselines: Vec<_> = test
         .variants
         .iter()
         .filter(|v| v.baseline == Some(true))
         .collect();
-    let others: Vec<_> = test
+    let candidates: Vec<Candidate> = test
         .variants
         .iter()
         .filter(|v| v.baseline != Some(true))
+        .map(|v| Candidate {
+            name: v.name.clone(),
+            weight: v.weight.clamp(0, 100),
+        })
         .collect();
-    let ([baseline], [candidate]) = (baselines.as_slice(), others.as_slice()) else {
+    match baselines.as_slice() {
+        [baseline] if (1..=MAX_CANDIDATES).contains(&candidates.len()) => Ok(Variants {
+            baseline: baseline.name.clone(),
+            candidates,
+        }),
+        _ => Err(PlanError {
+            path: "spec.rollout.abTest.variants".into(),
+            message: format!(
+                "needs exactly one baseline variant and one other (the candidate); found {} baseline and {} other",
+                baselines.len(),
+                candidates.len()
+            ),
+        }),
+    }
+}
+
+/// The test's steps and variants: the candidate's weight, the duration,
+/// then the comparison. The rollout runs one candidate beside the
+/// baseline.
+pub fn plan(test: &AbTest) -> Result<(Vec<Step>, Variants, Duration), PlanError> {
+    let error = |path: &str, message: String| PlanError {
+        path: format!("spec.rollout.abTest.{path}"),
+        message,
+    };
+    let variants = variants(test)?;
+    if variants.candidates.len() != 1 {
         return Err(error(
             "variants",
             format!(
-                "needs exactly one baseline variant and one other (the candidate); found {} baseline and {} other",
-                baselines.len(),
-                others.len()
+                "needs exactly one baseline variant and one other (the candidate); found 1 baseline and {} other",
+                variants.candidates.len()
             ),
         ));
-    };
+    }
     let duration = match &test.duration {
         None => DEFAULT_DURATION,
         Some(text) => parse_duration(text).ok_or_else(|| {
@@ -69,7 +130,7 @@ pub fn plan(test: &AbTest) -> Result<(Vec<Step>, Variants, Duration), PlanError>
         })?,
     };
     check_primary(test)?;
-    let weight = candidate.weight.clamp(0, 100);
+    let weight = variants.candidate_weight();
     let steps = if test.primary.is_some() {
         vec![Step::SetWeight(weight), Step::Test(duration)]
     } else {
@@ -79,15 +140,7 @@ pub fn plan(test: &AbTest) -> Result<(Vec<Step>, Variants, Duration), PlanError>
             Step::Compare,
         ]
     };
-    Ok((
-        steps,
-        Variants {
-            baseline: baseline.name.clone(),
-            candidate: candidate.name.clone(),
-            candidate_weight: weight,
-        },
-        duration,
-    ))
+    Ok((steps, variants, duration))
 }
 
 /// What a sequential test's primary needs beyond its schema: a rule that
@@ -324,13 +377,19 @@ pub fn round(
         variants: vec![baseline.report.clone(), candidate.report.clone()],
         ..AbReport::default()
     };
-    let comparison = match judge::judge(
-        test,
-        variants.candidate_weight,
-        (&baseline.counts, &candidate.counts),
-        previous,
-        clock,
-    ) {
+    let arms = [
+        judge::Arm {
+            name: &variants.baseline,
+            weight: variants.baseline_weight(),
+            counts: &baseline.counts,
+        },
+        judge::Arm {
+            name: &candidate.report.name,
+            weight: variants.candidate_weight(),
+            counts: &candidate.counts,
+        },
+    ];
+    let comparison = match judge::judge(test, &arms, previous, clock) {
         Some(judged) => {
             report.signals = judged.signals;
             report.sample_ratio = judged.sample_ratio;

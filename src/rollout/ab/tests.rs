@@ -54,7 +54,7 @@ fn the_sales_teams_fifty_fifty_for_two_weeks_then_a_comparison() {
             Step::Compare
         ]
     );
-    assert_eq!(variants.candidate_weight, 50);
+    assert_eq!(variants.candidate_weight(), 50);
     assert_eq!(duration.as_secs(), 1_209_600);
 }
 
@@ -76,7 +76,7 @@ fn a_test_needs_one_baseline_and_one_candidate() {
     with_image.image = Some("other:1".into());
     // An image (or config) on the candidate is an overlay of the spec.
     let (_, variants, _) = plan(&test(vec![variant("a", 50, true), with_image])).unwrap();
-    assert_eq!(variants.candidate, "b");
+    assert_eq!(variants.candidates[0].name, "b");
     let mut bad = test(vec![variant("a", 50, true), variant("b", 50, false)]);
     bad.duration = Some("two weeks".into());
     assert_eq!(plan(&bad).unwrap_err().path, "spec.rollout.abTest.duration");

@@ -1,8 +1,11 @@
 //! One round of an A/B test that names a primary metric: the sample-ratio
-//! check on conversations, the primary and each guardrail compared with an
-//! always-valid test (so a look every round costs nothing in honesty),
-//! and what the spec's rule makes of them. Pure: `elapsed` and `duration`
-//! come in, a two-week test replays in microseconds.
+//! check on conversations over every arm, each candidate's primary and
+//! guardrails compared with the baseline's by an always-valid test (so a
+//! look every round costs nothing in honesty), and what the spec's rule
+//! makes of them. With several candidates the test's α is split over
+//! candidates × signals (Bonferroni, which always-valid p-values keep
+//! valid at every look). Pure: `elapsed` and `duration` come in, a
+//! two-week test replays in microseconds.
 
 use std::time::Duration;
 
@@ -36,10 +39,22 @@ pub struct Counts {
     pub guardrails: Vec<Option<Pair>>,
 }
 
+/// One arm of a round: a variant, its share of traffic and what the round
+/// counted of it.
+#[derive(Clone, Copy, Debug)]
+pub struct Arm<'a> {
+    pub name: &'a str,
+    /// Percent of traffic.
+    pub weight: i32,
+    pub counts: &'a Counts,
+}
+
 /// What one round of the test found.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Judged {
     pub comparison: Comparison,
+    /// The candidate a `Promote` promotes.
+    pub winner: Option<String>,
     pub signals: Vec<SignalReport>,
     pub sample_ratio: Option<SampleRatioReport>,
     pub more_conversations: Option<i64>,
@@ -61,10 +76,15 @@ impl Clock {
     }
 }
 
-/// The test's level split evenly between the primary and the guardrails.
-pub fn alpha_each(test: &AbTest) -> f64 {
-    let signals = 1 + test.guardrails.as_ref().map_or(0, Vec::len);
-    test.alpha.unwrap_or(DEFAULT_ALPHA) / signals as f64
+/// The test's level split evenly over its comparisons: each of
+/// `candidates` against the baseline on the primary and every guardrail.
+pub fn alpha_each(test: &AbTest, candidates: usize) -> f64 {
+    test.alpha.unwrap_or(DEFAULT_ALPHA) / comparisons(test, candidates) as f64
+}
+
+/// How many comparisons the test's α is split over.
+pub fn comparisons(test: &AbTest, candidates: usize) -> usize {
+    candidates.max(1) * (1 + test.guardrails.as_ref().map_or(0, Vec::len))
 }
 
 /// The primary's name in reports.
@@ -113,12 +133,13 @@ fn proportion((events, trials): Pair) -> Option<Proportion> {
     Some(Proportion { trials, successes })
 }
 
-/// The same signal in the round before, if it was measured.
-fn before<'a>(previous: Option<&'a AbReport>, name: &str, role: &str) -> Option<&'a SignalReport> {
-    previous?
-        .signals
-        .iter()
-        .find(|s| s.name == name && s.role == role)
+/// The same signal of the same candidate in the round before, if it was
+/// measured (a report written before signals named their candidate had
+/// one candidate).
+fn before<'a>(previous: Option<&'a AbReport>, of: &SignalReport) -> Option<&'a SignalReport> {
+    previous?.signals.iter().find(|s| {
+        s.name == of.name && s.role == of.role && (s.variant.is_none() || s.variant == of.variant)
+    })
 }
 
 /// This round's comparison carried over the rounds before it: the smaller
@@ -150,9 +171,11 @@ fn carried(
     compared
 }
 
+/// One candidate's signal `name` compared with the baseline's at `alpha`,
+/// carried over the rounds before; its verdict is left `NoData`.
 fn signal(
-    name: String,
-    role: &str,
+    (name, role): (String, &str),
+    candidate: &str,
     counts: (Option<Pair>, Option<Pair>),
     tau: f64,
     alpha: f64,
@@ -160,43 +183,46 @@ fn signal(
 ) -> (SignalReport, Option<sequential::Comparison>) {
     let (b, c) = (counts.0.and_then(proportion), counts.1.and_then(proportion));
     let percent = |p: Option<Proportion>| p.map(|p| 100.0 * p.successes as f64 / p.trials as f64);
+    let mut report = SignalReport {
+        name,
+        role: role.into(),
+        variant: Some(candidate.into()),
+        baseline_percent: percent(b),
+        candidate_percent: percent(c),
+        alpha,
+        verdict: "NoData".into(),
+        ..SignalReport::default()
+    };
     let compared = match (b, c) {
         (Some(b), Some(c)) => sequential::compare(b, c, tau, alpha),
         _ => None,
     }
-    .map(|compared| carried(compared, before(previous, &name, role)));
-    let report = SignalReport {
-        name: name.clone(),
-        role: role.into(),
-        baseline_percent: percent(b),
-        candidate_percent: percent(c),
-        difference_points: compared.map(|c| 100.0 * c.difference),
-        low_points: compared.map(|c| 100.0 * c.low),
-        high_points: compared.map(|c| 100.0 * c.high),
-        p_value: compared.map(|c| c.p_value),
-        alpha,
-        verdict: "NoData".into(),
-    };
+    .map(|compared| carried(compared, before(previous, &report)));
+    if let Some(c) = compared {
+        report.difference_points = Some(100.0 * c.difference);
+        report.low_points = Some(100.0 * c.low);
+        report.high_points = Some(100.0 * c.high);
+        report.p_value = Some(c.p_value);
+    }
     (report, compared)
 }
 
-/// The primary compared: `Better`, `Worse` or `NotYet` (`NoData` without
-/// counts for both variants).
+/// A candidate's primary compared: `Better`, `Worse` or `NotYet`
+/// (`NoData` without counts for both variants).
 fn primary_signal(
-    test: &AbTest,
     primary: &PrimaryMetric,
-    baseline: &Counts,
-    candidate: &Counts,
+    alpha: f64,
+    (baseline, candidate): (&Counts, &Arm),
     previous: Option<&AbReport>,
 ) -> SignalReport {
     let p0 = primary.baseline_rate_percent / 100.0;
     let tau = (p0 * signed_effect(primary)).abs();
     let (mut report, compared) = signal(
-        primary_name(primary),
-        "Primary",
-        (baseline.primary, candidate.primary),
+        (primary_name(primary), "Primary"),
+        candidate.name,
+        (baseline.primary, candidate.counts.primary),
         tau,
-        alpha_each(test),
+        alpha,
         previous,
     );
     if let Some(c) = compared {
@@ -213,16 +239,15 @@ fn primary_signal(
     report
 }
 
-/// Each guardrail compared against its margin: `Breached` when the
-/// candidate is conclusively worse by more than the margin, `Holds` when
-/// it is conclusively not, `NotYet` in between.
+/// A candidate's guardrails compared against their margins: `Breached`
+/// when the candidate is conclusively worse by more than the margin,
+/// `Holds` when it is conclusively not, `NotYet` in between.
 fn guardrail_signals(
     test: &AbTest,
-    baseline: &Counts,
-    candidate: &Counts,
+    alpha: f64,
+    (baseline, candidate): (&Counts, &Arm),
     previous: Option<&AbReport>,
 ) -> Vec<SignalReport> {
-    let alpha = alpha_each(test);
     let guardrails = test.guardrails.as_deref().unwrap_or_default();
     guardrails
         .iter()
@@ -231,9 +256,9 @@ fn guardrail_signals(
             let margin = guardrail.margin_percent / 100.0;
             let at = |counts: &Counts| counts.guardrails.get(i).copied().flatten();
             let (mut report, compared) = signal(
-                guardrail_name(guardrail),
-                "Guardrail",
-                (at(baseline), at(candidate)),
+                (guardrail_name(guardrail), "Guardrail"),
+                candidate.name,
+                (at(baseline), at(candidate.counts)),
                 margin,
                 alpha,
                 previous,
@@ -253,53 +278,58 @@ fn guardrail_signals(
         .collect()
 }
 
-/// The sample-ratio check on conversations; `None` before both variants
-/// have counts.
-fn sample_ratio(
-    baseline: &Counts,
-    candidate: &Counts,
-    candidate_weight: i32,
-) -> Option<SampleRatioReport> {
-    let (b, c) = (baseline.conversations?, candidate.conversations?);
-    if !(b.is_finite() && c.is_finite()) || b < 0.0 || c < 0.0 || b + c < 1.0 {
+/// The sample-ratio check on conversations over every arm; `None` before
+/// each has counts.
+fn sample_ratio(arms: &[Arm]) -> Option<SampleRatioReport> {
+    let counts: Vec<f64> = arms
+        .iter()
+        .map(|arm| arm.counts.conversations)
+        .collect::<Option<_>>()?;
+    let total: f64 = counts.iter().sum();
+    if counts.iter().any(|c| !c.is_finite() || *c < 0.0) || total < 1.0 {
         return None;
     }
-    let weights = [
-        f64::from(100 - candidate_weight),
-        f64::from(candidate_weight),
-    ];
-    let p_value = sequential::sample_ratio_p(&[b.round() as u64, c.round() as u64], &weights);
-    let share = |x: f64| (1000.0 * x / (b + c)).round() / 10.0;
+    let weights: Vec<f64> = arms.iter().map(|arm| f64::from(arm.weight)).collect();
+    let rounded: Vec<u64> = counts.iter().map(|c| c.round() as u64).collect();
+    let p_value = sequential::sample_ratio_p(&rounded, &weights);
+    let joined = |parts: Vec<String>| parts.join("/");
     Some(SampleRatioReport {
-        expected: format!("{}/{}", 100 - candidate_weight, candidate_weight),
-        observed: format!("{}/{}", share(b), share(c)),
+        expected: joined(arms.iter().map(|arm| arm.weight.to_string()).collect()),
+        observed: joined(
+            counts
+                .iter()
+                .map(|c| ((1000.0 * c / total).round() / 10.0).to_string())
+                .collect(),
+        ),
         p_value,
         mismatch: p_value < SRM_LEVEL,
     })
 }
 
-/// How many more conversations each variant needs, and how many days that
-/// takes at the pace so far.
+/// How many more conversations each variant needs at `alpha`, and how
+/// many days that takes at the pace so far of the slowest arm.
 fn still_needed(
-    test: &AbTest,
     primary: &PrimaryMetric,
-    baseline: &Counts,
-    candidate: &Counts,
+    alpha: f64,
+    arms: &[Arm],
     elapsed: Duration,
 ) -> (Option<i64>, Option<f64>) {
-    let observed = baseline
-        .primary
+    let observed = arms
+        .first()
+        .and_then(|baseline| baseline.counts.primary)
         .and_then(proportion)
         .map(|p| p.successes as f64 / p.trials as f64)
         .filter(|p| *p > 0.0 && *p < 1.0);
     let p0 = observed.unwrap_or(primary.baseline_rate_percent / 100.0);
-    let Some(needed) =
-        sequential::conversations_needed(p0, signed_effect(primary), alpha_each(test), POWER)
+    let Some(needed) = sequential::conversations_needed(p0, signed_effect(primary), alpha, POWER)
     else {
         return (None, None);
     };
-    let trials = |c: &Counts| c.primary.map_or(0.0, |(_, t)| t.max(0.0));
-    let fewest = trials(baseline).min(trials(candidate));
+    let fewest = arms
+        .iter()
+        .map(|arm| arm.counts.primary.map_or(0.0, |(_, t)| t.max(0.0)))
+        .fold(f64::INFINITY, f64::min);
+    let fewest = if fewest.is_finite() { fewest } else { 0.0 };
     let more = (needed as f64 - fewest).max(0.0);
     let days = elapsed.as_secs_f64() / 86_400.0;
     let pace = (days > 0.0 && fewest > 0.0).then(|| fewest / days);
@@ -309,33 +339,42 @@ fn still_needed(
     )
 }
 
-/// One round of the test: the report's parts and what `rule` makes of
-/// them. A sample-ratio mismatch or a round without data never decides;
-/// at the end of the duration such a test waits for a person.
+/// One round of the test over its `arms` (the baseline first, then each
+/// candidate): the report's parts and what `rule` makes of them. A
+/// sample-ratio mismatch or a round without data never decides; at the
+/// end of the duration such a test waits for a person.
 pub fn judge(
     test: &AbTest,
-    candidate_weight: i32,
-    (baseline, candidate): (&Counts, &Counts),
+    arms: &[Arm],
     previous: Option<&AbReport>,
     clock: Clock,
 ) -> Option<Judged> {
     let primary = test.primary.as_ref()?;
-    let main = primary_signal(test, primary, baseline, candidate, previous);
-    let guardrails = guardrail_signals(test, baseline, candidate, previous);
-    let sample_ratio = sample_ratio(baseline, candidate, candidate_weight);
-    let (more_conversations, more_days) =
-        still_needed(test, primary, baseline, candidate, clock.elapsed);
-    let comparison = rule::decide(
+    let (baseline, candidates) = arms.split_first()?;
+    let alpha = alpha_each(test, candidates.len());
+    let judged: Vec<rule::Candidate> = candidates
+        .iter()
+        .map(|candidate| rule::Candidate {
+            name: candidate.name,
+            primary: primary_signal(primary, alpha, (baseline.counts, candidate), previous),
+            guardrails: guardrail_signals(test, alpha, (baseline.counts, candidate), previous),
+        })
+        .collect();
+    let sample_ratio = sample_ratio(arms);
+    let (more_conversations, more_days) = still_needed(primary, alpha, arms, clock.elapsed);
+    let (comparison, winner) = rule::decide(
         test.decision.unwrap_or_default(),
-        &main,
-        &guardrails,
+        &judged,
         sample_ratio.as_ref(),
         clock,
     );
-    let mut signals = vec![main];
-    signals.extend(guardrails);
+    let signals = judged
+        .into_iter()
+        .flat_map(|c| std::iter::once(c.primary).chain(c.guardrails))
+        .collect();
     Some(Judged {
         comparison,
+        winner,
         signals,
         sample_ratio,
         more_conversations,

@@ -1,7 +1,9 @@
 //! What the spec's rule makes of one round's signals: a broken split or
-//! missing data never decides; `Sequential` promotes a conclusive lead
-//! whose guardrails hold and rolls back a conclusive loss or a breach;
-//! the end of the duration keeps the baseline or asks a person.
+//! missing data never decides; `Sequential` rolls back a breach of any
+//! candidate's guardrail, or a test whose every candidate is conclusively
+//! worse, and promotes the candidate with the surest lead among those
+//! conclusively better whose guardrails hold; the end of the duration
+//! keeps the baseline or asks a person.
 
 use super::Clock;
 use crate::{
@@ -10,75 +12,183 @@ use crate::{
     rollout::machine::Comparison,
 };
 
-/// What `rule` makes of the round's signals.
+/// One candidate's signals in a round.
+pub(super) struct Candidate<'a> {
+    pub name: &'a str,
+    pub primary: SignalReport,
+    pub guardrails: Vec<SignalReport>,
+}
+
+impl Candidate<'_> {
+    /// How the candidate is named in a decision: "the candidate" when it
+    /// is the only one.
+    fn called(&self, alone: bool) -> String {
+        if alone {
+            "the candidate".into()
+        } else {
+            self.name.into()
+        }
+    }
+
+    fn summary(&self) -> String {
+        format!("{} {}", self.primary.name, interval(&self.primary))
+    }
+
+    /// The lead the interval is sure of: the lower bound when higher is
+    /// better, minus the upper one when lower is.
+    fn sure_lead(&self) -> f64 {
+        let (_, low, high) = self.primary.interval().unwrap_or_default();
+        if self.primary.difference_points.unwrap_or_default() >= 0.0 {
+            low
+        } else {
+            -high
+        }
+    }
+}
+
+/// What `rule` makes of the round's candidates, and the candidate a
+/// `Promote` promotes.
 pub(super) fn decide(
     rule: AbDecision,
-    primary: &SignalReport,
-    guardrails: &[SignalReport],
+    candidates: &[Candidate],
     sample_ratio: Option<&SampleRatioReport>,
     clock: Clock,
-) -> Comparison {
+) -> (Comparison, Option<String>) {
     let ended = clock.ended();
-    let summary = format!("{} {}", primary.name, interval(primary));
+    let alone = candidates.len() == 1;
     // Neither an untrustworthy split nor missing data ever decides.
     if let Some(srm) = sample_ratio.filter(|s| s.mismatch) {
         let why = format!(
             "untrustworthy: conversations split {} against the configured {} (sample-ratio p = {:.2e}); no automatic decision until the split recovers or a person decides",
             srm.observed, srm.expected, srm.p_value
         );
-        return wait_or_ask(ended, why);
+        return (wait_or_ask(ended, why), None);
     }
-    let missing: Vec<&str> = std::iter::once(primary)
-        .chain(guardrails)
-        .filter(|s| s.verdict == "NoData")
-        .map(|s| s.name.as_str())
+    let missing: Vec<String> = candidates
+        .iter()
+        .flat_map(|c| {
+            std::iter::once(&c.primary)
+                .chain(&c.guardrails)
+                .filter(|s| s.verdict == "NoData")
+                .map(move |s| named(c, &s.name, alone))
+        })
         .collect();
     if !missing.is_empty() {
         let why = format!(
             "round inconclusive: no data for {} (Prometheus did not answer, or the app does not report it yet)",
             missing.join(", ")
         );
-        return wait_or_ask(ended, why);
+        return (wait_or_ask(ended, why), None);
     }
+    let summary = candidates
+        .iter()
+        .map(|c| {
+            if alone {
+                c.summary()
+            } else {
+                format!("{}: {}", c.name, c.summary())
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
     if rule != AbDecision::Sequential {
-        return wait_or_ask(ended, format!("A/B test: {summary}"));
+        return (wait_or_ask(ended, format!("A/B test: {summary}")), None);
     }
-    if let Some(breached) = guardrails.iter().find(|g| g.verdict == "Breached") {
-        return Comparison::RollBack(format!(
-            "A/B test: guardrail {} breached, the candidate's share is worse by {}",
-            breached.name,
-            interval(breached)
+    let comparison = sequential(candidates, &summary, clock);
+    let winner = winner(candidates, &comparison);
+    (comparison, winner)
+}
+
+/// The Sequential rule over candidates whose every signal was measured.
+fn sequential(candidates: &[Candidate], summary: &str, clock: Clock) -> Comparison {
+    let ended = clock.ended();
+    let alone = candidates.len() == 1;
+    for candidate in candidates {
+        if let Some(breached) = candidate
+            .guardrails
+            .iter()
+            .find(|g| g.verdict == "Breached")
+        {
+            return Comparison::RollBack(format!(
+                "A/B test: guardrail {} breached, {}'s share is worse by {}",
+                breached.name,
+                candidate.called(alone),
+                interval(breached)
+            ));
+        }
+    }
+    if candidates.iter().all(|c| c.primary.verdict == "Worse") {
+        let who = if alone {
+            "the candidate is".to_string()
+        } else {
+            "every candidate is".to_string()
+        };
+        return Comparison::RollBack(format!("A/B test: {who} conclusively worse on {summary}"));
+    }
+    if let Some(best) = best(candidates) {
+        return Comparison::Promote(format!(
+            "A/B test: {} wins on {}, every guardrail holds",
+            best.called(alone),
+            best.summary()
         ));
     }
-    match primary.verdict.as_str() {
-        "Worse" => Comparison::RollBack(format!(
-            "A/B test: the candidate is conclusively worse on {summary}"
-        )),
-        "Better" => {
-            let pending: Vec<&str> = guardrails
-                .iter()
-                .filter(|g| g.verdict != "Holds")
-                .map(|g| g.name.as_str())
-                .collect();
-            if pending.is_empty() {
-                Comparison::Promote(format!(
-                    "A/B test: the candidate wins on {summary}, every guardrail holds"
-                ))
-            } else {
-                wait_or_ask(
-                    ended,
-                    format!(
-                        "A/B test: the candidate leads on {summary}; waiting for {} to show it holds",
-                        pending.join(", ")
-                    ),
-                )
-            }
-        }
-        _ if ended => Comparison::RollBack(format!(
+    let leading: Vec<&Candidate> = candidates
+        .iter()
+        .filter(|c| c.primary.verdict == "Better")
+        .collect();
+    if let Some(leader) = leading.first() {
+        let pending: Vec<String> = leading
+            .iter()
+            .flat_map(|c| {
+                c.guardrails
+                    .iter()
+                    .filter(|g| g.verdict != "Holds")
+                    .map(move |g| named(c, &g.name, alone))
+            })
+            .collect();
+        return wait_or_ask(
+            ended,
+            format!(
+                "A/B test: {} leads on {}; waiting for {} to show it holds",
+                leader.called(alone),
+                leader.summary(),
+                pending.join(", ")
+            ),
+        );
+    }
+    if ended {
+        return Comparison::RollBack(format!(
             "A/B test: no significant difference over {}s, the baseline is kept ({summary})",
             clock.duration.as_secs()
-        )),
-        _ => Comparison::Continue(format!("A/B test: no conclusion yet, {summary}")),
+        ));
+    }
+    Comparison::Continue(format!("A/B test: no conclusion yet, {summary}"))
+}
+
+/// Among the candidates conclusively better whose every guardrail holds,
+/// the one whose lead is surest.
+fn best<'a>(candidates: &'a [Candidate<'a>]) -> Option<&'a Candidate<'a>> {
+    candidates
+        .iter()
+        .filter(|c| {
+            c.primary.verdict == "Better" && c.guardrails.iter().all(|g| g.verdict == "Holds")
+        })
+        .max_by(|a, b| a.sure_lead().total_cmp(&b.sure_lead()))
+}
+
+/// The candidate a `Promote` promotes.
+fn winner(candidates: &[Candidate], comparison: &Comparison) -> Option<String> {
+    matches!(comparison, Comparison::Promote(_))
+        .then(|| best(candidates).map(|c| c.name.to_string()))
+        .flatten()
+}
+
+/// A signal's name, with its candidate's when there are several.
+fn named(candidate: &Candidate, signal: &str, alone: bool) -> String {
+    if alone {
+        signal.into()
+    } else {
+        format!("{} of {}", signal, candidate.name)
     }
 }
 

@@ -53,8 +53,24 @@ fn clock(days: u64) -> Clock {
     }
 }
 
+/// The baseline and one candidate at 50/50.
+fn pair<'a>(baseline: &'a Counts, candidate: &'a Counts) -> [Arm<'a>; 2] {
+    [
+        Arm {
+            name: "baseline",
+            weight: 50,
+            counts: baseline,
+        },
+        Arm {
+            name: "candidate",
+            weight: 50,
+            counts: candidate,
+        },
+    ]
+}
+
 fn judged(test: &AbTest, baseline: &Counts, candidate: &Counts, days: u64) -> Judged {
-    judge(test, 50, (baseline, candidate), None, clock(days)).expect("a primary metric")
+    judge(test, &pair(baseline, candidate), None, clock(days)).expect("a primary metric")
 }
 
 fn verdicts(judged: &Judged) -> Vec<(&str, &str)> {
@@ -265,14 +281,8 @@ fn the_reported_p_value_is_the_smallest_seen_so_far() {
         signals: first.signals.clone(),
         ..AbReport::default()
     };
-    let later = judge(
-        &test,
-        50,
-        (&baseline, &counts(20_000.0, 0.42, 0.010, 0.050)),
-        Some(&report),
-        clock(7),
-    )
-    .unwrap();
+    let same = counts(20_000.0, 0.42, 0.010, 0.050);
+    let later = judge(&test, &pair(&baseline, &same), Some(&report), clock(7)).unwrap();
     assert!(p_first < 1.0);
     assert_eq!(later.signals[0].p_value, Some(p_first));
 }
@@ -302,7 +312,7 @@ fn a_lead_one_round_showed_is_not_taken_back_by_a_noisier_round() {
     let alone = judged(&test, &baseline, &candidate, 7);
     assert_eq!(alone.signals[0].verdict, "NotYet");
     assert!(alone.signals[0].low_points.unwrap() < 0.0);
-    let later = judge(&test, 50, (&baseline, &candidate), Some(&report), clock(7)).unwrap();
+    let later = judge(&test, &pair(&baseline, &candidate), Some(&report), clock(7)).unwrap();
     let primary = &later.signals[0];
     assert_eq!(primary.verdict, "Better");
     assert_eq!(primary.low_points, first.signals[0].low_points);
@@ -314,5 +324,170 @@ fn a_lead_one_round_showed_is_not_taken_back_by_a_noisier_round() {
 fn a_test_without_a_primary_metric_is_not_judged_here() {
     let test = AbTest::default();
     let c = Counts::default();
-    assert_eq!(judge(&test, 50, (&c, &c), None, clock(1)), None);
+    assert_eq!(judge(&test, &pair(&c, &c), None, clock(1)), None);
+}
+
+/// The baseline at `baseline`% and candidates sharing the rest evenly.
+fn arms<'a>(baseline: (i32, &'a Counts), candidates: &'a [(&'a str, Counts)]) -> Vec<Arm<'a>> {
+    let each = (100 - baseline.0) / candidates.len() as i32;
+    std::iter::once(Arm {
+        name: "baseline",
+        weight: baseline.0,
+        counts: baseline.1,
+    })
+    .chain(candidates.iter().map(|(name, counts)| Arm {
+        name,
+        weight: each,
+        counts,
+    }))
+    .collect()
+}
+
+#[test]
+fn several_candidates_split_alpha_over_candidates_and_signals() {
+    let test = prompt_test(AbDecision::Sequential);
+    let same = counts(10_000.0, 0.42, 0.010, 0.050);
+    let candidates = [
+        ("warmer", same.clone()),
+        ("shorter", same.clone()),
+        ("cited", same.clone()),
+    ];
+    let round = judge(&test, &arms((25, &same), &candidates), None, clock(5)).unwrap();
+    // Three candidates × (primary + two guardrails), each at α / 9.
+    assert_eq!(round.signals.len(), 9);
+    assert!(
+        round
+            .signals
+            .iter()
+            .all(|s| (s.alpha - 0.05 / 9.0).abs() < 1e-12)
+    );
+    let of: Vec<_> = round
+        .signals
+        .iter()
+        .map(|s| (s.variant.as_deref().unwrap(), s.role.as_str()))
+        .collect();
+    assert_eq!(
+        of[..4],
+        [
+            ("warmer", "Primary"),
+            ("warmer", "Guardrail"),
+            ("warmer", "Guardrail"),
+            ("shorter", "Primary")
+        ]
+    );
+    // The planned size grows with the split α.
+    let planned = sequential::conversations_needed(0.42, 0.05, 0.05 / 9.0, POWER).unwrap();
+    assert_eq!(round.more_conversations, Some(planned as i64 - 10_000));
+    assert!(planned > sequential::conversations_needed(0.42, 0.05, 0.05 / 3.0, POWER).unwrap());
+    let srm = round.sample_ratio.unwrap();
+    assert_eq!(
+        (srm.expected.as_str(), srm.observed.as_str()),
+        ("25/25/25/25", "25/25/25/25")
+    );
+    assert!(matches!(round.comparison, Comparison::Continue(_)));
+    assert_eq!(round.winner, None);
+}
+
+#[test]
+fn of_several_candidates_the_surest_winner_is_promoted_and_a_worse_one_waits() {
+    let test = prompt_test(AbDecision::Sequential);
+    let baseline = counts(20_000.0, 0.42, 0.010, 0.050);
+    let candidates = [
+        ("worse", counts(20_000.0, 0.38, 0.010, 0.050)),
+        ("good", counts(20_000.0, 0.45, 0.010, 0.050)),
+        ("best", counts(20_000.0, 0.47, 0.010, 0.050)),
+    ];
+    let round = judge(&test, &arms((25, &baseline), &candidates), None, clock(6)).unwrap();
+    let primaries: Vec<_> = round
+        .signals
+        .iter()
+        .filter(|s| s.role == "Primary")
+        .map(|s| s.verdict.as_str())
+        .collect();
+    assert_eq!(primaries, ["Worse", "Better", "Better"]);
+    let Comparison::Promote(why) = &round.comparison else {
+        panic!("{:?}", round.comparison);
+    };
+    assert!(
+        why.starts_with("A/B test: best wins on thumbs-up-rate 5 points"),
+        "{why}"
+    );
+    assert_eq!(round.winner.as_deref(), Some("best"));
+
+    // Only the worse one conclusive: the test goes on for the others.
+    let undecided = [
+        ("worse", counts(20_000.0, 0.38, 0.010, 0.050)),
+        ("same", counts(20_000.0, 0.42, 0.010, 0.050)),
+    ];
+    let round = judge(&test, &arms((34, &baseline), &undecided), None, clock(6)).unwrap();
+    assert!(
+        matches!(round.comparison, Comparison::Continue(_)),
+        "{:?}",
+        round.comparison
+    );
+}
+
+#[test]
+fn one_candidate_breaching_a_guardrail_rolls_the_whole_test_back() {
+    let test = prompt_test(AbDecision::Sequential);
+    let baseline = counts(20_000.0, 0.42, 0.010, 0.050);
+    let candidates = [
+        ("winner", counts(20_000.0, 0.47, 0.010, 0.050)),
+        ("erring", counts(20_000.0, 0.42, 0.030, 0.050)),
+    ];
+    let round = judge(&test, &arms((34, &baseline), &candidates), None, clock(3)).unwrap();
+    let Comparison::RollBack(why) = &round.comparison else {
+        panic!("{:?}", round.comparison);
+    };
+    assert!(
+        why.contains("guardrail error-rate breached, erring's share is worse"),
+        "{why}"
+    );
+    assert_eq!(round.winner, None);
+
+    let worse = [
+        ("a", counts(20_000.0, 0.38, 0.010, 0.050)),
+        ("b", counts(20_000.0, 0.37, 0.010, 0.050)),
+    ];
+    let round = judge(&test, &arms((34, &baseline), &worse), None, clock(3)).unwrap();
+    assert!(
+        matches!(&round.comparison, Comparison::RollBack(why) if why.starts_with("A/B test: every candidate is conclusively worse")),
+        "{:?}",
+        round.comparison
+    );
+}
+
+#[test]
+fn a_starved_arm_among_several_is_a_sample_ratio_mismatch() {
+    let test = prompt_test(AbDecision::Sequential);
+    let baseline = counts(10_000.0, 0.42, 0.010, 0.050);
+    let candidates = [
+        ("a", counts(10_000.0, 0.47, 0.010, 0.050)),
+        ("b", counts(10_000.0, 0.42, 0.010, 0.050)),
+        ("c", counts(9_200.0, 0.42, 0.010, 0.050)),
+    ];
+    let round = judge(&test, &arms((25, &baseline), &candidates), None, clock(6)).unwrap();
+    let srm = round.sample_ratio.as_ref().unwrap();
+    assert!(srm.mismatch, "{srm:?}");
+    assert_eq!(srm.observed, "25.5/25.5/25.5/23.5");
+    assert!(
+        matches!(&round.comparison, Comparison::Continue(why) if why.starts_with("untrustworthy"))
+    );
+    // Missing data is named with its candidate.
+    let blind = [
+        ("a", counts(5_000.0, 0.47, 0.010, 0.050)),
+        (
+            "b",
+            Counts {
+                primary: None,
+                ..counts(5_000.0, 0.42, 0.010, 0.050)
+            },
+        ),
+    ];
+    let round = judge(&test, &arms((50, &baseline), &blind), None, clock(6)).unwrap();
+    assert!(
+        matches!(&round.comparison, Comparison::Continue(why) if why.starts_with("round inconclusive: no data for thumbs-up-rate of b")),
+        "{:?}",
+        round.comparison
+    );
 }
