@@ -35,6 +35,7 @@ pub const ENVIRONMENTS: [&str; 3] = ["dev", "staging", "production"];
     validation = Rule::new("self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$') && size(self.metadata.name) <= 40").message("metadata.name must be a DNS label of at most 40 characters (children add suffixes such as -env and Service names are limited to 63)")
 )]
 #[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("!has(self.rollout) || !has(self.rollout.abTest) || (has(self.traffic) && has(self.traffic.provider) && self.traffic.provider == 'gatewayAPI') || self.rollout.abTest.variants.size() <= 2").message("spec.rollout.abTest.variants: more than one candidate needs spec.traffic.provider gatewayAPI, whose route has a backend and a sticky match per variant; ingress-nginx has one canary Ingress per host, and without a provider the split is a share of pods"))]
 pub struct ChatbotDeploymentSpec {
     /// `dev`, `staging` or `production`: selects the defaults of `environments/<name>.yaml`. Every field set here wins over them.
     #[schemars(length(max = 32))]

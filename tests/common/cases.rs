@@ -8,6 +8,19 @@ pub fn base() -> Value {
     super::sample_json("mindmitra")
 }
 
+/// The base's spec behind a Gateway API route (which can route several
+/// A/B candidates) with `rollout` as its rollout.
+pub fn on_gateway(rollout: Value) -> Value {
+    let mut spec = base()["spec"].clone();
+    spec["traffic"] = json!({
+        "provider": "gatewayAPI",
+        "host": "mindmitra.example.org",
+        "gateway": {"name": "public", "namespace": "gateways"}
+    });
+    spec["rollout"] = rollout;
+    spec
+}
+
 /// Sets `value` at the JSON pointer `path`, creating maps on the way.
 pub fn set(doc: &mut Value, path: &str, value: Value) {
     let mut node = doc;
@@ -277,15 +290,25 @@ pub fn deployment_cases() -> Vec<(&'static str, Value, &'static str)> {
             "spec.rollout.abTest.variants weights must add up to 100",
         ),
         (
-            "/spec/rollout",
-            json!({"abTest": {"variants": [{"name": "a", "weight": 30}, {"name": "b", "weight": 30}, {"name": "c", "weight": 30}]}}),
+            "/spec",
+            on_gateway(
+                json!({"abTest": {"variants": [{"name": "a", "weight": 30, "baseline": true}, {"name": "b", "weight": 30}, {"name": "c", "weight": 30}]}}),
+            ),
             "spec.rollout.abTest.variants weights must add up to 100",
         ),
         (
             // The eighth item counts too.
-            "/spec/rollout",
-            json!({"abTest": {"variants": (0..8).map(|i| json!({"name": format!("v{i}"), "weight": if i == 7 { 31 } else { 10 }})).collect::<Vec<_>>()}}),
+            "/spec",
+            on_gateway(
+                json!({"abTest": {"variants": (0..8).map(|i| json!({"name": format!("v{i}"), "weight": if i == 7 { 31 } else { 10 }, "baseline": i == 0})).collect::<Vec<_>>()}}),
+            ),
             "spec.rollout.abTest.variants weights must add up to 100",
+        ),
+        (
+            // ingress-nginx routes one candidate.
+            "/spec/rollout",
+            json!({"abTest": {"variants": [{"name": "a", "weight": 50, "baseline": true}, {"name": "b", "weight": 25}, {"name": "c", "weight": 25}]}}),
+            "spec.rollout.abTest.variants: more than one candidate needs spec.traffic.provider gatewayAPI, whose route has a backend and a sticky match per variant; ingress-nginx has one canary Ingress per host, and without a provider the split is a share of pods",
         ),
         (
             "/spec/rollout",

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::common;
 
-use common::cases::{action, action_cases, base, deployment_cases, set};
+use common::cases::{action, action_cases, base, deployment_cases, on_gateway, set};
 
 /// The distinct messages of the rules that failed (one rule on a list item
 /// fails once per bad item).
@@ -33,11 +33,19 @@ fn weights_that_hold_are_admitted_in_every_shape_the_rules_allow() {
         json!({"canary": {"steps": [{"setWeight": 10}, {"pause": {}}, {"setWeight": 10}, {"analysis": true}, {"setWeight": 50}, {"pause": {"duration": "1h"}}, {"setWeight": 100}]}}),
         json!({"canary": {"steps": [{"pause": {}}]}}),
         json!({"abTest": {"variants": [{"name": "a", "weight": 100}, {"name": "b", "weight": 0}]}}),
-        json!({"abTest": {"variants": [{"name": "a", "weight": 20}, {"name": "b", "weight": 30}, {"name": "c", "weight": 50}]}}),
-        json!({"abTest": {"variants": (0..8).map(|i| json!({"name": format!("v{i}"), "weight": if i == 7 { 30 } else { 10 }})).collect::<Vec<_>>()}}),
     ] {
         let mut doc = base();
         set(&mut doc, "/spec/rollout", rollout.clone());
+        let violations = messages(check_deployment(&doc));
+        assert!(violations.is_empty(), "{rollout}: {violations:?}");
+    }
+    // Several candidates, behind a route that has a backend for each.
+    for rollout in [
+        json!({"abTest": {"variants": [{"name": "a", "weight": 20, "baseline": true}, {"name": "b", "weight": 30}, {"name": "c", "weight": 50}]}}),
+        json!({"abTest": {"variants": (0..8).map(|i| json!({"name": format!("v{i}"), "weight": if i == 7 { 30 } else { 10 }, "baseline": i == 0})).collect::<Vec<_>>()}}),
+    ] {
+        let mut doc = base();
+        set(&mut doc, "/spec", on_gateway(rollout.clone()));
         let violations = messages(check_deployment(&doc));
         assert!(violations.is_empty(), "{rollout}: {violations:?}");
     }
