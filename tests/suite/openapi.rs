@@ -97,14 +97,15 @@ fn canary_ingresses_validate_against_the_kubernetes_schemas() {
     let rendered = common::render_sample("mindmitra");
     let route = rendered.context.network.route.as_ref().expect("a route");
     let exposure = render::exposure(&rendered.context, route);
-    let split = Split {
-        stable_service: "mindmitra".into(),
-        candidate: Some(("mindmitra-canary".into(), 30)),
-        sticky: Some(Sticky {
+    let split = Split::one(
+        "mindmitra",
+        "mindmitra-canary",
+        30,
+        Some(Sticky {
             header: Some("X-Chatbot-Variant".into()),
             cookie: None,
         }),
-    };
+    );
     let dir = tempfile::tempdir().unwrap();
     let files: Vec<_> = ingresses(&exposure, &split)
         .iter()
@@ -208,14 +209,15 @@ fn http_routes_with_edge_headers_validate_against_the_gateway_api_crd() {
         ],
         ..Edge::default()
     };
-    let split = Split {
-        stable_service: "claude-saas".into(),
-        candidate: Some(("claude-saas-canary".into(), 10)),
-        sticky: Some(Sticky {
+    let split = Split::one(
+        "claude-saas",
+        "claude-saas-canary",
+        10,
+        Some(Sticky {
             header: None,
             cookie: Some("variant".into()),
         }),
-    };
+    );
     let mut value = serde_json::to_value(http_route(&exposure, &split)).unwrap();
     value["apiVersion"] = "gateway.networking.k8s.io/v1".into();
     value["kind"] = "HTTPRoute".into();
@@ -248,4 +250,51 @@ fn http_routes_with_edge_headers_validate_against_the_gateway_api_crd() {
     assert!(!output.status.success(), "{printed}");
     assert!(printed.contains("SetResponseHeaders"), "{printed}");
     assert!(printed.contains("replace"), "{printed}");
+}
+
+/// An A/B test's most candidates, seven, give a route the Gateway API's
+/// CRD schema admits: a sticky rule per variant and eight weighted
+/// backends that each set their variant's cookie.
+#[test]
+fn an_http_route_of_seven_candidates_validates_against_the_gateway_api_crd() {
+    use chatbot_operator::{
+        api::Sticky,
+        rollout::traffic::{Candidate, Split, http_route},
+    };
+    let rendered = common::render_sample("claude-saas");
+    let route = rendered.context.network.route.as_ref().expect("a route");
+    let exposure = render::exposure(&rendered.context, route);
+    let split = Split {
+        stable_service: "claude-saas".into(),
+        candidates: (1..=7)
+            .map(|i| Candidate {
+                service: format!("claude-saas-canary-{i}"),
+                weight: 10,
+                sticky_value: format!("prompt-{i}"),
+            })
+            .collect(),
+        sticky: Some(Sticky {
+            header: None,
+            cookie: Some("variant".into()),
+        }),
+    };
+    let mut value = serde_json::to_value(http_route(&exposure, &split)).unwrap();
+    value["apiVersion"] = "gateway.networking.k8s.io/v1".into();
+    value["kind"] = "HTTPRoute".into();
+    let rules = value["spec"]["rules"].as_array().unwrap();
+    assert_eq!(rules.len(), 9, "seven candidates, never, then by weight");
+    assert_eq!(rules[8]["backendRefs"].as_array().unwrap().len(), 8);
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "route.yaml",
+        &serde_yaml_ng::to_string(&value).unwrap(),
+    );
+    let output = validate_against_crd(&common::e2e::http_route_crd(), &[file]);
+    assert!(
+        output.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
 }

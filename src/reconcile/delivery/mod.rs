@@ -319,11 +319,12 @@ fn route(rendered: &Rendered, progress: &Progress, sticky: Option<Sticky>) -> Ve
         progressive::phase_of(s) == machine::Phase::Promoted && !progressive::promoting(s)
     });
     let split = match progress.candidate_replicas {
-        Some(_) if !handed_back => Split {
-            stable_service: names.service.clone(),
-            candidate: Some((names.candidate.clone(), progress.candidate_weight)),
+        Some(_) if !handed_back => Split::one(
+            &names.service,
+            &names.candidate,
+            progress.candidate_weight,
             sticky,
-        },
+        ),
         _ => Split::stable(&names.service),
     };
     route_children(&rendered.context, &split)

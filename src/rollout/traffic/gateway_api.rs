@@ -18,7 +18,7 @@ use gateway_api::apis::standard::httproutes::{
 };
 use std::collections::BTreeMap;
 
-use super::{Exposure, SERVICE_PORT, STICKY_NEVER, STICKY_VALUE, Split, edge::Edge, meta};
+use super::{Exposure, SERVICE_PORT, STICKY_NEVER, Split, edge::Edge, meta};
 use crate::api::Sticky;
 
 /// The edge's response headers as one filter; none when there are none.
@@ -113,8 +113,11 @@ fn regex_escape(text: &str) -> String {
         .collect()
 }
 
-/// The HTTPRoute of `split`: sticky requests to the candidate first, then
-/// everything else by weight.
+/// The HTTPRoute of `split`: sticky requests to their variant first (each
+/// candidate's value to it, `never` to the stable revision), then
+/// everything else by weight; with a sticky cookie each weighted backend
+/// sets its own value, so a conversation stays where its first answer
+/// came from.
 pub fn http_route(exposure: &Exposure, split: &Split) -> HttpRoute {
     let timeouts = Some(HttpRouteRulesTimeouts {
         request: Some(format!("{}s", exposure.idle_timeout_seconds)),
@@ -125,14 +128,18 @@ pub fn http_route(exposure: &Exposure, split: &Split) -> HttpRoute {
         value: Some("/".into()),
     };
     let filters = header_filters(&exposure.edge);
-    let weight = split.candidate_weight();
     let mut rules = Vec::new();
-    let sticky = split.sticky.as_ref().filter(|_| split.candidate.is_some());
-    if let (Some((candidate, _)), Some(sticky)) = (&split.candidate, sticky) {
-        for (value, service) in [
-            (STICKY_VALUE, candidate.as_str()),
-            (STICKY_NEVER, split.stable_service.as_str()),
-        ] {
+    let sticky = split
+        .sticky
+        .as_ref()
+        .filter(|_| !split.candidates.is_empty());
+    if let Some(sticky) = sticky {
+        let to = split
+            .candidates
+            .iter()
+            .map(|c| (c.sticky_value.as_str(), c.service.as_str()))
+            .chain([(STICKY_NEVER, split.stable_service.as_str())]);
+        for (value, service) in to {
             let Some(header) = sticky_match(sticky, value) else {
                 continue;
             };
@@ -152,12 +159,17 @@ pub fn http_route(exposure: &Exposure, split: &Split) -> HttpRoute {
     let cookie = sticky.and_then(|s| s.cookie.as_deref());
     let mut backends = vec![assigning(
         &split.stable_service,
-        100 - weight,
+        100 - split.candidate_weight(),
         cookie,
         STICKY_NEVER,
     )];
-    if let Some((candidate, _)) = &split.candidate {
-        backends.push(assigning(candidate, weight, cookie, STICKY_VALUE));
+    for candidate in &split.candidates {
+        backends.push(assigning(
+            &candidate.service,
+            candidate.weight.clamp(0, 100),
+            cookie,
+            &candidate.sticky_value,
+        ));
     }
     rules.push(HttpRouteRules {
         matches: Some(vec![HttpRouteRulesMatches {

@@ -86,7 +86,10 @@ pub fn ingresses(exposure: &Exposure, split: &Split) -> Vec<Ingress> {
         main_annotations,
         true,
     )];
-    if let Some((candidate, _)) = &split.candidate {
+    // One canary Ingress per host: admission lets ingress-nginx have one
+    // candidate.
+    if let Some(candidate) = split.candidates.first() {
+        let candidate = &candidate.service;
         let mut annotations = BTreeMap::from([
             (format!("{NGINX}/canary"), "true".to_string()),
             (

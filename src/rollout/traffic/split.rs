@@ -16,11 +16,27 @@ pub const SERVICE_PORT: i32 = 80;
 pub struct Split {
     /// Service of the stable revision.
     pub stable_service: String,
-    /// Service of the candidate and the percent of traffic it gets.
-    pub candidate: Option<(String, i32)>,
-    /// Requests carrying this header or cookie always reach the candidate
-    /// (A/B stickiness, or testers reaching a canary).
+    /// The candidates taking a share of the traffic: one for a canary, a
+    /// blue-green preview or an A/B test on ingress-nginx, up to seven for
+    /// an A/B test on a Gateway API route.
+    pub candidates: Vec<Candidate>,
+    /// Requests carrying this header or cookie with a candidate's value
+    /// always reach that candidate, with `never` the stable revision (A/B
+    /// stickiness, or testers reaching a canary).
     pub sticky: Option<Sticky>,
+}
+
+/// A candidate's place in the split.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Candidate {
+    /// Its Service.
+    pub service: String,
+    /// Percent of traffic it gets.
+    pub weight: i32,
+    /// The value of the sticky header or cookie that reaches it:
+    /// [`STICKY_VALUE`] when it is the only candidate, its variant's name
+    /// beside others.
+    pub sticky_value: String,
 }
 
 impl Split {
@@ -28,16 +44,31 @@ impl Split {
     pub fn stable(service: &str) -> Self {
         Self {
             stable_service: service.to_string(),
-            candidate: None,
+            candidates: Vec::new(),
             sticky: None,
         }
     }
 
-    /// The candidate's share, 0 to 100.
+    /// The one candidate's split: `weight` percent to `service`.
+    pub fn one(stable: &str, service: &str, weight: i32, sticky: Option<Sticky>) -> Self {
+        Self {
+            stable_service: stable.to_string(),
+            candidates: vec![Candidate {
+                service: service.to_string(),
+                weight,
+                sticky_value: STICKY_VALUE.into(),
+            }],
+            sticky,
+        }
+    }
+
+    /// The candidates' share together, 0 to 100.
     pub fn candidate_weight(&self) -> i32 {
-        self.candidate
-            .as_ref()
-            .map_or(0, |(_, w)| (*w).clamp(0, 100))
+        self.candidates
+            .iter()
+            .map(|c| c.weight.clamp(0, 100))
+            .sum::<i32>()
+            .min(100)
     }
 }
 

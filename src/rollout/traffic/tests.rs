@@ -53,11 +53,7 @@ fn guarded() -> Exposure {
 }
 
 fn canary(weight: i32, sticky: Option<Sticky>) -> Split {
-    Split {
-        stable_service: "brigade-r4".into(),
-        candidate: Some(("brigade-r5".into(), weight)),
-        sticky,
-    }
+    Split::one("brigade-r4", "brigade-r5", weight, sticky)
 }
 
 fn weights(route: &HttpRoute) -> Vec<(String, i32)> {
@@ -236,6 +232,79 @@ fn a_conversation_stays_on_the_variant_its_first_answer_came_from() {
     // Without a candidate there is nothing to stick to.
     let stable = http_route(&exposure(), &Split::stable("brigade-r4"));
     assert_eq!(stable.spec.rules.unwrap().len(), 1);
+}
+
+#[test]
+fn several_candidates_each_have_a_backend_and_a_sticky_match_of_their_own() {
+    let candidate = |service: &str, weight, variant: &str| Candidate {
+        service: service.into(),
+        weight,
+        sticky_value: variant.into(),
+    };
+    let split = Split {
+        stable_service: "mindmitra".into(),
+        candidates: vec![
+            candidate("mindmitra-canary", 20, "listen-first"),
+            candidate("mindmitra-canary-2", 20, "terse"),
+            candidate("mindmitra-canary-3", 10, "cited"),
+        ],
+        sticky: Some(Sticky {
+            header: None,
+            cookie: Some("mm-variant".into()),
+        }),
+    };
+    let rules = http_route(&exposure(), &split).spec.rules.unwrap();
+    let sticky: Vec<(String, String)> = rules
+        .iter()
+        .filter_map(|rule| {
+            let header = rule.matches.as_ref()?[0].headers.as_ref()?[0].value.clone();
+            Some((header, rule.backend_refs.as_ref()?[0].name.clone()))
+        })
+        .collect();
+    let expected: Vec<(String, String)> = [
+        ("listen-first", "mindmitra-canary"),
+        ("terse", "mindmitra-canary-2"),
+        ("cited", "mindmitra-canary-3"),
+        ("never", "mindmitra"),
+    ]
+    .iter()
+    .map(|(value, service)| {
+        (
+            format!(r"(^|;\s*)mm-variant={value}(;|$)"),
+            service.to_string(),
+        )
+    })
+    .collect();
+    assert_eq!(sticky, expected);
+    let weighted: Vec<(String, i32, String)> = rules
+        .last()
+        .unwrap()
+        .backend_refs
+        .iter()
+        .flatten()
+        .map(|backend| {
+            let set = backend.filters.as_ref().unwrap()[0]
+                .response_header_modifier
+                .as_ref()
+                .unwrap()
+                .add
+                .as_ref()
+                .unwrap()[0]
+                .value
+                .clone();
+            (backend.name.clone(), backend.weight.unwrap(), set)
+        })
+        .collect();
+    let cookie = |value: &str| format!("mm-variant={value}; Path=/; HttpOnly; SameSite=Lax");
+    assert_eq!(
+        weighted,
+        [
+            ("mindmitra".to_string(), 50, cookie("never")),
+            ("mindmitra-canary".to_string(), 20, cookie("listen-first")),
+            ("mindmitra-canary-2".to_string(), 20, cookie("terse")),
+            ("mindmitra-canary-3".to_string(), 10, cookie("cited")),
+        ]
+    );
 }
 
 #[test]
