@@ -82,13 +82,13 @@ async fn smoke(base: &str, paths: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-/// An A/B test's report: every query of the baseline and the candidate,
+/// An A/B test's report: every query of the baseline and each candidate,
 /// once. A value that cannot be had is left out (the rule then asks a
 /// person or keeps the baseline, never promotes on missing data).
 async fn measure_variants(
     url: &str,
     variants: &[delivery::VariantQueries],
-) -> (crate::rollout::ab::Measured, crate::rollout::ab::Measured) {
+) -> crate::rollout::ab::MeasuredVariants {
     use crate::{analysis::QueryResult, rollout::ab};
     let server = prometheus(url).ok();
     let mut reports = Vec::new();
@@ -111,10 +111,12 @@ async fn measure_variants(
             variant.guardrails,
         ));
     }
-    info!("A/B test variants measured");
-    let candidate = reports.pop().unwrap_or_default();
-    let baseline = reports.pop().unwrap_or_default();
-    (baseline, candidate)
+    info!(variants = reports.len(), "A/B test variants measured");
+    let mut reports = reports.into_iter();
+    ab::MeasuredVariants {
+        baseline: reports.next().unwrap_or_default(),
+        candidates: reports.collect(),
+    }
 }
 
 /// One analysis round: every check queried once against Prometheus and

@@ -92,9 +92,10 @@ pub struct Observed {
     /// An analysis round measured by this reconcile (the only observation
     /// that is not read from a cache).
     pub analysis_round: Option<crate::api::AnalysisRound>,
-    /// An A/B test's variants (baseline, candidate) measured by this
-    /// reconcile once the test's duration ended.
-    pub ab_variants: Option<(crate::rollout::ab::Measured, crate::rollout::ab::Measured)>,
+    /// An A/B test's variants (the baseline, then each candidate) measured
+    /// by this reconcile: once the test's duration ended, or every round of
+    /// a test judged as it goes.
+    pub ab_variants: Option<crate::rollout::ab::MeasuredVariants>,
     /// The candidate's smoke checks run by this reconcile: passed, or why not.
     pub smoke: Option<Result<(), String>>,
     /// The app Deployment's `spec.replicas` while the operator's field

@@ -266,7 +266,7 @@ fn ab_round(
 ) -> Option<(Comparison, crate::api::AbReport)> {
     let (test, variants, duration) = settings.test.as_ref()?;
     let previous = current.and_then(|r| r.report.as_ref());
-    let Some((baseline, candidate)) = &observed.ab_variants else {
+    let Some(measured) = &observed.ab_variants else {
         let last = previous.filter(|_| {
             current
                 .is_some_and(|r| progressive::stands_at(r, &settings.steps, &Step::Test(*duration)))
@@ -283,7 +283,7 @@ fn ab_round(
     Some(ab::round(
         test,
         variants,
-        (baseline, candidate),
+        measured,
         previous,
         clock,
         Some(now.clone()),

@@ -499,10 +499,10 @@ fn an_a_b_test_splits_fifty_fifty_with_a_sticky_cookie_then_reports_for_a_person
         ..Default::default()
     };
     let observed = Observed {
-        ab_variants: Some((
-            measured("baseline", 1, 99.0),
-            measured("candidate", 2, 99.6),
-        )),
+        ab_variants: Some(ab::MeasuredVariants {
+            baseline: measured("baseline", 1, 99.0),
+            candidates: vec![measured("candidate", 2, 99.6)],
+        }),
         ..observed(Some(true))
     };
     let decided = plan(spec, &rendered, &observed, &status, &at(20 + 14 * 86_400))
@@ -601,10 +601,10 @@ fn counted(baseline: (f64, f64, f64), candidate: (f64, f64, f64)) -> Observed {
         }
     };
     Observed {
-        ab_variants: Some((
-            variant("baseline", 1, baseline),
-            variant("candidate", 2, candidate),
-        )),
+        ab_variants: Some(ab::MeasuredVariants {
+            baseline: variant("baseline", 1, baseline),
+            candidates: vec![variant("candidate", 2, candidate)],
+        }),
         ..observed(Some(true))
     }
 }

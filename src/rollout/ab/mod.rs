@@ -225,6 +225,14 @@ pub struct Measured {
     pub counts: judge::Counts,
 }
 
+/// Every variant as a round measured it: the baseline, then each
+/// candidate.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MeasuredVariants {
+    pub baseline: Measured,
+    pub candidates: Vec<Measured>,
+}
+
 /// A variant's report and counts from its measured values, in the order
 /// of [`report_queries`].
 pub fn measured(
@@ -363,32 +371,42 @@ pub fn decide(rule: AbDecision, baseline: &VariantReport, candidate: &VariantRep
 /// it, and the report status keeps. A test with a primary metric is judged
 /// by the always-valid test of [`judge`] (every round, `elapsed` into its
 /// `duration`, the running minimum p-values carried over from `previous`);
-/// one without, by `decide` at its end.
+/// one without, by `decide` at its end. Each candidate measured is
+/// weighted as the spec weights the variant of its name.
 pub fn round(
     test: &AbTest,
     variants: &Variants,
-    (baseline, candidate): (&Measured, &Measured),
+    measured: &MeasuredVariants,
     previous: Option<&AbReport>,
     clock: judge::Clock,
     at: Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::Time>,
 ) -> (Comparison, AbReport) {
     let mut report = AbReport {
         at,
-        variants: vec![baseline.report.clone(), candidate.report.clone()],
+        variants: std::iter::once(&measured.baseline)
+            .chain(&measured.candidates)
+            .map(|m| m.report.clone())
+            .collect(),
         ..AbReport::default()
     };
-    let arms = [
-        judge::Arm {
-            name: &variants.baseline,
-            weight: variants.baseline_weight(),
-            counts: &baseline.counts,
-        },
-        judge::Arm {
-            name: &candidate.report.name,
-            weight: variants.candidate_weight(),
-            counts: &candidate.counts,
-        },
-    ];
+    let weight = |name: &str| {
+        variants
+            .candidates
+            .iter()
+            .find(|c| c.name == name)
+            .map_or(0, |c| c.weight)
+    };
+    let arms: Vec<judge::Arm> = std::iter::once(judge::Arm {
+        name: &variants.baseline,
+        weight: variants.baseline_weight(),
+        counts: &measured.baseline.counts,
+    })
+    .chain(measured.candidates.iter().map(|c| judge::Arm {
+        name: &c.report.name,
+        weight: weight(&c.report.name),
+        counts: &c.counts,
+    }))
+    .collect();
     let comparison = match judge::judge(test, &arms, previous, clock) {
         Some(judged) => {
             report.signals = judged.signals;
@@ -397,10 +415,15 @@ pub fn round(
             report.more_days = judged.more_days;
             judged.comparison
         }
+        // Without a primary metric the rollout runs one candidate.
         None => decide(
             test.decision.unwrap_or_default(),
-            &baseline.report,
-            &candidate.report,
+            &measured.baseline.report,
+            &measured
+                .candidates
+                .first()
+                .map(|c| c.report.clone())
+                .unwrap_or_default(),
         ),
     };
     report.decision = match &comparison {

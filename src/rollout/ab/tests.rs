@@ -180,3 +180,57 @@ fn report_queries_cover_both_revisions_over_the_whole_test() {
     assert_eq!(report.success_rate_percent, None, "NaN is no value");
     assert_eq!(report.metrics[0].value, Some(0.04));
 }
+
+#[test]
+fn a_round_of_several_candidates_weighs_each_as_the_spec_does_and_names_the_winner() {
+    let mut spec = test(vec![
+        variant("current", 40, true),
+        variant("listen-first", 40, false),
+        variant("terse", 20, false),
+    ]);
+    spec.decision = Some(AbDecision::Sequential);
+    spec.primary = Some(crate::api::PrimaryMetric {
+        minimum_detectable_effect_percent: 10.0,
+        baseline_rate_percent: 40.0,
+        ..Default::default()
+    });
+    let variants = variants(&spec).unwrap();
+    assert_eq!(
+        (variants.baseline_weight(), variants.slowest_weight()),
+        (40, 20)
+    );
+    let arm = |name: &str, revision, conversations: f64, up: f64| Measured {
+        report: VariantReport {
+            name: name.into(),
+            revision,
+            conversations: Some(conversations),
+            ..Default::default()
+        },
+        counts: judge::Counts {
+            conversations: Some(conversations),
+            primary: Some((up * conversations, conversations)),
+            guardrails: Vec::new(),
+        },
+    };
+    let measured = MeasuredVariants {
+        baseline: arm("current", 1, 20_000.0, 0.40),
+        // Measured in another order than the spec's: weighed by name.
+        candidates: vec![
+            arm("terse", 3, 10_000.0, 0.40),
+            arm("listen-first", 2, 20_000.0, 0.46),
+        ],
+    };
+    let clock = judge::Clock {
+        elapsed: Duration::from_secs(6 * 86_400),
+        duration: DEFAULT_DURATION,
+    };
+    let (comparison, report) = round(&spec, &variants, &measured, None, clock, None);
+    let names: Vec<_> = report.variants.iter().map(|v| v.name.as_str()).collect();
+    assert_eq!(names, ["current", "terse", "listen-first"]);
+    let srm = report.sample_ratio.unwrap();
+    assert_eq!((srm.expected.as_str(), srm.mismatch), ("40/20/40", false));
+    assert!(
+        matches!(&comparison, Comparison::Promote(why) if why.starts_with("A/B test: listen-first wins")),
+        "{comparison:?}"
+    );
+}
