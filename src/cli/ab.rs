@@ -171,17 +171,31 @@ fn variants(out: &mut String, report: &AbReport) {
     }
 }
 
+/// The signals, one row each; beside several candidates each row names
+/// the candidate it compares with the baseline.
 fn signals(out: &mut String, report: &AbReport) {
+    let mut candidates: Vec<&str> = report
+        .signals
+        .iter()
+        .filter_map(|s| s.variant.as_deref())
+        .collect();
+    candidates.dedup();
+    let several = candidates.len() > 1;
+    let width = if several { 40 } else { 24 };
     let _ = writeln!(
         out,
-        "\n{:<24} {:<9} {:>9} {:>9} {:>26} {:>8} {:>7} VERDICT",
+        "\n{:<width$} {:<9} {:>9} {:>9} {:>26} {:>8} {:>7} VERDICT",
         "SIGNAL", "ROLE", "BASELINE", "CANDIDATE", "DIFFERENCE [INTERVAL] PTS", "MIN P", "ALPHA",
     );
     for s in &report.signals {
+        let name = match s.variant.as_deref().filter(|_| several) {
+            Some(variant) => format!("{variant}: {}", s.name),
+            None => s.name.clone(),
+        };
         let _ = writeln!(
             out,
-            "{:<24} {:<9} {:>9} {:>9} {:>26} {:>8} {:>7} {}",
-            s.name,
+            "{:<width$} {:<9} {:>9} {:>9} {:>26} {:>8} {:>7} {}",
+            name,
             s.role,
             percent(s.baseline_percent),
             percent(s.candidate_percent),
@@ -270,6 +284,50 @@ Sample ratio: 50/50 expected, 49.5/50.5 observed, p = 1 — as configured
 Needs about 6402 more conversations per variant to find the planned effect, about 12.6 days at the traffic so far
 ";
         assert_eq!(text, expected, "\n{text}");
+    }
+
+    #[test]
+    fn beside_several_candidates_each_signal_names_its_candidate() {
+        let signal = |variant: &str, name: &str, role: &str, verdict: &str| SignalReport {
+            name: name.into(),
+            role: role.into(),
+            variant: Some(variant.into()),
+            baseline_percent: Some(40.0),
+            candidate_percent: Some(46.0),
+            difference_points: Some(6.0),
+            low_points: Some(4.1),
+            high_points: Some(7.9),
+            p_value: Some(0.0001),
+            alpha: 0.05 / 4.0,
+            verdict: verdict.into(),
+        };
+        let report = AbReport {
+            signals: vec![
+                signal("listen-first", "thumbs-up-rate", "Primary", "Better"),
+                signal("listen-first", "error-rate", "Guardrail", "Holds"),
+                signal("terse", "thumbs-up-rate", "Primary", "NotYet"),
+                signal("terse", "error-rate", "Guardrail", "Holds"),
+            ],
+            ..Default::default()
+        };
+        let mut text = String::new();
+        signals(&mut text, &report);
+        let names: Vec<&str> = text
+            .lines()
+            .skip(2)
+            .map(|line| line.split("  ").next().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "listen-first: thumbs-up-rate",
+                "listen-first: error-rate",
+                "terse: thumbs-up-rate",
+                "terse: error-rate"
+            ],
+            "\n{text}"
+        );
+        assert!(text.contains("0.0125 Better"), "\n{text}");
     }
 
     #[test]
