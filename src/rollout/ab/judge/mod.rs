@@ -83,7 +83,7 @@ pub fn alpha_each(test: &AbTest, candidates: usize) -> f64 {
 }
 
 /// How many comparisons the test's α is split over.
-pub fn comparisons(test: &AbTest, candidates: usize) -> usize {
+fn comparisons(test: &AbTest, candidates: usize) -> usize {
     candidates.max(1) * (1 + test.guardrails.as_ref().map_or(0, Vec::len))
 }
 

@@ -94,43 +94,49 @@ pub(super) fn decide(
     if rule != AbDecision::Sequential {
         return (wait_or_ask(ended, format!("A/B test: {summary}")), None);
     }
-    let comparison = sequential(candidates, &summary, clock);
-    let winner = winner(candidates, &comparison);
-    (comparison, winner)
-}
-
-/// The Sequential rule over candidates whose every signal was measured.
-fn sequential(candidates: &[Candidate], summary: &str, clock: Clock) -> Comparison {
-    let ended = clock.ended();
-    let alone = candidates.len() == 1;
-    for candidate in candidates {
-        if let Some(breached) = candidate
-            .guardrails
-            .iter()
-            .find(|g| g.verdict == "Breached")
-        {
-            return Comparison::RollBack(format!(
-                "A/B test: guardrail {} breached, {}'s share is worse by {}",
-                breached.name,
-                candidate.called(alone),
-                interval(breached)
-            ));
-        }
-    }
-    if candidates.iter().all(|c| c.primary.verdict == "Worse") {
-        let who = if alone {
-            "the candidate is".to_string()
-        } else {
-            "every candidate is".to_string()
-        };
-        return Comparison::RollBack(format!("A/B test: {who} conclusively worse on {summary}"));
+    if let Some(breach) = breach(candidates, alone) {
+        return (breach, None);
     }
     if let Some(best) = best(candidates) {
-        return Comparison::Promote(format!(
+        let why = format!(
             "A/B test: {} wins on {}, every guardrail holds",
             best.called(alone),
             best.summary()
-        ));
+        );
+        return (Comparison::Promote(why), Some(best.name.to_string()));
+    }
+    (without_winner(candidates, &summary, clock), None)
+}
+
+/// A breach of any candidate's guardrail rolls the whole test back.
+fn breach(candidates: &[Candidate], alone: bool) -> Option<Comparison> {
+    candidates.iter().find_map(|candidate| {
+        let breached = candidate
+            .guardrails
+            .iter()
+            .find(|g| g.verdict == "Breached")?;
+        Some(Comparison::RollBack(format!(
+            "A/B test: guardrail {} breached, {}'s share is worse by {}",
+            breached.name,
+            candidate.called(alone),
+            interval(breached)
+        )))
+    })
+}
+
+/// The Sequential rule once no guardrail is breached and no candidate
+/// has won: every candidate worse rolls back, a lead waits for its
+/// guardrails, the end keeps the baseline.
+fn without_winner(candidates: &[Candidate], summary: &str, clock: Clock) -> Comparison {
+    let ended = clock.ended();
+    let alone = candidates.len() == 1;
+    if candidates.iter().all(|c| c.primary.verdict == "Worse") {
+        let who = if alone {
+            "the candidate is"
+        } else {
+            "every candidate is"
+        };
+        return Comparison::RollBack(format!("A/B test: {who} conclusively worse on {summary}"));
     }
     let leading: Vec<&Candidate> = candidates
         .iter()
@@ -174,13 +180,6 @@ fn best<'a>(candidates: &'a [Candidate<'a>]) -> Option<&'a Candidate<'a>> {
             c.primary.verdict == "Better" && c.guardrails.iter().all(|g| g.verdict == "Holds")
         })
         .max_by(|a, b| a.sure_lead().total_cmp(&b.sure_lead()))
-}
-
-/// The candidate a `Promote` promotes.
-fn winner(candidates: &[Candidate], comparison: &Comparison) -> Option<String> {
-    matches!(comparison, Comparison::Promote(_))
-        .then(|| best(candidates).map(|c| c.name.to_string()))
-        .flatten()
 }
 
 /// A signal's name, with its candidate's when there are several.
