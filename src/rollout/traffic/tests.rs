@@ -56,6 +56,19 @@ fn canary(weight: i32, sticky: Option<Sticky>) -> Split {
     Split::one("brigade-r4", "brigade-r5", weight, sticky)
 }
 
+/// Each sticky rule's header match and the Service it sends to.
+fn sticky_rules(
+    rules: &[::gateway_api::apis::standard::httproutes::HttpRouteRules],
+) -> Vec<(String, String)> {
+    rules
+        .iter()
+        .filter_map(|rule| {
+            let header = rule.matches.as_ref()?[0].headers.as_ref()?[0].value.clone();
+            Some((header, rule.backend_refs.as_ref()?[0].name.clone()))
+        })
+        .collect()
+}
+
 fn weights(route: &HttpRoute) -> Vec<(String, i32)> {
     let rules = route.spec.rules.as_ref().unwrap();
     rules
@@ -151,13 +164,7 @@ fn a_conversation_stays_on_the_variant_its_first_answer_came_from() {
         ),
     );
     let rules = route.spec.rules.unwrap();
-    let sticky: Vec<(String, String)> = rules
-        .iter()
-        .filter_map(|rule| {
-            let header = rule.matches.as_ref()?[0].headers.as_ref()?[0].value.clone();
-            Some((header, rule.backend_refs.as_ref()?[0].name.clone()))
-        })
-        .collect();
+    let sticky = sticky_rules(&rules);
     assert_eq!(
         sticky,
         [
@@ -254,13 +261,7 @@ fn several_candidates_each_have_a_backend_and_a_sticky_match_of_their_own() {
         }),
     };
     let rules = http_route(&exposure(), &split).spec.rules.unwrap();
-    let sticky: Vec<(String, String)> = rules
-        .iter()
-        .filter_map(|rule| {
-            let header = rule.matches.as_ref()?[0].headers.as_ref()?[0].value.clone();
-            Some((header, rule.backend_refs.as_ref()?[0].name.clone()))
-        })
-        .collect();
+    let sticky = sticky_rules(&rules);
     let expected: Vec<(String, String)> = [
         ("listen-first", "mindmitra-canary"),
         ("terse", "mindmitra-canary-2"),
