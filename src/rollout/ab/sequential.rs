@@ -88,11 +88,25 @@ pub fn compare(
 /// This look's always-valid p-value of "conversations split as `weights`
 /// say", from the conversations each variant has had (Lindon & Malek's
 /// Bayes factor against a Dirichlet(`SRM_CONCENTRATION` × weights)
-/// mixture). 1 when the counts and the weights do not match in length or
-/// the weights are not positive.
+/// mixture). A variant weighted 0 that had conversations is off for
+/// certain (0); one that had none leaves the test to the others. 1 when
+/// the counts and the weights do not match in length or a weight is
+/// negative or not a number.
 pub fn sample_ratio_p(counts: &[u64], weights: &[f64]) -> f64 {
+    if counts.len() != weights.len() || weights.iter().any(|w| w.is_nan() || *w < 0.0) {
+        return 1.0;
+    }
+    if counts.iter().zip(weights).any(|(c, w)| *w == 0.0 && *c > 0) {
+        return 0.0;
+    }
+    let (counts, weights): (Vec<u64>, Vec<f64>) = counts
+        .iter()
+        .zip(weights)
+        .filter(|(_, w)| **w > 0.0)
+        .map(|(c, w)| (*c, *w))
+        .unzip();
     let total: f64 = weights.iter().sum();
-    if counts.len() != weights.len() || weights.iter().any(|w| *w <= 0.0) || total <= 0.0 {
+    if total <= 0.0 {
         return 1.0;
     }
     let null: Vec<f64> = weights.iter().map(|w| w / total).collect();
@@ -101,7 +115,7 @@ pub fn sample_ratio_p(counts: &[u64], weights: &[f64]) -> f64 {
         |a: &[f64]| a.iter().map(|x| ln_gamma(*x)).sum::<f64>() - ln_gamma(a.iter().sum());
     let posterior: Vec<f64> = prior
         .iter()
-        .zip(counts)
+        .zip(&counts)
         .map(|(a, x)| a + *x as f64)
         .collect();
     let ln_likelihood_null: f64 = counts
@@ -210,7 +224,21 @@ mod tests {
             );
         }
         assert_eq!(sample_ratio_p(&[1, 2], &[1.0]), 1.0, "lengths differ");
-        assert_eq!(sample_ratio_p(&[1, 2], &[1.0, 0.0]), 1.0, "a zero weight");
+        assert_eq!(
+            sample_ratio_p(&[1, 2], &[1.0, 0.0]),
+            0.0,
+            "conversations on a variant weighted 0"
+        );
+        assert_eq!(
+            sample_ratio_p(&[5200, 4800, 0], &[1.0, 1.0, 0.0]),
+            sample_ratio_p(&[5200, 4800], &[1.0, 1.0]),
+            "a variant weighted 0 and without conversations leaves the test to the others"
+        );
+        assert_eq!(
+            sample_ratio_p(&[1, 2], &[1.0, -1.0]),
+            1.0,
+            "a negative weight"
+        );
     }
 
     #[test]

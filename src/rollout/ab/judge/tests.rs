@@ -491,3 +491,27 @@ fn a_starved_arm_among_several_is_a_sample_ratio_mismatch() {
         round.comparison
     );
 }
+
+#[test]
+fn conversations_on_a_variant_weighted_zero_are_a_mismatch() {
+    let test = prompt_test(AbDecision::Sequential);
+    let baseline = counts(10_000.0, 0.42, 0.010, 0.050);
+    let candidate = counts(500.0, 0.60, 0.010, 0.050);
+    let arms = [
+        Arm {
+            name: "baseline",
+            weight: 100,
+            counts: &baseline,
+        },
+        Arm {
+            name: "dark",
+            weight: 0,
+            counts: &candidate,
+        },
+    ];
+    let round = judge(&test, &arms, None, clock(3)).unwrap();
+    let srm = round.sample_ratio.unwrap();
+    assert!(srm.mismatch, "{srm:?}");
+    assert_eq!(srm.expected, "100/0");
+    assert!(matches!(round.comparison, Comparison::Continue(_)));
+}
