@@ -121,6 +121,26 @@ impl SignalReport {
     pub fn interval(&self) -> Option<(f64, f64, f64)> {
         Some((self.difference_points?, self.low_points?, self.high_points?))
     }
+
+    /// The signal's name, after its candidate's beside other candidates
+    /// (`listen-first: thumbs-up-rate`).
+    pub fn label(&self, several: bool) -> String {
+        match self.variant.as_deref().filter(|_| several) {
+            Some(variant) => format!("{variant}: {}", self.name),
+            None => self.name.clone(),
+        }
+    }
+}
+
+impl AbReport {
+    /// The report's signals compare more than one candidate with the
+    /// baseline.
+    pub fn several_candidates(&self) -> bool {
+        let mut candidates = self.signals.iter().filter_map(|s| s.variant.as_deref());
+        candidates
+            .next()
+            .is_some_and(|first| candidates.any(|other| other != first))
+    }
 }
 
 /// The sample-ratio check: conversations per variant against the weights.

@@ -174,13 +174,7 @@ fn variants(out: &mut String, report: &AbReport) {
 /// The signals, one row each; beside several candidates each row names
 /// the candidate it compares with the baseline.
 fn signals(out: &mut String, report: &AbReport) {
-    let mut candidates: Vec<&str> = report
-        .signals
-        .iter()
-        .filter_map(|s| s.variant.as_deref())
-        .collect();
-    candidates.dedup();
-    let several = candidates.len() > 1;
+    let several = report.several_candidates();
     let width = if several { 40 } else { 24 };
     let _ = writeln!(
         out,
@@ -188,14 +182,10 @@ fn signals(out: &mut String, report: &AbReport) {
         "SIGNAL", "ROLE", "BASELINE", "CANDIDATE", "DIFFERENCE [INTERVAL] PTS", "MIN P", "ALPHA",
     );
     for s in &report.signals {
-        let name = match s.variant.as_deref().filter(|_| several) {
-            Some(variant) => format!("{variant}: {}", s.name),
-            None => s.name.clone(),
-        };
         let _ = writeln!(
             out,
             "{:<width$} {:<9} {:>9} {:>9} {:>26} {:>8} {:>7} {}",
-            name,
+            s.label(several),
             s.role,
             percent(s.baseline_percent),
             percent(s.candidate_percent),

@@ -239,10 +239,11 @@ fn ab_signals_line(out: &mut String, report: &crate::api::AbReport) {
     if report.signals.is_empty() {
         return;
     }
+    let several = report.several_candidates();
     let verdicts: Vec<String> = report
         .signals
         .iter()
-        .map(|s| format!("{} {}", s.name, s.verdict))
+        .map(|s| format!("{} {}", s.label(several), s.verdict))
         .collect();
     let split = report.sample_ratio.as_ref().map_or(String::new(), |srm| {
         if srm.mismatch {

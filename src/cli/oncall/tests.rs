@@ -385,6 +385,22 @@ fn a_sequential_tests_verdicts_and_a_broken_split_show_in_status() {
         out,
         "            thumbs-up-rate Better, error-rate NotYet · SAMPLE RATIO MISMATCH 53.2/46.8 against 50/50 (kubectl chatbot ab for the intervals)\n"
     );
+    // Beside several candidates each verdict names its candidate.
+    let of = |variant: &str, name: &str, verdict: &str| crate::api::SignalReport {
+        variant: Some(variant.into()),
+        ..signal(name, verdict)
+    };
+    report.signals = vec![
+        of("listen-first", "thumbs-up-rate", "Better"),
+        of("terse", "thumbs-up-rate", "NotYet"),
+    ];
+    report.sample_ratio = None;
+    let mut several = String::new();
+    super::ab_signals_line(&mut several, &report);
+    assert_eq!(
+        several,
+        "            listen-first: thumbs-up-rate Better, terse: thumbs-up-rate NotYet (kubectl chatbot ab for the intervals)\n"
+    );
     report.signals.clear();
     let mut none = String::new();
     super::ab_signals_line(&mut none, &report);
