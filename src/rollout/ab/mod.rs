@@ -72,6 +72,11 @@ impl Variants {
 /// The test's variants: one baseline and one to [`MAX_CANDIDATES`]
 /// candidates.
 pub fn variants(test: &AbTest) -> Result<Variants, PlanError> {
+    variants_within(test, MAX_CANDIDATES)
+}
+
+/// The test's variants: one baseline and one to `most` candidates.
+fn variants_within(test: &AbTest, most: usize) -> Result<Variants, PlanError> {
     let baselines: Vec<_> = test
         .variants
         .iter()
@@ -87,7 +92,7 @@ pub fn variants(test: &AbTest) -> Result<Variants, PlanError> {
         })
         .collect();
     match baselines.as_slice() {
-        [baseline] if (1..=MAX_CANDIDATES).contains(&candidates.len()) => Ok(Variants {
+        [baseline] if (1..=most).contains(&candidates.len()) => Ok(Variants {
             baseline: baseline.name.clone(),
             candidates,
         }),
@@ -110,16 +115,7 @@ pub fn plan(test: &AbTest) -> Result<(Vec<Step>, Variants, Duration), PlanError>
         path: format!("spec.rollout.abTest.{path}"),
         message,
     };
-    let variants = variants(test)?;
-    if variants.candidates.len() != 1 {
-        return Err(error(
-            "variants",
-            format!(
-                "needs exactly one baseline variant and one other (the candidate); found 1 baseline and {} other",
-                variants.candidates.len()
-            ),
-        ));
-    }
+    let variants = variants_within(test, 1)?;
     let duration = match &test.duration {
         None => DEFAULT_DURATION,
         Some(text) => parse_duration(text).ok_or_else(|| {
