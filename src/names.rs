@@ -101,6 +101,9 @@ pub struct ChildNames {
     pub generated_secret: String,
 }
 
+/// The most candidates an A/B test runs beside its baseline.
+pub const MAX_CANDIDATES: usize = 7;
+
 /// Name of the ConfigMap holding the response headers of `route`.
 pub fn edge_headers(route: &str) -> String {
     format!("{route}-edge-headers")
@@ -137,6 +140,16 @@ impl ChildNames {
             generated_secret: format!("{name}-generated"),
         }
     }
+
+    /// The children (ConfigMap, Deployment, Service) of the candidate at
+    /// `position` among an A/B test's candidates: the first is
+    /// [`Self::candidate`], the n-th `<candidate>-<n>`.
+    pub fn candidate_at(&self, position: usize) -> String {
+        match position {
+            0 => self.candidate.clone(),
+            _ => format!("{}-{}", self.candidate, position + 1),
+        }
+    }
 }
 
 /// Labels that select the app pods. They never change over the life of
@@ -153,6 +166,21 @@ pub fn selector_labels(name: &str) -> BTreeMap<String, String> {
 /// Service selects (the stable Service, autoscaler and budget never count
 /// them).
 pub const CANDIDATE_COMPONENT: &str = "canary";
+
+/// The component of the candidate at `position` among an A/B test's
+/// candidates: [`CANDIDATE_COMPONENT`] for the first, `canary-<n>` for
+/// the n-th, so each candidate's Service selects its own pods only.
+pub fn candidate_component(position: usize) -> String {
+    match position {
+        0 => CANDIDATE_COMPONENT.to_string(),
+        _ => format!("{CANDIDATE_COMPONENT}-{}", position + 1),
+    }
+}
+
+/// Every component a candidate's pods may carry, first to last.
+pub fn candidate_components() -> Vec<String> {
+    (0..MAX_CANDIDATES).map(candidate_component).collect()
+}
 
 /// Labels that select a candidate's pods: `component` is
 /// [`CANDIDATE_COMPONENT`], or `app` when its pods share the stable

@@ -86,7 +86,11 @@ pub fn pod_monitor(name: &str) -> PodMonitor {
                 match_expressions: Some(vec![LabelSelectorRequirement {
                     key: keys::COMPONENT.into(),
                     operator: "In".into(),
-                    values: Some(vec!["app".into(), names::CANDIDATE_COMPONENT.into()]),
+                    values: Some(
+                        std::iter::once("app".to_string())
+                            .chain(names::candidate_components())
+                            .collect(),
+                    ),
                 }]),
             },
             pod_metrics_endpoints: vec![resources::PodMetricsEndpoint {

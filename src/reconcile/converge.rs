@@ -156,7 +156,7 @@ pub async fn converge(
         let kind = child.kind();
         let name = child.name();
         let label = format!("{}/{}", kind.type_meta().1, name);
-        if !observed.children.contains_key(&kind) {
+        if !observed.children.contains_key(&(kind, name.to_string())) {
             // Not in the cache: make sure nobody else's object has this name
             // before applying over it (and skip a write the cache has not
             // caught up with).

@@ -84,11 +84,15 @@ pub struct ObservedGenerated {
 /// Everything a reconcile needs to know about the cluster.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Observed {
-    /// Children by kind, at their expected names.
-    pub children: BTreeMap<ChildKind, ObservedChild>,
+    /// Children by kind and name, at their expected names (an A/B test's
+    /// candidates at each of theirs).
+    pub children: BTreeMap<(ChildKind, String), ObservedChild>,
     pub workload: Option<Workload>,
-    /// The candidate Deployment of a Canary or BlueGreen rollout.
+    /// The candidate Deployment of a Canary or BlueGreen rollout, and the
+    /// first candidate of an A/B test.
     pub candidate: Option<Workload>,
+    /// An A/B test's further candidates' Deployments, by position (from 1).
+    pub more_candidates: BTreeMap<usize, Workload>,
     /// An analysis round measured by this reconcile (the only observation
     /// that is not read from a cache).
     pub analysis_round: Option<crate::api::AnalysisRound>,
@@ -339,27 +343,45 @@ pub fn gather(
         .into_iter()
         .filter(|k| *k != ChildKind::MigrationJob && !k.is_job_template())
     {
-        let child_name = kind.name_in(&child_names);
-        if let Some(metadata) = child_metadata(stores, kind, namespace, child_name) {
-            children.insert(
-                kind,
-                ObservedChild {
-                    name: child_name.to_string(),
-                    uid: metadata.uid.clone(),
-                    ownership: ownership(cbd, &metadata),
-                    spec_hash: metadata
-                        .annotations
-                        .as_ref()
-                        .and_then(|a| a.get(names::keys::SPEC_HASH))
-                        .cloned(),
-                },
-            );
+        let child_names: Vec<String> = if kind.is_candidate() {
+            (0..names::MAX_CANDIDATES)
+                .map(|position| child_names.candidate_at(position))
+                .collect()
+        } else {
+            vec![kind.name_in(&child_names).to_string()]
+        };
+        for child_name in child_names {
+            if let Some(metadata) = child_metadata(stores, kind, namespace, &child_name) {
+                children.insert(
+                    (kind, child_name.clone()),
+                    ObservedChild {
+                        name: child_name,
+                        uid: metadata.uid.clone(),
+                        ownership: ownership(cbd, &metadata),
+                        spec_hash: metadata
+                            .annotations
+                            .as_ref()
+                            .and_then(|a| a.get(names::keys::SPEC_HASH))
+                            .cloned(),
+                    },
+                );
+            }
         }
     }
     let app = get(&stores.deployments, namespace, &child_names.deployment)
         .filter(|d| ownership(cbd, &d.metadata) == Ownership::Ours);
-    let candidate = get(&stores.deployments, namespace, &child_names.candidate)
-        .filter(|d| ownership(cbd, &d.metadata) == Ownership::Ours);
+    let candidate_at = |position| {
+        get(
+            &stores.deployments,
+            namespace,
+            &child_names.candidate_at(position),
+        )
+        .filter(|d| ownership(cbd, &d.metadata) == Ownership::Ours)
+    };
+    let candidate = candidate_at(0);
+    let more_candidates = (1..names::MAX_CANDIDATES)
+        .filter_map(|position| Some((position, workload(candidate_at(position)?.as_ref()))))
+        .collect();
     let secret_keys = references
         .iter()
         .map(|reference| {
@@ -401,6 +423,7 @@ pub fn gather(
         children,
         workload: app.as_deref().map(workload),
         candidate: candidate.as_deref().map(workload),
+        more_candidates,
         analysis_round: None,
         ab_variants: None,
         smoke: None,

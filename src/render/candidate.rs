@@ -10,27 +10,42 @@ use super::{
 };
 use crate::names;
 
+/// Which candidate to build, and how many of its pods.
+#[derive(Clone, Copy, Debug)]
+pub struct CandidateOf<'a> {
+    pub replicas: i32,
+    /// The component label its pods are selected by.
+    pub component: &'a str,
+    /// Its position among an A/B test's candidates (0 for a canary or a
+    /// blue-green preview), which names its children.
+    pub position: usize,
+    /// The A/B test variant it runs.
+    pub variant: Option<&'a str>,
+}
+
 /// The candidate's ConfigMap, its Deployment (`replicas` pods whose
 /// component label is `component`, reading that ConfigMap) and its
-/// Service, from the rendered app ConfigMap, Deployment and Service.
-/// Empty when the rendering has no app Deployment. The pods of
-/// an A/B test's candidate `variant` get `CHATBOT_VARIANT` and the label
-/// `chatbot.dev/variant` (which their metrics keep); the revision's
-/// template hash stays the rendered one's.
-pub fn candidate_children(
-    rendered: &Rendered,
-    replicas: i32,
-    component: &str,
-    variant: Option<&str>,
-) -> Vec<Child> {
+/// Service, from the rendered app ConfigMap, Deployment and Service,
+/// named for its position. Empty when the rendering has no app
+/// Deployment. The pods of an A/B test's candidate `variant` get
+/// `CHATBOT_VARIANT` and the label `chatbot.dev/variant` (which their
+/// metrics keep); the revision's template hash stays the rendered one's.
+pub fn candidate_children(rendered: &Rendered, of: CandidateOf) -> Vec<Child> {
+    let CandidateOf {
+        replicas,
+        component,
+        position,
+        variant,
+    } = of;
     let context = &rendered.context;
+    let name = context.names.candidate_at(position);
     let selector = names::candidate_selector_labels(&context.name, component);
     let mut children = Vec::new();
     let find = |kind: ChildKind| rendered.children.iter().find(|c| c.kind() == kind);
     let config = match find(ChildKind::ConfigMap).map(Child::object) {
         Some(Object::ConfigMap(app)) if find(ChildKind::Deployment).is_some() => {
             let mut config = app.clone();
-            config.metadata.name = Some(context.names.candidate.clone());
+            config.metadata.name = Some(name.clone());
             let mut child = Child::built(ChildKind::CandidateConfigMap, Object::ConfigMap(config));
             stamp(&mut child, context);
             children.push(child);
@@ -40,7 +55,7 @@ pub fn candidate_children(
     };
     if let Some(Object::Deployment(app)) = find(ChildKind::Deployment).map(Child::object) {
         let mut deployment = app.as_ref().clone();
-        deployment.metadata.name = Some(context.names.candidate.clone());
+        deployment.metadata.name = Some(name.clone());
         let labels = deployment
             .metadata
             .labels
@@ -58,11 +73,7 @@ pub fn candidate_children(
                 name_variant(&mut spec.template, variant);
             }
             if config {
-                read_config(
-                    &mut spec.template,
-                    &context.names.config_map,
-                    &context.names.candidate,
-                );
+                read_config(&mut spec.template, &context.names.config_map, &name);
             }
             for constraint in spec
                 .template
@@ -84,7 +95,7 @@ pub fn candidate_children(
     }
     if let Some(Object::Service(app)) = find(ChildKind::Service).map(Child::object) {
         let mut service = app.clone();
-        service.metadata.name = Some(context.names.candidate.clone());
+        service.metadata.name = Some(name.clone());
         if let Some(spec) = service.spec.as_mut() {
             spec.selector = Some(selector.clone());
         }

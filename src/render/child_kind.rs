@@ -128,6 +128,17 @@ impl ChildKind {
         )
     }
 
+    /// A rollout's candidate: one of each per candidate of an A/B test,
+    /// at [`crate::names::ChildNames::candidate_at`].
+    pub fn is_candidate(self) -> bool {
+        matches!(
+            self,
+            ChildKind::CandidateService
+                | ChildKind::CandidateConfigMap
+                | ChildKind::CandidateDeployment
+        )
+    }
+
     /// A template Jobs are stamped from (backup, verify, restore): never
     /// applied itself.
     pub fn is_job_template(self) -> bool {

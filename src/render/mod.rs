@@ -27,7 +27,7 @@ mod routes;
 pub mod stores;
 mod templates;
 
-pub use candidate::candidate_children;
+pub use candidate::{CandidateOf, candidate_children};
 pub use children::{Child, ChildKind, Object, ObjectType};
 pub use context::{RenderContext, Route, build as build_context};
 pub use error::RenderError;

@@ -36,17 +36,25 @@ pub struct Choice {
 }
 
 /// The revision of a template with `template_hash`, given the history and
-/// what the cluster shows. Numbers only grow: going back to an older
-/// template is a new revision too, so the history reads in time order.
+/// what the cluster shows: the newest revision, or one in progress beside
+/// it (an A/B test's candidates are all in progress), when it has this
+/// template. Numbers only grow: going back to an older template is a new
+/// revision too, so the history reads in time order.
 pub fn choose(
     history: &[RevisionRecord],
     recovered: Option<&Recovered>,
     template_hash: &str,
 ) -> Choice {
     if let Some(newest) = history.last() {
-        if newest.spec_hash == template_hash {
+        let in_progress = history.iter().rev().find(|r| {
+            r.spec_hash == template_hash && r.outcome.as_deref() == Some(outcome::IN_PROGRESS)
+        });
+        if let Some(same) = Some(newest)
+            .filter(|n| n.spec_hash == template_hash)
+            .or(in_progress)
+        {
             return Choice {
-                number: newest.revision,
+                number: same.revision,
                 record: false,
             };
         }
@@ -82,17 +90,41 @@ pub fn record(
     now: &Time,
     limit: usize,
 ) -> Vec<RevisionRecord> {
-    let mut next: Vec<RevisionRecord> = history
+    let next = supersede(history, now, |_| true);
+    record_beside(&next, number, image, template_hash, now, limit)
+}
+
+/// The history with the in-progress records `which` picks superseded.
+fn supersede(
+    history: &[RevisionRecord],
+    now: &Time,
+    which: impl Fn(&RevisionRecord) -> bool,
+) -> Vec<RevisionRecord> {
+    history
         .iter()
         .cloned()
         .map(|mut record| {
-            if record.outcome.as_deref() == Some(outcome::IN_PROGRESS) {
+            if record.outcome.as_deref() == Some(outcome::IN_PROGRESS) && which(&record) {
                 record.outcome = Some(outcome::SUPERSEDED.into());
                 record.aborted_at = Some(now.clone());
             }
             record
         })
-        .collect();
+        .collect()
+}
+
+/// The history with a new revision appended beside the ones in progress
+/// (another candidate of the same A/B test), and the oldest records
+/// beyond `limit` dropped.
+pub fn record_beside(
+    history: &[RevisionRecord],
+    number: i64,
+    image: &str,
+    template_hash: &str,
+    now: &Time,
+    limit: usize,
+) -> Vec<RevisionRecord> {
+    let mut next = history.to_vec();
     next.push(RevisionRecord {
         revision: number,
         image: image.to_string(),
@@ -196,19 +228,31 @@ pub fn rolled_back(history: &[RevisionRecord], number: i64, now: &Time) -> Vec<R
         .collect()
 }
 
-/// The history with revision `number` marked promoted (once).
+/// The history with revision `number` marked promoted (once). A revision
+/// promoted from in progress supersedes the other candidates of its A/B
+/// test still in progress and becomes the newest record: the spec's
+/// revision now (a candidate numbered after it may have lost). One
+/// promoted again (an on-call rollback to it) stays where it is.
 pub fn promote(history: &[RevisionRecord], number: i64, now: &Time) -> Vec<RevisionRecord> {
-    history
-        .iter()
-        .cloned()
-        .map(|mut record| {
-            if record.revision == number && record.outcome.as_deref() != Some(outcome::PROMOTED) {
-                record.outcome = Some(outcome::PROMOTED.into());
-                record.promoted_at = Some(now.clone());
-            }
-            record
-        })
-        .collect()
+    let in_progress = |r: &RevisionRecord| {
+        r.revision == number && r.outcome.as_deref() == Some(outcome::IN_PROGRESS)
+    };
+    let mut next = match history.iter().position(in_progress) {
+        Some(at) => {
+            let mut next = supersede(history, now, |r| r.revision != number);
+            let candidate = next.remove(at);
+            next.push(candidate);
+            next
+        }
+        None => history.to_vec(),
+    };
+    for record in &mut next {
+        if record.revision == number && record.outcome.as_deref() != Some(outcome::PROMOTED) {
+            record.outcome = Some(outcome::PROMOTED.into());
+            record.promoted_at = Some(now.clone());
+        }
+    }
+    next
 }
 
 #[cfg(test)]
@@ -267,6 +311,75 @@ mod tests {
                 record: true
             }
         );
+    }
+
+    /// Stable revision 1 promoted, then an A/B test of candidates 2, 3, 4
+    /// (2 the lead, recorded first).
+    fn a_test_of_three() -> Vec<RevisionRecord> {
+        let mut history = promote(&history(&["stable"]), 1, &at(1));
+        history = record(&history, 2, "bot:1", "lead", &at(2), 10);
+        for (number, hash) in [(3, "second"), (4, "third")] {
+            history = record_beside(&history, number, "bot:1", hash, &at(2), 10);
+        }
+        history
+    }
+
+    fn outcomes(history: &[RevisionRecord]) -> Vec<(i64, &str)> {
+        history
+            .iter()
+            .map(|r| (r.revision, r.outcome.as_deref().unwrap_or("")))
+            .collect()
+    }
+
+    #[test]
+    fn every_candidate_of_a_test_keeps_its_number_while_the_test_runs() {
+        let history = a_test_of_three();
+        for (hash, number) in [("lead", 2), ("second", 3), ("third", 4)] {
+            assert_eq!(
+                choose(&history, None, hash),
+                Choice {
+                    number,
+                    record: false
+                },
+                "{hash}"
+            );
+        }
+        assert_eq!(
+            outcomes(&history),
+            [
+                (1, outcome::PROMOTED),
+                (2, outcome::IN_PROGRESS),
+                (3, outcome::IN_PROGRESS),
+                (4, outcome::IN_PROGRESS)
+            ]
+        );
+        // The stable template is not a candidate: going back to it is new.
+        assert_eq!(choose(&history, None, "stable").number, 5);
+    }
+
+    #[test]
+    fn a_winning_candidate_becomes_the_newest_revision_and_the_others_are_superseded() {
+        let history = promote(&a_test_of_three(), 3, &at(9));
+        assert_eq!(
+            outcomes(&history),
+            [
+                (1, outcome::PROMOTED),
+                (2, outcome::SUPERSEDED),
+                (4, outcome::SUPERSEDED),
+                (3, outcome::PROMOTED)
+            ]
+        );
+        assert_eq!(
+            choose(&history, None, "second"),
+            Choice {
+                number: 3,
+                record: false
+            }
+        );
+        // A loser's template afterwards is a new revision.
+        assert_eq!(choose(&history, None, "third").number, 5);
+        // Promoted again (an on-call rollback to 1): nothing moves.
+        assert_eq!(promote(&history, 1, &at(10)), history);
     }
 
     #[test]

@@ -53,13 +53,16 @@ pub(super) fn choose(
     );
     assessment.maintenance = page;
     decision.notes.extend(switched);
-    let wanted: Vec<ChildKind> = children.iter().map(Child::kind).collect();
+    let wanted: Vec<(ChildKind, String)> = children
+        .iter()
+        .map(|c| (c.kind(), c.name().to_string()))
+        .collect();
     for child in children {
         apply(inputs, child, owner, holds, decision);
     }
-    for (kind, child) in &inputs.observed.children {
+    for ((kind, name), child) in &inputs.observed.children {
         if child.ownership == Ownership::Ours
-            && !wanted.contains(kind)
+            && !wanted.contains(&(*kind, name.clone()))
             && *kind != ChildKind::MigrationJob
         {
             decision
@@ -94,7 +97,10 @@ fn apply(
     {
         return;
     }
-    let current = inputs.observed.children.get(&kind);
+    let current = inputs
+        .observed
+        .children
+        .get(&(kind, child.name().to_string()));
     // After a rollback the Deployment's template is not the one its
     // hash annotation names: the spec's goes back on in any case.
     let restore = decision.release_hold && kind == ChildKind::Deployment;

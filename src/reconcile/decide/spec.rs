@@ -67,7 +67,7 @@ pub(super) fn judge(inputs: &Inputs, assessment: &mut Assessment) -> Result<Judg
             ),
         });
     }
-    if let Some((kind, child)) = observed
+    if let Some(((kind, _), child)) = observed
         .children
         .iter()
         .find(|(_, child)| child.ownership == Ownership::Foreign)

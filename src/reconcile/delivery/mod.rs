@@ -152,7 +152,15 @@ pub fn plan(
                 .as_ref()
                 .and_then(|(_, variants, _)| variants.candidates.first())
                 .map(|c| c.name.as_str());
-            candidate_children(rendered, replicas, component, variant)
+            candidate_children(
+                rendered,
+                crate::render::CandidateOf {
+                    replicas,
+                    component,
+                    position: 0,
+                    variant,
+                },
+            )
         })
         .unwrap_or_default();
     let wake = wake(&settings, &inputs, &progress);

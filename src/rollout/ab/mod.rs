@@ -26,7 +26,7 @@ const SIGNIFICANT_Z: f64 = 1.96;
 /// Candidates a test may have beside its baseline: a Gateway API route
 /// has a backend and a sticky match per variant; ingress-nginx has one
 /// canary Ingress per host, so one candidate there.
-pub const MAX_CANDIDATES: usize = 7;
+pub const MAX_CANDIDATES: usize = crate::names::MAX_CANDIDATES;
 
 /// The variants of a test: the baseline, then each candidate with its
 /// weight, in spec order.
