@@ -89,10 +89,19 @@ pub fn plan(name: &str, resolution: &Resolution) -> Plan {
     }
 }
 
-/// The A/B test's candidate overlay in words: which fields it sets over
-/// the spec, and on which image.
+/// The A/B test's candidate overlays in words, one line each: which
+/// fields each sets over the spec, and on which image.
 fn candidate(name: &str, spec: &ChatbotDeploymentSpec) -> Option<String> {
-    let (_, variant) = crate::render::overlay(spec)?;
+    let lines: Vec<String> = crate::render::candidates(spec)
+        .into_iter()
+        .filter(|(_, v)| v.is_overlay())
+        .map(|(_, variant)| overlay_line(name, variant))
+        .collect();
+    (!lines.is_empty()).then(|| lines.join("\n  "))
+}
+
+/// One candidate overlay in words.
+fn overlay_line(name: &str, variant: &crate::api::Variant) -> String {
     let keys = |map: Option<Vec<String>>| map.filter(|k| !k.is_empty()).map(|k| k.join(", "));
     let set: Vec<String> = [
         keys(variant.config.as_ref().map(|c| c.keys().cloned().collect()))
@@ -120,10 +129,10 @@ fn candidate(name: &str, spec: &ChatbotDeploymentSpec) -> Option<String> {
     } else {
         format!(" with {} set over it", set.join("; "))
     };
-    Some(format!(
+    format!(
         "{} runs the spec{what} {image}, as its own revision beside the stable one; once promoted, `kubectl chatbot ab {name} --patch` prints the spec change to commit",
         variant.name
-    ))
+    )
 }
 
 /// One line per alert of the spec's PrometheusRule.

@@ -562,6 +562,204 @@ async fn a_promoted_prompt_overlay_leaves_the_spec_patch_to_commit() {
     assert_eq!(stable_prompt().await.as_deref(), Some("Listen first."));
 }
 
+/// Two new system prompts tested at once against the running one, 50/25/25
+/// on the Gateway API route, judged by a person: each candidate runs as
+/// its own revision with its own pods, config, Service and sticky value;
+/// a promote must name one, and the named one (not the first) becomes the
+/// stable revision, leaving the spec patch to commit.
+#[tokio::test]
+#[ignore = "needs a cluster in KUBECONFIG: cargo test --test e2e_rollouts -- --ignored"]
+async fn a_test_of_two_prompts_promotes_the_one_a_person_names() {
+    let client = e2e::client().await;
+    e2e::install(&client).await;
+    let namespace = TestNamespace::new(&client, "prompts").await;
+    let ns = namespace.name.as_str();
+    let operator = Operator::start(ns, "e2e-prompts");
+    let mut cbd = app(
+        "echo",
+        json!({
+            "strategy": "ABTest",
+            "abTest": {
+                "variants": [
+                    {"name": "current", "weight": 50, "baseline": true},
+                    {"name": "listen-first", "weight": 25},
+                    {"name": "short", "weight": 25},
+                ],
+                "sticky": {"cookie": "echo-variant"},
+                "duration": "1h",
+                "decision": "Manual",
+                "primary": {"metric": "ThumbsUpRate", "baselineRatePercent": 35,
+                            "minimumDetectableEffectPercent": 10},
+            },
+            // Nothing answers here: every round is inconclusive, never a pass.
+            "analysis": {"enabled": false, "prometheusURL": "http://127.0.0.1:9"},
+        }),
+    );
+    e2e::create_chatbot(&client, ns, &cbd).await;
+    ready(&client, ns, "echo", &operator).await;
+    let test = cbd.spec.rollout.as_mut().and_then(|r| r.ab_test.as_mut());
+    let variants = &mut test.unwrap().variants;
+    for (variant, prompt) in [(1, "Listen first."), (2, "Answer in two sentences.")] {
+        variants[variant].config = Some(
+            [("SYSTEM_PROMPT".to_string(), prompt.to_string())]
+                .into_iter()
+                .collect(),
+        );
+    }
+    gitops_apply(&client, ns, &cbd).await;
+    eventually("50/25/25", DEADLINE, Some(&operator), || async {
+        let weights = weights(&client, ns, "echo").await;
+        (weights
+            == [
+                ("echo".to_string(), 50),
+                ("echo-canary".to_string(), 25),
+                ("echo-canary-2".to_string(), 25),
+            ])
+        .then_some(())
+    })
+    .await;
+
+    // Each candidate: its own revision, variant and prompt.
+    let deployments: Api<k8s_openapi::api::apps::v1::Deployment> =
+        Api::namespaced(client.clone(), ns);
+    let config_maps: Api<k8s_openapi::api::core::v1::ConfigMap> =
+        Api::namespaced(client.clone(), ns);
+    for (name, revision, variant, prompt) in [
+        ("echo-canary", "2", "listen-first", "Listen first."),
+        ("echo-canary-2", "3", "short", "Answer in two sentences."),
+    ] {
+        let template = deployments.get(name).await.unwrap().spec.unwrap().template;
+        let labels = template.metadata.unwrap().labels.unwrap();
+        assert_eq!(labels["chatbot.dev/revision"], revision, "{name}");
+        assert_eq!(labels["chatbot.dev/variant"], variant, "{name}");
+        let config = config_maps.get(name).await.unwrap().data.unwrap();
+        assert_eq!(config["SYSTEM_PROMPT"], prompt, "{name}");
+    }
+    // A conversation's cookie names its variant; `never` keeps the stable.
+    let routes: Api<HttpRoute> = Api::namespaced(client.clone(), ns);
+    let rules = routes.get("echo").await.unwrap().spec.rules.unwrap();
+    let sticky: Vec<(String, String)> = rules
+        .iter()
+        .filter_map(|rule| {
+            let header = rule.matches.as_ref()?[0].headers.as_ref()?[0].value.clone();
+            Some((header, rule.backend_refs.as_ref()?[0].name.clone()))
+        })
+        .collect();
+    assert_eq!(
+        sticky,
+        [
+            (
+                r"(^|;\s*)echo-variant=listen-first(;|$)".to_string(),
+                "echo-canary".to_string()
+            ),
+            (
+                r"(^|;\s*)echo-variant=short(;|$)".to_string(),
+                "echo-canary-2".to_string()
+            ),
+            (
+                r"(^|;\s*)echo-variant=never(;|$)".to_string(),
+                "echo".to_string()
+            ),
+        ]
+    );
+    let running = status(&client, ns, "echo").await.unwrap();
+    let candidates: Vec<(String, i64)> = running
+        .rollout
+        .unwrap()
+        .candidates
+        .into_iter()
+        .map(|c| (c.variant, c.revision))
+        .collect();
+    assert_eq!(
+        candidates,
+        [("listen-first".to_string(), 2), ("short".to_string(), 3)]
+    );
+
+    // A promote must say which.
+    let (ok, _, stderr) = cli(&["promote", "echo", "-n", ns, "--reason", "e2e"]).await;
+    assert!(!ok);
+    assert!(
+        stderr.contains(
+            "2 candidates run (listen-first, short): name the one to promote with --variant"
+        ),
+        "{stderr}"
+    );
+    let (ok, stdout, stderr) = cli(&[
+        "promote",
+        "echo",
+        "-n",
+        ns,
+        "--variant",
+        "short",
+        "--reason",
+        "e2e: shorter reads better",
+    ])
+    .await;
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.starts_with("Promote carried out on revision 3"),
+        "{stdout}"
+    );
+    let stable_prompt = || async {
+        let config = config_maps.get("echo-env").await.ok()?;
+        config.data?.get("SYSTEM_PROMPT").cloned()
+    };
+    let patch = eventually("short is stable", DEADLINE, Some(&operator), || async {
+        let status = status(&client, ns, "echo").await?;
+        let patch = status.rollout?.report?.promotion_patch?;
+        (status.stable_revision == Some(3)
+            && stable_prompt().await.as_deref() == Some("Answer in two sentences."))
+        .then_some(patch)
+    })
+    .await;
+    assert!(
+        deployments.get_opt("echo-canary").await.unwrap().is_none(),
+        "the candidate that lost is gone"
+    );
+    let patch: Value = serde_json::from_str(&patch).unwrap();
+    assert_eq!(
+        patch["spec"]["config"]["SYSTEM_PROMPT"],
+        "Answer in two sentences."
+    );
+
+    // The patch committed: no new revision, the history as the test left it.
+    let chatbots: Api<ChatbotDeployment> = Api::namespaced(client.clone(), ns);
+    chatbots
+        .patch(
+            "echo",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(&patch),
+        )
+        .await
+        .unwrap();
+    let committed = eventually("the patch leaves", DEADLINE, Some(&operator), || async {
+        let status = status(&client, ns, "echo").await?;
+        let generation = chatbots.get("echo").await.ok()?.metadata.generation;
+        let caught_up = status.observed_generation == generation;
+        let rollout = status.rollout.clone()?;
+        (caught_up && rollout.report.and_then(|r| r.promotion_patch).is_none()).then_some(status)
+    })
+    .await;
+    assert_eq!(committed.current_revision, Some(3));
+    let history: Vec<(i64, String)> = committed
+        .revisions
+        .iter()
+        .map(|r| (r.revision, r.outcome.clone().unwrap_or_default()))
+        .collect();
+    assert_eq!(
+        history,
+        [
+            (1, "Promoted".to_string()),
+            (2, "Superseded".to_string()),
+            (3, "Promoted".to_string())
+        ]
+    );
+    assert_eq!(
+        stable_prompt().await.as_deref(),
+        Some("Answer in two sentences.")
+    );
+}
+
 /// Whether the cluster serves the Prometheus Operator's PodMonitors and
 /// PrometheusRules.
 async fn monitoring_served(client: &Client) -> bool {

@@ -4,29 +4,38 @@
 use crate::api::{Analysis, MetricCheck};
 
 /// Which pods' series a query reads. Label names are those the PodMonitor's
-/// `podTargetLabels` (`app.kubernetes.io/instance`, `chatbot.dev/revision`)
-/// give the scraped series.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// `podTargetLabels` (`app.kubernetes.io/instance`, `chatbot.dev/revision`,
+/// `chatbot.dev/variant`) give the scraped series.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Selector {
     pub namespace: String,
     pub instance: String,
     pub revision: i64,
+    /// An A/B test's variant: a candidate's name, or empty for the
+    /// baseline (whose pods carry no variant label); `None` reads every
+    /// pod of the revision.
+    pub variant: Option<String>,
 }
 
 impl Selector {
     /// The PromQL label matchers.
     pub fn matchers(&self) -> String {
-        format!(
+        let mut matchers = format!(
             r#"namespace="{}",app_kubernetes_io_instance="{}",chatbot_dev_revision="{}""#,
             self.namespace, self.instance, self.revision
-        )
+        );
+        if let Some(variant) = &self.variant {
+            matchers.push_str(&format!(r#",chatbot_dev_variant="{variant}""#));
+        }
+        matchers
     }
 
-    /// A spec's own PromQL with `{{revision}}`, `{{namespace}}` and
-    /// `{{instance}}` filled in.
+    /// A spec's own PromQL with `{{revision}}`, `{{variant}}`,
+    /// `{{namespace}}` and `{{instance}}` filled in.
     pub fn fill(&self, query: &str) -> String {
         query
             .replace("{{revision}}", &self.revision.to_string())
+            .replace("{{variant}}", self.variant.as_deref().unwrap_or_default())
             .replace("{{namespace}}", &self.namespace)
             .replace("{{instance}}", &self.instance)
     }

@@ -6,6 +6,7 @@ fn selector() -> Selector {
         namespace: "sales".into(),
         instance: "brigade".into(),
         revision: 7,
+        variant: None,
     }
 }
 

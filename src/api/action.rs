@@ -81,6 +81,7 @@ pub enum MaintenanceMode {
 #[x_kube(validation = Rule::new("!has(self.restoreData) || self.action == 'Rollback'").message("spec.restoreData is only allowed when spec.action is Rollback"))]
 #[x_kube(validation = Rule::new("!has(self.expectShrink) || self.action == 'Backup'").message("spec.expectShrink is only allowed when spec.action is Backup"))]
 #[x_kube(validation = Rule::new("self.action != 'Maintenance' || has(self.maintenance)").message("a Maintenance action sets spec.maintenance to On or Off"))]
+#[x_kube(validation = Rule::new("!has(self.variant) || self.action == 'Promote'").message("spec.variant is only allowed when spec.action is Promote"))]
 #[x_kube(validation = Rule::new("!has(self.maintenance) || self.action == 'Maintenance'").message("spec.maintenance is only allowed when spec.action is Maintenance"))]
 #[x_kube(validation = Rule::new("self == oldSelf").message("spec is immutable: create a new ChatbotAction instead"))]
 #[serde(rename_all = "camelCase")]
@@ -110,6 +111,12 @@ pub struct ChatbotActionSpec {
     /// its pods.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restore_data: Option<bool>,
+    /// `Promote`: the A/B test's candidate to promote, by its variant's
+    /// name (needed when several run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 31))]
+    #[x_kube(validation = Rule::new("self.matches('^[a-z][a-z0-9-]{0,30}$')").message("spec.variant must name a variant: lower-case letters, digits and dashes (at most 31)"))]
+    pub variant: Option<String>,
     /// `Maintenance`: `On` or `Off`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub maintenance: Option<MaintenanceMode>,

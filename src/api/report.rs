@@ -69,6 +69,10 @@ pub struct AbReport {
     /// About how many more days that takes at the traffic so far.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub more_days: Option<f64>,
+    /// The candidate the rule found conclusively better with every
+    /// guardrail holding (the surest of several), when it promotes one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub winner: Option<String>,
     /// Once a candidate that is an overlay (`variants[].config`, `image`,
     /// ...) is promoted: the JSON merge patch that makes the spec say what
     /// now runs. Commit it (`kubectl chatbot ab NAME --patch` prints it);

@@ -225,6 +225,7 @@ pub struct Guardrail {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, KubeSchema)]
 #[serde(rename_all = "camelCase")]
 #[x_kube(validation = Rule::new("!has(self.decision) || self.decision != 'Sequential' || has(self.primary)").message("spec.rollout.abTest.primary is required when decision is Sequential"))]
+#[x_kube(validation = Rule::new("self.variants.size() <= 2 || has(self.primary)").message("spec.rollout.abTest.primary is required with more than one candidate: the sequential test judges several at once, with its level split over them; the comparison at the end of a test without a primary metric takes one candidate"))]
 #[x_kube(validation = Rule::new("!has(self.primary) || !has(self.decision) || self.decision == 'Sequential' || self.decision == 'Manual'").message("spec.rollout.abTest.decision must be Sequential or Manual when the test names a primary metric"))]
 pub struct AbTest {
     /// The variants; weights add up to 100.
@@ -233,6 +234,7 @@ pub struct AbTest {
     // API server charges `sum()` of a `map()` result as unbounded.
     #[x_kube(validation = Rule::new("self[0].weight + self[1].weight + (self.size() > 2 ? self[2].weight : 0) + (self.size() > 3 ? self[3].weight : 0) + (self.size() > 4 ? self[4].weight : 0) + (self.size() > 5 ? self[5].weight : 0) + (self.size() > 6 ? self[6].weight : 0) + (self.size() > 7 ? self[7].weight : 0) == 100").message("spec.rollout.abTest.variants weights must add up to 100"))]
     #[x_kube(validation = Rule::new("self.all(v, self.exists_one(w, w.name == v.name))").message("spec.rollout.abTest.variants names must be unique"))]
+    #[x_kube(validation = Rule::new("self.size() <= 2 || self.all(v, v.name != 'always' && v.name != 'never')").message("spec.rollout.abTest.variants names always and never are the route's sticky values of a lone candidate and of the stable revision; beside other candidates each variant is reached by its name"))]
     #[x_kube(validation = Rule::new("self.filter(v, has(v.baseline) && v.baseline).size() <= 1").message("spec.rollout.abTest.variants may mark at most one variant as baseline"))]
     pub variants: Vec<Variant>,
     /// Sticky assignment, so a user stays on one variant.

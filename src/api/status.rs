@@ -169,12 +169,26 @@ pub struct RolloutStatus {
     /// How the weight reaches users when no traffic provider splits it: the candidate's share of the pods behind the one Service.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub traffic: Option<String>,
+    /// An A/B test's candidates, each at its own revision (the rollout's
+    /// `revision` is the one that leads, or the winner once promoted).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub candidates: Vec<RolloutCandidate>,
     /// The A/B test's report, once its duration ended.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub report: Option<AbReport>,
     /// Rounds of the current analysis step, oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub analysis: Vec<AnalysisRound>,
+}
+
+/// One candidate of an A/B test and the revision its pods run.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RolloutCandidate {
+    /// The variant's name (`spec.rollout.abTest.variants[].name`).
+    pub variant: String,
+    /// The revision its pods run.
+    pub revision: i64,
 }
 
 /// An on-call command for the rollout in flight, written by a ChatbotAction
@@ -191,6 +205,9 @@ pub struct RolloutCommand {
     /// Why, from the action.
     #[serde(default)]
     pub reason: String,
+    /// `Promote`: the A/B test's candidate to promote, by its variant's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
 }
 
 /// Where a data store is reached. Never holds a password.

@@ -225,6 +225,7 @@ mod tests {
                 weight: 50,
                 report: Some(AbReport {
                     promotion_patch: None,
+                    winner: None,
                     at: Some(at("2026-12-06T11:58:00Z")),
                     variants: vec![
                         variant("baseline", 1, 500.0),

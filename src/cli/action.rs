@@ -41,6 +41,8 @@ pub struct Request<'a> {
     pub expect_shrink: bool,
     /// `Maintenance`: on or off.
     pub maintenance: Option<crate::api::MaintenanceMode>,
+    /// `Promote`: the A/B test's candidate, by its variant's name.
+    pub variant: Option<String>,
     /// Wait for the outcome (`false`: return once the action exists).
     pub wait: bool,
 }
@@ -68,6 +70,7 @@ pub fn act(target: &TargetArgs, request: &Request) -> Result<String, CliError> {
                 expect_shrink: request.expect_shrink.then_some(true),
                 restore_data: request.restore_data.then_some(true),
                 maintenance: request.maintenance,
+                variant: request.variant.clone(),
             },
         );
         action.metadata.name = None;

@@ -57,8 +57,8 @@ pub enum Command {
     Ab(ab::AbArgs),
     /// Roll the app's pods back to an earlier revision (a ChatbotAction) and wait for the outcome.
     Rollback(oncall::RollbackArgs),
-    /// Promote the Canary or BlueGreen candidate now, skipping the remaining steps.
-    Promote(oncall::CommandArgs),
+    /// Promote the candidate now, skipping the remaining steps (an A/B test of several candidates: the one --variant names).
+    Promote(oncall::PromoteArgs),
     /// Send all traffic back to the stable revision and remove the candidate.
     Abort(oncall::CommandArgs),
     /// Hold the rollout in flight at its current step and weight.
@@ -197,7 +197,7 @@ pub fn run(cli: Cli) -> Result<String, CliError> {
         Command::History(args) => oncall::history_command(&args),
         Command::Ab(args) => ab::ab_command(&args),
         Command::Rollback(args) => oncall::rollback_command(&args),
-        Command::Promote(args) => oncall::rollout_command(ActionKind::Promote, &args),
+        Command::Promote(args) => oncall::promote_command(&args),
         Command::Abort(args) => oncall::rollout_command(ActionKind::Abort, &args),
         Command::Pause(args) => oncall::rollout_command(ActionKind::Pause, &args),
         Command::Resume(args) => oncall::rollout_command(ActionKind::Resume, &args),

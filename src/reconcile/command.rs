@@ -53,11 +53,13 @@ pub fn command_of(
 }
 
 /// Judges the command `command` of action `action` (named so in status),
-/// pure.
+/// pure. A `Promote` among several A/B candidates names the one it
+/// promotes (`variant`).
 pub fn judge(
     command: &str,
     action: &str,
     reason: &str,
+    variant: Option<&str>,
     status: &ChatbotDeploymentStatus,
 ) -> Progress {
     let Some(rollout) = status
@@ -119,12 +121,48 @@ pub fn judge(
         }
         _ => {}
     }
+    if let Err(why) = chosen(command, variant, rollout) {
+        return refused(why);
+    }
     Progress::Send(RolloutCommand {
         command: command.to_string(),
         revision: rollout.revision,
         action: action.to_string(),
         reason: reason.to_string(),
+        variant: variant.map(str::to_string),
     })
+}
+
+/// A `Promote` names a candidate the test runs, and must when it runs
+/// several; another command names none.
+fn chosen(
+    command: &str,
+    variant: Option<&str>,
+    rollout: &crate::api::RolloutStatus,
+) -> Result<(), String> {
+    let running: Vec<&str> = rollout
+        .candidates
+        .iter()
+        .map(|c| c.variant.as_str())
+        .collect();
+    let known = || running.join(", ");
+    match variant {
+        Some(_) if command != "Promote" => Err(format!("{command} names no variant")),
+        Some(name) if !running.contains(&name) => Err(format!(
+            "{name} is not a candidate of the A/B test (candidates: {})",
+            if running.is_empty() {
+                "none".to_string()
+            } else {
+                known()
+            }
+        )),
+        None if command == "Promote" && running.len() > 1 => Err(format!(
+            "{} candidates run ({}): name the one to promote with --variant",
+            running.len(),
+            known()
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Writes `command` into the resource's status for the reconciler.
@@ -162,6 +200,7 @@ mod tests {
                 revision: 3,
                 action: action.into(),
                 reason: "looks good".into(),
+                variant: None,
             }),
             ..Default::default()
         }
@@ -171,20 +210,58 @@ mod tests {
     fn a_command_is_sent_once_waited_for_and_done_when_carried_out() {
         let paused = status("Paused", None, None);
         assert_eq!(
-            judge("Promote", "promote-1", "looks good", &paused),
+            judge("Promote", "promote-1", "looks good", None, &paused),
             Progress::Send(RolloutCommand {
                 command: "Promote".into(),
                 revision: 3,
                 action: "promote-1".into(),
                 reason: "looks good".into(),
+                variant: None,
             })
         );
         let sent = status("Paused", None, Some("promote-1"));
-        assert_eq!(judge("Promote", "promote-1", "", &sent), Progress::Wait);
+        assert_eq!(
+            judge("Promote", "promote-1", "", None, &sent),
+            Progress::Wait
+        );
         let done = status("Promoted", Some("promote-1"), Some("promote-1"));
         assert!(matches!(
-            judge("Promote", "promote-1", "", &done),
+            judge("Promote", "promote-1", "", None, &done),
             Progress::Done(true, message) if message.contains("revision 3")
+        ));
+    }
+
+    #[test]
+    fn a_promote_among_several_candidates_names_one_of_them() {
+        let mut several = status("Paused", None, None);
+        several.rollout.as_mut().unwrap().candidates = ["short", "ask-first"]
+            .iter()
+            .zip([3, 4])
+            .map(|(variant, revision)| crate::api::RolloutCandidate {
+                variant: variant.to_string(),
+                revision,
+            })
+            .collect();
+        assert!(matches!(
+            judge("Promote", "p", "", None, &several),
+            Progress::Done(false, m) if m.contains("2 candidates run (short, ask-first): name the one to promote with --variant")
+        ));
+        assert!(matches!(
+            judge("Promote", "p", "", Some("long"), &several),
+            Progress::Done(false, m) if m.contains("long is not a candidate of the A/B test (candidates: short, ask-first)")
+        ));
+        assert!(matches!(
+            judge("Abort", "a", "", Some("short"), &several),
+            Progress::Done(false, m) if m.contains("Abort names no variant")
+        ));
+        assert!(matches!(
+            judge("Promote", "p", "", Some("ask-first"), &several),
+            Progress::Send(c) if c.variant.as_deref() == Some("ask-first") && c.revision == 3
+        ));
+        // One candidate: a plain promote, as before.
+        assert!(matches!(
+            judge("Promote", "p", "", None, &status("Paused", None, None)),
+            Progress::Send(c) if c.variant.is_none()
         ));
     }
 
@@ -192,23 +269,23 @@ mod tests {
     fn impossible_commands_fail_with_the_reason() {
         let none = ChatbotDeploymentStatus::default();
         assert!(matches!(
-            judge("Promote", "p", "", &none),
+            judge("Promote", "p", "", None, &none),
             Progress::Done(false, m) if m.contains("no Canary or BlueGreen rollout is in flight")
         ));
         let finished = status("Promoted", Some("other"), None);
         assert!(matches!(
-            judge("Abort", "a", "", &finished),
+            judge("Abort", "a", "", None, &finished),
             Progress::Done(false, m) if m.contains("is Promoted")
         ));
         let running = status("Progressing", None, None);
         assert!(matches!(
-            judge("Resume", "r", "", &running),
+            judge("Resume", "r", "", None, &running),
             Progress::Done(false, m) if m.contains("not paused")
         ));
         // Sent, but the analysis rolled the candidate back first.
         let ended = status("RolledBack", None, Some("promote-1"));
         assert!(matches!(
-            judge("Promote", "promote-1", "", &ended),
+            judge("Promote", "promote-1", "", None, &ended),
             Progress::Done(false, m) if m.contains("ended before")
         ));
     }

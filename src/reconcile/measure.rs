@@ -29,16 +29,29 @@ pub(super) async fn rollout(
     if let Some((url, variants)) = delivery::due_report(spec, status, &namespace, &name, now) {
         observed.ab_variants = Some(measure_variants(&url, &variants).await);
     }
-    if let Some(paths) = delivery::due_smoke(spec, status, observed) {
+    if let Some(due) = delivery::due_smoke(spec, status, observed, &name) {
+        observed.smoke = Some(smoke_each(ctx, &namespace, &due).await);
+    }
+}
+
+/// The smoke checks on each candidate's Service (or the base the context
+/// names): passed, or why not, naming the candidate beside others.
+async fn smoke_each(ctx: &Context, namespace: &str, due: &delivery::Smoke) -> Result<(), String> {
+    for service in &due.services {
         let base = ctx.smoke_base.clone().unwrap_or_else(|| {
             format!(
-                "http://{}.{namespace}.svc:{}",
-                crate::names::ChildNames::for_deployment(&name).candidate,
+                "http://{service}.{namespace}.svc:{}",
                 crate::rollout::traffic::SERVICE_PORT
             )
         });
-        observed.smoke = Some(smoke(&base, &paths).await);
+        smoke(&base, &due.paths)
+            .await
+            .map_err(|why| match due.services.len() {
+                1 => why,
+                _ => format!("{service}: {why}"),
+            })?;
     }
+    Ok(())
 }
 
 /// The Prometheus the spec names.

@@ -14,32 +14,43 @@ use super::{
 };
 use crate::api::{ChatbotDeploymentSpec, Strategy, Variant};
 
-/// The A/B test's candidate variant with its index, when it sets anything
-/// over the spec (and the spec's strategy is the A/B test).
-pub fn overlay(spec: &ChatbotDeploymentSpec) -> Option<(usize, &Variant)> {
-    let rollout = spec.rollout.as_ref()?;
+/// The A/B test's candidates (every variant but the baseline) with their
+/// indices among the variants, first to last; empty unless the spec's
+/// strategy is the A/B test.
+pub fn candidates(spec: &ChatbotDeploymentSpec) -> Vec<(usize, &Variant)> {
+    let Some(rollout) = spec.rollout.as_ref() else {
+        return Vec::new();
+    };
     if rollout.strategy != Some(Strategy::AbTest) {
-        return None;
+        return Vec::new();
     }
-    let variants = &rollout.ab_test.as_ref()?.variants;
-    let mut candidates = variants
+    rollout
+        .ab_test
         .iter()
-        .enumerate()
-        .filter(|(_, v)| v.baseline != Some(true));
-    match (candidates.next(), candidates.next()) {
-        (Some((index, variant)), None) if variant.is_overlay() => Some((index, variant)),
-        _ => None,
-    }
+        .flat_map(|test| test.variants.iter().enumerate())
+        .filter(|(_, v)| v.baseline != Some(true))
+        .collect()
 }
 
-/// The spec the candidate variant's pods run: its overlay set over
-/// `spec`. `None` when the spec has no A/B test or its candidate sets
+/// The first candidate that sets anything over the spec, with its index
+/// among the variants.
+pub fn overlay(spec: &ChatbotDeploymentSpec) -> Option<(usize, &Variant)> {
+    candidates(spec).into_iter().find(|(_, v)| v.is_overlay())
+}
+
+/// The spec the pods of the candidate at `position` run: its overlay set
+/// over `spec`. `None` when the spec has no such candidate or it sets
 /// nothing (it runs the spec's new revision). An overlay that sets what
 /// the app contract owns is refused with its path.
-pub fn candidate_spec(
+pub fn candidate_spec_at(
     spec: &ChatbotDeploymentSpec,
+    position: usize,
 ) -> Result<Option<ChatbotDeploymentSpec>, RenderError> {
-    let Some((index, variant)) = overlay(spec) else {
+    let Some((index, variant)) = candidates(spec)
+        .get(position)
+        .copied()
+        .filter(|(_, v)| v.is_overlay())
+    else {
         return Ok(None);
     };
     let path = format!("spec.rollout.abTest.variants[{index}]");
@@ -71,6 +82,20 @@ pub fn candidate_spec(
         merged.resources = Some(resources_over(spec.resources.as_ref(), resources));
     }
     Ok(Some(merged))
+}
+
+/// The first candidate's spec ([`candidate_spec_at`] 0).
+pub fn candidate_spec(
+    spec: &ChatbotDeploymentSpec,
+) -> Result<Option<ChatbotDeploymentSpec>, RenderError> {
+    candidate_spec_at(spec, 0)
+}
+
+/// Every candidate's overlay checked: the first that sets what the app
+/// contract owns is refused with its path.
+pub fn check_overlays(spec: &ChatbotDeploymentSpec) -> Result<(), RenderError> {
+    (0..candidates(spec).len())
+        .try_for_each(|position| candidate_spec_at(spec, position).map(|_| ()))
 }
 
 /// `over` set over `base` by name: a variable of the same name is
@@ -109,13 +134,15 @@ fn resources_over(
 }
 
 /// The JSON merge patch (`kubectl patch --type merge`, or the same change
-/// in Git) that makes the spec say what the candidate overlay runs: its
-/// fields set in the spec, the overlay taken off the variant. Applied, the
+/// in Git) that makes the spec say what the candidate at `position` runs:
+/// its overlay's fields set in the spec and every candidate's overlay
+/// taken off the variants (the test is over; a candidate that lost is
+/// written again over the new baseline to be tested again). Applied, the
 /// spec renders the promoted revision's pod template exactly, so no new
-/// revision rolls out. `None` without an overlay.
-pub fn promotion_patch(spec: &ChatbotDeploymentSpec) -> Option<Value> {
-    let (index, variant) = overlay(spec)?;
-    let merged = candidate_spec(spec).ok()??;
+/// revision rolls out. `None` when that candidate sets nothing.
+pub fn promotion_patch(spec: &ChatbotDeploymentSpec, position: usize) -> Option<Value> {
+    let (_, variant) = candidates(spec).get(position).copied()?;
+    let merged = candidate_spec_at(spec, position).ok()??;
     let mut patch = serde_json::Map::new();
     if variant.image.is_some() {
         patch.insert("image".into(), json!(merged.image));
@@ -135,14 +162,20 @@ pub fn promotion_patch(spec: &ChatbotDeploymentSpec) -> Option<Value> {
     if let Some(resources) = &variant.resources {
         patch.insert("resources".into(), json!(resources));
     }
-    let mut variants = spec.rollout.as_ref()?.ab_test.as_ref()?.variants.clone();
-    let plain = &mut variants[index];
-    *plain = Variant {
-        name: plain.name.clone(),
-        weight: plain.weight,
-        baseline: plain.baseline,
-        ..Variant::default()
-    };
+    let variants: Vec<Variant> = spec
+        .rollout
+        .as_ref()?
+        .ab_test
+        .as_ref()?
+        .variants
+        .iter()
+        .map(|v| Variant {
+            name: v.name.clone(),
+            weight: v.weight,
+            baseline: v.baseline,
+            ..Variant::default()
+        })
+        .collect();
     patch.insert(
         "rollout".into(),
         json!({ "abTest": { "variants": variants } }),
@@ -197,7 +230,7 @@ mod tests {
             candidate_spec(&spec_with(Variant::default())).unwrap(),
             None
         );
-        assert_eq!(promotion_patch(&spec_with(Variant::default())), None);
+        assert_eq!(promotion_patch(&spec_with(Variant::default()), 0), None);
     }
 
     #[test]
@@ -280,7 +313,7 @@ mod tests {
             args: Some(vec!["--stream".into()]),
             ..Default::default()
         });
-        let patch = promotion_patch(&spec).unwrap();
+        let patch = promotion_patch(&spec, 0).unwrap();
         let mut document = serde_json::to_value(&spec).unwrap();
         json_patch::merge(&mut document, &patch["spec"]);
         let patched: ChatbotDeploymentSpec = serde_json::from_value(document).unwrap();

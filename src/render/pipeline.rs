@@ -35,7 +35,7 @@ fn rollout_plan(spec: &crate::api::ChatbotDeploymentSpec) -> Result<(), RenderEr
         path: error.path,
         message: error.message,
     })?;
-    super::overlay::candidate_spec(spec).map(|_| ())
+    super::overlay::check_overlays(spec)
 }
 
 /// A rendered ChatbotDeployment: its resolution and its children in apply order.

@@ -21,6 +21,15 @@ pub fn on_gateway(rollout: Value) -> Value {
     spec
 }
 
+/// An A/B test of `variants` judged by the sequential test on the
+/// thumbs-up rate, as several candidates must be.
+pub fn judged(variants: Value) -> Value {
+    json!({"abTest": {
+        "variants": variants,
+        "primary": {"metric": "ThumbsUpRate", "baselineRatePercent": 35, "minimumDetectableEffectPercent": 10},
+    }})
+}
+
 /// Sets `value` at the JSON pointer `path`, creating maps on the way.
 pub fn set(doc: &mut Value, path: &str, value: Value) {
     let mut node = doc;
@@ -291,24 +300,40 @@ pub fn deployment_cases() -> Vec<(&'static str, Value, &'static str)> {
         ),
         (
             "/spec",
-            on_gateway(
-                json!({"abTest": {"variants": [{"name": "a", "weight": 30, "baseline": true}, {"name": "b", "weight": 30}, {"name": "c", "weight": 30}]}}),
-            ),
+            on_gateway(judged(
+                json!([{"name": "a", "weight": 30, "baseline": true}, {"name": "b", "weight": 30}, {"name": "c", "weight": 30}]),
+            )),
             "spec.rollout.abTest.variants weights must add up to 100",
         ),
         (
             // The eighth item counts too.
             "/spec",
-            on_gateway(
-                json!({"abTest": {"variants": (0..8).map(|i| json!({"name": format!("v{i}"), "weight": if i == 7 { 31 } else { 10 }, "baseline": i == 0})).collect::<Vec<_>>()}}),
-            ),
+            on_gateway(judged(
+                json!((0..8).map(|i| json!({"name": format!("v{i}"), "weight": if i == 7 { 31 } else { 10 }, "baseline": i == 0})).collect::<Vec<_>>()),
+            )),
             "spec.rollout.abTest.variants weights must add up to 100",
         ),
         (
             // ingress-nginx routes one candidate.
             "/spec/rollout",
-            json!({"abTest": {"variants": [{"name": "a", "weight": 50, "baseline": true}, {"name": "b", "weight": 25}, {"name": "c", "weight": 25}]}}),
+            judged(json!([{"name": "a", "weight": 50, "baseline": true}, {"name": "b", "weight": 25}, {"name": "c", "weight": 25}])),
             "spec.rollout.abTest.variants: more than one candidate needs spec.traffic.provider gatewayAPI, whose route has a backend and a sticky match per variant; ingress-nginx has one canary Ingress per host, and without a provider the split is a share of pods",
+        ),
+        (
+            // Several candidates are judged by the sequential test.
+            "/spec",
+            on_gateway(
+                json!({"abTest": {"variants": [{"name": "a", "weight": 50, "baseline": true}, {"name": "b", "weight": 25}, {"name": "c", "weight": 25}]}}),
+            ),
+            "spec.rollout.abTest.primary is required with more than one candidate: the sequential test judges several at once, with its level split over them; the comparison at the end of a test without a primary metric takes one candidate",
+        ),
+        (
+            // Beside others, each candidate is reached by its name.
+            "/spec",
+            on_gateway(judged(
+                json!([{"name": "a", "weight": 50, "baseline": true}, {"name": "always", "weight": 25}, {"name": "c", "weight": 25}]),
+            )),
+            "spec.rollout.abTest.variants names always and never are the route's sticky values of a lone candidate and of the stable revision; beside other candidates each variant is reached by its name",
         ),
         (
             "/spec/rollout",
@@ -894,6 +919,16 @@ pub fn action_cases() -> Vec<(&'static str, Value, &'static str)> {
             "/spec",
             json!({"deployment": "mindmitra", "action": "Pause", "maintenance": "On", "reason": "x"}),
             "spec.maintenance is only allowed when spec.action is Maintenance",
+        ),
+        (
+            "/spec",
+            json!({"deployment": "mindmitra", "action": "Abort", "variant": "short", "reason": "x"}),
+            "spec.variant is only allowed when spec.action is Promote",
+        ),
+        (
+            "/spec",
+            json!({"deployment": "mindmitra", "action": "Promote", "variant": "Short answers", "reason": "x"}),
+            "spec.variant must name a variant: lower-case letters, digits and dashes (at most 31)",
         ),
         (
             "/spec",

@@ -247,6 +247,7 @@ pub async fn wait_for_samples_of(
         namespace: namespace.into(),
         instance: instance.into(),
         revision,
+        variant: None,
     };
     let query = format!(
         r#"count_over_time(http_requests_total{{{},code="200"}}[1m])"#,

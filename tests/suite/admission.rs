@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::common;
 
-use common::cases::{action, action_cases, base, deployment_cases, on_gateway, set};
+use common::cases::{action, action_cases, base, deployment_cases, judged, on_gateway, set};
 
 /// The distinct messages of the rules that failed (one rule on a list item
 /// fails once per bad item).
@@ -41,8 +41,8 @@ fn weights_that_hold_are_admitted_in_every_shape_the_rules_allow() {
     }
     // Several candidates, behind a route that has a backend for each.
     for rollout in [
-        json!({"abTest": {"variants": [{"name": "a", "weight": 20, "baseline": true}, {"name": "b", "weight": 30}, {"name": "c", "weight": 50}]}}),
-        json!({"abTest": {"variants": (0..8).map(|i| json!({"name": format!("v{i}"), "weight": if i == 7 { 30 } else { 10 }, "baseline": i == 0})).collect::<Vec<_>>()}}),
+        judged(json!([{"name": "a", "weight": 20, "baseline": true}, {"name": "b", "weight": 30}, {"name": "c", "weight": 50}])),
+        judged(json!((0..8).map(|i| json!({"name": format!("v{i}"), "weight": if i == 7 { 30 } else { 10 }, "baseline": i == 0})).collect::<Vec<_>>())),
     ] {
         let mut doc = base();
         set(&mut doc, "/spec", on_gateway(rollout.clone()));

@@ -23,6 +23,7 @@ fn selector(revision: i64) -> Selector {
         namespace: "sales".into(),
         instance: "brigade".into(),
         revision,
+        variant: None,
     }
 }
 
@@ -275,12 +276,17 @@ async fn an_a_b_test_whose_candidate_is_significantly_better_is_promoted() {
 
     let good = app(GOOD).await;
     let bad = app(BAD).await;
+    // The candidate's pods carry their variant (the PodMonitor keeps it).
     let labels = |revision: i64| {
-        vec![
+        let mut labels = vec![
             ("namespace", NS.to_string()),
             ("app_kubernetes_io_instance", "mindmitra".to_string()),
             ("chatbot_dev_revision", revision.to_string()),
-        ]
+        ];
+        if revision == 2 {
+            labels.push(("chatbot_dev_variant", "new-prompt".to_string()));
+        }
+        labels
     };
     let server = PrometheusServer::start(&[
         Target {

@@ -265,12 +265,12 @@ fn bad_inputs() -> Vec<(&'static str, String, &'static str)> {
             "(brigade-sales): spec.config.LOG_LEVEL: LOG_LEVEL is part of the app contract",
         ),
         (
-            "an A/B test with two candidates",
+            "a second candidate named as the route's stable value",
             sample.replace(
                 "        - { name: candidate, weight: 50 }",
-                "        - { name: candidate, weight: 25 }\n        - { name: other, weight: 25 }",
+                "        - { name: candidate, weight: 25 }\n        - { name: never, weight: 25 }",
             ),
-            "(brigade-sales): spec.rollout.abTest.variants: needs exactly one baseline variant and one other (the candidate); found 1 baseline and 2 other",
+            "(brigade-sales): spec.rollout.abTest.variants: spec.rollout.abTest.variants names always and never are the route's sticky values of a lone candidate and of the stable revision; beside other candidates each variant is reached by its name",
         ),
     ]
 }

@@ -51,6 +51,20 @@ async fn wait_until_flat(prometheus: &Prometheus, revision: i64) {
     panic!("Prometheus never scraped revision {revision} {wanted} times");
 }
 
+/// The labels the PodMonitor gives the series of revision `revision`'s
+/// pods: revision 2 is the candidate, whose pods carry their variant.
+fn labels(revision: i64) -> Vec<(&'static str, String)> {
+    let mut labels = vec![
+        ("namespace", NS.to_string()),
+        ("app_kubernetes_io_instance", "mindmitra".to_string()),
+        ("chatbot_dev_revision", revision.to_string()),
+    ];
+    if revision == 2 {
+        labels.push(("chatbot_dev_variant", "listen-first".to_string()));
+    }
+    labels
+}
+
 /// MindMitra's prompt test: thumbs-up rate (35 % expected, +10 % worth
 /// finding), error rate within 0.5 points, first tokens over 2 s within 2.
 fn prompt_test(prometheus: &str) -> ChatbotDeployment {
@@ -122,13 +136,6 @@ async fn run_with(
     candidate: Chat,
     outage: bool,
 ) -> (chatbot_operator::api::RolloutStatus, Vec<(String, String)>) {
-    let labels = |revision: i64| {
-        vec![
-            ("namespace", NS.to_string()),
-            ("app_kubernetes_io_instance", "mindmitra".to_string()),
-            ("chatbot_dev_revision", revision.to_string()),
-        ]
-    };
     let mut server = PrometheusServer::start(&[
         Target {
             address: chat_app(baseline).await,
@@ -297,13 +304,6 @@ fn config_value(harness: &common::harness::Harness, name: &str, key: &str) -> Op
 
 #[tokio::test]
 async fn a_prompt_overlay_runs_as_its_own_revision_and_its_promotion_leaves_the_spec_patch() {
-    let labels = |revision: i64| {
-        vec![
-            ("namespace", NS.to_string()),
-            ("app_kubernetes_io_instance", "mindmitra".to_string()),
-            ("chatbot_dev_revision", revision.to_string()),
-        ]
-    };
     let better = Chat {
         rated_up: 900,
         ..BASELINE

@@ -48,6 +48,17 @@ pub struct RollbackArgs {
     pub timeout: Option<u64>,
 }
 
+/// `promote NAME`.
+#[derive(Debug, Args)]
+pub struct PromoteArgs {
+    #[command(flatten)]
+    pub command: CommandArgs,
+    /// The A/B test's candidate to promote, by its variant's name (needed
+    /// when several run).
+    #[arg(long, value_name = "NAME")]
+    pub variant: Option<String>,
+}
+
 /// `promote`, `abort`, `pause`, `resume NAME`.
 #[derive(Debug, Args)]
 pub struct CommandArgs {
@@ -128,6 +139,19 @@ pub fn rollout_command(
         ..Request::default()
     };
     act(&args.target, &request)
+}
+
+/// `promote NAME [--variant NAME]`.
+pub fn promote_command(args: &PromoteArgs) -> Result<String, CliError> {
+    let request = Request {
+        kind: crate::api::ActionKind::Promote,
+        reason: &args.command.reason,
+        timeout: args.command.timeout,
+        wait: true,
+        variant: args.variant.clone(),
+        ..Request::default()
+    };
+    act(&args.command.target, &request)
 }
 
 async fn watch(

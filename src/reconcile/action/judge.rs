@@ -104,7 +104,13 @@ pub fn judge(
     {
         let name = action.name_any();
         return Some(
-            match command::judge(command, &name, &action.spec.reason, &deployment_status) {
+            match command::judge(
+                command,
+                &name,
+                &action.spec.reason,
+                action.spec.variant.as_deref(),
+                &deployment_status,
+            ) {
                 Progress::Done(succeeded, message) => {
                     Judgement::Done(outcome(action, succeeded, message, now))
                 }

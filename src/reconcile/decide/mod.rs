@@ -5,6 +5,7 @@
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
+mod candidates;
 mod children;
 mod config;
 mod migrate;
@@ -46,9 +47,12 @@ pub fn decide(
         rollout: status.rollout.clone(),
         ..Default::default()
     };
-    let overlaid = overlaid(cbd, &status, observed);
+    let lead = candidates::lead(cbd, &status);
+    let running = observed.recovered_revision().is_some();
+    let overlaid = candidates::overlaid(cbd, lead, &status, running);
     let inputs = Inputs {
         cbd,
+        lead,
         pods: overlaid.as_ref().unwrap_or(cbd),
         renderer,
         observed,
@@ -76,26 +80,6 @@ pub fn decide(
     }
 }
 
-/// `cbd` with its A/B test's candidate overlay set over its spec, once a
-/// revision runs to compare it with: the overlay is the revision the pods
-/// go to, the stable revision stays the baseline, and after promotion the
-/// winner keeps running while the spec still names it. The very first
-/// revision is the spec's own. `None` without an overlay (or with a bad
-/// one: rendering refuses it with its path).
-fn overlaid(
-    cbd: &ChatbotDeployment,
-    status: &ChatbotDeploymentStatus,
-    observed: &Observed,
-) -> Option<ChatbotDeployment> {
-    let running = !status.revisions.is_empty() || observed.recovered_revision().is_some();
-    let spec = crate::render::candidate_spec(&cbd.spec).ok().flatten()?;
-    running.then(|| ChatbotDeployment {
-        metadata: cbd.metadata.clone(),
-        spec,
-        status: cbd.status.clone(),
-    })
-}
-
 /// A promoted overlay runs what the spec does not say: its report carries
 /// the spec patch that makes the spec say it.
 fn add_promotion_patch(inputs: &Inputs, delivery: &mut delivery::Delivery) {
@@ -105,7 +89,8 @@ fn add_promotion_patch(inputs: &Inputs, delivery: &mut delivery::Delivery) {
     if crate::rollout::progressive::phase_of(status) != Phase::Promoted {
         return;
     }
-    let patch = crate::render::promotion_patch(&inputs.cbd.spec).map(|patch| patch.to_string());
+    let patch = crate::render::promotion_patch(&inputs.cbd.spec, delivery.lead)
+        .map(|patch| patch.to_string());
     match status.report.as_mut() {
         Some(report) => report.promotion_patch = patch,
         None if patch.is_some() => {
@@ -122,6 +107,9 @@ fn add_promotion_patch(inputs: &Inputs, delivery: &mut delivery::Delivery) {
 /// What every part of the decision reads.
 struct Inputs<'a> {
     cbd: &'a ChatbotDeployment,
+    /// The position of the A/B test's candidate the pods are rendered
+    /// from (0 without a test).
+    lead: usize,
     /// The resource the pods are rendered from: `cbd`, or `cbd` with its
     /// A/B test's candidate overlay.
     pods: &'a ChatbotDeployment,
@@ -207,10 +195,19 @@ fn plan(inputs: &Inputs, assessment: &mut Assessment) -> Result<Option<Decision>
     // the route carries the split; the stable Deployment keeps its
     // template until the candidate is promoted.
     let moving = !(holds.pods || holds.migration || holds.frozen);
+    let others = if moving {
+        candidates::others(inputs, inputs.lead, &rendered, assessment, &mut decision)?
+    } else {
+        Vec::new()
+    };
     let mut delivery = if moving {
         delivery::plan(
             &rendered.resolution.spec,
             &rendered,
+            delivery::Candidates {
+                lead: inputs.lead,
+                others: &others,
+            },
             inputs.observed,
             inputs.status,
             inputs.now,
@@ -220,6 +217,9 @@ fn plan(inputs: &Inputs, assessment: &mut Assessment) -> Result<Option<Decision>
     };
     if let Some(delivery) = delivery.as_mut() {
         add_promotion_patch(inputs, delivery);
+        if let Some(revision) = delivery.handed_to {
+            assessment.current_revision = Some(revision);
+        }
     }
     holds.stable = delivery.as_ref().is_some_and(|d| !d.progress.apply_stable);
     // A strategy switched to Rolling mid-rollout: its candidate goes (not

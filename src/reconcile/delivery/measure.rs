@@ -70,6 +70,7 @@ pub fn due_checks(
         namespace: namespace.to_string(),
         instance: name.to_string(),
         revision: rollout.revision,
+        variant: None,
     };
     let checks =
         analysis::checks(analysis, &selector, every.as_secs()).map_err(|error| Blocker {
@@ -80,21 +81,31 @@ pub fn due_checks(
     Ok(Some((url, checks)))
 }
 
-/// The paths to request on the candidate now: the rollout stands at its
-/// smoke step and the candidate's pods are all ready. The health path
-/// first, then the spec's `analysis.smokePaths`.
+/// The smoke step's checks: each running candidate's Service, and the
+/// paths to request on it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Smoke {
+    pub services: Vec<String>,
+    pub paths: Vec<String>,
+}
+
+/// The smoke checks due: at the smoke step, once every candidate's pods
+/// (of `name`'s rollout) run its revision and are ready, its readiness
+/// (or health) path and each of `analysis.smokePaths`.
 pub fn due_smoke(
     spec: &ChatbotDeploymentSpec,
     status: &ChatbotDeploymentStatus,
     observed: &Observed,
-) -> Option<Vec<String>> {
+    name: &str,
+) -> Option<Smoke> {
     let settings = Settings::of(spec).ok()??;
     let rollout = status.rollout.as_ref()?;
     let at_smoke = progressive::stands_at(rollout, &settings.steps, &Step::Smoke);
-    let ready = observed
-        .candidate
-        .as_ref()
-        .is_some_and(|c| c.rolled_out() && c.template_revision == Some(rollout.revision));
+    let running = super::candidates::running(spec, rollout);
+    let ready = running.iter().all(|(position, revision)| {
+        super::candidates::observed_at(observed, *position)
+            .is_some_and(|c| c.rolled_out() && c.template_revision == Some(*revision))
+    });
     if !at_smoke || !ready || status.current_revision != Some(rollout.revision) {
         return None;
     }
@@ -111,7 +122,14 @@ pub fn due_smoke(
             .and_then(|a| a.smoke_paths.clone())
             .unwrap_or_default(),
     );
-    Some(paths)
+    let names = crate::names::ChildNames::for_deployment(name);
+    Some(Smoke {
+        services: running
+            .iter()
+            .map(|(position, _)| names.candidate_at(*position))
+            .collect(),
+        paths,
+    })
 }
 
 /// A measured round as status keeps it.

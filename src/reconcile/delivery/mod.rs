@@ -19,20 +19,23 @@ use crate::{
         TrafficProvider,
     },
     names,
-    render::{Child, Rendered, candidate_children, route_children},
+    render::{Child, Rendered, route_children},
     rollout::{
-        ab,
+        ab::{self, Variants},
         machine::{self, Command, Comparison, Step},
-        progressive::{self, Inputs, Pods, Progress},
+        progressive::{self, Inputs, Progress},
         traffic::Split,
     },
 };
 
+mod candidates;
 mod measure;
 mod report;
 mod settings;
 
-pub use measure::{due_checks, due_smoke, round};
+pub use candidates::{Candidates, OtherCandidate};
+
+pub use measure::{Smoke, due_checks, due_smoke, round};
 pub use report::{VariantQueries, due_report};
 pub use settings::{ANALYSIS_INTERVAL, CONSECUTIVE_ERROR_LIMIT};
 
@@ -55,14 +58,12 @@ pub struct Delivery {
     pub wake: Option<Duration>,
     /// An A/B test's sample-ratio check turned, either way.
     pub notes: Vec<Note>,
-}
-
-fn pods(workload: &super::observe::Workload) -> Pods {
-    Pods {
-        revision: workload.template_revision,
-        desired: workload.desired,
-        rolled_out: workload.rolled_out(),
-    }
+    /// The position of the candidate whose revision the rollout's is:
+    /// the one rendered, or a winner handed the rollout this reconcile.
+    pub lead: usize,
+    /// A winner that did not lead, handed the rollout this reconcile: its
+    /// revision is the spec's now (the next reconcile renders it).
+    pub handed_to: Option<i64>,
 }
 
 fn command(status: &ChatbotDeploymentStatus, revision: i64) -> Option<(Command, &str)> {
@@ -84,11 +85,12 @@ fn command(status: &ChatbotDeploymentStatus, revision: i64) -> Option<(Command, 
     Some((command, wanted.action.as_str()))
 }
 
-/// The rollout's move for `rendered` (at the spec's revision), or `None`
-/// when the strategy rolls plainly.
+/// The rollout's move for `rendered` (at the spec's revision) and an A/B
+/// test's other `candidates`, or `None` when the strategy rolls plainly.
 pub fn plan(
     spec: &ChatbotDeploymentSpec,
     rendered: &Rendered,
+    candidates: Candidates,
     observed: &Observed,
     status: &ChatbotDeploymentStatus,
     now: &Time,
@@ -111,8 +113,8 @@ pub fn plan(
         strategy,
         steps: &settings.steps,
         spec_revision: revision,
-        stable: observed.workload.as_ref().map(pods),
-        candidate: observed.candidate.as_ref().map(pods),
+        stable: observed.workload.as_ref().map(candidates::pods),
+        candidate: candidates::pods_of(observed, candidates),
         previous: measured.current.as_ref().or(status.rollout.as_ref()),
         command: command(status, revision),
         analysis: measured.analysis,
@@ -134,11 +136,20 @@ pub fn plan(
     };
     let mut progress = progressive::next(&inputs);
     say_weight_by_pods(&mut progress, weight_by_replicas, observed, rendered);
+    let variants = settings.test.as_ref().map(|(_, variants, _)| variants);
+    let sent = status
+        .rollout_command
+        .as_ref()
+        .filter(|c| c.revision == revision);
+    if let Some(rollout) = progress.status.as_mut() {
+        candidates::name_winner(rollout, sent);
+    }
+    let (candidates, lead, handed_to) = lead_of(&mut progress, variants, candidates, rendered);
     let sticky = settings
         .test
         .as_ref()
         .and_then(|(test, _, _)| test.sticky.clone());
-    let route = route(rendered, &progress, sticky);
+    let route = route(lead, &progress, candidates, variants, sticky);
     let component = if weight_by_replicas {
         "app"
     } else {
@@ -146,22 +157,7 @@ pub fn plan(
     };
     let candidate = progress
         .candidate_replicas
-        .map(|replicas| {
-            let variant = settings
-                .test
-                .as_ref()
-                .and_then(|(_, variants, _)| variants.candidates.first())
-                .map(|c| c.name.as_str());
-            candidate_children(
-                rendered,
-                crate::render::CandidateOf {
-                    replicas,
-                    component,
-                    position: 0,
-                    variant,
-                },
-            )
-        })
+        .map(|replicas| candidates::children(candidates, lead, replicas, component, variants))
         .unwrap_or_default();
     let wake = wake(&settings, &inputs, &progress);
     let notes = sample_ratio_turned(
@@ -174,9 +170,48 @@ pub fn plan(
         progress,
         candidate,
         route,
-        wake,
+        wake: handed_to.map_or(wake, |_| Some(Duration::from_secs(1))),
         notes,
+        lead: candidates.lead,
+        handed_to: handed_to.map(|_| lead.context.revision),
     }))
+}
+
+/// The candidates that run after this move, the rendering of the one
+/// that leads, and whether a winner that did not lead was just handed
+/// the rollout: the stable Deployment waits for the next reconcile to
+/// take the winner's template, and the others go.
+fn lead_of<'a>(
+    progress: &mut Progress,
+    variants: Option<&Variants>,
+    candidates: Candidates<'a>,
+    rendered: &'a Rendered,
+) -> (Candidates<'a>, &'a Rendered, Option<usize>) {
+    let Some(status) = progress.status.as_mut() else {
+        return (candidates, rendered, None);
+    };
+    if let Some(variants) = variants
+        && (status.candidates.is_empty() || !candidates.others.is_empty())
+    {
+        status.candidates = candidates::recorded(variants, candidates, rendered);
+    }
+    let handed = (progressive::phase_of(status) == machine::Phase::Promoted)
+        .then(|| candidates::hand_to_winner(status, variants?, candidates))
+        .flatten();
+    let Some(position) = handed else {
+        return (candidates, rendered, None);
+    };
+    progress.apply_stable = false;
+    let winner = candidates
+        .others
+        .iter()
+        .find(|o| o.position == position)
+        .map_or(rendered, |o| &o.rendered);
+    let alone = Candidates {
+        lead: position,
+        others: &[],
+    };
+    (alone, winner, Some(position))
 }
 
 /// What was measured of the revision this reconcile.
@@ -321,16 +356,25 @@ fn say_weight_by_pods(
 
 /// The route with the rollout's split. A promoted candidate kept for its
 /// scale-down delay is off the route.
-fn route(rendered: &Rendered, progress: &Progress, sticky: Option<Sticky>) -> Vec<Child> {
+fn route(
+    rendered: &Rendered,
+    progress: &Progress,
+    candidates: Candidates,
+    variants: Option<&Variants>,
+    sticky: Option<Sticky>,
+) -> Vec<Child> {
     let names = &rendered.context.names;
     let handed_back = progress.status.as_ref().is_some_and(|s| {
         progressive::phase_of(s) == machine::Phase::Promoted && !progressive::promoting(s)
     });
     let split = match progress.candidate_replicas {
-        Some(_) if !handed_back => Split::one(
+        Some(_) if !handed_back => candidates::split(
             &names.service,
-            &names.candidate,
+            names,
+            candidates,
+            rendered,
             progress.candidate_weight,
+            variants,
             sticky,
         ),
         _ => Split::stable(&names.service),
@@ -356,3 +400,5 @@ fn wake(settings: &Settings, inputs: &Inputs, progress: &Progress) -> Option<Dur
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_several;

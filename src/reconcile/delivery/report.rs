@@ -22,7 +22,7 @@ pub struct VariantQueries {
 }
 
 /// The Prometheus URL and the queries of an A/B test's report (baseline,
-/// then candidate): at the compare step once, or every `interval` while a
+/// then each candidate): at the compare step once, or every `interval` while a
 /// test with a primary metric runs (over the test so far).
 pub fn due_report(
     spec: &ChatbotDeploymentSpec,
@@ -60,30 +60,39 @@ pub fn due_report(
         .and_then(|r| r.analysis.as_ref())
         .and_then(|a| a.prometheus_url.clone())
         .unwrap_or_default();
-    let queries = |revision| {
+    let queries = |revision, variant: Option<&str>| {
         let selector = Selector {
             namespace: namespace.to_string(),
             instance: name.to_string(),
             revision,
+            variant: variant.map(str::to_string),
         };
         ab::report_queries(&selector, &window, &test)
     };
-    Some((
-        url,
-        vec![
-            VariantQueries {
-                name: variants.baseline.clone(),
-                revision: rollout.stable_revision,
-                queries: queries(rollout.stable_revision),
-                guardrails,
-            },
-            // The rollout runs one candidate (`ab::plan`).
-            VariantQueries {
-                name: variants.candidates.first()?.name.clone(),
-                revision: rollout.revision,
-                queries: queries(rollout.revision),
-                guardrails,
-            },
-        ],
-    ))
+    let baseline = VariantQueries {
+        name: variants.baseline.clone(),
+        revision: rollout.stable_revision,
+        queries: queries(rollout.stable_revision, None),
+        guardrails,
+    };
+    // Each candidate's pods at its revision, told apart by their variant
+    // label (two candidates may run the same template).
+    let candidates: Vec<(String, i64)> = if rollout.candidates.is_empty() {
+        vec![(variants.candidates.first()?.name.clone(), rollout.revision)]
+    } else {
+        rollout
+            .candidates
+            .iter()
+            .map(|c| (c.variant.clone(), c.revision))
+            .collect()
+    };
+    let candidates = candidates
+        .into_iter()
+        .map(|(variant, revision)| VariantQueries {
+            queries: queries(revision, Some(&variant)),
+            name: variant,
+            revision,
+            guardrails,
+        });
+    Some((url, std::iter::once(baseline).chain(candidates).collect()))
 }

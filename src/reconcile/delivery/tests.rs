@@ -63,6 +63,7 @@ fn a_new_revision_gets_a_candidate_beside_the_stable_pods_and_no_traffic_yet() {
     let delivery = plan(
         spec,
         &rendered,
+        Candidates::default(),
         &observed(None),
         &Default::default(),
         &at(100),
@@ -176,25 +177,42 @@ fn a_ready_candidate_takes_the_first_weight_then_waits_for_its_analysis() {
     let mut status = started(&rendered, &at(100));
     // Analysis is on: the ready candidate's health path is checked first.
     assert_eq!(
-        due_smoke(spec, &status, &observed(Some(true))),
-        Some(vec!["/health".to_string()])
+        due_smoke(spec, &status, &observed(Some(true)), "claude-saas"),
+        Some(Smoke {
+            services: vec!["claude-saas-canary".to_string()],
+            paths: vec!["/health".to_string()]
+        })
     );
     assert_eq!(
-        due_smoke(spec, &status, &observed(Some(false))),
+        due_smoke(spec, &status, &observed(Some(false)), "claude-saas"),
         None,
         "not before it is ready"
     );
-    let smoked = plan(spec, &rendered, &smoke_passed(), &status, &at(120))
-        .unwrap()
-        .unwrap();
+    let smoked = plan(
+        spec,
+        &rendered,
+        Candidates::default(),
+        &smoke_passed(),
+        &status,
+        &at(120),
+    )
+    .unwrap()
+    .unwrap();
     assert_eq!(
         smoked.progress.candidate_weight, 0,
         "no traffic before the smoke checks"
     );
     status.rollout = smoked.progress.status;
-    let first = plan(spec, &rendered, &observed(Some(true)), &status, &at(130))
-        .unwrap()
-        .unwrap();
+    let first = plan(
+        spec,
+        &rendered,
+        Candidates::default(),
+        &observed(Some(true)),
+        &status,
+        &at(130),
+    )
+    .unwrap()
+    .unwrap();
     assert_eq!(
         weights(&first.route),
         [
@@ -214,9 +232,16 @@ fn a_ready_candidate_takes_the_first_weight_then_waits_for_its_analysis() {
             .all(|c| c.query.contains(r#"chatbot_dev_revision="2""#)),
         "{checks:?}"
     );
-    let waiting = plan(spec, &rendered, &observed(Some(true)), &status, &at(131))
-        .unwrap()
-        .unwrap();
+    let waiting = plan(
+        spec,
+        &rendered,
+        Candidates::default(),
+        &observed(Some(true)),
+        &status,
+        &at(131),
+    )
+    .unwrap()
+    .unwrap();
     assert_eq!(waiting.progress.candidate_weight, 10);
     assert_eq!(waiting.wake, Some(Duration::from_secs(60)));
 }
@@ -226,6 +251,7 @@ fn started(rendered: &Rendered, now: &Time) -> ChatbotDeploymentStatus {
     let delivery = plan(
         &rendered.resolution.spec,
         rendered,
+        Candidates::default(),
         &observed(None),
         &Default::default(),
         now,
@@ -255,9 +281,16 @@ fn a_candidate_that_fails_its_smoke_check_never_takes_traffic() {
         smoke: Some(Err("GET /health answered 503".into())),
         ..observed(Some(true))
     };
-    let delivery = plan(spec, &rendered, &failed, &status, &at(130))
-        .unwrap()
-        .unwrap();
+    let delivery = plan(
+        spec,
+        &rendered,
+        Candidates::default(),
+        &failed,
+        &status,
+        &at(130),
+    )
+    .unwrap()
+    .unwrap();
     assert_eq!(delivery.progress.candidate_replicas, None);
     let rollout = delivery.progress.status.unwrap();
     assert_eq!(rollout.phase, "RolledBack");
@@ -311,9 +344,16 @@ fn failed_rounds_beyond_the_limit_send_all_traffic_back_and_say_why() {
         analysis_round: Some(measured("error-rate", 12.5, "Failed", 120)),
         ..observed(Some(true))
     };
-    let delivery = plan(spec, &rendered, &observed, &status, &at(120))
-        .unwrap()
-        .unwrap();
+    let delivery = plan(
+        spec,
+        &rendered,
+        Candidates::default(),
+        &observed,
+        &status,
+        &at(120),
+    )
+    .unwrap()
+    .unwrap();
     assert_eq!(delivery.progress.candidate_replicas, None);
     assert_eq!(
         weights(&delivery.route),
@@ -353,9 +393,16 @@ fn an_empty_result_pauses_the_rollout_as_inconclusive() {
         }),
         ..observed(Some(true))
     };
-    let delivery = plan(spec, &rendered, &observed, &analysing(vec![]), &at(60))
-        .unwrap()
-        .unwrap();
+    let delivery = plan(
+        spec,
+        &rendered,
+        Candidates::default(),
+        &observed,
+        &analysing(vec![]),
+        &at(60),
+    )
+    .unwrap()
+    .unwrap();
     let rollout = delivery.progress.status.unwrap();
     assert_eq!(rollout.phase, "Inconclusive");
     assert!(rollout.message.contains("no series"), "{}", rollout.message);
@@ -393,6 +440,7 @@ fn a_rolling_spec_rolls_plainly() {
     let delivery = plan(
         &rendered.resolution.spec,
         &rendered,
+        Candidates::default(),
         &observed(None),
         &Default::default(),
         &at(0),
@@ -426,13 +474,27 @@ fn an_a_b_test_splits_fifty_fifty_with_a_sticky_cookie_then_reports_for_a_person
     });
     let spec = &rendered.resolution.spec;
     let mut status = started(&rendered, &at(0));
-    let smoked = plan(spec, &rendered, &smoke_passed(), &status, &at(5))
-        .unwrap()
-        .unwrap();
+    let smoked = plan(
+        spec,
+        &rendered,
+        Candidates::default(),
+        &smoke_passed(),
+        &status,
+        &at(5),
+    )
+    .unwrap()
+    .unwrap();
     status.rollout = smoked.progress.status;
-    let split = plan(spec, &rendered, &observed(Some(true)), &status, &at(10))
-        .unwrap()
-        .unwrap();
+    let split = plan(
+        spec,
+        &rendered,
+        Candidates::default(),
+        &observed(Some(true)),
+        &status,
+        &at(10),
+    )
+    .unwrap()
+    .unwrap();
     assert_eq!(
         weights(&split.route),
         [
@@ -461,6 +523,7 @@ fn an_a_b_test_splits_fifty_fifty_with_a_sticky_cookie_then_reports_for_a_person
     let waited = plan(
         spec,
         &rendered,
+        Candidates::default(),
         &observed(Some(true)),
         &status,
         &at(10 + 14 * 86_400),
@@ -505,9 +568,16 @@ fn an_a_b_test_splits_fifty_fifty_with_a_sticky_cookie_then_reports_for_a_person
         }),
         ..observed(Some(true))
     };
-    let decided = plan(spec, &rendered, &observed, &status, &at(20 + 14 * 86_400))
-        .unwrap()
-        .unwrap();
+    let decided = plan(
+        spec,
+        &rendered,
+        Candidates::default(),
+        &observed,
+        &status,
+        &at(20 + 14 * 86_400),
+    )
+    .unwrap()
+    .unwrap();
     let rollout = decided.progress.status.unwrap();
     assert_eq!(rollout.phase, "Paused", "Manual: a person decides");
     assert!(
@@ -546,13 +616,27 @@ fn brigade_split() -> (Rendered, ChatbotDeploymentStatus) {
     let rendered = brigade(|_| {});
     let spec = &rendered.resolution.spec;
     let mut status = started(&rendered, &at(0));
-    let smoked = plan(spec, &rendered, &smoke_passed(), &status, &at(5))
-        .unwrap()
-        .unwrap();
+    let smoked = plan(
+        spec,
+        &rendered,
+        Candidates::default(),
+        &smoke_passed(),
+        &status,
+        &at(5),
+    )
+    .unwrap()
+    .unwrap();
     status.rollout = smoked.progress.status;
-    let split = plan(spec, &rendered, &observed(Some(true)), &status, &at(10))
-        .unwrap()
-        .unwrap();
+    let split = plan(
+        spec,
+        &rendered,
+        Candidates::default(),
+        &observed(Some(true)),
+        &status,
+        &at(10),
+    )
+    .unwrap()
+    .unwrap();
     assert_eq!(split.progress.candidate_weight, 50);
     // The candidate's pods know their variant, and their metrics keep it.
     let Some(Object::Deployment(candidate)) = split
@@ -641,6 +725,7 @@ fn a_sequential_test_is_measured_every_round_and_promotes_a_clear_winner_early()
     let early = plan(
         spec,
         &rendered,
+        Candidates::default(),
         &counted((500.0, 0.35, 0.01), (500.0, 0.37, 0.01)),
         &status,
         &at(10 + day),
@@ -669,6 +754,7 @@ fn a_sequential_test_is_measured_every_round_and_promotes_a_clear_winner_early()
     let between = plan(
         spec,
         &rendered,
+        Candidates::default(),
         &observed(Some(true)),
         &status,
         &at(40 + day),
@@ -685,6 +771,7 @@ fn a_sequential_test_is_measured_every_round_and_promotes_a_clear_winner_early()
     let won = plan(
         spec,
         &rendered,
+        Candidates::default(),
         &counted((3_000.0, 0.35, 0.01), (3_000.0, 0.41, 0.01)),
         &status,
         &at(10 + 6 * day),
@@ -716,6 +803,7 @@ fn a_sample_ratio_mismatch_holds_the_test_and_a_breached_guardrail_rolls_back() 
     let skewed = plan(
         spec,
         &rendered,
+        Candidates::default(),
         &counted((5_400.0, 0.35, 0.01), (4_600.0, 0.41, 0.01)),
         &status,
         &at(10 + 6 * day),
@@ -745,6 +833,7 @@ fn a_sample_ratio_mismatch_holds_the_test_and_a_breached_guardrail_rolls_back() 
     let recovered = plan(
         spec,
         &rendered,
+        Candidates::default(),
         &counted((5_000.0, 0.35, 0.01), (5_000.0, 0.36, 0.01)),
         &held,
         &at(10 + 7 * day),
@@ -757,6 +846,7 @@ fn a_sample_ratio_mismatch_holds_the_test_and_a_breached_guardrail_rolls_back() 
     let breached = plan(
         spec,
         &rendered,
+        Candidates::default(),
         &counted((3_000.0, 0.35, 0.01), (3_000.0, 0.41, 0.04)),
         &status,
         &at(10 + 6 * day),

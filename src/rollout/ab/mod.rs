@@ -1,8 +1,8 @@
-//! A/B tests: the baseline variant keeps the stable revision, the other
-//! variant is the spec's new revision or, when it sets an overlay, the
-//! spec with the overlay set over it (the candidate); traffic is split by
-//! the variants' weights for the test's duration, then both are measured
-//! over the whole test and the spec's rule decides. Pure: queries are
+//! A/B tests: the baseline variant keeps the stable revision, each other
+//! variant (a candidate) is the spec's new revision or, when it sets an
+//! overlay, the spec with the overlay set over it; traffic is split by
+//! the variants' weights for the test's duration, the variants are
+//! measured every round (or once at the end) and the spec's rule decides. Pure: queries are
 //! built here and run by the reconciler.
 
 use std::time::Duration;
@@ -11,6 +11,9 @@ pub mod judge;
 pub mod length;
 mod queries;
 pub mod sequential;
+mod variants;
+
+pub use variants::{Candidate, MAX_CANDIDATES, Variants, variants};
 
 use super::machine::{Comparison, PlanError, Step, parse_duration};
 use crate::{
@@ -23,99 +26,15 @@ pub const DEFAULT_DURATION: Duration = Duration::from_secs(14 * 86_400);
 /// z of a two-sided 95% test: a lead smaller than this is no lead.
 const SIGNIFICANT_Z: f64 = 1.96;
 
-/// Candidates a test may have beside its baseline: a Gateway API route
-/// has a backend and a sticky match per variant; ingress-nginx has one
-/// canary Ingress per host, so one candidate there.
-pub const MAX_CANDIDATES: usize = crate::names::MAX_CANDIDATES;
-
-/// The variants of a test: the baseline, then each candidate with its
-/// weight, in spec order.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Variants {
-    pub baseline: String,
-    pub candidates: Vec<Candidate>,
-}
-
-/// A variant that is not the baseline.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Candidate {
-    pub name: String,
-    /// Percent of traffic on it.
-    pub weight: i32,
-}
-
-impl Variants {
-    /// Percent of traffic on the candidates together.
-    pub fn candidate_weight(&self) -> i32 {
-        self.candidates
-            .iter()
-            .map(|c| c.weight)
-            .sum::<i32>()
-            .min(100)
-    }
-
-    /// Percent of traffic on the baseline.
-    pub fn baseline_weight(&self) -> i32 {
-        100 - self.candidate_weight()
-    }
-
-    /// The smallest share of traffic any variant gets, in percent: the
-    /// variant that takes longest to reach a test's size.
-    pub fn slowest_weight(&self) -> i32 {
-        self.candidates
-            .iter()
-            .map(|c| c.weight)
-            .fold(self.baseline_weight(), i32::min)
-    }
-}
-
-/// The test's variants: one baseline and one to [`MAX_CANDIDATES`]
-/// candidates.
-pub fn variants(test: &AbTest) -> Result<Variants, PlanError> {
-    variants_within(test, MAX_CANDIDATES)
-}
-
-/// The test's variants: one baseline and one to `most` candidates.
-fn variants_within(test: &AbTest, most: usize) -> Result<Variants, PlanError> {
-    let baselines: Vec<_> = test
-        .variants
-        .iter()
-        .filter(|v| v.baseline == Some(true))
-        .collect();
-    let candidates: Vec<Candidate> = test
-        .variants
-        .iter()
-        .filter(|v| v.baseline != Some(true))
-        .map(|v| Candidate {
-            name: v.name.clone(),
-            weight: v.weight.clamp(0, 100),
-        })
-        .collect();
-    match baselines.as_slice() {
-        [baseline] if (1..=most).contains(&candidates.len()) => Ok(Variants {
-            baseline: baseline.name.clone(),
-            candidates,
-        }),
-        _ => Err(PlanError {
-            path: "spec.rollout.abTest.variants".into(),
-            message: format!(
-                "needs exactly one baseline variant and one other (the candidate); found {} baseline and {} other",
-                baselines.len(),
-                candidates.len()
-            ),
-        }),
-    }
-}
-
-/// The test's steps and variants: the candidate's weight, the duration,
-/// then the comparison. The rollout runs one candidate beside the
-/// baseline.
+/// The test's steps and variants: the candidates' weight, the duration,
+/// then the comparison.
 pub fn plan(test: &AbTest) -> Result<(Vec<Step>, Variants, Duration), PlanError> {
     let error = |path: &str, message: String| PlanError {
         path: format!("spec.rollout.abTest.{path}"),
         message,
     };
-    let variants = variants_within(test, 1)?;
+    let variants = variants(test)?;
+    variants::check_several(test, &variants)?;
     let duration = match &test.duration {
         None => DEFAULT_DURATION,
         Some(text) => parse_duration(text).ok_or_else(|| {
@@ -409,6 +328,7 @@ pub fn round(
             report.sample_ratio = judged.sample_ratio;
             report.more_conversations = judged.more_conversations;
             report.more_days = judged.more_days;
+            report.winner = judged.winner;
             judged.comparison
         }
         // Without a primary metric the rollout runs one candidate.

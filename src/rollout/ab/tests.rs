@@ -59,16 +59,56 @@ fn the_sales_teams_fifty_fifty_for_two_weeks_then_a_comparison() {
 }
 
 #[test]
-fn a_test_needs_one_baseline_and_one_candidate() {
-    let error = plan(&test(vec![
+fn a_test_needs_one_baseline_and_up_to_seven_candidates_judged_sequentially() {
+    let error = plan(&test(vec![variant("a", 50, true), variant("b", 50, true)])).unwrap_err();
+    assert_eq!(error.path, "spec.rollout.abTest.variants");
+    assert!(
+        error.message.contains("found 2 baseline and 0 other"),
+        "{}",
+        error.message
+    );
+    let mut eight = vec![variant("a", 20, true)];
+    eight.extend((0..8).map(|i| variant(&format!("c{i}"), 10, false)));
+    let error = plan(&test(eight)).unwrap_err();
+    assert!(
+        error
+            .message
+            .contains("one to 7 others (the candidates); found 1 baseline and 8 other"),
+        "{}",
+        error.message
+    );
+    // Several candidates are judged by the sequential test only.
+    let three = test(vec![
         variant("a", 34, true),
         variant("b", 33, false),
         variant("c", 33, false),
-    ]))
-    .unwrap_err();
-    assert_eq!(error.path, "spec.rollout.abTest.variants");
+    ]);
+    let error = plan(&three).unwrap_err();
+    assert_eq!(error.path, "spec.rollout.abTest.primary");
     assert!(
-        error.message.contains("found 1 baseline and 2 other"),
+        error.message.contains("with 2 candidates"),
+        "{}",
+        error.message
+    );
+    let mut judged = three.clone();
+    judged.decision = Some(AbDecision::Sequential);
+    judged.primary = Some(crate::api::PrimaryMetric {
+        baseline_rate_percent: 35.0,
+        minimum_detectable_effect_percent: 10.0,
+        ..Default::default()
+    });
+    let (steps, variants, _) = plan(&judged).unwrap();
+    assert_eq!(steps[0], Step::SetWeight(66));
+    assert_eq!(variants.candidates.len(), 2);
+    // Beside others, a candidate is reached by its name: not a value the
+    // route gives the stable revision or a lone candidate.
+    judged.variants[2].name = "never".into();
+    let error = plan(&judged).unwrap_err();
+    assert_eq!(error.path, "spec.rollout.abTest.variants[2].name");
+    assert!(
+        error
+            .message
+            .starts_with("never is one of the route's sticky values"),
         "{}",
         error.message
     );
@@ -142,6 +182,7 @@ fn report_queries_cover_both_revisions_over_the_whole_test() {
         namespace: "sales".into(),
         instance: "brigade".into(),
         revision: 5,
+        variant: None,
     };
     let test = AbTest {
         compare: Some(vec![MetricQuery {
