@@ -307,7 +307,12 @@ pub fn to_text(plan: &Plan) -> String {
         let _ = writeln!(out, "  storage: {}", backup.arithmetic);
     }
     if let Some(candidate) = &plan.candidate {
-        let _ = writeln!(out, "\nA/B candidate:\n  {candidate}");
+        let heading = if candidate.contains('\n') {
+            "A/B candidates"
+        } else {
+            "A/B candidate"
+        };
+        let _ = writeln!(out, "\n{heading}:\n  {candidate}");
     }
     if let Some(experiment) = &plan.experiment {
         let _ = writeln!(out, "\nA/B test length:");

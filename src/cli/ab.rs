@@ -104,13 +104,28 @@ pub fn ab_report(cbd: &ChatbotDeployment, now: &Timestamp) -> String {
         );
     };
     let mut out = String::new();
+    let candidates = match rollout.candidates.as_slice() {
+        several @ [_, _, ..] => format!(
+            "revisions {}",
+            several
+                .iter()
+                .map(|c| format!("{} ({})", c.revision, c.variant))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        _ => format!("revision {}", rollout.revision),
+    };
     let _ = writeln!(
         out,
-        "A/B test of {name}: revision {} against revision {} · {} · {}% to the candidate · measured {} ago",
-        rollout.revision,
+        "A/B test of {name}: {candidates} against revision {} · {} · {}% to the {} · measured {} ago",
         rollout.stable_revision,
         rollout.phase,
         rollout.weight,
+        if rollout.candidates.len() > 1 {
+            "candidates"
+        } else {
+            "candidate"
+        },
         age(report.at.as_ref(), now)
     );
     let _ = writeln!(out, "{}\n", report.decision);
@@ -319,6 +334,44 @@ Needs about 6402 more conversations per variant to find the planned effect, abou
             "\n{text}"
         );
         assert!(text.contains("0.0125 Better"), "\n{text}");
+    }
+
+    #[test]
+    fn the_header_names_each_candidate_revision_beside_others() {
+        let cbd = ChatbotDeployment {
+            metadata: kube::api::ObjectMeta {
+                name: Some("mindmitra".into()),
+                ..Default::default()
+            },
+            spec: Default::default(),
+            status: Some(crate::api::ChatbotDeploymentStatus {
+                rollout: Some(RolloutStatus {
+                    revision: 2,
+                    stable_revision: 1,
+                    phase: "Progressing".into(),
+                    weight: 50,
+                    candidates: ["listen-first", "short"]
+                        .into_iter()
+                        .zip([2, 3])
+                        .map(|(variant, revision)| crate::api::RolloutCandidate {
+                            variant: variant.into(),
+                            revision,
+                        })
+                        .collect(),
+                    report: Some(AbReport {
+                        decision: "A/B test: no conclusion yet".into(),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+        };
+        let text = ab_report(&cbd, &Timestamp::now());
+        assert!(
+            text.starts_with("A/B test of mindmitra: revisions 2 (listen-first), 3 (short) against revision 1 · Progressing · 50% to the candidates ·"),
+            "\n{text}"
+        );
     }
 
     #[test]

@@ -5,10 +5,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::{
-    api::{apps::v1::Deployment, batch::v1::Job, core::v1::Secret},
+    api::{batch::v1::Job, core::v1::Secret},
     apimachinery::pkg::apis::meta::v1::ObjectMeta,
 };
 use kube::{Resource, ResourceExt};
+
+mod workload;
+
+pub use workload::{Workload, workload};
 
 use super::caches::{Stores, get};
 use crate::{
@@ -18,37 +22,6 @@ use crate::{
     rollout::revisions::Recovered,
     secrets::SecretReference,
 };
-
-/// The app Deployment as observed.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Workload {
-    pub generation: i64,
-    pub observed_generation: i64,
-    /// Pods asked for (`spec.replicas`).
-    pub desired: i32,
-    /// Pods of any template (`status.replicas`).
-    pub current: i32,
-    pub updated: i32,
-    pub ready: i32,
-    pub available: i32,
-    /// The Deployment controller gave up waiting for the new pods.
-    pub deadline_exceeded: bool,
-    /// Revision of the pod template, from its label.
-    pub template_revision: Option<i64>,
-    /// Template hash recorded on the pod template.
-    pub template_hash: Option<String>,
-}
-
-impl Workload {
-    /// Every pod runs the current template and is available (what
-    /// `kubectl rollout status` waits for).
-    pub fn rolled_out(&self) -> bool {
-        self.observed_generation >= self.generation
-            && self.updated >= self.desired
-            && self.current == self.updated
-            && self.available >= self.updated
-    }
-}
 
 /// Who a child with the expected name belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -263,56 +236,6 @@ fn child_metadata(
     }
 }
 
-/// The progress of the app Deployment.
-pub fn workload(deployment: &Deployment) -> Workload {
-    let spec = deployment.spec.as_ref();
-    let status = deployment.status.clone().unwrap_or_default();
-    let template_meta = spec.and_then(|s| s.template.metadata.as_ref());
-    let deadline_exceeded = status.conditions.iter().flatten().any(|c| {
-        c.type_ == "Progressing"
-            && c.status == "False"
-            && c.reason.as_deref() == Some("ProgressDeadlineExceeded")
-    });
-    Workload {
-        generation: deployment.metadata.generation.unwrap_or(0),
-        observed_generation: status.observed_generation.unwrap_or(0),
-        desired: spec.and_then(|s| s.replicas).unwrap_or(1),
-        current: status.replicas.unwrap_or(0),
-        updated: status.updated_replicas.unwrap_or(0),
-        ready: status.ready_replicas.unwrap_or(0),
-        available: status.available_replicas.unwrap_or(0),
-        deadline_exceeded,
-        template_revision: template_meta
-            .and_then(|m| m.labels.as_ref())
-            .and_then(|l| l.get(names::keys::REVISION))
-            .and_then(|r| r.parse().ok()),
-        template_hash: template_meta
-            .and_then(|m| m.annotations.as_ref())
-            .and_then(|a| a.get(names::keys::TEMPLATE_HASH))
-            .cloned(),
-    }
-}
-
-/// Whether the operator's field manager owns `spec.replicas`.
-fn owns_replicas(deployment: &Deployment) -> bool {
-    deployment
-        .metadata
-        .managed_fields
-        .iter()
-        .flatten()
-        .any(|entry| {
-            entry.manager.as_deref() == Some(names::MANAGER)
-                && entry.operation.as_deref() == Some("Apply")
-                && entry.subresource.is_none()
-                && entry
-                    .fields_v1
-                    .as_ref()
-                    .and_then(|f| f.0.get("f:spec"))
-                    .and_then(|spec| spec.get("f:replicas"))
-                    .is_some()
-        })
-}
-
 fn keys(secret: &Secret) -> BTreeSet<String> {
     secret.data.iter().flat_map(|d| d.keys().cloned()).collect()
 }
@@ -429,7 +352,7 @@ pub fn gather(
         smoke: None,
         replicas_owned: app
             .as_deref()
-            .filter(|d| owns_replicas(d))
+            .filter(|d| workload::owns_replicas(d))
             .and_then(|d| d.spec.as_ref()?.replicas),
         secret_keys,
         generated,
