@@ -54,13 +54,19 @@ async fn wait_until_flat(prometheus: &Prometheus, revision: i64) {
 /// The labels the PodMonitor gives the series of revision `revision`'s
 /// pods: revision 2 is the candidate, whose pods carry their variant.
 fn labels(revision: i64) -> Vec<(&'static str, String)> {
+    variant_labels(revision, (revision == 2).then_some("listen-first"))
+}
+
+/// The labels of the series of `revision`'s pods that run `variant` (a
+/// candidate's; the baseline's pods carry none).
+fn variant_labels(revision: i64, variant: Option<&str>) -> Vec<(&'static str, String)> {
     let mut labels = vec![
         ("namespace", NS.to_string()),
         ("app_kubernetes_io_instance", "mindmitra".to_string()),
         ("chatbot_dev_revision", revision.to_string()),
     ];
-    if revision == 2 {
-        labels.push(("chatbot_dev_variant", "listen-first".to_string()));
+    if let Some(variant) = variant {
+        labels.push(("chatbot_dev_variant", variant.to_string()));
     }
     labels
 }
@@ -411,5 +417,212 @@ async fn a_prompt_overlay_runs_as_its_own_revision_and_its_promotion_leaves_the_
             .api
             .get(&common::harness::path("configmaps", NS, "mindmitra-canary"))
             .is_none()
+    );
+}
+
+/// The HTTPRoute's weighted backends: Service and weight.
+fn route_weights(harness: &common::harness::Harness) -> Vec<(String, i64)> {
+    let route = harness
+        .api
+        .get(&common::harness::path("httproutes", NS, "mindmitra"))
+        .expect("an HTTPRoute");
+    let rules = route["spec"]["rules"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    rules
+        .last()
+        .and_then(|rule| rule["backendRefs"].as_array().cloned())
+        .unwrap_or_default()
+        .iter()
+        .map(|b| {
+            (
+                b["name"].as_str().unwrap_or_default().to_string(),
+                b["weight"].as_i64().unwrap_or(1),
+            )
+        })
+        .collect()
+}
+
+/// Per scrape, a candidate on a quarter of the traffic: 1,000
+/// conversations, 35 % rated up, the baseline's error and latency shares.
+const QUARTER: Chat = Chat {
+    conversations: 1_000,
+    rated_up: 350,
+    requests: 10_000,
+    errors: 100,
+    first_token_under_2s: 9_500,
+    provider_calls: 10_000,
+    provider_429: 100,
+};
+
+#[tokio::test]
+async fn of_two_prompts_the_better_liked_one_is_promoted_though_it_does_not_lead() {
+    // listen-first (revision 2) is liked as the baseline is; terse
+    // (revision 3) is liked far better, with its guardrails holding.
+    let terse = Chat {
+        rated_up: 500,
+        ..QUARTER
+    };
+    let server = PrometheusServer::start(&[
+        Target {
+            address: chat_app(BASELINE).await,
+            labels: variant_labels(1, None),
+        },
+        Target {
+            address: chat_app(QUARTER).await,
+            labels: variant_labels(2, Some("listen-first")),
+        },
+        Target {
+            address: chat_app(terse).await,
+            labels: variant_labels(3, Some("terse")),
+        },
+    ])
+    .await;
+    let prometheus = Prometheus::new(&server.url()).unwrap();
+    let mut running = prompt_test(&server.url());
+    running.spec.traffic = Some(chatbot_operator::api::Traffic {
+        provider: Some(chatbot_operator::api::TrafficProvider::GatewayApi),
+        host: Some("mindmitra.example.org".into()),
+        gateway: Some(chatbot_operator::api::GatewayRef {
+            name: "public".into(),
+            namespace: Some("gateways".into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    });
+    let test = running
+        .spec
+        .rollout
+        .as_mut()
+        .unwrap()
+        .ab_test
+        .as_mut()
+        .unwrap();
+    test.variants[1].weight = 25;
+    test.variants.push(Variant {
+        name: "terse".into(),
+        weight: 25,
+        ..Default::default()
+    });
+    let (mut harness, at) = serving_revision_1(&running).await;
+
+    // Both prompts laid over the running spec: revisions 2 and 3.
+    let mut spec = running.clone();
+    let variants = &mut spec
+        .spec
+        .rollout
+        .as_mut()
+        .unwrap()
+        .ab_test
+        .as_mut()
+        .unwrap()
+        .variants;
+    for (at_index, prompt) in [(1, "Listen first."), (2, "Answer in two sentences.")] {
+        variants[at_index].config =
+            Some([("SYSTEM_PROMPT".to_string(), prompt.to_string())].into());
+    }
+    apply_spec(&mut harness, &at, &spec);
+    harness.reconcile(&at).await;
+    let status = harness.chatbot(&at).status.unwrap();
+    assert_eq!(status.current_revision, Some(2));
+    let numbers: Vec<i64> = status.revisions.iter().map(|r| r.revision).collect();
+    assert_eq!(numbers, [1, 2, 3]);
+    assert_eq!(
+        config_value(&harness, "mindmitra-canary-2", "SYSTEM_PROMPT").as_deref(),
+        Some("Answer in two sentences.")
+    );
+    harness.deployment_ready(NS, "mindmitra-canary", 2);
+    harness.deployment_ready(NS, "mindmitra-canary-2", 2);
+    harness.reconcile_times(&at, 2).await;
+    assert_eq!(
+        route_weights(&harness),
+        [
+            ("mindmitra".to_string(), 50),
+            ("mindmitra-canary".to_string(), 25),
+            ("mindmitra-canary-2".to_string(), 25)
+        ]
+    );
+    for revision in [1, 2, 3] {
+        wait_until_flat(&prometheus, revision).await;
+    }
+    advance(&mut harness, 3_600);
+    harness.reconcile_times(&at, 2).await;
+
+    // terse wins, and is handed the rollout: its revision is the spec's.
+    let status = harness.chatbot(&at).status.unwrap();
+    let rollout = status.rollout.clone().unwrap();
+    assert_eq!(rollout.phase, "Promoted", "{}", rollout.message);
+    let report = rollout.report.clone().unwrap();
+    assert_eq!(
+        report.winner.as_deref(),
+        Some("terse"),
+        "{}",
+        report.decision
+    );
+    let srm = report.sample_ratio.unwrap();
+    assert_eq!(srm.expected, "50/25/25");
+    assert!(!srm.mismatch, "{srm:?}");
+    let primaries: Vec<(Option<String>, String)> = report
+        .signals
+        .iter()
+        .filter(|s| s.role == "Primary")
+        .map(|s| (s.variant.clone(), s.verdict.clone()))
+        .collect();
+    assert_eq!(
+        primaries,
+        [
+            (Some("listen-first".to_string()), "NotYet".to_string()),
+            (Some("terse".to_string()), "Better".to_string())
+        ]
+    );
+    assert_eq!(rollout.revision, 3);
+    assert_eq!(status.current_revision, Some(3));
+    assert_eq!(
+        route_weights(&harness),
+        [
+            ("mindmitra".to_string(), 0),
+            ("mindmitra-canary-2".to_string(), 100)
+        ]
+    );
+    assert!(
+        harness
+            .api
+            .get(&common::harness::path(
+                "deployments",
+                NS,
+                "mindmitra-canary"
+            ))
+            .is_none(),
+        "the candidate that lost is gone"
+    );
+
+    // The stable pods take terse's prompt; the history says who won.
+    harness.deployment_ready(NS, "mindmitra", 2);
+    harness.reconcile_times(&at, 2).await;
+    assert_eq!(
+        config_value(&harness, "mindmitra-env", "SYSTEM_PROMPT").as_deref(),
+        Some("Answer in two sentences.")
+    );
+    let status = harness.chatbot(&at).status.unwrap();
+    assert_eq!(status.stable_revision, Some(3));
+    let history: Vec<(i64, String)> = status
+        .revisions
+        .iter()
+        .map(|r| (r.revision, r.outcome.clone().unwrap_or_default()))
+        .collect();
+    assert_eq!(
+        history,
+        [
+            (1, "Promoted".to_string()),
+            (2, "Superseded".to_string()),
+            (3, "Promoted".to_string())
+        ]
+    );
+    let patch: serde_json::Value =
+        serde_json::from_str(report.promotion_patch.as_deref().unwrap()).unwrap();
+    assert_eq!(
+        patch["spec"]["config"]["SYSTEM_PROMPT"],
+        "Answer in two sentences."
     );
 }
