@@ -61,6 +61,20 @@ async fn weights(client: &Client, namespace: &str, name: &str) -> Vec<(String, i
         .collect()
 }
 
+/// The HTTPRoute's sticky rules: the header or cookie value each matches
+/// and the Service it sends to.
+async fn sticky_rules(client: &Client, namespace: &str, name: &str) -> Vec<(String, String)> {
+    let api: Api<HttpRoute> = Api::namespaced(client.clone(), namespace);
+    let rules = api.get(name).await.unwrap().spec.rules.unwrap_or_default();
+    rules
+        .iter()
+        .filter_map(|rule| {
+            let header = rule.matches.as_ref()?[0].headers.as_ref()?[0].value.clone();
+            Some((header, rule.backend_refs.as_ref()?[0].name.clone()))
+        })
+        .collect()
+}
+
 async fn ready(client: &Client, namespace: &str, name: &str, operator: &Operator) {
     eventually(
         &format!("{name} Ready"),
@@ -417,15 +431,8 @@ async fn a_short_a_b_test_reports_and_waits_for_a_person() {
     // set that cookie.
     let routes: Api<HttpRoute> = Api::namespaced(client.clone(), &namespace.name);
     let rules = routes.get("echo").await.unwrap().spec.rules.unwrap();
-    let sticky: Vec<(String, String)> = rules
-        .iter()
-        .filter_map(|rule| {
-            let header = rule.matches.as_ref()?[0].headers.as_ref()?[0].value.clone();
-            Some((header, rule.backend_refs.as_ref()?[0].name.clone()))
-        })
-        .collect();
     assert_eq!(
-        sticky,
+        sticky_rules(&client, &namespace.name, "echo").await,
         [
             (
                 r"(^|;\s*)echo-variant=always(;|$)".to_string(),
@@ -636,17 +643,8 @@ async fn a_test_of_two_prompts_promotes_the_one_a_person_names() {
         assert_eq!(config["SYSTEM_PROMPT"], prompt, "{name}");
     }
     // A conversation's cookie names its variant; `never` keeps the stable.
-    let routes: Api<HttpRoute> = Api::namespaced(client.clone(), ns);
-    let rules = routes.get("echo").await.unwrap().spec.rules.unwrap();
-    let sticky: Vec<(String, String)> = rules
-        .iter()
-        .filter_map(|rule| {
-            let header = rule.matches.as_ref()?[0].headers.as_ref()?[0].value.clone();
-            Some((header, rule.backend_refs.as_ref()?[0].name.clone()))
-        })
-        .collect();
     assert_eq!(
-        sticky,
+        sticky_rules(&client, ns, "echo").await,
         [
             (
                 r"(^|;\s*)echo-variant=listen-first(;|$)".to_string(),

@@ -92,10 +92,31 @@ pub fn candidate_spec(
 }
 
 /// Every candidate's overlay checked: the first that sets what the app
-/// contract owns is refused with its path.
+/// contract owns is refused with its path, and so is a second image among
+/// several candidates when the spec migrates its database (the migration
+/// runs once per test, for the candidate that leads).
 pub fn check_overlays(spec: &ChatbotDeploymentSpec) -> Result<(), RenderError> {
-    (0..candidates(spec).len())
-        .try_for_each(|position| candidate_spec_at(spec, position).map(|_| ()))
+    let candidates = candidates(spec);
+    (0..candidates.len()).try_for_each(|position| candidate_spec_at(spec, position).map(|_| ()))?;
+    let migrates = spec
+        .database
+        .as_ref()
+        .is_some_and(|d| d.migrations.is_some());
+    if !migrates || candidates.len() < 2 {
+        return Ok(());
+    }
+    let image_of = |v: &Variant| v.image.clone().unwrap_or_else(|| spec.image.clone());
+    let first = image_of(candidates[0].1);
+    match candidates.iter().find(|(_, v)| image_of(v) != first) {
+        Some((index, variant)) => Err(RenderError::Spec {
+            path: format!("spec.rollout.abTest.variants[{index}].image"),
+            message: format!(
+                "runs {} beside a candidate on {first}: with spec.database.migrations the candidates of a test run one image, whose migration runs once before the test; test another image on its own",
+                image_of(variant)
+            ),
+        }),
+        None => Ok(()),
+    }
 }
 
 /// `over` set over `base` by name: a variable of the same name is
@@ -295,6 +316,46 @@ mod tests {
         });
         let error = candidate_spec(&spec).unwrap_err();
         assert_eq!(error.field(), "spec.rollout.abTest.variants[1].env[0].name");
+    }
+
+    #[test]
+    fn several_candidates_of_a_migrated_database_run_one_image() {
+        let mut spec = spec_with(Variant {
+            config: Some(BTreeMap::from([(
+                "SYSTEM_PROMPT".into(),
+                "Be brief.".into(),
+            )])),
+            ..Default::default()
+        });
+        let test = spec.rollout.as_mut().unwrap().ab_test.as_mut().unwrap();
+        test.variants[1].weight = 25;
+        test.variants.push(Variant {
+            name: "new-model".into(),
+            weight: 25,
+            image: Some("ghcr.io/mindmitra/chatbot:2.4.0".into()),
+            ..Default::default()
+        });
+        // Without migrations each candidate may run its own image.
+        assert!(check_overlays(&spec).is_ok());
+        spec.database = Some(crate::api::Database {
+            migrations: Some(crate::api::Migrations {
+                command: vec!["alembic".into(), "upgrade".into(), "head".into()],
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+        let error = check_overlays(&spec).unwrap_err();
+        assert_eq!(error.field(), "spec.rollout.abTest.variants[2].image");
+        assert!(
+            error.to_string().contains(
+                "runs ghcr.io/mindmitra/chatbot:2.4.0 beside a candidate on ghcr.io/mindmitra/chatbot:2.3.0"
+            ),
+            "{error}"
+        );
+        // The same image set on both is one image.
+        let test = spec.rollout.as_mut().unwrap().ab_test.as_mut().unwrap();
+        test.variants[1].image = Some("ghcr.io/mindmitra/chatbot:2.4.0".into());
+        assert!(check_overlays(&spec).is_ok());
     }
 
     #[test]

@@ -43,7 +43,7 @@ fn observed(candidate_ready: Option<bool>) -> Observed {
     }
 }
 
-fn weights(route: &[Child]) -> Vec<(String, i32)> {
+pub(super) fn weights(route: &[Child]) -> Vec<(String, i32)> {
     route
         .iter()
         .filter_map(|child| match child.object() {

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::jiff::Timestamp;
 
-use super::*;
+use super::{tests::weights, *};
 use crate::{
     api::{ChatbotDeployment, Variant, VariantReport},
     reconcile::observe::Workload,
@@ -143,20 +143,6 @@ fn deployments(delivery: &Delivery) -> Vec<(String, String, String)> {
                 variant,
             )
         })
-        .collect()
-}
-
-/// The route's weighted backends: Service and weight.
-fn weights(route: &[Child]) -> Vec<(String, i32)> {
-    route
-        .iter()
-        .filter_map(|child| match child.object() {
-            Object::HttpRoute(route) => Some(route),
-            _ => None,
-        })
-        .flat_map(|route| route.spec.rules.iter().flatten().last().cloned())
-        .flat_map(|rule| rule.backend_refs.unwrap_or_default())
-        .map(|backend| (backend.name, backend.weight.unwrap_or(1)))
         .collect()
 }
 
