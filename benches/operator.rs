@@ -365,6 +365,7 @@ fn main() {
         if std::env::var("BENCH_SKIP_IN_PROCESS").is_err() {
             managed_sample().await;
             in_process(1000).await;
+            ab_in_flight().await;
         }
         let count = std::env::var("BENCH_RESOURCES")
             .ok()
@@ -439,6 +440,115 @@ async fn cluster(count: usize) {
 /// The MindMitra sample (managed Postgres and Redis) against moto through
 /// the recording proxy: reconciles and time until `DatabaseReady` and
 /// `CacheReady`, then the AWS calls of a settled reconcile.
+/// MindMitra on a Gateway API route with an A/B test of `candidates`
+/// prompts laid over the running spec, in flight with every candidate
+/// ready: the harness and the resource's path.
+async fn a_test_of(candidates: usize) -> (Harness, String) {
+    use chatbot_operator::api::{
+        AbDecision, AbTest, GatewayRef, PrimaryMetric, Strategy, Traffic, TrafficProvider, Variant,
+    };
+    use common::rollouts::{NS, apply_spec, canary, serving_revision_1};
+    let mut cbd = canary();
+    cbd.spec.traffic = Some(Traffic {
+        provider: Some(TrafficProvider::GatewayApi),
+        host: Some("mindmitra.example.org".into()),
+        gateway: Some(GatewayRef {
+            name: "public".into(),
+            namespace: Some("gateways".into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    });
+    let share = 50 / candidates as i32;
+    let mut variants = vec![Variant {
+        name: "current".into(),
+        weight: 100 - share * candidates as i32,
+        baseline: Some(true),
+        ..Default::default()
+    }];
+    variants.extend((0..candidates).map(|i| Variant {
+        name: format!("prompt-{i}"),
+        weight: share,
+        ..Default::default()
+    }));
+    let rollout = cbd.spec.rollout.as_mut().unwrap();
+    rollout.strategy = Some(Strategy::AbTest);
+    rollout.ab_test = Some(AbTest {
+        variants,
+        decision: Some(AbDecision::Manual),
+        primary: Some(PrimaryMetric {
+            baseline_rate_percent: 35.0,
+            minimum_detectable_effect_percent: 10.0,
+            ..Default::default()
+        }),
+        ..Default::default()
+    });
+    let (mut harness, at) = serving_revision_1(&cbd).await;
+    let test = cbd.spec.rollout.as_mut().unwrap().ab_test.as_mut().unwrap();
+    for (i, variant) in test.variants.iter_mut().skip(1).enumerate() {
+        variant.config = Some([("SYSTEM_PROMPT".to_string(), format!("Prompt {i}."))].into());
+    }
+    apply_spec(&mut harness, &at, &cbd);
+    harness.reconcile(&at).await;
+    for position in 0..candidates {
+        let name =
+            chatbot_operator::names::ChildNames::for_deployment("mindmitra").candidate_at(position);
+        harness.deployment_ready(NS, &name, 2);
+    }
+    harness.reconcile_times(&at, 2).await;
+    (harness, at)
+}
+
+/// `decide()` of an A/B test in flight with 1, 3 and 7 candidates: each
+/// candidate beside the one that leads is rendered at its own revision
+/// every reconcile, so the cost grows with them.
+async fn ab_in_flight() {
+    println!("decide() of an A/B test in flight:");
+    let mut one = None;
+    for candidates in [1, 3, 7] {
+        let (harness, at) = a_test_of(candidates).await;
+        let cbd = harness.chatbot(&at);
+        let rollout = cbd.status.as_ref().and_then(|s| s.rollout.clone()).unwrap();
+        assert_eq!(rollout.phase, "Progressing", "{}", rollout.message);
+        assert_eq!(rollout.candidates.len(), candidates);
+        let references = harness
+            .context
+            .renderer
+            .environments
+            .resolve(&cbd.spec)
+            .map(|resolution| secrets::references(&resolution.spec))
+            .unwrap_or_default();
+        let mut read = observe::ReadSecrets::new();
+        for name in probe::secret_names("mindmitra", &references) {
+            if let Some(secret) = harness
+                .stores
+                .secret(&harness.context.client, "mindmitra", &name)
+                .await
+                .expect("the in-memory API server answers")
+            {
+                read.insert(name, secret);
+            }
+        }
+        let observed = observe::gather(&harness.stores, &read, &cbd, &references);
+        let rounds = 300;
+        let start = Instant::now();
+        for _ in 0..rounds {
+            black_box(decide::decide(
+                &cbd,
+                &harness.context.renderer,
+                &observed,
+                &harness.now,
+            ));
+        }
+        let per_second = rate(rounds, start.elapsed());
+        let against = one.get_or_insert(per_second);
+        println!(
+            "  {candidates} candidate(s): {per_second:.0} decisions/s ({:.2}× the time of one)",
+            *against / per_second
+        );
+    }
+}
+
 async fn managed_sample() {
     use common::aws_proxy::AwsProxy;
     let mut harness = Harness::new();

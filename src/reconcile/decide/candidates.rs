@@ -96,6 +96,15 @@ pub(super) fn others(
     let limit = usize::try_from(rendered.context.revision_history_limit)
         .unwrap_or(1)
         .max(count + 1);
+    let of_spec = candidates(&inputs.cbd.spec);
+    // The revision each ran at so far: rendered there, most reconciles
+    // render each candidate once (the template hash leaves the number out).
+    let ran_at = |position: usize| {
+        let name = &of_spec.get(position)?.1.name;
+        let rollout = inputs.status.rollout.as_ref()?;
+        let found = rollout.candidates.iter().find(|c| &c.variant == name)?;
+        Some(found.revision)
+    };
     let mut others = Vec::new();
     for position in (0..count).filter(|p| *p != lead) {
         let spec = candidate_spec_at(&inputs.cbd.spec, position)
@@ -110,7 +119,7 @@ pub(super) fn others(
             render_at(inputs.renderer, &pods, number, inputs.observed)
                 .map_err(|error| render_blocker(&error))
         };
-        let first = render(rendered.context.revision)?;
+        let first = render(ran_at(position).unwrap_or(rendered.context.revision))?;
         let choice = revisions::choose(&assessment.revisions, None, &first.template_hash);
         let other = if choice.number == first.context.revision {
             first
