@@ -205,6 +205,10 @@ pub fn build(
             .unwrap_or(fallback::PROGRESS_DEADLINE),
         network: Network {
             ingress_from: ingress_peers(spec, namespace),
+            guarded_components: std::iter::once("app".to_string())
+                .chain(names::candidate_components())
+                .chain(std::iter::once("maintenance".to_string()))
+                .collect(),
             idle_timeout_seconds,
             route: route(spec),
         },

@@ -19,6 +19,9 @@ pub struct IngressPeer {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Network {
     pub ingress_from: Vec<IngressPeer>,
+    /// The components whose pods the app's NetworkPolicy guards: the app,
+    /// every candidate a rollout may run beside it, the maintenance page.
+    pub guarded_components: Vec<String>,
     pub idle_timeout_seconds: i32,
     /// The public route, when a traffic provider and a host are set.
     pub route: Option<Route>,

@@ -456,3 +456,36 @@ fn a_person_promotes_the_candidate_named_and_it_is_handed_the_rollout() {
         )]
     );
 }
+
+#[test]
+fn every_candidates_pods_are_behind_the_apps_network_policy_and_scraped() {
+    let cbd = brigade_of_three();
+    let (lead, others) = renderings(&cbd);
+    let candidates = Candidates {
+        lead: 0,
+        others: &others,
+    };
+    let mut status = ChatbotDeploymentStatus {
+        current_revision: Some(2),
+        ..Default::default()
+    };
+    let started = step(&lead, candidates, &observed([false; 3]), &mut status, 0);
+    let components_in = |kind: ChildKind| -> Vec<String> {
+        let child = lead.children.iter().find(|c| c.kind() == kind).unwrap();
+        let selector = match child.object() {
+            Object::NetworkPolicy(policy) => {
+                policy.spec.as_ref().unwrap().pod_selector.clone().unwrap()
+            }
+            Object::PodMonitor(monitor) => monitor.spec.selector.clone(),
+            _ => panic!("{kind:?}"),
+        };
+        let expressions = selector.match_expressions.unwrap();
+        expressions[0].values.clone().unwrap()
+    };
+    let guarded = components_in(ChildKind::NetworkPolicy);
+    let scraped = components_in(ChildKind::PodMonitor);
+    for (name, component, _) in deployments(&started) {
+        assert!(guarded.contains(&component), "{name}: {guarded:?}");
+        assert!(scraped.contains(&component), "{name}: {scraped:?}");
+    }
+}

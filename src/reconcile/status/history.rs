@@ -24,7 +24,11 @@ pub(super) fn history(
         stable = Some(current);
     }
     if let Some(rollout) = progress.rolled_back {
-        history = revisions::rolled_back(&history, rollout.revision, now);
+        // Every candidate of an A/B test goes back with the one that led.
+        let candidates = rollout.candidates.iter().map(|c| c.revision);
+        for revision in std::iter::once(rollout.revision).chain(candidates) {
+            history = revisions::rolled_back(&history, revision, now);
+        }
     }
     let (canary_revision, canary_weight) = match progress.rollout {
         Some(r) if progress.candidate_in_flight || progress.rolled_back.is_some() => {
@@ -37,4 +41,55 @@ pub(super) fn history(
         _ => (None, None),
     };
     (history, stable, canary_revision, canary_weight)
+}
+
+#[cfg(test)]
+mod tests {
+    use k8s_openapi::jiff::Timestamp;
+
+    use super::*;
+    use crate::{
+        api::{RolloutCandidate, RolloutStatus},
+        rollout::revisions::{outcome, record, record_beside},
+    };
+
+    #[test]
+    fn a_test_of_several_candidates_rolled_back_takes_every_candidate_back() {
+        let now = Time(Timestamp::from_second(1_000).unwrap());
+        let mut before = revisions::promote(&record(&[], 1, "bot:1", "s", &now, 10), 1, &now);
+        before = record(&before, 2, "bot:1", "a", &now, 10);
+        before = record_beside(&before, 3, "bot:1", "b", &now, 10);
+        let facts = Assessment {
+            current_revision: Some(2),
+            revisions: before,
+            rollout: Some(RolloutStatus {
+                revision: 2,
+                stable_revision: 1,
+                phase: "RolledBack".into(),
+                candidates: [("a", 2), ("b", 3)]
+                    .into_iter()
+                    .map(|(variant, revision)| RolloutCandidate {
+                        variant: variant.into(),
+                        revision,
+                    })
+                    .collect(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let (after, stable, _, _) = history(&facts, &Progress::of(&facts), Some(1), &now);
+        let outcomes: Vec<(i64, Option<&str>)> = after
+            .iter()
+            .map(|r| (r.revision, r.outcome.as_deref()))
+            .collect();
+        assert_eq!(
+            outcomes,
+            [
+                (1, Some(outcome::PROMOTED)),
+                (2, Some(outcome::ROLLED_BACK)),
+                (3, Some(outcome::ROLLED_BACK))
+            ]
+        );
+        assert_eq!(stable, Some(1));
+    }
 }
