@@ -68,6 +68,34 @@ fn rate(count: usize, elapsed: Duration) -> f64 {
     count as f64 / elapsed.as_secs_f64()
 }
 
+/// What a reconcile of `cbd` observes in the harness's caches, with the
+/// Secrets it reads.
+async fn observed_of(harness: &Harness, cbd: &ChatbotDeployment) -> observe::Observed {
+    let references = harness
+        .context
+        .renderer
+        .environments
+        .resolve(&cbd.spec)
+        .map(|resolution| secrets::references(&resolution.spec))
+        .unwrap_or_default();
+    let namespace = cbd.metadata.namespace.clone().unwrap_or_default();
+    let mut read = observe::ReadSecrets::new();
+    for name in probe::secret_names(
+        cbd.metadata.name.as_deref().unwrap_or_default(),
+        &references,
+    ) {
+        if let Some(secret) = harness
+            .stores
+            .secret(&harness.context.client, &namespace, &name)
+            .await
+            .expect("the in-memory API server answers")
+        {
+            read.insert(name, secret);
+        }
+    }
+    observe::gather(&harness.stores, &read, cbd, &references)
+}
+
 async fn in_process(count: usize) {
     let mut harness = Harness::new();
     let paths = populate(&mut harness, count);
@@ -107,29 +135,7 @@ async fn in_process(count: usize) {
     let chatbots: Vec<ChatbotDeployment> = paths.iter().map(|p| harness.chatbot(p)).collect();
     let mut observed = Vec::with_capacity(chatbots.len());
     for cbd in &chatbots {
-        let references = harness
-            .context
-            .renderer
-            .environments
-            .resolve(&cbd.spec)
-            .map(|resolution| secrets::references(&resolution.spec))
-            .unwrap_or_default();
-        let namespace = cbd.metadata.namespace.clone().unwrap_or_default();
-        let mut read = observe::ReadSecrets::new();
-        for name in probe::secret_names(
-            cbd.metadata.name.as_deref().unwrap_or_default(),
-            &references,
-        ) {
-            if let Some(secret) = harness
-                .stores
-                .secret(&harness.context.client, &namespace, &name)
-                .await
-                .expect("the in-memory API server answers")
-            {
-                read.insert(name, secret);
-            }
-        }
-        observed.push(observe::gather(&harness.stores, &read, cbd, &references));
+        observed.push(observed_of(&harness, cbd).await);
     }
     let start = Instant::now();
     let rounds = 3;
@@ -511,25 +517,7 @@ async fn ab_in_flight() {
         let rollout = cbd.status.as_ref().and_then(|s| s.rollout.clone()).unwrap();
         assert_eq!(rollout.phase, "Progressing", "{}", rollout.message);
         assert_eq!(rollout.candidates.len(), candidates);
-        let references = harness
-            .context
-            .renderer
-            .environments
-            .resolve(&cbd.spec)
-            .map(|resolution| secrets::references(&resolution.spec))
-            .unwrap_or_default();
-        let mut read = observe::ReadSecrets::new();
-        for name in probe::secret_names("mindmitra", &references) {
-            if let Some(secret) = harness
-                .stores
-                .secret(&harness.context.client, "mindmitra", &name)
-                .await
-                .expect("the in-memory API server answers")
-            {
-                read.insert(name, secret);
-            }
-        }
-        let observed = observe::gather(&harness.stores, &read, &cbd, &references);
+        let observed = observed_of(&harness, &cbd).await;
         let rounds = 300;
         let start = Instant::now();
         for _ in 0..rounds {

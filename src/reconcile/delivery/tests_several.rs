@@ -323,21 +323,27 @@ fn three_candidates_run_as_their_own_revisions_each_with_its_share_and_its_name(
     );
 }
 
-#[test]
-fn a_winner_that_does_not_lead_is_handed_the_rollout_before_the_stable_pods_take_it() {
-    let cbd = brigade_of_three();
-    let (lead, others) = renderings(&cbd);
-    let candidates = Candidates {
-        lead: 0,
-        others: &others,
-    };
+/// Revision 2 started beside the stable revision with every candidate
+/// ready, smoke-checked and split: the status after three looks.
+fn split(lead: &Rendered, candidates: Candidates) -> ChatbotDeploymentStatus {
     let mut status = ChatbotDeploymentStatus {
         current_revision: Some(2),
         ..Default::default()
     };
     for now in [0, 5, 10] {
-        step(&lead, candidates, &observed([true; 3]), &mut status, now);
+        step(lead, candidates, &observed([true; 3]), &mut status, now);
     }
+    status
+}
+
+#[test]
+fn a_winner_that_does_not_lead_is_handed_the_rollout_before_the_stable_pods_take_it() {
+    let (lead, others) = renderings(&brigade_of_three());
+    let candidates = Candidates {
+        lead: 0,
+        others: &others,
+    };
+    let mut status = split(&lead, candidates);
     assert_eq!(status.rollout.as_ref().unwrap().weight, 60);
 
     // Six days in, ask-first (the third) is conclusively better liked.
@@ -416,19 +422,12 @@ fn a_winner_that_does_not_lead_is_handed_the_rollout_before_the_stable_pods_take
 
 #[test]
 fn a_person_promotes_the_candidate_named_and_it_is_handed_the_rollout() {
-    let cbd = brigade_of_three();
-    let (lead, others) = renderings(&cbd);
+    let (lead, others) = renderings(&brigade_of_three());
     let candidates = Candidates {
         lead: 0,
         others: &others,
     };
-    let mut status = ChatbotDeploymentStatus {
-        current_revision: Some(2),
-        ..Default::default()
-    };
-    for now in [0, 5, 10] {
-        step(&lead, candidates, &observed([true; 3]), &mut status, now);
-    }
+    let mut status = split(&lead, candidates);
     status.rollout_command = Some(crate::api::RolloutCommand {
         command: "Promote".into(),
         revision: 2,
