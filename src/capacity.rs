@@ -80,7 +80,8 @@ fn verdict(
 
 /// Most app pods that can run at once: the autoscaler's maximum plus the
 /// rollout's extra pods (25% surge for rolling and canary, a second full
-/// set for blue-green and A/B).
+/// set for blue-green and an A/B test's candidate, one per candidate of
+/// several).
 pub fn peak_pods(spec: &ChatbotDeploymentSpec) -> (i64, String) {
     let (min, max) = spec.replicas.clone().unwrap_or_default().bounds();
     let max = i64::from(max.max(min));
@@ -89,7 +90,27 @@ pub fn peak_pods(spec: &ChatbotDeploymentSpec) -> (i64, String) {
         .as_ref()
         .and_then(|r| r.strategy)
         .unwrap_or_default();
+    let candidates = spec
+        .rollout
+        .as_ref()
+        .and_then(|r| r.ab_test.as_ref())
+        .map_or(0, |test| {
+            test.variants
+                .iter()
+                .filter(|v| v.baseline != Some(true))
+                .count()
+        });
     match strategy {
+        Strategy::AbTest if candidates > 1 => {
+            let sets = 1 + candidates as i64;
+            (
+                sets * max,
+                format!(
+                    "peak pods = {sets} × {max} max replicas (AbTest runs the baseline and {candidates} candidates) = {}",
+                    sets * max
+                ),
+            )
+        }
         Strategy::BlueGreen | Strategy::AbTest => (
             2 * max,
             format!(

@@ -114,6 +114,32 @@ fn database_connections_use_the_rds_formula_with_rollout_surge() {
 }
 
 #[test]
+fn an_a_b_test_counts_a_set_of_pods_for_the_baseline_and_each_candidate() {
+    let mut spec = resolved("mindmitra-prompt-test");
+    let (min, max) = spec.replicas.clone().unwrap_or_default().bounds();
+    let max = i64::from(max.max(min));
+    assert_eq!(capacity::peak_pods(&spec).0, 2 * max, "one candidate");
+    let test = spec.rollout.as_mut().unwrap().ab_test.as_mut().unwrap();
+    test.variants[1].weight = 20;
+    for name in ["terse", "warm"] {
+        test.variants.push(chatbot_operator::api::Variant {
+            name: name.into(),
+            weight: 15,
+            ..Default::default()
+        });
+    }
+    let (pods, arithmetic) = capacity::peak_pods(&spec);
+    assert_eq!(pods, 4 * max);
+    assert_eq!(
+        arithmetic,
+        format!(
+            "peak pods = 4 × {max} max replicas (AbTest runs the baseline and 3 candidates) = {}",
+            4 * max
+        )
+    );
+}
+
+#[test]
 fn an_undersized_database_is_flagged_with_80_percent_headroom() {
     let mut spec = resolved("mindmitra");
     // Blue-green runs two sets: 2 × 4 pods × (5 + 2) = 56 of 109.
