@@ -181,17 +181,12 @@ fn counted(rates: [f64; 3]) -> Observed {
 
 #[test]
 fn three_candidates_run_as_their_own_revisions_each_with_its_share_and_its_name() {
-    let cbd = brigade_of_three();
-    let (lead, others) = renderings(&cbd);
+    let (lead, others) = renderings(&brigade_of_three());
     let candidates = Candidates {
         lead: 0,
         others: &others,
     };
-    let mut status = ChatbotDeploymentStatus {
-        current_revision: Some(2),
-        ..Default::default()
-    };
-    let started = step(&lead, candidates, &observed([false; 3]), &mut status, 0);
+    let (mut status, started) = start(&lead, candidates);
     assert_eq!(
         deployments(&started),
         [
@@ -321,6 +316,17 @@ fn three_candidates_run_as_their_own_revisions_each_with_its_share_and_its_name(
         "{}",
         queries[3].queries[0].1
     );
+}
+
+/// Revision 2 started beside the stable revision, no candidate ready
+/// yet: the status and the first look's delivery.
+fn start(lead: &Rendered, candidates: Candidates) -> (ChatbotDeploymentStatus, Delivery) {
+    let mut status = ChatbotDeploymentStatus {
+        current_revision: Some(2),
+        ..Default::default()
+    };
+    let started = step(lead, candidates, &observed([false; 3]), &mut status, 0);
+    (status, started)
 }
 
 /// Revision 2 started beside the stable revision with every candidate
@@ -458,17 +464,12 @@ fn a_person_promotes_the_candidate_named_and_it_is_handed_the_rollout() {
 
 #[test]
 fn every_candidates_pods_are_behind_the_apps_network_policy_and_scraped() {
-    let cbd = brigade_of_three();
-    let (lead, others) = renderings(&cbd);
+    let (lead, others) = renderings(&brigade_of_three());
     let candidates = Candidates {
         lead: 0,
         others: &others,
     };
-    let mut status = ChatbotDeploymentStatus {
-        current_revision: Some(2),
-        ..Default::default()
-    };
-    let started = step(&lead, candidates, &observed([false; 3]), &mut status, 0);
+    let (_, started) = start(&lead, candidates);
     let components_in = |kind: ChildKind| -> Vec<String> {
         let child = lead.children.iter().find(|c| c.kind() == kind).unwrap();
         let selector = match child.object() {
