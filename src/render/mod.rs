@@ -32,7 +32,7 @@ pub use children::{Child, ChildKind, Object, ObjectType};
 pub use context::{RenderContext, Route, build as build_context};
 pub use error::RenderError;
 pub use network::edge_gaps;
-pub use overlay::{candidate_spec, candidate_spec_at, candidates, overlay, promotion_patch};
+pub use overlay::{candidate_spec_at, candidates, promotion_patch};
 pub use page::divert;
 pub use pipeline::{Rendered, Renderer, to_json_list, to_yaml, wanted_children};
 pub use routes::{exposure, route_children};

@@ -32,12 +32,6 @@ pub fn candidates(spec: &ChatbotDeploymentSpec) -> Vec<(usize, &Variant)> {
         .collect()
 }
 
-/// The first candidate that sets anything over the spec, with its index
-/// among the variants.
-pub fn overlay(spec: &ChatbotDeploymentSpec) -> Option<(usize, &Variant)> {
-    candidates(spec).into_iter().find(|(_, v)| v.is_overlay())
-}
-
 /// The spec the pods of the candidate at `position` run: its overlay set
 /// over `spec`. `None` when the spec has no such candidate or it sets
 /// nothing (it runs the spec's new revision). An overlay that sets what
@@ -82,13 +76,6 @@ pub fn candidate_spec_at(
         merged.resources = Some(resources_over(spec.resources.as_ref(), resources));
     }
     Ok(Some(merged))
-}
-
-/// The first candidate's spec ([`candidate_spec_at`] 0).
-pub fn candidate_spec(
-    spec: &ChatbotDeploymentSpec,
-) -> Result<Option<ChatbotDeploymentSpec>, RenderError> {
-    candidate_spec_at(spec, 0)
 }
 
 /// Every candidate's overlay checked: the first that sets what the app
@@ -248,7 +235,7 @@ mod tests {
     #[test]
     fn a_candidate_without_an_overlay_runs_the_spec() {
         assert_eq!(
-            candidate_spec(&spec_with(Variant::default())).unwrap(),
+            candidate_spec_at(&spec_with(Variant::default()), 0).unwrap(),
             None
         );
         assert_eq!(promotion_patch(&spec_with(Variant::default()), 0), None);
@@ -275,7 +262,7 @@ mod tests {
             ]),
             ..Default::default()
         });
-        let merged = candidate_spec(&spec).unwrap().unwrap();
+        let merged = candidate_spec_at(&spec, 0).unwrap().unwrap();
         let config = merged.config.unwrap();
         assert_eq!(
             config["SYSTEM_PROMPT"],
@@ -304,7 +291,7 @@ mod tests {
             config: Some(BTreeMap::from([("PORT".into(), "9000".into())])),
             ..Default::default()
         });
-        let error = candidate_spec(&spec).unwrap_err();
+        let error = candidate_spec_at(&spec, 0).unwrap_err();
         assert_eq!(error.field(), "spec.rollout.abTest.variants[1].config.PORT");
         let spec = spec_with(Variant {
             env: Some(vec![EnvVar {
@@ -314,7 +301,7 @@ mod tests {
             }]),
             ..Default::default()
         });
-        let error = candidate_spec(&spec).unwrap_err();
+        let error = candidate_spec_at(&spec, 0).unwrap_err();
         assert_eq!(error.field(), "spec.rollout.abTest.variants[1].env[0].name");
     }
 
@@ -378,7 +365,7 @@ mod tests {
         let mut document = serde_json::to_value(&spec).unwrap();
         json_patch::merge(&mut document, &patch["spec"]);
         let patched: ChatbotDeploymentSpec = serde_json::from_value(document).unwrap();
-        let mut expected = candidate_spec(&spec).unwrap().unwrap();
+        let mut expected = candidate_spec_at(&spec, 0).unwrap().unwrap();
         // The overlay itself is what the patch takes off.
         let variants = &mut expected
             .rollout
@@ -394,6 +381,6 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(patched, expected);
-        assert_eq!(candidate_spec(&patched).unwrap(), None);
+        assert_eq!(candidate_spec_at(&patched, 0).unwrap(), None);
     }
 }
