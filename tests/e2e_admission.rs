@@ -1,8 +1,9 @@
-//! End to end against the cluster in `KUBECONFIG` (Kubernetes 1.26.0 or
+//! End to end against the cluster in `KUBECONFIG` (Kubernetes 1.26.1 or
 //! newer):
 //! the CRDs install and become Established, every sample is admitted
 //! (server-side dry run), and every rule-breaking spec is rejected by the
-//! real API server with the rule's message. Every one of those requests
+//! real API server with the rule's message, and every sample sent many
+//! times at once is admitted every time. Every one of those requests
 //! goes to the suite's in-memory API server too: where the two disagree,
 //! the in-memory one is wrong, and the test fails.
 //!
@@ -125,6 +126,39 @@ fn with_namespace(mut doc: Value, namespace: &str) -> Value {
     doc
 }
 
+/// How many times each sample is sent in the burst of `all_at_once`.
+const BURST: usize = 8;
+
+/// Every sample sent `BURST` times at once, as a GitOps sync applies a
+/// folder of resources in parallel: every one must be admitted. An API
+/// server whose rule evaluation is not safe under concurrent requests
+/// (Kubernetes 1.26.0's cel-go, kubernetes/kubernetes#114661) refuses some
+/// with an "internal error" here.
+async fn all_at_once(api: &Api<DynamicObject>, namespace: &str) -> Vec<String> {
+    let sends = common::SAMPLES.iter().flat_map(|name| {
+        let doc = with_namespace(common::sample_json(name), namespace);
+        (0..BURST).map(move |_| {
+            let doc = doc.clone();
+            async move { (*name, dry_run_create(api, &doc).await) }
+        })
+    });
+    let answers = futures::future::join_all(sends).await;
+    let sent = answers.len();
+    let failures: Vec<String> = answers
+        .into_iter()
+        .filter_map(|(name, answer)| {
+            answer
+                .err()
+                .map(|message| format!("sample {name} sent with the others at once: {message}"))
+        })
+        .collect();
+    println!(
+        "all at once: {sent} samples sent together, {} refused",
+        failures.len()
+    );
+    failures
+}
+
 /// Everything the test checks; failures are collected so the namespace is
 /// always cleaned up before the test reports.
 async fn check(client: &Client, namespace: &str) -> Vec<String> {
@@ -211,6 +245,7 @@ async fn check(client: &Client, namespace: &str) -> Vec<String> {
             Err(_) => {}
         }
     }
+    failures.extend(all_at_once(&deployments, namespace).await);
     failures.extend(differential(&deployments, namespace).await);
     failures
 }

@@ -3,7 +3,7 @@
 //! kube-controller-manager, the node stand-in running the project's own
 //! images — the backup agent, the maintenance page, the tests' echo-bot —
 //! and the official postgres image as real processes), or any cluster of
-//! Kubernetes 1.26 or newer. The operator binary runs as its own service
+//! Kubernetes 1.26.1 or newer. The operator binary runs as its own service
 //! account, so it has only the RBAC in `manifests/`. Each test has its own
 //! namespace and its own operator watching it.
 //!

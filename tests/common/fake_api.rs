@@ -12,7 +12,7 @@
 //! fake let through: every request is authorised by RBAC (the roles of
 //! `manifests/` and any stored in the fake; `resourceNames` included; a
 //! server-side apply that creates needs `create` too), a
-//! CustomResourceDefinition is refused as a 1.26.0 API server refuses it
+//! CustomResourceDefinition is refused as a 1.26 API server refuses it
 //! (protected groups without approval, CEL rules over the cost budget),
 //! and a ChatbotDeployment or ChatbotAction sent whole is refused when it
 //! breaks its CRD's limits or CEL rules. `tests/e2e_admission.rs` sends

@@ -166,7 +166,7 @@ fn every_rule_compiles() {
     }
 }
 
-/// The oldest supported API server (1.26.0) has the strictest cost
+/// The oldest supported API server (1.26) has the strictest cost
 /// estimator; `crd_admission` models it (and the approval annotation).
 #[test]
 fn the_crds_fit_the_cel_cost_budget_of_a_1_26_api_server() {

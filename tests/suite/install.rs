@@ -337,7 +337,7 @@ fn the_oncall_role_asks_for_actions_and_never_edits_a_deployment() {
 /// The in-memory API server the suite runs against refuses what a real
 /// API server with `manifests/` installed refuses, so CI catches it: a
 /// Lease the Role does not name, a verb the ClusterRole lacks, an on-call
-/// edit, a protected-group CRD without approval and a CRD over the 1.26.0
+/// edit, a protected-group CRD without approval and a CRD over the 1.26
 /// CEL cost budget.
 #[tokio::test]
 async fn the_in_memory_api_server_refuses_what_a_real_one_refuses() {

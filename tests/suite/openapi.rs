@@ -128,7 +128,7 @@ fn canary_ingresses_validate_against_the_kubernetes_schemas() {
 /// The HTTPRoute CRD the end-to-end tests install (from the `gateway-api`
 /// crate's types) is a well-formed CustomResourceDefinition that an API
 /// server admits: approved for its protected group, its rules within the
-/// 1.26.0 cost budget.
+/// 1.26 cost budget.
 #[test]
 fn the_http_route_crd_installed_for_end_to_end_tests_is_a_valid_object() {
     let dir = tempfile::tempdir().unwrap();

@@ -2,7 +2,7 @@
 //! a schema check alone does not see: a protected group (`*.k8s.io`,
 //! `*.kubernetes.io`) without the `api-approved.kubernetes.io`
 //! annotation, and CEL rules over the static cost budget — estimated as
-//! the oldest supported API server (1.26.0) estimates them, the strictest
+//! the oldest supported API server (1.26) estimates them, the strictest
 //! estimator this project runs on. Messages are the API server's own, so a
 //! test or the in-memory API server fails the way a cluster would.
 

@@ -1,5 +1,5 @@
 //! What each function costs, as cel-go 0.12 and the Kubernetes list
-//! library of 1.26.0 charge it.
+//! library of 1.26 charge it.
 
 use cel::common::ast::operators;
 
