@@ -16,7 +16,7 @@ mod common;
 
 use std::time::Duration;
 
-use chatbot_operator::api::ChatbotDeployment;
+use chatbot_operator::api::{ChatbotDeployment, ChatbotDeploymentStatus};
 use common::e2e::{
     self, Operator, TestNamespace, condition, eventually, gitops_apply, read_status as status,
     template_image as image,
@@ -73,6 +73,34 @@ async fn sticky_rules(client: &Client, namespace: &str, name: &str) -> Vec<(Stri
             Some((header, rule.backend_refs.as_ref()?[0].name.clone()))
         })
         .collect()
+}
+
+/// The promotion patch of `echo` committed, as `kubectl patch --type
+/// merge` would: its status once the operator has seen the new generation
+/// and no patch is left in it.
+async fn commit_patch(
+    client: &Client,
+    namespace: &str,
+    patch: &Value,
+    operator: &Operator,
+) -> ChatbotDeploymentStatus {
+    let chatbots: Api<ChatbotDeployment> = Api::namespaced(client.clone(), namespace);
+    chatbots
+        .patch(
+            "echo",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(patch),
+        )
+        .await
+        .unwrap();
+    eventually("the patch leaves", DEADLINE, Some(operator), || async {
+        let status = status(client, namespace, "echo").await?;
+        let generation = chatbots.get("echo").await.ok()?.metadata.generation;
+        let caught_up = status.observed_generation == generation;
+        let rollout = status.rollout.clone()?;
+        (caught_up && rollout.report.and_then(|r| r.promotion_patch).is_none()).then_some(status)
+    })
+    .await
 }
 
 async fn ready(client: &Client, namespace: &str, name: &str, operator: &Operator) {
@@ -547,23 +575,7 @@ async fn a_promoted_prompt_overlay_leaves_the_spec_patch_to_commit() {
 
     // The patch committed (as `kubectl patch --type merge` would): the same
     // revision, nothing rolls out, no patch left in status.
-    let chatbots: Api<ChatbotDeployment> = Api::namespaced(client.clone(), &namespace.name);
-    chatbots
-        .patch(
-            "echo",
-            &kube::api::PatchParams::default(),
-            &kube::api::Patch::Merge(&patch),
-        )
-        .await
-        .unwrap();
-    let committed = eventually("the patch leaves", DEADLINE, Some(&operator), || async {
-        let status = status(&client, &namespace.name, "echo").await?;
-        let generation = chatbots.get("echo").await.ok()?.metadata.generation;
-        let caught_up = status.observed_generation == generation;
-        let rollout = status.rollout.clone()?;
-        (caught_up && rollout.report.and_then(|r| r.promotion_patch).is_none()).then_some(status)
-    })
-    .await;
+    let committed = commit_patch(&client, &namespace.name, &patch, &operator).await;
     assert_eq!(committed.current_revision, Some(2));
     assert_eq!(committed.revisions.len(), 2, "{:?}", committed.revisions);
     assert_eq!(stable_prompt().await.as_deref(), Some("Listen first."));
@@ -721,31 +733,10 @@ async fn a_test_of_two_prompts_promotes_the_one_a_person_names() {
     );
 
     // The patch committed: no new revision, the history as the test left it.
-    let chatbots: Api<ChatbotDeployment> = Api::namespaced(client.clone(), ns);
-    chatbots
-        .patch(
-            "echo",
-            &kube::api::PatchParams::default(),
-            &kube::api::Patch::Merge(&patch),
-        )
-        .await
-        .unwrap();
-    let committed = eventually("the patch leaves", DEADLINE, Some(&operator), || async {
-        let status = status(&client, ns, "echo").await?;
-        let generation = chatbots.get("echo").await.ok()?.metadata.generation;
-        let caught_up = status.observed_generation == generation;
-        let rollout = status.rollout.clone()?;
-        (caught_up && rollout.report.and_then(|r| r.promotion_patch).is_none()).then_some(status)
-    })
-    .await;
+    let committed = commit_patch(&client, ns, &patch, &operator).await;
     assert_eq!(committed.current_revision, Some(3));
-    let history: Vec<(i64, String)> = committed
-        .revisions
-        .iter()
-        .map(|r| (r.revision, r.outcome.clone().unwrap_or_default()))
-        .collect();
     assert_eq!(
-        history,
+        common::revision_outcomes(&committed),
         [
             (1, "Promoted".to_string()),
             (2, "Superseded".to_string()),

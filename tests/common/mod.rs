@@ -31,6 +31,18 @@ pub const SAMPLES: [&str; 6] = [
     "stock-consultant",
 ];
 
+/// Each revision in a status's history with its outcome, oldest first:
+/// `[(1, "Promoted"), (2, "Superseded"), …]`.
+pub fn revision_outcomes(
+    status: &chatbot_operator::api::ChatbotDeploymentStatus,
+) -> Vec<(i64, String)> {
+    status
+        .revisions
+        .iter()
+        .map(|r| (r.revision, r.outcome.clone().unwrap_or_default()))
+        .collect()
+}
+
 /// A free loopback port.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

@@ -606,13 +606,8 @@ async fn of_two_prompts_the_better_liked_one_is_promoted_though_it_does_not_lead
     );
     let status = harness.chatbot(&at).status.unwrap();
     assert_eq!(status.stable_revision, Some(3));
-    let history: Vec<(i64, String)> = status
-        .revisions
-        .iter()
-        .map(|r| (r.revision, r.outcome.clone().unwrap_or_default()))
-        .collect();
     assert_eq!(
-        history,
+        common::revision_outcomes(&status),
         [
             (1, "Promoted".to_string()),
             (2, "Superseded".to_string()),

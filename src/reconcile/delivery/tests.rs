@@ -463,20 +463,14 @@ fn brigade(change: impl FnOnce(&mut crate::api::AbTest)) -> Rendered {
     Renderer::embedded().unwrap().render(&cbd, 2).unwrap()
 }
 
-#[test]
-fn an_a_b_test_splits_fifty_fifty_with_a_sticky_cookie_then_reports_for_a_person() {
-    // The test as it was before it named a primary metric: measured once
-    // at its end, a person decides.
-    let rendered = brigade(|test| {
-        test.decision = Some(crate::api::AbDecision::Manual);
-        test.primary = None;
-        test.guardrails = None;
-    });
+/// Brigade's test started at 0 s, smoke-checked at 5 s and split at
+/// 10 s: the status after the smoke check, and the split.
+fn smoked_and_split(rendered: &Rendered) -> (ChatbotDeploymentStatus, Delivery) {
     let spec = &rendered.resolution.spec;
-    let mut status = started(&rendered, &at(0));
+    let mut status = started(rendered, &at(0));
     let smoked = plan(
         spec,
-        &rendered,
+        rendered,
         Candidates::default(),
         &smoke_passed(),
         &status,
@@ -487,7 +481,7 @@ fn an_a_b_test_splits_fifty_fifty_with_a_sticky_cookie_then_reports_for_a_person
     status.rollout = smoked.progress.status;
     let split = plan(
         spec,
-        &rendered,
+        rendered,
         Candidates::default(),
         &observed(Some(true)),
         &status,
@@ -495,6 +489,20 @@ fn an_a_b_test_splits_fifty_fifty_with_a_sticky_cookie_then_reports_for_a_person
     )
     .unwrap()
     .unwrap();
+    (status, split)
+}
+
+#[test]
+fn an_a_b_test_splits_fifty_fifty_with_a_sticky_cookie_then_reports_for_a_person() {
+    // The test as it was before it named a primary metric: measured once
+    // at its end, a person decides.
+    let rendered = brigade(|test| {
+        test.decision = Some(crate::api::AbDecision::Manual);
+        test.primary = None;
+        test.guardrails = None;
+    });
+    let spec = &rendered.resolution.spec;
+    let (mut status, split) = smoked_and_split(&rendered);
     assert_eq!(
         weights(&split.route),
         [
@@ -614,29 +622,7 @@ fn an_a_b_test_splits_fifty_fifty_with_a_sticky_cookie_then_reports_for_a_person
 /// split, and the rendered spec.
 fn brigade_split() -> (Rendered, ChatbotDeploymentStatus) {
     let rendered = brigade(|_| {});
-    let spec = &rendered.resolution.spec;
-    let mut status = started(&rendered, &at(0));
-    let smoked = plan(
-        spec,
-        &rendered,
-        Candidates::default(),
-        &smoke_passed(),
-        &status,
-        &at(5),
-    )
-    .unwrap()
-    .unwrap();
-    status.rollout = smoked.progress.status;
-    let split = plan(
-        spec,
-        &rendered,
-        Candidates::default(),
-        &observed(Some(true)),
-        &status,
-        &at(10),
-    )
-    .unwrap()
-    .unwrap();
+    let (mut status, split) = smoked_and_split(&rendered);
     assert_eq!(split.progress.candidate_weight, 50);
     // The candidate's pods know their variant, and their metrics keep it.
     let Some(Object::Deployment(candidate)) = split
