@@ -8,7 +8,7 @@ use super::{
     render::{render_at, render_blocker},
 };
 use crate::{
-    api::{ChatbotDeployment, ChatbotDeploymentStatus},
+    api::{ChatbotDeployment, ChatbotDeploymentSpec, ChatbotDeploymentStatus},
     reconcile::{
         decision::Decision,
         delivery::OtherCandidate,
@@ -53,11 +53,16 @@ pub(super) fn overlaid(
 ) -> Option<ChatbotDeployment> {
     let running = running || !status.revisions.is_empty();
     let spec = candidate_spec_at(&cbd.spec, position).ok().flatten()?;
-    running.then(|| ChatbotDeployment {
+    running.then(|| with_spec(cbd, spec))
+}
+
+/// `cbd` running `spec`: a candidate's pods are rendered from it.
+fn with_spec(cbd: &ChatbotDeployment, spec: ChatbotDeploymentSpec) -> ChatbotDeployment {
+    ChatbotDeployment {
         metadata: cbd.metadata.clone(),
         spec,
         status: cbd.status.clone(),
-    })
+    }
 }
 
 /// Whether a test runs (or is about to start) for the lead's `revision`:
@@ -88,7 +93,8 @@ pub(super) fn others(
     assessment: &mut Assessment,
     decision: &mut Decision,
 ) -> Result<Vec<OtherCandidate>, Blocker> {
-    let count = candidates(&inputs.cbd.spec).len();
+    let of_spec = candidates(&inputs.cbd.spec);
+    let count = of_spec.len();
     if count < 2 || !test_runs(inputs, rendered.context.revision) {
         return Ok(Vec::new());
     }
@@ -96,7 +102,6 @@ pub(super) fn others(
     let limit = usize::try_from(rendered.context.revision_history_limit)
         .unwrap_or(1)
         .max(count + 1);
-    let of_spec = candidates(&inputs.cbd.spec);
     // The revision each ran at so far: rendered there, most reconciles
     // render each candidate once (the template hash leaves the number out).
     let ran_at = |position: usize| {
@@ -110,11 +115,7 @@ pub(super) fn others(
         let spec = candidate_spec_at(&inputs.cbd.spec, position)
             .map_err(|error| render_blocker(&error))?
             .unwrap_or_else(|| inputs.cbd.spec.clone());
-        let pods = ChatbotDeployment {
-            metadata: inputs.cbd.metadata.clone(),
-            spec,
-            status: inputs.cbd.status.clone(),
-        };
+        let pods = with_spec(inputs.cbd, spec);
         let render = |number| {
             render_at(inputs.renderer, &pods, number, inputs.observed)
                 .map_err(|error| render_blocker(&error))
