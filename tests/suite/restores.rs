@@ -408,6 +408,42 @@ async fn a_spec_broken_in_the_middle_of_a_restore_never_leaves_the_app_stopped()
 }
 
 #[tokio::test]
+async fn a_restore_handed_over_is_not_called_lost_while_the_cache_lags_behind() {
+    // The action is woken by its own status write before the deployment's
+    // cache has seen the request it wrote a moment earlier: the cache holds
+    // the deployment without it, the API server with it.
+    let (mut harness, at, action_path) = running_with_a_backup(json!({
+        "action": "Restore", "backup": BACKUP
+    }))
+    .await;
+    let request = harness.api.get(&at).unwrap()["status"]["restoreRequest"].clone();
+    assert_eq!(request["id"], ID);
+    harness.api.update(&at, |o| {
+        o["status"]["restoreRequest"] = Value::Null;
+    });
+    harness.sync();
+    harness.api.update(&at, |o| {
+        o["status"]["restoreRequest"] = request.clone();
+    });
+
+    harness.run_action(&action_path).await;
+    let action = harness.api.get(&action_path).unwrap()["status"].clone();
+    assert_eq!(action["phase"], "Running", "{action}");
+    assert_eq!(
+        action["message"],
+        format!("restore {ID} was handed to the reconciler")
+    );
+
+    // The restore goes on, and the action follows it.
+    harness.sync();
+    harness.reconcile(&at).await;
+    assert_eq!(restore_status(&harness, &at)["step"], "SafetyBackup");
+    harness.run_action(&action_path).await;
+    let action = harness.api.get(&action_path).unwrap()["status"].clone();
+    assert_eq!(action["phase"], "Running", "{action}");
+}
+
+#[tokio::test]
 async fn a_restore_of_an_unknown_revision_ends_before_anything_changes() {
     let (mut harness, at, action_path) = running_with_a_backup(json!({
         "action": "Restore", "revision": 9

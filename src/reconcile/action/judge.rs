@@ -40,6 +40,12 @@ pub enum Judgement {
     WaitForMaintenance(String),
 }
 
+/// Whether `action` has handed its request over and runs (an action is
+/// marked Running when it does).
+pub(super) fn handed_over(action: &ChatbotAction) -> bool {
+    action.status.as_ref().and_then(|s| s.phase.as_deref()) == Some(phase::RUNNING)
+}
+
 pub(super) fn ended(
     action: &ChatbotAction,
     phase: &str,
@@ -227,7 +233,7 @@ fn judge_restore(
 ) -> Judgement {
     use crate::backup::restore::action::{self as restore, Progress};
     let id = request_id(action, now);
-    let sent = action.status.as_ref().and_then(|s| s.phase.as_deref()) == Some(phase::RUNNING);
+    let sent = handed_over(action);
     let (running, instead_of) = running_and_asked(target);
     let resolve = || match (action.spec.action, &action.spec.backup) {
         (ActionKind::Restore, Some(backup)) => Ok((restore::Source::named(status, backup), None)),

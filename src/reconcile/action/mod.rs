@@ -29,7 +29,12 @@ use kube::{
 use serde_json::json;
 use tracing::{Instrument, info};
 
-use super::{caches::get, command, error::ReconcileError, rollback};
+use super::{
+    caches::get,
+    command,
+    error::{ReconcileError, kube_error},
+    rollback,
+};
 use crate::{
     api::action_phase as phase,
     api::{ActionKind, ChatbotAction, ChatbotActionStatus, ChatbotDeployment},
@@ -75,7 +80,7 @@ async fn reconcile_in_span(
     if !ctx.synced.wait().await {
         return Ok(Action::await_change());
     }
-    let target = get(&ctx.chatbots, &namespace, &action.spec.deployment);
+    let target = target(ctx, action, &namespace).await?;
     let now = Time(Timestamp::now());
     let Some(judgement) = judge(action, target.as_deref(), &now) else {
         return Ok(Action::await_change());
@@ -95,6 +100,29 @@ async fn reconcile_in_span(
     write_status(&ctx.client, action, &next).await?;
     announce(ctx, action, target.as_deref(), &next).await;
     Ok(Action::await_change())
+}
+
+/// The action's deployment: from the cache until the action hands its
+/// request over, then as the API server has it. The action's own status
+/// write wakes it, often before the cache has seen the request written to
+/// the deployment a moment earlier; judged from that copy a request
+/// handed over would look lost, and the action would fail while the
+/// reconciler carries it out.
+async fn target(
+    ctx: &ActionContext,
+    action: &ChatbotAction,
+    namespace: &str,
+) -> Result<Option<Arc<ChatbotDeployment>>, ReconcileError> {
+    let name = &action.spec.deployment;
+    if !judge::handed_over(action) {
+        return Ok(get(&ctx.chatbots, namespace, name));
+    }
+    let api: Api<ChatbotDeployment> = Api::namespaced(ctx.client.clone(), namespace);
+    let fresh = api
+        .get_opt(name)
+        .await
+        .map_err(kube_error("read", "ChatbotDeployment", name))?;
+    Ok(fresh.map(Arc::new))
 }
 
 /// Where an action stands after this reconcile's step.
@@ -300,7 +328,7 @@ async fn running(
     message: String,
     now: &Time,
 ) -> Result<Action, ReconcileError> {
-    if action.status.as_ref().and_then(|s| s.phase.as_deref()) != Some(phase::RUNNING) {
+    if !judge::handed_over(action) {
         return progress(ctx, action, message, Vec::new(), now).await;
     }
     Ok(Action::requeue(COMMAND_POLL))
